@@ -1,0 +1,112 @@
+"""Stores, their business hours and time zone, status polls, and reports.
+
+Stores get a compact integer key; the public `store_id` is opaque text (19-digit
+numbers and UUIDs both occur) and is never parsed as a number.
+"""
+
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+
+class Store(models.Model):
+    store_id = models.TextField(unique=True)
+    # None means "no time zone row": the default zone applies (SPEC §2).
+    timezone_name = models.TextField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["store_id"]
+
+    def __str__(self) -> str:
+        return self.store_id
+
+
+class BusinessHours(models.Model):
+    """One open shift on one weekday, in the store's local time.
+
+    `end_time_local` <= `start_time_local` means the shift runs past midnight; an
+    end of `24:00` is stored as 00:00, which SPEC §3 makes the same instants.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="business_hours")
+    day_of_week = models.PositiveSmallIntegerField()  # 0 = Monday … 6 = Sunday
+    start_time_local = models.TimeField()
+    end_time_local = models.TimeField()
+
+    class Meta:
+        ordering = ["store", "day_of_week", "start_time_local"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "day_of_week", "start_time_local", "end_time_local"],
+                name="business_hours_unique_shift",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(day_of_week__gte=0, day_of_week__lte=6),
+                name="business_hours_day_of_week_range",
+            ),
+        ]
+
+
+class StatusPoll(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="polls")
+    timestamp_utc = models.DateTimeField()
+    is_active = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            # Also the index for "this store's polls between t1 and t2".
+            models.UniqueConstraint(fields=["store", "timestamp_utc"], name="status_poll_store_time_uniq"),
+        ]
+        indexes = [models.Index(fields=["timestamp_utc"], name="status_poll_time_idx")]
+
+    @property
+    def status(self) -> str:
+        return "active" if self.is_active else "inactive"
+
+
+class Report(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        RUNNING = "RUNNING"
+        COMPLETE = "COMPLETE"
+        FAILED = "FAILED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # What was asked for; None = the latest poll stored when the report runs.
+    requested_as_of = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateTimeField(null=True, blank=True)
+    horizon_minutes = models.PositiveIntegerField(default=120)
+    # None = every store; otherwise the store_ids asked for.
+    store_ids = ArrayField(models.TextField(), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    store_count = models.PositiveIntegerField(null=True, blank=True)
+    csv = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class ReportRow(models.Model):
+    """One store's figures, in SPEC §5 units (hour columns in minutes, day and week
+    in hours), unrounded; the CSV rounds to 2 decimals."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="rows")
+    store_id = models.TextField()
+    uptime_last_hour = models.FloatField()
+    uptime_last_day = models.FloatField()
+    uptime_last_week = models.FloatField()
+    downtime_last_hour = models.FloatField()
+    downtime_last_day = models.FloatField()
+    downtime_last_week = models.FloatField()
+    unknown_last_hour = models.FloatField()
+    unknown_last_day = models.FloatField()
+    unknown_last_week = models.FloatField()
+
+    class Meta:
+        ordering = ["store_id"]
+        constraints = [models.UniqueConstraint(fields=["report", "store_id"], name="report_row_unique_store")]

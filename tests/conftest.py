@@ -1,0 +1,26 @@
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# Bounded, deterministic property tests: CI must finish and never flake.
+settings.register_profile(
+    "default",
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "150")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("default")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data" / "loop-2023"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real public files, read from ../shared (never committed here)."""
+    if not (SHARED_DATA / "menu_hours.csv").exists():
+        pytest.skip(f"public data set not present at {SHARED_DATA}")
+    return SHARED_DATA
