@@ -159,3 +159,9 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
 }
+
+STRAWBERRY_DJANGO = {
+    # Page sizes are capped whatever the client asks for.
+    "PAGINATION_DEFAULT_LIMIT": 100,
+    "PAGINATION_MAX_LIMIT": 500,
+}

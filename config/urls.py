@@ -1,6 +1,18 @@
 from django.contrib import admin
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from strawberry.django.views import GraphQLView
+
+from graphql_schema.schema import schema
+from monitoring import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Token-authenticated API (no cookies), so CSRF does not apply.
+    path("graphql/", csrf_exempt(GraphQLView.as_view(schema=schema)), name="graphql"),
+    path("trigger_report/", views.trigger_report, name="trigger-report"),
+    path("get_report/", views.get_report, name="get-report"),
+    path("store/get_report/", views.get_report, name="store-get-report"),
+    path("store/<str:store_id>/trigger_report/", views.store_trigger_report, name="store-trigger-report"),
+    path("reports/download/<str:token>/", views.download_report, name="report-download"),
 ]

@@ -1,0 +1,19 @@
+"""Errors clients may see. Everything else is masked as "Unexpected error." (and logged)."""
+
+from graphql.error import GraphQLError
+
+from monitoring.reports import ReportInputError
+
+
+class UserError(Exception):
+    """A request the client can fix; its message is shown as is."""
+
+
+SAFE_ERRORS = (UserError, ReportInputError)
+
+
+def should_mask_error(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None:  # syntax, validation and limit errors from graphql-core itself
+        return False
+    return not isinstance(original, SAFE_ERRORS)

@@ -1,0 +1,21 @@
+import strawberry
+import strawberry_django
+from strawberry_django.pagination import OffsetPaginated
+
+from graphql_schema.errors import UserError
+from graphql_schema.stores.types import StoreType
+from monitoring.models import Store
+
+
+@strawberry.type
+class Query:
+    stores: OffsetPaginated[StoreType] = strawberry_django.offset_paginated(
+        description="Stores, filterable by id and time zone, ordered, paginated (page size capped)."
+    )
+
+    @strawberry_django.field(description="One store by its id.")
+    def store(self, id: str) -> StoreType:
+        store = Store.objects.filter(store_id=id).first()
+        if store is None:
+            raise UserError(f"store not found: {id}")
+        return store

@@ -1,0 +1,146 @@
+from datetime import datetime, time, timedelta
+from typing import Annotated
+
+import strawberry
+import strawberry_django
+from django.db.models import Q, QuerySet
+from strawberry import auto
+from strawberry_django.pagination import OffsetPaginated
+
+from graphql_schema.errors import UserError
+from monitoring import engine
+from monitoring.models import BusinessHours, StatusPoll, Store
+from monitoring.reports import ReportInputError, report_compute
+
+
+@strawberry_django.filter_type(Store)
+class StoreFilter:
+    @strawberry_django.filter_field(description="Exact store id.")
+    def id(self, value: str, prefix: str) -> Q:
+        return Q(**{f"{prefix}store_id": value})
+
+    @strawberry_django.filter_field(description="Any of these store ids.")
+    def ids(self, value: list[str], prefix: str) -> Q:
+        return Q(**{f"{prefix}store_id__in": value})
+
+    @strawberry_django.filter_field(
+        description=f"Stores in this IANA zone; {engine.DEFAULT_TIMEZONE} includes stores with no zone row."
+    )
+    def timezone(self, value: str, prefix: str) -> Q:
+        q = Q(**{f"{prefix}timezone_name": value})
+        if value == engine.DEFAULT_TIMEZONE:
+            q |= Q(**{f"{prefix}timezone_name__isnull": True})
+        return q
+
+
+@strawberry_django.order_type(Store)
+class StoreOrder:
+    store_id: auto = strawberry_django.order_field(name="id")
+    timezone_name: auto = strawberry_django.order_field(name="timezone")
+
+
+@strawberry_django.type(BusinessHours, name="BusinessHours")
+class BusinessHoursType:
+    day_of_week: auto = strawberry_django.field(description="0 = Monday … 6 = Sunday")
+    start_time_local: time
+    end_time_local: time
+
+    @strawberry_django.field(
+        only=["start_time_local", "end_time_local"],
+        description="True when the shift ends on the next day (end <= start; equal = 24 hours).",
+    )
+    def runs_past_midnight(self, root: BusinessHours) -> bool:
+        return root.end_time_local <= root.start_time_local
+
+
+@strawberry_django.type(StatusPoll, name="StatusPoll")
+class StatusPollType:
+    timestamp_utc: datetime
+    is_active: bool
+    store: "StoreType"
+
+    @strawberry_django.field(only=["is_active"])
+    def status(self, root: StatusPoll) -> str:
+        return root.status
+
+
+@strawberry.type
+class UptimeWindow:
+    window: str = strawberry.field(description="hour, day or week")
+    uptime_minutes: float
+    downtime_minutes: float
+    unknown_minutes: float
+    business_minutes: float
+
+
+@strawberry.type
+class UptimeSummary:
+    as_of: datetime
+    horizon_minutes: int
+    windows: list[UptimeWindow]
+
+
+@strawberry_django.type(Store, name="Store", filters=StoreFilter, ordering=StoreOrder)
+class StoreType:
+    id: str = strawberry_django.field(field_name="store_id", description="The store's opaque id.")
+    business_hours: list[BusinessHoursType]
+
+    @strawberry_django.field(only=["timezone_name"], description="IANA zone used for this store.")
+    def timezone(self, root: Store) -> str:
+        return root.timezone_name or engine.DEFAULT_TIMEZONE
+
+    @strawberry_django.field(only=["timezone_name"], description="True when no zone row exists (default used).")
+    def timezone_is_default(self, root: Store) -> bool:
+        return not root.timezone_name
+
+    @strawberry_django.field(prefetch_related=["business_hours"], description="No hours rows: open 24x7.")
+    def is24x7(self, root: Store) -> bool:
+        return not root.business_hours.all()
+
+    @strawberry_django.offset_paginated(OffsetPaginated[StatusPollType], description="Polls, oldest first.")
+    def status_polls(
+        self,
+        root: Store,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> QuerySet[StatusPoll]:
+        polls = StatusPoll.objects.filter(store_id=root.pk).order_by("timestamp_utc")
+        if from_ is not None:
+            polls = polls.filter(timestamp_utc__gte=from_)
+        if to is not None:
+            polls = polls.filter(timestamp_utc__lt=to)
+        return polls
+
+    @strawberry_django.field(only=["store_id"], description="Live uptime for this store, by the report engine.")
+    def uptime(
+        self, root: Store, as_of: datetime | None = None, horizon_minutes: int | None = None
+    ) -> UptimeSummary:
+        if horizon_minutes is not None and not 1 <= horizon_minutes <= 7 * 24 * 60:
+            raise UserError("horizonMinutes must be between 1 and 10080")
+        try:
+            computed = report_compute(
+                as_of=as_of,
+                store_ids=[root.store_id],
+                horizon=timedelta(minutes=horizon_minutes) if horizon_minutes else None,
+            )
+        except ReportInputError as error:
+            raise UserError(str(error)) from None
+        row = computed.rows[0]
+        return UptimeSummary(
+            as_of=computed.as_of,
+            horizon_minutes=int(computed.horizon.total_seconds() // 60),
+            windows=[_window(row, name) for name, _ in engine.WINDOWS],
+        )
+
+
+def _window(row: dict, name: str) -> UptimeWindow:
+    # Report rows carry hour figures in minutes, day and week in hours.
+    factor = 1.0 if name == "hour" else 60.0
+    up, down, unknown = (row[f"{kind}_last_{name}"] * factor for kind in ("uptime", "downtime", "unknown"))
+    return UptimeWindow(
+        window=name,
+        uptime_minutes=up,
+        downtime_minutes=down,
+        unknown_minutes=unknown,
+        business_minutes=up + down + unknown,
+    )

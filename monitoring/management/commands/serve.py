@@ -1,0 +1,28 @@
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the app with its django-q2 worker (qcluster) alongside: what `make run` runs."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+
+    def handle(self, *args, host, port, **options):
+        worker = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"])
+        self.stdout.write(f"worker started (pid {worker.pid}); GraphiQL at http://{host}:{port}/graphql/")
+        try:
+            # --insecure: serve the admin's and GraphiQL's static files without DEBUG.
+            call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()

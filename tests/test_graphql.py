@@ -1,0 +1,159 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from strawberry_django.test.client import TestClient
+
+from graphql_schema.schema import MAX_ALIASES, MAX_DEPTH, schema
+from monitoring.models import Report
+from monitoring.reports import report_compute, report_run
+from tests.factories import add_polls, make_store, worked_example_store
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def gql() -> TestClient:
+    return TestClient("/graphql/")
+
+
+def test_schema_file_is_current():
+    """schema.graphql is the exported contract for frontend teams: regenerate it with
+    `python manage.py export_schema graphql_schema.schema --path schema.graphql`."""
+    assert (ROOT / "schema.graphql").read_text().strip() == str(schema).strip()
+
+
+def test_stores_pagination_filter_and_order(gql):
+    for index in range(12):
+        make_store(f"s{index:02d}", zone="America/New_York" if index % 2 else None)
+    result = gql.query(
+        """query { stores(pagination: {offset: 2, limit: 3}, ordering: [{id: DESC}]) {
+             totalCount pageInfo { offset limit } results { id timezone timezoneIsDefault } } }"""
+    )
+    page = result.data["stores"]
+    assert page["totalCount"] == 12
+    assert page["pageInfo"] == {"offset": 2, "limit": 3}
+    assert [store["id"] for store in page["results"]] == ["s09", "s08", "s07"]
+    assert page["results"][1] == {"id": "s08", "timezone": "America/Chicago", "timezoneIsDefault": True}
+
+    chicago = gql.query('query { stores(filters: {timezone: "America/Chicago"}) { totalCount } }')
+    assert chicago.data["stores"]["totalCount"] == 6
+    one = gql.query('query { stores(filters: {id: "s03"}) { results { id timezone } } }')
+    assert one.data["stores"]["results"] == [{"id": "s03", "timezone": "America/New_York"}]
+
+
+def test_page_size_is_capped(gql):
+    make_store("only")
+    result = gql.query("query { stores(pagination: {limit: 100000}) { pageInfo { limit } } }")
+    assert result.data["stores"]["pageInfo"]["limit"] == 500
+
+
+def test_store_fields_polls_and_live_uptime(gql):
+    store, noon = worked_example_store()
+    make_store("always-open")
+    result = gql.query(
+        """query($id: String!, $asOf: DateTime!, $from: DateTime!) {
+             store(id: $id) {
+               id timezone is24x7
+               businessHours { dayOfWeek startTimeLocal endTimeLocal runsPastMidnight }
+               statusPolls(from: $from, pagination: {limit: 10}) { totalCount results { timestampUtc status } }
+               uptime(asOf: $asOf) { asOf horizonMinutes windows { window uptimeMinutes downtimeMinutes unknownMinutes } }
+             }
+             open: store(id: "always-open") { is24x7 timezoneIsDefault }
+           }""",
+        {"id": store.store_id, "asOf": noon.isoformat(), "from": (noon - timedelta(hours=1, minutes=30)).isoformat()},
+    )
+    data = result.data["store"]
+    assert data["timezone"] == "America/New_York" and data["is24x7"] is False
+    assert len(data["businessHours"]) == 7
+    assert data["businessHours"][0] == {
+        "dayOfWeek": 0, "startTimeLocal": "09:00:00", "endTimeLocal": "12:00:00", "runsPastMidnight": False
+    }
+    # Only the 11:15 poll is at or after 10:30 local.
+    assert data["statusPolls"]["totalCount"] == 1
+    assert data["statusPolls"]["results"][0]["status"] == "inactive"
+    day = {w["window"]: w for w in data["uptime"]["windows"]}["day"]
+    assert day["uptimeMinutes"] == pytest.approx(104.5)
+    assert day["downtimeMinutes"] == pytest.approx(75.5)
+    assert data["uptime"]["horizonMinutes"] == 120
+    assert result.data["open"] == {"is24x7": True, "timezoneIsDefault": True}
+
+
+def test_unknown_store_is_a_clear_error(gql):
+    result = gql.query('query { store(id: "nope") { id } }', assert_no_errors=False)
+    assert result.errors[0]["message"] == "store not found: nope"
+
+
+def test_trigger_report_then_read_it(gql):
+    store, noon = worked_example_store()
+    triggered = gql.query(
+        "mutation($asOf: DateTime) { triggerReport(asOf: $asOf) { id status } }", {"asOf": noon.isoformat()}
+    ).data["triggerReport"]
+    assert triggered["status"] == "PENDING"
+    query = """query($id: ID!) { report(id: $id) { id status asOf storeCount downloadUrl
+                 rows(filters: {storeId: "worked-example"}) { totalCount results { storeId uptimeLastDay unknownLastWeek } } } }"""
+    pending = gql.query(query, {"id": triggered["id"]}).data["report"]
+    assert pending["downloadUrl"] is None and pending["rows"]["totalCount"] == 0
+
+    report_run(report_id=triggered["id"])
+    done = gql.query(query, {"id": triggered["id"]}).data["report"]
+    assert done["status"] == "COMPLETE" and done["storeCount"] == 1
+    expected = report_compute(as_of=noon).rows[0]
+    assert done["rows"]["results"] == [
+        {"storeId": "worked-example", "uptimeLastDay": pytest.approx(expected["uptime_last_day"]),
+         "unknownLastWeek": pytest.approx(expected["unknown_last_week"])}
+    ]
+    assert done["downloadUrl"].startswith("http://testserver/reports/download/")
+    listed = gql.query("query { reports { totalCount results { id status } } }").data["reports"]
+    assert listed["results"] == [{"id": triggered["id"], "status": "COMPLETE"}]
+
+
+def test_trigger_report_validation_errors(gql):
+    make_store("known")
+    result = gql.query('mutation { triggerReport(storeIds: ["known", "ghost"]) { id } }', assert_no_errors=False)
+    assert result.errors[0]["message"] == "unknown store_id(s): ghost"
+    result = gql.query("mutation { triggerReport(horizonMinutes: 0) { id } }", assert_no_errors=False)
+    assert "horizon_minutes must be between" in result.errors[0]["message"]
+    assert Report.objects.count() == 0
+
+
+def test_unknown_and_malformed_report_ids(gql):
+    result = gql.query('query { report(id: "not-a-uuid") { id } }', assert_no_errors=False)
+    assert result.errors[0]["message"] == "report not found: not-a-uuid"
+
+
+def test_depth_limit_refuses_deep_queries(gql):
+    make_store("x")
+
+    def nested(levels: int) -> str:
+        inner = "id"
+        for _ in range(levels):
+            inner = f"statusPolls {{ results {{ store {{ {inner} }} }} }}"
+        return f'query {{ store(id: "x") {{ {inner} }} }}'
+
+    assert gql.query(nested(2)).errors is None
+    result = gql.query(nested(MAX_DEPTH), assert_no_errors=False)
+    assert "exceeds maximum operation depth" in result.errors[0]["message"]
+    assert result.data is None
+
+
+def test_alias_and_token_limits(gql):
+    aliases = " ".join(f"a{i}: __typename" for i in range(MAX_ALIASES + 1))
+    result = gql.query(f"query {{ {aliases} }}", assert_no_errors=False)
+    assert "aliases" in result.errors[0]["message"].lower()
+    tokens = " ".join("__typename" for _ in range(2100))
+    result = gql.query(f"query {{ {tokens} }}", assert_no_errors=False)
+    assert "token" in result.errors[0]["message"].lower()
+
+
+def test_internal_errors_are_masked(gql, monkeypatch):
+    import graphql_schema.reports.schema as report_schema
+
+    def explode(**kwargs):
+        raise RuntimeError("secret connection string postgres://admin:pw@db")
+
+    monkeypatch.setattr(report_schema, "report_create", explode)
+    result = gql.query("mutation { triggerReport { id } }", assert_no_errors=False)
+    assert result.errors[0]["message"] == "Unexpected error."

@@ -1,0 +1,124 @@
+import csv
+import io
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from monitoring.models import Report
+from monitoring.reports import CSV_HEADER, report_compute, report_create, report_csv, report_run
+from tests.factories import UTC, add_polls, make_store, worked_example_store
+
+pytestmark = pytest.mark.django_db
+
+
+def rows_by_store(text: str) -> dict[str, dict[str, str]]:
+    return {row["store_id"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_worked_example_through_the_database():
+    store, noon = worked_example_store()
+    computed = report_compute(as_of=noon)
+    (row,) = computed.rows
+    # Day window: up 09:00–10:44:30 = 104.5 min, down 10:44:30–12:00 = 75.5 min.
+    assert row["uptime_last_day"] == pytest.approx(104.5 / 60)
+    assert row["downtime_last_day"] == pytest.approx(75.5 / 60)
+    # Hour window [11:00, 12:00): nearest poll is 11:15 inactive throughout.
+    assert row["uptime_last_hour"] == pytest.approx(0)
+    assert row["downtime_last_hour"] == pytest.approx(60)
+    # The six earlier days are open 3 h each with no evidence: unknown.
+    assert row["unknown_last_week"] == pytest.approx(6 * 3)
+    assert row["uptime_last_week"] + row["downtime_last_week"] == pytest.approx(3)
+
+
+def test_as_of_defaults_to_latest_poll_across_stores():
+    store, noon = worked_example_store()
+    other = make_store("other")
+    later = noon + timedelta(hours=5)
+    add_polls(other, [(later, True)])
+    assert report_compute().as_of == later
+
+
+def test_explicit_earlier_as_of_ignores_later_polls():
+    store, noon = worked_example_store()
+    # At 11:00 local only the 10:14 active poll exists: up from 09:00 to 11:00 minus nothing
+    # (10:14 + 2 h horizon covers to 12:14), so 120 minutes up, no downtime.
+    eleven = noon - timedelta(hours=1)
+    (row,) = report_compute(as_of=eleven).rows
+    assert row["uptime_last_day"] == pytest.approx(2.0)
+    assert row["downtime_last_day"] == pytest.approx(0)
+
+
+def test_csv_header_order_and_rounding():
+    for store_id in ("b", "a9", "a10"):
+        make_store(store_id)
+    store, noon = worked_example_store("a2")
+    text = report_csv(rows=report_compute(as_of=noon).rows)
+    lines = text.splitlines()
+    assert lines[0] == ",".join(CSV_HEADER)
+    assert [line.split(",")[0] for line in lines[1:]] == ["a10", "a2", "a9", "b"]
+    row = rows_by_store(text)["a2"]
+    assert row["uptime_last_day"] == f"{104.5 / 60:.2f}"
+    assert row["downtime_last_hour"] == "60.00"
+    assert all(value.count(".") == 1 and len(value.split(".")[1]) == 2 for value in list(row.values())[1:])
+
+
+def test_generate_report_command_matches_service(tmp_path):
+    store, noon = worked_example_store()
+    make_store("zz-24x7")
+    out = io.StringIO()
+    call_command("generate_report", stdout=out)
+    assert out.getvalue() == report_csv(rows=report_compute().rows)
+
+    target = tmp_path / "report.csv"
+    call_command("generate_report", "--as-of", noon.isoformat(), "--store", store.store_id, "--output", str(target))
+    assert list(rows_by_store(target.read_text())) == [store.store_id]
+
+
+def test_generate_report_command_refuses_bad_input():
+    worked_example_store()
+    with pytest.raises(CommandError, match="not an ISO 8601"):
+        call_command("generate_report", "--as-of", "yesterday")
+    with pytest.raises(CommandError, match="unknown store_id"):
+        call_command("generate_report", "--store", "no-such-store")
+
+
+def test_report_run_completes_and_is_safe_to_rerun():
+    store, noon = worked_example_store()
+    report = report_create(as_of=noon)
+    assert report.status == Report.Status.PENDING
+    report_run(report_id=report.id)
+    report.refresh_from_db()
+    assert report.status == Report.Status.COMPLETE
+    assert report.as_of == noon
+    assert report.store_count == 1 == report.rows.count()
+    assert report.csv == report_csv(rows=report_compute(as_of=noon).rows)
+    finished = report.finished_at
+    report_run(report_id=report.id)  # a second delivery of the same task changes nothing
+    report.refresh_from_db()
+    assert report.finished_at == finished and report.rows.count() == 1
+
+
+def test_report_for_some_stores_only():
+    worked_example_store("one")
+    worked_example_store("two")
+    report = report_create(store_ids=["two"])
+    report_run(report_id=report.id)
+    report.refresh_from_db()
+    assert list(report.rows.values_list("store_id", flat=True)) == ["two"]
+
+
+def test_report_left_running_by_a_dead_worker_is_computed_again():
+    store, noon = worked_example_store()
+    report = report_create(as_of=noon)
+    Report.objects.filter(pk=report.pk).update(status=Report.Status.RUNNING, started_at=noon)
+    report_run(report_id=report.id)
+    report.refresh_from_db()
+    assert report.status == Report.Status.COMPLETE and report.rows.count() == 1
+
+
+def test_store_with_no_polls_is_all_unknown_or_closed():
+    make_store("silent", zone="Asia/Kolkata", hours=[(0, "09:00", "17:00")])
+    (row,) = report_compute(as_of=datetime(2023, 1, 25, 12, tzinfo=UTC)).rows
+    assert row["uptime_last_week"] == row["downtime_last_week"] == 0
+    assert row["unknown_last_week"] == pytest.approx(8)  # one Monday, 8 business hours
