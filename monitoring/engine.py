@@ -1,0 +1,568 @@
+"""The pure report engine: business hours, interpolation and uptime (SPEC §2–§5).
+
+No Django here: stdlib, numpy and zoneinfo only, so the engine can be tested and
+benchmarked on plain arrays.
+
+Internally every instant is an ``int64`` count of microseconds since the Unix epoch
+(UTC).  The outputs are float seconds.
+
+How `compute_uptime` stays fast (no Python loop over polls or stores):
+
+1. Business hours as UTC intervals, vectorised per time zone.  For each distinct
+   zone the UTC-offset transitions around the report range are found once (hourly
+   probes of ``ZoneInfo`` refined by bisection to the second).  A local wall time
+   ``w`` (µs, "as if UTC") converts with the offset in force before a transition at
+   UTC instant ``T`` when ``w < T + max(o_before, o_after)`` and with the offset after
+   it otherwise: that single rule is exactly zoneinfo's ``fold=0`` for both the
+   spring-forward gap (02:30 -> the instant it would have been under the old offset)
+   and the fall-back fold (the first occurrence).  Wall-clock starts and ends for
+   every (store, local date, shift) are built with numpy and converted with
+   ``searchsorted`` over the thresholds, then merged per store (sort + running max).
+2. Each store's intervals are laid out on one global axis, ``key = store * K + t``
+   (``t`` relative to the range start, ``K`` larger than the range), and a global
+   cumulative business-time function ``C(key)`` makes the business measure of any
+   ``[a, b)`` of one store ``C(b) - C(a)`` — two ``searchsorted`` calls.
+3. Evidence polls are those inside a business interval (one ``searchsorted``).  Each
+   evidence poll owns ``[max(mid(prev), t - H), min(mid(next), t + H))`` (mids between
+   consecutive evidence polls of the same store); these pieces are disjoint and are
+   exactly the instants whose nearest evidence poll is that poll and is within ``H``.
+   Uptime in a window is the business measure of the active polls' pieces inside the
+   window; since ``C`` is monotone, clipping to a window is clipping the ``C`` values.
+   Per-store sums use ``np.bincount``.
+
+A change point half-way between two polls is rounded down to the microsecond (the
+resolution of the inputs); everything else is exact.
+
+A shift whose converted UTC end is not after its converted UTC start (possible only
+for a shift lying inside a spring-forward gap, e.g. 02:30–03:00 on the day clocks go
+from 02:00 to 03:00) is empty: SPEC §3 maps both ends with the rule above and the
+resulting interval has no length.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from operator import attrgetter
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+DEFAULT_TIMEZONE = "America/Chicago"
+DEFAULT_HORIZON = timedelta(hours=2)
+WINDOWS = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(days=7)))
+STATES = ("up", "down", "unknown")
+
+UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_US = 1_000_000
+_HOUR_US = 3600 * _US
+_DAY_US = 86_400 * _US
+_I64 = np.int64
+# Keys are store * K + t; keep every key (and sums of lengths) well inside int64.
+_KEY_LIMIT = 1 << 62
+
+
+# --------------------------------------------------------------------------- data types
+
+
+@dataclass(frozen=True)
+class Shift:
+    day_of_week: int  # 0 = Monday … 6 = Sunday (local)
+    start: time  # local
+    end: time  # local; end <= start => runs past midnight into the next day; end == start => 24 h
+
+
+@dataclass(frozen=True)
+class StoreSchedule:
+    store_id: str
+    timezone_name: str | None  # None => DEFAULT_TIMEZONE
+    shifts: tuple[Shift, ...]  # empty => open 24x7 (SPEC §2); a weekday with no shift is closed
+
+
+@dataclass(frozen=True)
+class Polls:
+    store_index: np.ndarray  # int64, index into the schedules sequence
+    timestamp_us: np.ndarray  # int64, microseconds since the Unix epoch, UTC
+    is_active: np.ndarray  # bool
+
+    @classmethod
+    def empty(cls) -> Polls:
+        return cls(np.zeros(0, _I64), np.zeros(0, _I64), np.zeros(0, bool))
+
+
+_ROW_KEYS = tuple(
+    (f"{state}_last_{name}", s, w, 60.0 if name == "hour" else 3600.0)
+    for s, state in enumerate(("uptime", "downtime", "unknown"))
+    for w, (name, _) in enumerate(WINDOWS)
+)
+
+
+@dataclass
+class UptimeResult:
+    store_ids: list[str]
+    seconds: np.ndarray  # float64 (n_stores, 3 windows [hour, day, week], 3 states [up, down, unknown])
+    business_seconds: np.ndarray  # float64 (n_stores, 3): business time per window (== up+down+unknown)
+
+    def spec_rows(self) -> Iterator[dict]:
+        """One dict per store, in schedule order: hour values in minutes, day and week in hours."""
+        for i, store_id in enumerate(self.store_ids):
+            row = {"store_id": store_id}
+            sec = self.seconds[i]
+            for key, s, w, div in _ROW_KEYS:
+                row[key] = float(sec[w, s]) / div
+            yield row
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: datetime
+    end: datetime
+    state: str  # "UP" | "DOWN" | "UNKNOWN" | "CLOSED"
+
+
+@dataclass(frozen=True)
+class Incident:
+    start: datetime
+    end: datetime
+    business_seconds_lost: float
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _to_us(dt: datetime) -> int:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"naive datetime {dt!r}: the engine needs timezone-aware datetimes")
+    return (dt - _EPOCH) // _ONE_US
+
+
+def _from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(us))
+
+
+def _td_us(td: timedelta) -> int:
+    us = td // _ONE_US
+    if us < 0:
+        raise ValueError("horizon must not be negative")
+    return us
+
+
+def _time_us(t: time) -> int:
+    return ((t.hour * 60 + t.minute) * 60 + t.second) * _US + t.microsecond
+
+
+# --------------------------------------------------------------------------- time zones
+
+
+@functools.lru_cache(maxsize=None)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _offset_us(zone: ZoneInfo, t_s: int) -> int:
+    """UTC offset (µs) in force at the UTC instant t_s (seconds since the epoch)."""
+    return datetime.fromtimestamp(t_s, tz=zone).utcoffset() // _ONE_US
+
+
+@functools.lru_cache(maxsize=512)
+def _zone_table(name: str, lo_day: int, hi_day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Wall-clock -> UTC conversion table for days [lo_day, hi_day] (days since the epoch, UTC).
+
+    Returns (thresholds, offsets): a wall time w (µs) maps to
+    ``w - offsets[searchsorted(thresholds, w, "right")]``.
+    """
+    zone = _zone(name)
+    lo_s, hi_s = lo_day * 86_400, (hi_day + 1) * 86_400
+    probes = range(lo_s, hi_s + 3600, 3600)
+    offsets = [_offset_us(zone, lo_s)]
+    thresholds: list[int] = []
+    prev_t, prev_o = lo_s, offsets[0]
+    for t in probes[1:]:
+        o = _offset_us(zone, t)
+        while o != prev_o:  # at least one transition in (prev_t, t]: find the first one
+            a, b = prev_t, t
+            while b - a > 1:
+                m = (a + b) // 2
+                if _offset_us(zone, m) == prev_o:
+                    a = m
+                else:
+                    b = m
+            new_o = _offset_us(zone, b)
+            thresholds.append(b * _US + max(prev_o, new_o))
+            offsets.append(new_o)
+            prev_t, prev_o = b, new_o
+        prev_t = t
+    return np.asarray(thresholds, _I64), np.asarray(offsets, _I64)
+
+
+def _wall_to_utc(wall: np.ndarray, table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    thresholds, offsets = table
+    if len(thresholds) == 0:
+        return wall - offsets[0]
+    return wall - offsets[np.searchsorted(thresholds, wall, side="right")]
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+@dataclass
+class _ShiftTable:
+    n_stores: int
+    zone_names: list[str]
+    store_zone: np.ndarray  # int64 per store
+    always_open: np.ndarray  # bool per store (no shifts at all: 24x7)
+    sh_store: np.ndarray  # per shift row
+    sh_zone: np.ndarray
+    sh_dow: np.ndarray
+    sh_start: np.ndarray  # µs after local midnight
+    sh_dur: np.ndarray  # µs, in (0, 24 h]
+
+
+_SHIFT_FIELDS = attrgetter("day_of_week", "start", "end")
+
+
+def _shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
+    n = len(schedules)
+    zone_ids: dict[str, int] = {}
+    store_zone = np.fromiter(
+        (zone_ids.setdefault(s.timezone_name or DEFAULT_TIMEZONE, len(zone_ids)) for s in schedules), _I64, n
+    )
+    for name in zone_ids:
+        _zone(name)  # unknown zone names fail here, loudly
+    counts = np.fromiter((len(s.shifts) for s in schedules), _I64, n)
+    rows = [_SHIFT_FIELDS(sh) for s in schedules for sh in s.shifts]
+    m = len(rows)
+    if m:
+        dows, starts, ends = zip(*rows)
+        cache: dict[time, int] = {t: _time_us(t) for t in set(starts) | set(ends)}
+        sh_dow = np.fromiter(dows, _I64, m)
+        sh_start = np.fromiter(map(cache.__getitem__, starts), _I64, m)
+        sh_end = np.fromiter(map(cache.__getitem__, ends), _I64, m)
+        if sh_dow.min() < 0 or sh_dow.max() > 6:
+            raise ValueError("day_of_week must be 0 (Monday) … 6 (Sunday)")
+    else:
+        sh_dow = sh_start = sh_end = np.zeros(0, _I64)
+    sh_dur = sh_end - sh_start
+    sh_dur[sh_dur <= 0] += _DAY_US
+    sh_store = np.repeat(np.arange(n, dtype=_I64), counts)
+    return _ShiftTable(
+        n_stores=n,
+        zone_names=list(zone_ids),
+        store_zone=store_zone,
+        always_open=counts == 0,
+        sh_store=sh_store,
+        sh_zone=store_zone[sh_store],
+        sh_dow=sh_dow,
+        sh_start=sh_start,
+        sh_dur=sh_dur,
+    )
+
+
+def _raw_intervals(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int):
+    """Unmerged UTC business intervals of stores [s_lo, s_hi) that may touch [r0, r1)."""
+    st_parts, s_parts, e_parts = [], [], []
+    in_chunk = (table.sh_store >= s_lo) & (table.sh_store < s_hi)
+    lo_day = r0 // _DAY_US - 4
+    hi_day = r1 // _DAY_US + 4
+    for z, name in enumerate(table.zone_names):
+        sel = in_chunk & (table.sh_zone == z)
+        if not sel.any():
+            continue
+        ztab = _zone_table(name, lo_day, hi_day)
+        omin, omax = int(ztab[1].min()), int(ztab[1].max())
+        # A shift starting on local date D covers wall times within [D, D + 2 days).
+        dmin = (r0 + omin) // _DAY_US - 2
+        dmax = (r1 + omax) // _DAY_US + 1
+        store, dow, start, dur = table.sh_store[sel], table.sh_dow[sel], table.sh_start[sel], table.sh_dur[sel]
+        first = dmin + (dow - (dmin + 3) % 7) % 7  # 1970-01-01 (day 0) was a Thursday (weekday 3)
+        count = np.maximum((dmax - first) // 7 + 1, 0)
+        total = int(count.sum())
+        row = np.repeat(np.arange(len(first)), count)
+        k = np.arange(total, dtype=_I64) - np.repeat(np.cumsum(count) - count, count)
+        wall_start = (first[row] + 7 * k) * _DAY_US + start[row]
+        wall_end = wall_start + dur[row]
+        st_parts.append(store[row])
+        s_parts.append(_wall_to_utc(wall_start, ztab))
+        e_parts.append(_wall_to_utc(wall_end, ztab))
+    open_all = np.flatnonzero(table.always_open[s_lo:s_hi]).astype(_I64) + s_lo
+    st_parts.append(open_all)
+    s_parts.append(np.full(len(open_all), r0, _I64))
+    e_parts.append(np.full(len(open_all), r1, _I64))
+    return np.concatenate(st_parts), np.concatenate(s_parts), np.concatenate(e_parts)
+
+
+@dataclass
+class _Axis:
+    """Merged business intervals of stores [s_lo, s_hi) on one key axis: key = (store - s_lo) * K + (t - r0)."""
+
+    r0: int
+    K: int
+    s_lo: int
+    ks: np.ndarray  # merged start keys, sorted
+    ke: np.ndarray  # merged end keys
+    cum: np.ndarray  # cum[j] = total length of intervals before j (len n + 1)
+
+    def key(self, store: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return (store - self.s_lo) * self.K + np.clip(t - self.r0, 0, self.K - 1)
+
+    def measure_to(self, keys: np.ndarray) -> np.ndarray:
+        """Global cumulative business time C(key): differences within one store are measures."""
+        if len(self.ks) == 0:
+            return np.zeros(len(keys), _I64)
+        j = np.searchsorted(self.ks, keys, side="right") - 1
+        jj = np.maximum(j, 0)
+        val = self.cum[jj] + np.minimum(keys - self.ks[jj], self.ke[jj] - self.ks[jj])
+        return np.where(j >= 0, val, 0)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        if len(self.ks) == 0:
+            return np.zeros(len(keys), bool)
+        j = np.searchsorted(self.ks, keys, side="right") - 1
+        return (j >= 0) & (keys < self.ke[np.maximum(j, 0)])
+
+    def intervals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(store_index, start_us, end_us), absolute."""
+        store = self.ks // self.K
+        base = store * self.K
+        return store + self.s_lo, self.ks - base + self.r0, self.ke - base + self.r0
+
+
+def _axis(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int) -> _Axis:
+    """Business intervals of stores [s_lo, s_hi), clipped to [r0, r1) and merged."""
+    K = max(r1 - r0, 0) + 1
+    store, s, e = _raw_intervals(table, r0, r1, s_lo, s_hi)
+    s = np.maximum(s, r0)
+    e = np.minimum(e, r1)
+    keep = s < e
+    base = (store[keep] - s_lo) * K - r0
+    ks = s[keep] + base
+    ke = e[keep] + base
+    order = np.argsort(ks, kind="stable")
+    ks, ke = ks[order], ke[order]
+    if len(ks):
+        run_end = np.maximum.accumulate(ke)
+        new = np.empty(len(ks), bool)
+        new[0] = True
+        np.greater(ks[1:], run_end[:-1], out=new[1:])  # adjacent intervals merge too
+        first = np.flatnonzero(new)
+        last = np.append(first[1:] - 1, len(ks) - 1)
+        ks, ke = ks[first], run_end[last]
+    cum = np.zeros(len(ks) + 1, _I64)
+    np.cumsum(ke - ks, out=cum[1:])
+    return _Axis(r0=r0, K=K, s_lo=s_lo, ks=ks, ke=ke, cum=cum)
+
+
+def _chunks(n_stores: int, span: int) -> list[tuple[int, int]]:
+    """Store ranges small enough that store * K fits the key space."""
+    per = max(1, _KEY_LIMIT // (span + 2))
+    return [(lo, min(lo + per, n_stores)) for lo in range(0, n_stores, per)] or [(0, 0)]
+
+
+# --------------------------------------------------------------------------- polls
+
+
+def _as_i64_us(a) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind == "M":
+        return a.astype("datetime64[us]").view(_I64)
+    return a.astype(_I64, copy=False)
+
+
+def _normalised_polls(store, t, active, n_stores: int):
+    """Sorted by (store, t), unique (the last given wins), valid store indexes only."""
+    store = np.asarray(store).astype(_I64, copy=False)
+    t = _as_i64_us(t)
+    active = np.asarray(active).astype(bool, copy=False)
+    if not (len(store) == len(t) == len(active)):
+        raise ValueError("polls arrays must have equal lengths")
+    if len(store) and (store.min() < 0 or store.max() >= n_stores):
+        raise ValueError("poll store_index out of range")
+    if len(store) > 1:
+        ds = np.diff(store)
+        if not np.all((ds > 0) | ((ds == 0) & (np.diff(t) > 0))):
+            order = np.lexsort((t, store))  # stable: among equal keys, input order is kept
+            store, t, active = store[order], t[order], active[order]
+            last = np.ones(len(store), bool)
+            last[:-1] = (store[1:] != store[:-1]) | (t[1:] != t[:-1])
+            store, t, active = store[last], t[last], active[last]
+    return store, t, active
+
+
+def _owned(axis: _Axis, store, t, active, horizon_us: int):
+    """Evidence polls and the keys [lo, hi) of the piece of time each one owns."""
+    pk = axis.key(store, t)
+    ev = axis.contains(pk)
+    es, et, ea = store[ev], t[ev], active[ev]
+    lo = et - horizon_us
+    hi = et + horizon_us
+    if len(es) > 1:
+        same = es[1:] == es[:-1]
+        mid = (et[:-1] + et[1:]) // 2
+        lo[1:] = np.where(same, np.maximum(lo[1:], mid), lo[1:])
+        hi[:-1] = np.where(same, np.minimum(hi[:-1], mid), hi[:-1])
+    return es, et, ea, axis.key(es, lo), axis.key(es, hi)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def business_intervals(
+    *, schedules: Sequence[StoreSchedule], start: datetime, end: datetime
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(store_index, start_us, end_us): merged, non-overlapping, sorted by (store, start), clipped to [start, end)."""
+    r0, r1 = _to_us(start), _to_us(end)
+    table = _shift_table(schedules)
+    if r1 <= r0 or not schedules:
+        z = np.zeros(0, _I64)
+        return z, z.copy(), z.copy()
+    parts = [_axis(table, r0, r1, lo, hi).intervals() for lo, hi in _chunks(len(schedules), r1 - r0)]
+    return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
+
+
+def compute_uptime(
+    *,
+    schedules: Sequence[StoreSchedule],
+    polls: Polls,
+    as_of: datetime,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> UptimeResult:
+    """Up/down/unknown business seconds per store for the last hour, day and week before as_of."""
+    n = len(schedules)
+    H = _td_us(horizon)
+    t1 = _to_us(as_of)
+    win_starts = [t1 - _td_us(w) for _, w in WINDOWS]
+    w0 = min(win_starts)
+    table = _shift_table(schedules)
+
+    store, t, active = polls.store_index, _as_i64_us(polls.timestamp_us), polls.is_active
+    # Only polls in [w0 - H, as_of] can matter (the owned piece of an earlier one ends before w0,
+    # and it cannot narrow a later poll's piece inside the week either).
+    keep = (t >= w0 - H) & (t <= t1)
+    store, t, active = _normalised_polls(np.asarray(store)[keep], t[keep], np.asarray(active)[keep], n)
+    r0 = min(w0, max(w0 - H, int(t.min()) if len(t) else w0))
+    r1 = t1 + 1  # a poll exactly at as_of is evidence if as_of is in business hours
+
+    seconds = np.zeros((n, len(WINDOWS), len(STATES)))
+    business = np.zeros((n, len(WINDOWS)))
+    for s_lo, s_hi in _chunks(n, r1 - r0):
+        if s_hi <= s_lo:
+            continue
+        axis = _axis(table, r0, r1, s_lo, s_hi)
+        a, b = np.searchsorted(store, [s_lo, s_hi])
+        es, _, ea, klo, khi = _owned(axis, store[a:b], t[a:b], active[a:b], H)
+        c_lo, c_hi = axis.measure_to(klo), axis.measure_to(khi)
+        stores = np.arange(s_lo, s_hi, dtype=_I64)
+        c_end = axis.measure_to(axis.key(stores, np.full(len(stores), t1, _I64)))
+        loc = es - s_lo
+        m = s_hi - s_lo
+        for w, ws in enumerate(win_starts):
+            c_start = axis.measure_to(axis.key(stores, np.full(len(stores), ws, _I64)))
+            business[s_lo:s_hi, w] = c_end - c_start
+            lo_b, hi_b = c_start[loc], c_end[loc]
+            piece = np.clip(c_hi, lo_b, hi_b) - np.clip(c_lo, lo_b, hi_b)
+            up = np.bincount(loc[ea], piece[ea], minlength=m)
+            down = np.bincount(loc[~ea], piece[~ea], minlength=m)
+            seconds[s_lo:s_hi, w, 0] = up
+            seconds[s_lo:s_hi, w, 1] = down
+    business /= _US
+    seconds /= _US
+    seconds[:, :, 2] = business - seconds[:, :, 0] - seconds[:, :, 1]
+    np.maximum(seconds[:, :, 2], 0.0, out=seconds[:, :, 2])  # float rounding only; exact in µs
+    return UptimeResult(store_ids=[s.store_id for s in schedules], seconds=seconds, business_seconds=business)
+
+
+def _timeline_us(schedule: StoreSchedule, timestamps_us, is_active, start: datetime, end: datetime, horizon):
+    """Elementary pieces of [start, end): (bounds µs array, state codes) with codes 0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED."""
+    s0, s1 = _to_us(start), _to_us(end)
+    H = _td_us(horizon)
+    table = _shift_table([schedule])
+    t = _as_i64_us(timestamps_us)
+    keep = (t >= s0 - H) & (t <= s1)
+    store, t, active = _normalised_polls(np.zeros(int(keep.sum()), _I64), t[keep], np.asarray(is_active)[keep], 1)
+    r0 = min(s0, max(s0 - H, int(t.min()) if len(t) else s0))
+    r1 = s1 + 1
+    axis = _axis(table, r0, r1, 0, 1)
+    _, _, ea, klo, khi = _owned(axis, store, t, active, H)
+    S, E = s0 - r0, s1 - r0  # store 0: key == time relative to r0
+    bs, be = np.maximum(axis.ks, S), np.minimum(axis.ke, E)
+    kb = bs < be
+    bs, be = bs[kb], be[kb]
+    lo, hi = np.maximum(klo, S), np.minimum(khi, E)
+    ko = lo < hi
+    lo, hi, ea = lo[ko], hi[ko], ea[ko]
+    bounds = np.unique(np.concatenate(([S, E], bs, be, lo, hi)))
+    left = bounds[:-1]
+    jb = np.searchsorted(bs, left, side="right") - 1
+    open_ = (jb >= 0) & (left < be[np.maximum(jb, 0)]) if len(bs) else np.zeros(len(left), bool)
+    jo = np.searchsorted(lo, left, side="right") - 1
+    owned = (jo >= 0) & (left < hi[np.maximum(jo, 0)]) if len(lo) else np.zeros(len(left), bool)
+    code = np.full(len(left), 3, np.int8)
+    code[open_] = 2
+    if len(lo):
+        st = np.where(ea[np.maximum(jo, 0)], 0, 1).astype(np.int8)
+        sel = open_ & owned
+        code[sel] = st[sel]
+    # merge adjacent equal states
+    if len(code):
+        change = np.ones(len(code), bool)
+        change[1:] = code[1:] != code[:-1]
+        idx = np.flatnonzero(change)
+        bounds = np.append(bounds[idx], bounds[-1])
+        code = code[idx]
+    return bounds + r0, code
+
+
+_STATE_NAMES = ("UP", "DOWN", "UNKNOWN", "CLOSED")
+
+
+def store_timeline(
+    *,
+    schedule: StoreSchedule,
+    timestamps_us: np.ndarray,
+    is_active: np.ndarray,
+    start: datetime,
+    end: datetime,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> list[Segment]:
+    """Ordered segments covering [start, end) exactly, adjacent equal states merged; polls <= end only."""
+    if _to_us(end) <= _to_us(start):
+        return []
+    bounds, code = _timeline_us(schedule, timestamps_us, is_active, start, end, horizon)
+    return [
+        Segment(start=_from_us(bounds[i]), end=_from_us(bounds[i + 1]), state=_STATE_NAMES[code[i]])
+        for i in range(len(code))
+    ]
+
+
+def store_incidents(
+    *,
+    schedule: StoreSchedule,
+    timestamps_us: np.ndarray,
+    is_active: np.ndarray,
+    start: datetime,
+    end: datetime,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> list[Incident]:
+    """Maximal DOWN runs in business hours; CLOSED time alone does not end a run."""
+    if _to_us(end) <= _to_us(start):
+        return []
+    bounds, code = _timeline_us(schedule, timestamps_us, is_active, start, end, horizon)
+    incidents: list[Incident] = []
+    run_start = run_end = None
+    lost = 0
+    for i, c in enumerate(code.tolist()):
+        if c == 1:
+            if run_start is None:
+                run_start, lost = int(bounds[i]), 0
+            run_end = int(bounds[i + 1])
+            lost += int(bounds[i + 1] - bounds[i])
+        elif c != 3 and run_start is not None:
+            incidents.append(Incident(_from_us(run_start), _from_us(run_end), lost / _US))
+            run_start = None
+    if run_start is not None:
+        incidents.append(Incident(_from_us(run_start), _from_us(run_end), lost / _US))
+    return incidents
