@@ -1,0 +1,71 @@
+"""Real processes for end-to-end tests: a `qcluster` worker on the test database."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL naming the database the tests run against (embedded or not)."""
+    settings = connection.settings_dict
+    user = quote(settings["USER"] or "")
+    password = quote(settings["PASSWORD"] or "")
+    host = settings["HOST"] or ""
+    port = settings["PORT"] or ""
+    if host.startswith("/"):  # a Unix socket directory (the embedded server)
+        query = f"?host={quote(host)}" + (f"&port={port}" if port else "")
+        return f"postgres://{user}:{password}@/{settings['NAME']}{query}"
+    return f"postgres://{user}:{password}@{host}:{port or 5432}/{settings['NAME']}"
+
+
+@contextmanager
+def running_worker(log_path: Path, **extra_env: str):
+    env = {**os.environ, "DATABASE_URL": test_database_url(), **extra_env}
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: we can stop it and its children
+        )
+        try:
+            yield worker
+        finally:
+            stop_process_group(worker)
+
+
+def stop_process_group(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Signal the main process (a cluster stops its own children), then make sure
+    nothing of its process group is left."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -1,0 +1,54 @@
+"""Trigger → worker → COMPLETE → signed download, with a real `qcluster` process and a
+real HTTP server (pytest-django's live_server) on the test database."""
+
+import io
+import json
+import urllib.request
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import add_polls, make_store, worked_example_store
+from tests.processes import running_worker, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def graphql(base_url: str, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"{base_url}/graphql/",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def test_trigger_poll_complete_download(live_server, tmp_path):
+    store, noon = worked_example_store()
+    late = make_store("late-night", zone="Asia/Kolkata", hours=[(2, "22:00", "02:00")])
+    add_polls(late, [(noon, False)])
+    make_store("no-polls")
+
+    with running_worker(tmp_path / "qcluster.log"):
+        report_id = graphql(live_server.url, "mutation { triggerReport { id status } }")["triggerReport"]["id"]
+
+        def finished():
+            report = graphql(
+                live_server.url, "query($id: ID!) { report(id: $id) { status downloadUrl error } }", {"id": report_id}
+            )["report"]
+            return report if report["status"] in ("COMPLETE", "FAILED") else None
+
+        report = wait_for(finished, timeout=90, what="the worker to finish the report")
+
+    assert report["status"] == "COMPLETE", report["error"]
+    with urllib.request.urlopen(report["downloadUrl"], timeout=30) as response:
+        assert response.headers["Content-Type"].startswith("text/csv")
+        downloaded = response.read().decode()
+
+    expected = io.StringIO()
+    call_command("generate_report", stdout=expected)
+    assert downloaded == expected.getvalue()
+    assert downloaded.count("\n") == 4  # header + three stores
