@@ -222,7 +222,15 @@ class _ShiftTable:
     sh_dur: np.ndarray  # µs, in (0, 24 h]
 
 
-_SHIFT_FIELDS = attrgetter("day_of_week", "start", "end")
+class _TimeUs(dict):
+    """time -> µs after midnight, memoised (a few hundred distinct values at most)."""
+
+    def __missing__(self, t: time) -> int:
+        v = self[t] = _time_us(t)
+        return v
+
+
+_GET_DOW, _GET_START, _GET_END = attrgetter("day_of_week"), attrgetter("start"), attrgetter("end")
 
 
 def _shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
@@ -234,18 +242,14 @@ def _shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
     for name in zone_ids:
         _zone(name)  # unknown zone names fail here, loudly
     counts = np.fromiter((len(s.shifts) for s in schedules), _I64, n)
-    rows = [_SHIFT_FIELDS(sh) for s in schedules for sh in s.shifts]
-    m = len(rows)
-    if m:
-        dows, starts, ends = zip(*rows)
-        cache: dict[time, int] = {t: _time_us(t) for t in set(starts) | set(ends)}
-        sh_dow = np.fromiter(dows, _I64, m)
-        sh_start = np.fromiter(map(cache.__getitem__, starts), _I64, m)
-        sh_end = np.fromiter(map(cache.__getitem__, ends), _I64, m)
-        if sh_dow.min() < 0 or sh_dow.max() > 6:
-            raise ValueError("day_of_week must be 0 (Monday) … 6 (Sunday)")
-    else:
-        sh_dow = sh_start = sh_end = np.zeros(0, _I64)
+    flat = [sh for s in schedules for sh in s.shifts]
+    m = len(flat)
+    cache = _TimeUs()
+    sh_dow = np.fromiter(map(_GET_DOW, flat), _I64, m)
+    sh_start = np.fromiter(map(cache.__getitem__, map(_GET_START, flat)), _I64, m)
+    sh_end = np.fromiter(map(cache.__getitem__, map(_GET_END, flat)), _I64, m)
+    if m and (sh_dow.min() < 0 or sh_dow.max() > 6):
+        raise ValueError("day_of_week must be 0 (Monday) … 6 (Sunday)")
     sh_dur = sh_end - sh_start
     sh_dur[sh_dur <= 0] += _DAY_US
     sh_store = np.repeat(np.arange(n, dtype=_I64), counts)
@@ -297,48 +301,52 @@ def _raw_intervals(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int):
 
 @dataclass
 class _Axis:
-    """Merged business intervals of stores [s_lo, s_hi) on one key axis: key = (store - s_lo) * K + (t - r0)."""
+    """Merged business intervals of stores [s_lo, s_hi) laid out on one int64 key axis.
+
+    key(store, t) = (store - s_lo) * K + (t - r0 + P): each store owns K consecutive keys, and any
+    t in [r0 - P, r0 + K - P) stays inside its store's block (P pads for t ± horizon).  ks/ke/cum
+    carry a zero-length sentinel interval at each end, so every key >= -1 locates an interval.
+    """
 
     r0: int
     K: int
+    P: int
     s_lo: int
-    ks: np.ndarray  # merged start keys, sorted
+    ks: np.ndarray  # merged start keys, sorted (with sentinels)
     ke: np.ndarray  # merged end keys
-    cum: np.ndarray  # cum[j] = total length of intervals before j (len n + 1)
+    cum: np.ndarray  # cum[j] = total business time of the intervals before j
 
-    def key(self, store: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return (store - self.s_lo) * self.K + np.clip(t - self.r0, 0, self.K - 1)
+    def key(self, store, t):
+        return (store - self.s_lo) * self.K + (t - self.r0 + self.P)
+
+    def locate(self, keys: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.ks, keys, side="right") - 1
+
+    def measure_at(self, keys: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """C(keys) given j = locate(keys) (or any j with ks[j] <= keys < ks[j + 1])."""
+        ks = self.ks[j]
+        return self.cum[j] + np.minimum(keys - ks, self.ke[j] - ks)
 
     def measure_to(self, keys: np.ndarray) -> np.ndarray:
         """Global cumulative business time C(key): differences within one store are measures."""
-        if len(self.ks) == 0:
-            return np.zeros(len(keys), _I64)
-        j = np.searchsorted(self.ks, keys, side="right") - 1
-        jj = np.maximum(j, 0)
-        val = self.cum[jj] + np.minimum(keys - self.ks[jj], self.ke[jj] - self.ks[jj])
-        return np.where(j >= 0, val, 0)
-
-    def contains(self, keys: np.ndarray) -> np.ndarray:
-        if len(self.ks) == 0:
-            return np.zeros(len(keys), bool)
-        j = np.searchsorted(self.ks, keys, side="right") - 1
-        return (j >= 0) & (keys < self.ke[np.maximum(j, 0)])
+        return self.measure_at(keys, self.locate(keys))
 
     def intervals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(store_index, start_us, end_us), absolute."""
-        store = self.ks // self.K
-        base = store * self.K
-        return store + self.s_lo, self.ks - base + self.r0, self.ke - base + self.r0
+        """(store_index, start_us, end_us), absolute, sentinels dropped."""
+        ks, ke = self.ks[1:-1], self.ke[1:-1]
+        store = ks // self.K
+        base = store * self.K + self.P - self.r0
+        return store + self.s_lo, ks - base, ke - base
 
 
-def _axis(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int) -> _Axis:
+def _axis(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int, pad: int = 0) -> _Axis:
     """Business intervals of stores [s_lo, s_hi), clipped to [r0, r1) and merged."""
-    K = max(r1 - r0, 0) + 1
+    K = max(r1 - r0, 0) + 2 * pad + 1
     store, s, e = _raw_intervals(table, r0, r1, s_lo, s_hi)
     s = np.maximum(s, r0)
     e = np.minimum(e, r1)
     keep = s < e
-    base = (store[keep] - s_lo) * K - r0
+    base = (store[keep] - s_lo) * K + (pad - r0)
     ks = s[keep] + base
     ke = e[keep] + base
     order = np.argsort(ks, kind="stable")
@@ -351,14 +359,17 @@ def _axis(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int) -> _Axis:
         first = np.flatnonzero(new)
         last = np.append(first[1:] - 1, len(ks) - 1)
         ks, ke = ks[first], run_end[last]
-    cum = np.zeros(len(ks) + 1, _I64)
-    np.cumsum(ke - ks, out=cum[1:])
-    return _Axis(r0=r0, K=K, s_lo=s_lo, ks=ks, ke=ke, cum=cum)
+    top = (s_hi - s_lo + 1) * K
+    ks = np.concatenate(([-1], ks, [top]))
+    ke = np.concatenate(([-1], ke, [top]))
+    cum = np.zeros(len(ks), _I64)
+    np.cumsum(ke[:-1] - ks[:-1], out=cum[1:])
+    return _Axis(r0=r0, K=K, P=pad, s_lo=s_lo, ks=ks, ke=ke, cum=cum)
 
 
-def _chunks(n_stores: int, span: int) -> list[tuple[int, int]]:
-    """Store ranges small enough that store * K fits the key space."""
-    per = max(1, _KEY_LIMIT // (span + 2))
+def _chunks(n_stores: int, K: int) -> list[tuple[int, int]]:
+    """Store ranges small enough that (stores + 1) * K fits the key space."""
+    per = max(1, _KEY_LIMIT // (K + 1) - 1)
     return [(lo, min(lo + per, n_stores)) for lo in range(0, n_stores, per)] or [(0, 0)]
 
 
@@ -381,30 +392,57 @@ def _normalised_polls(store, t, active, n_stores: int):
         raise ValueError("polls arrays must have equal lengths")
     if len(store) and (store.min() < 0 or store.max() >= n_stores):
         raise ValueError("poll store_index out of range")
-    if len(store) > 1:
+    if len(store) < 2:
+        return store, t, active
+    t_lo = int(t.min())
+    span = int(t.max()) - t_lo + 1
+    if n_stores * span < _KEY_LIMIT:
+        key = store * span + (t - t_lo)
+        ordered = bool(np.all(key[1:] > key[:-1]))
+    else:
         ds = np.diff(store)
-        if not np.all((ds > 0) | ((ds == 0) & (np.diff(t) > 0))):
-            order = np.lexsort((t, store))  # stable: among equal keys, input order is kept
-            store, t, active = store[order], t[order], active[order]
-            last = np.ones(len(store), bool)
-            last[:-1] = (store[1:] != store[:-1]) | (t[1:] != t[:-1])
-            store, t, active = store[last], t[last], active[last]
+        ordered = bool(np.all((ds > 0) | ((ds == 0) & (np.diff(t) > 0))))
+    if not ordered:
+        order = np.lexsort((t, store))  # stable: among equal keys, input order is kept
+        store, t, active = store[order], t[order], active[order]
+        last = np.ones(len(store), bool)
+        last[:-1] = (store[1:] != store[:-1]) | (t[1:] != t[:-1])
+        store, t, active = store[last], t[last], active[last]
     return store, t, active
 
 
-def _owned(axis: _Axis, store, t, active, horizon_us: int):
-    """Evidence polls and the keys [lo, hi) of the piece of time each one owns."""
+def _owned(axis: _Axis, store, t, horizon_us: int):
+    """Evidence polls and the business measure C at both ends of the piece of time each one owns.
+
+    Polls must be sorted by (store, t), with t in [r0, r0 + K - 2P) and horizon_us <= P.
+    Returns (evidence mask, C(lo), C(hi)) for the evidence polls.
+    """
     pk = axis.key(store, t)
-    ev = axis.contains(pk)
-    es, et, ea = store[ev], t[ev], active[ev]
-    lo = et - horizon_us
-    hi = et + horizon_us
-    if len(es) > 1:
-        same = es[1:] == es[:-1]
-        mid = (et[:-1] + et[1:]) // 2
-        lo[1:] = np.where(same, np.maximum(lo[1:], mid), lo[1:])
-        hi[:-1] = np.where(same, np.minimum(hi[:-1], mid), hi[:-1])
-    return es, et, ea, axis.key(es, lo), axis.key(es, hi)
+    j = axis.locate(pk)
+    ev = pk < axis.ke[j]
+    if not ev.all():
+        idx = np.flatnonzero(ev)
+        pk, j, store = pk[idx], j[idx], store[idx]
+    lo = pk - horizon_us
+    hi = pk + horizon_us
+    if len(pk) > 1:
+        same = store[1:] == store[:-1]
+        mid = (pk[:-1] + pk[1:]) >> 1  # floor: the change point is rounded down to the µs
+        np.maximum(lo[1:], mid, out=lo[1:], where=same)
+        np.minimum(hi[:-1], mid, out=hi[:-1], where=same)
+    # Most pieces lie inside the poll's own business interval j: C is then linear there.
+    ksj = axis.ks[j]
+    cum = axis.cum[j]
+    length = axis.ke[j] - ksj
+    c_lo = cum + np.minimum(lo - ksj, length)  # right where lo >= ks[j]
+    c_hi = cum + np.minimum(hi - ksj, length)  # right where hi < ks[j + 1]
+    bad = np.flatnonzero(lo < ksj)
+    if len(bad):
+        c_lo[bad] = axis.measure_to(lo[bad])
+    bad = np.flatnonzero(hi >= axis.ks[j + 1])
+    if len(bad):
+        c_hi[bad] = axis.measure_to(hi[bad])
+    return ev, c_lo, c_hi
 
 
 # --------------------------------------------------------------------------- public API
@@ -419,7 +457,7 @@ def business_intervals(
     if r1 <= r0 or not schedules:
         z = np.zeros(0, _I64)
         return z, z.copy(), z.copy()
-    parts = [_axis(table, r0, r1, lo, hi).intervals() for lo, hi in _chunks(len(schedules), r1 - r0)]
+    parts = [_axis(table, r0, r1, lo, hi).intervals() for lo, hi in _chunks(len(schedules), r1 - r0 + 1)]
     return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
 
 
@@ -442,32 +480,45 @@ def compute_uptime(
     # Only polls in [w0 - H, as_of] can matter (the owned piece of an earlier one ends before w0,
     # and it cannot narrow a later poll's piece inside the week either).
     keep = (t >= w0 - H) & (t <= t1)
-    store, t, active = _normalised_polls(np.asarray(store)[keep], t[keep], np.asarray(active)[keep], n)
+    if not keep.all():
+        store, t, active = np.asarray(store)[keep], t[keep], np.asarray(active)[keep]
+    store, t, active = _normalised_polls(store, t, active, n)
     r0 = min(w0, max(w0 - H, int(t.min()) if len(t) else w0))
     r1 = t1 + 1  # a poll exactly at as_of is evidence if as_of is in business hours
+    H = min(H, r1 - r0 + 1)  # a longer horizon changes nothing inside [r0, r1)
 
     seconds = np.zeros((n, len(WINDOWS), len(STATES)))
     business = np.zeros((n, len(WINDOWS)))
-    for s_lo, s_hi in _chunks(n, r1 - r0):
+    for s_lo, s_hi in _chunks(n, r1 - r0 + 2 * H + 1):
         if s_hi <= s_lo:
             continue
-        axis = _axis(table, r0, r1, s_lo, s_hi)
-        a, b = np.searchsorted(store, [s_lo, s_hi])
-        es, _, ea, klo, khi = _owned(axis, store[a:b], t[a:b], active[a:b], H)
-        c_lo, c_hi = axis.measure_to(klo), axis.measure_to(khi)
-        stores = np.arange(s_lo, s_hi, dtype=_I64)
-        c_end = axis.measure_to(axis.key(stores, np.full(len(stores), t1, _I64)))
-        loc = es - s_lo
         m = s_hi - s_lo
+        axis = _axis(table, r0, r1, s_lo, s_hi, pad=H)
+        if (s_lo, s_hi) == (0, n):
+            cs, ct, ca = store, t, active
+        else:
+            a, b = np.searchsorted(store, [s_lo, s_hi])
+            cs, ct, ca = store[a:b], t[a:b], active[a:b]
+        ev, c_lo, c_hi = _owned(axis, cs, ct, H)
+        if not ev.all():
+            cs, ct, ca = cs[ev], ct[ev], ca[ev]
+        loc = cs - s_lo
+        slot = loc * 2 + ~ca  # 2 * store + (0 up | 1 down)
+        base_keys = axis.key(np.arange(s_lo, s_hi, dtype=_I64), 0)  # key of t = 0, per store
+        c_end = axis.measure_to(base_keys + t1)
         for w, ws in enumerate(win_starts):
-            c_start = axis.measure_to(axis.key(stores, np.full(len(stores), ws, _I64)))
+            c_start = axis.measure_to(base_keys + ws)
             business[s_lo:s_hi, w] = c_end - c_start
-            lo_b, hi_b = c_start[loc], c_end[loc]
-            piece = np.clip(c_hi, lo_b, hi_b) - np.clip(c_lo, lo_b, hi_b)
-            up = np.bincount(loc[ea], piece[ea], minlength=m)
-            down = np.bincount(loc[~ea], piece[~ea], minlength=m)
-            seconds[s_lo:s_hi, w, 0] = up
-            seconds[s_lo:s_hi, w, 1] = down
+            if ws > w0:  # shorter windows: only pieces that may reach into them
+                sub = np.flatnonzero(ct >= ws - H)
+                lo_b, hi_b = c_start[loc[sub]], c_end[loc[sub]]
+                piece = np.clip(c_hi[sub], lo_b, hi_b) - np.clip(c_lo[sub], lo_b, hi_b)
+                sums = np.bincount(slot[sub], piece, minlength=2 * m)
+            else:
+                lo_b, hi_b = c_start[loc], c_end[loc]
+                piece = np.clip(c_hi, lo_b, hi_b) - np.clip(c_lo, lo_b, hi_b)
+                sums = np.bincount(slot, piece, minlength=2 * m)
+            seconds[s_lo:s_hi, w, :2] = sums.reshape(m, 2)
     business /= _US
     seconds /= _US
     seconds[:, :, 2] = business - seconds[:, :, 0] - seconds[:, :, 1]
@@ -476,7 +527,7 @@ def compute_uptime(
 
 
 def _timeline_us(schedule: StoreSchedule, timestamps_us, is_active, start: datetime, end: datetime, horizon):
-    """Elementary pieces of [start, end): (bounds µs array, state codes) with codes 0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED."""
+    """Pieces of [start, end): (bounds µs array, state codes) with codes 0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED."""
     s0, s1 = _to_us(start), _to_us(end)
     H = _td_us(horizon)
     table = _shift_table([schedule])
@@ -485,35 +536,44 @@ def _timeline_us(schedule: StoreSchedule, timestamps_us, is_active, start: datet
     store, t, active = _normalised_polls(np.zeros(int(keep.sum()), _I64), t[keep], np.asarray(is_active)[keep], 1)
     r0 = min(s0, max(s0 - H, int(t.min()) if len(t) else s0))
     r1 = s1 + 1
-    axis = _axis(table, r0, r1, 0, 1)
-    _, _, ea, klo, khi = _owned(axis, store, t, active, H)
-    S, E = s0 - r0, s1 - r0  # store 0: key == time relative to r0
-    bs, be = np.maximum(axis.ks, S), np.minimum(axis.ke, E)
+    H = min(H, r1 - r0 + 1)
+    axis = _axis(table, r0, r1, 0, 1, pad=H)
+    # store 0: key = t - r0 + P; work in those keys and shift back at the end
+    off = axis.key(0, 0)
+    pk = t + off
+    j = axis.locate(pk)
+    ev = pk < axis.ke[j]
+    pk, ea = pk[ev], active[ev]
+    lo, hi = pk - H, pk + H
+    if len(pk) > 1:
+        mid = (pk[:-1] + pk[1:]) >> 1
+        lo[1:] = np.maximum(lo[1:], mid)
+        hi[:-1] = np.minimum(hi[:-1], mid)
+    S, E = s0 + off, s1 + off
+    bs, be = np.maximum(axis.ks[1:-1], S), np.minimum(axis.ke[1:-1], E)
     kb = bs < be
     bs, be = bs[kb], be[kb]
-    lo, hi = np.maximum(klo, S), np.minimum(khi, E)
+    lo, hi = np.maximum(lo, S), np.minimum(hi, E)
     ko = lo < hi
     lo, hi, ea = lo[ko], hi[ko], ea[ko]
     bounds = np.unique(np.concatenate(([S, E], bs, be, lo, hi)))
     left = bounds[:-1]
-    jb = np.searchsorted(bs, left, side="right") - 1
-    open_ = (jb >= 0) & (left < be[np.maximum(jb, 0)]) if len(bs) else np.zeros(len(left), bool)
-    jo = np.searchsorted(lo, left, side="right") - 1
-    owned = (jo >= 0) & (left < hi[np.maximum(jo, 0)]) if len(lo) else np.zeros(len(left), bool)
     code = np.full(len(left), 3, np.int8)
-    code[open_] = 2
+    if len(bs):
+        jb = np.searchsorted(bs, left, side="right") - 1
+        code[(jb >= 0) & (left < be[np.maximum(jb, 0)])] = 2
     if len(lo):
-        st = np.where(ea[np.maximum(jo, 0)], 0, 1).astype(np.int8)
-        sel = open_ & owned
-        code[sel] = st[sel]
-    # merge adjacent equal states
-    if len(code):
+        jo = np.searchsorted(lo, left, side="right") - 1
+        jj = np.maximum(jo, 0)
+        owned = (jo >= 0) & (left < hi[jj]) & (code == 2)
+        code[owned] = np.where(ea[jj[owned]], 0, 1)
+    if len(code):  # merge adjacent equal states
         change = np.ones(len(code), bool)
         change[1:] = code[1:] != code[:-1]
         idx = np.flatnonzero(change)
         bounds = np.append(bounds[idx], bounds[-1])
         code = code[idx]
-    return bounds + r0, code
+    return bounds - off, code
 
 
 _STATE_NAMES = ("UP", "DOWN", "UNKNOWN", "CLOSED")

@@ -1,0 +1,118 @@
+"""Pure-engine benchmark on synthetic arrays (no database).
+
+    .venv/bin/python bench/engine.py [--stores 14000] [--seed 7] [--repeat 3]
+
+Builds seeded synthetic schedules (mixed zones, 1–3 shifts a day, some stores 24x7,
+some closed days) and about 2 million hourly polls over a week, then times
+`compute_uptime` (best of N) and `business_intervals`, and prints peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time as clock
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from monitoring.engine import Polls, Shift, StoreSchedule, business_intervals, compute_uptime  # noqa: E402
+
+ZONES = [
+    None,
+    "America/Chicago",
+    "America/New_York",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Phoenix",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Boise",
+    "America/Detroit",
+    "America/Indiana/Indianapolis",
+    "Australia/Lord_Howe",
+]
+
+
+def build_schedules(n: int, rng: np.random.Generator) -> list[StoreSchedule]:
+    out = []
+    zone_pick = rng.integers(0, len(ZONES), n)
+    kind = rng.random(n)
+    for i in range(n):
+        shifts = []
+        if kind[i] >= 0.1:  # 10 % open 24x7 (no rows)
+            for dow in range(7):
+                if rng.random() < 0.1:  # closed that day
+                    continue
+                k = int(rng.integers(1, 4))
+                starts = np.sort(rng.integers(0, 24 * 4, k)) * 15  # minutes
+                for s in starts:
+                    length = int(rng.integers(2, 12)) * 60
+                    e = (int(s) + length) % (24 * 60)
+                    shifts.append(Shift(dow, time(int(s) // 60, int(s) % 60), time(e // 60, e % 60)))
+        out.append(StoreSchedule(store_id=f"{i:019d}", timezone_name=ZONES[zone_pick[i]], shifts=tuple(shifts)))
+    return out
+
+
+def build_polls(n: int, as_of: datetime, rng: np.random.Generator, per_hour: float = 1.0) -> Polls:
+    as_of_us = int(as_of.timestamp() * 1_000_000)
+    start = as_of_us - (7 * 24 + 2) * 3_600_000_000
+    hours = 7 * 24 + 2
+    slots = int(hours * per_hour)
+    step = int(3_600_000_000 / per_hour)
+    # each store misses ~15 % of its polls
+    keep = rng.random((n, slots)) > 0.15
+    jitter = rng.integers(0, step, (n, slots))
+    t = start + np.arange(slots, dtype=np.int64)[None, :] * step + jitter
+    store = np.broadcast_to(np.arange(n, dtype=np.int64)[:, None], (n, slots))
+    down_store = rng.random(n) < 0.2
+    active = rng.random((n, slots)) > np.where(down_store, 0.3, 0.02)[:, None]
+    keep &= t <= as_of_us
+    return Polls(store[keep].copy(), t[keep].copy(), active[keep].copy())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stores", type=int, default=14_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    rng = np.random.default_rng(args.seed)
+    as_of = datetime(2023, 3, 15, 12, tzinfo=timezone.utc)  # the week includes the US spring-forward
+    t0 = clock.perf_counter()
+    schedules = build_schedules(args.stores, rng)
+    polls = build_polls(args.stores, as_of, rng)
+    build = clock.perf_counter() - t0
+    n_shifts = sum(len(s.shifts) for s in schedules)
+    print(f"synthetic data: {args.stores} stores, {n_shifts} shift rows, {len(polls.timestamp_us):,} polls, "
+          f"{len({s.timezone_name for s in schedules})} zone values (built in {build:.2f} s)")
+
+    times = []
+    for _ in range(args.repeat):
+        t0 = clock.perf_counter()
+        result = compute_uptime(schedules=schedules, polls=polls, as_of=as_of)
+        times.append(clock.perf_counter() - t0)
+    print(f"compute_uptime: best {min(times) * 1000:.0f} ms, all {[round(t * 1000) for t in times]} ms")
+
+    times = []
+    for _ in range(args.repeat):
+        t0 = clock.perf_counter()
+        store, s, e = business_intervals(schedules=schedules, start=as_of - timedelta(days=7), end=as_of)
+        times.append(clock.perf_counter() - t0)
+    print(f"business_intervals (one week): best {min(times) * 1000:.0f} ms, {len(store):,} merged intervals")
+
+    week = result.seconds[:, 2, :].sum(axis=0) / 3600
+    print(f"week totals (hours): up {week[0]:,.0f}, down {week[1]:,.0f}, unknown {week[2]:,.0f}; "
+          f"max |up+down+unknown-business| = "
+          f"{np.abs(result.seconds.sum(axis=2) - result.business_seconds).max():.2e} s")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
