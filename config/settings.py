@@ -62,9 +62,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
-    "strawberry_django",
     "django_q",
     "monitoring",
+    # The API layer; strawberry_django itself needs no app entry (leaving it out keeps
+    # management commands from importing it at start-up).
+    "graphql_schema",
 ]
 
 MIDDLEWARE = [

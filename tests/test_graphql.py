@@ -21,7 +21,7 @@ def gql() -> TestClient:
 
 def test_schema_file_is_current():
     """schema.graphql is the exported contract for frontend teams: regenerate it with
-    `python manage.py export_schema graphql_schema.schema --path schema.graphql`."""
+    `python manage.py export_schema`."""
     assert (ROOT / "schema.graphql").read_text().strip() == str(schema).strip()
 
 

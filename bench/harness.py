@@ -1,0 +1,79 @@
+"""Shared plumbing for the benchmarks: a database of their own on the same server the
+project uses (DATABASE_URL, or the embedded one), generated data cached under bench/out/,
+and `manage.py` runs against that database."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT))
+
+
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        return url
+    from config.embedded_postgres import embedded_database_url
+
+    return embedded_database_url(Path(os.environ.get("DATA_DIR", ROOT / ".data")))
+
+
+def database_url(name: str) -> str:
+    parts = urlsplit(server_url())
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def fresh_database(name: str) -> str:
+    """Drop and create `name`, migrate it, return its URL."""
+    import psycopg2
+
+    admin = psycopg2.connect(database_url("postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    url = database_url(name)
+    manage(["migrate", "--noinput", "-v", "0"], url)
+    return url
+
+
+def manage(args: list[str], url: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, check=True, **kwargs
+    )
+
+
+def generated(stores: int, days: int = 7, seed: int = 1) -> Path:
+    """A generated data set, made once and cached."""
+    from monitoring.generation import generate_dataset
+
+    target = OUT / f"gen-{stores}-{days}-{seed}"
+    if not (target / "store_status.csv").exists():
+        generate_dataset(out_dir=target, stores=stores, days=days, seed=seed)
+    return target
+
+
+def timed_child(args: list[str], url: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one `manage.py` run in a child process."""
+    env = {**os.environ, "DATABASE_URL": url}
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own resource usage
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, args)
+    return wall, usage.ru_maxrss / 1024
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GraphqlSchemaConfig(AppConfig):
+    name = "graphql_schema"
+    verbose_name = "GraphQL API"
