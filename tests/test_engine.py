@@ -1,0 +1,430 @@
+"""Named cases for the pure engine (SPEC §2–§5). Expected values are worked out by hand in each test."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from monitoring import engine
+from monitoring.engine import (
+    DEFAULT_HORIZON,
+    Incident,
+    Polls,
+    Segment,
+    Shift,
+    StoreSchedule,
+    business_intervals,
+    compute_uptime,
+    store_incidents,
+    store_timeline,
+)
+
+UTC = timezone.utc
+H, D = 3600.0, 86400.0  # seconds
+HOUR, DAY, WEEK = 0, 1, 2
+UP, DOWN, UNKNOWN = 0, 1, 2
+# 2023-01-22 is a Sunday; 2023-01-23 a Monday; 2023-01-25 a Wednesday.
+MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def us(dt: datetime) -> int:
+    return (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def shift(dow, start, end) -> Shift:
+    return Shift(dow, time(*start) if isinstance(start, tuple) else time(start),
+                 time(*end) if isinstance(end, tuple) else time(end))
+
+
+def store(shifts=(), tz="UTC", store_id="s") -> StoreSchedule:
+    return StoreSchedule(store_id=store_id, timezone_name=tz, shifts=tuple(shifts))
+
+
+def polls_of(rows) -> Polls:
+    """rows: (store_index, datetime, is_active); sorted here as callers do."""
+    rows = sorted(rows, key=lambda r: (r[0], r[1]))
+    return Polls(
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([us(r[1]) for r in rows], dtype=np.int64),
+        np.array([r[2] for r in rows], dtype=bool),
+    )
+
+
+def uptime(schedules, rows, as_of, horizon=DEFAULT_HORIZON):
+    result = compute_uptime(schedules=schedules, polls=polls_of(rows), as_of=as_of, horizon=horizon)
+    # SPEC §5: up + down + unknown == business time, for every store and window.
+    assert result.seconds.shape == (len(schedules), 3, 3)
+    np.testing.assert_allclose(result.seconds.sum(axis=2), result.business_seconds, atol=1e-6)
+    assert (result.seconds >= 0).all()
+    return result
+
+
+def intervals(schedule, start, end):
+    _, s, e = business_intervals(schedules=[schedule], start=start, end=end)
+    return [(datetime.fromtimestamp(a / 1e6, UTC), datetime.fromtimestamp(b / 1e6, UTC)) for a, b in zip(s, e)]
+
+
+def timeline(schedule, rows, start, end, horizon=DEFAULT_HORIZON):
+    rows = [(0, t, a) for t, a in rows]
+    p = polls_of(rows)
+    return store_timeline(schedule=schedule, timestamps_us=p.timestamp_us, is_active=p.is_active,
+                          start=start, end=end, horizon=horizon)
+
+
+def incidents(schedule, rows, start, end, horizon=DEFAULT_HORIZON):
+    p = polls_of([(0, t, a) for t, a in rows])
+    return store_incidents(schedule=schedule, timestamps_us=p.timestamp_us, is_active=p.is_active,
+                           start=start, end=end, horizon=horizon)
+
+
+# --------------------------------------------------------------------------- SPEC §4 worked example
+
+
+@pytest.mark.parametrize("horizon", [timedelta(hours=2), timedelta(hours=10)])
+def test_worked_example_to_the_second(horizon):
+    # Open 09:00–12:00 (Chicago, January: UTC-6 -> 15:00–18:00 UTC); polls 10:14 active, 11:15 inactive.
+    sched = store([shift(WED, 9, 12)], tz="America/Chicago")
+    rows = [(0, utc(2023, 1, 25, 16, 14), True), (0, utc(2023, 1, 25, 17, 15), False)]
+    r = uptime([sched], rows, as_of=utc(2023, 1, 25, 18), horizon=horizon)
+    # mid-point of 10:14 and 11:15 is 10:44:30: up 09:00–10:44:30, down 10:44:30–12:00.
+    assert r.seconds[0, WEEK, UP] == 104.5 * 60
+    assert r.seconds[0, WEEK, DOWN] == 75.5 * 60
+    assert r.seconds[0, WEEK, UNKNOWN] == 0
+    assert r.seconds[0, DAY].tolist() == [104.5 * 60, 75.5 * 60, 0]
+    # last hour = 11:00–12:00 local, all after the change point
+    assert r.seconds[0, HOUR].tolist() == [0, 3600, 0]
+    row = next(r.spec_rows())
+    assert row == {
+        "store_id": "s",
+        "uptime_last_hour": 0.0, "uptime_last_day": 104.5 / 60, "uptime_last_week": 104.5 / 60,
+        "downtime_last_hour": 60.0, "downtime_last_day": 75.5 / 60, "downtime_last_week": 75.5 / 60,
+        "unknown_last_hour": 0.0, "unknown_last_day": 0.0, "unknown_last_week": 0.0,
+    }
+
+
+def test_worked_example_timeline_and_incident():
+    sched = store([shift(WED, 9, 12)])
+    rows = [(utc(2023, 1, 25, 10, 14), True), (utc(2023, 1, 25, 11, 15), False)]
+    segs = timeline(sched, rows, utc(2023, 1, 25, 8), utc(2023, 1, 25, 13))
+    assert segs == [
+        Segment(utc(2023, 1, 25, 8), utc(2023, 1, 25, 9), "CLOSED"),
+        Segment(utc(2023, 1, 25, 9), utc(2023, 1, 25, 10, 44, 30), "UP"),
+        Segment(utc(2023, 1, 25, 10, 44, 30), utc(2023, 1, 25, 12), "DOWN"),
+        Segment(utc(2023, 1, 25, 12), utc(2023, 1, 25, 13), "CLOSED"),
+    ]
+    assert incidents(sched, rows, utc(2023, 1, 25, 8), utc(2023, 1, 25, 13)) == [
+        Incident(utc(2023, 1, 25, 10, 44, 30), utc(2023, 1, 25, 12), 75.5 * 60)
+    ]
+
+
+# --------------------------------------------------------------------------- business hours as instants
+
+
+def test_new_york_spring_forward():
+    # 2023-03-12 (Sunday): 02:00 EST -> 03:00 EDT (07:00 UTC). Nonexistent times take the offset before.
+    start, end = utc(2023, 3, 11), utc(2023, 3, 14)
+    assert intervals(store([shift(SUN, (1, 30), (3, 30))], tz="America/New_York"), start, end) == [
+        (utc(2023, 3, 12, 6, 30), utc(2023, 3, 12, 7, 30))  # 01:30 EST .. 03:30 EDT: one real hour
+    ]
+    assert intervals(store([shift(SUN, (2, 30), 5)], tz="America/New_York"), start, end) == [
+        (utc(2023, 3, 12, 7, 30), utc(2023, 3, 12, 9))  # 02:30 -> 07:30 UTC (= 03:30 EDT); 05:00 EDT
+    ]
+    # a shift lying wholly inside the gap maps to an end before its start: it is empty
+    assert intervals(store([shift(SUN, (2, 30), 3)], tz="America/New_York"), start, end) == []
+    # the whole Sunday (00:00–00:00) is 23 hours long
+    assert intervals(store([shift(SUN, 0, 0)], tz="America/New_York"), start, end) == [
+        (utc(2023, 3, 12, 5), utc(2023, 3, 13, 4))
+    ]
+    r = uptime([store([shift(SUN, 0, 0)], tz="America/New_York")], [], as_of=utc(2023, 3, 15))
+    assert r.business_seconds[0, WEEK] == 23 * H
+    assert r.seconds[0, WEEK, UNKNOWN] == 23 * H
+
+
+def test_new_york_fall_back():
+    # 2023-11-05 (Sunday): 02:00 EDT -> 01:00 EST (06:00 UTC). Ambiguous times take the first occurrence.
+    start, end = utc(2023, 11, 4), utc(2023, 11, 7)
+    assert intervals(store([shift(SUN, (1, 30), 3)], tz="America/New_York"), start, end) == [
+        (utc(2023, 11, 5, 5, 30), utc(2023, 11, 5, 8))  # 01:30 EDT (05:30 UTC) .. 03:00 EST: 2.5 hours
+    ]
+    assert intervals(store([shift(SUN, 0, (1, 30))], tz="America/New_York"), start, end) == [
+        (utc(2023, 11, 5, 4), utc(2023, 11, 5, 5, 30))
+    ]
+    assert intervals(store([shift(SUN, 1, 2)], tz="America/New_York"), start, end) == [
+        (utc(2023, 11, 5, 5), utc(2023, 11, 5, 7))  # 01:00 EDT .. 02:00 EST: two real hours
+    ]
+    assert intervals(store([shift(SUN, 0, 0)], tz="America/New_York"), start, end) == [
+        (utc(2023, 11, 5, 4), utc(2023, 11, 6, 5))  # a 25-hour day
+    ]
+    # one active poll inside it; a large horizon covers the whole shift: 2.5 hours up.
+    sched = store([shift(SUN, (1, 30), 3)], tz="America/New_York")
+    r = uptime([sched], [(0, utc(2023, 11, 5, 6), True)], as_of=utc(2023, 11, 5, 12), horizon=timedelta(hours=10))
+    assert r.seconds[0, WEEK].tolist() == [2.5 * H, 0, 0]
+
+
+def test_past_midnight_and_24_hour_shifts():
+    mon = utc(2023, 1, 23)
+    # 22:00–02:00 Monday runs into Tuesday
+    assert intervals(store([shift(MON, 22, 2)]), mon, mon + timedelta(days=7)) == [
+        (utc(2023, 1, 23, 22), utc(2023, 1, 24, 2))
+    ]
+    # 18:00–00:00 ends at the end of the day
+    assert intervals(store([shift(MON, 18, 0)]), mon, mon + timedelta(days=7)) == [
+        (utc(2023, 1, 23, 18), utc(2023, 1, 24))
+    ]
+    # 05:00–05:00 is 24 hours
+    assert intervals(store([shift(MON, 5, 5)]), mon, mon + timedelta(days=7)) == [
+        (utc(2023, 1, 23, 5), utc(2023, 1, 24, 5))
+    ]
+    # Sunday 22:00–02:00 of the week before reaches into the range start (clipped there)
+    assert intervals(store([shift(SUN, 22, 2)]), mon, mon + timedelta(days=1)) == [(mon, utc(2023, 1, 23, 2))]
+    # in a zone: Kolkata (+05:30) Monday 22:00 IST = 16:30 UTC .. Tuesday 02:00 IST = Monday 20:30 UTC
+    assert intervals(store([shift(MON, 22, 2)], tz="Asia/Kolkata"), mon, mon + timedelta(days=2)) == [
+        (utc(2023, 1, 23, 16, 30), utc(2023, 1, 23, 20, 30))
+    ]
+
+
+def test_overlapping_and_split_shifts_are_merged_never_double_counted():
+    sched = store([
+        shift(MON, 9, 12), shift(MON, 11, 14), shift(MON, 13, (13, 30)),  # -> 09:00–14:00
+        shift(MON, 17, 20),  # split shift
+        shift(MON, 22, 2), shift(TUE, 1, 3),  # -> Mon 22:00–Tue 03:00
+        shift(TUE, 3, 4),  # adjacent -> Mon 22:00–Tue 04:00
+    ])
+    mon = utc(2023, 1, 23)
+    assert intervals(sched, mon, mon + timedelta(days=2)) == [
+        (utc(2023, 1, 23, 9), utc(2023, 1, 23, 14)),
+        (utc(2023, 1, 23, 17), utc(2023, 1, 23, 20)),
+        (utc(2023, 1, 23, 22), utc(2023, 1, 24, 4)),
+    ]
+    # active polls every 30 minutes all day Monday and Tuesday: everything open is up, once.
+    rows = [(0, mon + timedelta(minutes=30 * k), True) for k in range(96)]
+    r = uptime([sched], rows, as_of=utc(2023, 1, 25))
+    assert r.business_seconds[0, WEEK] == (5 + 3 + 6) * H
+    assert r.seconds[0, WEEK].tolist() == [14 * H, 0, 0]
+
+
+def test_closed_weekday_and_24x7_and_default_zone():
+    as_of = utc(2023, 1, 30)  # Monday 00:00 UTC; the week is Mon 23rd .. Sun 29th
+    weekdays = store([shift(d, 9, 17) for d in (MON, TUE, WED, THU, FRI)], store_id="weekdays")
+    always = store([], store_id="always")
+    chicago = StoreSchedule(store_id="chicago", timezone_name=None, shifts=(shift(MON, 9, 17),))
+    # Saturday inactive poll for `weekdays` is not evidence: the store is closed on Saturday.
+    r = uptime([weekdays, always, chicago], [(0, utc(2023, 1, 28, 12), False)], as_of=as_of)
+    assert r.business_seconds[0].tolist() == [0, 0, 40 * H]
+    assert r.seconds[0, WEEK].tolist() == [0, 0, 40 * H]
+    assert r.business_seconds[1].tolist() == [H, D, 7 * D]  # no hours at all: open 24x7
+    assert r.seconds[1, WEEK].tolist() == [0, 0, 7 * D]
+    # no time zone: America/Chicago (UTC-6 in January): Monday 09:00–17:00 = 15:00–23:00 UTC
+    assert intervals(chicago, utc(2023, 1, 23), utc(2023, 1, 24)) == [(utc(2023, 1, 23, 15), utc(2023, 1, 23, 23))]
+    assert r.business_seconds[2, WEEK] == 8 * H
+    assert r.store_ids == ["weekdays", "always", "chicago"]
+
+
+def test_empty_timezone_string_means_default():
+    a = StoreSchedule("a", "", (shift(MON, 9, 17),))
+    assert intervals(a, utc(2023, 1, 23), utc(2023, 1, 24)) == [(utc(2023, 1, 23, 15), utc(2023, 1, 23, 23))]
+
+
+def test_lord_howe_half_hour_dst():
+    # DST ends 2023-04-02 02:00 (+11:00 -> +10:30, at 15:00 UTC on the 1st): 01:30–02:00 happens twice.
+    lh = "Australia/Lord_Howe"
+    assert intervals(store([shift(SUN, 1, 3)], tz=lh), utc(2023, 3, 31), utc(2023, 4, 4)) == [
+        (utc(2023, 4, 1, 14), utc(2023, 4, 1, 16, 30))  # 01:00 +11 .. 03:00 +10:30: 2.5 hours
+    ]
+    assert intervals(store([shift(SUN, (1, 45), 4)], tz=lh), utc(2023, 3, 31), utc(2023, 4, 4)) == [
+        (utc(2023, 4, 1, 14, 45), utc(2023, 4, 1, 17, 30))  # first occurrence of 01:45 (+11)
+    ]
+    # DST starts 2023-10-01 02:00 -> 02:30 (+10:30 -> +11): 02:15 does not exist, maps with +10:30.
+    assert intervals(store([shift(SUN, (2, 15), 4)], tz=lh), utc(2023, 9, 29), utc(2023, 10, 3)) == [
+        (utc(2023, 9, 30, 15, 45), utc(2023, 9, 30, 17))  # 02:15 +10:30 .. 04:00 +11
+    ]
+
+
+def test_kolkata_half_hour_offset():
+    r = uptime(
+        [store([shift(MON, 9, 17)], tz="Asia/Kolkata")],
+        [(0, utc(2023, 1, 23, 7, 30), True)],  # 13:00 IST
+        as_of=utc(2023, 1, 24),
+    )
+    # open 03:30–11:30 UTC; the poll at 07:30 covers 05:30–09:30 (H = 2 h)
+    assert r.business_seconds[0, WEEK] == 8 * H
+    assert r.seconds[0, WEEK].tolist() == [4 * H, 0, 4 * H]
+
+
+# --------------------------------------------------------------------------- interpolation
+
+
+def test_store_with_one_poll_and_horizon_parameter():
+    sched = store([shift(MON, 8, 20)])
+    rows = [(0, utc(2023, 1, 23, 12), True)]
+    as_of = utc(2023, 1, 24)
+    assert uptime([sched], rows, as_of).seconds[0, WEEK].tolist() == [4 * H, 0, 8 * H]
+    assert uptime([sched], rows, as_of, horizon=timedelta(minutes=30)).seconds[0, WEEK].tolist() == [H, 0, 11 * H]
+    assert uptime([sched], rows, as_of, horizon=timedelta(0)).seconds[0, WEEK].tolist() == [0, 0, 12 * H]
+    assert uptime([sched], rows, as_of, horizon=timedelta(days=1)).seconds[0, WEEK].tolist() == [12 * H, 0, 0]
+
+
+def test_store_silent_for_days_is_unknown_beyond_the_horizon():
+    as_of = utc(2023, 1, 29)
+    rows = [(0, utc(2023, 1, 22) + timedelta(hours=k), True) for k in range(25)]  # first day only
+    r = uptime([store()], rows, as_of)
+    # up from the window start to the last poll + 2 h (Mon 02:00) = 26 h; the rest is unknown
+    assert r.seconds[0, WEEK].tolist() == [26 * H, 0, (168 - 26) * H]
+    assert r.seconds[0, DAY].tolist() == [0, 0, D]
+
+
+def test_polls_outside_business_hours_are_not_evidence():
+    sched = store([shift(WED, 9, 12)])
+    rows = [
+        (0, utc(2023, 1, 25, 8, 59, 59), False),  # before opening
+        (0, utc(2023, 1, 25, 10), True),
+        (0, utc(2023, 1, 25, 12), False),  # at closing: [09:00, 12:00) is half-open
+        (0, utc(2023, 1, 24, 10), False),  # Tuesday: closed all day
+    ]
+    r = uptime([sched], rows, as_of=utc(2023, 1, 26))
+    assert r.seconds[0, WEEK].tolist() == [3 * H, 0, 0]
+
+
+def test_explicit_earlier_as_of_ignores_later_polls():
+    rows = [(0, utc(2023, 1, 25, 10), True), (0, utc(2023, 1, 25, 10, 30), False)]
+    early = uptime([store()], rows, as_of=utc(2023, 1, 25, 10, 20))
+    assert early.seconds[0, HOUR].tolist() == [3600, 0, 0]  # the 10:30 poll does not exist yet
+    late = uptime([store()], rows, as_of=utc(2023, 1, 25, 11))
+    assert late.seconds[0, HOUR].tolist() == [15 * 60, 45 * 60, 0]  # change at 10:15
+
+
+def test_poll_exactly_at_as_of():
+    as_of = utc(2023, 1, 25, 12)
+    rows = [(0, as_of - timedelta(hours=1), True), (0, as_of, False)]
+    r = uptime([store()], rows, as_of)
+    assert r.seconds[0, HOUR].tolist() == [1800, 1800, 0]
+    # when the store closes at as_of, that poll is outside business hours
+    r = uptime([store([shift(WED, 9, 12)])], rows, as_of)
+    assert r.seconds[0, HOUR].tolist() == [3600, 0, 0]
+
+
+def test_closed_time_between_polls_does_not_stretch_the_horizon():
+    # open 09:00–10:00 and 13:00–14:00; one active poll at 09:30; H = 2 h reaches 11:30 only.
+    sched = store([shift(WED, 9, 10), shift(WED, 13, 14)])
+    r = uptime([sched], [(0, utc(2023, 1, 25, 9, 30), True)], as_of=utc(2023, 1, 26))
+    assert r.seconds[0, WEEK].tolist() == [H, 0, H]
+    # nearest poll in plain time: 09:30 active, 13:10 inactive -> mid 11:20 (closed): 09–10 up, 13–14 down
+    rows = [(0, utc(2023, 1, 25, 9, 30), True), (0, utc(2023, 1, 25, 13, 10), False)]
+    r = uptime([sched], rows, as_of=utc(2023, 1, 26))
+    assert r.seconds[0, WEEK].tolist() == [H, H, 0]
+
+
+def test_superset_of_polls_unsorted_and_duplicates():
+    sched = [store(store_id="a"), store([shift(WED, 9, 17)], store_id="b")]
+    as_of = utc(2023, 1, 25, 18)
+    base = [(0, utc(2023, 1, 25, 12), True), (1, utc(2023, 1, 25, 12), False), (1, utc(2023, 1, 25, 15), True)]
+    expected = uptime(sched, base, as_of).seconds
+    old = [(0, utc(2023, 1, 10), False), (1, utc(2023, 1, 18, 9, 59), False), (0, utc(2023, 1, 18, 15, 59), False)]
+    future = [(0, utc(2023, 1, 25, 18, 0, 1), False), (1, utc(2023, 2, 1, 12), False)]
+    rows = base + old + future
+    np.testing.assert_array_equal(uptime(sched, rows, as_of).seconds, expected)
+    # unsorted input, with a duplicate (store, timestamp): the later one given wins
+    shuffled = [rows[i] for i in np.random.default_rng(1).permutation(len(rows))]
+    dup = (0, utc(2023, 1, 25, 12), False)
+    arr = shuffled + [dup, (0, utc(2023, 1, 25, 12), True)]
+    p = Polls(np.array([r[0] for r in arr]), np.array([us(r[1]) for r in arr]), np.array([r[2] for r in arr]))
+    r = compute_uptime(schedules=sched, polls=p, as_of=as_of)
+    np.testing.assert_array_equal(r.seconds, expected)
+
+
+def test_no_stores_and_no_polls():
+    r = compute_uptime(schedules=[], polls=Polls.empty(), as_of=utc(2023, 1, 25))
+    assert r.seconds.shape == (0, 3, 3) and list(r.spec_rows()) == []
+    r = uptime([store()], [], as_of=utc(2023, 1, 25))
+    assert r.seconds[0, :, UNKNOWN].tolist() == [H, D, 7 * D]
+
+
+def test_naive_datetimes_are_refused():
+    with pytest.raises(ValueError):
+        compute_uptime(schedules=[store()], polls=Polls.empty(), as_of=datetime(2023, 1, 25))
+
+
+# --------------------------------------------------------------------------- timeline and incidents
+
+
+def test_timeline_covers_range_and_agrees_with_week_figures():
+    sched = store([shift(d, 9, 17) for d in range(5)] + [shift(SAT, 22, 2)], tz="America/New_York")
+    as_of = utc(2023, 11, 8, 12)  # the week contains the fall-back Sunday
+    rng = np.random.default_rng(3)
+    times = sorted({as_of - timedelta(minutes=int(m)) for m in rng.integers(0, 7 * 24 * 60 + 200, 150)})
+    rows = [(t, bool(rng.random() < 0.7)) for t in times]
+    segs = timeline(sched, rows, as_of - timedelta(days=7), as_of)
+    assert segs[0].start == as_of - timedelta(days=7) and segs[-1].end == as_of
+    for a, b in zip(segs, segs[1:]):
+        assert a.end == b.start and a.state != b.state and a.start < a.end
+    totals = {s: sum((g.end - g.start).total_seconds() for g in segs if g.state == s)
+              for s in ("UP", "DOWN", "UNKNOWN", "CLOSED")}
+    r = uptime([sched], [(0, t, a) for t, a in rows], as_of)
+    assert [totals["UP"], totals["DOWN"], totals["UNKNOWN"]] == pytest.approx(r.seconds[0, WEEK].tolist(), abs=1e-6)
+    assert totals["CLOSED"] == pytest.approx(7 * D - r.business_seconds[0, WEEK], abs=1e-6)
+
+
+def test_incident_across_lunch_break_is_one_incident():
+    sched = store([shift(MON, 9, 12), shift(MON, 13, 17)])
+    rows = [(utc(2023, 1, 23, 9, 30), True), (utc(2023, 1, 23, 11), False),
+            (utc(2023, 1, 23, 13, 30), False), (utc(2023, 1, 23, 15), True)]
+    # change points 10:15 (down) and 14:15 (up); 12:00–13:00 is closed
+    got = incidents(sched, rows, utc(2023, 1, 23), utc(2023, 1, 24))
+    assert got == [Incident(utc(2023, 1, 23, 10, 15), utc(2023, 1, 23, 14, 15), (1.75 + 1.25) * H)]
+
+
+def test_outage_at_closing_continuing_next_morning_is_one_incident():
+    sched = store([shift(MON, 9, 17), shift(TUE, 9, 17)])
+    rows = [(utc(2023, 1, 23, 12), True), (utc(2023, 1, 23, 16), False),
+            (utc(2023, 1, 24, 10), False), (utc(2023, 1, 24, 14), True)]
+    # down Mon 14:00–17:00 and Tue 09:00–12:00
+    got = incidents(sched, rows, utc(2023, 1, 23), utc(2023, 1, 25))
+    assert got == [Incident(utc(2023, 1, 23, 14), utc(2023, 1, 24, 12), 6 * H)]
+    # if Tuesday opens unknown (first poll 11:30: unknown before 09:30), that ends the incident
+    rows[2] = (utc(2023, 1, 24, 11, 30), False)
+    got = incidents(sched, rows, utc(2023, 1, 23), utc(2023, 1, 25))
+    assert got == [
+        Incident(utc(2023, 1, 23, 14), utc(2023, 1, 23, 17), 3 * H),
+        Incident(utc(2023, 1, 24, 9, 30), utc(2023, 1, 24, 12, 45), 3.25 * H),
+    ]
+
+
+def test_one_poll_blip_is_a_short_incident():
+    rows = [(utc(2023, 1, 23, h), h != 12) for h in range(8, 17)]
+    got = incidents(store(), rows, utc(2023, 1, 23, 8), utc(2023, 1, 23, 17))
+    assert got == [Incident(utc(2023, 1, 23, 11, 30), utc(2023, 1, 23, 12, 30), H)]
+
+
+def test_an_up_poll_splits_incidents():
+    rows = [(utc(2023, 1, 23, 10), False), (utc(2023, 1, 23, 11), False), (utc(2023, 1, 23, 12), True),
+            (utc(2023, 1, 23, 13), False), (utc(2023, 1, 23, 14), False)]
+    start, end = utc(2023, 1, 23, 10), utc(2023, 1, 23, 14)
+    assert incidents(store(), rows, start, end) == [
+        Incident(start, utc(2023, 1, 23, 11, 30), 1.5 * H),
+        Incident(utc(2023, 1, 23, 12, 30), end, 1.5 * H),
+    ]
+    assert timeline(store(), rows, start, end) == [
+        Segment(start, utc(2023, 1, 23, 11, 30), "DOWN"),
+        Segment(utc(2023, 1, 23, 11, 30), utc(2023, 1, 23, 12, 30), "UP"),
+        Segment(utc(2023, 1, 23, 12, 30), end, "DOWN"),
+    ]
+
+
+def test_timeline_uses_only_polls_up_to_its_end():
+    rows = [(utc(2023, 1, 23, 10), True), (utc(2023, 1, 23, 11), False)]
+    segs = timeline(store(), rows, utc(2023, 1, 23, 10), utc(2023, 1, 23, 10, 45))
+    assert segs == [Segment(utc(2023, 1, 23, 10), utc(2023, 1, 23, 10, 45), "UP")]
+    assert timeline(store(), rows, utc(2023, 1, 23, 11), utc(2023, 1, 23, 11)) == []
+
+
+def test_constants():
+    assert engine.DEFAULT_TIMEZONE == "America/Chicago"
+    assert engine.DEFAULT_HORIZON == timedelta(hours=2)
+    assert [w for _, w in engine.WINDOWS] == [timedelta(hours=1), timedelta(days=1), timedelta(days=7)]
+    assert engine.STATES == ("up", "down", "unknown")
