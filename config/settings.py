@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "monitoring.middleware.ApiAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -167,3 +168,6 @@ STRAWBERRY_DJANGO = {
     "PAGINATION_DEFAULT_LIMIT": 100,
     "PAGINATION_MAX_LIMIT": 500,
 }
+
+# Without a bearer token the API answers for every store (the demo) or 401 (production).
+API_ANONYMOUS_ACCESS = env_bool("API_ANONYMOUS_ACCESS", not PRODUCTION)

@@ -2,6 +2,7 @@
 
 from graphql.error import GraphQLError
 
+from monitoring.access import Access
 from monitoring.reports import ReportInputError
 
 
@@ -17,3 +18,8 @@ def should_mask_error(error: GraphQLError) -> bool:
     if original is None:  # syntax, validation and limit errors from graphql-core itself
         return False
     return not isinstance(original, SAFE_ERRORS)
+
+
+def request_access(info) -> "Access":
+    """The caller's Access, set by monitoring.middleware.ApiAccessMiddleware."""
+    return info.context.request.access

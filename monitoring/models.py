@@ -10,10 +10,50 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
+class Owner(models.Model):
+    """A restaurant owner: sees only their stores, polls and reports through the API."""
+
+    name = models.TextField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API, stored as a SHA-256 hash (the token itself is shown
+    once, when created). Bound to an owner, or staff (every store)."""
+
+    name = models.TextField(help_text="What the token is for, e.g. 'poller' or 'dashboard'.")
+    owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
+    is_staff = models.BooleanField(default=False, help_text="Staff tokens see every store.")
+    key_prefix = models.CharField(max_length=8, editable=False, help_text="First characters, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_staff=True, owner__isnull=True) | models.Q(is_staff=False, owner__isnull=False),
+                name="api_token_owner_xor_staff",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_prefix}…)"
+
+
 class Store(models.Model):
     store_id = models.TextField(unique=True)
     # None means "no time zone row": the default zone applies (SPEC §2).
     timezone_name = models.TextField(null=True, blank=True)
+    owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.SET_NULL, related_name="stores")
 
     class Meta:
         ordering = ["store_id"]
@@ -78,8 +118,10 @@ class Report(models.Model):
     requested_as_of = models.DateTimeField(null=True, blank=True)
     as_of = models.DateTimeField(null=True, blank=True)
     horizon_minutes = models.PositiveIntegerField(default=120)
-    # None = every store; otherwise the store_ids asked for.
+    # None = every store (the owner's, for an owner's report); otherwise the store_ids asked for.
     store_ids = ArrayField(models.TextField(), null=True, blank=True)
+    # Who asked: an owner's report covers only their stores; None = staff/anonymous.
+    owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -49,7 +49,11 @@ def default_horizon() -> timedelta:
 
 
 def validate_report_request(
-    *, as_of: datetime | None, store_ids: Sequence[str] | None, horizon_minutes: int | None
+    *,
+    as_of: datetime | None,
+    store_ids: Sequence[str] | None,
+    horizon_minutes: int | None,
+    owner_id: int | None = None,
 ) -> None:
     if as_of is not None and as_of.tzinfo is None:
         raise ReportInputError("as_of must include a time zone (e.g. 2023-01-25T18:13:22Z)")
@@ -58,7 +62,8 @@ def validate_report_request(
     if store_ids is not None:
         if not store_ids:
             raise ReportInputError("store_ids, when given, must name at least one store")
-        known = {store_id for _, store_id, _ in stores_in_scope(store_ids=store_ids)}
+        # Someone else's store is as unknown to an owner as a store that does not exist.
+        known = {store_id for _, store_id, _ in stores_in_scope(store_ids=store_ids, owner_id=owner_id)}
         missing = sorted(set(store_ids) - known)
         if missing:
             shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
@@ -70,13 +75,15 @@ def report_compute(
     as_of: datetime | None = None,
     store_ids: Sequence[str] | None = None,
     horizon: timedelta | None = None,
+    owner_id: int | None = None,
 ) -> ComputedReport:
-    """The report of SPEC §5, computed now from what is stored."""
+    """The report of SPEC §5, computed now from what is stored (an owner's stores only
+    when owner_id is given)."""
     horizon = horizon or default_horizon()
     if as_of is None:
         # SPEC §5: the latest poll stored; with no polls at all, the present.
         as_of = latest_poll_timestamp() or datetime.now(timezone.utc)
-    stores = stores_in_scope(store_ids=store_ids)
+    stores = stores_in_scope(store_ids=store_ids, owner_id=owner_id)
     schedules = store_schedules(stores=stores)
     polls = polls_between(stores=stores, start=as_of - LONGEST_WINDOW - horizon, end=as_of)
     result = compute_uptime(schedules=schedules, polls=polls, as_of=as_of, horizon=horizon)
@@ -103,10 +110,13 @@ def report_create(
     store_ids: Sequence[str] | None = None,
     as_of: datetime | None = None,
     horizon_minutes: int | None = None,
+    owner_id: int | None = None,
 ) -> Report:
-    """A new PENDING report, queued for the worker once this transaction commits."""
-    validate_report_request(as_of=as_of, store_ids=store_ids, horizon_minutes=horizon_minutes)
+    """A new PENDING report, queued for the worker once this transaction commits. An
+    owner's report covers only their stores."""
+    validate_report_request(as_of=as_of, store_ids=store_ids, horizon_minutes=horizon_minutes, owner_id=owner_id)
     report = Report.objects.create(
+        owner_id=owner_id,
         store_ids=sorted(set(store_ids)) if store_ids is not None else None,
         requested_as_of=as_of,
         horizon_minutes=horizon_minutes or settings.REPORT_HORIZON_MINUTES,
@@ -138,6 +148,7 @@ def report_run(*, report_id) -> Report:
             as_of=report.requested_as_of,
             store_ids=report.store_ids,
             horizon=timedelta(minutes=report.horizon_minutes),
+            owner_id=report.owner_id,
         )
     except ReportInputError as error:
         return _report_fail(report=report, message=str(error))

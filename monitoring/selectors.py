@@ -37,9 +37,14 @@ def latest_poll_timestamp() -> datetime | None:
     return StatusPoll.objects.aggregate(latest=Max("timestamp_utc"))["latest"]
 
 
-def stores_in_scope(*, store_ids: Sequence[str] | None) -> list[tuple[int, str, str | None]]:
-    """(pk, store_id, timezone_name) of the stores asked for (all when None), in pk order."""
+def stores_in_scope(
+    *, store_ids: Sequence[str] | None, owner_id: int | None = None
+) -> list[tuple[int, str, str | None]]:
+    """(pk, store_id, timezone_name) of the stores asked for (all when None), limited to
+    an owner's stores when owner_id is given, in pk order."""
     stores = Store.objects.order_by("pk")
+    if owner_id is not None:
+        stores = stores.filter(owner_id=owner_id)
     if store_ids is not None:
         stores = stores.filter(store_id__in=list(store_ids))
     return list(stores.values_list("pk", "store_id", "timezone_name"))

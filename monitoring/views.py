@@ -10,7 +10,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from monitoring.links import LinkExpired, LinkInvalid, report_id_from_token
-from monitoring.models import Report, Store
+from monitoring.access import reports_visible, stores_visible
+from monitoring.models import Report
 from monitoring.reports import ReportInputError, report_create
 
 
@@ -53,12 +54,17 @@ def _optional_as_of(body: dict) -> datetime | None:
         raise BadRequest(f"as_of is not an ISO 8601 date-time: {value!r}") from None
 
 
-def _trigger(*, store_ids: list[str] | None, body: dict) -> JsonResponse:
+def _trigger(request: HttpRequest, *, store_ids: list[str] | None, body: dict) -> JsonResponse:
     horizon = body.get("horizon_minutes")
     if horizon is not None and (not isinstance(horizon, int) or isinstance(horizon, bool)):
         raise BadRequest("horizon_minutes must be an integer")
     try:
-        report = report_create(store_ids=store_ids, as_of=_optional_as_of(body), horizon_minutes=horizon)
+        report = report_create(
+            store_ids=store_ids,
+            as_of=_optional_as_of(body),
+            horizon_minutes=horizon,
+            owner_id=request.access.owner_id,
+        )
     except ReportInputError as error:
         raise BadRequest(str(error)) from None
     return JsonResponse({"report_id": str(report.id)})
@@ -88,17 +94,17 @@ def trigger_report(request: HttpRequest) -> JsonResponse:
         not isinstance(store_ids, list) or not all(isinstance(item, str) for item in store_ids)
     ):
         raise BadRequest("store_ids must be a list of strings")
-    return _trigger(store_ids=store_ids, body=body)
+    return _trigger(request, store_ids=store_ids, body=body)
 
 
 @_api
 @require_http_methods(["GET", "POST"])
 def store_trigger_report(request: HttpRequest, store_id: str) -> JsonResponse:
     """GET|POST /store/<store_id>/trigger_report/: a report for that one store."""
-    if not Store.objects.filter(store_id=store_id).exists():
+    if not stores_visible(access=request.access).filter(store_id=store_id).exists():
         return _error(f"store not found: {store_id}", 404)
     body = _json_body(request) if request.method == "POST" else {}
-    return _trigger(store_ids=[store_id], body=body)
+    return _trigger(request, store_ids=[store_id], body=body)
 
 
 @_api
@@ -113,7 +119,7 @@ def get_report(request: HttpRequest) -> HttpResponse:
     if not report_id or not isinstance(report_id, str):
         raise BadRequest("report_id is required")
     try:
-        report = Report.objects.filter(pk=uuid.UUID(report_id)).first()
+        report = reports_visible(access=request.access).filter(pk=uuid.UUID(report_id)).first()
     except ValueError:
         report = None
     if report is None:

@@ -5,9 +5,11 @@ import strawberry
 import strawberry_django
 from strawberry_django.pagination import OffsetPaginated
 
-from graphql_schema.errors import UserError
+from strawberry.types import Info
+
+from graphql_schema.errors import UserError, request_access
 from graphql_schema.reports.types import ReportType
-from monitoring.models import Report
+from monitoring.access import reports_visible
 from monitoring.reports import report_create
 
 
@@ -18,12 +20,12 @@ class Query:
     )
 
     @strawberry_django.field(description="One report by its id.")
-    def report(self, id: strawberry.ID) -> ReportType:
+    def report(self, info: Info, id: strawberry.ID) -> ReportType:
         try:
             report_id = uuid.UUID(str(id))
         except ValueError:
             raise UserError(f"report not found: {id}") from None
-        report = Report.objects.filter(pk=report_id).first()
+        report = reports_visible(access=request_access(info)).filter(pk=report_id).first()
         if report is None:
             raise UserError(f"report not found: {id}")
         return report
@@ -34,8 +36,14 @@ class Mutation:
     @strawberry_django.mutation(handle_django_errors=False, description="Queue a report; poll report(id) for it.")
     def trigger_report(
         self,
+        info: Info,
         store_ids: list[str] | None = None,
         as_of: datetime | None = None,
         horizon_minutes: int | None = None,
     ) -> ReportType:
-        return report_create(store_ids=store_ids, as_of=as_of, horizon_minutes=horizon_minutes)
+        return report_create(
+            store_ids=store_ids,
+            as_of=as_of,
+            horizon_minutes=horizon_minutes,
+            owner_id=request_access(info).owner_id,
+        )

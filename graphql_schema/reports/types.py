@@ -2,11 +2,13 @@ from datetime import datetime
 
 import strawberry
 import strawberry_django
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from strawberry import auto
 from strawberry.types import Info
 from strawberry_django.pagination import OffsetPaginated
 
+from graphql_schema.errors import request_access
+from monitoring.access import reports_visible
 from monitoring.links import report_download_path
 from monitoring.models import Report, ReportRow
 
@@ -57,6 +59,10 @@ class ReportType:
     rows: OffsetPaginated[ReportRowType] = strawberry_django.offset_paginated(
         description="One row per store, ordered by store id."
     )
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs) -> QuerySet:
+        return queryset & reports_visible(access=request_access(info))
 
     @strawberry_django.field(
         only=["id", "status"], description="Signed link to the CSV, valid for a limited time; null until COMPLETE."

@@ -2,9 +2,11 @@ import strawberry
 import strawberry_django
 from strawberry_django.pagination import OffsetPaginated
 
-from graphql_schema.errors import UserError
+from strawberry.types import Info
+
+from graphql_schema.errors import UserError, request_access
 from graphql_schema.stores.types import StoreType
-from monitoring.models import Store
+from monitoring.access import stores_visible
 
 
 @strawberry.type
@@ -14,8 +16,8 @@ class Query:
     )
 
     @strawberry_django.field(description="One store by its id.")
-    def store(self, id: str) -> StoreType:
-        store = Store.objects.filter(store_id=id).first()
+    def store(self, info: Info, id: str) -> StoreType:
+        store = stores_visible(access=request_access(info)).filter(store_id=id).first()
         if store is None:
             raise UserError(f"store not found: {id}")
         return store

@@ -7,7 +7,8 @@ from django.db.models import Q, QuerySet
 from strawberry import auto
 from strawberry_django.pagination import OffsetPaginated
 
-from graphql_schema.errors import UserError
+from graphql_schema.errors import UserError, request_access
+from monitoring.access import polls_visible, stores_visible
 from monitoring import engine
 from monitoring.models import BusinessHours, StatusPoll, Store
 from monitoring.reports import ReportInputError, report_compute
@@ -59,6 +60,10 @@ class StatusPollType:
     is_active: bool
     store: "StoreType"
 
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info, **kwargs) -> QuerySet:
+        return queryset & polls_visible(access=request_access(info))
+
     @strawberry_django.field(only=["is_active"])
     def status(self, root: StatusPoll) -> str:
         return root.status
@@ -84,6 +89,10 @@ class UptimeSummary:
 class StoreType:
     id: str = strawberry_django.field(field_name="store_id", description="The store's opaque id.")
     business_hours: list[BusinessHoursType]
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info, **kwargs) -> QuerySet:
+        return queryset & stores_visible(access=request_access(info))
 
     @strawberry_django.field(only=["timezone_name"], description="IANA zone used for this store.")
     def timezone(self, root: Store) -> str:
