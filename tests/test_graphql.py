@@ -157,3 +157,43 @@ def test_internal_errors_are_masked(gql, monkeypatch):
     monkeypatch.setattr(report_schema, "report_create", explode)
     result = gql.query("mutation { triggerReport { id } }", assert_no_errors=False)
     assert result.errors[0]["message"] == "Unexpected error."
+
+
+def test_timeline_and_incidents_agree_with_the_report(gql):
+    store, noon = worked_example_store()
+    start = noon - timedelta(days=7)
+    data = gql.query(
+        """query($from: DateTime!, $to: DateTime!) { store(id: "worked-example") {
+             timeline(from: $from, to: $to) { start end state }
+             incidents(from: $from, to: $to) { start end minutesLost } } }""",
+        {"from": start.isoformat(), "to": noon.isoformat()},
+    ).data["store"]
+    segments = data["timeline"]
+    assert segments[0]["start"] == start.isoformat() and segments[-1]["end"] == noon.isoformat()
+    assert all(a["end"] == b["start"] for a, b in zip(segments, segments[1:]))
+
+    from datetime import datetime
+
+    def minutes(state):
+        return sum(
+            (datetime.fromisoformat(s["end"]) - datetime.fromisoformat(s["start"])).total_seconds() / 60
+            for s in segments if s["state"] == state
+        )
+
+    row = report_compute(as_of=noon).rows[0]
+    assert minutes("UP") == pytest.approx(row["uptime_last_week"] * 60)
+    assert minutes("DOWN") == pytest.approx(row["downtime_last_week"] * 60)
+    assert minutes("UNKNOWN") == pytest.approx(row["unknown_last_week"] * 60)
+    assert data["incidents"] == [
+        {"start": (noon - timedelta(minutes=75.5)).isoformat(), "end": noon.isoformat(), "minutesLost": 75.5}
+    ]
+
+
+def test_timeline_range_is_capped(gql):
+    store, noon = worked_example_store()
+    result = gql.query(
+        """query($from: DateTime!, $to: DateTime!) { store(id: "worked-example") { timeline(from: $from, to: $to) { state } } }""",
+        {"from": (noon - timedelta(days=40)).isoformat(), "to": noon.isoformat()},
+        assert_no_errors=False,
+    )
+    assert result.errors[0]["message"] == "the range may span at most 31 days"

@@ -1,3 +1,4 @@
+import enum
 from datetime import datetime, time, timedelta
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from monitoring.access import polls_visible, stores_visible
 from monitoring import engine
 from monitoring.models import BusinessHours, StatusPoll, Store
 from monitoring.reports import ReportInputError, report_compute
+from monitoring.timeline import store_incidents, store_timeline
 
 
 @strawberry_django.filter_type(Store)
@@ -67,6 +69,28 @@ class StatusPollType:
     @strawberry_django.field(only=["is_active"])
     def status(self, root: StatusPoll) -> str:
         return root.status
+
+
+@strawberry.enum
+class SegmentState(enum.Enum):
+    UP = "UP"
+    DOWN = "DOWN"
+    UNKNOWN = "UNKNOWN"
+    CLOSED = "CLOSED"
+
+
+@strawberry.type
+class TimelineSegment:
+    start: datetime
+    end: datetime
+    state: SegmentState
+
+
+@strawberry.type
+class OutageIncident:
+    start: datetime
+    end: datetime
+    minutes_lost: float = strawberry.field(description="Business minutes DOWN within the incident.")
 
 
 @strawberry.type
@@ -140,6 +164,43 @@ class StoreType:
             horizon_minutes=int(computed.horizon.total_seconds() // 60),
             windows=[_window(row, name) for name, _ in engine.WINDOWS],
         )
+
+
+    @strawberry_django.field(description="Up/down/unknown/closed segments covering [from, to) exactly (≤ 31 days).")
+    def timeline(
+        self,
+        root: Store,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        horizon_minutes: int | None = None,
+    ) -> list[TimelineSegment]:
+        segments = _run(store_timeline, root, from_, to, horizon_minutes)
+        return [TimelineSegment(start=s.start, end=s.end, state=SegmentState[s.state]) for s in segments]
+
+    @strawberry_django.field(description="Outages during business hours in [from, to) (≤ 31 days).")
+    def incidents(
+        self,
+        root: Store,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        horizon_minutes: int | None = None,
+    ) -> list[OutageIncident]:
+        incidents = _run(store_incidents, root, from_, to, horizon_minutes)
+        return [
+            OutageIncident(start=i.start, end=i.end, minutes_lost=i.business_seconds_lost / 60) for i in incidents
+        ]
+
+
+def _run(service, store: Store, start: datetime, end: datetime, horizon_minutes: int | None):
+    if horizon_minutes is not None and not 1 <= horizon_minutes <= 7 * 24 * 60:
+        raise UserError("horizonMinutes must be between 1 and 10080")
+    try:
+        return service(
+            store=store, start=start, end=end,
+            horizon=timedelta(minutes=horizon_minutes) if horizon_minutes else None,
+        )
+    except ReportInputError as error:
+        raise UserError(str(error)) from None
 
 
 def _window(row: dict, name: str) -> UptimeWindow:
