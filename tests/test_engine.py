@@ -428,3 +428,38 @@ def test_constants():
     assert engine.DEFAULT_HORIZON == timedelta(hours=2)
     assert [w for _, w in engine.WINDOWS] == [timedelta(hours=1), timedelta(days=1), timedelta(days=7)]
     assert engine.STATES == ("up", "down", "unknown")
+
+
+# --------------------------------------------------------------------------- internals worth pinning
+
+
+def test_chunked_key_space_gives_identical_results(monkeypatch):
+    rng = np.random.default_rng(11)
+    zones = ["America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", None, "Europe/London"]
+    scheds = [
+        store([shift(int(d), int(h), int(e)) for d, h, e in rng.integers([0, 0, 0], [7, 24, 24], (int(k), 3))],
+              tz=zones[i % len(zones)], store_id=f"s{i}")
+        for i, k in enumerate(rng.integers(0, 8, 7))
+    ]
+    as_of = utc(2023, 11, 8, 3, 17)
+    rows = sorted({(int(s), as_of - timedelta(seconds=int(o)), bool(a))
+                   for s, o, a in zip(rng.integers(0, 7, 600), rng.integers(-600, 8 * 86400, 600),
+                                      rng.integers(0, 2, 600))}, key=lambda r: (r[0], r[1]))
+    rows = [r for i, r in enumerate(rows) if i == 0 or r[:2] != rows[i - 1][:2]]
+    whole = uptime(scheds, rows, as_of)
+    week = (as_of - timedelta(days=8), as_of)
+    whole_iv = business_intervals(schedules=scheds, start=week[0], end=week[1])
+    monkeypatch.setattr(engine, "_KEY_LIMIT", 2 * 10**12)  # a couple of stores per chunk
+    assert len(engine._chunks(len(scheds), 7 * 86400 * 10**6)) > 2
+    np.testing.assert_array_equal(uptime(scheds, rows, as_of).seconds, whole.seconds)
+    for a, b in zip(business_intervals(schedules=scheds, start=week[0], end=week[1]), whole_iv):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_locate_sorted_matches_searchsorted():
+    rng = np.random.default_rng(5)
+    ks = np.unique(rng.integers(0, 10_000, 50))
+    axis = engine._Axis(r0=0, K=10**6, P=0, s_lo=0, ks=np.concatenate(([-1], ks, [10**6])),
+                        ke=np.concatenate(([-1], ks + 1, [10**6])), cum=np.zeros(len(ks) + 2, np.int64))
+    keys = np.sort(np.concatenate((rng.integers(0, 10_000, 5000), ks, ks[:10])))  # ties and duplicates
+    np.testing.assert_array_equal(axis.locate_sorted(keys), axis.locate(keys))
