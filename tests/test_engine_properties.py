@@ -174,3 +174,40 @@ def test_timeline_over_the_week_equals_week_figures(case):
         assert abs(sum(totals.values()) - 7 * 86_400) <= TOL
         for k, state in enumerate(("UP", "DOWN", "UNKNOWN")):
             assert abs(totals[state] - result.seconds[i, 2, k]) <= TOL
+
+
+def _real_schedules(folder):
+    import csv
+
+    zones, shifts_by = {}, {}
+    with open(folder / "timezones.csv", newline="", encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            zones[row["store_id"].strip()] = row["timezone_str"].strip() or None
+    with open(folder / "menu_hours.csv", newline="", encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            shifts_by.setdefault(row["store_id"].strip(), []).append(
+                Shift(int(row["day"]), time.fromisoformat(row["start_time_local"].strip()),
+                      time.fromisoformat(row["end_time_local"].strip()))
+            )
+    polls_by = {}
+    with open(folder / "store_status_sample.csv", newline="", encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            ts = datetime.fromisoformat(row["timestamp_utc"].strip().removesuffix(" UTC")).replace(tzinfo=UTC)
+            polls_by.setdefault(row["store_id"].strip(), {})[ref.us(ts)] = row["status"].strip().lower() == "active"
+    return zones, shifts_by, polls_by
+
+
+def test_real_public_schedules_match_reference(shared_data):
+    """Real business hours and zones (and the public poll sample) for a sample of stores: engine == reference."""
+    zones, shifts_by, polls_by = _real_schedules(shared_data)
+    ids = sorted(polls_by)
+    ids = ids[:: max(1, len(ids) // 60)]  # ~60 stores with polls, deterministic
+    scheds = [StoreSchedule(i, zones.get(i), tuple(shifts_by.get(i, ()))) for i in ids]
+    polls = [(k, t, a) for k, i in enumerate(ids) for t, a in sorted(polls_by[i].items())]
+    as_of = datetime(2023, 1, 25, 18, 13, 22, tzinfo=UTC)
+    result = engine.compute_uptime(schedules=scheds, polls=_polls(polls), as_of=as_of)
+    expected = ref.uptime(scheds, polls, ref.us(as_of), 7200 * SEC)
+    for k in range(len(scheds)):
+        for w in range(3):
+            for s, state in enumerate(engine.STATES):
+                assert abs(result.seconds[k, w, s] - expected[k][(w, state)]) <= 1e-3, (ids[k], w, state)
