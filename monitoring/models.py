@@ -128,9 +128,27 @@ class Report(models.Model):
     error = models.TextField(blank=True, default="")
     store_count = models.PositiveIntegerField(null=True, blank=True)
     csv = models.TextField(blank=True, default="")
+    # How many times a worker has started on it (bounded by REPORT_MAX_ATTEMPTS).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Last sign of life (start, each finished chunk): a report silent for too long is stale.
+    progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class ReportChunk(models.Model):
+    """A slice of a report's stores, computed by one worker task; the report completes
+    when its last chunk is in."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    store_pks = ArrayField(models.BigIntegerField())
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["report", "index"]
+        constraints = [models.UniqueConstraint(fields=["report", "index"], name="report_chunk_unique_index")]
 
 
 class ReportRow(models.Model):

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone as django_timezone
 
 from monitoring.engine import WINDOWS, compute_uptime
-from monitoring.models import Report, ReportRow
+from monitoring.models import Report, ReportChunk, ReportRow
 from monitoring.selectors import latest_poll_timestamp, polls_between, store_schedules, stores_in_scope
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,23 @@ def validate_report_request(
             raise ReportInputError(f"unknown store_id(s): {shown}")
 
 
+def resolve_as_of(as_of: datetime | None) -> datetime:
+    # SPEC §5: the latest poll stored; with no polls at all, the present.
+    return as_of or latest_poll_timestamp() or datetime.now(timezone.utc)
+
+
+def _compute_rows(*, stores: Sequence[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> list[dict]:
+    schedules = store_schedules(stores=stores)
+    polls = polls_between(stores=stores, start=as_of - LONGEST_WINDOW - horizon, end=as_of)
+    result = compute_uptime(schedules=schedules, polls=polls, as_of=as_of, horizon=horizon)
+    return list(result.spec_rows())
+
+
+def _by_store_id(rows: Iterable[dict]) -> list[dict]:
+    # Opaque ids: code-point order, independent of the database's collation.
+    return sorted(rows, key=lambda row: row["store_id"])
+
+
 def report_compute(
     *,
     as_of: datetime | None = None,
@@ -80,15 +98,9 @@ def report_compute(
     """The report of SPEC §5, computed now from what is stored (an owner's stores only
     when owner_id is given)."""
     horizon = horizon or default_horizon()
-    if as_of is None:
-        # SPEC §5: the latest poll stored; with no polls at all, the present.
-        as_of = latest_poll_timestamp() or datetime.now(timezone.utc)
+    as_of = resolve_as_of(as_of)
     stores = stores_in_scope(store_ids=store_ids, owner_id=owner_id)
-    schedules = store_schedules(stores=stores)
-    polls = polls_between(stores=stores, start=as_of - LONGEST_WINDOW - horizon, end=as_of)
-    result = compute_uptime(schedules=schedules, polls=polls, as_of=as_of, horizon=horizon)
-    # Opaque ids: code-point order, independent of the database's collation.
-    rows = sorted(result.spec_rows(), key=lambda row: row["store_id"])
+    rows = _by_store_id(_compute_rows(stores=stores, as_of=as_of, horizon=horizon))
     return ComputedReport(as_of=as_of, horizon=horizon, rows=rows)
 
 
@@ -131,50 +143,135 @@ def report_enqueue(*, report: Report) -> None:
     async_task("monitoring.tasks.run_report", str(report.id), task_name=f"report-{report.id}")
 
 
+def _chunk_enqueue(*, chunk_id: int, report_id) -> None:
+    from django_q.tasks import async_task
+
+    async_task("monitoring.tasks.run_report_chunk", chunk_id, task_name=f"report-{report_id}-chunk-{chunk_id}")
+
+
 def report_run(*, report_id) -> Report:
-    """Compute a queued report and store it. Safe to run again: a finished report is left
-    as it is; one left RUNNING by a dead worker is computed afresh. Rows, CSV and the
-    COMPLETE state are written in one transaction, so no one sees a half-written report."""
+    """Start or resume a queued report. The first run fixes `as_of` and splits the stores
+    into chunks of REPORT_CHUNK_SIZE; one chunk is computed right here, several are
+    queued as tasks that any number of workers run in parallel. Running this again is
+    safe: a finished report is left alone, unfinished chunks are queued again."""
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report_id)
         if report.status in (Report.Status.COMPLETE, Report.Status.FAILED):
             return report
+        if report.attempts >= settings.REPORT_MAX_ATTEMPTS:
+            return _report_fail(report=report, message=f"the report did not finish after {report.attempts} attempts")
+        now = django_timezone.now()
         report.status = Report.Status.RUNNING
-        report.started_at = django_timezone.now()
-        report.save(update_fields=["status", "started_at"])
-
-    try:
-        computed = report_compute(
-            as_of=report.requested_as_of,
-            store_ids=report.store_ids,
-            horizon=timedelta(minutes=report.horizon_minutes),
-            owner_id=report.owner_id,
-        )
-    except ReportInputError as error:
-        return _report_fail(report=report, message=str(error))
-    except Exception:
-        logger.exception("report %s failed", report.id)
-        return _report_fail(report=report, message="the report could not be computed (the error is logged)")
-
-    with transaction.atomic():
-        report = Report.objects.select_for_update().get(pk=report_id)
-        report.rows.all().delete()
-        ReportRow.objects.bulk_create(
-            (ReportRow(report=report, **row) for row in computed.rows), batch_size=5000
-        )
-        report.csv = report_csv(rows=computed.rows)
-        report.as_of = computed.as_of
-        report.store_count = len(computed.rows)
-        report.status = Report.Status.COMPLETE
-        report.finished_at = django_timezone.now()
-        report.error = ""
+        report.started_at = now
+        report.progress_at = now
+        report.attempts += 1
+        if not report.chunks.exists():
+            report.as_of = resolve_as_of(report.requested_as_of)
+            store_pks = [pk for pk, _, _ in stores_in_scope(store_ids=report.store_ids, owner_id=report.owner_id)]
+            size = settings.REPORT_CHUNK_SIZE
+            ReportChunk.objects.bulk_create(
+                ReportChunk(report=report, index=index, store_pks=store_pks[offset : offset + size])
+                for index, offset in enumerate(range(0, max(len(store_pks), 1), size))
+            )
         report.save()
+        chunks = list(report.chunks.filter(finished_at__isnull=True).values_list("pk", flat=True))
+        chunk_count = report.chunks.count()
+
+    if chunk_count == 1:
+        for chunk_id in chunks:
+            report_chunk_run(chunk_id=chunk_id)
+    else:
+        for chunk_id in chunks:
+            _chunk_enqueue(chunk_id=chunk_id, report_id=report.id)
+    report.refresh_from_db()
     return report
+
+
+def report_chunk_run(*, chunk_id: int) -> None:
+    """Compute one chunk's rows and store them; the last chunk in completes the report.
+    Idempotent: rows of the chunk's stores are replaced, a finished chunk is skipped.
+    A lost database connection queues the report again (bounded by its attempts); any
+    other error fails it with a message (details in the log)."""
+    chunk = ReportChunk.objects.select_related("report").get(pk=chunk_id)
+    report = chunk.report
+    if chunk.finished_at is not None or report.status != Report.Status.RUNNING:
+        return
+    try:
+        _chunk_compute_and_store(chunk=chunk, report=report)
+    except (OperationalError, InterfaceError):
+        logger.warning("report %s chunk %s lost the database connection", report.id, chunk.index)
+        _report_retry_later(report_id=report.id, reason="the database connection was lost")
+        raise
+    except Exception:
+        logger.exception("report %s chunk %s failed", report.id, chunk.index)
+        _report_fail(report=report, message="the report could not be computed (the error is logged)")
+
+
+def _chunk_compute_and_store(*, chunk: ReportChunk, report: Report) -> None:
+    stores = stores_in_scope(store_ids=None, store_pks=chunk.store_pks)
+    rows = _compute_rows(stores=stores, as_of=report.as_of, horizon=timedelta(minutes=report.horizon_minutes))
+    with transaction.atomic():
+        # Locking the report serialises chunk completions: exactly one sees the last chunk in.
+        report = Report.objects.select_for_update().get(pk=report.pk)
+        chunk = ReportChunk.objects.get(pk=chunk.pk)
+        if chunk.finished_at is not None or report.status != Report.Status.RUNNING:
+            return
+        report.rows.filter(store_id__in=[row["store_id"] for row in rows]).delete()
+        ReportRow.objects.bulk_create((ReportRow(report=report, **row) for row in rows), batch_size=5000)
+        now = django_timezone.now()
+        chunk.finished_at = now
+        chunk.save(update_fields=["finished_at"])
+        report.progress_at = now
+        if report.chunks.filter(finished_at__isnull=True).exists():
+            report.save(update_fields=["progress_at"])
+        else:
+            _report_complete(report=report)
+
+
+def _report_complete(*, report: Report) -> None:
+    rows = _by_store_id(report.rows.values("store_id", *CSV_HEADER[1:], *UNKNOWN_COLUMNS))
+    report.csv = report_csv(rows=rows)
+    report.store_count = len(rows)
+    report.status = Report.Status.COMPLETE
+    report.finished_at = django_timezone.now()
+    report.error = ""
+    report.save()
 
 
 def _report_fail(*, report: Report, message: str) -> Report:
-    report.status = Report.Status.FAILED
-    report.error = message
-    report.finished_at = django_timezone.now()
-    report.save(update_fields=["status", "error", "finished_at"])
+    Report.objects.filter(pk=report.pk).update(
+        status=Report.Status.FAILED, error=message, finished_at=django_timezone.now()
+    )
+    report.refresh_from_db()
     return report
+
+
+def _report_retry_later(*, report_id, reason: str) -> None:
+    """After a lost database connection: queue the report again on a fresh connection,
+    or fail it once its attempts are used up. If the database is still away this raises
+    too, and the stale-report sweep retries later."""
+    connection.close()
+    report = Report.objects.get(pk=report_id)
+    if report.attempts >= settings.REPORT_MAX_ATTEMPTS:
+        _report_fail(report=report, message=f"{reason}; gave up after {report.attempts} attempts")
+    else:
+        report_enqueue(report=report)
+
+
+def reports_recover_stale(*, now: datetime | None = None) -> int:
+    """Queue again, or fail, reports that show no progress for REPORT_STALE_AFTER seconds
+    (a worker killed mid-report, a lost task). Runs every minute on the worker."""
+    now = now or django_timezone.now()
+    cutoff = now - timedelta(seconds=settings.REPORT_STALE_AFTER)
+    stale = Report.objects.filter(status__in=[Report.Status.PENDING, Report.Status.RUNNING]).filter(
+        Q(progress_at__lt=cutoff) | Q(progress_at__isnull=True, created_at__lt=cutoff)
+    )
+    count = 0
+    for report in stale:
+        count += 1
+        if report.attempts >= settings.REPORT_MAX_ATTEMPTS:
+            _report_fail(report=report, message=f"the report did not finish after {report.attempts} attempts")
+        else:
+            Report.objects.filter(pk=report.pk).update(progress_at=now)  # not picked again next minute
+            report_enqueue(report=report)
+    return count

@@ -38,11 +38,13 @@ def latest_poll_timestamp() -> datetime | None:
 
 
 def stores_in_scope(
-    *, store_ids: Sequence[str] | None, owner_id: int | None = None
+    *, store_ids: Sequence[str] | None, owner_id: int | None = None, store_pks: Sequence[int] | None = None
 ) -> list[tuple[int, str, str | None]]:
     """(pk, store_id, timezone_name) of the stores asked for (all when None), limited to
-    an owner's stores when owner_id is given, in pk order."""
+    an owner's stores when owner_id is given, or to given primary keys, in pk order."""
     stores = Store.objects.order_by("pk")
+    if store_pks is not None:
+        stores = stores.filter(pk__in=list(store_pks))
     if owner_id is not None:
         stores = stores.filter(owner_id=owner_id)
     if store_ids is not None:
@@ -84,6 +86,9 @@ def polls_between(
     if len(pks) < 1000:  # a few stores: use the (store, time) index
         sql += " AND store_id = ANY(%s)"
         params.append(pks.tolist())
+    else:  # many (a report chunk is a run of consecutive pks): bound the range, filter below
+        sql += " AND store_id BETWEEN %s AND %s"
+        params.extend([int(pks.min()), int(pks.max())])
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
         copy_sql = cursor.mogrify(sql, params).decode()

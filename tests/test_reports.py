@@ -122,3 +122,77 @@ def test_store_with_no_polls_is_all_unknown_or_closed():
     (row,) = report_compute(as_of=datetime(2023, 1, 25, 12, tzinfo=UTC)).rows
     assert row["uptime_last_week"] == row["downtime_last_week"] == 0
     assert row["unknown_last_week"] == pytest.approx(8)  # one Monday, 8 business hours
+
+
+def test_chunked_report_equals_single_task_report(settings):
+    from monitoring.models import ReportChunk
+    from monitoring.reports import report_chunk_run
+
+    noon = None
+    for index in range(7):
+        _, noon = worked_example_store(f"store-{index}")
+    make_store("24x7-no-polls")
+    single = report_run(report_id=report_create(as_of=noon).id)
+
+    settings.REPORT_CHUNK_SIZE = 3
+    chunked = report_create(as_of=noon)
+    report_run(report_id=chunked.id)  # queues 3 chunk tasks (no worker here: run them by hand)
+    chunks = list(ReportChunk.objects.filter(report=chunked).order_by("index"))
+    assert [len(chunk.store_pks) for chunk in chunks] == [3, 3, 2]
+    for chunk in reversed(chunks):
+        chunked.refresh_from_db()
+        assert chunked.status == Report.Status.RUNNING
+        report_chunk_run(chunk_id=chunk.pk)
+    report_chunk_run(chunk_id=chunks[0].pk)  # a duplicate delivery changes nothing
+    chunked.refresh_from_db()
+    assert chunked.status == Report.Status.COMPLETE
+    assert chunked.csv == single.csv and chunked.rows.count() == 8
+
+
+def test_stale_reports_are_retried_then_failed(settings):
+    from monitoring.reports import reports_recover_stale
+
+    store, noon = worked_example_store()
+    report = report_create(as_of=noon)
+    long_ago = noon - timedelta(days=1)
+    Report.objects.filter(pk=report.pk).update(status=Report.Status.RUNNING, attempts=1, progress_at=long_ago)
+    assert reports_recover_stale(now=noon) == 1  # queued again: on a worker, report_run resumes it
+    assert reports_recover_stale(now=noon) == 0  # not picked twice in a row
+    report_run(report_id=report.id)
+    report.refresh_from_db()
+    assert report.status == Report.Status.COMPLETE and report.attempts == 2
+
+    exhausted = report_create(as_of=noon)
+    Report.objects.filter(pk=exhausted.pk).update(
+        status=Report.Status.RUNNING, attempts=settings.REPORT_MAX_ATTEMPTS, progress_at=long_ago
+    )
+    reports_recover_stale(now=noon)
+    exhausted.refresh_from_db()
+    assert exhausted.status == Report.Status.FAILED
+    assert exhausted.error == f"the report did not finish after {settings.REPORT_MAX_ATTEMPTS} attempts"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lost_database_connection_is_retried(monkeypatch):
+    """A real dropped connection: the backend is terminated in the middle of the task."""
+    from django.db import OperationalError, connection
+
+    import monitoring.reports as reports
+
+    store, noon = worked_example_store()
+    report = report_create(as_of=noon)
+    real_compute = reports.compute_uptime
+    queued = []
+
+    def compute_then_lose_connection(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return real_compute(**kwargs)
+
+    monkeypatch.setattr(reports, "compute_uptime", compute_then_lose_connection)
+    monkeypatch.setattr(reports, "report_enqueue", lambda *, report: queued.append(report.pk))
+    with pytest.raises(OperationalError):
+        report_run(report_id=report.id)
+    assert queued == [report.pk]  # queued again, on a fresh connection
+    report.refresh_from_db()
+    assert report.status == Report.Status.RUNNING and report.attempts == 1
