@@ -47,7 +47,7 @@ def _times():
     # Biased towards the DST-critical hours 00:00–03:00, half hours, and midnight.
     minute_of_day = st.one_of(
         st.integers(0, 24 * 60 - 1),
-        st.integers(0, 3 * 60).map(lambda m: m),
+        st.integers(0, 3 * 60),
         st.sampled_from([0, 30, 60, 90, 120, 150, 180, 22 * 60, 18 * 60, 5 * 60]),
     )
     return st.builds(
