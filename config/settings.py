@@ -151,9 +151,11 @@ LOGGING = {
 
 # django-q2 on the ORM broker: the queue lives in the same PostgreSQL, no extra service.
 # retry must exceed timeout so a task is not handed out twice while still running.
+Q_BROKER = os.environ.get("Q_BROKER", "orm").strip().lower()
+if Q_BROKER not in {"orm", "redis"}:
+    raise ImproperlyConfigured("Q_BROKER must be 'orm' or 'redis'")
 Q_CLUSTER = {
     "name": "uptime",
-    "orm": "default",
     "workers": int(os.environ.get("Q_WORKERS", "2")),
     "timeout": int(os.environ.get("Q_TIMEOUT", "300")),
     "retry": int(os.environ.get("Q_RETRY", "360")),
@@ -162,6 +164,10 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
 }
+if Q_BROKER == "orm":
+    Q_CLUSTER["orm"] = "default"
+else:  # Redis is a setting away: Q_BROKER=redis, REDIS_URL=redis://host:6379/0
+    Q_CLUSTER["redis"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 STRAWBERRY_DJANGO = {
     # Page sizes are capped whatever the client asks for.

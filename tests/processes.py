@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,6 +44,36 @@ def running_worker(log_path: Path, **extra_env: str):
             yield worker
         finally:
             stop_process_group(worker)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_web_server(log_path: Path, port: int, **extra_env: str):
+    """`manage.py runserver` in its own process on the test database."""
+    env = {**os.environ, "DATABASE_URL": test_database_url(), **extra_env}
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            wait_for(lambda: _accepts(port), timeout=60, what="the web server to listen")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop_process_group(server)
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def stop_process_group(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.factories import add_polls, make_store, worked_example_store
-from tests.processes import running_worker, wait_for
+from tests.processes import free_port, running_web_server, running_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -52,3 +52,36 @@ def test_trigger_poll_complete_download(live_server, tmp_path):
     call_command("generate_report", stdout=expected)
     assert downloaded == expected.getvalue()
     assert downloaded.count("\n") == 4  # header + three stores
+
+
+def redis_available() -> bool:
+    try:
+        import redis
+
+        return redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_timeout=1).ping()
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not redis_available(), reason="no Redis at 127.0.0.1:6379")
+def test_redis_broker_is_a_setting_away(tmp_path):
+    """The same flow with web server and worker both on django-q2's Redis broker, each a
+    real process; the REST shapes of the original assignment."""
+    worked_example_store()
+    make_store("no-polls")
+    env = {"Q_BROKER": "redis", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    port = free_port()
+    with running_web_server(tmp_path / "web.log", port, **env) as base, running_worker(tmp_path / "q.log", **env):
+        request = urllib.request.Request(f"{base}/trigger_report/", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            report_id = json.loads(response.read())["report_id"]
+
+        def csv_ready():
+            with urllib.request.urlopen(f"{base}/get_report/?report_id={report_id}", timeout=30) as response:
+                body = response.read().decode()
+                return body if response.headers["Content-Type"].startswith("text/csv") else None
+
+        downloaded = wait_for(csv_ready, timeout=90, what="the report through the Redis broker")
+    expected = io.StringIO()
+    call_command("generate_report", stdout=expected)
+    assert downloaded == expected.getvalue()
