@@ -166,6 +166,10 @@ class ReportRow(models.Model):
     unknown_last_hour = models.FloatField()
     unknown_last_day = models.FloatField()
     unknown_last_week = models.FloatField()
+    # Outage incidents (maximal DOWN runs in business hours) per window; API only.
+    incidents_last_hour = models.PositiveIntegerField(default=0)
+    incidents_last_day = models.PositiveIntegerField(default=0)
+    incidents_last_week = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["store_id"]

@@ -29,7 +29,8 @@ class ReportRowFilter:
 @strawberry_django.type(ReportRow, name="ReportRow", filters=ReportRowFilter)
 class ReportRowType:
     """SPEC §5 values (hour columns in minutes, day and week in hours), unrounded,
-    plus the unknown time of each window in the same units."""
+    plus the unknown time of each window in the same units and the number of outage
+    incidents in each window."""
 
     store_id: str
     uptime_last_hour: float
@@ -41,6 +42,9 @@ class ReportRowType:
     unknown_last_hour: float
     unknown_last_day: float
     unknown_last_week: float
+    incidents_last_hour: int
+    incidents_last_day: int
+    incidents_last_week: int
 
 
 @strawberry_django.type(Report, name="Report")
