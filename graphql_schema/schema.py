@@ -9,6 +9,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 from graphql_schema.errors import should_mask_error
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
+from graphql_schema.stores.schema import Mutation as StoreMutation
 from graphql_schema.stores.schema import Query as StoreQuery
 
 MAX_DEPTH = 10
@@ -16,7 +17,7 @@ MAX_ALIASES = 15
 MAX_TOKENS = 2000
 
 Query = merge_types("Query", (StoreQuery, ReportQuery))
-Mutation = merge_types("Mutation", (ReportMutation,))
+Mutation = merge_types("Mutation", (StoreMutation, ReportMutation))
 
 schema = strawberry.Schema(
     query=Query,

@@ -121,3 +121,20 @@ def test_create_api_token_command(client, world):
     raw = out.getvalue().strip()
     stores = gql(client, "{ stores { results { id } } }", token=raw).json()["data"]["stores"]["results"]
     assert stores == [{"id": "b1"}]
+
+
+def test_owner_records_polls_only_for_their_stores(client, world):
+    mutation = """mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) {
+        loaded rejected rejections { index field reason } } }"""
+    polls = [
+        {"storeId": "b1", "timestampUtc": "2023-01-25 18:00:00 UTC", "status": "active"},
+        {"storeId": "a1", "timestampUtc": "2023-01-25 18:00:00 UTC", "status": "active"},
+        {"storeId": "brand-new", "timestampUtc": "2023-01-25 18:00:00 UTC", "status": "active"},
+    ]
+    result = gql(client, mutation, token=world["tokens"]["alice"], variables={"polls": polls}).json()
+    data = result["data"]["recordPolls"]
+    assert data["loaded"] == 1 and data["rejected"] == 2
+    assert data["rejections"] == [
+        {"index": 0, "field": "store_id", "reason": "store not found"},
+        {"index": 2, "field": "store_id", "reason": "store not found"},
+    ]

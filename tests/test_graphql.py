@@ -197,3 +197,34 @@ def test_timeline_range_is_capped(gql):
         assert_no_errors=False,
     )
     assert result.errors[0]["message"] == "the range may span at most 31 days"
+
+
+def test_record_polls_validates_like_the_loader(gql):
+    from monitoring.models import StatusPoll
+
+    store, noon = worked_example_store()
+    mutation = """mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) {
+        received loaded replaced unchanged superseded rejected rejections { index field reason } } }"""
+    polls = [
+        {"storeId": "worked-example", "timestampUtc": "2023-01-25 18:00:00.5 UTC", "status": "ACTIVE"},
+        {"storeId": "worked-example", "timestampUtc": "not a time", "status": "active"},
+        {"storeId": "new-store", "timestampUtc": "2023-01-25T18:05:00Z", "status": "sleeping"},
+        {"storeId": "worked-example", "timestampUtc": "2023-01-25T16:15:00+00:00", "status": "active"},
+    ]
+    result = gql.query(mutation, {"polls": polls}).data["recordPolls"]
+    assert result["received"] == 4 and result["loaded"] == 1 and result["replaced"] == 1
+    assert result["rejected"] == 2
+    assert [(r["index"], r["field"]) for r in result["rejections"]] == [(1, "timestamp_utc"), (2, "status")]
+    # 16:15 UTC is 11:15 New York: the stored inactive poll was replaced (later wins).
+    assert StatusPoll.objects.get(store=store, timestamp_utc=noon - timedelta(minutes=45)).is_active is True
+    again = gql.query(mutation, {"polls": polls[:1]}).data["recordPolls"]
+    assert again["unchanged"] == 1 and again["loaded"] == 0
+
+
+def test_record_polls_batch_is_capped(gql):
+    polls = [{"storeId": "s", "timestampUtc": "2023-01-25 18:00:00 UTC", "status": "active"}] * 5001
+    result = gql.query(
+        "mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { received } }", {"polls": polls},
+        assert_no_errors=False,
+    )
+    assert result.errors[0]["message"] == "at most 5000 polls per request"

@@ -214,3 +214,28 @@ def _window(row: dict, name: str) -> UptimeWindow:
         unknown_minutes=unknown,
         business_minutes=up + down + unknown,
     )
+
+
+@strawberry.input(description="One poll, validated with the CSV loader's rules (SPEC §1).")
+class PollInput:
+    store_id: str
+    timestamp_utc: str = strawberry.field(description="e.g. 2023-01-25 18:13:22.47 UTC or ISO 8601")
+    status: str = strawberry.field(description="active or inactive, any case")
+
+
+@strawberry.type
+class PollRejection:
+    index: int = strawberry.field(description="Position of the poll in the request, from 0.")
+    field: str
+    reason: str
+
+
+@strawberry.type
+class RecordPollsResult:
+    received: int
+    loaded: int = strawberry.field(description="New polls stored.")
+    replaced: int = strawberry.field(description="Stored polls whose status changed (the later poll wins).")
+    unchanged: int
+    superseded: int = strawberry.field(description="Earlier duplicates of a later poll in the same request.")
+    rejected: int
+    rejections: list[PollRejection]
