@@ -1,0 +1,122 @@
+"""`manage.py load_data DIR` or `--status F --hours F --timezones F` (SPEC §6).
+
+Each file loads in its own transaction (monitoring.loading); one summary line per
+file. Rejected rows do not fail the command (exit 0): they are counted, the first
+few printed, and all of them written to `<input name>.rejects.csv` next to the input
+(or in `--rejects DIR`). A missing or unreadable file, or a missing required
+column, stops the command before anything is loaded (CommandError, exit 1).
+"""
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from monitoring.loading import (
+    HOURS,
+    LOADERS,
+    STATUS,
+    TIMEZONES,
+    LoadError,
+    default_rejects_path,
+    find_input_files,
+    read_header,
+)
+from monitoring.models import Store
+
+SHOWN_REJECTIONS = 10
+
+
+class Command(BaseCommand):
+    help = (
+        "Loads store status polls, business hours and time zones from CSV files (SPEC §1): "
+        "the files of DIR found by their usual names, and/or the files given with --status, "
+        "--hours, --timezones. Rejected rows are reported and written to <name>.rejects.csv."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", nargs="?", help="folder holding store_status.csv, menu_hours.csv, timezones.csv")
+        parser.add_argument("--status", help="status polls file (store_id, timestamp_utc, status)")
+        parser.add_argument("--hours", help="business hours file (store_id, dayOfWeek|day, start/end_time_local)")
+        parser.add_argument("--timezones", help="time zones file (store_id, timezone_str)")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="load only when the database has no store yet (make run)"
+        )
+        parser.add_argument(
+            "--rejects",
+            metavar="DIR",
+            help="folder for the <name>.rejects.csv files (default: next to each input file)",
+        )
+        parser.add_argument("--no-rejects-file", action="store_true", help="do not write rejects files")
+
+    def handle(self, *args, **options):
+        files = self._files(options)
+        if options["if_empty"]:
+            stores = Store.objects.count()
+            if stores:
+                self.stdout.write(f"load_data: skipped (--if-empty): the database already has {stores} stores")
+                return
+        try:
+            for kind, path in files.items():
+                read_header(path=path, kind=kind)  # refuse a bad file before loading any
+        except LoadError as error:
+            raise CommandError(str(error)) from None
+
+        rejects_dir = Path(options["rejects"]) if options["rejects"] else None
+        progress = sys.stderr.isatty()
+        for kind in (TIMEZONES, HOURS, STATUS):
+            if kind not in files:
+                continue
+            path = files[kind]
+            rejects_path = None if options["no_rejects_file"] else self._rejects_path(path, rejects_dir)
+            try:
+                result = LOADERS[kind](path=path, rejects_path=rejects_path, progress=progress)
+            except LoadError as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(result.summary())
+            for rejection in result.rejections[:SHOWN_REJECTIONS]:
+                self.stderr.write(f"  rejected {rejection}")
+            if result.rejected > SHOWN_REJECTIONS:
+                self.stderr.write(f"  … and {result.rejected - SHOWN_REJECTIONS} more")
+            if result.rejects_path:
+                self.stderr.write(f"  rejected rows written to {result.rejects_path}")
+
+    def _files(self, options) -> dict[str, Path]:
+        files: dict[str, Path] = {}
+        if options["directory"]:
+            try:
+                files.update(find_input_files(directory=options["directory"]))
+            except LoadError as error:
+                raise CommandError(str(error)) from None
+            if not files:
+                raise CommandError(
+                    f"{options['directory']}: no input file found (expected store_status.csv, "
+                    "menu_hours.csv, timezones.csv or bq-results-*.csv)"
+                )
+        for kind, option in ((STATUS, "status"), (HOURS, "hours"), (TIMEZONES, "timezones")):
+            if options[option]:
+                path = Path(options[option])
+                if not path.is_file():
+                    raise CommandError(f"{path}: no such file (--{option})")
+                files[kind] = path
+        if not files:
+            raise CommandError("give a directory or at least one of --status, --hours, --timezones")
+        if options["directory"]:
+            missing = [kind for kind in (STATUS, HOURS, TIMEZONES) if kind not in files]
+            if missing:
+                self.stderr.write(f"load_data: no {', '.join(missing)} file in {options['directory']}")
+        return files
+
+    def _rejects_path(self, path: Path, rejects_dir: Path | None) -> Path | None:
+        target = default_rejects_path(path, rejects_dir)
+        directory = target.parent
+        if rejects_dir is None and not _writable(directory):
+            self.stderr.write(f"load_data: {directory} is not writable: rejected rows are not written to a file")
+            return None
+        return target
+
+
+def _writable(directory: Path) -> bool:
+    import os
+
+    return directory.is_dir() and os.access(directory, os.W_OK)
