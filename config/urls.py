@@ -4,7 +4,7 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 
 from graphql_schema.schema import schema
-from monitoring import views
+from monitoring import pages, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,4 +15,7 @@ urlpatterns = [
     path("store/get_report/", views.get_report, name="store-get-report"),
     path("store/<str:store_id>/trigger_report/", views.store_trigger_report, name="store-trigger-report"),
     path("reports/download/<str:token>/", views.download_report, name="report-download"),
+    # Server-rendered pages (monitoring.pages); <uuid:…> never matches "download/…".
+    path("reports/<uuid:report_id>/", pages.report_page, name="report-page"),
+    path("stores/<path:store_id>/", pages.store_page, name="store-page"),
 ]

@@ -1,0 +1,411 @@
+"""The operators' admin: stores and their hours, polls (read-only), reports (read-only),
+owners and API tokens. Built for a poll table of millions of rows: no full COUNT(*) per
+page, no per-row queries, no huge text columns loaded into change lists."""
+
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, IntegerField, Max, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from monitoring.access import token_create
+from monitoring.engine import DEFAULT_TIMEZONE
+from monitoring.links import report_download_path
+from monitoring.models import ApiToken, BusinessHours, Owner, Report, ReportRow, StatusPoll, Store
+
+UTC = dt_timezone.utc
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _count_of(model, fk: str) -> Coalesce:
+    """A correlated COUNT(*) per row of the change list page (only the rows shown are
+    counted, unlike a GROUP BY over the whole table)."""
+    counted = (
+        model.objects.filter(**{fk: OuterRef("pk")})
+        .order_by()
+        .values(fk)
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+class EstimatedCountPaginator(Paginator):
+    """For an unfiltered change list of a big table, the planner's row estimate instead
+    of an exact COUNT(*) (which reads the whole table on every page view). Filtered lists
+    (a day, a store, a status) are counted exactly."""
+
+    EXACT_BELOW = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        query = getattr(self.object_list, "query", None)
+        if query is not None and not query.where:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [self.object_list.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            if row and row[0] >= self.EXACT_BELOW:
+                return int(row[0])
+        return super().count
+
+
+# --------------------------------------------------------------------------- stores
+
+
+class BusinessHoursInline(admin.TabularInline):
+    model = BusinessHours
+    extra = 0
+    fields = ("day_of_week", "start_time_local", "end_time_local")
+    ordering = ("day_of_week", "start_time_local")
+
+
+class DefaultZoneFilter(admin.SimpleListFilter):
+    title = "uses default zone"
+    parameter_name = "default_zone"
+
+    def lookups(self, request, model_admin):
+        return (("yes", f"Yes ({DEFAULT_TIMEZONE})"), ("no", "No"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(timezone_name__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(timezone_name__isnull=False)
+        return queryset
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ("store_id", "zone", "uses_default_zone", "owner", "hours_count", "status_page")
+    list_select_related = ("owner",)
+    list_filter = (DefaultZoneFilter, "timezone_name", "owner")
+    search_fields = ("store_id",)
+    search_help_text = "Store id, or part of it."
+    autocomplete_fields = ("owner",)
+    inlines = (BusinessHoursInline,)
+    list_per_page = 100
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(hours_count=_count_of(BusinessHours, "store"))
+
+    def view_on_site(self, obj):
+        return reverse("store-page", kwargs={"store_id": obj.store_id})
+
+    @admin.display(description="zone", ordering="timezone_name")
+    def zone(self, obj: Store) -> str:
+        return obj.timezone_name or DEFAULT_TIMEZONE
+
+    @admin.display(description="default zone", boolean=True)
+    def uses_default_zone(self, obj: Store) -> bool:
+        return not obj.timezone_name
+
+    @admin.display(description="hours rows", ordering="hours_count")
+    def hours_count(self, obj: Store) -> int:
+        return obj.hours_count
+
+    @admin.display(description="status page")
+    def status_page(self, obj: Store) -> str:
+        return format_html('<a href="{}">view</a>', reverse("store-page", kwargs={"store_id": obj.store_id}))
+
+
+@admin.register(BusinessHours)
+class BusinessHoursAdmin(admin.ModelAdmin):
+    list_display = ("store", "day", "start_time_local", "end_time_local")
+    list_select_related = ("store",)
+    list_filter = ("day_of_week",)
+    search_fields = ("store__store_id__exact",)
+    search_help_text = "Exact store id."
+    autocomplete_fields = ("store",)
+    ordering = ("store__store_id", "day_of_week", "start_time_local")
+    show_full_result_count = False
+
+    @admin.display(description="day", ordering="day_of_week")
+    def day(self, obj: BusinessHours) -> str:
+        return DAY_NAMES[obj.day_of_week]
+
+
+# --------------------------------------------------------------------------- polls
+
+
+class PollDayFilter(admin.SimpleListFilter):
+    """A UTC calendar day of the polls: choices from the MIN/MAX of the indexed timestamp
+    (two index probes), never a DISTINCT over millions of rows."""
+
+    title = "day (UTC)"
+    parameter_name = "day"
+    MAX_DAYS = 31
+
+    def lookups(self, request, model_admin):
+        bounds = StatusPoll.objects.aggregate(first=Min("timestamp_utc"), last=Max("timestamp_utc"))
+        if bounds["first"] is None:
+            return ()
+        first, last = bounds["first"].astimezone(UTC).date(), bounds["last"].astimezone(UTC).date()
+        days = []
+        day = last
+        while day >= first and len(days) < self.MAX_DAYS:
+            days.append((day.isoformat(), day.strftime("%a %d %b %Y")))
+            day -= timedelta(days=1)
+        return days
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            day = datetime.combine(datetime.strptime(self.value(), "%Y-%m-%d").date(), time(0), UTC)
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(timestamp_utc__gte=day, timestamp_utc__lt=day + timedelta(days=1))
+
+
+@admin.register(StatusPoll)
+class StatusPollAdmin(admin.ModelAdmin):
+    """Read-only: polls come from the loader, and the report must reflect them as loaded."""
+
+    list_display = ("timestamp_utc", "store", "status")
+    list_select_related = ("store",)
+    list_filter = (("is_active", admin.BooleanFieldListFilter), PollDayFilter)
+    search_fields = ("store__store_id__exact",)
+    search_help_text = "Exact store id."
+    ordering = ("-timestamp_utc",)
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 100
+
+    @admin.display(description="status", ordering="is_active")
+    def status(self, obj: StatusPoll) -> str:
+        return obj.status
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """Reports are made by the API and the worker; here they are only looked at (and old
+    ones deleted)."""
+
+    list_display = (
+        "id",
+        "status",
+        "as_of",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+        "store_count",
+        "row_count",
+        "download",
+        "short_error",
+    )
+    list_filter = ("status",)
+    search_fields = ("id", "status")
+    search_help_text = "Report id (or part of it), or status."
+    ordering = ("-created_at",)
+    show_full_result_count = False
+    fields = (
+        "id",
+        "status",
+        "page",
+        "download",
+        "requested_as_of",
+        "as_of",
+        "horizon_minutes",
+        "owner",
+        "scope",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+        "store_count",
+        "row_count",
+        "attempts",
+        "error",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The CSV of a big report is megabytes: never load it just to list reports.
+        return (
+            super()
+            .get_queryset(request)
+            .defer("csv")
+            .select_related("owner")
+            .annotate(row_count=_count_of(ReportRow, "report"))
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def view_on_site(self, obj):
+        return reverse("report-page", kwargs={"report_id": obj.id})
+
+    @admin.display(description="duration")
+    def duration(self, obj: Report) -> str:
+        if obj.started_at and obj.finished_at:
+            return f"{(obj.finished_at - obj.started_at).total_seconds():.2f} s"
+        return "—"
+
+    @admin.display(description="rows", ordering="row_count")
+    def row_count(self, obj: Report) -> int:
+        return obj.row_count
+
+    @admin.display(description="CSV")
+    def download(self, obj: Report) -> str:
+        if obj.status != Report.Status.COMPLETE:
+            return "—"
+        return format_html('<a href="{}">download</a>', report_download_path(report_id=obj.id))
+
+    @admin.display(description="report page")
+    def page(self, obj: Report) -> str:
+        url = reverse("report-page", kwargs={"report_id": obj.id})
+        return format_html('<a href="{}">{}</a>', url, url)
+
+    @admin.display(description="stores asked for")
+    def scope(self, obj: Report) -> str:
+        if not obj.store_ids:
+            return "all stores" + (" of the owner" if obj.owner_id else "")
+        shown = ", ".join(obj.store_ids[:20])
+        return shown + (f" … and {len(obj.store_ids) - 20} more" if len(obj.store_ids) > 20 else "")
+
+    @admin.display(description="error")
+    def short_error(self, obj: Report) -> str:
+        return Truncator(obj.error).chars(80) if obj.error else ""
+
+
+# --------------------------------------------------------------------------- owners and tokens
+
+
+@admin.register(Owner)
+class OwnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "stores_count", "tokens_count", "created_at")
+    search_fields = ("name",)
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(stores_count=_count_of(Store, "owner"), tokens_count=_count_of(ApiToken, "owner"))
+        )
+
+    @admin.display(description="stores", ordering="stores_count")
+    def stores_count(self, obj: Owner) -> int:
+        return obj.stores_count
+
+    @admin.display(description="API tokens", ordering="tokens_count")
+    def tokens_count(self, obj: Owner) -> int:
+        return obj.tokens_count
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ("name", "owner", "is_staff")
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("owner")) == bool(cleaned.get("is_staff")):
+            raise forms.ValidationError("A token belongs to an owner, or is a staff token: choose exactly one.")
+        return cleaned
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Creating a token here makes the secret with monitoring.access.token_create (only
+    its SHA-256 is stored) and shows the raw token once, on the page that answers the
+    form; it is never stored, logged, put in a cookie or shown again."""
+
+    list_display = ("name", "owner", "is_staff", "key_prefix", "created_at", "last_used_at", "revoked")
+    list_select_related = ("owner",)
+    list_filter = ("is_staff", ("revoked_at", admin.EmptyFieldListFilter), "owner")
+    search_fields = ("name", "key_prefix", "owner__name")
+    autocomplete_fields = ("owner",)
+    actions = ("revoke",)
+    add_form = ApiTokenAddForm
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("name", "owner", "is_staff")
+        return ("name", "owner", "is_staff", "key_prefix", "created_at", "last_used_at", "revoked_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # The scope of an existing token never changes: make a new one instead.
+        return ("owner", "is_staff", "key_prefix", "created_at", "last_used_at")
+
+    @admin.display(description="revoked", boolean=True, ordering="revoked_at")
+    def revoked(self, obj: ApiToken) -> bool:
+        return obj.revoked_at is not None
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        token, raw = token_create(name=obj.name, owner=obj.owner, is_staff=obj.is_staff)
+        # The admin goes on with `obj` (log entry, redirects): make it the saved token.
+        obj.pk = token.pk
+        obj.key_prefix, obj.key_hash, obj.created_at = token.key_prefix, token.key_hash, token.created_at
+        obj._state.adding, obj._state.db = False, token._state.db
+        request._new_api_token_raw = raw  # for response_add, this request only
+
+    def response_add(self, request, obj, post_url_continue=None):
+        raw = getattr(request, "_new_api_token_raw", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        # Rendered in this response rather than redirected: a message read in the same
+        # request is never written to the session or the messages cookie.
+        messages.warning(
+            request,
+            format_html(
+                "API token “{}” created. Copy it now, it will not be shown again: <code id=\"new-token\">{}</code>",
+                obj.name,
+                raw,
+            ),
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "API token created",
+            "token": obj,
+            "change_url": reverse("admin:monitoring_apitoken_change", args=[obj.pk]),
+            "changelist_url": reverse("admin:monitoring_apitoken_changelist"),
+        }
+        response = TemplateResponse(request, "monitoring/admin/token_created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,360 @@
+"""Server-rendered pages for owners and operators: a store's status page and a report's
+page. Thin: the numbers come from the report and timeline services (the same engine as
+the CSV); what is here only arranges them for display.
+
+Access is `request.access` (set by ApiAccessMiddleware for /stores/ and /reports/): a store
+or report outside it is answered with the same 404 as one that does not exist."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from monitoring.access import reports_visible, stores_visible
+from monitoring.engine import DEFAULT_TIMEZONE
+from monitoring.links import report_download_path
+from monitoring.models import BusinessHours, Report, Store
+from monitoring.reports import ReportInputError, report_compute
+from monitoring.selectors import latest_poll_timestamp
+from monitoring.timeline import store_incidents, store_timeline
+
+UTC = dt_timezone.utc
+WEEK = timedelta(days=7)
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+STATE_LABELS = {"UP": "Up", "DOWN": "Down", "UNKNOWN": "Unknown", "CLOSED": "Closed"}
+STATE_COLORS = {"UP": "#2e9d4f", "DOWN": "#d64541", "UNKNOWN": "#9aa0a6", "CLOSED": "#eceff1"}
+
+# Timeline chart geometry (SVG user units): one row per local calendar day, a fixed scale
+# of PX_PER_HOUR so that a 23- or 25-hour day (DST) is drawn as long as it really is.
+PX_PER_HOUR = 40
+DAY_WIDTH = 24 * PX_PER_HOUR
+LABEL_WIDTH = 96
+ROW_HEIGHT = 22
+ROW_GAP = 8
+AXIS_HEIGHT = 22
+CHART_WIDTH = LABEL_WIDTH + DAY_WIDTH + PX_PER_HOUR + 8  # room for a 25-hour day
+REPORT_PREVIEW_ROWS = 20
+
+
+# --------------------------------------------------------------------------- display helpers
+
+
+def _zone(store: Store) -> ZoneInfo:
+    return ZoneInfo(store.timezone_name or DEFAULT_TIMEZONE)
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def _utc(moment: datetime | None) -> str:
+    return "—" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(seconds: float) -> str:
+    """Short human duration: '45 s', '12.5 min', '1 h 44.5 min', '98 h'."""
+    if seconds < 59.95:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60, 1)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{minutes:.1f}".removesuffix(".0") + " min"
+    if hours:
+        text = f"{hours:.0f} h" + (f" {text}" if minutes >= 0.05 else "")
+    return text
+
+
+def _clock(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _hours_by_day(hours: list[BusinessHours]) -> list[dict]:
+    """Each weekday with its shifts as text, in the store's local time (SPEC §2, §3)."""
+    if not hours:
+        return []
+    days = []
+    for day, name in enumerate(DAY_NAMES):
+        shifts = []
+        for row in hours:
+            if row.day_of_week != day:
+                continue
+            start, end = row.start_time_local, row.end_time_local
+            if start == end:
+                shifts.append(f"{_clock(start)} for 24 hours")
+            elif end == time(0):
+                shifts.append(f"{_clock(start)}–24:00")
+            elif end < start:
+                shifts.append(f"{_clock(start)}–{_clock(end)} (next day)")
+            else:
+                shifts.append(f"{_clock(start)}–{_clock(end)}")
+        days.append({"name": name, "shifts": shifts})
+    return days
+
+
+@dataclass
+class WindowFigures:
+    label: str
+    up_seconds: float
+    down_seconds: float
+    unknown_seconds: float
+
+    @property
+    def business_seconds(self) -> float:
+        return self.up_seconds + self.down_seconds + self.unknown_seconds
+
+    @property
+    def uptime_percent(self) -> float | None:
+        """up / (up + down): unknown time counts as neither (SPEC §4)."""
+        known = self.up_seconds + self.down_seconds
+        return None if known <= 0 else 100.0 * self.up_seconds / known
+
+    def share(self, seconds: float) -> float:
+        return 0.0 if self.business_seconds <= 0 else round(100.0 * seconds / self.business_seconds, 3)
+
+    @property
+    def up_share(self) -> float:
+        return self.share(self.up_seconds)
+
+    @property
+    def down_share(self) -> float:
+        return self.share(self.down_seconds)
+
+    @property
+    def unknown_share(self) -> float:
+        return self.share(self.unknown_seconds)
+
+    @property
+    def up_text(self) -> str:
+        return _duration(self.up_seconds)
+
+    @property
+    def down_text(self) -> str:
+        return _duration(self.down_seconds)
+
+    @property
+    def unknown_text(self) -> str:
+        return _duration(self.unknown_seconds)
+
+    @property
+    def business_text(self) -> str:
+        return _duration(self.business_seconds)
+
+
+def _window_figures(row: dict) -> list[WindowFigures]:
+    """The report row's figures (hour window in minutes, day and week in hours) in seconds."""
+    figures = []
+    for key, label, unit in (("hour", "Last hour", 60), ("day", "Last day", 3600), ("week", "Last week", 3600)):
+        figures.append(
+            WindowFigures(
+                label=label,
+                up_seconds=row[f"uptime_last_{key}"] * unit,
+                down_seconds=row[f"downtime_last_{key}"] * unit,
+                unknown_seconds=row[f"unknown_last_{key}"] * unit,
+            )
+        )
+    return figures
+
+
+@dataclass
+class ChartRect:
+    x: float
+    width: float
+    seconds: float
+    state: str
+    title: str
+
+    @property
+    def color(self) -> str:
+        return STATE_COLORS[self.state]
+
+
+@dataclass
+class ChartRow:
+    label: str
+    y: float
+    length: float  # the local day's length on the chart (23 or 25 hours across DST)
+    rects: list[ChartRect] = field(default_factory=list)
+
+    @property
+    def text_y(self) -> float:
+        return self.y + ROW_HEIGHT / 2 + 4
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
+def _chart_rows(segments, *, zone: ZoneInfo, start: datetime, end: datetime) -> list[ChartRow]:
+    """The timeline cut into local calendar days, one chart row each; x measures time since
+    local midnight at PX_PER_HOUR, so the rects' widths add up to the whole range."""
+    first_day = start.astimezone(zone).date()
+    last_day = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    rows: list[ChartRow] = []
+    day = first_day
+    index = 0
+    while day <= last_day:
+        day_start = _local_midnight(day, zone)
+        day_end = _local_midnight(day + timedelta(days=1), zone)
+        row = ChartRow(
+            label=day.strftime("%a %d %b"),
+            y=AXIS_HEIGHT + len(rows) * (ROW_HEIGHT + ROW_GAP),
+            length=round((day_end - day_start).total_seconds() / 3600 * PX_PER_HOUR, 3),
+        )
+        lo_day, hi_day = max(day_start, start), min(day_end, end)
+        while index < len(segments) and segments[index].end <= lo_day:
+            index += 1
+        j = index
+        while j < len(segments) and segments[j].start < hi_day:
+            segment = segments[j]
+            lo, hi = max(segment.start, lo_day), min(segment.end, hi_day)
+            if lo < hi:
+                seconds = (hi - lo).total_seconds()
+                row.rects.append(
+                    ChartRect(
+                        x=round(LABEL_WIDTH + (lo - day_start).total_seconds() / 3600 * PX_PER_HOUR, 3),
+                        width=round(seconds / 3600 * PX_PER_HOUR, 3),
+                        seconds=seconds,
+                        state=segment.state,
+                        title=(
+                            f"{STATE_LABELS[segment.state]} {lo.astimezone(zone):%a %H:%M}"
+                            f"–{hi.astimezone(zone):%H:%M} ({_duration(seconds)})"
+                        ),
+                    )
+                )
+            j += 1
+        rows.append(row)
+        day += timedelta(days=1)
+    return rows
+
+
+def _not_found(request: HttpRequest, what: str) -> HttpResponse:
+    return render(request, "monitoring/not_found.html", {"what": what}, status=404)
+
+
+def _as_of_param(request: HttpRequest) -> datetime | None:
+    value = request.GET.get("as_of", "").strip()
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace(" UTC", "+00:00").replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("as_of must include a time zone")
+    return moment
+
+
+# --------------------------------------------------------------------------- views
+
+
+def status_page_context(*, store: Store, as_of: datetime | None = None) -> dict:
+    """Everything the status page shows for one store over the week ending at `as_of`
+    (default: the latest poll stored, SPEC §5)."""
+    as_of = as_of or latest_poll_timestamp() or datetime.now(UTC).replace(microsecond=0)
+    start = as_of - WEEK
+    zone = _zone(store)
+    (row,) = report_compute(as_of=as_of, store_ids=[store.store_id]).rows
+    segments = store_timeline(store=store, start=start, end=as_of)
+    incidents = store_incidents(store=store, start=start, end=as_of)
+    hours = list(store.business_hours.order_by("day_of_week", "start_time_local"))
+    last_poll = store.polls.filter(timestamp_utc__lte=as_of).order_by("-timestamp_utc").first()
+    chart_rows = _chart_rows(segments, zone=zone, start=start, end=as_of)
+    return {
+        "store": store,
+        "zone_name": zone.key,
+        "zone_is_default": not store.timezone_name,
+        "hours_by_day": _hours_by_day(hours),
+        "as_of": as_of,
+        "as_of_local": _local(as_of, zone),
+        "as_of_utc": _utc(as_of),
+        "start_local": _local(start, zone),
+        "current_state": segments[-1].state if segments else "UNKNOWN",
+        "owner_name": store.owner.name if store.owner_id else None,
+        "current_state_label": STATE_LABELS[segments[-1].state] if segments else "Unknown",
+        "legend": [
+            {"state": state, "label": label, "color": STATE_COLORS[state]} for state, label in STATE_LABELS.items()
+        ],
+        "last_poll": last_poll,
+        "last_poll_local": _local(last_poll.timestamp_utc, zone) if last_poll else None,
+        "windows": _window_figures(row),
+        "chart": {
+            "rows": chart_rows,
+            "width": CHART_WIDTH,
+            "height": AXIS_HEIGHT + len(chart_rows) * (ROW_HEIGHT + ROW_GAP),
+            "row_height": ROW_HEIGHT,
+            "label_width": LABEL_WIDTH,
+            "ticks": [
+                {"x": LABEL_WIDTH + hour * PX_PER_HOUR, "label": f"{hour:02d}:00"} for hour in range(0, 25, 3)
+            ],
+            "total_seconds": sum(segment.seconds for r in chart_rows for segment in r.rects),
+        },
+        "incidents": [
+            {
+                "start_local": _local(incident.start, zone),
+                "end_local": _local(incident.end, zone),
+                "start_utc": _utc(incident.start),
+                "end_utc": _utc(incident.end),
+                "minutes_lost": incident.business_seconds_lost / 60,
+                "ongoing": incident.end >= as_of,
+                "began_earlier": incident.start <= start,
+            }
+            for incident in reversed(incidents)  # newest first
+        ],
+        "incident_minutes": sum(incident.business_seconds_lost for incident in incidents) / 60,
+    }
+
+
+@require_http_methods(["GET", "HEAD"])
+def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
+    """GET /stores/<store_id>/[?as_of=ISO8601]: uptime, last week's timeline, incidents."""
+    store = stores_visible(access=request.access).select_related("owner").filter(store_id=store_id).first()
+    if store is None:
+        return _not_found(request, f"store {store_id}")
+    try:
+        as_of = _as_of_param(request)
+        context = status_page_context(store=store, as_of=as_of)
+    except (ValueError, ReportInputError) as error:
+        return render(request, "monitoring/bad_request.html", {"message": str(error)}, status=400)
+    return render(request, "monitoring/store_status.html", context)
+
+
+@require_http_methods(["GET", "HEAD"])
+def report_page(request: HttpRequest, report_id) -> HttpResponse:
+    """GET /reports/<uuid>/: state, timings, and the signed CSV link once COMPLETE;
+    refreshes itself every 2 s while PENDING or RUNNING."""
+    report = reports_visible(access=request.access).defer("csv").filter(pk=report_id).first()
+    if report is None:
+        return _not_found(request, f"report {report_id}")
+    complete = report.status == Report.Status.COMPLETE
+    in_progress = report.status in (Report.Status.PENDING, Report.Status.RUNNING)
+    duration = None
+    if report.started_at and report.finished_at:
+        duration = (report.finished_at - report.started_at).total_seconds()
+    preview = list(report.rows.order_by("store_id")[:REPORT_PREVIEW_ROWS]) if complete else []
+    progress = None
+    if report.status == Report.Status.RUNNING:
+        progress = report.chunks.aggregate(total=Count("pk"), done=Count("pk", filter=Q(finished_at__isnull=False)))
+    context = {
+        "report": report,
+        "complete": complete,
+        "in_progress": in_progress,
+        "duration": None if duration is None else (f"{duration:.2f} s" if duration < 60 else _duration(duration)),
+        "download_url": report_download_path(report_id=report.id) if complete else None,
+        "created_utc": _utc(report.created_at),
+        "started_utc": _utc(report.started_at),
+        "finished_utc": _utc(report.finished_at),
+        "as_of_utc": _utc(report.as_of),
+        "requested_as_of_utc": _utc(report.requested_as_of) if report.requested_as_of else "latest poll",
+        "scope_preview": (report.store_ids or [])[:10],
+        "scope_more": max(0, len(report.store_ids or []) - 10),
+        "preview": preview,
+        "progress": progress,
+        "preview_limit": REPORT_PREVIEW_ROWS,
+    }
+    response = render(request, "monitoring/report.html", context)
+    if in_progress:
+        response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,209 @@
+"""The operators' admin: every page loads, search works, polls and reports are
+read-only, and a token made here is shown once and stored only as a hash."""
+
+import hashlib
+import re
+from datetime import timezone
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from monitoring.access import token_create
+from monitoring.admin import EstimatedCountPaginator
+from monitoring.models import ApiToken, BusinessHours, Owner, Report, StatusPoll, Store
+from monitoring.reports import report_run
+from tests.factories import make_store, worked_example_store
+
+pytestmark = pytest.mark.django_db
+
+UTC = timezone.utc
+
+
+@pytest.fixture
+def world():
+    owner = Owner.objects.create(name="alice")
+    store, noon = worked_example_store("1234567890123456789")
+    store.owner = owner
+    store.save()
+    make_store("7f3c2a9e-0000-4000-8000-000000000001")
+    complete = Report.objects.create(store_ids=[store.store_id], requested_as_of=noon)
+    report_run(report_id=complete.id)
+    failed = Report.objects.create(status=Report.Status.FAILED, error="the report could not be computed")
+    token, _ = token_create(name="dashboard", owner=owner)
+    return {"owner": owner, "store": store, "complete": complete, "failed": failed, "token": token}
+
+
+def admin_url(model, action: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
+
+
+def test_every_admin_page_loads(admin_client, world):
+    poll = StatusPoll.objects.first()
+    hours = BusinessHours.objects.first()
+    pages = [
+        "/admin/",
+        admin_url(BusinessHours, "changelist"),
+        admin_url(BusinessHours, "change", hours.pk),
+        admin_url(BusinessHours, "add"),
+        admin_url(StatusPoll, "changelist"),
+        admin_url(StatusPoll, "change", poll.pk),  # a read-only view
+        admin_url(Report, "changelist"),
+        admin_url(Report, "change", world["complete"].pk),
+        admin_url(Report, "change", world["failed"].pk),
+        admin_url(Owner, "changelist"),
+        admin_url(Owner, "change", world["owner"].pk),
+        admin_url(Owner, "add"),
+        admin_url(ApiToken, "changelist"),
+        admin_url(ApiToken, "change", world["token"].pk),
+        admin_url(ApiToken, "add"),
+        # django-q2's own admin
+        "/admin/django_q/",
+        "/admin/django_q/success/",
+        "/admin/django_q/failure/",
+        "/admin/django_q/schedule/",
+        "/admin/django_q/schedule/add/",
+        "/admin/django_q/ormq/",
+    ]
+    pages += [admin_url(Store, "changelist"), admin_url(Store, "change", world["store"].pk), admin_url(Store, "add")]
+    for url in pages:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_store_list_columns_filters_and_search(admin_client, world):
+    html = admin_client.get(admin_url(Store, "changelist")).content.decode()
+    assert "1234567890123456789" in html and "America/New_York" in html
+    assert "America/Chicago" in html  # the default zone of the store without one
+    assert 'href="/stores/1234567890123456789/"' in html
+    row = re.search(r"<tr>.*?1234567890123456789.*?</tr>", html, re.S).group(0)
+    assert ">7<" in row  # seven business-hours rows
+    # Search by (part of) the id; filters by zone, default zone and owner.
+    html = admin_client.get(admin_url(Store, "changelist"), {"q": "7f3c2a9e"}).content.decode()
+    assert "7f3c2a9e-0000-4000-8000-000000000001" in html and "1234567890123456789" not in html
+    for query, shown, hidden in (
+        ({"timezone_name": "America/New_York"}, "1234567890123456789", "7f3c2a9e"),
+        ({"default_zone": "yes"}, "7f3c2a9e", "1234567890123456789"),
+        ({"owner__id__exact": world["owner"].pk}, "1234567890123456789", "7f3c2a9e"),
+    ):
+        html = admin_client.get(admin_url(Store, "changelist"), query).content.decode()
+        assert shown in html and hidden not in html, query
+    # The change page has the hours inline.
+    html = admin_client.get(admin_url(Store, "change", world["store"].pk)).content.decode()
+    assert "business_hours-TOTAL_FORMS" in html and 'value="7"' in html
+
+
+def test_polls_are_read_only_and_searchable(admin_client, world):
+    poll = StatusPoll.objects.order_by("timestamp_utc").first()
+    changelist = admin_url(StatusPoll, "changelist")
+    html = admin_client.get(changelist).content.decode()
+    assert admin_url(StatusPoll, "add") not in html
+    assert "1234567890123456789" in html and "inactive" in html
+    assert admin_client.get(admin_url(StatusPoll, "add")).status_code == 403
+    response = admin_client.post(admin_url(StatusPoll, "change", poll.pk), {"is_active": "off"})
+    assert response.status_code == 403
+    assert admin_client.post(admin_url(StatusPoll, "delete", poll.pk), {"post": "yes"}).status_code == 403
+    assert StatusPoll.objects.get(pk=poll.pk).is_active is poll.is_active
+    # Search is by exact store id; filters by status and by UTC day.
+    assert "1234567890123456789" in admin_client.get(changelist, {"q": "1234567890123456789"}).content.decode()
+    assert "0 status polls" in admin_client.get(changelist, {"q": "12345"}).content.decode()
+    html = admin_client.get(changelist, {"is_active__exact": "0"}).content.decode()
+    assert "1 status poll" in html and ">inactive<" in html and ">active<" not in html
+    html = admin_client.get(changelist).content.decode()
+    assert "?day=2023-01-25" in html  # the day filter offers the days that have polls
+    assert "2 status polls" in admin_client.get(changelist, {"day": "2023-01-25"}).content.decode()
+    assert "0 status polls" in admin_client.get(changelist, {"day": "2023-01-24"}).content.decode()
+
+
+def test_poll_list_does_not_count_a_big_table(admin_client, world, monkeypatch):
+    """Unfiltered, the page count comes from the planner's estimate, not COUNT(*)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE monitoring_statuspoll")
+    monkeypatch.setattr(EstimatedCountPaginator, "EXACT_BELOW", 1)
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(admin_url(StatusPoll, "changelist"))
+    assert response.status_code == 200
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "monitoring_statuspoll" in q["sql"]]
+    assert counts == []
+    assert any("reltuples" in q["sql"] for q in queries)
+    # Filtered, the count is exact.
+    filtered = admin_client.get(admin_url(StatusPoll, "changelist"), {"is_active__exact": "0"})
+    assert "1 status poll" in filtered.content.decode()
+
+
+def test_reports_are_read_only_with_download_link(admin_client, world):
+    complete, failed = world["complete"], world["failed"]
+    html = admin_client.get(admin_url(Report, "changelist")).content.decode()
+    assert str(complete.id) in html and str(failed.id) in html
+    assert "/reports/download/" in html  # the signed link of the complete report
+    assert "the report could not be computed" in html
+    row = re.search(rf"<tr>.*?{complete.id}.*?</tr>", html, re.S).group(0)
+    assert 'class="field-row_count">1<' in row and 'class="field-store_count">1<' in row
+    assert admin_url(Report, "add") not in html
+    assert admin_client.get(admin_url(Report, "add")).status_code == 403
+    # Search by part of the id, or by status.
+    html = admin_client.get(admin_url(Report, "changelist"), {"q": str(complete.id)[:8]}).content.decode()
+    assert str(complete.id) in html and str(failed.id) not in html
+    html = admin_client.get(admin_url(Report, "changelist"), {"q": "failed"}).content.decode()
+    assert str(failed.id) in html and str(complete.id) not in html
+    # The change page shows fields, not inputs; the link downloads the CSV.
+    html = admin_client.get(admin_url(Report, "change", complete.pk)).content.decode()
+    assert not re.search(r'<(input|textarea|select)[^>]*name="(status|error|as_of|store_count)"', html)
+    assert 'name="_save"' not in html
+    link = re.search(r'href="(/reports/download/[^"]+)"', html).group(1)
+    assert admin_client.get(link)["Content-Type"].startswith("text/csv")
+
+
+def test_owner_list_counts_stores(admin_client, world):
+    second = make_store("second")
+    second.owner = world["owner"]
+    second.save()
+    html = admin_client.get(admin_url(Owner, "changelist")).content.decode()
+    assert 'class="field-stores_count">2<' in html and 'class="field-tokens_count">1<' in html
+
+
+def test_token_created_in_admin_is_shown_once_and_stored_hashed(admin_client, world):
+    response = admin_client.post(
+        admin_url(ApiToken, "add"), {"name": "poller", "owner": world["owner"].pk, "is_staff": ""}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    raw = re.search(r'<code id="new-token">(sum_[\w-]+)</code>', html).group(1)
+    assert html.count(raw) == 1
+    assert "no-store" in response["Cache-Control"]
+    token = ApiToken.objects.get(name="poller")
+    assert token.owner == world["owner"] and not token.is_staff
+    assert token.key_hash == hashlib.sha256(raw.encode()).hexdigest()
+    assert token.key_prefix == raw[:8]
+    stored = [str(value) for value in ApiToken.objects.filter(pk=token.pk).values().get().values()]
+    assert not any(raw in value for value in stored)
+    # Not kept for later: not in a cookie, not on any later page.
+    assert not any(raw in morsel.value for morsel in response.cookies.values())
+    for url in (admin_url(ApiToken, "changelist"), admin_url(ApiToken, "change", token.pk), "/admin/"):
+        assert raw not in admin_client.get(url).content.decode()
+    # It works as a bearer token, with the owner's scope.
+    response = admin_client.get("/stores/1234567890123456789/", headers={"Authorization": f"Bearer {raw}"})
+    assert response.status_code == 200
+
+
+def test_token_admin_rejects_owner_and_staff_together(admin_client, world):
+    response = admin_client.post(
+        admin_url(ApiToken, "add"), {"name": "both", "owner": world["owner"].pk, "is_staff": "on"}
+    )
+    assert response.status_code == 200
+    assert "choose exactly one" in response.content.decode()
+    assert not ApiToken.objects.filter(name="both").exists()
+    response = admin_client.post(admin_url(ApiToken, "add"), {"name": "staff", "is_staff": "on"})
+    assert re.search(r'<code id="new-token">sum_', response.content.decode())
+    assert ApiToken.objects.get(name="staff").is_staff
+
+
+def test_revoke_action(admin_client, world):
+    response = admin_client.post(
+        admin_url(ApiToken, "changelist"),
+        {"action": "revoke", "_selected_action": [world["token"].pk]},
+        follow=True,
+    )
+    assert "1 token(s) revoked." in response.content.decode()
+    assert ApiToken.objects.get(pk=world["token"].pk).revoked_at is not None

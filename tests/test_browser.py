@@ -1,0 +1,118 @@
+"""The pages in a real browser: headless Chromium against pytest-django's live_server
+renders the status page and the report page; a screenshot of the status page is kept at
+bench/out/status-page.png to look at. Skipped when Chromium is not installed."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from monitoring.models import Report
+from monitoring.reports import report_run
+from tests.test_pages import busy_week_store
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "bench" / "out"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    for candidate in (os.environ.get("CHROMIUM", ""), *CHROMIUM_CANDIDATES):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which("chromium")
+    if found:
+        return found
+    pytest.skip("chromium not installed: apt-get install chromium")
+
+
+@pytest.fixture(autouse=True)
+def anonymous_access():
+    # The live server answers without credentials here (the demo setting, made explicit).
+    with override_settings(API_ANONYMOUS_ACCESS=True):
+        yield
+
+
+def run_chromium(binary: str, tmp_path: Path, url: str, *mode: str, size: str = "1280,900") -> str:
+    profile = tmp_path / "profile"
+    profile.mkdir(exist_ok=True)
+    result = subprocess.run(
+        [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            f"--window-size={size}",
+            "--hide-scrollbars",
+            *mode,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "HOME": str(tmp_path)},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def assert_png(path: Path) -> None:
+    assert path.exists(), f"no screenshot at {path}"
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 20_000, f"screenshot is suspiciously small ({len(data)} bytes)"
+
+
+def test_status_page_in_chromium(chromium, live_server, tmp_path):
+    store, _ = busy_week_store()
+    url = f"{live_server.url}/stores/{store.store_id}/"
+
+    dom = run_chromium(chromium, tmp_path, url, "--dump-dom")
+    assert '<h1 id="store-id">busy-week</h1>' in dom
+    assert '<svg id="timeline"' in dom
+    for state in ("UP", "DOWN", "UNKNOWN", "CLOSED"):
+        assert f'class="segment {state}"' in dom
+    assert dom.count('<g class="day"') == 8
+    assert 'id="incidents"' in dom and 'class="incident"' in dom
+    assert 'id="uptime"' in dom and "%" in dom
+
+    screenshot = tmp_path / "status-page.png"
+    run_chromium(chromium, tmp_path, url, f"--screenshot={screenshot}", size="1280,1600")
+    assert_png(screenshot)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(screenshot, SCREENSHOTS / "status-page.png")
+
+
+def test_report_page_in_chromium(chromium, live_server, tmp_path):
+    store, end = busy_week_store()
+    pending = Report.objects.create(store_ids=[store.store_id])
+    dom = run_chromium(chromium, tmp_path, f"{live_server.url}/reports/{pending.id}/", "--dump-dom")
+    assert 'id="report-status">PENDING<' in dom
+    assert 'http-equiv="refresh"' in dom
+
+    complete = Report.objects.create(store_ids=[store.store_id])
+    report_run(report_id=complete.id)
+    url = f"{live_server.url}/reports/{complete.id}/"
+    dom = run_chromium(chromium, tmp_path, url, "--dump-dom")
+    assert 'id="report-status">COMPLETE<' in dom
+    assert 'id="download" href="/reports/download/' in dom
+    assert 'href="/stores/busy-week/"' in dom
+
+    screenshot = tmp_path / "report-page.png"
+    run_chromium(chromium, tmp_path, url, f"--screenshot={screenshot}")
+    assert_png(screenshot)
+    shutil.copyfile(screenshot, SCREENSHOTS / "report-page.png")

@@ -1,0 +1,229 @@
+"""The server-rendered pages: a store's status page and a report's page, their figures
+(the engine's, SPEC §4–5), and who may see them."""
+
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import override_settings
+
+from monitoring.access import token_create
+from monitoring.links import report_download_path
+from monitoring.models import Owner, Report
+from monitoring.reports import report_run
+from tests.factories import add_polls, make_store, worked_example_store
+
+pytestmark = pytest.mark.django_db
+
+UTC = timezone.utc
+HTML = {"Accept": "text/html"}
+WEEK_SECONDS = 7 * 86_400
+PX_PER_HOUR = 40  # monitoring.pages.PX_PER_HOUR
+
+
+def busy_week_store(store_id: str = "busy-week") -> tuple:
+    """A week of hourly polls ending Wed 2023-01-25 18:13 UTC (New York), with split
+    shifts, a shift past midnight, an outage, a gap in the polls (unknown) and a closed
+    day: every state of the timeline shows. Returns the store and its last poll."""
+    hours = [(day, "08:00", "14:00") for day in range(5)] + [(day, "16:00", "22:00") for day in range(5)]
+    hours += [(5, "18:00", "02:00")]  # Saturday evening into Sunday; Sunday closed otherwise
+    store = make_store(store_id, zone="America/New_York", hours=hours)
+    end = datetime(2023, 1, 25, 18, 13, tzinfo=UTC)
+    polls = []
+    for hour in range(7 * 24 + 1):
+        when = end - timedelta(hours=hour)
+        if timedelta(hours=20) <= end - when <= timedelta(hours=27):
+            continue  # the poller was away: unknown time
+        down = timedelta(hours=50) <= end - when <= timedelta(hours=53) or hour in (3, 100)
+        polls.append((when, not down))
+    add_polls(store, polls)
+    return store, end
+
+
+def segments(html: str) -> list[dict]:
+    """The timeline rects of a page: state, x, width and seconds."""
+    found = []
+    for tag in re.findall(r"<rect [^>]*class=\"segment[^>]*>", html):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        found.append(
+            {"state": attrs["data-state"], "x": float(attrs["x"]), "width": float(attrs["width"]),
+             "seconds": float(attrs["data-seconds"])}
+        )
+    return found
+
+
+def test_status_page_worked_example(client):
+    store, noon = worked_example_store()
+    response = client.get(f"/stores/{store.store_id}/", {"as_of": noon.isoformat()})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "worked-example" in html and "America/New_York" in html
+    # SPEC §4: up 104.5 min, down 75.5 min on the day → 58.1 % over the day and week.
+    assert html.count("58.1%") == 2
+    assert "1 h 44.5 min" in html and "1 h 15.5 min" in html
+    # The last hour [11:00, 12:00) is all down.
+    assert "0.0%" in html
+    # One incident: 10:44:30 to noon, 75.5 business minutes.
+    incidents = re.findall(r'<tr class="incident">(.*?)</tr>', html, re.S)
+    assert len(incidents) == 1
+    assert "Wed 25 Jan 2023 10:44 EST" in incidents[0] and "Wed 25 Jan 2023 12:00 EST" in incidents[0]
+    assert "75.5" in incidents[0]
+    assert "ongoing" in incidents[0]
+    # Business hours, local.
+    assert "09:00–12:00" in html
+
+
+def test_status_page_defaults_to_latest_poll(client):
+    store, noon = worked_example_store()
+    html = client.get(f"/stores/{store.store_id}/").content.decode()
+    # as_of = 11:15 EST, the last poll: up 104.5 min, down 30.5 min over the day/week.
+    assert "Wed 25 Jan 2023 11:15 EST" in html
+    assert html.count("77.4%") == 2
+    assert "30.5" in re.search(r'<tr class="incident">(.*?)</tr>', html, re.S).group(1)
+    assert re.search(r'id="current-state"[^>]*>Down<', html)
+
+
+def test_timeline_svg_covers_the_week(client):
+    store, end = busy_week_store()
+    html = client.get(f"/stores/{store.store_id}/").content.decode()
+    assert '<svg id="timeline"' in html
+    rects = segments(html)
+    assert {rect["state"] for rect in rects} == {"UP", "DOWN", "UNKNOWN", "CLOSED"}
+    # The rects tile the week exactly: one chart row per local day, 40 px per hour.
+    assert sum(rect["seconds"] for rect in rects) == pytest.approx(WEEK_SECONDS)
+    assert sum(rect["width"] for rect in rects) == pytest.approx(7 * 24 * PX_PER_HOUR, abs=0.5)
+    assert len(re.findall(r'<g class="day"', html)) == 8  # a week from mid-day spans 8 local days
+    # Incidents and split shifts are listed; Sunday has only the tail of Saturday's shift.
+    assert len(re.findall(r'<tr class="incident">', html)) >= 2
+    assert "08:00–14:00, 16:00–22:00" in html
+    assert "18:00–02:00 (next day)" in html
+    assert re.search(r"<td>Sunday</td><td><span class=\"muted\">Closed</span>", html)
+
+
+def test_timeline_rows_follow_local_days_across_dst(client):
+    """The week ending 2023-03-14 contains New York's spring-forward (Sunday 12 March,
+    a 23-hour day): the rects still add up to the week, and that row is shorter."""
+    store = make_store("dst", zone="America/New_York")  # open 24x7
+    end = datetime(2023, 3, 14, 12, 0, tzinfo=UTC)
+    add_polls(store, [(end - timedelta(hours=hour), True) for hour in range(7 * 24 + 3)])
+    html = client.get(f"/stores/{store.store_id}/").content.decode()
+    rects = segments(html)
+    assert sum(rect["seconds"] for rect in rects) == pytest.approx(WEEK_SECONDS)
+    sunday = re.search(r'<g class="day" data-day="Sun 12 Mar">(.*?)</g>', html, re.S).group(1)
+    assert sum(rect["seconds"] for rect in segments(sunday)) == pytest.approx(23 * 3600)
+
+
+def test_store_without_hours_or_polls(client):
+    make_store("quiet")
+    response = client.get("/stores/quiet/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Open 24 hours, 7 days a week" in html
+    assert "America/Chicago" in html and "default" in html
+    assert "No outages" in html
+    assert sum(rect["seconds"] for rect in segments(html)) == pytest.approx(WEEK_SECONDS)
+    assert {rect["state"] for rect in segments(html)} == {"UNKNOWN"}
+
+
+def test_unknown_store_and_bad_as_of(client):
+    make_store("known")
+    response = client.get("/stores/nope/")
+    assert response.status_code == 404
+    assert "Not found" in response.content.decode()
+    assert client.get("/stores/known/", {"as_of": "yesterday"}).status_code == 400
+    assert client.get("/stores/known/", {"as_of": "2023-01-25T10:00:00"}).status_code == 400  # no zone
+
+
+# --------------------------------------------------------------------------- report page
+
+
+def test_report_page_states_and_link(client):
+    store, noon = worked_example_store()
+    report = Report.objects.create(store_ids=[store.store_id], requested_as_of=noon)
+    url = f"/reports/{report.id}/"
+
+    html = client.get(url).content.decode()
+    assert 'id="report-status">PENDING<' in html
+    assert '<meta http-equiv="refresh" content="2">' in html
+    assert "Download CSV" not in html
+
+    Report.objects.filter(pk=report.pk).update(status=Report.Status.RUNNING, started_at=noon)
+    html = client.get(url).content.decode()
+    assert 'id="report-status">RUNNING<' in html and 'http-equiv="refresh"' in html
+
+    Report.objects.filter(pk=report.pk).update(status=Report.Status.PENDING, started_at=None)
+    report_run(report_id=report.id)
+    html = client.get(url).content.decode()
+    assert 'id="report-status">COMPLETE<' in html
+    assert 'http-equiv="refresh"' not in html
+    link = re.search(r'<a class="download" id="download" href="([^"]+)"', html).group(1)
+    assert link.startswith(report_download_path(report_id=report.id).rsplit(":", 2)[0])
+    download = client.get(link)
+    assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+    assert download.content.decode().splitlines()[1] == "worked-example,0.00,1.74,1.74,60.00,1.26,1.26"
+    assert 'id="store-count">1' in html
+    assert 'href="/stores/worked-example/"' in html  # the preview links to the store page
+
+    failed = Report.objects.create(status=Report.Status.FAILED, error="the report could not be computed")
+    html = client.get(f"/reports/{failed.id}/").content.decode()
+    assert "the report could not be computed" in html and "Download CSV" not in html
+    assert 'http-equiv="refresh"' not in html
+
+
+def test_report_page_unknown_and_download_route_still_matches(client):
+    assert client.get(f"/reports/{uuid.uuid4()}/").status_code == 404
+    # /reports/download/<token>/ is the signed link, not a report page.
+    response = client.get("/reports/download/not-a-token/")
+    assert response.status_code == 403
+    assert response.json()["error"] == "this download link is not valid"
+
+
+# --------------------------------------------------------------------------- access
+
+
+@pytest.fixture
+def owners():
+    alice, bob = Owner.objects.create(name="alice"), Owner.objects.create(name="bob")
+    a1, noon = worked_example_store("a1")
+    b1, _ = worked_example_store("b1")
+    a1.owner, b1.owner = alice, bob
+    a1.save()
+    b1.save()
+    alice_report = Report.objects.create(owner=alice)
+    return {
+        "alice": token_create(name="t", owner=alice)[1],
+        "bob": token_create(name="t", owner=bob)[1],
+        "staff": token_create(name="t", is_staff=True)[1],
+        "alice_report": alice_report,
+    }
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}", **HTML}
+
+
+@override_settings(API_ANONYMOUS_ACCESS=False)
+def test_pages_are_scoped_to_the_owner(client, owners):
+    assert client.get("/stores/a1/", headers=bearer(owners["alice"])).status_code == 200
+    assert client.get("/stores/b1/", headers=bearer(owners["alice"])).status_code == 404
+    assert client.get("/stores/a1/", headers=bearer(owners["bob"])).status_code == 404
+    assert client.get("/stores/b1/", headers=bearer(owners["staff"])).status_code == 200
+    report_url = f"/reports/{owners['alice_report'].id}/"
+    assert client.get(report_url, headers=bearer(owners["alice"])).status_code == 200
+    assert client.get(report_url, headers=bearer(owners["bob"])).status_code == 404
+    assert client.get(report_url, headers=bearer(owners["staff"])).status_code == 200
+
+
+@override_settings(API_ANONYMOUS_ACCESS=False)
+def test_pages_without_credentials_go_to_the_login(client, owners):
+    for url in ("/stores/a1/", f"/reports/{owners['alice_report'].id}/"):
+        response = client.get(url, headers=HTML)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/?next=")
+        assert client.get(url).status_code == 401  # not a browser: the API's JSON answer
+    # A staff user's admin session sees every store.
+    staff = User.objects.create_user("operator", password="pw-for-tests", is_staff=True)
+    client.force_login(staff)
+    assert client.get("/stores/b1/", headers=HTML).status_code == 200
