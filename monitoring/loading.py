@@ -493,8 +493,9 @@ class _RejectSink:
     """Collects rejections: a count, the first few in memory, all in a temporary
     CSV that becomes the rejects file once the transaction has committed."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, keep_all: bool = False) -> None:
         self.path = Path(path) if path else None
+        self.keep = sys.maxsize if keep_all else MAX_REJECTIONS_KEPT
         self.count = 0
         self.kept: list[Rejection] = []
         self.store_ids: set[str] = set()
@@ -504,7 +505,7 @@ class _RejectSink:
 
     def add(self, rejection: Rejection, store_id: str | None = None) -> None:
         self.count += 1
-        if len(self.kept) < MAX_REJECTIONS_KEPT:
+        if len(self.kept) < self.keep:
             self.kept.append(rejection)
         if store_id:
             self.store_ids.add(store_id)
@@ -1013,7 +1014,7 @@ def record_polls(*, polls: Iterable[tuple[str, str, str]]) -> FileLoadResult:
     (from 0), its field and reason; the good items are stored."""
     started = time_module.perf_counter()
     result = FileLoadResult(kind="polls", file=None)
-    sink = _RejectSink(None)
+    sink = _RejectSink(None, keep_all=True)
     rows: list[tuple[int, str, str, bool]] = []
     for index, item in enumerate(polls):
         result.rows += 1

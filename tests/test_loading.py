@@ -1,0 +1,682 @@
+"""CSV loading (SPEC §1–§2) against the real PostgreSQL, through the real code paths."""
+
+import csv
+import io
+import subprocess
+import sys
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitoring import loading
+from monitoring.loading import (
+    BULK_EMPTY_TABLE_MIN_ROWS,
+    LoadError,
+    find_input_files,
+    load_business_hours_file,
+    load_directory,
+    load_status_file,
+    load_timezones_file,
+    record_polls,
+)
+from monitoring.models import BusinessHours, StatusPoll, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+UTC = timezone.utc
+T0 = datetime(2023, 1, 22, 12, 9, 39, 388884, tzinfo=UTC)
+
+
+def write(directory: Path, name: str, content: str | bytes) -> Path:
+    path = directory / name
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    return path
+
+
+def polls() -> list[tuple[str, datetime, bool]]:
+    return sorted(StatusPoll.objects.values_list("store__store_id", "timestamp_utc", "is_active"))
+
+
+def poll_rows_with_ids() -> list[tuple]:
+    return sorted(StatusPoll.objects.values_list("id", "store_id", "timestamp_utc", "is_active"))
+
+
+def hours() -> list[tuple[str, int, time, time]]:
+    return sorted(
+        BusinessHours.objects.values_list("store__store_id", "day_of_week", "start_time_local", "end_time_local")
+    )
+
+
+def zones() -> dict[str, str | None]:
+    return dict(Store.objects.values_list("store_id", "timezone_name"))
+
+
+def rejections(result) -> list[tuple[int, str]]:
+    return [(r.line, r.field) for r in result.rejections]
+
+
+# --------------------------------------------------------------------------- status: accepted forms
+
+PLAIN = "store_id,timestamp_utc,status\n1,2023-01-22 12:09:39.388884 UTC,active\n2,2023-01-22 13:00:00 UTC,inactive\n"
+EXPECTED = [
+    ("1", T0, True),
+    ("2", datetime(2023, 1, 22, 13, tzinfo=UTC), False),
+]
+VARIANTS = {
+    "plain": PLAIN,
+    "status before timestamp": "store_id,status,timestamp_utc\n1,active,2023-01-22 12:09:39.388884 UTC\n"
+    "2,inactive,2023-01-22 13:00:00 UTC\n",
+    "columns in another order": "status,store_id,timestamp_utc\nactive,1,2023-01-22 12:09:39.388884 UTC\n"
+    "inactive,2,2023-01-22 13:00:00 UTC\n",
+    "BOM": "\ufeff" + PLAIN,
+    "spaces around headers and values": " store_id , timestamp_utc ,\tstatus \n 1 , 2023-01-22 12:09:39.388884 UTC ,active\n"
+    "2,2023-01-22 13:00:00 UTC , inactive \n",
+    "CRLF": PLAIN.replace("\n", "\r\n"),
+    "no final newline": PLAIN.rstrip("\n"),
+    "CRLF and no final newline": PLAIN.replace("\n", "\r\n").rstrip("\r\n"),
+    "mixed line ends": "store_id,timestamp_utc,status\r\n1,2023-01-22 12:09:39.388884 UTC,active\n"
+    "2,2023-01-22 13:00:00 UTC,inactive\r\n",
+    "quoted values": 'store_id,timestamp_utc,status\n"1","2023-01-22 12:09:39.388884 UTC","active"\n'
+    '2,"2023-01-22 13:00:00 UTC",inactive\n',
+    "status in any case": "store_id,timestamp_utc,status\n1,2023-01-22 12:09:39.388884 UTC,ACTIVE\n"
+    "2,2023-01-22 13:00:00 UTC,InActive\n",
+    "header in another case": "Store_ID,TIMESTAMP_UTC,Status\n1,2023-01-22 12:09:39.388884 UTC,active\n"
+    "2,2023-01-22 13:00:00 UTC,inactive\n",
+    "an extra column": "store_id,timestamp_utc,status,note\n1,2023-01-22 12:09:39.388884 UTC,active,x\n"
+    "2,2023-01-22 13:00:00 UTC,inactive,\n",
+    "ISO 8601": "store_id,timestamp_utc,status\n1,2023-01-22T12:09:39.388884Z,active\n"
+    "2,2023-01-22T14:00:00+01:00,inactive\n",
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_status_file_forms_all_load_the_same(db, tmp_path, variant):
+    result = load_status_file(path=write(tmp_path, "store_status.csv", VARIANTS[variant]))
+    assert polls() == EXPECTED
+    assert (result.rows, result.loaded, result.rejected, result.stores_created) == (2, 2, 0, 2)
+
+
+TIMESTAMPS = {
+    "2023-01-22 12:09:39 UTC": datetime(2023, 1, 22, 12, 9, 39, tzinfo=UTC),
+    "2023-01-22 12:09:39.3 UTC": datetime(2023, 1, 22, 12, 9, 39, 300000, tzinfo=UTC),
+    "2023-01-22 12:09:39.38 UTC": datetime(2023, 1, 22, 12, 9, 39, 380000, tzinfo=UTC),
+    "2023-01-22 12:09:39.388 UTC": datetime(2023, 1, 22, 12, 9, 39, 388000, tzinfo=UTC),
+    "2023-01-22 12:09:39.3888 UTC": datetime(2023, 1, 22, 12, 9, 39, 388800, tzinfo=UTC),
+    "2023-01-22 12:09:39.38888 UTC": datetime(2023, 1, 22, 12, 9, 39, 388880, tzinfo=UTC),
+    "2023-01-22 12:09:39.388884 UTC": T0,
+    "2023-01-22 12:09:39.000001 UTC": datetime(2023, 1, 22, 12, 9, 39, 1, tzinfo=UTC),
+    "2023-01-22T12:09:39Z": datetime(2023, 1, 22, 12, 9, 39, tzinfo=UTC),
+    "2023-01-22T12:09:39.5Z": datetime(2023, 1, 22, 12, 9, 39, 500000, tzinfo=UTC),
+    "2023-01-22T12:09:39+00:00": datetime(2023, 1, 22, 12, 9, 39, tzinfo=UTC),
+    "2023-01-22 12:09:39+05:30": datetime(2023, 1, 22, 6, 39, 39, tzinfo=UTC),
+    "2023-01-22T12:09:39.25-08:00": datetime(2023, 1, 22, 20, 9, 39, 250000, tzinfo=UTC),
+    "2023-01-22T12:09:39": datetime(2023, 1, 22, 12, 9, 39, tzinfo=UTC),
+    "2023-01-22 12:09:39 utc": datetime(2023, 1, 22, 12, 9, 39, tzinfo=UTC),
+    "2023-01-22 12:09:39 GMT": datetime(2023, 1, 22, 12, 9, 39, tzinfo=UTC),
+    "2023-01-22t12:09:39z": datetime(2023, 1, 22, 12, 9, 39, tzinfo=UTC),
+    "2023-01-22 12:09:39 +0530": datetime(2023, 1, 22, 6, 39, 39, tzinfo=UTC),
+    "2023-01-22 12:09:39-08": datetime(2023, 1, 22, 20, 9, 39, tzinfo=UTC),
+    "2023-01-22 12:09 UTC": datetime(2023, 1, 22, 12, 9, tzinfo=UTC),
+    "2024-02-29 00:00:00 UTC": datetime(2024, 2, 29, tzinfo=UTC),
+    "2000-02-29 23:59:59.999999 UTC": datetime(2000, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
+    "1999-12-31 23:59:59 UTC": datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+}
+
+
+@pytest.mark.parametrize("padded", [False, True], ids=["as is", "padded with spaces"])
+def test_timestamp_forms(db, tmp_path, padded):
+    """Padded values take the Python path, the others mostly the COPY fast path: same result."""
+    lines = ["store_id,timestamp_utc,status"]
+    for index, text in enumerate(TIMESTAMPS):
+        lines.append(f"s{index},{' ' + text + ' ' if padded else text},active")
+    result = load_status_file(path=write(tmp_path, "store_status.csv", "\n".join(lines) + "\n"))
+    assert result.rejected == 0, result.rejections
+    stored = {store: when for store, when, _ in polls()}
+    assert stored == {f"s{index}": when for index, when in enumerate(TIMESTAMPS.values())}
+
+
+def test_store_ids_are_opaque_text(db, tmp_path):
+    ids = ["9222367421889482050", "54515546588432327", "00042", "1e5", "9.2e18", "e5b3c3a4-53c1-4c0e-9b73-0f2e3c8f1a11"]
+    body = "".join(f"{sid},2023-01-22 12:00:00 UTC,active\n" for sid in ids)
+    load_status_file(path=write(tmp_path, "s.csv", "store_id,timestamp_utc,status\n" + body))
+    assert sorted(Store.objects.values_list("store_id", flat=True)) == sorted(ids)
+
+
+# --------------------------------------------------------------------------- status: rejections
+
+BAD_STATUS_FILE = (
+    b"store_id,timestamp_utc,status\n"  # 1
+    b"a,2023-01-22 12:00:00 UTC,active\n"  # 2 ok
+    b"b,2023-01-22 12:00:00 UTC,sleeping\n"  # 3 unknown status
+    b"c,yesterday,active\n"  # 4 unparsable timestamp
+    b"d,2023-02-29 12:00:00 UTC,active\n"  # 5 not a leap year
+    b"e,2023-01-22 24:00:00 UTC,active\n"  # 6 hour out of range
+    b",2023-01-22 12:00:00 UTC,active\n"  # 7 missing store_id
+    b"g,,active\n"  # 8 missing timestamp
+    b"h,2023-01-22 12:00:00 UTC,\n"  # 9 missing status
+    b"i,2023-01-22 12:00:00 UTC\n"  # 10 too few fields
+    b"j,2023-01-22 12:00:00 UTC,active,extra\n"  # 11 too many fields
+    b"k\xff,2023-01-22 12:00:00 UTC,active\n"  # 12 invalid UTF-8
+    b"l\x00,2023-01-22 12:00:00 UTC,active\n"  # 13 NUL
+    b"\n"  # 14 blank: skipped
+    b'"m\nn",2023-01-22 12:00:00 UTC,active\n'  # 15-16 one record over two lines: fine
+    b'o,2023-01-22 12:00:00 UTC,"act\nive"\n'  # 17-18 one record, bad status
+    b"p,2023-01-22 12:00:60 UTC,active\n"  # 19 leap second
+    b"q,2023-13-01 12:00:00 UTC,active\n"  # 20 month 13
+    b"r,1899-12-31 12:00:00 UTC,active\n"  # 21 year out of range
+    b"s,2023-01-22 12:00:00.1234567 UTC,active\n"  # 22 seven fraction digits
+    b"t,2023-01-22 12:00:00 UTC,active\n"  # 23 ok
+    b'u,2023-01-22 12:00:00 UTC,"active\n'  # 24 unterminated quote, to the end
+    b"v,2023-01-22 12:00:00 UTC,active\n"  # 25 (inside the open quote)
+)
+
+
+def test_bad_rows_are_rejected_with_their_line_and_reason(db, tmp_path):
+    rejects = tmp_path / "out" / "store_status.rejects.csv"
+    result = load_status_file(path=write(tmp_path, "store_status.csv", BAD_STATUS_FILE), rejects_path=rejects)
+    assert rejections(result) == [
+        (3, "status"),
+        (4, "timestamp_utc"),
+        (5, "timestamp_utc"),
+        (6, "timestamp_utc"),
+        (7, "store_id"),
+        (8, "timestamp_utc"),
+        (9, "status"),
+        (10, ""),
+        (11, ""),
+        (12, ""),
+        (13, ""),
+        (17, "status"),
+        (19, "timestamp_utc"),
+        (20, "timestamp_utc"),
+        (21, "timestamp_utc"),
+        (22, "timestamp_utc"),
+        (24, ""),
+    ]
+    reasons = {r.line: r.reason for r in result.rejections}
+    assert reasons[3] == "unknown status 'sleeping' (expected active or inactive)"
+    assert reasons[4] == "unparsable timestamp_utc 'yesterday'"
+    assert reasons[5] == "timestamp_utc out of range '2023-02-29 12:00:00 UTC'"
+    assert reasons[7] == "missing store_id"
+    assert reasons[8] == "missing timestamp_utc"
+    assert reasons[9] == "missing status"
+    assert reasons[10] == "expected 3 fields, found 2"
+    assert reasons[11] == "expected 3 fields, found 4"
+    assert reasons[12].startswith("invalid UTF-8")
+    assert reasons[13] == "NUL character in the row"
+    assert reasons[24] == "unterminated quoted value"
+    assert all(r.file == "store_status.csv" for r in result.rejections)
+    assert [p[0] for p in polls()] == ["a", "m\nn", "t"]
+    assert result.rejected == 17 and result.skipped == 1 and result.loaded == 3
+    assert result.rows == result.loaded + result.skipped + result.rejected
+    # Stores of rows rejected for another field still exist (they appear in the input).
+    assert {"b", "c", "d", "h", "o"} <= set(Store.objects.values_list("store_id", flat=True))
+    with rejects.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(row["line"]) for row in rows] == [line for line, _ in rejections(result)]
+    assert rows[0] == {
+        "file": "store_status.csv",
+        "line": "3",
+        "field": "status",
+        "reason": "unknown status 'sleeping' (expected active or inactive)",
+        "raw": "b,2023-01-22 12:00:00 UTC,sleeping",
+    }
+
+
+def test_no_rejects_file_when_nothing_is_rejected(db, tmp_path):
+    rejects = write(tmp_path, "store_status.rejects.csv", "stale")
+    result = load_status_file(path=write(tmp_path, "store_status.csv", PLAIN), rejects_path=rejects)
+    assert result.rejects_path is None and not rejects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"store_id,status\n1,active\n", "missing required column 'timestamp_utc'"),
+        (b"store_id,timestamp_utc,status,status\n", "column 'status' appears twice"),
+        (b"store_id,timestamp_utc,st\xffatus\n", "header line is not valid UTF-8"),
+    ],
+)
+def test_a_bad_header_rejects_the_whole_file(db, tmp_path, content, message):
+    path = write(tmp_path, "store_status.csv", content)
+    with pytest.raises(LoadError) as error:
+        load_status_file(path=path)
+    assert message in str(error.value) and str(path) in str(error.value)
+    assert not Store.objects.exists()
+
+
+def test_missing_file(db, tmp_path):
+    with pytest.raises(LoadError, match="cannot read"):
+        load_status_file(path=tmp_path / "nope.csv")
+
+
+# --------------------------------------------------------------------------- status: upserts
+
+
+def test_reloading_the_same_file_changes_nothing(db, tmp_path):
+    path = write(tmp_path, "store_status.csv", BAD_STATUS_FILE)
+    first = load_status_file(path=path)
+    before = poll_rows_with_ids(), sorted(Store.objects.values_list("id", "store_id", "timezone_name"))
+    again = load_status_file(path=path)
+    assert (poll_rows_with_ids(), sorted(Store.objects.values_list("id", "store_id", "timezone_name"))) == before
+    assert (again.loaded, again.replaced, again.stores_created) == (0, 0, 0)
+    assert again.unchanged == first.loaded and again.rejected == first.rejected
+
+
+def test_a_later_poll_replaces_a_stored_one(db, tmp_path):
+    load_status_file(path=write(tmp_path, "a.csv", PLAIN))
+    second = write(
+        tmp_path,
+        "b.csv",
+        "store_id,status,timestamp_utc\n"
+        "1,inactive,2023-01-22T12:09:39.388884Z\n"  # same instant as stored, status changed
+        "2,inactive,2023-01-22 13:00:00 UTC\n"  # identical
+        "3,active,2023-01-22 13:00:00 UTC\n",  # new
+    )
+    result = load_status_file(path=second)
+    assert (result.loaded, result.replaced, result.unchanged) == (1, 1, 1)
+    assert polls() == [("1", T0, False), ("2", EXPECTED[1][1], False), ("3", EXPECTED[1][1], True)]
+
+
+def test_within_a_file_the_later_line_wins(db, tmp_path):
+    content = (
+        "store_id,timestamp_utc,status\n"
+        "1,2023-01-22 12:00:00 UTC,active\n"
+        "1,2023-01-22T12:00:00Z,inactive\n"  # same instant, later line: wins
+        "2,2023-01-22 12:00:00 UTC,inactive\n"
+        "2,2023-01-22 12:00:00 UTC,active\n"
+        "2,2023-01-22 12:00:00 UTC,inactive\n"
+    )
+    result = load_status_file(path=write(tmp_path, "s.csv", content))
+    noon = datetime(2023, 1, 22, 12, tzinfo=UTC)
+    assert polls() == [("1", noon, False), ("2", noon, False)]
+    assert (result.loaded, result.superseded) == (2, 3)
+    # Stored = inactive; the file says active then inactive: the later (= stored) wins.
+    again = load_status_file(path=write(tmp_path, "t.csv", content))
+    assert polls() == [("1", noon, False), ("2", noon, False)]
+    assert (again.loaded, again.replaced, again.unchanged, again.superseded) == (0, 0, 2, 3)
+
+
+def _big_status_file(directory: Path, rows: int, *, duplicate: bool = False) -> tuple[Path, set]:
+    start = datetime(2023, 1, 18, tzinfo=UTC)
+    lines = ["store_id,timestamp_utc,status"]
+    expected = {}
+    for i in range(rows):
+        store = f"store-{i % 97}"
+        when = start + timedelta(minutes=i, microseconds=i)
+        active = i % 5 != 0
+        lines.append(f"{store},{when:%Y-%m-%d %H:%M:%S.%f} UTC,{'active' if active else 'inactive'}")
+        expected[(store, when)] = active
+    if duplicate:  # the first key again, status flipped, at the end: it wins
+        store, when = "store-0", start
+        lines.append(f"{store},{when:%Y-%m-%dT%H:%M:%S}Z,active")
+        expected[(store, when)] = True
+    path = write(directory, "store_status.csv", "\n".join(lines) + "\n")
+    return path, {(store, when, active) for (store, when), active in expected.items()}
+
+
+def _poll_table_schema() -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'monitoring_statuspoll'"
+            " UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'monitoring_statuspoll'::regclass ORDER BY 1"
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.parametrize("duplicate", [False, True], ids=["distinct keys", "a key twice"])
+def test_bulk_path_into_an_empty_table(db, tmp_path, duplicate):
+    schema = _poll_table_schema()
+    path, expected = _big_status_file(tmp_path, BULK_EMPTY_TABLE_MIN_ROWS + 10, duplicate=duplicate)
+    result = load_status_file(path=path)
+    assert "bulk_insert" in result.timings  # the path this test is about
+    assert set(polls()) == expected
+    assert (result.loaded, result.superseded) == (len(expected), 1 if duplicate else 0)
+    assert _poll_table_schema() == schema
+    again = load_status_file(path=path)
+    assert (again.loaded, again.replaced, again.unchanged) == (0, 0, len(expected))
+
+
+# --------------------------------------------------------------------------- atomicity
+
+
+def test_a_file_missing_a_column_leaves_stored_data_intact(db, tmp_path):
+    load_status_file(path=write(tmp_path, "a.csv", PLAIN))
+    before = poll_rows_with_ids()
+    with pytest.raises(LoadError):
+        load_status_file(path=write(tmp_path, "b.csv", "store_id,timestamp\n1,2023-01-22 12:00:00 UTC\n"))
+    assert poll_rows_with_ids() == before
+
+
+@pytest.fixture
+def poll_trap():
+    """A real trigger that fails any write of a poll of store 'trap' (immediate or at
+    commit), to make a load fail half-way."""
+    def install(*, deferred: bool):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE OR REPLACE FUNCTION test_poll_trap() RETURNS trigger LANGUAGE plpgsql AS $$"
+                " BEGIN IF (SELECT store_id FROM monitoring_store WHERE id = NEW.store_id) = 'trap'"
+                " THEN RAISE EXCEPTION 'trapped poll'; END IF; RETURN NEW; END $$"
+            )
+            timing = "DEFERRABLE INITIALLY DEFERRED" if deferred else "NOT DEFERRABLE"
+            cursor.execute(
+                f"CREATE CONSTRAINT TRIGGER test_poll_trap AFTER INSERT OR UPDATE ON monitoring_statuspoll"
+                f" {timing} FOR EACH ROW EXECUTE FUNCTION test_poll_trap()"
+            )
+
+    yield install
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS test_poll_trap ON monitoring_statuspoll")
+        cursor.execute("DROP FUNCTION IF EXISTS test_poll_trap()")
+
+
+def test_a_failure_mid_load_leaves_stored_data_intact(db, tmp_path, poll_trap):
+    load_status_file(path=write(tmp_path, "a.csv", PLAIN))
+    load_timezones_file(path=write(tmp_path, "tz.csv", "store_id,timezone_str\n1,Asia/Tokyo\n"))
+    before = poll_rows_with_ids(), zones()
+    poll_trap(deferred=False)
+    content = PLAIN.replace("active\n", "inactive\n", 1) + "new,2023-01-22 12:00:00 UTC,active\ntrap,2023-01-22 12:00:00 UTC,active\n"
+    with pytest.raises(Exception, match="trapped poll"):
+        load_status_file(path=write(tmp_path, "b.csv", content))
+    assert (poll_rows_with_ids(), zones()) == before  # no poll changed, no store created
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_at_commit_leaves_stored_data_intact(tmp_path, poll_trap):
+    load_status_file(path=write(tmp_path, "a.csv", PLAIN))
+    before = poll_rows_with_ids(), zones()
+    poll_trap(deferred=True)
+    content = "store_id,timestamp_utc,status\n1,2023-01-22 12:09:39.388884 UTC,inactive\ntrap,2023-01-22 12:00:00 UTC,active\n"
+    with pytest.raises(Exception, match="trapped poll"):
+        load_status_file(path=write(tmp_path, "b.csv", content))
+    assert (poll_rows_with_ids(), zones()) == before
+    with connection.cursor() as cursor:  # no staging table left behind
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'monitoring_load_%'")
+        assert cursor.fetchone()[0] == 0
+
+
+# --------------------------------------------------------------------------- business hours
+
+HOURS_FILE = (
+    "store_id,dayOfWeek,start_time_local,end_time_local\n"
+    "1,0,09:00,17:00\n"  # 2
+    "1,1,09:00:00,12:00:00\n"  # 3 split shift
+    "1,1,13:30:00.500000,24:00\n"  # 4 … until the end of the day
+    "1,2,22:00:00,02:00:00\n"  # 5 past midnight
+    "1,3,00:00,24:00:00\n"  # 6 the whole day
+    "2,6,7:00,23:59:59\n"  # 7 one-digit hour
+    "3,7,09:00,17:00\n"  # 8 day out of range
+    "3,Mon,09:00,17:00\n"  # 9 not a number
+    "3,1,24:00,17:00\n"  # 10 24:00 as a start
+    "3,1,9h,17:00\n"  # 11 unparsable
+    "3,1,09:00,25:00\n"  # 12 out of range
+    "3,,09:00,17:00\n"  # 13 missing day
+    "1,0,09:00,17:00\n"  # 14 exact duplicate of line 2
+)
+
+
+def test_business_hours_file(db, tmp_path):
+    result = load_business_hours_file(path=write(tmp_path, "menu_hours.csv", HOURS_FILE))
+    assert hours() == [
+        ("1", 0, time(9), time(17)),
+        ("1", 1, time(9), time(12)),
+        ("1", 1, time(13, 30, 0, 500000), time(0)),
+        ("1", 2, time(22), time(2)),
+        ("1", 3, time(0), time(0)),
+        ("2", 6, time(7), time(23, 59, 59)),
+    ]
+    assert rejections(result) == [
+        (8, "dayOfWeek"),
+        (9, "dayOfWeek"),
+        (10, "start_time_local"),
+        (11, "start_time_local"),
+        (12, "end_time_local"),
+        (13, "dayOfWeek"),
+    ]
+    assert result.rejections[2].reason == "24:00 is only allowed as an end time"
+    assert (result.rows, result.loaded, result.superseded, result.rejected) == (13, 6, 1, 6)
+    assert set(zones()) == {"1", "2", "3"}  # store 3 exists though all its rows were rejected
+
+
+def test_business_hours_day_column_may_be_named_day(db, tmp_path):
+    load_business_hours_file(path=write(tmp_path, "h.csv", "store_id,day,start_time_local,end_time_local\nx,4,00:00:00,00:10:00\n"))
+    assert hours() == [("x", 4, time(0), time(0, 10))]
+
+
+def test_business_hours_file_is_authoritative_per_store(db, tmp_path):
+    load_business_hours_file(path=write(tmp_path, "a.csv", HOURS_FILE))
+    ids_before = dict(BusinessHours.objects.values_list("store__store_id", "id").filter(store__store_id="2"))
+    second = write(
+        tmp_path,
+        "b.csv",
+        "store_id,day,start_time_local,end_time_local\n"
+        "1,0,09:00,17:00\n"  # kept
+        "1,4,10:00,18:00\n"  # new; store 1's other shifts go
+        "3,bad,09:00,17:00\n",  # store 3: nothing valid, nothing replaced
+    )
+    result = load_business_hours_file(path=second)
+    assert [h for h in hours() if h[0] == "1"] == [("1", 0, time(9), time(17)), ("1", 4, time(10), time(18))]
+    assert [h for h in hours() if h[0] == "2"] == [("2", 6, time(7), time(23, 59, 59))]  # not in the file
+    assert dict(BusinessHours.objects.values_list("store__store_id", "id").filter(store__store_id="2")) == ids_before
+    assert (result.loaded, result.unchanged, result.removed, result.rejected) == (1, 1, 4, 1)
+    before = sorted(BusinessHours.objects.values_list("id", "store_id", "day_of_week", "start_time_local", "end_time_local"))
+    again = load_business_hours_file(path=second)
+    assert (again.loaded, again.removed, again.unchanged) == (0, 0, 2)
+    assert sorted(BusinessHours.objects.values_list("id", "store_id", "day_of_week", "start_time_local", "end_time_local")) == before
+
+
+# --------------------------------------------------------------------------- time zones
+
+
+def test_timezones_file(db, tmp_path):
+    content = (
+        "\ufefftimezone_str,store_id\r\n"
+        "America/New_York,1\r\n"
+        ",2\r\n"  # empty: no row, the store exists
+        "Mars/Olympus,3\r\n"  # unknown
+        "asia/kolkata,4\r\n"  # any case: stored canonical
+        "Europe/Paris,5\r\n"
+        "Europe/Berlin,5"  # later row wins
+    )
+    result = load_timezones_file(path=write(tmp_path, "bq-results-20230125-202210-1674678181880.csv", content))
+    assert zones() == {"1": "America/New_York", "2": None, "3": None, "4": "Asia/Kolkata", "5": "Europe/Berlin"}
+    assert rejections(result) == [(4, "timezone_str")]
+    assert result.rejections[0].reason == "unknown time zone 'Mars/Olympus'"
+    assert (result.loaded, result.skipped, result.superseded, result.rejected) == (3, 1, 1, 1)
+    # Upsert per store; an empty name does not clear a zone.
+    result = load_timezones_file(path=write(tmp_path, "t2.csv", "store_id,timezone_str\n1,America/Chicago\n4,\n5,Europe/Berlin\n"))
+    assert zones() == {"1": "America/Chicago", "2": None, "3": None, "4": "Asia/Kolkata", "5": "Europe/Berlin"}
+    assert (result.loaded, result.replaced, result.unchanged, result.skipped) == (0, 1, 1, 1)
+
+
+def test_every_store_of_every_file_exists(db, tmp_path):
+    load_status_file(path=write(tmp_path, "s.csv", "store_id,timestamp_utc,status\na,2023-01-22 12:00:00 UTC,active\n"))
+    load_business_hours_file(path=write(tmp_path, "h.csv", "store_id,day,start_time_local,end_time_local\nb,1,09:00,17:00\n"))
+    load_timezones_file(path=write(tmp_path, "t.csv", "store_id,timezone_str\nc,Asia/Tokyo\nd,\n"))
+    assert zones() == {"a": None, "b": None, "c": "Asia/Tokyo", "d": None}
+
+
+# --------------------------------------------------------------------------- record_polls
+
+
+def test_record_polls_validates_and_upserts_like_the_files(db):
+    result = record_polls(
+        polls=[
+            ("s1", "2023-01-22 12:09:39.388884 UTC", "active"),  # 0
+            ("s1", "2023-01-22T12:09:39.388884Z", "INACTIVE"),  # 1 same key: later wins
+            ("s2", "2023-02-30 00:00:00 UTC", "active"),  # 2
+            ("s3", "2023-01-22 12:00:00 UTC", "down"),  # 3
+            ("", "2023-01-22 12:00:00 UTC", "active"),  # 4
+            ("s4", "2023-01-22 12:00:00 UTC"),  # 5
+            (" s5 ", " 2023-01-22 12:00:00+01:00 ", " Active "),  # 6
+            ("s6", None, "active"),  # 7
+        ]
+    )
+    assert [(r.index, r.line, r.field) for r in result.rejections] == [
+        (2, None, "timestamp_utc"),
+        (3, None, "status"),
+        (4, None, "store_id"),
+        (5, None, ""),
+        (7, None, "timestamp_utc"),
+    ]
+    assert result.rejections[1].reason == "unknown status 'down' (expected active or inactive)"
+    assert polls() == [("s1", T0, False), ("s5", datetime(2023, 1, 22, 11, tzinfo=UTC), True)]
+    assert (result.rows, result.loaded, result.superseded, result.rejected) == (8, 2, 1, 5)
+    again = record_polls(polls=[("s1", "2023-01-22 12:09:39.388884 UTC", "active")])
+    assert (again.loaded, again.replaced) == (0, 1) and polls()[0] == ("s1", T0, True)
+    assert record_polls(polls=[]).rows == 0
+
+
+def test_record_polls_inside_a_transaction_twice(db):
+    with transaction.atomic():
+        record_polls(polls=[("a", "2023-01-22 12:00:00 UTC", "active")])
+        record_polls(polls=[("a", "2023-01-22 13:00:00 UTC", "active")])
+    assert len(polls()) == 2
+
+
+@settings(max_examples=25)
+@given(
+    moments=st.lists(
+        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2999, 12, 31)), min_size=1, max_size=20
+    ),
+    style=st.sampled_from(["{d:%Y-%m-%d %H:%M:%S}.{f} UTC", "{d:%Y-%m-%dT%H:%M:%S}.{f}Z", "{d:%Y-%m-%d %H:%M:%S}", "{d:%Y-%m-%dT%H:%M:%S}.{f}-05:30"]),
+    digits=st.integers(min_value=1, max_value=6),
+)
+def test_fast_path_and_python_path_agree(db, tmp_path_factory, moments, style, digits):
+    """The COPY fast path (PostgreSQL casts canonical lines) and the Python path
+    (record_polls, non-canonical lines) read every timestamp the same way."""
+    texts = [style.format(d=m, f=f"{m.microsecond:06d}"[:digits]) for m in moments]
+    path = tmp_path_factory.mktemp("agree") / "s.csv"
+    path.write_text("store_id,timestamp_utc,status\n" + "".join(f"f{i},{t},active\n" for i, t in enumerate(texts)))
+    canonical = loading._canonical_line_pattern(loading.read_header(path=path, kind="status"))
+    assert all(canonical.fullmatch(f"f{i},{t},active\n".encode()) for i, t in enumerate(texts))
+    load_status_file(path=path)
+    record_polls(polls=[(f"p{i}", t, "active") for i, t in enumerate(texts)])
+    stored = dict(((s, w) for s, w, _ in polls()))
+    for i, text in enumerate(texts):
+        assert stored[f"f{i}"] == stored[f"p{i}"] == loading.parse_timestamp(text), text
+    StatusPoll.objects.all().delete()
+
+
+# --------------------------------------------------------------------------- folders and the command
+
+
+def _folder(tmp_path: Path, names=("store status.csv", "Menu hours.csv", "bq-results-20230125-202210.csv")) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder, names[0], "store_id,timestamp_utc,status\na,2023-01-22 12:00:00 UTC,active\nb,x,active\n")
+    write(folder, names[1], "store_id,dayOfWeek,start_time_local,end_time_local\na,0,09:00,17:00\n")
+    write(folder, names[2], "store_id,timezone_str\na,Asia/Tokyo\n")
+    write(folder, "store_status.rejects.csv", "old\n")
+    write(folder, "notes.txt", "x")
+    return folder
+
+
+def test_find_input_files_by_their_names_in_any_case(tmp_path):
+    folder = _folder(tmp_path)
+    assert {k: p.name for k, p in find_input_files(directory=folder).items()} == {
+        "status": "store status.csv",
+        "hours": "Menu hours.csv",
+        "timezones": "bq-results-20230125-202210.csv",
+    }
+    write(folder, "STORE_STATUS.CSV", "store_id,timestamp_utc,status\n")
+    with pytest.raises(LoadError, match="more than one status file"):
+        find_input_files(directory=folder)
+
+
+def test_load_directory(db, tmp_path):
+    results = load_directory(directory=_folder(tmp_path), rejects_dir=tmp_path / "rejects")
+    assert [r.kind for r in results] == ["timezones", "hours", "status"]
+    assert zones() == {"a": "Asia/Tokyo", "b": None}
+    assert (tmp_path / "rejects" / "store status.rejects.csv").exists()
+
+
+def test_load_data_command(db, tmp_path):
+    folder = _folder(tmp_path, ("store_status.csv", "menu_hours.csv", "timezones.csv"))
+    out, err = io.StringIO(), io.StringIO()
+    call_command("load_data", str(folder), stdout=out, stderr=err)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("timezones.csv (timezones): 1 rows: loaded 1, replaced 0,")
+    assert lines[2].startswith("store_status.csv (status): 2 rows: loaded 1, replaced 0, unchanged 0, rejected 1,")
+    assert "store_status.csv:3: timestamp_utc: unparsable timestamp_utc 'x'" in err.getvalue()
+    rejects = folder / "store_status.rejects.csv"  # default: next to the input
+    assert "unparsable timestamp_utc" in rejects.read_text()
+    assert not (folder / "menu_hours.rejects.csv").exists()
+    # --if-empty: there are stores now, nothing happens.
+    out = io.StringIO()
+    call_command("load_data", str(folder), "--if-empty", stdout=out)
+    assert "skipped (--if-empty)" in out.getvalue()
+
+
+def test_load_data_command_explicit_files_and_errors(db, tmp_path):
+    status = write(tmp_path, "polls.csv", PLAIN)
+    out = io.StringIO()
+    call_command("load_data", "--status", str(status), "--rejects", str(tmp_path / "r"), stdout=out)
+    assert out.getvalue().startswith("polls.csv (status): 2 rows: loaded 2")
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("load_data", "--status", str(tmp_path / "missing.csv"))
+    bad = write(tmp_path, "hours.csv", "store_id,start_time_local,end_time_local\n")
+    with pytest.raises(CommandError, match="missing required column 'dayOfWeek' or 'day'"):
+        call_command("load_data", "--status", str(status), "--hours", str(bad))
+    with pytest.raises(CommandError, match="give a directory"):
+        call_command("load_data")
+
+
+@pytest.mark.slow
+def test_load_data_exit_codes(tmp_path):
+    """A real process: a missing column is a clear one-line error and exit code 1."""
+    bad = write(tmp_path, "s.csv", "store_id,timestamp\n1,2023-01-22 12:00:00 UTC\n")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "load_data", "--status", str(bad)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 1
+    assert "missing required column 'timestamp_utc'" in done.stderr and str(bad) in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- the public data
+
+
+def _distinct(path: Path, *columns: str) -> set[tuple]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return {tuple(row[c].strip() for c in columns) for row in csv.DictReader(handle)}
+
+
+def test_public_sample_files(db, tmp_path, shared_data):
+    status, hours_file, zones_file = (
+        shared_data / "store_status_sample.csv",
+        shared_data / "menu_hours.csv",
+        shared_data / "timezones.csv",
+    )
+    out = io.StringIO()
+    call_command(
+        "load_data", "--status", str(status), "--hours", str(hours_file), "--timezones", str(zones_file),
+        "--rejects", str(tmp_path), stdout=out,
+    )
+    assert " rejected 0," in out.getvalue() and out.getvalue().count(" rejected 0,") == 3
+    store_ids = {s for (s,) in _distinct(status, "store_id") | _distinct(hours_file, "store_id") | _distinct(zones_file, "store_id")}
+    assert Store.objects.count() == len(store_ids)
+    assert StatusPoll.objects.count() == len(_distinct(status, "store_id", "timestamp_utc"))
+    assert BusinessHours.objects.count() == len(_distinct(hours_file, "store_id", "day", "start_time_local", "end_time_local"))
+    with_zone = {s: z for s, z in _distinct(zones_file, "store_id", "timezone_str") if z}
+    assert dict(Store.objects.exclude(timezone_name=None).values_list("store_id", "timezone_name")) == with_zone
+    sid, stamp, state = next(iter(_distinct(status, "store_id", "timestamp_utc", "status")))
+    poll = StatusPoll.objects.get(store__store_id=sid, timestamp_utc=loading.parse_timestamp(stamp))
+    assert poll.is_active == (state == "active")
+    # Loading everything again changes nothing.
+    out = io.StringIO()
+    call_command(
+        "load_data", "--status", str(status), "--hours", str(hours_file), "--timezones", str(zones_file),
+        "--no-rejects-file", stdout=out,
+    )
+    assert out.getvalue().count("loaded 0, replaced 0") == 3
