@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 
@@ -15,6 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
 
     def handle(self, *args, host, port, **options):
+        # SIGTERM (e.g. from a process manager) unwinds like Ctrl-C, so the worker is stopped too.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         worker = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"])
         self.stdout.write(f"worker started (pid {worker.pid}); GraphiQL at http://{host}:{port}/graphql/")
         try:
