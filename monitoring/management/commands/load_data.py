@@ -74,6 +74,8 @@ class Command(BaseCommand):
             except LoadError as error:
                 raise CommandError(str(error)) from None
             self.stdout.write(result.summary())
+            if options["verbosity"] >= 2:
+                self.stdout.write("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
             for rejection in result.rejections[:SHOWN_REJECTIONS]:
                 self.stderr.write(f"  rejected {rejection}")
             if result.rejected > SHOWN_REJECTIONS:
