@@ -138,6 +138,8 @@ def main() -> None:
     print(f"week totals (hours): up {week[0]:,.0f}, down {week[1]:,.0f}, unknown {week[2]:,.0f}; "
           f"max |up+down+unknown-business| = "
           f"{np.abs(result.seconds.sum(axis=2) - result.business_seconds).max():.2e} s")
+    inc = result.incident_counts.sum(axis=0)
+    print(f"incidents (all stores): last hour {inc[0]:,}, last day {inc[1]:,}, last week {inc[2]:,}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MiB")
 

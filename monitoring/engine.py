@@ -33,6 +33,12 @@ How `compute_uptime` stays fast (no Python loop over polls or stores):
    a ``searchsorted``.  Uptime in a window is the business measure of the active polls'
    pieces inside the window; since ``C`` is monotone, clipping to a window is clipping
    the ``C`` values.  Per-store sums use ``np.bincount``.
+4. Incident counts (what ``store_incidents`` returns for ``[as_of - window, as_of)``) come from
+   the same pieces clipped to the week: walking each store's pieces *with business time* in
+   order, a DOWN piece continues the incident of the one before iff that one is DOWN too and
+   no business time lies between them (``C`` equal at the two ends: only closed time, so no
+   UNKNOWN).  Each incident's end ``C`` is kept, and a window counts the incidents ending
+   after its start (``C(end) > C(ws)``); see ``_incident_ends``.
 
 With ~14,000 stores and ~2 million polls the cost is a few dozen numpy passes over the
 poll arrays plus one Python pass over the shift objects (see bench/engine.py).
@@ -105,6 +111,7 @@ _ROW_KEYS = tuple(
     for s, state in enumerate(("uptime", "downtime", "unknown"))
     for w, (name, _) in enumerate(WINDOWS)
 )
+_INCIDENT_KEYS = tuple((f"incidents_last_{name}", w) for w, (name, _) in enumerate(WINDOWS))
 
 
 @dataclass
@@ -112,6 +119,13 @@ class UptimeResult:
     store_ids: list[str]
     seconds: np.ndarray  # float64 (n_stores, 3 windows [hour, day, week], 3 states [up, down, unknown])
     business_seconds: np.ndarray  # float64 (n_stores, 3): business time per window (== up+down+unknown)
+    # int64 (n_stores, 3 windows): outage incidents per window, as store_incidents(start=as_of - window,
+    # end=as_of) counts them.  None (the default) means zeros.
+    incident_counts: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.incident_counts is None:
+            self.incident_counts = np.zeros((len(self.store_ids), len(WINDOWS)), _I64)
 
     def spec_rows(self) -> Iterator[dict]:
         """One dict per store, in schedule order: hour values in minutes, day and week in hours."""
@@ -120,6 +134,9 @@ class UptimeResult:
             sec = self.seconds[i]
             for key, s, w, div in _ROW_KEYS:
                 row[key] = float(sec[w, s]) / div
+            counts = self.incident_counts[i]
+            for key, w in _INCIDENT_KEYS:
+                row[key] = int(counts[w])
             yield row
 
 
@@ -502,6 +519,7 @@ def compute_uptime(
 
     seconds = np.zeros((n, len(WINDOWS), len(STATES)))
     business = np.zeros((n, len(WINDOWS)))
+    incident_counts = np.zeros((n, len(WINDOWS)), _I64)
     for s_lo, s_hi in _chunks(n, r1 - r0 + 2 * H + 1):
         if s_hi <= s_lo:
             continue
@@ -516,11 +534,14 @@ def compute_uptime(
         if not ev.all():
             cs, ct, ca = cs[ev], ct[ev], ca[ev]
         loc = cs - s_lo
-        slot = loc * 2 + ~ca  # 2 * store + (0 up | 1 down)
+        down = ~ca
+        slot = loc * 2 + down  # 2 * store + (0 up | 1 down)
         base_keys = axis.key(np.arange(s_lo, s_hi, dtype=_I64), 0)  # key of t = 0, per store
         c_end = axis.measure_to(base_keys + t1)
+        c_starts = []
         for w, ws in enumerate(win_starts):
             c_start = axis.measure_to(base_keys + ws)
+            c_starts.append(c_start)
             business[s_lo:s_hi, w] = c_end - c_start
             if ws > w0:  # shorter windows: only pieces that may reach into them
                 sub = np.flatnonzero(ct >= ws - H)
@@ -529,14 +550,62 @@ def compute_uptime(
                 sums = np.bincount(slot[sub], piece, minlength=2 * m)
             else:
                 lo_b, hi_b = c_start[loc], c_end[loc]
-                piece = np.clip(c_hi, lo_b, hi_b) - np.clip(c_lo, lo_b, hi_b)
+                a_w0, b_w0 = np.clip(c_lo, lo_b, hi_b), np.clip(c_hi, lo_b, hi_b)
+                piece = b_w0 - a_w0
                 sums = np.bincount(slot, piece, minlength=2 * m)
+                week_piece = piece
             seconds[s_lo:s_hi, w, :2] = sums.reshape(m, 2)
+        end_loc, end_c = _incident_ends(loc, down, a_w0, b_w0, week_piece)
+        for w, c_start in enumerate(c_starts):
+            incident_counts[s_lo:s_hi, w] = np.bincount(end_loc[end_c > c_start[end_loc]], minlength=m)
     business /= _US
     seconds /= _US
     seconds[:, :, 2] = business - seconds[:, :, 0] - seconds[:, :, 1]
     np.maximum(seconds[:, :, 2], 0.0, out=seconds[:, :, 2])  # float rounding only; exact in µs
-    return UptimeResult(store_ids=[s.store_id for s in schedules], seconds=seconds, business_seconds=business)
+    return UptimeResult(
+        store_ids=[s.store_id for s in schedules],
+        seconds=seconds,
+        business_seconds=business,
+        incident_counts=incident_counts,
+    )
+
+
+def _incident_ends(loc, down, a, b, piece):
+    """Outage incidents of the longest window, one entry per incident: (store, C at its end).
+
+    Inputs are per evidence poll, sorted by (store, t): its owned piece clipped to the longest
+    window [w0, as_of) in C space, ``[a, b)``, and ``piece = b - a`` (> 0 iff the piece holds
+    business time in that window).  Pieces of one store are disjoint and in time order, so their
+    clipped C values never decrease.  Two consecutive pieces *with business time* that are both
+    DOWN belong to one incident iff ``a(next) == b(prev)``: then everything between them is closed
+    (pieces with no business time, and gaps with no business time); otherwise there is business
+    time between them that no piece owns, i.e. UNKNOWN, which ends the incident.  Pieces with no
+    business time are skipped: they lie in closed time (or before w0) and neither start nor break
+    an incident.  An UP piece with business time ends one.
+
+    A window [ws, as_of) with ws >= w0 sees exactly the incidents whose last DOWN business instant
+    is after ws, i.e. ``C(end) > C(ws)``, each once (clipped at ws): the continuation rule between
+    two pieces with business time inside it is the same as in the longest window.
+    """
+    n = len(piece)
+    positive = piece > 0
+    i = np.flatnonzero(down & positive)  # DOWN pieces with business time
+    # nxt: the next piece with business time after each (n if none).  Pieces without any are few
+    # (empty pieces, and pieces before w0), so i + 1 almost always is it; the others skip the
+    # run of consecutive pieces without business time that follows them.
+    nxt = i + 1
+    skip = np.flatnonzero(~positive[np.minimum(nxt, n - 1)] & (nxt < n))
+    if len(skip):
+        zero = np.flatnonzero(~positive)
+        run = zero - np.arange(len(zero))  # constant along a run of consecutive indexes, increasing across
+        p = np.searchsorted(zero, nxt[skip])  # zero[p] == nxt[skip]
+        last = np.searchsorted(run, run[p], side="right") - 1  # the run's last index in zero
+        nxt[skip] = zero[last] + 1
+    has_next = nxt < n
+    nxt = np.minimum(nxt, n - 1)
+    cont = has_next & down[nxt] & (loc[nxt] == loc[i]) & (a[nxt] == b[i])
+    ends = i[~cont]
+    return loc[ends], b[ends]
 
 
 def _timeline_us(schedule: StoreSchedule, timestamps_us, is_active, start: datetime, end: datetime, horizon):

@@ -79,7 +79,7 @@ def schedules(draw, max_stores=3):
 
 
 @st.composite
-def scenario(draw, max_stores=3):
+def scenario(draw, max_stores=3, active=st.booleans()):
     scheds = draw(schedules(max_stores))
     as_of = draw(st.sampled_from(EVENTS)) + timedelta(seconds=draw(st.integers(-86_400, 8 * 86_400)))
     horizon = timedelta(seconds=draw(st.sampled_from([0, 60, 1800, 3600, 7200, 5 * 3600, 2 * 86_400])))
@@ -92,7 +92,7 @@ def scenario(draw, max_stores=3):
                     max_size=25)
         )
         for off in sorted(offsets):
-            polls.append((i, a + off * SEC, draw(st.booleans())))
+            polls.append((i, a + off * SEC, draw(active)))
     return scheds, polls, as_of, horizon
 
 
@@ -155,6 +155,32 @@ def test_timeline_and_incidents_match_reference(case, back, length):
     assert [(ref.us(i.start), ref.us(i.end)) for i in incidents] == [(int(a), int(b)) for a, b, _ in expected_inc]
     for i, (_, _, lost) in zip(incidents, expected_inc):
         assert abs(i.business_seconds_lost - lost) <= TOL
+
+
+# Mostly-DOWN polls make long runs that cross closed time, unknown gaps and window starts.
+_MOSTLY_DOWN = st.integers(0, 9).map(lambda k: k < 2)
+
+
+@given(st.one_of(scenario(), scenario(active=_MOSTLY_DOWN)), st.one_of(st.none(), st.integers(0, 1000)))
+def test_incident_counts_match_store_incidents_and_reference(case, shuffle_seed):
+    scheds, polls, as_of, horizon = case
+    result = engine.compute_uptime(schedules=scheds, polls=_polls(polls, shuffle_seed), as_of=as_of, horizon=horizon)
+    counts = result.incident_counts
+    assert counts.dtype == np.int64 and counts.shape == (len(scheds), 3)
+    h_us = horizon // timedelta(microseconds=1)
+    for i, sched in enumerate(scheds):
+        own = [(t, a) for s, t, a in polls if s == i]
+        ts = np.array([t for t, _ in own], dtype=np.int64)
+        act = np.array([a for _, a in own], dtype=bool)
+        for w, (_, length) in enumerate(engine.WINDOWS):
+            start = as_of - length
+            got = engine.store_incidents(
+                schedule=sched, timestamps_us=ts, is_active=act, start=start, end=as_of, horizon=horizon
+            )
+            assert counts[i, w] == len(got), (i, w)
+            assert counts[i, w] == len(ref.incidents(sched, own, ref.us(start), ref.us(as_of), h_us)), (i, w)
+    for row, k in zip(result.spec_rows(), counts.tolist()):
+        assert [row["incidents_last_hour"], row["incidents_last_day"], row["incidents_last_week"]] == k
 
 
 @given(scenario(max_stores=2))
