@@ -39,8 +39,8 @@ class Client:
         return payload["data"]
 
 
-def start_servers(url: str, log_dir) -> list[subprocess.Popen]:
-    env = {**os.environ, "DATABASE_URL": url, "Q_WORKERS": "1"}
+def start_servers(url: str, log_dir, q_workers: int = 1) -> list[subprocess.Popen]:
+    env = {**os.environ, "DATABASE_URL": url, "Q_WORKERS": str(q_workers)}
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{PORT}",
          "--workers", "2", "--threads", "4", "--log-level", "warning"],
@@ -139,13 +139,17 @@ def main() -> None:
             print(f"{name:<20} {f['rps']:7.1f} req/s  p50 {f['p50_ms']:6.1f} ms  p99 {f['p99_ms']:6.1f} ms  "
                   f"errors {f['errors']}  ({f['requests']} requests)")
     finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_servers(processes)
+
+
+def stop_servers(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

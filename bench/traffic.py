@@ -1,0 +1,118 @@
+"""Benchmark: mixed traffic from concurrent clients, then a burst of reports.
+
+    .venv/bin/python bench/traffic.py [--stores 14000] [--clients 20] [--seconds 60]
+
+Serves the app with gunicorn (2 workers × 4 threads) and a 2-process `qcluster` on a
+database of its own loaded with generated data (as bench/api.py). Then:
+1. --clients clients for --seconds seconds, each request drawn from a mix of store
+   pages (GraphQL `stores`, 50 a page), single-store live `uptime`, and trigger + poll
+   of a one-store report: throughput, p50/p99 per kind, errors;
+2. 20 full reports triggered at once: time until all are COMPLETE.
+Clients run on the same 2 cores as the server: the figures are pessimistic.
+"""
+
+import argparse
+import random
+import subprocess
+import threading
+import time
+
+from api import Client, start_servers
+from harness import ROOT, fresh_database, generated, machine, manage
+
+STORES_PAGE = "query($offset: Int!) { stores(pagination: {offset: $offset, limit: 50}) { totalCount results { id timezone } } }"
+UPTIME = "query($id: String!) { store(id: $id) { uptime { windows { window uptimeMinutes downtimeMinutes } } } }"
+TRIGGER = "mutation($id: String!) { triggerReport(storeIds: [$id]) { id } }"
+STATUS = "query($id: ID!) { report(id: $id) { status } }"
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
+
+
+def mixed_load(store_ids: list[str], clients: int, seconds: float) -> dict:
+    latencies: dict[str, list[float]] = {"stores page": [], "uptime": [], "trigger+poll": []}
+    errors = {"count": 0}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def run(seed: int):
+        rng = random.Random(seed)
+        client = Client()
+        mine = {kind: [] for kind in latencies}
+        failed = 0
+        while time.monotonic() < stop_at:
+            kind = rng.choices(list(latencies), weights=[5, 4, 1])[0]
+            t0 = time.perf_counter()
+            try:
+                if kind == "stores page":
+                    client.graphql(STORES_PAGE, {"offset": rng.randrange(0, 10_000, 50)})
+                elif kind == "uptime":
+                    client.graphql(UPTIME, {"id": rng.choice(store_ids)})
+                else:
+                    report_id = client.graphql(TRIGGER, {"id": rng.choice(store_ids)})["triggerReport"]["id"]
+                    while client.graphql(STATUS, {"id": report_id})["report"]["status"] not in ("COMPLETE", "FAILED"):
+                        time.sleep(0.1)
+                mine[kind].append(time.perf_counter() - t0)
+            except Exception:
+                failed += 1
+                client = Client()
+        with lock:
+            for kind, values in mine.items():
+                latencies[kind].extend(values)
+            errors["count"] += failed
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"latencies": latencies, "errors": errors["count"]}
+
+
+def report_burst(count: int) -> float:
+    client = Client()
+    start = time.perf_counter()
+    ids = [client.graphql("mutation { triggerReport { id } }")["triggerReport"]["id"] for _ in range(count)]
+    pending = set(ids)
+    while pending:
+        for report_id in list(pending):
+            status = client.graphql(STATUS, {"id": report_id})["report"]["status"]
+            if status == "FAILED":
+                raise SystemExit(f"report {report_id} failed")
+            if status == "COMPLETE":
+                pending.discard(report_id)
+        time.sleep(0.2)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stores", type=int, default=14_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--burst", type=int, default=20)
+    args = parser.parse_args()
+
+    url = fresh_database("bench_traffic")
+    manage(["load_data", str(generated(args.stores))], url, stdout=subprocess.DEVNULL)
+    processes = start_servers(url, ROOT / "bench" / "out", q_workers=2)
+    try:
+        store_ids = [s["id"] for s in Client().graphql("{ stores(pagination: {limit: 500}) { results { id } } }")["stores"]["results"]]
+        print(f"bench/traffic.py on {machine()}: {args.stores:,} stores, {args.clients} clients for {args.seconds:.0f} s")
+        result = mixed_load(store_ids, args.clients, args.seconds)
+        total = sum(len(v) for v in result["latencies"].values())
+        print(f"  {total} requests, {total / args.seconds:.1f}/s, errors {result['errors']}")
+        for kind, values in result["latencies"].items():
+            print(f"  {kind:<13} n={len(values):>6}  p50 {percentile(values, 0.5):7.1f} ms  p99 {percentile(values, 0.99):7.1f} ms")
+        seconds = report_burst(args.burst)
+        print(f"  {args.burst} full reports triggered at once: all COMPLETE after {seconds:.1f} s")
+    finally:
+        from api import stop_servers
+
+        stop_servers(processes)
+
+
+if __name__ == "__main__":
+    main()
