@@ -93,7 +93,7 @@ def test_trigger_report_then_read_it(gql):
     ).data["triggerReport"]
     assert triggered["status"] == "PENDING"
     query = """query($id: ID!) { report(id: $id) { id status asOf storeCount downloadUrl
-                 rows(filters: {storeId: "worked-example"}) { totalCount results { storeId uptimeLastDay unknownLastWeek } } } }"""
+                 rows(filters: {storeId: "worked-example"}) { totalCount results { storeId uptimeLastDay unknownLastWeek incidentsLastHour incidentsLastDay } } } }"""
     pending = gql.query(query, {"id": triggered["id"]}).data["report"]
     assert pending["downloadUrl"] is None and pending["rows"]["totalCount"] == 0
 
@@ -103,7 +103,9 @@ def test_trigger_report_then_read_it(gql):
     expected = report_compute(as_of=noon).rows[0]
     assert done["rows"]["results"] == [
         {"storeId": "worked-example", "uptimeLastDay": pytest.approx(expected["uptime_last_day"]),
-         "unknownLastWeek": pytest.approx(expected["unknown_last_week"])}
+         "unknownLastWeek": pytest.approx(expected["unknown_last_week"]),
+         # One outage: 10:44:30 to closing at 12:00, inside both windows.
+         "incidentsLastHour": 1, "incidentsLastDay": 1}
     ]
     assert done["downloadUrl"].startswith("http://testserver/reports/download/")
     listed = gql.query("query { reports { totalCount results { id status } } }").data["reports"]
