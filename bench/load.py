@@ -11,7 +11,8 @@ embedded one when unset; migrated; dropped at the end):
 2. `manage.py load_data --status FILE` into the empty tables (a real process, so
    Django's start-up is included; the loader's own time is printed too);
 3. the same command again (idempotent reload: nothing written);
-4. the same file with every status flipped (2 M polls replaced).
+4. a day of new polls (the file's last day, one day later) into the loaded table;
+5. with --stress: the file with every status flipped (every poll replaced).
 
 Prints rows/s and the ratio to the floor. Other processes may share the machine:
 run it a few times (`--runs`) and read the best figures.
@@ -135,6 +136,30 @@ def manage(url: str, *args: str) -> tuple[float, str]:
     return elapsed, done.stdout.strip()
 
 
+def next_day(path: Path) -> Path:
+    """The polls of the file's last day, one day later: a day of new polls."""
+    target = path.with_name("store_status_next_day.csv")
+    if target.exists():
+        return target
+    from datetime import date, timedelta
+
+    with path.open() as handle:
+        header = handle.readline()
+        lines = handle.readlines()
+    columns = [c.strip() for c in header.split(",")]
+    ts = columns.index("timestamp_utc")
+    last = max(line.split(",")[ts][:10] for line in lines)
+    with target.open("w") as out:
+        out.write(header)
+        for line in lines:
+            fields = line.split(",")
+            if fields[ts][:10] == last:
+                shifted = date.fromisoformat(fields[ts][:10]) + timedelta(days=1)
+                fields[ts] = shifted.isoformat() + fields[ts][10:]
+                out.write(",".join(fields))
+    return target
+
+
 def flipped(path: Path) -> Path:
     target = path.with_name("store_status_flipped.csv")
     if not target.exists():
@@ -151,6 +176,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole measurement")
     parser.add_argument("--keep", action="store_true", help="keep the bench_load database")
+    parser.add_argument("--stress", action="store_true", help="also load the file with every status flipped")
     options = parser.parse_args()
 
     status = generate(options.stores, options.days, options.seed)
@@ -175,18 +201,21 @@ def main() -> None:
         floor = bare_copy(bench_url, status, unlogged=False)
         floor_unlogged = bare_copy(bench_url, status, unlogged=True)
         figures = []
-        for label, path in (("load (empty db)", status), ("reload (same file)", status), ("replace (flipped)", flipped(status))):
+        scenarios = [("load (empty db)", status), ("reload (same file)", status), ("next day (new polls)", next_day(status))]
+        if options.stress:
+            scenarios.append(("replace (all flipped)", flipped(status)))
+        for label, path in scenarios:
             wall, output = manage(bench_url, "load_data", "--status", str(path), "--no-rejects-file", "-v", "2")
             inner = float(re.search(r" in ([0-9.]+) s", output).group(1))
-            figures.append((label, wall, inner, output))
+            figures.append((label, wall, inner, output, count_rows(path)))
 
         print(f"\nrun {run} (PostgreSQL {version}, load average {os.getloadavg()[0]:.2f}):")
-        print(f"  bare COPY, regular table   {floor:6.1f} s  {rows / floor:>10,.0f} rows/s  (the floor)")
-        print(f"  bare COPY, unlogged table  {floor_unlogged:6.1f} s  {rows / floor_unlogged:>10,.0f} rows/s")
-        for label, wall, inner, output in figures:
+        print(f"  bare COPY, regular table            {floor:6.1f} s  {rows / floor:>10,.0f} rows/s  (the floor)")
+        print(f"  bare COPY, unlogged table           {floor_unlogged:6.1f} s  {rows / floor_unlogged:>10,.0f} rows/s")
+        for label, wall, inner, output, count in figures:
             print(
-                f"  load_data {label:<19} {wall:6.1f} s  {rows / wall:>10,.0f} rows/s  {wall / floor:4.1f}x floor"
-                f"  (loader itself {inner:.1f} s, {inner / floor:.1f}x)"
+                f"  load_data {label:<22} {wall:6.1f} s  {count / wall:>10,.0f} rows/s"
+                f"  (loader itself {inner:.1f} s{f', {inner / floor:.1f}x floor' if count == rows else ''})"
             )
             print("\n".join(f"      {line.strip()}" for line in output.splitlines()))
         if not options.keep:

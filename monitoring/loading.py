@@ -46,23 +46,44 @@ Decisions (the README copies these):
 - Time zones: upsert per store; the later row of the file wins.
 - One transaction per file: a failure anywhere (bad file, crash, constraint) leaves
   the previously stored data exactly as it was. The rejects CSV is written only
-  once the transaction has committed.
+  once the transaction has committed; with nothing rejected, no file is written
+  (and a stale one at that path is removed). `manage.py load_data` checks every
+  file's header before loading any, and writes `<input name>.rejects.csv` next to
+  each input (or into `--rejects DIR`; `*.rejects.csv` is gitignored).
+- Counts per file: loaded (new), replaced (changed), unchanged, superseded (earlier
+  duplicates in the same file), skipped (blank lines, empty zone names), rejected;
+  they add up to the file's rows. Hours also report `removed` shifts.
+  `record_polls` rejections carry `index` (the item's position from 0), not `line`.
 
-How the status file goes fast (~2 M rows): the file is streamed into PostgreSQL's
-`COPY` (one raw text column per header column, a line-number identity) while
-Python checks each 1 MB chunk against a strict "canonical line" regular
-expression at C speed (values in the shape the public data uses, or ISO 8601 with
-`Z`/offsets, calendar-checked). Canonical lines are sent untouched; PostgreSQL
-casts them in one set-based statement, which cannot fail for them. Every other
-physical line is replaced in the COPY stream by an all-NULL placeholder (so line
-numbers stay exact) and handled in Python by the same precise validation that
-`record_polls` uses. Measured: a regex check in SQL cost ~6 µs per row (14 s for
-2.2 M rows), the chunk check ~0.4 µs and it runs while the server is busy with
-COPY. The upsert is one `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE is_active
-IS DISTINCT FROM excluded.is_active`, fed only the rows that differ from what is
-stored. Into an empty poll table a large file takes a bulk path instead: secondary
-indexes and the foreign key are dropped, the rows inserted sorted, then everything
-rebuilt (and validated) in the same transaction.
+How the status file goes fast (~2 M rows; measured with bench/load.py):
+
+- The file streams into `COPY … FROM STDIN (FORMAT csv)` into an UNLOGGED staging
+  table (one text column per header column, plus a line-number identity that COPY
+  assigns in file order: header = line 1). While psycopg2 pulls 1 MB chunks, Python
+  checks each chunk against a strict "canonical line" regular expression at C speed
+  (values in the public data's shape or ISO 8601 with `Z`/offsets, dates valid in
+  their month); that runs while the server parses the previous chunk. Canonical
+  lines pass untouched: PostgreSQL casts them in one set-based statement, which
+  cannot fail for them. Any other physical line is replaced in the stream by an
+  all-NULL placeholder (line numbers stay exact) and handled in Python by the same
+  precise validation as `record_polls` (`parse_timestamp` & co.); its valid rows go
+  to a second staging table. A regex check in SQL measured ~6 µs per row (14 s for
+  2.2 M rows); the chunk check costs ~0.5 µs and overlaps with COPY.
+- Existing poll table: one statement keeps the latest line per (store, instant)
+  with a hash aggregate, compares with what is stored (hash join) and sends only the
+  differing rows to `INSERT … ON CONFLICT (store_id, timestamp_utc) DO UPDATE …
+  WHERE is_active IS DISTINCT FROM excluded.is_active` (an identical row never
+  reaches ON CONFLICT, which would lock and rewrite it).
+- Empty poll table and ≥ 10,000 rows: the table is locked, its primary key, unique
+  constraint, foreign key and indexes are dropped (definitions read from the
+  catalog), the rows go in by a binary COPY round trip (COPY FROM writes pages in
+  batches, unlike INSERT … SELECT; ids come from the line numbers, the sequence is
+  moved past them), then everything is rebuilt, the foreign key validated in one
+  query, and the table analysed. A key twice in the file makes the unique rebuild
+  fail: the attempt rolls back to a savepoint and runs again de-duplicated.
+- `SET LOCAL synchronous_commit = off` for file loads (a crash may lose the last
+  load, which is reloaded from its file; it cannot corrupt anything), larger
+  `work_mem` / `maintenance_work_mem` for the hash aggregate and index builds.
 """
 
 from __future__ import annotations
@@ -337,7 +358,12 @@ def read_header(*, path: Path | str, kind: str) -> Header:
     except UnicodeDecodeError:
         raise LoadError(f"{path}: the header line is not valid UTF-8") from None
     text = text.lstrip("\ufeff").rstrip("\r\n")
-    names = tuple(name.strip(_STRIP).lstrip("\ufeff") for name in next(csv.reader([text]), []))
+    if "\r" in text:
+        raise LoadError(f"{path}: lines must end with LF or CRLF (the header line holds a lone CR)")
+    try:
+        names = tuple(name.strip(_STRIP).lstrip("\ufeff") for name in next(csv.reader([text], strict=True), []))
+    except csv.Error as error:
+        raise LoadError(f"{path}: unreadable header line: {error}") from None
     lowered = [name.lower() for name in names]
     seen: set[str] = set()
     for name in lowered:
@@ -875,14 +901,13 @@ def _write_polls(
 
 @dataclass
 class _BulkState:
-    constraints: list[tuple[str, str, str]]  # name, definition, type ('u' or 'f')
+    constraints: list[tuple[str, str, str]]  # name, definition, type ('p', 'u' or 'f')
     indexes: list[tuple[str, str]]  # name, CREATE INDEX statement
 
 
 def _prepare_bulk_path(cursor, timings: dict) -> _BulkState | None:
-    """If the poll table is empty: lock it, drop its secondary indexes and its
-    constraints but the primary key (definitions kept from the catalog, so they come
-    back exactly as they were). None when the table has rows or cannot be altered
+    """If the poll table is empty: lock it, drop its indexes and constraints
+    (definitions kept from the catalog, so they come back exactly as they were). None when the table has rows or cannot be altered
     now (pending trigger events in an enclosing transaction)."""
     polls = StatusPoll._meta.db_table
     cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {polls})")
@@ -941,8 +966,8 @@ def _bulk_load(cursor, bulk: _BulkState, source: str, *, valid: int, timings: di
 
 def _bulk_insert(cursor, bulk: _BulkState, rows_sql: str, timings: dict) -> int:
     """Inserts in file order (sorting cost more than it saved), then rebuilds the
-    unique constraint first (it
-    fails on a duplicate key), the foreign key (validated in one query) and indexes."""
+    unique constraint first (it fails on a duplicate key), the primary key, the
+    foreign key (validated in one query) and the indexes."""
     polls = StatusPoll._meta.db_table
     t0 = time_module.perf_counter()
     # Ids from the line numbers, past the sequence (the table is locked: nobody else

@@ -241,6 +241,8 @@ def test_no_rejects_file_when_nothing_is_rejected(db, tmp_path):
         (b"store_id,status\n1,active\n", "missing required column 'timestamp_utc'"),
         (b"store_id,timestamp_utc,status,status\n", "column 'status' appears twice"),
         (b"store_id,timestamp_utc,st\xffatus\n", "header line is not valid UTF-8"),
+        (b"store_id,timestamp_utc,status\r1,2023-01-22 12:00:00 UTC,active\r", "lone CR"),
+        (b'store_id,"timestamp_utc,status\n', "unreadable header line"),
     ],
 )
 def test_a_bad_header_rejects_the_whole_file(db, tmp_path, content, message):
