@@ -70,7 +70,10 @@ How the status file goes fast (~2 M rows; measured with bench/load.py):
   to a second staging table. A regex check in SQL measured ~6 µs per row (14 s for
   2.2 M rows); the chunk check costs ~0.5 µs and overlaps with COPY.
 - Existing poll table: one statement keeps the latest line per (store, instant)
-  with a hash aggregate, compares with what is stored (hash join) and sends only the
+  with a hash aggregate, compares with what is stored (hash join) and writes only
+  what differs. A file load first takes SHARE ROW EXCLUSIVE on the poll table
+  (other writers wait for the load; readers do not), so new keys are plain inserts
+  and changed ones plain updates. `record_polls` takes no lock and sends the
   differing rows to `INSERT … ON CONFLICT (store_id, timestamp_utc) DO UPDATE …
   WHERE is_active IS DISTINCT FROM excluded.is_active` (an identical row never
   reaches ON CONFLICT, which would lock and rewrite it).
@@ -894,7 +897,10 @@ def _write_polls(
         return stores_created, _bulk_load(cursor, bulk, source, valid=valid, timings=timings)
     t0 = time_module.perf_counter()
     t0 = time_module.perf_counter()
-    distinct, loaded, replaced = _merge(cursor, source)
+    if header is not None:  # a file: other writers wait for it (readers do not)
+        distinct, loaded, replaced = _merge_locked(cursor, source)
+    else:
+        distinct, loaded, replaced = _merge(cursor, source)
     timings["merge"] = time_module.perf_counter() - t0
     return stores_created, (loaded, replaced, distinct - loaded - replaced, valid - distinct)
 
@@ -1024,6 +1030,29 @@ def _dedupe(cursor, source: str) -> int:
     cursor.execute(f"DROP TABLE IF EXISTS {_DEDUPED}")
     cursor.execute(f"CREATE TEMP TABLE {_DEDUPED} ON COMMIT DROP AS {_latest_sql(source)}")
     return cursor.rowcount
+
+
+def _merge_locked(cursor, source: str) -> tuple[int, int, int]:
+    """The file path of the upsert: with other writers locked out for the rest of the
+    transaction (SHARE ROW EXCLUSIVE: readers go on), new keys are plain inserts and
+    changed ones plain updates, without ON CONFLICT's per-row speculative insertion
+    (~2x faster for new polls). Returns (distinct keys, inserted, updated)."""
+    polls = StatusPoll._meta.db_table
+    cursor.execute(f"LOCK TABLE {polls} IN SHARE ROW EXCLUSIVE MODE")
+    cursor.execute(
+        f"WITH latest AS ({_latest_sql(source)}),"
+        f" compared AS MATERIALIZED ("
+        f" SELECT n.store_pk, n.ts, n.is_active, p.id AS stored_id, p.is_active AS stored FROM latest n"
+        f" LEFT JOIN {polls} p ON p.store_id = n.store_pk AND p.timestamp_utc = n.ts),"
+        f" updated AS ("
+        f" UPDATE {polls} p SET is_active = c.is_active FROM compared c"
+        f" WHERE p.id = c.stored_id AND c.stored <> c.is_active RETURNING 1),"
+        f" inserted AS ("
+        f" INSERT INTO {polls} (store_id, timestamp_utc, is_active)"
+        f" SELECT store_pk, ts, is_active FROM compared WHERE stored_id IS NULL RETURNING 1)"
+        f" SELECT (SELECT count(*) FROM compared), (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)"
+    )
+    return tuple(cursor.fetchone())
 
 
 def _merge(cursor, source: str) -> tuple[int, int, int]:
