@@ -20,7 +20,7 @@ def test_database_url() -> str:
     settings = connection.settings_dict
     user = quote(settings["USER"] or "")
     password = quote(settings["PASSWORD"] or "")
-    host = settings["HOST"] or ""
+    host = settings["HOST"] or settings["OPTIONS"].get("host", "")  # the embedded server: a socket dir
     port = settings["PORT"] or ""
     if host.startswith("/"):  # a Unix socket directory (the embedded server)
         query = f"?host={quote(host)}" + (f"&port={port}" if port else "")
