@@ -881,8 +881,8 @@ def _write_polls(
     """Creates the stores, writes the staged polls; returns (stores created,
     (loaded, replaced, unchanged, superseded))."""
     t0 = time_module.perf_counter()
-    # Decided first: dropping the foreign key touches the store table, which must not
-    # have pending trigger events (inserted stores queue deferred checks).
+    # Decided first: altering the poll table is refused while it has pending trigger
+    # events (e.g. deferred checks of a foreign key, were one added).
     bulk = _prepare_bulk_path(cursor, timings) if valid >= BULK_EMPTY_TABLE_MIN_ROWS else None
     timings["prepare"] = time_module.perf_counter() - t0
     t0 = time_module.perf_counter()
@@ -895,7 +895,6 @@ def _write_polls(
     source = staged.source_sql(header)
     if bulk is not None:
         return stores_created, _bulk_load(cursor, bulk, source, valid=valid, timings=timings)
-    t0 = time_module.perf_counter()
     t0 = time_module.perf_counter()
     if header is not None:  # a file: other writers wait for it (readers do not)
         distinct, loaded, replaced = _merge_locked(cursor, source)
