@@ -27,76 +27,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
+import psycopg2
+
+from harness import ROOT, database_url, fresh_database, generated
+
 BENCH_DB = "bench_load"
-sys.path.insert(0, str(ROOT))
-
-
-def server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if url:
-        return url
-    from config.embedded_postgres import embedded_database_url
-
-    return embedded_database_url(Path(os.environ.get("DATA_DIR", ROOT / ".data")))
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def connect(url: str):
-    import dj_database_url
-    import psycopg2
-
-    config = dj_database_url.parse(url)
-    kwargs = {"dbname": config["NAME"], "user": config.get("USER") or None, "password": config.get("PASSWORD") or None}
-    if config.get("HOST"):
-        kwargs["host"] = config["HOST"]
-    if config.get("PORT"):
-        kwargs["port"] = config["PORT"]
-    kwargs.update(config.get("OPTIONS", {}))
-    return psycopg2.connect(**{k: v for k, v in kwargs.items() if v is not None})
-
-
-def generate(stores: int, days: int, seed: int) -> Path:
-    folder = OUT / f"gen-{stores}-{days}-{seed}"
-    status = folder / "store_status.csv"
-    if status.exists():
-        return status
-    try:
-        from monitoring.generation import generate_dataset
-    except ImportError:  # the generator is not there: a plain one for the status file
-        return _numpy_status_file(folder, stores, days, seed)
-    started = time.perf_counter()
-    summary = generate_dataset(out_dir=folder, stores=stores, days=days, seed=seed)
-    print(f"generated {summary.polls} polls for {stores} stores in {time.perf_counter() - started:.1f} s -> {folder}")
-    return status
-
-
-def _numpy_status_file(folder: Path, stores: int, days: int, seed: int) -> Path:
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    ids = [str(int(x)) for x in rng.integers(10**18, 9 * 10**18, size=stores)]
-    per_store = days * 24
-    end = 1674670402  # 2023-01-25 18:13:22 UTC
-    with (folder / "store_status.csv").open("w") as out:
-        out.write("store_id,timestamp_utc,status\n")
-        for hour in range(per_store):
-            base = end - (per_store - hour) * 3600
-            offsets = rng.integers(0, 3_600_000_000, size=stores)
-            active = rng.random(stores) > 0.06
-            for sid, offset, up in zip(ids, offsets, active):
-                seconds, micro = divmod(int(offset), 1_000_000)
-                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(base + seconds))
-                out.write(f"{sid},{stamp}.{micro:06d} UTC,{'active' if up else 'inactive'}\n")
-    return folder / "store_status.csv"
 
 
 def count_rows(path: Path) -> int:
@@ -105,7 +41,7 @@ def count_rows(path: Path) -> int:
 
 
 def bare_copy(url: str, path: Path, *, unlogged: bool) -> float:
-    connection = connect(url)
+    connection = psycopg2.connect(url)
     try:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_bare_copy")
@@ -124,7 +60,8 @@ def bare_copy(url: str, path: Path, *, unlogged: bool) -> float:
         connection.close()
 
 
-def manage(url: str, *args: str) -> tuple[float, str]:
+def timed_manage(url: str, *args: str) -> tuple[float, str]:
+    """Wall seconds and output of one `manage.py` run (Django's start-up included)."""
     env = {**os.environ, "DATABASE_URL": url}
     started = time.perf_counter()
     done = subprocess.run(
@@ -179,24 +116,17 @@ def main() -> None:
     parser.add_argument("--stress", action="store_true", help="also load the file with every status flipped")
     options = parser.parse_args()
 
-    status = generate(options.stores, options.days, options.seed)
+    status = generated(options.stores, options.days, options.seed) / "store_status.csv"
     rows = count_rows(status)
     size = status.stat().st_size / 1e6
     print(f"file: {status.relative_to(ROOT)}: {rows:,} polls, {size:.0f} MB; cores: {os.cpu_count()},"
           f" load average: {os.getloadavg()[0]:.2f}")
 
-    server = server_url()
-    admin_url = with_database(server, "postgres")
-    bench_url = with_database(server, BENCH_DB)
     for run in range(1, options.runs + 1):
-        admin = connect(admin_url)
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-            cursor.execute(f"CREATE DATABASE {BENCH_DB}")
+        bench_url = fresh_database(BENCH_DB)
+        with psycopg2.connect(bench_url) as conn, conn.cursor() as cursor:
             cursor.execute("SELECT current_setting('server_version')")
             version = cursor.fetchone()[0]
-        manage(bench_url, "migrate", "--noinput", "-v0")
 
         floor = bare_copy(bench_url, status, unlogged=False)
         floor_unlogged = bare_copy(bench_url, status, unlogged=True)
@@ -205,7 +135,7 @@ def main() -> None:
         if options.stress:
             scenarios.append(("replace (all flipped)", flipped(status)))
         for label, path in scenarios:
-            wall, output = manage(bench_url, "load_data", "--status", str(path), "--no-rejects-file", "-v", "2")
+            wall, output = timed_manage(bench_url, "load_data", "--status", str(path), "--no-rejects-file", "-v", "2")
             inner = float(re.search(r" in ([0-9.]+) s", output).group(1))
             figures.append((label, wall, inner, output, count_rows(path)))
 
@@ -219,10 +149,11 @@ def main() -> None:
             )
             print("\n".join(f"      {line.strip()}" for line in output.splitlines()))
         if not options.keep:
+            admin = psycopg2.connect(database_url("postgres"))
+            admin.autocommit = True
             with admin.cursor() as cursor:
                 cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        admin.close()
-
+            admin.close()
 
 if __name__ == "__main__":
     main()

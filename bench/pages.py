@@ -9,9 +9,6 @@ database of its own, then, in this process, for `--samples` stores picked at ran
   report row, timeline, incidents, template), i.e. server time without the network;
 and prints the cold first call, median and p95 of each. Goals: timeline+incidents
 <= 20 ms, page <= 100 ms.
-
-Loading uses `manage.py load_data` when the project has it; otherwise a bench-only
-COPY of the three CSVs (same rows, no validation) so the figures are still on full data.
 """
 
 import argparse
@@ -27,49 +24,6 @@ from harness import ROOT, database_url, fresh_database, generated, machine, mana
 
 DB_NAME = "bench_pages"
 WEEK = timedelta(days=7)
-
-
-def has_load_data() -> bool:
-    return (ROOT / "monitoring" / "management" / "commands" / "load_data.py").exists()
-
-
-def copy_load(data: Path, url: str) -> None:
-    """Bench-only loader: COPY the generated CSVs into staging tables, then INSERT …
-    SELECT into the model tables. The generated files are clean, so no validation."""
-    import psycopg2
-
-    connection = psycopg2.connect(url)
-    with connection, connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE s_status (store_id text, ts text, status text);"
-            "CREATE TEMP TABLE s_hours (store_id text, day int, start_t time, end_t text);"
-            "CREATE TEMP TABLE s_zones (store_id text, zone text);"
-        )
-        files = (("s_status", "store_status.csv"), ("s_hours", "menu_hours.csv"), ("s_zones", "timezones.csv"))
-        for table, name in files:
-            with open(data / name) as handle:
-                cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)", handle)
-        cursor.execute(
-            """
-            INSERT INTO monitoring_store (store_id, timezone_name)
-            SELECT ids.store_id, z.zone FROM (
-                SELECT store_id FROM s_status UNION SELECT store_id FROM s_hours UNION SELECT store_id FROM s_zones
-            ) ids LEFT JOIN (SELECT DISTINCT ON (store_id) store_id, NULLIF(zone, '') AS zone FROM s_zones) z
-              USING (store_id);
-            INSERT INTO monitoring_businesshours (store_id, day_of_week, start_time_local, end_time_local)
-            SELECT DISTINCT s.id, h.day, h.start_t,
-                   CASE WHEN h.end_t LIKE '24:00%%' THEN '00:00'::time ELSE h.end_t::time END
-            FROM s_hours h JOIN monitoring_store s USING (store_id);
-            INSERT INTO monitoring_statuspoll (store_id, timestamp_utc, is_active)
-            SELECT s.id, st.ts::timestamptz, lower(st.status) = 'active'
-            FROM s_status st JOIN monitoring_store s USING (store_id)
-            ON CONFLICT (store_id, timestamp_utc) DO UPDATE SET is_active = EXCLUDED.is_active;
-            """
-        )
-    with connection.cursor() as cursor:
-        connection.autocommit = True
-        cursor.execute("ANALYZE")
-    connection.close()
 
 
 def summary(samples_ms: list[float]) -> str:
@@ -93,13 +47,8 @@ def main() -> None:
         data = generated(args.stores, args.days)
         url = fresh_database(DB_NAME)
         started = time.perf_counter()
-        if has_load_data():
-            manage(["load_data", str(data)], url, stdout=open(os.devnull, "w"))
-            how = "manage.py load_data"
-        else:
-            copy_load(data, url)
-            how = "bench-only COPY (load_data not in the project yet)"
-        print(f"loaded {data.name} with {how} in {time.perf_counter() - started:.1f} s")
+        manage(["load_data", str(data)], url, stdout=open(os.devnull, "w"))
+        print(f"loaded {data.name} with manage.py load_data in {time.perf_counter() - started:.1f} s")
 
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

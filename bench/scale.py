@@ -1,6 +1,6 @@
 """Benchmark: reports across workers, chunk sizes, and a bigger data set.
 
-    .venv/bin/python bench/scale.py [--stores 14000] [--big 50000] [--skip-big]
+    .venv/bin/python bench/scale.py [--stores 14000] [--big 56000] [--skip-big]
 
 1. On --stores × 1 week: trigger-to-COMPLETE of a full report through real `qcluster`
    workers, with 1 and 2 worker processes and several REPORT_CHUNK_SIZE values (the
@@ -73,7 +73,7 @@ def report_through_workers(url: str, *, workers: int, chunk_size: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stores", type=int, default=14_000)
-    parser.add_argument("--big", type=int, default=50_000)
+    parser.add_argument("--big", type=int, default=56_000)
     parser.add_argument("--skip-big", action="store_true")
     args = parser.parse_args()
     print(f"bench/scale.py on {machine()}")
