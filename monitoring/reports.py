@@ -49,6 +49,15 @@ def default_horizon() -> timedelta:
     return timedelta(minutes=settings.REPORT_HORIZON_MINUTES)
 
 
+def horizon_from_minutes(minutes: int | None) -> timedelta | None:
+    """A report's H asked for in minutes (None = the default), checked."""
+    if minutes is None:
+        return None
+    if not 1 <= minutes <= MAX_HORIZON_MINUTES:
+        raise ReportInputError(f"horizon_minutes must be between 1 and {MAX_HORIZON_MINUTES}")
+    return timedelta(minutes=minutes)
+
+
 def validate_report_request(
     *,
     as_of: datetime | None,
@@ -58,8 +67,7 @@ def validate_report_request(
 ) -> None:
     if as_of is not None and as_of.tzinfo is None:
         raise ReportInputError("as_of must include a time zone (e.g. 2023-01-25T18:13:22Z)")
-    if horizon_minutes is not None and not 1 <= horizon_minutes <= MAX_HORIZON_MINUTES:
-        raise ReportInputError(f"horizon_minutes must be between 1 and {MAX_HORIZON_MINUTES}")
+    horizon_from_minutes(horizon_minutes)
     if store_ids is not None:
         if not store_ids:
             raise ReportInputError("store_ids, when given, must name at least one store")

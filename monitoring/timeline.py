@@ -20,33 +20,28 @@ def _validated_range(start: datetime, end: datetime) -> None:
         raise ReportInputError(f"the range may span at most {MAX_RANGE.days} days")
 
 
-def _store_inputs(store: Store, start: datetime, end: datetime, horizon: timedelta):
+def _for_store(engine_function, store: Store, start: datetime, end: datetime, horizon: timedelta | None):
+    _validated_range(start, end)
+    horizon = horizon or default_horizon()
     stores = [(store.pk, store.store_id, store.timezone_name)]
     (schedule,) = store_schedules(stores=stores)
     # Polls earlier than start - horizon cannot affect [start, end) (SPEC §4).
     polls = polls_between(stores=stores, start=start - horizon, end=end)
-    return schedule, polls.timestamp_us, polls.is_active
+    return engine_function(
+        schedule=schedule, timestamps_us=polls.timestamp_us, is_active=polls.is_active,
+        start=start, end=end, horizon=horizon,
+    )
 
 
 def store_timeline(
     *, store: Store, start: datetime, end: datetime, horizon: timedelta | None = None
 ) -> list[engine.Segment]:
     """Ordered segments covering [start, end) exactly; polls after `end` are not used."""
-    _validated_range(start, end)
-    horizon = horizon or default_horizon()
-    schedule, timestamps, active = _store_inputs(store, start, end, horizon)
-    return engine.store_timeline(
-        schedule=schedule, timestamps_us=timestamps, is_active=active, start=start, end=end, horizon=horizon
-    )
+    return _for_store(engine.store_timeline, store, start, end, horizon)
 
 
 def store_incidents(
     *, store: Store, start: datetime, end: datetime, horizon: timedelta | None = None
 ) -> list[engine.Incident]:
     """Outage episodes during business hours within [start, end)."""
-    _validated_range(start, end)
-    horizon = horizon or default_horizon()
-    schedule, timestamps, active = _store_inputs(store, start, end, horizon)
-    return engine.store_incidents(
-        schedule=schedule, timestamps_us=timestamps, is_active=active, start=start, end=end, horizon=horizon
-    )
+    return _for_store(engine.store_incidents, store, start, end, horizon)

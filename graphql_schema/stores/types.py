@@ -8,11 +8,11 @@ from django.db.models import Q, QuerySet
 from strawberry import auto
 from strawberry_django.pagination import OffsetPaginated
 
-from graphql_schema.errors import UserError, request_access
+from graphql_schema.errors import request_access
 from monitoring.access import polls_visible, stores_visible
 from monitoring import engine
 from monitoring.models import BusinessHours, StatusPoll, Store
-from monitoring.reports import ReportInputError, report_compute
+from monitoring.reports import horizon_from_minutes, report_compute
 from monitoring.timeline import store_incidents, store_timeline
 
 
@@ -148,16 +148,9 @@ class StoreType:
     def uptime(
         self, root: Store, as_of: datetime | None = None, horizon_minutes: int | None = None
     ) -> UptimeSummary:
-        if horizon_minutes is not None and not 1 <= horizon_minutes <= 7 * 24 * 60:
-            raise UserError("horizonMinutes must be between 1 and 10080")
-        try:
-            computed = report_compute(
-                as_of=as_of,
-                store_ids=[root.store_id],
-                horizon=timedelta(minutes=horizon_minutes) if horizon_minutes else None,
-            )
-        except ReportInputError as error:
-            raise UserError(str(error)) from None
+        computed = report_compute(
+            as_of=as_of, store_ids=[root.store_id], horizon=horizon_from_minutes(horizon_minutes)
+        )
         row = computed.rows[0]
         return UptimeSummary(
             as_of=computed.as_of,
@@ -174,7 +167,7 @@ class StoreType:
         to: datetime,
         horizon_minutes: int | None = None,
     ) -> list[TimelineSegment]:
-        segments = _run(store_timeline, root, from_, to, horizon_minutes)
+        segments = store_timeline(store=root, start=from_, end=to, horizon=horizon_from_minutes(horizon_minutes))
         return [TimelineSegment(start=s.start, end=s.end, state=SegmentState[s.state]) for s in segments]
 
     @strawberry_django.field(description="Outages during business hours in [from, to) (≤ 31 days).")
@@ -185,22 +178,10 @@ class StoreType:
         to: datetime,
         horizon_minutes: int | None = None,
     ) -> list[OutageIncident]:
-        incidents = _run(store_incidents, root, from_, to, horizon_minutes)
+        incidents = store_incidents(store=root, start=from_, end=to, horizon=horizon_from_minutes(horizon_minutes))
         return [
             OutageIncident(start=i.start, end=i.end, minutes_lost=i.business_seconds_lost / 60) for i in incidents
         ]
-
-
-def _run(service, store: Store, start: datetime, end: datetime, horizon_minutes: int | None):
-    if horizon_minutes is not None and not 1 <= horizon_minutes <= 7 * 24 * 60:
-        raise UserError("horizonMinutes must be between 1 and 10080")
-    try:
-        return service(
-            store=store, start=start, end=end,
-            horizon=timedelta(minutes=horizon_minutes) if horizon_minutes else None,
-        )
-    except ReportInputError as error:
-        raise UserError(str(error)) from None
 
 
 def _window(row: dict, name: str) -> UptimeWindow:
