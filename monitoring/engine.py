@@ -59,6 +59,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from operator import attrgetter
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -81,8 +82,10 @@ _KEY_LIMIT = 1 << 62
 # --------------------------------------------------------------------------- data types
 
 
-@dataclass(frozen=True)
-class Shift:
+class Shift(NamedTuple):
+    """A NamedTuple rather than a dataclass: the selector builds ~100k of them per
+    report, and a tuple is 3x cheaper to make."""
+
     day_of_week: int  # 0 = Monday … 6 = Sunday (local)
     start: time  # local
     end: time  # local; end <= start => runs past midnight into the next day; end == start => 24 h
