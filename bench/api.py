@@ -14,13 +14,12 @@ import argparse
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 
-from harness import ROOT, fresh_database, generated, machine, manage
+from harness import ROOT, fresh_database, generated, machine, manage, stop_process
 
 PORT = 8765
 
@@ -144,13 +143,7 @@ def main() -> None:
 
 def stop_servers(processes: list[subprocess.Popen]) -> None:
     for process in processes:
-        os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
+        stop_process(process)
 
 if __name__ == "__main__":
     main()

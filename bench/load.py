@@ -124,9 +124,11 @@ def main() -> None:
 
     for run in range(1, options.runs + 1):
         bench_url = fresh_database(BENCH_DB)
-        with psycopg2.connect(bench_url) as conn, conn.cursor() as cursor:
+        conn = psycopg2.connect(bench_url)
+        with conn.cursor() as cursor:
             cursor.execute("SELECT current_setting('server_version')")
             version = cursor.fetchone()[0]
+        conn.close()
 
         floor = bare_copy(bench_url, status, unlogged=False)
         floor_unlogged = bare_copy(bench_url, status, unlogged=True)
@@ -152,7 +154,7 @@ def main() -> None:
             admin = psycopg2.connect(database_url("postgres"))
             admin.autocommit = True
             with admin.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+                cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
             admin.close()
 
 if __name__ == "__main__":

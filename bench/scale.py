@@ -13,12 +13,11 @@ The machine has 2 cores shared by PostgreSQL, the workers and this script.
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import time
 
-from harness import ROOT, fresh_database, generated, machine, manage, timed_child
+from harness import ROOT, fresh_database, generated, machine, manage, stop_process, timed_child
 
 
 def poll_count(url: str) -> int:
@@ -66,8 +65,7 @@ def report_through_workers(url: str, *, workers: int, chunk_size: int) -> float:
             raise SystemExit(f"report {report_id} failed")
         return float(seconds)
     finally:
-        os.killpg(cluster.pid, signal.SIGTERM)
-        cluster.wait(timeout=30)
+        stop_process(cluster)
 
 
 def main() -> None:

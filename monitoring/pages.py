@@ -19,7 +19,7 @@ from monitoring.access import reports_visible, stores_visible
 from monitoring.engine import DEFAULT_TIMEZONE
 from monitoring.links import report_download_path
 from monitoring.models import BusinessHours, Report, Store
-from monitoring.reports import ReportInputError, report_compute
+from monitoring.reports import ReportInputError, report_compute, window_seconds
 from monitoring.selectors import latest_poll_timestamp
 from monitoring.timeline import store_incidents, store_timeline
 
@@ -147,17 +147,10 @@ class WindowFigures:
 
 
 def _window_figures(row: dict) -> list[WindowFigures]:
-    """The report row's figures (hour window in minutes, day and week in hours) in seconds."""
     figures = []
-    for key, label, unit in (("hour", "Last hour", 60), ("day", "Last day", 3600), ("week", "Last week", 3600)):
-        figures.append(
-            WindowFigures(
-                label=label,
-                up_seconds=row[f"uptime_last_{key}"] * unit,
-                down_seconds=row[f"downtime_last_{key}"] * unit,
-                unknown_seconds=row[f"unknown_last_{key}"] * unit,
-            )
-        )
+    for key, label in (("hour", "Last hour"), ("day", "Last day"), ("week", "Last week")):
+        up, down, unknown = window_seconds(row, key)
+        figures.append(WindowFigures(label=label, up_seconds=up, down_seconds=down, unknown_seconds=unknown))
     return figures
 
 

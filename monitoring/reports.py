@@ -112,6 +112,13 @@ def report_compute(
     return ComputedReport(as_of=as_of, horizon=horizon, rows=rows)
 
 
+def window_seconds(row: dict, window: str) -> tuple[float, float, float]:
+    """(up, down, unknown) seconds of one window ("hour", "day", "week") of a report row,
+    whose figures are in SPEC §5 units (minutes for the hour, hours for day and week)."""
+    unit = 60.0 if window == "hour" else 3600.0
+    return tuple(row[f"{kind}_last_{window}"] * unit for kind in ("uptime", "downtime", "unknown"))
+
+
 def _two_decimals(value: float) -> str:
     return f"{round(value, 2) + 0.0:.2f}"  # + 0.0 turns -0.0 into 0.0
 

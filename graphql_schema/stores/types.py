@@ -12,7 +12,7 @@ from graphql_schema.errors import request_access
 from monitoring.access import polls_visible, stores_visible
 from monitoring import engine
 from monitoring.models import BusinessHours, StatusPoll, Store
-from monitoring.reports import horizon_from_minutes, report_compute
+from monitoring.reports import horizon_from_minutes, report_compute, window_seconds
 from monitoring.timeline import store_incidents, store_timeline
 
 
@@ -185,9 +185,7 @@ class StoreType:
 
 
 def _window(row: dict, name: str) -> UptimeWindow:
-    # Report rows carry hour figures in minutes, day and week in hours.
-    factor = 1.0 if name == "hour" else 60.0
-    up, down, unknown = (row[f"{kind}_last_{name}"] * factor for kind in ("uptime", "downtime", "unknown"))
+    up, down, unknown = (seconds / 60 for seconds in window_seconds(row, name))
     return UptimeWindow(
         window=name,
         uptime_minutes=up,
