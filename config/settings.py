@@ -178,8 +178,9 @@ STRAWBERRY_DJANGO = {
 # Without a bearer token the API answers for every store (the demo) or 401 (production).
 API_ANONYMOUS_ACCESS = env_bool("API_ANONYMOUS_ACCESS", not PRODUCTION)
 
-# Reports over more stores than this are split into chunks computed by parallel tasks.
-REPORT_CHUNK_SIZE = int(os.environ.get("REPORT_CHUNK_SIZE", "5000"))
+# Reports over more stores than this are split into chunks computed by parallel tasks
+# (one task reads the polls once; chunks pay off with workers on several machines).
+REPORT_CHUNK_SIZE = int(os.environ.get("REPORT_CHUNK_SIZE", "20000"))
 # A report is retried at most this many times (worker death, lost database connection).
 REPORT_MAX_ATTEMPTS = int(os.environ.get("REPORT_MAX_ATTEMPTS", "3"))
 # A PENDING/RUNNING report with no progress for this long is stale: retried or FAILED.
