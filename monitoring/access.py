@@ -51,8 +51,13 @@ def token_create(*, name: str, owner: Owner | None = None, is_staff: bool = Fals
     return token, raw
 
 
-def token_access(*, raw: str) -> Access:
-    token = ApiToken.objects.filter(key_hash=_hash(raw.strip()), revoked_at__isnull=True).first()
+SESSION_TOKEN_KEY = "api_token_hash"
+
+
+def token_access(*, raw: str | None = None, key_hash: str | None = None) -> Access:
+    """The access of a token, given raw or (from a browser session) by its hash."""
+    key_hash = key_hash or _hash((raw or "").strip())
+    token = ApiToken.objects.filter(key_hash=key_hash, revoked_at__isnull=True).first()
     if token is None:
         raise AuthenticationFailed("invalid or revoked API token")
     now = timezone.now()
@@ -61,15 +66,27 @@ def token_access(*, raw: str) -> Access:
     return EVERYTHING if token.is_staff else Access(owner_id=token.owner_id, all_stores=False)
 
 
+def session_sign_in(*, request, raw: str) -> Access:
+    """Browser pages: remember a valid token (by its hash) in the session."""
+    access = token_access(raw=raw)
+    request.session.cycle_key()
+    request.session[SESSION_TOKEN_KEY] = _hash(raw.strip())
+    return access
+
+
 def request_access(request) -> Access:
-    """The access of an HTTP request: its bearer token, a staff user's admin session, or
-    anonymous access where allowed. Raises AuthenticationFailed."""
+    """The access of an HTTP request: its bearer token, a token signed in to the browser
+    session, a staff user's admin session, or anonymous access where allowed. Raises
+    AuthenticationFailed."""
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             raise AuthenticationFailed("the Authorization header must be 'Bearer <token>'")
         return token_access(raw=raw)
+    session = getattr(request, "session", None)
+    if session is not None and session.get(SESSION_TOKEN_KEY):
+        return token_access(key_hash=session[SESSION_TOKEN_KEY])
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
         return EVERYTHING

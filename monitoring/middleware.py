@@ -30,7 +30,7 @@ class ApiAccessMiddleware:
                 request.access = request_access(request)
             except AuthenticationFailed as error:
                 if path.startswith(PAGE_PREFIXES) and _wants_html(request):
-                    return HttpResponseRedirect(f"{reverse('admin:login')}?{urlencode({'next': path})}")
+                    return HttpResponseRedirect(f"{reverse('sign-in')}?{urlencode({'next': path})}")
                 response = JsonResponse({"error": str(error)}, status=401)
                 response["WWW-Authenticate"] = 'Bearer realm="store-uptime"'
                 return response

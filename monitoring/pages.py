@@ -11,11 +11,12 @@ from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from monitoring.access import reports_visible, stores_visible
+from monitoring.access import AuthenticationFailed, reports_visible, session_sign_in, stores_visible
 from monitoring.engine import DEFAULT_TIMEZONE
 from monitoring.links import report_download_path
 from monitoring.models import BusinessHours, Report, Store
@@ -351,3 +352,20 @@ def report_page(request: HttpRequest, report_id) -> HttpResponse:
     if in_progress:
         response["Cache-Control"] = "no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """Owners open their pages in a browser by signing in with their API token."""
+    next_url = request.POST.get("next") or request.GET.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/"
+    error = ""
+    if request.method == "POST":
+        try:
+            session_sign_in(request=request, raw=request.POST.get("token", ""))
+        except AuthenticationFailed:
+            error = "That token is not valid (or was revoked)."
+        else:
+            return HttpResponseRedirect(next_url)
+    return render(request, "monitoring/sign_in.html", {"next": next_url, "error": error}, status=401 if error else 200)

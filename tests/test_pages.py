@@ -221,9 +221,25 @@ def test_pages_without_credentials_go_to_the_login(client, owners):
     for url in ("/stores/a1/", f"/reports/{owners['alice_report'].id}/"):
         response = client.get(url, headers=HTML)
         assert response.status_code == 302
-        assert response["Location"].startswith("/admin/login/?next=")
+        assert response["Location"].startswith("/sign-in/?next=")
         assert client.get(url).status_code == 401  # not a browser: the API's JSON answer
     # A staff user's admin session sees every store.
     staff = User.objects.create_user("operator", password="pw-for-tests", is_staff=True)
     client.force_login(staff)
     assert client.get("/stores/b1/", headers=HTML).status_code == 200
+
+
+@override_settings(API_ANONYMOUS_ACCESS=False)
+def test_owner_signs_in_with_their_token_in_a_browser(client, owners):
+    page = client.get("/sign-in/", {"next": "/stores/a1/"})
+    assert page.status_code == 200 and b'name="token"' in page.content
+    wrong = client.post("/sign-in/", {"token": "sum_wrong", "next": "/stores/a1/"})
+    assert wrong.status_code == 401 and b"not valid" in wrong.content
+    signed_in = client.post("/sign-in/", {"token": owners["alice"], "next": "/stores/a1/"})
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/stores/a1/"
+    assert client.get("/stores/a1/", headers=HTML).status_code == 200
+    assert client.get("/stores/b1/", headers=HTML).status_code == 404  # still only Alice's stores
+    # The raw token is not kept in the session, and an off-site "next" is ignored.
+    assert owners["alice"] not in str(dict(client.session))
+    offsite = client.post("/sign-in/", {"token": owners["alice"], "next": "https://evil.example/"})
+    assert offsite["Location"] == "/"
