@@ -568,6 +568,15 @@ class _RejectSink:
             self._tmp.unlink(missing_ok=True)
 
 
+def _finished(result: FileLoadResult, sink: _RejectSink, started: float) -> FileLoadResult:
+    """Once the transaction has committed: the rejections, the rejects file, the time."""
+    result.rejected = sink.count
+    result.rejections = sink.kept
+    result.rejects_path = sink.commit()
+    result.seconds = time_module.perf_counter() - started
+    return result
+
+
 def _insert_stores(cursor, select_sql: str) -> int:
     store = Store._meta.db_table
     cursor.execute(
@@ -767,10 +776,7 @@ def load_status_file(
     finally:
         bar.close()
     result.timings["commit"] = time_module.perf_counter() - t0
-    result.rejections = sink.kept
-    result.rejects_path = sink.commit()
-    result.seconds = time_module.perf_counter() - started
-    return result
+    return _finished(result, sink, started)
 
 
 def _continuation_lines(stream: _StatusStream, result: FileLoadResult, sink: _RejectSink, extra_rows) -> int:
@@ -1113,10 +1119,7 @@ def record_polls(*, polls: Iterable[tuple[str, str, str]]) -> FileLoadResult:
         )
         result.loaded, result.replaced, result.unchanged, result.superseded = counts
         staged.drop()
-    result.rejected = sink.count
-    result.rejections = sink.kept
-    result.seconds = time_module.perf_counter() - started
-    return result
+    return _finished(result, sink, started)
 
 
 # --------------------------------------------------------------------------- small files
@@ -1211,11 +1214,7 @@ def load_business_hours_file(
         raise
     finally:
         bar.close()
-    result.rejected = sink.count
-    result.rejections = sink.kept
-    result.rejects_path = sink.commit()
-    result.seconds = time_module.perf_counter() - started
-    return result
+    return _finished(result, sink, started)
 
 
 def load_timezones_file(
@@ -1274,11 +1273,7 @@ def load_timezones_file(
         raise
     finally:
         bar.close()
-    result.rejected = sink.count
-    result.rejections = sink.kept
-    result.rejects_path = sink.commit()
-    result.seconds = time_module.perf_counter() - started
-    return result
+    return _finished(result, sink, started)
 
 
 # --------------------------------------------------------------------------- directories
