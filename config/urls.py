@@ -16,6 +16,7 @@ urlpatterns = [
     path("store/<str:store_id>/trigger_report/", views.store_trigger_report, name="store-trigger-report"),
     path("reports/download/<str:token>/", views.download_report, name="report-download"),
     # Server-rendered pages (monitoring.pages); <uuid:…> never matches "download/…".
+    path("", pages.home, name="home"),
     path("sign-in/", pages.sign_in, name="sign-in"),
     path("reports/<uuid:report_id>/", pages.report_page, name="report-page"),
     path("stores/<path:store_id>/", pages.store_page, name="store-page"),

@@ -23,13 +23,13 @@ class ApiAccessMiddleware:
 
     def __call__(self, request):
         path = request.path
-        if path.startswith(PROTECTED_PREFIXES) and not path.startswith(OPEN_PREFIXES):
+        if (path == "/" or path.startswith(PROTECTED_PREFIXES)) and not path.startswith(OPEN_PREFIXES):
             if path == "/graphql/" and request.method == "GET" and "query" not in request.GET and _wants_html(request):
                 return self.get_response(request)  # the GraphiQL page itself: it sends the token per request
             try:
                 request.access = request_access(request)
             except AuthenticationFailed as error:
-                if path.startswith(PAGE_PREFIXES) and _wants_html(request):
+                if (path == "/" or path.startswith(PAGE_PREFIXES)) and _wants_html(request):
                     return HttpResponseRedirect(f"{reverse('sign-in')}?{urlencode({'next': path})}")
                 response = JsonResponse({"error": str(error)}, status=401)
                 response["WWW-Authenticate"] = 'Bearer realm="store-uptime"'

@@ -301,6 +301,20 @@ def status_page_context(*, store: Store, as_of: datetime | None = None) -> dict:
     }
 
 
+HOME_PAGE_STORES = 100
+
+
+@require_http_methods(["GET", "HEAD"])
+def home(request: HttpRequest) -> HttpResponse:
+    """GET /[?q=prefix]: the stores the caller can see, each linked to its status page."""
+    query = request.GET.get("q", "").strip()
+    stores = stores_visible(access=request.access).order_by("store_id")
+    if query:
+        stores = stores.filter(store_id__startswith=query)
+    context = {"stores": list(stores[:HOME_PAGE_STORES]), "total": stores.count(), "query": query}
+    return render(request, "monitoring/home.html", context)
+
+
 @require_http_methods(["GET", "HEAD"])
 def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
     """GET /stores/<store_id>/[?as_of=ISO8601]: uptime, last week's timeline, incidents."""

@@ -243,3 +243,14 @@ def test_owner_signs_in_with_their_token_in_a_browser(client, owners):
     assert owners["alice"] not in str(dict(client.session))
     offsite = client.post("/sign-in/", {"token": owners["alice"], "next": "https://evil.example/"})
     assert offsite["Location"] == "/"
+
+
+def test_home_lists_visible_stores(client, owners):
+    page = client.get("/", headers=HTML)
+    assert page.status_code == 200
+    assert b'href="/stores/a1/"' in page.content and b'href="/stores/b1/"' in page.content
+    assert b'href="/stores/b1/"' not in client.get("/", {"q": "a"}, headers=HTML).content
+    with override_settings(API_ANONYMOUS_ACCESS=False):
+        assert client.get("/", headers=HTML)["Location"].startswith("/sign-in/?next=")
+        alice = client.get("/", headers={**HTML, **bearer(owners["alice"])})
+        assert b'href="/stores/a1/"' in alice.content and b'href="/stores/b1/"' not in alice.content
