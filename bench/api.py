@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from harness import ROOT, fresh_database, generated, machine, manage, stop_process
+from harness import ROOT, fresh_database, generated, load_and_settle, machine, stop_process
 
 PORT = 8765
 
@@ -118,7 +118,7 @@ def main() -> None:
 
     data = generated(args.stores)
     url = fresh_database("bench_api")
-    manage(["load_data", str(data)], url, stdout=subprocess.DEVNULL)
+    load_and_settle(data, url)
     log_dir = ROOT / "bench" / "out"
     processes = start_servers(url, log_dir)
     try:

@@ -95,3 +95,17 @@ def stop_process(process: subprocess.Popen, timeout: float = 30) -> None:
     except ProcessLookupError:
         pass
     process.wait(timeout=10)
+
+
+def load_and_settle(data: Path, url: str) -> None:
+    """`load_data` the generated set, then VACUUM ANALYZE and CHECKPOINT, so that the
+    measurements that follow don't share the machine with autovacuum and a checkpoint."""
+    import psycopg2
+
+    manage(["load_data", str(data)], url, stdout=subprocess.DEVNULL)
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("CHECKPOINT")
+    connection.close()

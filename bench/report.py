@@ -19,7 +19,7 @@ import sys
 import time
 from datetime import timedelta
 
-from harness import ROOT, fresh_database, generated, machine, manage, timed_child
+from harness import ROOT, fresh_database, generated, load_and_settle, machine, timed_child
 
 
 def measure_in_process() -> dict:
@@ -99,8 +99,7 @@ def main() -> None:
     for stores in args.scales:
         data = generated(stores)
         url = fresh_database(f"bench_report_{stores}")
-        manage(["load_data", str(data)], url, stdout=subprocess.DEVNULL)
-        manage(["shell", "-c", "from django.db import connection; connection.cursor().execute('VACUUM ANALYZE')"], url)
+        load_and_settle(data, url)
         walls, peak = [], 0.0
         for _ in range(3):
             wall, peak = timed_child(["generate_report", "--output", os.devnull], url)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from harness import ROOT, fresh_database, generated, machine, manage, stop_process, timed_child
+from harness import ROOT, fresh_database, generated, load_and_settle, machine, stop_process, timed_child
 
 
 def poll_count(url: str) -> int:
@@ -77,7 +77,7 @@ def main() -> None:
     print(f"bench/scale.py on {machine()}")
 
     url = fresh_database("bench_scale")
-    manage(["load_data", str(generated(args.stores))], url, stdout=subprocess.DEVNULL)
+    load_and_settle(generated(args.stores), url)
     polls = poll_count(url)
     print(f"{args.stores:,} stores, {polls:,} polls: trigger → COMPLETE through qcluster")
     for workers in (1, 2):
@@ -89,7 +89,7 @@ def main() -> None:
     sizes = [(args.stores, url, polls)]
     if not args.skip_big:
         big_url = fresh_database("bench_scale_big")
-        manage(["load_data", str(generated(args.big))], big_url, stdout=subprocess.DEVNULL)
+        load_and_settle(generated(args.big), big_url)
         sizes.append((args.big, big_url, poll_count(big_url)))
     print("generate_report (one process, best of 3):")
     for stores, db_url, count in sizes:

@@ -13,12 +13,11 @@ Clients run on the same 2 cores as the server: the figures are pessimistic.
 
 import argparse
 import random
-import subprocess
 import threading
 import time
 
 from api import Client, start_servers
-from harness import ROOT, fresh_database, generated, machine, manage
+from harness import ROOT, fresh_database, generated, load_and_settle, machine
 
 STORES_PAGE = "query($offset: Int!) { stores(pagination: {offset: $offset, limit: 50}) { totalCount results { id timezone } } }"
 UPTIME = "query($id: String!) { store(id: $id) { uptime { windows { window uptimeMinutes downtimeMinutes } } } }"
@@ -96,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = fresh_database("bench_traffic")
-    manage(["load_data", str(generated(args.stores))], url, stdout=subprocess.DEVNULL)
+    load_and_settle(generated(args.stores), url)
     processes = start_servers(url, ROOT / "bench" / "out", q_workers=2)
     try:
         store_ids = [s["id"] for s in Client().graphql("{ stores(pagination: {limit: 500}) { results { id } } }")["stores"]["results"]]
