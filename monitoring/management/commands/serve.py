@@ -18,8 +18,11 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, **options):
         # SIGTERM (e.g. from a process manager) unwinds like Ctrl-C, so the worker is stopped too.
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-        worker = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"])
-        self.stdout.write(f"worker started (pid {worker.pid}); GraphiQL at http://{host}:{port}/graphql/")
+        # Its own process group: on the way out, nothing of the cluster can be left behind.
+        worker = subprocess.Popen(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"], start_new_session=True
+        )
+        self.stdout.write(f"worker started (pid {worker.pid}); open http://{host}:{port}/")
         try:
             # --insecure: serve the admin's and GraphiQL's static files without DEBUG.
             call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
@@ -28,4 +31,8 @@ class Command(BaseCommand):
             try:
                 worker.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                worker.kill()
+                pass
+            try:
+                os.killpg(worker.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
