@@ -16,7 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
 
     def handle(self, *args, host, port, **options):
-        # SIGTERM (e.g. from a process manager) unwinds like Ctrl-C, so the worker is stopped too.
+        # Ctrl-C and SIGTERM (e.g. from a process manager) both unwind through `finally`, so
+        # the worker is stopped too (SIGINT is set explicitly: a parent may have ignored it).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
         # Its own process group: on the way out, nothing of the cluster can be left behind.
         worker = subprocess.Popen(
