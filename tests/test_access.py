@@ -138,3 +138,12 @@ def test_owner_records_polls_only_for_their_stores(client, world):
         {"index": 0, "field": "store_id", "reason": "store not found"},
         {"index": 2, "field": "store_id", "reason": "store not found"},
     ]
+
+
+def test_owner_without_stores_gets_an_empty_report(client, world):
+    carol = Owner.objects.create(name="carol")
+    _, raw = token_create(name="t", owner=carol)
+    report_id = gql(client, "mutation { triggerReport { id } }", token=raw).json()["data"]["triggerReport"]["id"]
+    report = report_run(report_id=report_id)
+    assert report.status == Report.Status.COMPLETE and report.store_count == 0
+    assert report.csv.splitlines() == [report.csv.splitlines()[0]]  # the header alone
