@@ -19,7 +19,8 @@ import sys
 import threading
 import time
 
-from harness import ROOT, fresh_database, generated, load_and_settle, machine, stop_process
+from harness import ROOT, fresh_database, generated, load_and_settle, machine
+from monitoring.processes import stop_process_group  # after harness: it puts the project on sys.path
 
 PORT = 8765
 
@@ -143,7 +144,7 @@ def main() -> None:
 
 def stop_servers(processes: list[subprocess.Popen]) -> None:
     for process in processes:
-        stop_process(process)
+        stop_process_group(process)
 
 if __name__ == "__main__":
     main()

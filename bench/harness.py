@@ -79,24 +79,6 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
 
 
-def stop_process(process: subprocess.Popen, timeout: float = 30) -> None:
-    """SIGTERM the main process (a qcluster stops its own children; signalling the whole
-    group makes it hang), then SIGKILL whatever of its process group is left."""
-    import signal
-
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
-
-
 def load_and_settle(data: Path, url: str) -> None:
     """`load_data` the generated set, then VACUUM ANALYZE and CHECKPOINT, so that the
     measurements that follow don't share the machine with autovacuum and a checkpoint."""

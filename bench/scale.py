@@ -17,7 +17,8 @@ import subprocess
 import sys
 import time
 
-from harness import ROOT, fresh_database, generated, load_and_settle, machine, stop_process, timed_child
+from harness import ROOT, fresh_database, generated, load_and_settle, machine, timed_child
+from monitoring.processes import stop_process_group  # after harness: it puts the project on sys.path
 
 
 def poll_count(url: str) -> int:
@@ -65,7 +66,7 @@ def report_through_workers(url: str, *, workers: int, chunk_size: int) -> float:
             raise SystemExit(f"report {report_id} failed")
         return float(seconds)
     finally:
-        stop_process(cluster)
+        stop_process_group(cluster)
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 """Real processes for end-to-end tests: a `qcluster` worker on the test database."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +10,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.db import connection
+
+from monitoring.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,22 +75,6 @@ def _accepts(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def stop_process_group(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-    """Signal the main process (a cluster stops its own children), then make sure
-    nothing of its process group is left."""
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from monitoring.processes import stop_process_group
+
 
 class Command(BaseCommand):
     help = "Serve the app with its django-q2 worker (qcluster) alongside: what `make run` runs."
@@ -29,12 +31,4 @@ class Command(BaseCommand):
             # --insecure: serve the admin's and GraphiQL's static files without DEBUG.
             call_command("runserver", f"{host}:{port}", use_reloader=False, insecure_serving=True)
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-            try:
-                os.killpg(worker.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            stop_process_group(worker)
