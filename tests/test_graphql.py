@@ -150,6 +150,22 @@ def test_alias_and_token_limits(gql):
     assert "token" in result.errors[0]["message"].lower()
 
 
+def test_a_document_is_validated_once(gql, monkeypatch):
+    """The limits' rules are made once, so ValidationCache hits on a repeated document
+    (limit errors included): validation was most of the CPU of a small request."""
+    import strawberry.schema.schema as strawberry_schema
+
+    calls = []
+    real_validate = strawberry_schema.validate
+    monkeypatch.setattr(strawberry_schema, "validate", lambda *a, **kw: calls.append(1) or real_validate(*a, **kw))
+    aliases = " ".join(f"once{i}: __typename" for i in range(MAX_ALIASES + 1))  # documents no other test sends
+    for _ in range(3):
+        assert gql.query("query ValidatedOnce { stores { totalCount } }").errors is None
+        result = gql.query(f"query {{ {aliases} }}", assert_no_errors=False)
+        assert "aliases" in result.errors[0]["message"].lower()
+    assert len(calls) == 2
+
+
 def test_internal_errors_are_masked(gql, monkeypatch):
     import graphql_schema.reports.schema as report_schema
 
