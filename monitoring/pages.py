@@ -20,7 +20,7 @@ from monitoring.access import AuthenticationFailed, reports_visible, session_sig
 from monitoring.engine import DEFAULT_TIMEZONE
 from monitoring.links import report_download_path
 from monitoring.models import BusinessHours, Report, Store
-from monitoring.reports import ReportInputError, report_compute, window_seconds
+from monitoring.reports import ReportInputError, store_report_compute, window_seconds
 from monitoring.selectors import latest_poll_timestamp
 from monitoring.timeline import store_incidents, store_timeline
 
@@ -250,7 +250,7 @@ def status_page_context(*, store: Store, as_of: datetime | None = None) -> dict:
     as_of = as_of or latest_poll_timestamp() or datetime.now(UTC).replace(microsecond=0)
     start = as_of - WEEK
     zone = _zone(store)
-    (row,) = report_compute(as_of=as_of, store_ids=[store.store_id]).rows
+    (row,) = store_report_compute(store=store, as_of=as_of).rows
     segments = store_timeline(store=store, start=start, end=as_of)
     incidents = store_incidents(store=store, start=start, end=as_of)
     hours = list(store.business_hours.order_by("day_of_week", "start_time_local"))

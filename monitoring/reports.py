@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone as django_timezone
 
 from monitoring.engine import WINDOWS, compute_uptime
-from monitoring.models import Report, ReportChunk, ReportRow
+from monitoring.models import Report, ReportChunk, ReportRow, Store
 from monitoring.selectors import latest_poll_timestamp, polls_between, store_schedules, stores_in_scope
 
 logger = logging.getLogger(__name__)
@@ -105,9 +105,23 @@ def report_compute(
 ) -> ComputedReport:
     """The report of SPEC §5, computed now from what is stored (an owner's stores only
     when owner_id is given)."""
+    stores = stores_in_scope(store_ids=store_ids, owner_id=owner_id)
+    return _computed_report(stores=stores, as_of=as_of, horizon=horizon)
+
+
+def store_report_compute(
+    *, store: Store, as_of: datetime | None = None, horizon: timedelta | None = None
+) -> ComputedReport:
+    """report_compute for one store the caller has read already (the live uptime of
+    the API and of the status page): no query to find it again."""
+    return _computed_report(stores=[(store.pk, store.store_id, store.timezone_name)], as_of=as_of, horizon=horizon)
+
+
+def _computed_report(
+    *, stores: Sequence[tuple[int, str, str | None]], as_of: datetime | None, horizon: timedelta | None
+) -> ComputedReport:
     horizon = horizon or default_horizon()
     as_of = resolve_as_of(as_of)
-    stores = stores_in_scope(store_ids=store_ids, owner_id=owner_id)
     rows = _by_store_id(_compute_rows(stores=stores, as_of=as_of, horizon=horizon))
     return ComputedReport(as_of=as_of, horizon=horizon, rows=rows)
 

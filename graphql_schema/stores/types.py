@@ -12,7 +12,7 @@ from graphql_schema.errors import request_access
 from monitoring.access import polls_visible, stores_visible
 from monitoring import engine
 from monitoring.models import BusinessHours, StatusPoll, Store
-from monitoring.reports import horizon_from_minutes, report_compute, window_seconds
+from monitoring.reports import horizon_from_minutes, store_report_compute, window_seconds
 from monitoring.timeline import store_incidents, store_timeline
 
 
@@ -144,13 +144,13 @@ class StoreType:
             polls = polls.filter(timestamp_utc__lt=to)
         return polls
 
-    @strawberry_django.field(only=["store_id"], description="Live uptime for this store, by the report engine.")
+    @strawberry_django.field(
+        only=["store_id", "timezone_name"], description="Live uptime for this store, by the report engine."
+    )
     def uptime(
         self, root: Store, as_of: datetime | None = None, horizon_minutes: int | None = None
     ) -> UptimeSummary:
-        computed = report_compute(
-            as_of=as_of, store_ids=[root.store_id], horizon=horizon_from_minutes(horizon_minutes)
-        )
+        computed = store_report_compute(store=root, as_of=as_of, horizon=horizon_from_minutes(horizon_minutes))
         row = computed.rows[0]
         return UptimeSummary(
             as_of=computed.as_of,
