@@ -9,6 +9,7 @@ from strawberry import auto
 from strawberry_django.pagination import OffsetPaginated
 
 from graphql_schema.errors import request_access
+from graphql_schema.fields import ObjectField
 from monitoring.access import polls_visible, stores_visible
 from monitoring import engine
 from monitoring.models import BusinessHours, StatusPoll, Store
@@ -111,22 +112,26 @@ class UptimeSummary:
 
 @strawberry_django.type(Store, name="Store", filters=StoreFilter, ordering=StoreOrder)
 class StoreType:
-    id: str = strawberry_django.field(field_name="store_id", description="The store's opaque id.")
+    id: str = strawberry_django.field(field_cls=ObjectField, field_name="store_id", description="The store's opaque id.")
     business_hours: list[BusinessHoursType]
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info, **kwargs) -> QuerySet:
         return queryset & stores_visible(access=request_access(info))
 
-    @strawberry_django.field(only=["timezone_name"], description="IANA zone used for this store.")
+    @strawberry_django.field(field_cls=ObjectField, only=["timezone_name"], description="IANA zone used for this store.")
     def timezone(self, root: Store) -> str:
         return root.timezone_name or engine.DEFAULT_TIMEZONE
 
-    @strawberry_django.field(only=["timezone_name"], description="True when no zone row exists (default used).")
+    @strawberry_django.field(
+        field_cls=ObjectField, only=["timezone_name"], description="True when no zone row exists (default used)."
+    )
     def timezone_is_default(self, root: Store) -> bool:
         return not root.timezone_name
 
-    @strawberry_django.field(prefetch_related=["business_hours"], description="No hours rows: open 24x7.")
+    @strawberry_django.field(
+        field_cls=ObjectField, prefetch_related=["business_hours"], description="No hours rows: open 24x7."
+    )
     def is24x7(self, root: Store) -> bool:
         return not root.business_hours.all()
 

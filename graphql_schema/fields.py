@@ -1,0 +1,32 @@
+"""Fields whose value is read from their object alone, resolved the cheap way."""
+
+from functools import cached_property
+
+from strawberry_django.fields.field import StrawberryDjangoField
+
+_ROOT_ONLY = ["self", "root"]
+
+
+class ObjectField(StrawberryDjangoField):
+    """An attribute of the object, or a resolver `(self, root)` of it alone. strawberry
+    calls such a "basic" field directly: no Info built, no arguments converted, none of
+    strawberry_django's resolver wrappers (about a third of the CPU of a page of 50
+    stores). The optimizer reads its hints (`only`, `prefetch_related`) as before."""
+
+    @cached_property
+    def _root_only(self) -> bool:
+        if self.base_resolver is None:
+            return True
+        return list(self.base_resolver.signature.parameters) == _ROOT_ONLY
+
+    @property
+    def is_basic_field(self) -> bool:
+        return self._root_only and not self.extensions and not self.permission_classes
+
+    def get_result(self, source, info, args, kwargs):
+        if info is not None or source is None:  # called the usual way: the usual path
+            return super().get_result(source, info, args, kwargs)
+        if self.base_resolver is None:
+            return getattr(source, self.django_name or self.python_name)
+        return self.base_resolver.wrapped_func(source, source)
+
