@@ -25,7 +25,8 @@ class Query:
             report_id = uuid.UUID(str(id))
         except ValueError:
             raise UserError(f"report not found: {id}") from None
-        report = reports_visible(access=request_access(info)).filter(pk=report_id).first()
+        # Not the CSV (up to megabytes): the API never shows it, clients poll this often.
+        report = reports_visible(access=request_access(info)).defer("csv").filter(pk=report_id).first()
         if report is None:
             raise UserError(f"report not found: {id}")
         return report
