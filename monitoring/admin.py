@@ -21,9 +21,10 @@ from django.utils.text import Truncator
 from monitoring.access import token_create
 from monitoring.engine import DEFAULT_TIMEZONE
 from monitoring.links import report_download_path
-from monitoring.models import ApiToken, BusinessHours, Owner, Report, ReportRow, StatusPoll, Store
+from monitoring.models import ApiToken, BusinessHours, Owner, Report, ReportRow, StatusPoll, StatusPollRow, Store
 
 UTC = dt_timezone.utc
+POLL_KEY_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # of StatusPollRow.key
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -54,7 +55,7 @@ class EstimatedCountPaginator(Paginator):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [self.object_list.model._meta.db_table],
+                    [getattr(self.object_list.model, "ESTIMATED_FROM", self.object_list.model._meta.db_table)],
                 )
                 row = cursor.fetchone()
             if row and row[0] >= self.EXACT_BELOW:
@@ -171,7 +172,7 @@ class PollDayFilter(admin.SimpleListFilter):
         return queryset.filter(timestamp_utc__gte=day, timestamp_utc__lt=day + timedelta(days=1))
 
 
-@admin.register(StatusPoll)
+@admin.register(StatusPollRow)
 class StatusPollAdmin(admin.ModelAdmin):
     """Read-only: polls come from the loader, and the report must reflect them as loaded."""
 
@@ -180,14 +181,25 @@ class StatusPollAdmin(admin.ModelAdmin):
     list_filter = (("is_active", admin.BooleanFieldListFilter), PollDayFilter)
     search_fields = ("store__store_id__exact",)
     search_help_text = "Exact store id."
-    ordering = ("-timestamp_utc",)
+    # A total order without the view's computed key (which no index covers).
+    ordering = ("-timestamp_utc", "-store_id")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 100
 
     @admin.display(description="status", ordering="is_active")
-    def status(self, obj: StatusPoll) -> str:
+    def status(self, obj: StatusPollRow) -> str:
         return obj.status
+
+    def get_object(self, request, object_id, from_field=None):
+        """By the poll's (store, instant) from its key: the primary-key index, not a
+        scan of the view's computed key."""
+        store_pk, _, micros = str(object_id).partition("@")
+        try:
+            moment = POLL_KEY_EPOCH + timedelta(microseconds=int(micros))
+            return self.get_queryset(request).get(store_id=int(store_pk), timestamp_utc=moment)
+        except (ValueError, OverflowError, StatusPollRow.DoesNotExist):
+            return None
 
     def has_add_permission(self, request):
         return False

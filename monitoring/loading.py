@@ -105,9 +105,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
 
+import numpy as np
+
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from monitoring.models import BusinessHours, StatusPoll, Store
+from monitoring.status_parsing import (
+    COPY_BINARY_HEADER,
+    COPY_BINARY_TRAILER,
+    StoreIdCodes,
+    binary_copy_rows,
+    parse_lines,
+)
 
 __all__ = [
     "FileLoadResult",
@@ -151,9 +160,10 @@ REJECTS_SUFFIX = ".rejects.csv"
 MAX_STORE_ID_LENGTH = 255
 #: Rejections kept in memory on a result (all of them go to the rejects file).
 MAX_REJECTIONS_KEPT = 1000
-#: An empty poll table takes the bulk path (indexes rebuilt) from this many rows on.
-BULK_EMPTY_TABLE_MIN_ROWS = 10_000
-CHUNK_BYTES = 1 << 20
+#: An empty poll table takes the bulk path (indexes rebuilt) for files from this size
+#: on (~10,000 polls).
+BULK_MIN_BYTES = 512 * 1024
+CHUNK_BYTES = 4 << 20
 REJECTS_HEADER = ("file", "line", "field", "reason", "raw")
 
 
@@ -598,81 +608,133 @@ def _insert_store_ids(cursor, store_ids: Iterable[str]) -> int:
 
 # --------------------------------------------------------------------------- status polls
 
-_DIGIT = rb"[0-9]"
-_M31 = rb"(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
-_M30 = rb"(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-_FEB = rb"02-(?:0[1-9]|1[0-9]|2[0-8])"
-_LEAP = rb"2(?:[0-9](?:0[48]|[2468][048]|[13579][26])|[048]00)"
-_CANON_TS = (
-    rb"(?:2[0-9]{3}-(?:" + _M31 + rb"|" + _M30 + rb"|" + _FEB + rb")|" + _LEAP + rb"-02-29)"
-    rb"[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-    rb"(?: UTC|Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])?"
-)
-# The chunk check: days valid in their month, but 29 February (rare: such chunks are
-# checked line by line with the full `_CANON_TS`); as fast as month-blind days.
-_CANON_TS_FAST = (
-    rb"2[0-9]{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-    rb"[ T](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-    rb"(?: UTC|Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])?"
-)
-_CANON_SID = rb"[\x21\x23-\x2b\x2d-\x7e]{1,255}"  # printable ASCII but space, '"' and ','
-_CANON_STATUS = rb"(?:active|inactive|ACTIVE|INACTIVE|Active|Inactive)"
-_CANON_OTHER = rb"[\x20\x21\x23-\x2b\x2d-\x7e]*"
-_ACTIVE_SQL = "('active', 'ACTIVE', 'Active')"
+class _StorePks:
+    """Store ids -> store primary keys for one file load, while COPY has the
+    connection: existing stores are read once (the store table is locked against
+    other writers for the load), new ones get keys from a block drawn from the
+    store sequence and are inserted after the polls, in the same transaction."""
+
+    def __init__(self, cursor) -> None:
+        store = Store._meta.db_table
+        self.codes = StoreIdCodes()
+        cursor.execute(f"SELECT store_id, id FROM {store}")
+        self._existing = {store_id.encode(): pk for store_id, pk in cursor.fetchall()}
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [store])
+        self._sequence = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s)", [self._sequence])
+        self._next = cursor.fetchone()[0]
+        self._pk_of_code = np.empty(0, np.int64)
+        self._new: list[tuple[int, str]] = []
+
+    def pks(self, codes: np.ndarray) -> np.ndarray:
+        known = len(self._pk_of_code)
+        if len(self.codes.store_ids) > known:
+            added = []
+            for store_id in self.codes.store_ids[known:]:
+                pk = self._existing.get(store_id)
+                if pk is None:
+                    pk, self._next = self._next, self._next + 1
+                    self._new.append((pk, store_id.decode("utf-8")))
+                added.append(pk)
+            self._pk_of_code = np.concatenate((self._pk_of_code, np.array(added, np.int64)))
+        return self._pk_of_code[codes]
+
+    def insert_new(self, cursor) -> int:
+        """Inserts the stores first met in this file; moves the sequence past their keys."""
+        if self._new:
+            pks, store_ids = zip(*self._new)
+            cursor.execute(
+                f"INSERT INTO {Store._meta.db_table} (id, store_id) SELECT unnest(%s::bigint[]), unnest(%s::text[])",
+                [list(pks), list(store_ids)],
+            )
+            cursor.execute("SELECT setval(%s, %s)", [self._sequence, self._next - 1])
+        return len(self._new)
 
 
-def _quoted_or_not(pattern: bytes) -> bytes:
-    return rb'(?:' + pattern + rb'|"' + pattern + rb'")'
+@dataclass
+class _PollArrays:
+    """Parsed, valid polls: store key, instant (µs since 2000-01-01 UTC), status, line."""
+
+    store_pk: np.ndarray
+    moment: np.ndarray
+    is_active: np.ndarray
+    line: np.ndarray
+
+    @classmethod
+    def concatenate(cls, parts: list[_PollArrays]) -> _PollArrays:
+        if not parts:
+            return cls(*(np.empty(0, dtype) for dtype in (np.int64, np.int64, np.bool_, np.int64)))
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in _POLL_ARRAY_FIELDS))
+
+    def latest_per_key(self) -> _PollArrays:
+        """One poll per (store, instant), the one of the latest line, in key order."""
+        order = np.lexsort((self.line, self.moment, self.store_pk))
+        rows = _PollArrays(*(getattr(self, name)[order] for name in _POLL_ARRAY_FIELDS))
+        last = np.ones(len(order), bool)
+        last[:-1] = (rows.store_pk[1:] != rows.store_pk[:-1]) | (rows.moment[1:] != rows.moment[:-1])
+        return _PollArrays(*(getattr(rows, name)[last] for name in _POLL_ARRAY_FIELDS))
+
+    def copy_rows(self, *, with_line: bool) -> bytes:
+        columns = [self.store_pk, self.moment, self.is_active] + ([self.line] if with_line else [])
+        return binary_copy_rows(columns)
 
 
-def _canonical_line_pattern(header: Header, *, fast: bool = False, quotes: bool = True) -> re.Pattern[bytes]:
-    """A line the fast path can hand to PostgreSQL unchanged: values it casts exactly
-    as `parse_timestamp` / `parse_status` / `clean_store_id` would read them."""
-    by_index = {index: column for column, index in header.positions.items()}
-    parts = []
-    for index in range(len(header.names)):
-        column = by_index.get(index)
-        pattern = {
-            "store_id": _CANON_SID,
-            "timestamp_utc": _CANON_TS_FAST if fast else _CANON_TS,
-            "status": _CANON_STATUS,
-        }.get(column, _CANON_OTHER)
-        parts.append(_quoted_or_not(pattern) if quotes else pattern)
-    line = b",".join(parts) + re.escape(header.eol)
-    return re.compile(line)
+_POLL_ARRAY_FIELDS = ("store_pk", "moment", "is_active", "line")
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-class _StatusStream:
-    """The file object handed to COPY: canonical chunks pass through untouched, other
-    lines become all-NULL placeholders and are handled by `on_record` in Python."""
+def _poll_arrays(rows: list[tuple[int, str, datetime, bool]], stores) -> _PollArrays:
+    """Rows validated one by one, (line, store_id, instant, is_active), as arrays."""
+    codes = np.fromiter((stores.codes.code_of(row[1].encode("utf-8")) for row in rows), np.int64, len(rows))
+    return _PollArrays(
+        store_pk=stores.pks(codes),
+        moment=np.fromiter(((row[2] - _PG_EPOCH) // _MICROSECOND for row in rows), np.int64, len(rows)),
+        is_active=np.fromiter((row[3] for row in rows), np.bool_, len(rows)),
+        line=np.fromiter((row[0] for row in rows), np.int64, len(rows)),
+    )
 
-    def __init__(self, handle, header: Header, records: _Records, on_record, progress: _Progress) -> None:
+
+class _PollStream:
+    """The file object handed to `COPY … FROM STDIN (FORMAT binary)`: reads the status
+    file in chunks; whole chunks of canonical lines are parsed as arrays
+    (`status_parsing`), any other line one by one by `on_record` (which rejects or
+    returns a valid row); returns the valid polls as binary COPY rows, and keeps them
+    (as arrays) for a second pass if the file holds a key twice."""
+
+    def __init__(self, handle, header: Header, records: _Records, on_record, progress: _Progress,
+                 stores: _StorePks, *, with_line: bool) -> None:
         self.handle = handle
         self.header = header
         self.records = records
         self.on_record = on_record
         self.progress = progress
-        self.canon_line = _canonical_line_pattern(header)
-        # Unquoted values first (the usual file; the cheaper check), then quoted ones.
-        self.canon_chunks = [
-            re.compile(rb"(?:" + _canonical_line_pattern(header, fast=True, quotes=quotes).pattern + rb")*")
-            for quotes in (False, True)
-        ]
-        self.placeholder = b"," * (len(header.names) - 1) + header.eol
+        self.stores = stores
+        self.with_line = with_line
+        self.columns = {
+            "width": len(header.names),
+            "store_id": header.positions["store_id"],
+            "timestamp": header.positions["timestamp_utc"],
+            "status": header.positions["status"],
+            "crlf": header.eol == b"\r\n",
+        }
         self.next_line = 2
-        self.rows = 0  # physical data lines sent (= COPY rows)
-        self.placeholders = 0
+        self.canonical = 0  # rows parsed as arrays
+        self.kept: list[_PollArrays] = []
         self.carry = b""
-        self.done = False
+        self.state = "header"  # header -> rows -> trailer -> done
         self.python_seconds = 0.0
 
     def read(self, size: int = -1) -> bytes:
-        while not self.done:
+        prefix = COPY_BINARY_HEADER if self.state == "header" else b""
+        if self.state == "header":
+            self.state = "rows"
+        while self.state == "rows":
             data = self.handle.read(CHUNK_BYTES)
             started = time_module.perf_counter()
             self.progress.update(len(data))
             if not data:
-                self.done = True
+                self.state = "trailer"
                 chunk, self.carry = self.carry, b""
                 if chunk and not chunk.endswith(b"\n"):
                     chunk += self.header.eol  # the last line had no line end
@@ -683,36 +745,47 @@ class _StatusStream:
                     self.carry = data
                     continue
                 chunk, self.carry = data[:cut], data[cut:]
-            out = self._process(chunk) if chunk else b""
-            if self.done:
+            polls = self._process(chunk) if chunk else None
+            if self.state == "trailer":
                 closing = self.records.close()
                 if closing is not None:
                     self.on_record(closing)
             self.python_seconds += time_module.perf_counter() - started
-            if out:
-                return out
+            if polls is not None and len(polls.line):
+                self.kept.append(polls)
+                return prefix + polls.copy_rows(with_line=self.with_line)
+        if self.state == "trailer":
+            self.state = "done"
+            return prefix + COPY_BINARY_TRAILER
         return b""
 
-    def _process(self, chunk: bytes) -> bytes:
-        if not self.records.pending and any(pattern.fullmatch(chunk) for pattern in self.canon_chunks):
-            lines = chunk.count(b"\n")
-            self.next_line += lines
-            self.rows += lines
-            return chunk
-        out = []
-        for raw in chunk.splitlines(keepends=True):
-            line_no = self.next_line
-            self.next_line += 1
-            self.rows += 1
-            if not self.records.pending and self.canon_line.fullmatch(raw):
-                out.append(raw)
-                continue
-            out.append(self.placeholder)
-            self.placeholders += 1
-            result = self.records.feed(line_no, raw)
-            if result is not None:
-                self.on_record(result)
-        return b"".join(out)
+    def _process(self, chunk: bytes) -> _PollArrays:
+        parsed = parse_lines(chunk, in_quote=bool(self.records.pending), store_codes=self.stores.codes, **self.columns)
+        lines = np.arange(self.next_line, self.next_line + len(parsed.line_ends))
+        self.next_line += len(lines)
+        self.canonical += len(parsed.codes)
+        parts = [_PollArrays(self.stores.pks(parsed.codes), parsed.moments, parsed.is_active, lines[parsed.canonical])]
+        others: list[tuple[int, str, datetime, bool]] = []
+        for index in np.flatnonzero(~parsed.canonical).tolist():
+            raw = chunk[parsed.line_starts[index] : parsed.line_ends[index] + 1]
+            record = self.records.feed(int(lines[index]), raw)
+            if record is not None:
+                row = self.on_record(record)
+                if row is not None:
+                    others.append(row)
+        if others:
+            parts.append(_poll_arrays(others, self.stores))
+        return _PollArrays.concatenate(parts)
+
+
+class _RowsStream:
+    """Polls already in memory as a binary COPY stream (the second pass)."""
+
+    def __init__(self, polls: _PollArrays, *, with_line: bool) -> None:
+        self.data = io.BytesIO(COPY_BINARY_HEADER + polls.copy_rows(with_line=with_line) + COPY_BINARY_TRAILER)
+
+    def read(self, size: int = -1) -> bytes:
+        return self.data.read(size)
 
 
 def load_status_file(
@@ -725,75 +798,64 @@ def load_status_file(
     result = FileLoadResult(kind=STATUS, file=str(path))
     sink = _RejectSink(Path(rejects_path) if rejects_path else None)
     bar = _Progress(enabled=progress, total=path.stat().st_size, desc=path.name)
+    records = _Records(path.name, len(header.names))
+
+    def on_record(record):
+        """A record read one by one: its valid poll, or None (counted or rejected)."""
+        result.rows += 1
+        if record is _BLANK:
+            result.skipped += 1
+            return None
+        if isinstance(record, Rejection):
+            sink.add(record)
+            return None
+        line_no, raw, fields = record
+        parsed = _parse_poll_fields(
+            fields[header.positions["store_id"]],
+            fields[header.positions["timestamp_utc"]],
+            fields[header.positions["status"]],
+        )
+        if isinstance(parsed, _Invalid):
+            sink.add(Rejection(path.name, line_no, parsed.field, parsed.reason, raw), parsed.store_id)
+            return None
+        return (line_no, *parsed)
+
+    timings = result.timings
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             _tune_session(cursor, bulk=True)
-            staged = _StatusStaging(cursor, width=len(header.names))
-            extra_rows: list[tuple[int, str, str, bool]] = []
-            records = _Records(path.name, len(header.names))
-
-            def on_record(record) -> None:
-                if record is _BLANK:
-                    result.skipped += 1
-                    return
-                if isinstance(record, Rejection):
-                    sink.add(record)
-                    return
-                line_no, raw, fields = record
-                parsed = _parse_poll_fields(
-                    fields[header.positions["store_id"]],
-                    fields[header.positions["timestamp_utc"]],
-                    fields[header.positions["status"]],
-                )
-                if isinstance(parsed, _Invalid):
-                    sink.add(Rejection(path.name, line_no, parsed.field, parsed.reason, raw), parsed.store_id)
-                else:
-                    extra_rows.append((line_no, *parsed))
-
             t0 = time_module.perf_counter()
+            polls_table, store_table = StatusPoll._meta.db_table, Store._meta.db_table
+            # Other writers of stores and polls wait for this load; readers do not.
+            cursor.execute(f"LOCK TABLE {store_table}, {polls_table} IN SHARE ROW EXCLUSIVE MODE")
+            stores = _StorePks(cursor)
+            bulk = _prepare_bulk_path(cursor, timings) if path.stat().st_size >= BULK_MIN_BYTES else None
+            timings["prepare"] = time_module.perf_counter() - t0
             with path.open("rb") as handle:
                 handle.seek(header.length)
-                stream = _StatusStream(handle, header, records, on_record, bar)
-                staged.copy_raw(stream)
-            result.timings["copy"] = time_module.perf_counter() - t0
-            result.timings["python_check"] = stream.python_seconds
-            bar.phase("validating")
-            staged.copy_extra(extra_rows)
-            canonical = stream.rows - stream.placeholders
-            result.rows = stream.rows - _continuation_lines(stream, result, sink, extra_rows)
-            valid = canonical + len(extra_rows)
-            bar.phase("writing")
-            result.stores_created, counts = _write_polls(
-                cursor, staged, header=header, valid=valid, reject_store_ids=sink.store_ids, timings=result.timings
-            )
+                stream = _PollStream(handle, header, records, on_record, bar, stores, with_line=bulk is None)
+                if bulk is not None:
+                    counts = _bulk_load(cursor, bulk, stream, timings)
+                else:
+                    counts = _staged_merge(cursor, stream, timings)
+            timings["python"] = stream.python_seconds
+            result.rows += stream.canonical
             result.loaded, result.replaced, result.unchanged, result.superseded = counts
-            result.rejected = sink.count
-            staged.drop()
+            result.stores_created = stores.insert_new(cursor)
+            result.stores_created += _insert_store_ids(cursor, sink.store_ids)
             t0 = time_module.perf_counter()
     except BaseException:
         sink.discard()
         raise
     finally:
         bar.close()
-    result.timings["commit"] = time_module.perf_counter() - t0
+    timings["commit"] = time_module.perf_counter() - t0
     return _finished(result, sink, started)
 
 
-def _continuation_lines(stream: _StatusStream, result: FileLoadResult, sink: _RejectSink, extra_rows) -> int:
-    """Physical lines that are not rows of their own: the second and later lines of
-    quoted values spanning lines (rows = records, blank lines count as skipped)."""
-    placeholders = stream.placeholders
-    handled = result.skipped + sink.count + len(extra_rows)
-    return placeholders - handled
-
-
-def _column(header: Header, name: str) -> str:
-    return f"c{header.positions[name] + 1}"
-
-
 def _parse_poll_fields(store_id: Any, timestamp: Any, status: Any):
-    """(store_id, ISO UTC timestamp, is_active) or an `_Invalid` carrying the store
-    id when that one was fine (its store is still created)."""
+    """(store_id, UTC instant, is_active) or an `_Invalid` carrying the store id when
+    that one was fine (its store is still created)."""
     sid = None
     try:
         sid = clean_store_id(store_id)
@@ -802,112 +864,26 @@ def _parse_poll_fields(store_id: Any, timestamp: Any, status: Any):
     except _Invalid as error:
         error.store_id = sid
         return error
-    return sid, moment.isoformat(), active
+    return sid, moment, active
 
 
-class _StatusStaging:
-    """Two staging tables, UNLOGGED (parallel scans possible) and created inside the
-    load's transaction (a rollback removes them): `raw` gets the COPY of the file,
-    `extra` the rows validated in Python."""
-
-    def __init__(self, cursor, *, width: int) -> None:
-        self.cursor = cursor
-        self.width = width
-        self.raw = _staging_name("polls")
-        self.extra = _staging_name("polls_extra")
-        columns = ", ".join(f"c{i} text" for i in range(1, width + 1))
-        cursor.execute(
-            f"CREATE UNLOGGED TABLE {self.raw} ({columns},"
-            " line bigint GENERATED BY DEFAULT AS IDENTITY (START WITH 2 CACHE 10000))"
-            " WITH (autovacuum_enabled = off)"
-        )
-        cursor.execute(
-            f"CREATE UNLOGGED TABLE {self.extra} (line bigint, sid text, ts timestamptz, is_active boolean)"
-            " WITH (autovacuum_enabled = off)"
-        )
-        self.extra_count = 0
-
-    def copy_raw(self, stream) -> None:
-        columns = ", ".join(f"c{i}" for i in range(1, self.width + 1))
-        self.cursor.copy_expert(
-            f"COPY {self.raw} ({columns}) FROM STDIN WITH (FORMAT csv, ENCODING 'UTF8')", stream, size=CHUNK_BYTES
-        )
-
-    def copy_extra(self, rows) -> None:
-        self.extra_count = _copy_rows(self.cursor, self.extra, ("line", "sid", "ts", "is_active"), rows)
-
-    def insert_stores(self, *, sid_column: str, reject_store_ids: set[str]) -> int:
-        # A plain SELECT may run in parallel workers (an INSERT ... SELECT may not).
-        self.cursor.execute(f"SELECT DISTINCT {sid_column} FROM {self.raw} WHERE {sid_column} IS NOT NULL")
-        store_ids = {row[0] for row in self.cursor.fetchall()}
-        self.cursor.execute(f"SELECT DISTINCT sid FROM {self.extra}")
-        store_ids.update(row[0] for row in self.cursor.fetchall())
-        return _insert_store_ids(self.cursor, store_ids | reject_store_ids)
-
-    def source_sql(self, header: Header) -> str:
-        """(store_pk, ts, is_active, line) of every valid row."""
-        store = Store._meta.db_table
-        sid, ts, st = (_column(header, c) for c in ("store_id", "timestamp_utc", "status"))
-        sql = (
-            f"SELECT s.id AS store_pk, r.{ts}::timestamptz AS ts, r.{st} IN {_ACTIVE_SQL} AS is_active, r.line"
-            f" FROM {self.raw} r JOIN {store} s ON s.store_id = r.{sid}"
-        )
-        if self.extra_count:
-            sql += (
-                f" UNION ALL SELECT s.id, e.ts, e.is_active, e.line"
-                f" FROM {self.extra} e JOIN {store} s ON s.store_id = e.sid"
-            )
-        return sql
-
-    def drop(self) -> None:
-        self.cursor.execute(f"DROP TABLE {self.raw}, {self.extra}")
-
-
-class _ExtraOnlyStaging(_StatusStaging):
-    """`record_polls`: every row is validated in Python (a small batch)."""
-
-    def __init__(self, cursor) -> None:
-        super().__init__(cursor, width=3)
-
-    def insert_stores(self, *, sid_column: str = "", reject_store_ids: set[str]) -> int:
-        created = _insert_stores(self.cursor, f"SELECT DISTINCT sid FROM {self.extra}")
-        return created + _insert_store_ids(self.cursor, reject_store_ids)
-
-    def source_sql(self, header: Header | None) -> str:
-        store = Store._meta.db_table
-        return (
-            f"SELECT s.id AS store_pk, e.ts, e.is_active, e.line"
-            f" FROM {self.extra} e JOIN {store} s ON s.store_id = e.sid"
-        )
-
-
-def _write_polls(
-    cursor, staged: _StatusStaging, *, header: Header | None, valid: int, reject_store_ids: set[str], timings: dict
-) -> tuple[int, tuple[int, int, int, int]]:
-    """Creates the stores, writes the staged polls; returns (stores created,
-    (loaded, replaced, unchanged, superseded))."""
-    t0 = time_module.perf_counter()
-    # Decided first: altering the poll table is refused while it has pending trigger
-    # events (e.g. deferred checks of a foreign key, were one added).
-    bulk = _prepare_bulk_path(cursor, timings) if valid >= BULK_EMPTY_TABLE_MIN_ROWS else None
-    timings["prepare"] = time_module.perf_counter() - t0
-    t0 = time_module.perf_counter()
-    stores_created = staged.insert_stores(
-        sid_column=_column(header, "store_id") if header else "", reject_store_ids=reject_store_ids
+def _staged_merge(cursor, stream: _PollStream, timings: dict) -> tuple[int, int, int, int]:
+    """Polls into a table already holding some: streamed into an unlogged staging
+    table, then one set-based merge (`_merge_locked`)."""
+    staging = _staging_name("polls")
+    cursor.execute(
+        f"CREATE UNLOGGED TABLE {staging} (store_pk bigint, ts timestamptz, is_active boolean, line bigint)"
+        " WITH (autovacuum_enabled = off)"
     )
-    timings["stores"] = time_module.perf_counter() - t0
-    if valid == 0:
-        return stores_created, (0, 0, 0, 0)
-    source = staged.source_sql(header)
-    if bulk is not None:
-        return stores_created, _bulk_load(cursor, bulk, source, valid=valid, timings=timings)
     t0 = time_module.perf_counter()
-    if header is not None:  # a file: other writers wait for it (readers do not)
-        distinct, loaded, replaced = _merge_locked(cursor, source)
-    else:
-        distinct, loaded, replaced = _merge(cursor, source)
+    cursor.copy_expert(f"COPY {staging} FROM STDIN WITH (FORMAT binary)", stream, size=CHUNK_BYTES)
+    valid = cursor.rowcount
+    timings["copy"] = time_module.perf_counter() - t0
+    t0 = time_module.perf_counter()
+    distinct, loaded, replaced = _merge_locked(cursor, f"SELECT store_pk, ts, is_active, line FROM {staging}")
     timings["merge"] = time_module.perf_counter() - t0
-    return stores_created, (loaded, replaced, distinct - loaded - replaced, valid - distinct)
+    cursor.execute(f"DROP TABLE {staging}")
+    return loaded, replaced, distinct - loaded - replaced, valid - distinct
 
 
 @dataclass
@@ -918,8 +894,9 @@ class _BulkState:
 
 def _prepare_bulk_path(cursor, timings: dict) -> _BulkState | None:
     """If the poll table is empty: lock it, drop its indexes and constraints
-    (definitions kept from the catalog, so they come back exactly as they were). None when the table has rows or cannot be altered
-    now (pending trigger events in an enclosing transaction)."""
+    (definitions kept from the catalog, so they come back exactly as they were). None
+    when the table has rows or cannot be altered now (pending trigger events in an
+    enclosing transaction)."""
     polls = StatusPoll._meta.db_table
     cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {polls})")
     if not cursor.fetchone()[0]:
@@ -927,9 +904,6 @@ def _prepare_bulk_path(cursor, timings: dict) -> _BulkState | None:
     try:
         with transaction.atomic():
             cursor.execute(f"LOCK TABLE {polls} IN ACCESS EXCLUSIVE MODE")
-            cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {polls})")
-            if not cursor.fetchone()[0]:
-                return None
             cursor.execute(
                 "SELECT conname, pg_get_constraintdef(oid), contype FROM pg_constraint"
                 " WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f') ORDER BY contype DESC, conname",
@@ -956,55 +930,36 @@ def _prepare_bulk_path(cursor, timings: dict) -> _BulkState | None:
     return _BulkState(constraints=constraints, indexes=indexes)
 
 
-def _bulk_load(cursor, bulk: _BulkState, source: str, *, valid: int, timings: dict) -> tuple:
-    """Optimistic: no de-duplication (the rebuilt unique index proves there was no
-    key twice); if there was, roll back to a savepoint and de-duplicate first."""
-    t0 = time_module.perf_counter()
+def _bulk_load(cursor, bulk: _BulkState, stream: _PollStream, timings: dict) -> tuple:
+    """The empty poll table, its indexes dropped: the file streams straight into it
+    (binary COPY, parsed as it goes), then the primary key is rebuilt. Optimistic: no
+    de-duplication, as the rebuilt primary key proves there was no key twice; if
+    there was, roll back to a savepoint and write the latest poll per key."""
     try:
         with transaction.atomic():
-            loaded = _bulk_insert(cursor, bulk, f"SELECT store_pk, ts, is_active, line FROM ({source}) src", timings)
+            loaded = _bulk_write(cursor, bulk, stream, timings)
         return loaded, 0, 0, 0
     except IntegrityError as error:
         if getattr(error.__cause__, "pgcode", None) != "23505":
             raise
-        timings["attempt_without_dedupe"] = time_module.perf_counter() - t0
     t0 = time_module.perf_counter()
-    distinct = _dedupe(cursor, source)
+    polls = _PollArrays.concatenate(stream.kept)
+    latest = polls.latest_per_key()
     timings["dedupe"] = time_module.perf_counter() - t0
-    loaded = _bulk_insert(cursor, bulk, f"SELECT store_pk, ts, is_active, line FROM {_DEDUPED}", timings)
-    return loaded, 0, 0, valid - distinct
+    loaded = _bulk_write(cursor, bulk, _RowsStream(latest, with_line=False), timings)
+    return loaded, 0, 0, len(polls.line) - len(latest.line)
 
 
-def _bulk_insert(cursor, bulk: _BulkState, rows_sql: str, timings: dict) -> int:
-    """Inserts in file order (sorting cost more than it saved), then rebuilds the
-    unique constraint first (it fails on a duplicate key), the primary key, the
-    foreign key (validated in one query) and the indexes."""
+def _bulk_write(cursor, bulk: _BulkState, stream, timings: dict) -> int:
     polls = StatusPoll._meta.db_table
     t0 = time_module.perf_counter()
-    # Ids from the line numbers, past the sequence (the table is locked: nobody else
-    # draws from it), instead of one nextval() per row; the sequence is moved after.
-    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [polls])
-    sequence = cursor.fetchone()[0]
-    cursor.execute("SELECT nextval(%s)", [sequence])
-    base = cursor.fetchone()[0]
-    # Through the client as binary COPY: COPY FROM writes pages in batches
-    # (multi-insert), much cheaper than INSERT … SELECT's row-by-row heap inserts.
-    buffer = io.BytesIO()
     cursor.copy_expert(
-        f"COPY (SELECT {base} + line, store_pk, ts, is_active FROM ({rows_sql}) n) TO STDOUT WITH (FORMAT binary)",
-        buffer,
-    )
-    timings["bulk_select"] = time_module.perf_counter() - t0
-    t0 = time_module.perf_counter()
-    buffer.seek(0)
-    cursor.copy_expert(
-        f"COPY {polls} (id, store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", buffer, size=CHUNK_BYTES
+        f"COPY {polls} (store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", stream, size=CHUNK_BYTES
     )
     inserted = cursor.rowcount
-    del buffer
-    cursor.execute(f"SELECT setval(%s, GREATEST((SELECT max(id) FROM {polls}), %s))", [sequence, base])
-    timings["bulk_insert"] = time_module.perf_counter() - t0
-    for name, definition, _type in sorted(bulk.constraints, key=lambda c: "upf".index(c[2])):
+    timings["bulk_copy"] = time_module.perf_counter() - t0
+    # The primary key first: it fails on a key twice.
+    for name, definition, _type in sorted(bulk.constraints, key=lambda c: "pufc".index(c[2])):
         t0 = time_module.perf_counter()
         cursor.execute(f'ALTER TABLE {polls} ADD CONSTRAINT "{name}" {definition}')
         timings[f"rebuild {name}"] = time_module.perf_counter() - t0
@@ -1018,9 +973,6 @@ def _bulk_insert(cursor, bulk: _BulkState, rows_sql: str, timings: dict) -> int:
     return inserted
 
 
-_DEDUPED = "monitoring_load_polls_deduped"
-
-
 def _latest_sql(source: str) -> str:
     """One row per key, the status of its latest line: max(line * 2 + status) keeps
     the latest line and carries its status in the low bit, so a hash aggregate does
@@ -1031,30 +983,23 @@ def _latest_sql(source: str) -> str:
     )
 
 
-def _dedupe(cursor, source: str) -> int:
-    cursor.execute(f"DROP TABLE IF EXISTS {_DEDUPED}")
-    cursor.execute(f"CREATE TEMP TABLE {_DEDUPED} ON COMMIT DROP AS {_latest_sql(source)}")
-    return cursor.rowcount
-
-
 def _merge_locked(cursor, source: str) -> tuple[int, int, int]:
     """The file path of the upsert: with other writers locked out for the rest of the
-    transaction (SHARE ROW EXCLUSIVE: readers go on), new keys are plain inserts and
-    changed ones plain updates, without ON CONFLICT's per-row speculative insertion
-    (~2x faster for new polls). Returns (distinct keys, inserted, updated)."""
+    transaction, new keys are plain inserts and changed ones plain updates, without
+    ON CONFLICT's per-row speculative insertion (~2x faster for new polls). Returns
+    (distinct keys, inserted, updated)."""
     polls = StatusPoll._meta.db_table
-    cursor.execute(f"LOCK TABLE {polls} IN SHARE ROW EXCLUSIVE MODE")
     cursor.execute(
         f"WITH latest AS ({_latest_sql(source)}),"
         f" compared AS MATERIALIZED ("
-        f" SELECT n.store_pk, n.ts, n.is_active, p.id AS stored_id, p.is_active AS stored FROM latest n"
+        f" SELECT n.store_pk, n.ts, n.is_active, p.is_active AS stored FROM latest n"
         f" LEFT JOIN {polls} p ON p.store_id = n.store_pk AND p.timestamp_utc = n.ts),"
         f" updated AS ("
         f" UPDATE {polls} p SET is_active = c.is_active FROM compared c"
-        f" WHERE p.id = c.stored_id AND c.stored <> c.is_active RETURNING 1),"
+        f" WHERE p.store_id = c.store_pk AND p.timestamp_utc = c.ts AND c.stored <> c.is_active RETURNING 1),"
         f" inserted AS ("
         f" INSERT INTO {polls} (store_id, timestamp_utc, is_active)"
-        f" SELECT store_pk, ts, is_active FROM compared WHERE stored_id IS NULL RETURNING 1)"
+        f" SELECT store_pk, ts, is_active FROM compared WHERE stored IS NULL RETURNING 1)"
         f" SELECT (SELECT count(*) FROM compared), (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)"
     )
     return tuple(cursor.fetchone())
@@ -1109,16 +1054,23 @@ def record_polls(*, polls: Iterable[tuple[str, str, str]]) -> FileLoadResult:
         if isinstance(parsed, _Invalid):
             sink.add(Rejection(None, None, parsed.field, parsed.reason, raw, index), parsed.store_id)
         else:
-            rows.append((index, *parsed))
+            rows.append((index, parsed[0], parsed[1].isoformat(), parsed[2]))
     with transaction.atomic(), connection.cursor() as cursor:
         _tune_session(cursor, bulk=False)
-        staged = _ExtraOnlyStaging(cursor)
-        staged.copy_extra(rows)
-        result.stores_created, counts = _write_polls(
-            cursor, staged, header=None, valid=len(rows), reject_store_ids=sink.store_ids, timings=result.timings
-        )
-        result.loaded, result.replaced, result.unchanged, result.superseded = counts
-        staged.drop()
+        staging = _staging_name("polls")
+        cursor.execute(f"CREATE TEMP TABLE {staging} (line bigint, sid text, ts timestamptz, is_active boolean) ON COMMIT DROP")
+        _copy_rows(cursor, staging, ("line", "sid", "ts", "is_active"), rows)
+        result.stores_created = _insert_stores(cursor, f"SELECT DISTINCT sid FROM {staging}")
+        result.stores_created += _insert_store_ids(cursor, sink.store_ids)
+        if rows:
+            store = Store._meta.db_table
+            distinct, result.loaded, result.replaced = _merge(
+                cursor,
+                f"SELECT s.id AS store_pk, n.ts, n.is_active, n.line FROM {staging} n JOIN {store} s ON s.store_id = n.sid",
+            )
+            result.unchanged = distinct - result.loaded - result.replaced
+            result.superseded = len(rows) - distinct
+        cursor.execute(f"DROP TABLE {staging}")
     return _finished(result, sink, started)
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from monitoring.access import token_create
 from monitoring.admin import EstimatedCountPaginator
-from monitoring.models import ApiToken, BusinessHours, Owner, Report, StatusPoll, Store
+from monitoring.models import ApiToken, BusinessHours, Owner, Report, StatusPoll, StatusPollRow, Store
 from monitoring.reports import report_run
 from tests.factories import make_store, worked_example_store
 
@@ -40,15 +40,15 @@ def admin_url(model, action: str, *args) -> str:
 
 
 def test_every_admin_page_loads(admin_client, world):
-    poll = StatusPoll.objects.first()
+    poll = StatusPollRow.objects.first()
     hours = BusinessHours.objects.first()
     pages = [
         "/admin/",
         admin_url(BusinessHours, "changelist"),
         admin_url(BusinessHours, "change", hours.pk),
         admin_url(BusinessHours, "add"),
-        admin_url(StatusPoll, "changelist"),
-        admin_url(StatusPoll, "change", poll.pk),  # a read-only view
+        admin_url(StatusPollRow, "changelist"),
+        admin_url(StatusPollRow, "change", poll.pk),  # a read-only view
         admin_url(Report, "changelist"),
         admin_url(Report, "change", world["complete"].pk),
         admin_url(Report, "change", world["failed"].pk),
@@ -95,16 +95,16 @@ def test_store_list_columns_filters_and_search(admin_client, world):
 
 
 def test_polls_are_read_only_and_searchable(admin_client, world):
-    poll = StatusPoll.objects.order_by("timestamp_utc").first()
-    changelist = admin_url(StatusPoll, "changelist")
+    poll = StatusPollRow.objects.order_by("timestamp_utc").first()
+    changelist = admin_url(StatusPollRow, "changelist")
     html = admin_client.get(changelist).content.decode()
-    assert admin_url(StatusPoll, "add") not in html
+    assert admin_url(StatusPollRow, "add") not in html
     assert "1234567890123456789" in html and "inactive" in html
-    assert admin_client.get(admin_url(StatusPoll, "add")).status_code == 403
-    response = admin_client.post(admin_url(StatusPoll, "change", poll.pk), {"is_active": "off"})
+    assert admin_client.get(admin_url(StatusPollRow, "add")).status_code == 403
+    response = admin_client.post(admin_url(StatusPollRow, "change", poll.pk), {"is_active": "off"})
     assert response.status_code == 403
-    assert admin_client.post(admin_url(StatusPoll, "delete", poll.pk), {"post": "yes"}).status_code == 403
-    assert StatusPoll.objects.get(pk=poll.pk).is_active is poll.is_active
+    assert admin_client.post(admin_url(StatusPollRow, "delete", poll.pk), {"post": "yes"}).status_code == 403
+    assert StatusPoll.objects.get(store_id=poll.store_id, timestamp_utc=poll.timestamp_utc).is_active is poll.is_active
     # Search is by exact store id; filters by status and by UTC day.
     assert "1234567890123456789" in admin_client.get(changelist, {"q": "1234567890123456789"}).content.decode()
     assert "0 status polls" in admin_client.get(changelist, {"q": "12345"}).content.decode()
@@ -122,13 +122,13 @@ def test_poll_list_does_not_count_a_big_table(admin_client, world, monkeypatch):
         cursor.execute("ANALYZE monitoring_statuspoll")
     monkeypatch.setattr(EstimatedCountPaginator, "EXACT_BELOW", 1)
     with CaptureQueriesContext(connection) as queries:
-        response = admin_client.get(admin_url(StatusPoll, "changelist"))
+        response = admin_client.get(admin_url(StatusPollRow, "changelist"))
     assert response.status_code == 200
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "monitoring_statuspoll" in q["sql"]]
     assert counts == []
     assert any("reltuples" in q["sql"] for q in queries)
     # Filtered, the count is exact.
-    filtered = admin_client.get(admin_url(StatusPoll, "changelist"), {"is_active__exact": "0"})
+    filtered = admin_client.get(admin_url(StatusPollRow, "changelist"), {"is_active__exact": "0"})
     assert "1 status poll" in filtered.content.decode()
 
 

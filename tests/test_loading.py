@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from monitoring import loading
 from monitoring.loading import (
-    BULK_EMPTY_TABLE_MIN_ROWS,
+    BULK_MIN_BYTES,
     LoadError,
     find_input_files,
     load_business_hours_file,
@@ -26,6 +26,7 @@ from monitoring.loading import (
     record_polls,
 )
 from monitoring.models import BusinessHours, StatusPoll, Store
+from monitoring.status_parsing import StoreIdCodes, parse_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = timezone.utc
@@ -43,7 +44,10 @@ def polls() -> list[tuple[str, datetime, bool]]:
 
 
 def poll_rows_with_ids() -> list[tuple]:
-    return sorted(StatusPoll.objects.values_list("id", "store_id", "timestamp_utc", "is_active"))
+    """The stored polls with their row versions (xmin): unchanged rows were not rewritten."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT store_id, timestamp_utc, is_active, xmin::text FROM monitoring_statuspoll")
+        return sorted(cursor.fetchall())
 
 
 def hours() -> list[tuple[str, int, time, time]]:
@@ -336,9 +340,9 @@ def _poll_table_schema() -> list:
 @pytest.mark.parametrize("duplicate", [False, True], ids=["distinct keys", "a key twice"])
 def test_bulk_path_into_an_empty_table(db, tmp_path, duplicate):
     schema = _poll_table_schema()
-    path, expected = _big_status_file(tmp_path, BULK_EMPTY_TABLE_MIN_ROWS + 10, duplicate=duplicate)
+    path, expected = _big_status_file(tmp_path, BULK_MIN_BYTES // 40, duplicate=duplicate)
     result = load_status_file(path=path)
-    assert "bulk_insert" in result.timings  # the path this test is about
+    assert "bulk_copy" in result.timings  # the path this test is about
     assert set(polls()) == expected
     assert (result.loaded, result.superseded) == (len(expected), 1 if duplicate else 0)
     assert _poll_table_schema() == schema
@@ -357,15 +361,18 @@ def test_a_file_missing_a_column_leaves_stored_data_intact(db, tmp_path):
     assert poll_rows_with_ids() == before
 
 
+TRAP_TIME = "2001-02-03 04:05:06"
+
+
 @pytest.fixture
 def poll_trap():
-    """A real trigger that fails any write of a poll of store 'trap' (immediate or at
+    """A real trigger that fails any write of a poll at TRAP_TIME (immediate or at
     commit), to make a load fail half-way."""
     def install(*, deferred: bool):
         with connection.cursor() as cursor:
             cursor.execute(
                 "CREATE OR REPLACE FUNCTION test_poll_trap() RETURNS trigger LANGUAGE plpgsql AS $$"
-                " BEGIN IF (SELECT store_id FROM monitoring_store WHERE id = NEW.store_id) = 'trap'"
+                f" BEGIN IF NEW.timestamp_utc = '{TRAP_TIME}+00'"
                 " THEN RAISE EXCEPTION 'trapped poll'; END IF; RETURN NEW; END $$"
             )
             timing = "DEFERRABLE INITIALLY DEFERRED" if deferred else "NOT DEFERRABLE"
@@ -385,7 +392,7 @@ def test_a_failure_mid_load_leaves_stored_data_intact(db, tmp_path, poll_trap):
     load_timezones_file(path=write(tmp_path, "tz.csv", "store_id,timezone_str\n1,Asia/Tokyo\n"))
     before = poll_rows_with_ids(), zones()
     poll_trap(deferred=False)
-    content = PLAIN.replace("active\n", "inactive\n", 1) + "new,2023-01-22 12:00:00 UTC,active\ntrap,2023-01-22 12:00:00 UTC,active\n"
+    content = PLAIN.replace("active\n", "inactive\n", 1) + f"new,2023-01-22 12:00:00 UTC,active\ntrap,{TRAP_TIME} UTC,active\n"
     with pytest.raises(Exception, match="trapped poll"):
         load_status_file(path=write(tmp_path, "b.csv", content))
     assert (poll_rows_with_ids(), zones()) == before  # no poll changed, no store created
@@ -396,7 +403,7 @@ def test_a_failure_at_commit_leaves_stored_data_intact(tmp_path, poll_trap):
     load_status_file(path=write(tmp_path, "a.csv", PLAIN))
     before = poll_rows_with_ids(), zones()
     poll_trap(deferred=True)
-    content = "store_id,timestamp_utc,status\n1,2023-01-22 12:09:39.388884 UTC,inactive\ntrap,2023-01-22 12:00:00 UTC,active\n"
+    content = f"store_id,timestamp_utc,status\n1,2023-01-22 12:09:39.388884 UTC,inactive\ntrap,{TRAP_TIME} UTC,active\n"
     with pytest.raises(Exception, match="trapped poll"):
         load_status_file(path=write(tmp_path, "b.csv", content))
     assert (poll_rows_with_ids(), zones()) == before
@@ -553,13 +560,14 @@ def test_record_polls_inside_a_transaction_twice(db):
     digits=st.integers(min_value=1, max_value=6),
 )
 def test_fast_path_and_python_path_agree(db, tmp_path_factory, moments, style, digits):
-    """The COPY fast path (PostgreSQL casts canonical lines) and the Python path
-    (record_polls, non-canonical lines) read every timestamp the same way."""
+    """The vectorised path (canonical lines) and the Python path (record_polls,
+    non-canonical lines) read every timestamp the same way."""
     texts = [style.format(d=m, f=f"{m.microsecond:06d}"[:digits]) for m in moments]
     path = tmp_path_factory.mktemp("agree") / "s.csv"
     path.write_text("store_id,timestamp_utc,status\n" + "".join(f"f{i},{t},active\n" for i, t in enumerate(texts)))
-    canonical = loading._canonical_line_pattern(loading.read_header(path=path, kind="status"))
-    assert all(canonical.fullmatch(f"f{i},{t},active\n".encode()) for i, t in enumerate(texts))
+    lines = "".join(f"f{i},{t},active\n" for i, t in enumerate(texts)).encode()
+    columns = {"width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False, "in_quote": False}
+    assert parse_lines(lines, store_codes=StoreIdCodes(), **columns).canonical.all()
     load_status_file(path=path)
     record_polls(polls=[(f"p{i}", t, "active") for i, t in enumerate(texts)])
     stored = dict(((s, w) for s, w, _ in polls()))
@@ -688,9 +696,9 @@ def test_bulk_path_with_stores_created_in_the_same_transaction(db, tmp_path):
     """The poll table has no database-level foreign key (so no deferred checks queue up
     when stores are created first): the empty-table bulk path still applies."""
     Store.objects.create(store_id="made-by-the-orm")
-    path, expected = _big_status_file(tmp_path, BULK_EMPTY_TABLE_MIN_ROWS + 10)
+    path, expected = _big_status_file(tmp_path, BULK_MIN_BYTES // 40)
     result = load_status_file(path=path)
-    assert "bulk_insert" in result.timings and "bulk_path_refused" not in result.timings
+    assert "bulk_copy" in result.timings and "bulk_path_refused" not in result.timings
     assert set(polls()) == expected and result.loaded == len(expected)
 
 

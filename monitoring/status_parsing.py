@@ -1,0 +1,314 @@
+"""Vectorised reading of status-file chunks: which lines are canonical (values in
+the usual shapes, checked byte by byte in numpy), their parsed values, and the binary
+COPY rows the polls go to PostgreSQL in. Pure numpy, no Django.
+
+A canonical line reads exactly as `monitoring.loading`'s precise per-row validation
+would read it (tests/test_status_parsing.py checks that property); every other line
+(quotes, odd spacing, other time formats, bad values, non-ASCII bytes) goes through
+that per-row validation, which accepts or rejects it with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: PostgreSQL's timestamp epoch, in days after 1970-01-01.
+_PG_EPOCH_DAYS = 10_957
+_MICROS_PER_DAY = 86_400_000_000
+_DIGIT_0 = ord("0")
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    year = year - (month <= 2)
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146_097 + day_of_era - 719_468
+
+
+def _windows(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    """The `width` bytes from each position `at` (all within buf), as an (n, width) array."""
+    view = np.lib.stride_tricks.as_strided(buf, shape=(len(buf) - width + 1, width), strides=(1, 1), writeable=False)
+    return view[at]
+
+
+_DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+#: The longest canonical timestamp: 19 + '.' + 6 fraction digits + '±HH:MM'.
+_TIMESTAMP_MAX = 32
+_FIRST_YEAR, _LAST_YEAR = 2000, 2999
+#: Days from 2000-01-01 (PostgreSQL's epoch) to 1 January of each canonical year, and
+#: from 1 January to the first of each month (row 1: leap years).
+_YEAR_START = _days_from_civil(
+    np.arange(_FIRST_YEAR, _LAST_YEAR + 1), np.ones(1000, np.int64), np.ones(1000, np.int64)
+) - _PG_EPOCH_DAYS
+_IS_LEAP = np.array([(y % 4 == 0) and (y % 100 != 0 or y % 400 == 0) for y in range(_FIRST_YEAR, _LAST_YEAR + 1)])
+_MONTH_DAYS = np.array([[0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]])
+_MONTH_START = np.concatenate((np.zeros((2, 1), np.int64), np.cumsum(_MONTH_DAYS, axis=1)[:, :-1]), axis=1)
+
+
+def _number(byte: np.ndarray, positions: list[int]) -> np.ndarray:
+    """The decimal number written by the digits at `positions` (rows of byte)."""
+    value = byte[positions[0]].astype(np.int32) - _DIGIT_0
+    for position in positions[1:]:
+        value = value * 10 + (byte[position].astype(np.int32) - _DIGIT_0)
+    return value
+
+
+def canonical_timestamps(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(is canonical, microseconds since 2000-01-01 UTC, PostgreSQL's epoch) of the
+    values at buf[start:end]. Canonical: `YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}][ UTC|Z|±HH:MM]`,
+    year 2000–2999, a real date, hours 00–23, minutes and seconds 00–59, offsets up
+    to ±14:59. buf must hold _TIMESTAMP_MAX bytes past every start."""
+    length = end - start
+    # byte[j]: the j-th byte of every value, contiguous (fast per position).
+    byte = np.ascontiguousarray(_windows(buf, np.maximum(start, 0), 26).T)
+    is_digit = (byte - np.uint8(_DIGIT_0)) <= 9  # wraps below '0'
+    ok = (length >= 19) & (length <= _TIMESTAMP_MAX) & is_digit[_DIGIT_POSITIONS].all(axis=0)
+    ok &= (byte[0] == ord("2")) & (byte[4] == ord("-")) & (byte[7] == ord("-"))
+    ok &= (byte[10] == ord(" ")) | (byte[10] == ord("T"))
+    ok &= (byte[13] == ord(":")) & (byte[16] == ord(":"))
+    year = np.clip(_number(byte, [1, 2, 3]), 0, 999)  # + 2000 (the first digit is '2'); garbage clipped
+    month, day = _number(byte, [5, 6]), _number(byte, [8, 9])
+    hour, minute, second = _number(byte, [11, 12]), _number(byte, [14, 15]), _number(byte, [17, 18])
+    leap = _IS_LEAP[year].astype(np.int32)
+    month_ok = (month >= 1) & (month <= 12)
+    month = np.where(month_ok, month, 1)
+    ok &= month_ok & (day >= 1) & (day <= _MONTH_DAYS[leap, month]) & (hour <= 23) & (minute <= 59) & (second <= 59)
+    # The suffix, told by its last byte: ' UTC', 'Z', an offset ±HH:MM, or none.
+    tail = np.ascontiguousarray(_windows(buf, np.maximum(end - 6, 0), 6).T)
+    last = tail[5]
+    is_utc = (last == ord("C")) & (tail[2] == ord(" ")) & (tail[3] == ord("U")) & (tail[4] == ord("T"))
+    is_zulu = last == ord("Z")
+    sign = (tail[0] == ord("+")).astype(np.int32) - (tail[0] == ord("-"))
+    offset_hours, offset_minutes = _number(tail, [1, 2]), _number(tail, [4, 5])
+    is_offset = (
+        (sign != 0)
+        & (tail[3] == ord(":"))
+        & ((tail[[1, 2, 4, 5]] - np.uint8(_DIGIT_0)) <= 9).all(axis=0)
+        & (offset_hours <= 14)
+        & (offset_minutes <= 59)
+    )
+    is_plain = (last - np.uint8(_DIGIT_0)) <= 9
+    suffix = np.where(is_utc, 4, np.where(is_zulu, 1, np.where(is_offset, 6, 0)))
+    ok &= is_utc | is_zulu | is_offset | is_plain
+    # Between the seconds and the suffix: nothing, or '.' and 1 to 6 digits.
+    fraction_digits = length - suffix - 20
+    ok &= (fraction_digits == -1) | ((fraction_digits >= 1) & (fraction_digits <= 6) & (byte[19] == ord(".")))
+    fraction = np.zeros(len(start), np.int32)
+    for place in range(6):
+        in_fraction = place < fraction_digits
+        ok &= ~in_fraction | is_digit[20 + place]
+        fraction += np.where(in_fraction, (byte[20 + place].astype(np.int32) - _DIGIT_0) * 10 ** (5 - place), 0)
+    offset = np.where(is_offset & ~is_utc & ~is_zulu, sign * (offset_hours * 60 + offset_minutes), 0)
+    days = _YEAR_START[year] + _MONTH_START[leap, month] + day - 1
+    seconds = hour * 3600 + minute * 60 + second - offset * 60
+    return ok, days * _MICROS_PER_DAY + seconds.astype(np.int64) * 1_000_000 + fraction
+
+
+_STATUSES = (b"active", b"ACTIVE", b"Active", b"inactive", b"INACTIVE", b"Inactive")
+
+
+def canonical_statuses(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(is canonical, is_active): `active`/`inactive` in lower, upper or title case."""
+    length = end - start
+    # Eight bytes from each start as one little-endian word, the bytes past the value
+    # masked off; compared with each spelling the same way.
+    words = _windows(buf, np.maximum(start, 0), 8).copy().view("<u8")[:, 0]
+    kept_bits = np.minimum(np.maximum(length, 0), 8).astype(np.uint64) * np.uint64(8)
+    mask = np.where(kept_bits == 64, np.uint64(2**64 - 1), (np.uint64(1) << (kept_bits % np.uint64(64))) - np.uint64(1))
+    words &= mask
+    ok = np.zeros(len(start), bool)
+    for status in _STATUSES:
+        ok |= (length == len(status)) & (words == int.from_bytes(status, "little"))
+    return ok, (words & np.uint64(0xFF) | np.uint64(0x20)) == ord("a")
+
+
+class StoreIdCodes:
+    """Dense codes (0, 1, 2, … in order of first appearance) for the store ids of
+    many chunks, without a Python object per row: each id's bytes, zero-padded to
+    whole 8-byte words, are hashed in numpy and looked up among the hashes seen so
+    far. Exact: every row is compared byte for byte with the first id of its hash;
+    after a collision (two ids, one hash: ~never) every row goes through the dict."""
+
+    _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
+
+    def __init__(self) -> None:
+        self.store_ids: list[bytes] = []  # by code
+        self._by_id: dict[bytes, int] = {}  # every id coded so far
+        self._hashes = np.empty(0, np.uint64)  # sorted, of the ids the hash path met
+        self._codes = np.empty(0, np.int64)  # the code of each of those hashes
+        self._words = np.empty((0, 1), np.uint64)  # the id of each, zero-padded words
+        self._collided = False
+
+    def code_of(self, store_id: bytes) -> int:
+        """The code of one id."""
+        code = self._by_id.setdefault(store_id, len(self.store_ids))
+        if code == len(self.store_ids):
+            self.store_ids.append(store_id)
+        return code
+
+    def codes(self, chunk: bytes, buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """The codes of the ids at buf[start:end] (buf = chunk, padded past its end)."""
+        if not self._collided:
+            codes = self._hashed_codes(chunk, buf, start, end)
+            if codes is not None:
+                return codes
+            self._collided = True
+        return np.fromiter(
+            (self.code_of(chunk[a:b]) for a, b in zip(start.tolist(), end.tolist())), np.int64, len(start)
+        )
+
+    def _hashed_codes(self, chunk: bytes, buf: np.ndarray, start: np.ndarray, end: np.ndarray):
+        lengths = end - start
+        words_per_id = int(lengths.max(initial=1) + 7) // 8
+        words = _windows(buf, start, words_per_id * 8).view("<u8")  # a copy: masked in place
+        hashes = lengths.astype(np.uint64)
+        for word in range(words_per_id):
+            kept_bits = np.clip(lengths - 8 * word, 0, 8).astype(np.uint64) * np.uint64(8)
+            words[:, word] &= np.where(
+                kept_bits == 64, np.uint64(2**64 - 1), (np.uint64(1) << (kept_bits & np.uint64(63))) - np.uint64(1)
+            )
+            hashes = (hashes ^ words[:, word]) * self._MULTIPLIER
+            hashes ^= hashes >> np.uint64(29)
+        position = np.minimum(np.searchsorted(self._hashes, hashes), max(len(self._hashes) - 1, 0))
+        known = self._hashes[position] == hashes if len(self._hashes) else np.zeros(len(hashes), bool)
+        width = max(words_per_id, self._words.shape[1])
+        if not (_widen(self._words[position[known]], width) == _widen(words[known], width)).all():
+            return None
+        codes = np.empty(len(hashes), np.int64)
+        codes[known] = self._codes[position[known]]
+        if not known.all():
+            new = np.flatnonzero(~known)
+            unique, first, inverse = np.unique(hashes[new], return_index=True, return_inverse=True)
+            first_rows = new[first]
+            if not (words[new] == words[first_rows][inverse.reshape(-1)]).all():
+                return None
+            new_codes = np.fromiter(
+                (self.code_of(chunk[a:b]) for a, b in zip(start[first_rows].tolist(), end[first_rows].tolist())),
+                np.int64,
+                len(first_rows),
+            )
+            codes[new] = new_codes[inverse.reshape(-1)]
+            all_hashes = np.concatenate((self._hashes, unique))
+            order = np.argsort(all_hashes)
+            self._hashes = all_hashes[order]
+            self._codes = np.concatenate((self._codes, new_codes))[order]
+            self._words = np.concatenate((_widen(self._words, width), _widen(words[first_rows], width)))[order]
+        return codes
+
+
+def _widen(words: np.ndarray, width: int) -> np.ndarray:
+    if words.shape[1] == width:
+        return words
+    wider = np.zeros((len(words), width), words.dtype)
+    wider[:, : words.shape[1]] = words
+    return wider
+
+
+@dataclass
+class ParsedChunk:
+    """A chunk of whole lines: where each line is (start; end = its LF), which are
+    canonical, and the store-id codes, instants and statuses of those."""
+
+    line_starts: np.ndarray
+    line_ends: np.ndarray
+    canonical: np.ndarray
+    codes: np.ndarray
+    moments: np.ndarray
+    is_active: np.ndarray
+
+
+def parse_lines(
+    chunk: bytes,
+    *,
+    width: int,
+    store_id: int,
+    timestamp: int,
+    status: int,
+    crlf: bool,
+    in_quote: bool,
+    store_codes: StoreIdCodes,
+) -> ParsedChunk:
+    """Reads a chunk of whole lines (each ending in LF) of a status file with `width`
+    columns (`store_id`, `timestamp`, `status`: their positions). A line is
+    canonical when it is plain (no quote, not inside a quoted value continued from an
+    earlier line: `in_quote`), printable ASCII, has `width` fields, ends in CRLF iff
+    `crlf`, and its store id (1–255 bytes, no space), timestamp and status are
+    canonical."""
+    size = len(chunk)
+    buf = np.frombuffer(chunk + bytes(_PADDING), np.uint8)
+    body = buf[:size]
+    line_ends = np.flatnonzero(body == ord("\n"))
+    lines = len(line_ends)
+    line_starts = np.concatenate(([0], line_ends[:-1] + 1))
+
+    def line_of(positions: np.ndarray) -> np.ndarray:
+        return np.searchsorted(line_ends, positions)
+
+    ok = np.ones(lines, bool)
+    quotes = np.flatnonzero(body == ord('"'))
+    if len(quotes) or in_quote:
+        quotes_per_line = np.bincount(line_of(quotes), minlength=lines)
+        open_before = (np.cumsum(quotes_per_line) - quotes_per_line + in_quote) % 2 == 1
+        ok &= (quotes_per_line == 0) & ~open_before
+    odd_bytes = np.flatnonzero((body < 0x20) | (body > 0x7E) | (body == ord('"')))
+    odd_bytes = odd_bytes[body[odd_bytes] != ord("\n")]
+    if crlf:
+        odd_bytes = odd_bytes[~((buf[odd_bytes] == ord("\r")) & (buf[odd_bytes + 1] == ord("\n")))]
+        ok &= (line_ends > line_starts) & (buf[line_ends - 1] == ord("\r"))
+    ok[line_of(odd_bytes)] = False
+    value_ends = line_ends - 1 if crlf else line_ends
+    commas = np.flatnonzero(body == ord(","))
+    commas_to_line_end = np.searchsorted(commas, line_ends)
+    commas_per_line = np.diff(commas_to_line_end, prepend=0)
+    ok &= commas_per_line == width - 1
+    first_comma = commas_to_line_end - commas_per_line
+    commas = np.append(commas, size)  # a safe index for lines without enough commas
+
+    def bounds(column: int) -> tuple[np.ndarray, np.ndarray]:
+        def comma(k: int) -> np.ndarray:
+            return commas[np.minimum(first_comma + k, len(commas) - 1)]
+
+        start = line_starts if column == 0 else comma(column - 1) + 1
+        end = value_ends if column == width - 1 else comma(column)
+        return start, end
+
+    sid_start, sid_end = bounds(store_id)
+    ok &= (sid_end - sid_start >= 1) & (sid_end - sid_start <= 255)
+    spaces = np.flatnonzero(body == ord(" "))
+    space_lines = line_of(spaces)
+    in_store_id = (spaces >= sid_start[space_lines]) & (spaces < sid_end[space_lines])
+    ok[space_lines[in_store_id]] = False
+    timestamps_ok, moments = canonical_timestamps(buf, *bounds(timestamp))
+    statuses_ok, is_active = canonical_statuses(buf, *bounds(status))
+    ok &= timestamps_ok & statuses_ok
+    codes = store_codes.codes(chunk, buf, sid_start[ok], sid_end[ok])
+    return ParsedChunk(line_starts, line_ends, ok, codes, moments[ok], is_active[ok])
+
+
+#: Bytes past a chunk's end that fixed-width windows may read: a store id's padding
+#: to whole words (up to 7 + 255) or a timestamp window.
+_PADDING = 264
+
+
+#: The framing of `COPY … FROM STDIN (FORMAT binary)` data around its rows.
+COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extension
+COPY_BINARY_TRAILER = b"\xff\xff"  # a field count of -1
+
+
+def binary_copy_rows(columns: list[np.ndarray]) -> bytes:
+    """Binary COPY rows (no header or trailer) of non-null bigint (int64),
+    timestamptz (int64 µs since 2000-01-01 UTC) or boolean columns."""
+    fields = [("count", ">i2")]
+    for index, column in enumerate(columns):
+        fields += [(f"length{index}", ">i4"), (f"value{index}", "u1" if column.dtype == np.bool_ else ">i8")]
+    records = np.empty(len(columns[0]), dtype=np.dtype(fields))
+    records["count"] = len(columns)
+    for index, column in enumerate(columns):
+        records[f"length{index}"] = records.dtype[f"value{index}"].itemsize
+        records[f"value{index}"] = column
+    return records.tobytes()
