@@ -112,6 +112,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from monitoring.models import BusinessHours, StatusPoll, Store
 from monitoring.status_parsing import (
     COPY_BINARY_HEADER,
+    PARSE_PADDING,
     COPY_BINARY_TRAILER,
     StoreIdCodes,
     binary_copy_rows,
@@ -721,7 +722,6 @@ class _PollStream:
         self.next_line = 2
         self.canonical = 0  # rows parsed as arrays
         self.kept: list[_PollArrays] = []
-        self.carry = b""
         self.state = "header"  # header -> rows -> trailer -> done
         self.python_seconds = 0.0
 
@@ -730,22 +730,9 @@ class _PollStream:
         if self.state == "header":
             self.state = "rows"
         while self.state == "rows":
-            data = self.handle.read(CHUNK_BYTES)
             started = time_module.perf_counter()
-            self.progress.update(len(data))
-            if not data:
-                self.state = "trailer"
-                chunk, self.carry = self.carry, b""
-                if chunk and not chunk.endswith(b"\n"):
-                    chunk += self.header.eol  # the last line had no line end
-            else:
-                data = self.carry + data
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    self.carry = data
-                    continue
-                chunk, self.carry = data[:cut], data[cut:]
-            polls = self._process(chunk) if chunk else None
+            data, lines_end = self._next_chunk()
+            polls = self._process(data, lines_end) if lines_end else None
             if self.state == "trailer":
                 closing = self.records.close()
                 if closing is not None:
@@ -759,15 +746,40 @@ class _PollStream:
             return prefix + COPY_BINARY_TRAILER
         return b""
 
-    def _process(self, chunk: bytes) -> _PollArrays:
-        parsed = parse_lines(chunk, in_quote=bool(self.records.pending), store_codes=self.stores.codes, **self.columns)
+    def _next_chunk(self) -> tuple[bytes, int]:
+        """(data, n): the next whole lines are data[:n]; data holds at least
+        PARSE_PADDING bytes more (the following bytes of the file, or zeros), so the
+        parser reads past the last line without a copy. The file is left at data[n]."""
+        data = self.handle.read(CHUNK_BYTES + PARSE_PADDING)
+        at_end = len(data) < CHUNK_BYTES + PARSE_PADDING
+        lines_end = data.rfind(b"\n", 0, CHUNK_BYTES) + 1
+        while lines_end == 0 and not at_end:  # a line longer than a chunk
+            more = self.handle.read(CHUNK_BYTES)
+            data += more
+            at_end = len(more) < CHUNK_BYTES
+            lines_end = data.rfind(b"\n", 0, len(data) - PARSE_PADDING) + 1
+        if not at_end:
+            self.handle.seek(lines_end - len(data), io.SEEK_CUR)
+            self.progress.update(lines_end)
+            return data, lines_end
+        # The end of the file: the rest, whose last line may lack its line end.
+        self.state = "trailer"
+        self.progress.update(len(data))
+        if data and not data.endswith(b"\n"):
+            data += self.header.eol
+        return data + bytes(PARSE_PADDING), len(data)
+
+    def _process(self, data: bytes, lines_end: int) -> _PollArrays:
+        parsed = parse_lines(
+            data, lines_end, in_quote=bool(self.records.pending), store_codes=self.stores.codes, **self.columns
+        )
         lines = np.arange(self.next_line, self.next_line + len(parsed.line_ends))
         self.next_line += len(lines)
         self.canonical += len(parsed.codes)
         parts = [_PollArrays(self.stores.pks(parsed.codes), parsed.moments, parsed.is_active, lines[parsed.canonical])]
         others: list[tuple[int, str, datetime, bool]] = []
         for index in np.flatnonzero(~parsed.canonical).tolist():
-            raw = chunk[parsed.line_starts[index] : parsed.line_ends[index] + 1]
+            raw = data[parsed.line_starts[index] : parsed.line_ends[index] + 1]
             record = self.records.feed(int(lines[index]), raw)
             if record is not None:
                 row = self.on_record(record)

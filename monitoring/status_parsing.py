@@ -128,20 +128,21 @@ def canonical_statuses(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> t
 
 
 class StoreIdCodes:
-    """Dense codes (0, 1, 2, … in order of first appearance) for the store ids of
+    """Dense codes (0, 1, 2, …) for the store ids of
     many chunks, without a Python object per row: each id's bytes, zero-padded to
-    whole 8-byte words, are hashed in numpy and looked up among the hashes seen so
-    far. Exact: every row is compared byte for byte with the first id of its hash;
-    after a collision (two ids, one hash: ~never) every row goes through the dict."""
+    whole 8-byte words, are hashed in numpy and looked up in an open-addressing table
+    of the ids met so far. Exact: every row is compared word for word with the id of
+    its code; after a collision (two ids, one hash: ~never) rows go through a dict."""
 
     _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
     def __init__(self) -> None:
         self.store_ids: list[bytes] = []  # by code
         self._by_id: dict[bytes, int] = {}  # every id coded so far
-        self._hashes = np.empty(0, np.uint64)  # sorted, of the ids the hash path met
-        self._codes = np.empty(0, np.int64)  # the code of each of those hashes
-        self._words = np.empty((0, 1), np.uint64)  # the id of each, zero-padded words
+        self._slot_hashes = np.zeros(1 << 12, np.uint64)
+        self._slot_codes = np.full(1 << 12, -1, np.int64)  # -1: an empty slot
+        self._used_slots = 0
+        self._words = np.zeros((0, 1), np.uint64)  # by code: the id's words (hash path only)
         self._collided = False
 
     def code_of(self, store_id: bytes) -> int:
@@ -151,10 +152,11 @@ class StoreIdCodes:
             self.store_ids.append(store_id)
         return code
 
-    def codes(self, chunk: bytes, buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """The codes of the ids at buf[start:end] (buf = chunk, padded past its end)."""
+    def codes(self, chunk: bytes, words: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """The codes of the ids at chunk[start:end], whose bytes zero-padded to whole
+        little-endian words are `words` (one row per id)."""
         if not self._collided:
-            codes = self._hashed_codes(chunk, buf, start, end)
+            codes = self._hashed_codes(chunk, words, start, end)
             if codes is not None:
                 return codes
             self._collided = True
@@ -162,25 +164,16 @@ class StoreIdCodes:
             (self.code_of(chunk[a:b]) for a, b in zip(start.tolist(), end.tolist())), np.int64, len(start)
         )
 
-    def _hashed_codes(self, chunk: bytes, buf: np.ndarray, start: np.ndarray, end: np.ndarray):
-        lengths = end - start
-        words_per_id = int(lengths.max(initial=1) + 7) // 8
-        words = _windows(buf, start, words_per_id * 8).view("<u8")  # a copy: masked in place
-        hashes = lengths.astype(np.uint64)
-        for word in range(words_per_id):
-            kept_bits = np.clip(lengths - 8 * word, 0, 8).astype(np.uint64) * np.uint64(8)
-            words[:, word] &= np.where(
-                kept_bits == 64, np.uint64(2**64 - 1), (np.uint64(1) << (kept_bits & np.uint64(63))) - np.uint64(1)
-            )
+    def _hashed_codes(self, chunk: bytes, words: np.ndarray, start: np.ndarray, end: np.ndarray):
+        hashes = (end - start).astype(np.uint64)
+        for word in range(words.shape[1]):
             hashes = (hashes ^ words[:, word]) * self._MULTIPLIER
             hashes ^= hashes >> np.uint64(29)
-        position = np.minimum(np.searchsorted(self._hashes, hashes), max(len(self._hashes) - 1, 0))
-        known = self._hashes[position] == hashes if len(self._hashes) else np.zeros(len(hashes), bool)
-        width = max(words_per_id, self._words.shape[1])
-        if not (_widen(self._words[position[known]], width) == _widen(words[known], width)).all():
+        codes = self._look_up(hashes)
+        known = codes >= 0
+        width = max(words.shape[1], self._words.shape[1])
+        if not (_widen(self._words[codes[known]], width) == _widen(words[known], width)).all():
             return None
-        codes = np.empty(len(hashes), np.int64)
-        codes[known] = self._codes[position[known]]
         if not known.all():
             new = np.flatnonzero(~known)
             unique, first, inverse = np.unique(hashes[new], return_index=True, return_inverse=True)
@@ -193,12 +186,43 @@ class StoreIdCodes:
                 len(first_rows),
             )
             codes[new] = new_codes[inverse.reshape(-1)]
-            all_hashes = np.concatenate((self._hashes, unique))
-            order = np.argsort(all_hashes)
-            self._hashes = all_hashes[order]
-            self._codes = np.concatenate((self._codes, new_codes))[order]
-            self._words = np.concatenate((_widen(self._words, width), _widen(words[first_rows], width)))[order]
+            self._words = _widen(self._words, width)
+            if len(self.store_ids) > len(self._words):
+                self._words = np.concatenate((self._words, np.zeros((len(self.store_ids) - len(self._words), width), np.uint64)))
+            self._words[new_codes] = _widen(words[first_rows], width)
+            for value, code in zip(unique.tolist(), new_codes.tolist()):
+                self._insert(value, code)
         return codes
+
+    def _look_up(self, hashes: np.ndarray) -> np.ndarray:
+        """The code of each hash in the table, -1 where absent (linear probing)."""
+        size = len(self._slot_hashes)
+        codes = np.full(len(hashes), -1, np.int64)
+        pending = np.arange(len(hashes))
+        slots = (hashes % np.uint64(size)).astype(np.int64)
+        while len(pending):
+            slot_codes = self._slot_codes[slots]
+            found = (slot_codes >= 0) & (self._slot_hashes[slots] == hashes[pending])
+            codes[pending[found]] = slot_codes[found]
+            going_on = (slot_codes >= 0) & ~found
+            pending, slots = pending[going_on], (slots[going_on] + 1) % size
+        return codes
+
+    def _insert(self, value: int, code: int) -> None:
+        if 2 * (self._used_slots + 1) > len(self._slot_hashes):  # keep the table at most half full
+            old = [(h, c) for h, c in zip(self._slot_hashes.tolist(), self._slot_codes.tolist()) if c >= 0]
+            self._slot_hashes = np.zeros(4 * len(self._slot_hashes), np.uint64)
+            self._slot_codes = np.full(len(self._slot_hashes), -1, np.int64)
+            self._used_slots = 0
+            for old_value, old_code in old:
+                self._insert(old_value, old_code)
+        size = len(self._slot_hashes)
+        slot = value % size
+        while self._slot_codes[slot] >= 0:
+            slot = (slot + 1) % size
+        self._slot_hashes[slot] = value
+        self._slot_codes[slot] = code
+        self._used_slots += 1
 
 
 def _widen(words: np.ndarray, width: int) -> np.ndarray:
@@ -224,6 +248,7 @@ class ParsedChunk:
 
 def parse_lines(
     chunk: bytes,
+    size: int,
     *,
     width: int,
     store_id: int,
@@ -233,14 +258,15 @@ def parse_lines(
     in_quote: bool,
     store_codes: StoreIdCodes,
 ) -> ParsedChunk:
-    """Reads a chunk of whole lines (each ending in LF) of a status file with `width`
+    """Reads the whole lines (each ending in LF) chunk[:size] of a status file with `width`
     columns (`store_id`, `timestamp`, `status`: their positions). A line is
     canonical when it is plain (no quote, not inside a quoted value continued from an
     earlier line: `in_quote`), printable ASCII, has `width` fields, ends in CRLF iff
     `crlf`, and its store id (1–255 bytes, no space), timestamp and status are
-    canonical."""
-    size = len(chunk)
-    buf = np.frombuffer(chunk + bytes(_PADDING), np.uint8)
+    canonical. chunk holds PARSE_PADDING bytes (any) past size, read past the last line."""
+    if len(chunk) < size + PARSE_PADDING:
+        chunk = chunk[:size] + bytes(PARSE_PADDING)
+    buf = np.frombuffer(chunk, np.uint8)
     body = buf[:size]
     line_ends = np.flatnonzero(body == ord("\n"))
     lines = len(line_ends)
@@ -250,17 +276,19 @@ def parse_lines(
         return np.searchsorted(line_ends, positions)
 
     ok = np.ones(lines, bool)
-    quotes = np.flatnonzero(body == ord('"'))
-    if len(quotes) or in_quote:
+    if in_quote or chunk.find(b'"', 0, size) >= 0:
+        quotes = np.flatnonzero(body == ord('"'))
         quotes_per_line = np.bincount(line_of(quotes), minlength=lines)
         open_before = (np.cumsum(quotes_per_line) - quotes_per_line + in_quote) % 2 == 1
         ok &= (quotes_per_line == 0) & ~open_before
-    odd_bytes = np.flatnonzero((body < 0x20) | (body > 0x7E) | (body == ord('"')))
-    odd_bytes = odd_bytes[body[odd_bytes] != ord("\n")]
+    if width > 3:
+        # Columns not otherwise read: printable ASCII but '"' (the per-row path must
+        # not find a NUL, a non-UTF-8 byte or a quote there either).
+        odd_bytes = np.flatnonzero((body < 0x20) | (body > 0x7E) | (body == ord('"')))
+        odd_bytes = odd_bytes[(body[odd_bytes] != ord("\n")) & (body[odd_bytes] != ord("\r"))]
+        ok[line_of(odd_bytes)] = False
     if crlf:
-        odd_bytes = odd_bytes[~((buf[odd_bytes] == ord("\r")) & (buf[odd_bytes + 1] == ord("\n")))]
         ok &= (line_ends > line_starts) & (buf[line_ends - 1] == ord("\r"))
-    ok[line_of(odd_bytes)] = False
     value_ends = line_ends - 1 if crlf else line_ends
     commas = np.flatnonzero(body == ord(","))
     commas_to_line_end = np.searchsorted(commas, line_ends)
@@ -277,22 +305,44 @@ def parse_lines(
         end = value_ends if column == width - 1 else comma(column)
         return start, end
 
-    sid_start, sid_end = bounds(store_id)
-    ok &= (sid_end - sid_start >= 1) & (sid_end - sid_start <= 255)
-    spaces = np.flatnonzero(body == ord(" "))
-    space_lines = line_of(spaces)
-    in_store_id = (spaces >= sid_start[space_lines]) & (spaces < sid_end[space_lines])
-    ok[space_lines[in_store_id]] = False
     timestamps_ok, moments = canonical_timestamps(buf, *bounds(timestamp))
     statuses_ok, is_active = canonical_statuses(buf, *bounds(status))
     ok &= timestamps_ok & statuses_ok
-    codes = store_codes.codes(chunk, buf, sid_start[ok], sid_end[ok])
+    sid_start, sid_end = (values[ok] for values in bounds(store_id))
+    sid_ok, words = _store_id_words(buf, sid_start, sid_end)
+    ok[ok] = sid_ok
+    codes = store_codes.codes(chunk, words[sid_ok], sid_start[sid_ok], sid_end[sid_ok])
     return ParsedChunk(line_starts, line_ends, ok, codes, moments[ok], is_active[ok])
 
 
-#: Bytes past a chunk's end that fixed-width windows may read: a store id's padding
+def _store_id_words(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(is canonical: 1–255 bytes of printable ASCII but space, '"' and ',', the
+    bytes zero-padded to whole little-endian words) of the store ids at buf[start:end].
+    The byte checks run on whole words (SWAR: "has a byte below / above / equal to")."""
+    length = end - start
+    ok = (length >= 1) & (length <= 255)
+    length = np.where(ok, length, 0)
+    count = int(length.max(initial=1) + 7) // 8
+    words = _windows(buf, start, count * 8).view("<u8")  # a copy, masked in place
+    ones, highs = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
+    odd = np.zeros(len(start), np.uint64)
+    for index in range(count):
+        kept_bits = (np.clip(length - 8 * index, 0, 8) * 8).astype(np.uint64)
+        mask = np.where(kept_bits == 64, np.uint64(2**64 - 1), (np.uint64(1) << (kept_bits & np.uint64(63))) - np.uint64(1))
+        word = words[:, index] & mask
+        words[:, index] = word
+        probe = word | (~mask & (ones * np.uint64(0x41)))  # past the id: 'A', a fine byte
+        odd |= (probe - ones * np.uint64(0x21)) & ~probe  # a byte below '!'
+        odd |= (probe + ones) | probe  # a byte above '~' (or with its high bit set)
+        quoted = probe ^ (ones * np.uint64(0x22))
+        odd |= (quoted - ones) & ~quoted  # a '"'
+    ok &= (odd & highs) == 0
+    return ok, words
+
+
+#: Bytes past a chunk's lines that fixed-width windows may read: a store id's padding
 #: to whole words (up to 7 + 255) or a timestamp window.
-_PADDING = 264
+PARSE_PADDING = 264
 
 
 #: The framing of `COPY … FROM STDIN (FORMAT binary)` data around its rows.

@@ -567,7 +567,7 @@ def test_fast_path_and_python_path_agree(db, tmp_path_factory, moments, style, d
     path.write_text("store_id,timestamp_utc,status\n" + "".join(f"f{i},{t},active\n" for i, t in enumerate(texts)))
     lines = "".join(f"f{i},{t},active\n" for i, t in enumerate(texts)).encode()
     columns = {"width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False, "in_quote": False}
-    assert parse_lines(lines, store_codes=StoreIdCodes(), **columns).canonical.all()
+    assert parse_lines(lines, len(lines), store_codes=StoreIdCodes(), **columns).canonical.all()
     load_status_file(path=path)
     record_polls(polls=[(f"p{i}", t, "active") for i, t in enumerate(texts)])
     stored = dict(((s, w) for s, w, _ in polls()))
@@ -702,3 +702,24 @@ def test_bulk_path_with_stores_created_in_the_same_transaction(db, tmp_path):
     assert set(polls()) == expected and result.loaded == len(expected)
 
 
+
+
+def test_chunk_boundaries_do_not_change_what_is_loaded(db, tmp_path, monkeypatch):
+    """Lines cut by chunk boundaries, a quoted value spanning lines across chunks, a
+    line longer than a chunk and a last line without its line end: the same polls,
+    counts and rejections whatever the chunk size."""
+    lines = ["store_id,timestamp_utc,status"]
+    for i in range(40):
+        lines.append(f"s{i % 7},2023-01-18 {i % 24:02d}:{i:02d}:04.{i:03d} UTC,{'active' if i % 3 else 'inactive'}")
+    lines[10] = '"s1","2023-01-18 03:09:04 UTC","act\nive"'  # a value over two lines: rejected
+    lines[20] = "x" * 300 + ",2023-01-18 05:00:00 UTC,active"  # longer than a small chunk (and 255)
+    lines[30] = "s2,2023-01-18 06:00:00 UTC,sleeping"
+    path = write(tmp_path, "s.csv", "\n".join(lines))  # no final line end
+    results = []
+    for chunk in (1 << 22, 64, 100):
+        monkeypatch.setattr(loading, "CHUNK_BYTES", chunk)
+        result = load_status_file(path=path)
+        results.append((polls(), result.rows, result.loaded + result.unchanged, rejections(result)))
+        StatusPoll.objects.all().delete()
+    assert results[0] == results[1] == results[2]
+    assert results[0][1] == 40 and [line for line, _ in results[0][3]] == [11, 22, 32]

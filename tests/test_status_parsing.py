@@ -34,7 +34,8 @@ def precise(line: bytes):
 
 def read(lines: list[bytes], **overrides):
     codes = StoreIdCodes()
-    parsed = parse_lines(b"".join(lines), store_codes=codes, **{**COLUMNS, **overrides})
+    chunk = b"".join(lines)
+    parsed = parse_lines(chunk, len(chunk), store_codes=codes, **{**COLUMNS, **overrides})
     values = iter(zip(parsed.codes.tolist(), parsed.moments.tolist(), parsed.is_active.tolist()))
     out = []
     for is_canonical in parsed.canonical.tolist():
@@ -68,6 +69,9 @@ def test_the_usual_shapes_are_canonical_and_read_as_the_precise_path_reads_them(
         b'"42","2023-01-18 18:14:04 UTC","active"\n',  # quoted: the per-row path
         b"42 ,2023-01-18 18:14:04 UTC,active\n",  # spaces around a value
         b"4 2,2023-01-18 18:14:04 UTC,active\n",
+        b"4\x002,2023-01-18 18:14:04 UTC,active\n",  # NUL
+        b'4""2,2023-01-18 18:14:04 UTC,active\n',
+        b"4\x7f2,2023-01-18 18:14:04 UTC,active\n",
         b"42,2023-02-29 12:00:00 UTC,active\n",  # not a date
         b"42,2023-01-18 24:00:00 UTC,active\n",
         b"42,2023-01-18 18:14 UTC,active\n",  # no seconds
@@ -155,10 +159,12 @@ def test_store_id_codes_are_exact_when_every_hash_collides(monkeypatch):
 
 def test_store_id_codes_across_chunks_and_rows_read_one_by_one():
     codes = StoreIdCodes()
-    first = parse_lines(b"a,2023-01-18 18:14:04,active\nbb,2023-01-18 18:14:04,active\n", store_codes=codes, **COLUMNS)
+    chunk = b"a,2023-01-18 18:14:04,active\nbb,2023-01-18 18:14:04,active\n"
+    first = parse_lines(chunk, len(chunk), store_codes=codes, **COLUMNS)
     assert codes.code_of(b"bb") == first.codes[1]
     assert codes.code_of(b"ccc") == 2  # a new id, met by the per-row path
-    second = parse_lines(b"ccc,2023-01-18 18:14:04,active\na,2023-01-18 18:14:05,active\n", store_codes=codes, **COLUMNS)
+    chunk = b"ccc,2023-01-18 18:14:04,active\na,2023-01-18 18:14:05,active\n" + b"x" * 300  # bytes past the lines
+    second = parse_lines(chunk, len(chunk) - 300, store_codes=codes, **COLUMNS)
     assert second.codes.tolist() == [2, 0]
     assert codes.store_ids == [b"a", b"bb", b"ccc"]
 
