@@ -57,36 +57,39 @@ Decisions (the README copies these):
 
 How the status file goes fast (~2 M rows; measured with bench/load.py):
 
-- The file streams into `COPY … FROM STDIN (FORMAT csv)` into an UNLOGGED staging
-  table (one text column per header column, plus a line-number identity that COPY
-  assigns in file order: header = line 1). While psycopg2 pulls 1 MB chunks, Python
-  checks each chunk against a strict "canonical line" regular expression at C speed
-  (values in the public data's shape or ISO 8601 with `Z`/offsets, dates valid in
-  their month); that runs while the server parses the previous chunk. Canonical
-  lines pass untouched: PostgreSQL casts them in one set-based statement, which
-  cannot fail for them. Any other physical line is replaced in the stream by an
-  all-NULL placeholder (line numbers stay exact) and handled in Python by the same
-  precise validation as `record_polls` (`parse_timestamp` & co.); its valid rows go
-  to a second staging table. A regex check in SQL measured ~6 µs per row (14 s for
-  2.2 M rows); the chunk check costs ~0.5 µs and overlaps with COPY.
-- Existing poll table: one statement keeps the latest line per (store, instant)
-  with a hash aggregate, compares with what is stored (hash join) and writes only
-  what differs. A file load first takes SHARE ROW EXCLUSIVE on the poll table
-  (other writers wait for the load; readers do not), so new keys are plain inserts
-  and changed ones plain updates. `record_polls` takes no lock and sends the
-  differing rows to `INSERT … ON CONFLICT (store_id, timestamp_utc) DO UPDATE …
-  WHERE is_active IS DISTINCT FROM excluded.is_active` (an identical row never
-  reaches ON CONFLICT, which would lock and rewrite it).
-- Empty poll table and ≥ 10,000 rows: the table is locked, its primary key, unique
-  constraint, foreign key and indexes are dropped (definitions read from the
-  catalog), the rows go in by a binary COPY round trip (COPY FROM writes pages in
-  batches, unlike INSERT … SELECT; ids come from the line numbers, the sequence is
-  moved past them), then everything is rebuilt, the foreign key validated in one
-  query, and the table analysed. A key twice in the file makes the unique rebuild
-  fail: the attempt rolls back to a savepoint and runs again de-duplicated.
+- Python reads the file in 4 MB chunks and `monitoring.status_parsing` reads each
+  chunk as numpy arrays: which lines are canonical (plain ASCII, the usual value
+  shapes, checked byte by byte: real dates, hours, offsets), and their store ids,
+  instants and statuses (~1 µs per row on this machine, against ~2 µs for a regular
+  expression alone). Store ids are hashed and looked up in a table of the ids met
+  so far, verified word for word (exact). Any other line goes through the same
+  precise validation as `record_polls` (`parse_timestamp` & co.), which loads or
+  rejects it. Canonical lines read exactly as that validation reads them
+  (tests/test_status_parsing.py, property-based).
+- Store keys: the store table is locked against other writers for the load, the
+  existing stores are read once, and new ones get keys from a block of the store
+  sequence; they are inserted after the polls, in the same transaction. So every
+  poll row is complete while the file is being read.
+- The rows go to PostgreSQL as binary COPY (store key, instant, status[, line]),
+  streamed: the server writes one chunk while Python reads the next.
+- Existing poll table: they stream into an UNLOGGED staging table; one statement
+  keeps the latest line per (store, instant) with a hash aggregate, compares with
+  what is stored (hash join) and writes only what differs. A file load takes SHARE
+  ROW EXCLUSIVE on the store and poll tables (other writers wait for the load;
+  readers do not), so new keys are plain inserts and changed ones plain updates.
+  `record_polls` takes no lock and sends the differing rows to `INSERT … ON
+  CONFLICT (store_id, timestamp_utc) DO UPDATE … WHERE is_active IS DISTINCT FROM
+  excluded.is_active` (an identical row never reaches ON CONFLICT, which would lock
+  and rewrite it).
+- Empty poll table and a file of ≥ 512 KB: the table is locked, its primary key and
+  index dropped (definitions read from the catalog), the rows stream straight into
+  it, then the key and index are rebuilt and the table analysed. A key twice in the
+  file makes the primary-key rebuild fail: the attempt rolls back to a savepoint and
+  the latest poll per key (kept in memory as arrays) is written instead.
 - `SET LOCAL synchronous_commit = off` for file loads (a crash may lose the last
   load, which is reloaded from its file; it cannot corrupt anything), larger
-  `work_mem` / `maintenance_work_mem` for the hash aggregate and index builds.
+  `work_mem` / `maintenance_work_mem` for the hash aggregate and index builds, one
+  parallel worker per index build (two were no faster on 2 cores).
 """
 
 from __future__ import annotations
@@ -506,6 +509,7 @@ def _tune_session(cursor, *, bulk: bool) -> None:
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        cursor.execute("SET LOCAL max_parallel_maintenance_workers = 1")
 
 
 class _Progress:

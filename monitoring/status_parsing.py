@@ -171,10 +171,18 @@ class StoreIdCodes:
             hashes ^= hashes >> np.uint64(29)
         codes = self._look_up(hashes)
         known = codes >= 0
-        width = max(words.shape[1], self._words.shape[1])
-        if not (_widen(self._words[codes[known]], width) == _widen(words[known], width)).all():
+        all_known = known.all()
+        stored = self._words[codes if all_known else codes[known]]
+        mine = words if all_known else words[known]
+        common = min(stored.shape[1], mine.shape[1])
+        if not (
+            (stored[:, :common] == mine[:, :common]).all()
+            and not stored[:, common:].any()
+            and not mine[:, common:].any()
+        ):
             return None
-        if not known.all():
+        width = max(words.shape[1], self._words.shape[1])
+        if not all_known:
             new = np.flatnonzero(~known)
             unique, first, inverse = np.unique(hashes[new], return_index=True, return_inverse=True)
             first_rows = new[first]
