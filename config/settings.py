@@ -175,6 +175,18 @@ STRAWBERRY_DJANGO = {
     "PAGINATION_MAX_LIMIT": 500,
 }
 
+# GraphQL reads of store data are cached per data version (graphql_schema.read_cache):
+# in each process's memory, for at most this many seconds (0: off).
+API_READ_CACHE_SECONDS = int(os.environ.get("API_READ_CACHE_SECONDS", "600"))
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "api": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "api-reads",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
+}
+
 # Without a bearer token the API answers for every store (the demo) or 401 (production).
 API_ANONYMOUS_ACCESS = env_bool("API_ANONYMOUS_ACCESS", not PRODUCTION)
 

@@ -1,15 +1,14 @@
 from django.contrib import admin
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
-from strawberry.django.views import GraphQLView
-
+from graphql_schema.read_cache import CachedGraphQLView
 from graphql_schema.schema import schema
 from monitoring import pages, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Token-authenticated API (no cookies), so CSRF does not apply.
-    path("graphql/", csrf_exempt(GraphQLView.as_view(schema=schema)), name="graphql"),
+    path("graphql/", csrf_exempt(CachedGraphQLView.as_view(schema=schema)), name="graphql"),
     path("trigger_report/", views.trigger_report, name="trigger-report"),
     path("get_report/", views.get_report, name="get-report"),
     path("store/get_report/", views.get_report, name="store-get-report"),

@@ -112,6 +112,7 @@ import numpy as np
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
+from monitoring.data_version import writer_lock
 from monitoring.models import BusinessHours, StatusPoll, Store
 from monitoring.status_parsing import (
     COPY_BINARY_HEADER,
@@ -493,7 +494,7 @@ def _copy_rows(cursor, table: str, columns: Iterable[str], rows: Iterable[Iterab
     # csv writes "" for an empty string and nothing for None: both would be NULL; we
     # never need empty strings in these staging tables.
     cursor.copy_expert(
-        f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(data), size=CHUNK_BYTES
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", io.StringIO(data), CHUNK_BYTES
     )
     return count
 
@@ -843,6 +844,7 @@ def load_status_file(
             t0 = time_module.perf_counter()
             polls_table, store_table = StatusPoll._meta.db_table, Store._meta.db_table
             # Other writers of stores and polls wait for this load; readers do not.
+            writer_lock(cursor)
             cursor.execute(f"LOCK TABLE {store_table}, {polls_table} IN SHARE ROW EXCLUSIVE MODE")
             stores = _StorePks(cursor)
             bulk = _prepare_bulk_path(cursor, timings) if path.stat().st_size >= BULK_MIN_BYTES else None
@@ -892,7 +894,7 @@ def _staged_merge(cursor, stream: _PollStream, timings: dict) -> tuple[int, int,
         " WITH (autovacuum_enabled = off)"
     )
     t0 = time_module.perf_counter()
-    cursor.copy_expert(f"COPY {staging} FROM STDIN WITH (FORMAT binary)", stream, size=CHUNK_BYTES)
+    cursor.copy_expert(f"COPY {staging} FROM STDIN WITH (FORMAT binary)", stream, CHUNK_BYTES)
     valid = cursor.rowcount
     timings["copy"] = time_module.perf_counter() - t0
     t0 = time_module.perf_counter()
@@ -970,7 +972,7 @@ def _bulk_write(cursor, bulk: _BulkState, stream, timings: dict) -> int:
     polls = StatusPoll._meta.db_table
     t0 = time_module.perf_counter()
     cursor.copy_expert(
-        f"COPY {polls} (store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", stream, size=CHUNK_BYTES
+        f"COPY {polls} (store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", stream, CHUNK_BYTES
     )
     inserted = cursor.rowcount
     timings["bulk_copy"] = time_module.perf_counter() - t0

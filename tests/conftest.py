@@ -24,3 +24,13 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "menu_hours.csv").exists():
         pytest.skip(f"public data set not present at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _fresh_read_cache():
+    """Each test starts with an empty GraphQL read cache (graphql_schema.read_cache):
+    the data-version sequence outlives the rolled-back test transactions."""
+    from django.core.cache import caches
+
+    caches["api"].clear()
+    yield

@@ -1,0 +1,91 @@
+"""GraphQL reads of store data are cached per data version and access, and never
+served stale: any write to stores, hours or polls (through the app or not) changes
+the version; a response is cached only when every counted write was committed."""
+
+import json
+from datetime import datetime, timezone
+
+import psycopg2
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from monitoring.access import token_create
+from monitoring.data_version import data_version_read
+from monitoring.loading import record_polls
+from monitoring.models import Owner, Store
+from tests.factories import make_store
+
+UTC = timezone.utc
+PAGE = "query { stores(pagination: {limit: 10}) { totalCount results { id timezone } } }"
+UPTIME = 'query { store(id: "s1") { uptime { windows { window uptimeMinutes } } } }'
+
+
+def post(client, query, token=None, variables=None):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            "/graphql/", json.dumps({"query": query, "variables": variables}), content_type="application/json", **headers
+        )
+    assert response.status_code == 200
+    return response.json(), len(queries)
+
+
+@pytest.mark.django_db
+def test_the_same_read_is_answered_from_the_cache_until_the_data_changes(client):
+    make_store("s1", zone="Asia/Tokyo")
+    first, first_queries = post(client, PAGE)
+    again, again_queries = post(client, PAGE)
+    assert again == first and first_queries > 1 and again_queries == 1  # the version only
+    Store.objects.filter(store_id="s1").update(timezone_name="Europe/Paris")  # any write, even not through the app
+    changed, _ = post(client, PAGE)
+    assert changed["data"]["stores"]["results"] == [{"id": "s1", "timezone": "Europe/Paris"}]
+    record_polls(polls=[("s1", "2023-01-22 12:00:00 UTC", "active")])
+    before = data_version_read().number
+    assert post(client, UPTIME)[0]["data"]["store"]["uptime"]["windows"][0]["uptimeMinutes"] >= 0
+    assert data_version_read().number == before  # reads do not move the version
+
+
+@pytest.mark.django_db
+def test_each_caller_has_its_own_cached_answers(client):
+    alice, bob = Owner.objects.create(name="alice"), Owner.objects.create(name="bob")
+    Store.objects.create(store_id="a1", owner=alice)
+    Store.objects.create(store_id="b1", owner=bob)
+    tokens = {name: token_create(name="t", owner=owner)[1] for name, owner in (("alice", alice), ("bob", bob))}
+    seen = {name: post(client, PAGE, tokens[name])[0]["data"]["stores"]["results"] for name in tokens}
+    assert seen == {"alice": [{"id": "a1", "timezone": "America/Chicago"}], "bob": [{"id": "b1", "timezone": "America/Chicago"}]}
+    assert post(client, PAGE, tokens["bob"])[0]["data"]["stores"]["results"] == seen["bob"]
+
+
+@pytest.mark.django_db
+def test_mutations_and_reports_are_never_cached(client):
+    make_store("s1")
+    mutation = 'mutation { recordPolls(polls: [{storeId: "s1", timestampUtc: "2023-01-22 12:00:00", status: "active"}]) { loaded unchanged } }'
+    assert post(client, mutation)[0]["data"]["recordPolls"] == {"loaded": 1, "unchanged": 0}
+    assert post(client, mutation)[0]["data"]["recordPolls"] == {"loaded": 0, "unchanged": 1}
+    with CaptureQueriesContext(connection) as queries:
+        post(client, "query { reports { totalCount } }")
+        post(client, "query { reports { totalCount } }")
+        post(client, mutation)
+    assert not any("monitoring_data_version" in q["sql"] for q in queries)  # not even looked up
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_is_cached_while_a_write_is_in_flight(client, settings):
+    make_store("s1")
+    dsn = connection.get_connection_params()
+    writer = psycopg2.connect(**{k: v for k, v in dsn.items() if k != "cursor_factory"})
+    try:
+        with writer.cursor() as cursor:  # a write, not committed yet
+            cursor.execute("INSERT INTO monitoring_store (store_id) VALUES ('s2')")
+        assert not data_version_read().settled
+        first, _ = post(client, PAGE)
+        assert first["data"]["stores"]["totalCount"] == 1  # s2 is not committed
+        writer.commit()
+        assert data_version_read().settled
+        after, _ = post(client, PAGE)
+        assert after["data"]["stores"]["totalCount"] == 2  # not the answer computed mid-write
+        _, cached_queries = post(client, PAGE)
+        assert cached_queries == 1
+    finally:
+        writer.close()
