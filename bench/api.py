@@ -43,7 +43,8 @@ def start_servers(url: str, log_dir, q_workers: int = 1) -> list[subprocess.Pope
     env = {**os.environ, "DATABASE_URL": url, "Q_WORKERS": str(q_workers)}
     web = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", "2", "--threads", "4", "--log-level", "warning"],
+         "--workers", os.environ.get("WEB_WORKERS", "2"), "--threads", os.environ.get("WEB_THREADS", "4"),
+         "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=open(log_dir / "web.log", "wb"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )

@@ -161,6 +161,9 @@ Q_CLUSTER = {
     "retry": int(os.environ.get("Q_RETRY", "360")),
     "max_attempts": int(os.environ.get("Q_MAX_ATTEMPTS", "3")),
     "poll": 0.2,
+    # Reports keep their own state: no row per successful task (an insert, a count and
+    # a delete each); failures are still kept for the admin.
+    "save_limit": -1,
     "catch_up": False,
     "ack_failures": True,
 }
@@ -193,6 +196,9 @@ API_ANONYMOUS_ACCESS = env_bool("API_ANONYMOUS_ACCESS", not PRODUCTION)
 # Reports over more stores than this are split into chunks computed by parallel tasks
 # (one task reads the polls once; chunks pay off with workers on several machines).
 REPORT_CHUNK_SIZE = int(os.environ.get("REPORT_CHUNK_SIZE", "20000"))
+# Report workers lower their CPU priority by this much (nice) before their first report,
+# so web requests go first on a shared machine (0: unchanged).
+REPORT_WORKER_NICE = int(os.environ.get("REPORT_WORKER_NICE", "10"))
 # A report is retried at most this many times (worker death, lost database connection).
 REPORT_MAX_ATTEMPTS = int(os.environ.get("REPORT_MAX_ATTEMPTS", "3"))
 # A PENDING/RUNNING report with no progress for this long is stale: retried or FAILED.

@@ -1,13 +1,32 @@
-"""django-q2 task entry points: thin wrappers over the report services."""
+"""django-q2 task entry points: thin wrappers over the report services.
+
+Report work is batch work: a worker process lowers its own CPU priority
+(REPORT_WORKER_NICE) before its first report, so that on a machine it shares with the
+web process, API requests go first and reports take the spare CPU."""
+
+import os
+
+from django.conf import settings
 
 from monitoring.reports import report_chunk_run, report_run, reports_recover_stale
 
+_niced = False
+
+
+def _batch_priority() -> None:
+    global _niced
+    if not _niced and settings.REPORT_WORKER_NICE > 0:
+        os.nice(settings.REPORT_WORKER_NICE)
+    _niced = True
+
 
 def run_report(report_id: str) -> None:
+    _batch_priority()
     report_run(report_id=report_id)
 
 
 def run_report_chunk(chunk_id: int) -> None:
+    _batch_priority()
     report_chunk_run(chunk_id=chunk_id)
 
 
