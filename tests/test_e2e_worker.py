@@ -3,9 +3,11 @@ real HTTP server (pytest-django's live_server) on the test database."""
 
 import io
 import json
+import os
 import urllib.request
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from tests.factories import add_polls, make_store, worked_example_store
@@ -32,7 +34,7 @@ def test_trigger_poll_complete_download(live_server, tmp_path):
     add_polls(late, [(noon, False)])
     make_store("no-polls")
 
-    with running_worker(tmp_path / "qcluster.log"):
+    with running_worker(tmp_path / "qcluster.log") as worker:
         report_id = graphql(live_server.url, "mutation { triggerReport { id status } }")["triggerReport"]["id"]
 
         def finished():
@@ -42,6 +44,9 @@ def test_trigger_poll_complete_download(live_server, tmp_path):
             return report if report["status"] in ("COMPLETE", "FAILED") else None
 
         report = wait_for(finished, timeout=90, what="the worker to finish the report")
+        # The process that ran the report lowered its CPU priority (REPORT_WORKER_NICE).
+        assert settings.REPORT_WORKER_NICE > 0
+        assert max(_nice(pid) for pid in _process_group(worker.pid)) == os.getpriority(os.PRIO_PROCESS, 0) + settings.REPORT_WORKER_NICE
 
     assert report["status"] == "COMPLETE", report["error"]
     with urllib.request.urlopen(report["downloadUrl"], timeout=30) as response:
@@ -52,6 +57,25 @@ def test_trigger_poll_complete_download(live_server, tmp_path):
     call_command("generate_report", stdout=expected)
     assert downloaded == expected.getvalue()
     assert downloaded.count("\n") == 4  # header + three stores
+
+
+def _process_group(pgid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.getpgid(int(entry)) == pgid:
+                    pids.append(int(entry))
+            except ProcessLookupError:
+                pass
+    return pids
+
+
+def _nice(pid: int) -> int:
+    try:
+        return os.getpriority(os.PRIO_PROCESS, pid)
+    except ProcessLookupError:
+        return -100
 
 
 def redis_available() -> bool:
