@@ -90,6 +90,7 @@ class CachedGraphQLView(GraphQLView):
         if content is not None:
             return HttpResponse(content, content_type="application/json")
         response = super().dispatch(request, *args, **kwargs)
-        if plan.store and response.status_code == 200 and response.get("Content-Type", "").startswith("application/json"):
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        if plan.store and response.status_code == 200 and is_json:
             cache.set(plan.key, response.content, settings.API_READ_CACHE_SECONDS)
         return response

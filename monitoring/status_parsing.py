@@ -46,7 +46,10 @@ _YEAR_START = _days_from_civil(
     np.arange(_FIRST_YEAR, _LAST_YEAR + 1), np.ones(1000, np.int64), np.ones(1000, np.int64)
 ) - _PG_EPOCH_DAYS
 _IS_LEAP = np.array([(y % 4 == 0) and (y % 100 != 0 or y % 400 == 0) for y in range(_FIRST_YEAR, _LAST_YEAR + 1)])
-_MONTH_DAYS = np.array([[0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]])
+_MONTH_DAYS = np.array([
+    [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31],
+    [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31],
+])
 _MONTH_START = np.concatenate((np.zeros((2, 1), np.int64), np.cumsum(_MONTH_DAYS, axis=1)[:, :-1]), axis=1)
 
 
@@ -109,6 +112,12 @@ def canonical_timestamps(buf: np.ndarray, start: np.ndarray, end: np.ndarray) ->
     return ok, days * _MICROS_PER_DAY + seconds.astype(np.int64) * 1_000_000 + fraction
 
 
+def _low_bytes_mask(counts: np.ndarray) -> np.ndarray:
+    """Per row, a little-endian word mask keeping its first `counts` bytes (0 to 8, clipped)."""
+    bits = (np.clip(counts, 0, 8) * 8).astype(np.uint64)
+    return np.where(bits == 64, np.uint64(2**64 - 1), (np.uint64(1) << (bits & np.uint64(63))) - np.uint64(1))
+
+
 _STATUSES = (b"active", b"ACTIVE", b"Active", b"inactive", b"INACTIVE", b"Inactive")
 
 
@@ -118,9 +127,7 @@ def canonical_statuses(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> t
     # Eight bytes from each start as one little-endian word, the bytes past the value
     # masked off; compared with each spelling the same way.
     words = _windows(buf, np.maximum(start, 0), 8).copy().view("<u8")[:, 0]
-    kept_bits = np.minimum(np.maximum(length, 0), 8).astype(np.uint64) * np.uint64(8)
-    mask = np.where(kept_bits == 64, np.uint64(2**64 - 1), (np.uint64(1) << (kept_bits % np.uint64(64))) - np.uint64(1))
-    words &= mask
+    words &= _low_bytes_mask(length)
     ok = np.zeros(len(start), bool)
     for status in _STATUSES:
         ok |= (length == len(status)) & (words == int.from_bytes(status, "little"))
@@ -196,7 +203,8 @@ class StoreIdCodes:
             codes[new] = new_codes[inverse.reshape(-1)]
             self._words = _widen(self._words, width)
             if len(self.store_ids) > len(self._words):
-                self._words = np.concatenate((self._words, np.zeros((len(self.store_ids) - len(self._words), width), np.uint64)))
+                missing = np.zeros((len(self.store_ids) - len(self._words), width), np.uint64)
+                self._words = np.concatenate((self._words, missing))
             self._words[new_codes] = _widen(words[first_rows], width)
             for value, code in zip(unique.tolist(), new_codes.tolist()):
                 self._insert(value, code)
@@ -335,8 +343,7 @@ def _store_id_words(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> tupl
     ones, highs = np.uint64(0x0101010101010101), np.uint64(0x8080808080808080)
     odd = np.zeros(len(start), np.uint64)
     for index in range(count):
-        kept_bits = (np.clip(length - 8 * index, 0, 8) * 8).astype(np.uint64)
-        mask = np.where(kept_bits == 64, np.uint64(2**64 - 1), (np.uint64(1) << (kept_bits & np.uint64(63))) - np.uint64(1))
+        mask = _low_bytes_mask(length - 8 * index)
         word = words[:, index] & mask
         words[:, index] = word
         probe = word | (~mask & (ones * np.uint64(0x41)))  # past the id: 'A', a fine byte
