@@ -10,24 +10,16 @@ that per-row validation, which accepts or rejects it with a reason.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
-#: PostgreSQL's timestamp epoch, in days after 1970-01-01.
-_PG_EPOCH_DAYS = 10_957
+#: PostgreSQL's timestamp epoch.
+_PG_EPOCH = date(2000, 1, 1)
 _MICROS_PER_DAY = 86_400_000_000
 _DIGIT_0 = ord("0")
-
-
-def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
-    year = year - (month <= 2)
-    era = year // 400
-    year_of_era = year - era * 400
-    day_of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    return era * 146_097 + day_of_era - 719_468
 
 
 def _windows(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
@@ -42,10 +34,8 @@ _TIMESTAMP_MAX = 32
 _FIRST_YEAR, _LAST_YEAR = 2000, 2999
 #: Days from 2000-01-01 (PostgreSQL's epoch) to 1 January of each canonical year, and
 #: from 1 January to the first of each month (row 1: leap years).
-_YEAR_START = _days_from_civil(
-    np.arange(_FIRST_YEAR, _LAST_YEAR + 1), np.ones(1000, np.int64), np.ones(1000, np.int64)
-) - _PG_EPOCH_DAYS
-_IS_LEAP = np.array([(y % 4 == 0) and (y % 100 != 0 or y % 400 == 0) for y in range(_FIRST_YEAR, _LAST_YEAR + 1)])
+_YEAR_START = np.array([(date(y, 1, 1) - _PG_EPOCH).days for y in range(_FIRST_YEAR, _LAST_YEAR + 1)])
+_IS_LEAP = np.array([calendar.isleap(y) for y in range(_FIRST_YEAR, _LAST_YEAR + 1)])
 _MONTH_DAYS = np.array([
     [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31],
     [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31],
