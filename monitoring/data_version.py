@@ -9,8 +9,11 @@ in the version is committed, and data read afterwards is at least that new, so a
 result may be cached under the version. Otherwise the version may count a write not
 yet visible; the result is served but not cached.
 
-Code that takes explicit table locks before writing (the file loaders) takes the
-writer lock first (`writer_lock`), so that two writers never wait for each other.
+A writer waiting for the lock in its trigger already holds its statement's table
+lock (ROW EXCLUSIVE), so writers must not take stronger table locks while holding the
+writer lock and waiting: the file loaders take the writer lock first (`writer_lock`)
+and need no table locks of their own (the empty-table bulk path asks for its exclusive
+lock with NOWAIT, and takes the ordinary path if it is busy).
 """
 
 from dataclasses import dataclass

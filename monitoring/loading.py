@@ -66,7 +66,8 @@ How the status file goes fast (~2 M rows; measured with bench/load.py):
   precise validation as `record_polls` (`parse_timestamp` & co.), which loads or
   rejects it. Canonical lines read exactly as that validation reads them
   (tests/test_status_parsing.py, property-based).
-- Store keys: the store table is locked against other writers for the load, the
+- Store keys: a file load first takes the writer lock (`monitoring.data_version`), so
+  no other transaction writes stores or polls until it commits; the
   existing stores are read once, and new ones get keys from a block of the store
   sequence; they are inserted after the polls, in the same transaction. So every
   poll row is complete while the file is being read.
@@ -74,14 +75,15 @@ How the status file goes fast (~2 M rows; measured with bench/load.py):
   streamed: the server writes one chunk while Python reads the next.
 - Existing poll table: they stream into an UNLOGGED staging table; one statement
   keeps the latest line per (store, instant) with a hash aggregate, compares with
-  what is stored (hash join) and writes only what differs. A file load takes SHARE
-  ROW EXCLUSIVE on the store and poll tables (other writers wait for the load;
-  readers do not), so new keys are plain inserts and changed ones plain updates.
+  what is stored (hash join) and writes only what differs. Other writers wait for
+  the load (readers do not), so new keys are plain inserts and changed ones plain
+  updates.
   `record_polls` takes no lock and sends the differing rows to `INSERT … ON
   CONFLICT (store_id, timestamp_utc) DO UPDATE … WHERE is_active IS DISTINCT FROM
   excluded.is_active` (an identical row never reaches ON CONFLICT, which would lock
   and rewrite it).
-- Empty poll table and a file of ≥ 512 KB: the table is locked, its primary key and
+- Empty poll table and a file of ≥ 512 KB: the table is locked (if no one is using
+  it at that moment: otherwise the path above), its primary key and
   index dropped (definitions read from the catalog), the rows stream straight into
   it, then the key and index are rebuilt and the table analysed. A key twice in the
   file makes the primary-key rebuild fail: the attempt rolls back to a savepoint and
@@ -616,8 +618,8 @@ def _insert_store_ids(cursor, store_ids: Iterable[str]) -> int:
 
 class _StorePks:
     """Store ids -> store primary keys for one file load, while COPY has the
-    connection: existing stores are read once (the store table is locked against
-    other writers for the load), new ones get keys from a block drawn from the
+    connection: existing stores are read once (the writer lock keeps other writers
+    out until the load commits), new ones get keys from a block drawn from the
     store sequence and are inserted after the polls, in the same transaction."""
 
     def __init__(self, cursor) -> None:
@@ -842,10 +844,9 @@ def load_status_file(
         with transaction.atomic(), connection.cursor() as cursor:
             _tune_session(cursor, bulk=True)
             t0 = time_module.perf_counter()
-            polls_table, store_table = StatusPoll._meta.db_table, Store._meta.db_table
-            # Other writers of stores and polls wait for this load; readers do not.
+            # Other writers of stores, hours and polls wait for this load (their first
+            # write waits for the writer lock); readers do not.
             writer_lock(cursor)
-            cursor.execute(f"LOCK TABLE {store_table}, {polls_table} IN SHARE ROW EXCLUSIVE MODE")
             stores = _StorePks(cursor)
             bulk = _prepare_bulk_path(cursor, timings) if path.stat().st_size >= BULK_MIN_BYTES else None
             timings["prepare"] = time_module.perf_counter() - t0
@@ -913,15 +914,17 @@ class _BulkState:
 def _prepare_bulk_path(cursor, timings: dict) -> _BulkState | None:
     """If the poll table is empty: lock it, drop its indexes and constraints
     (definitions kept from the catalog, so they come back exactly as they were). None
-    when the table has rows or cannot be altered now (pending trigger events in an
-    enclosing transaction)."""
+    when the table has rows or cannot be altered now (in use by another transaction,
+    or pending trigger events in an enclosing transaction)."""
     polls = StatusPoll._meta.db_table
     cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {polls})")
     if not cursor.fetchone()[0]:
         return None
     try:
         with transaction.atomic():
-            cursor.execute(f"LOCK TABLE {polls} IN ACCESS EXCLUSIVE MODE")
+            # NOWAIT: a reader, or a writer queued for the writer lock, would otherwise
+            # wait for us while we wait for it.
+            cursor.execute(f"LOCK TABLE {polls} IN ACCESS EXCLUSIVE MODE NOWAIT")
             cursor.execute(
                 "SELECT conname, pg_get_constraintdef(oid), contype FROM pg_constraint"
                 " WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'f') ORDER BY contype DESC, conname",
@@ -941,7 +944,7 @@ def _prepare_bulk_path(cursor, timings: dict) -> _BulkState | None:
             for name, _definition in indexes:
                 cursor.execute(f'DROP INDEX "{name}"')
     except DatabaseError as error:
-        if getattr(error.__cause__, "pgcode", None) != "55006":  # object_in_use
+        if getattr(error.__cause__, "pgcode", None) not in ("55006", "55P03"):  # in use; lock not available
             raise
         timings["bulk_path_refused"] = 1.0
         return None

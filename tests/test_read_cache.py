@@ -89,3 +89,49 @@ def test_nothing_is_cached_while_a_write_is_in_flight(client, settings):
         assert cached_queries == 1
     finally:
         writer.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_queue_and_never_deadlock(tmp_path):
+    """File loads (which lock the store and poll tables), live polls creating stores,
+    and plain store updates, all at once: every one completes (they queue on the writer
+    lock), and the data version moves on."""
+    import threading
+
+    from django.db import connections
+
+    from monitoring.loading import BULK_MIN_BYTES, load_status_file
+
+    make_store("edited")
+    lines = ["store_id,timestamp_utc,status"]
+    lines += [f"f{i % 50},2023-01-{10 + i % 20} {i % 24:02d}:{i % 60:02d}:00 UTC,active" for i in range(20000)]
+    path = tmp_path / "store_status.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size >= BULK_MIN_BYTES  # the first load may take the empty-table path
+    before = data_version_read().number
+    errors: list[BaseException] = []
+
+    def run(work):
+        try:
+            for round_ in range(5):
+                work(round_)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [
+        lambda r: load_status_file(path=path),
+        lambda r: record_polls(polls=[(f"live-{r}-{i}", f"2023-01-22 1{i}:00:00 UTC", "active") for i in range(5)]),
+        lambda r: Store.objects.filter(store_id="edited").update(timezone_name=["Asia/Tokyo", "Europe/Paris"][r % 2]),
+    ]
+    threads = [threading.Thread(target=run, args=(work,)) for work in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert not any(thread.is_alive() for thread in threads)
+    assert Store.objects.filter(store_id__startswith="live-").count() == 25
+    version = data_version_read()
+    assert version.settled and version.number > before
