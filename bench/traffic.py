@@ -121,6 +121,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument(
+        "--warmup", type=float, default=0, help="seconds of the same mix first, not measured (warms the read caches)"
+    )
     args = parser.parse_args()
 
     url = fresh_database("bench_traffic")
@@ -128,7 +131,12 @@ def main() -> None:
     processes = start_servers(url, ROOT / "bench" / "out", q_workers=2)
     try:
         store_ids = [s["id"] for s in Client().graphql("{ stores(pagination: {limit: 500}) { results { id } } }")["stores"]["results"]]
-        print(f"bench/traffic.py on {machine()}: {args.stores:,} stores, {args.clients} clients for {args.seconds:.0f} s")
+        print(
+            f"bench/traffic.py on {machine()}: {args.stores:,} stores, {args.clients} clients for {args.seconds:.0f} s"
+            f" (after {args.warmup:.0f} s of warm-up)"
+        )
+        if args.warmup:
+            mixed_load(store_ids, args.clients, args.warmup)
         result = mixed_load(store_ids, args.clients, args.seconds)
         total = sum(len(v) for v in result["latencies"].values())
         print(f"  {total} requests, {total / args.seconds:.1f}/s, errors {result['errors']}")
