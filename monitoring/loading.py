@@ -707,8 +707,9 @@ class _PollStream:
     """The file object handed to `COPY … FROM STDIN (FORMAT binary)`: reads the status
     file in chunks; whole chunks of canonical lines are parsed as arrays
     (`status_parsing`), any other line one by one by `on_record` (which rejects or
-    returns a valid row); returns the valid polls as binary COPY rows, and keeps them
-    (as arrays) for a second pass if the file holds a key twice."""
+    returns a valid row); returns the valid polls as binary COPY rows. For the
+    empty-table path (`with_line` False) it also keeps them as arrays, for a second
+    pass if the file holds a key twice; the staging path de-duplicates in SQL."""
 
     def __init__(self, handle, header: Header, records: _Records, on_record, progress: _Progress,
                  stores: _StorePks, *, with_line: bool) -> None:
@@ -728,7 +729,7 @@ class _PollStream:
         }
         self.next_line = 2
         self.canonical = 0  # rows parsed as arrays
-        self.kept: list[_PollArrays] = []
+        self.kept: list[_PollArrays] = []  # the empty-table path only
         self.state = "header"  # header -> rows -> trailer -> done
         self.python_seconds = 0.0
 
@@ -746,7 +747,8 @@ class _PollStream:
                     self.on_record(closing)
             self.python_seconds += time_module.perf_counter() - started
             if polls is not None and len(polls.line):
-                self.kept.append(polls)
+                if not self.with_line:
+                    self.kept.append(polls)
                 return prefix + polls.copy_rows(with_line=self.with_line)
         if self.state == "trailer":
             self.state = "done"

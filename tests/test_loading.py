@@ -43,7 +43,7 @@ def polls() -> list[tuple[str, datetime, bool]]:
     return sorted(StatusPoll.objects.values_list("store__store_id", "timestamp_utc", "is_active"))
 
 
-def poll_rows_with_ids() -> list[tuple]:
+def poll_rows_with_versions() -> list[tuple]:
     """The stored polls with their row versions (xmin): unchanged rows were not rewritten."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT store_id, timestamp_utc, is_active, xmin::text FROM monitoring_statuspoll")
@@ -268,9 +268,9 @@ def test_missing_file(db, tmp_path):
 def test_reloading_the_same_file_changes_nothing(db, tmp_path):
     path = write(tmp_path, "store_status.csv", BAD_STATUS_FILE)
     first = load_status_file(path=path)
-    before = poll_rows_with_ids(), sorted(Store.objects.values_list("id", "store_id", "timezone_name"))
+    before = poll_rows_with_versions(), sorted(Store.objects.values_list("id", "store_id", "timezone_name"))
     again = load_status_file(path=path)
-    assert (poll_rows_with_ids(), sorted(Store.objects.values_list("id", "store_id", "timezone_name"))) == before
+    assert (poll_rows_with_versions(), sorted(Store.objects.values_list("id", "store_id", "timezone_name"))) == before
     assert (again.loaded, again.replaced, again.stores_created) == (0, 0, 0)
     assert again.unchanged == first.loaded and again.rejected == first.rejected
 
@@ -355,10 +355,10 @@ def test_bulk_path_into_an_empty_table(db, tmp_path, duplicate):
 
 def test_a_file_missing_a_column_leaves_stored_data_intact(db, tmp_path):
     load_status_file(path=write(tmp_path, "a.csv", PLAIN))
-    before = poll_rows_with_ids()
+    before = poll_rows_with_versions()
     with pytest.raises(LoadError):
         load_status_file(path=write(tmp_path, "b.csv", "store_id,timestamp\n1,2023-01-22 12:00:00 UTC\n"))
-    assert poll_rows_with_ids() == before
+    assert poll_rows_with_versions() == before
 
 
 TRAP_TIME = "2001-02-03 04:05:06"
@@ -390,23 +390,23 @@ def poll_trap():
 def test_a_failure_mid_load_leaves_stored_data_intact(db, tmp_path, poll_trap):
     load_status_file(path=write(tmp_path, "a.csv", PLAIN))
     load_timezones_file(path=write(tmp_path, "tz.csv", "store_id,timezone_str\n1,Asia/Tokyo\n"))
-    before = poll_rows_with_ids(), zones()
+    before = poll_rows_with_versions(), zones()
     poll_trap(deferred=False)
     content = PLAIN.replace("active\n", "inactive\n", 1) + f"new,2023-01-22 12:00:00 UTC,active\ntrap,{TRAP_TIME} UTC,active\n"
     with pytest.raises(Exception, match="trapped poll"):
         load_status_file(path=write(tmp_path, "b.csv", content))
-    assert (poll_rows_with_ids(), zones()) == before  # no poll changed, no store created
+    assert (poll_rows_with_versions(), zones()) == before  # no poll changed, no store created
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failure_at_commit_leaves_stored_data_intact(tmp_path, poll_trap):
     load_status_file(path=write(tmp_path, "a.csv", PLAIN))
-    before = poll_rows_with_ids(), zones()
+    before = poll_rows_with_versions(), zones()
     poll_trap(deferred=True)
     content = f"store_id,timestamp_utc,status\n1,2023-01-22 12:09:39.388884 UTC,inactive\ntrap,{TRAP_TIME} UTC,active\n"
     with pytest.raises(Exception, match="trapped poll"):
         load_status_file(path=write(tmp_path, "b.csv", content))
-    assert (poll_rows_with_ids(), zones()) == before
+    assert (poll_rows_with_versions(), zones()) == before
     with connection.cursor() as cursor:  # no staging table left behind
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'monitoring_load_%'")
         assert cursor.fetchone()[0] == 0
