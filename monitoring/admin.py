@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, IntegerField, Max, Min, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -21,7 +21,8 @@ from django.utils.text import Truncator
 from monitoring.access import token_create
 from monitoring.engine import DEFAULT_TIMEZONE
 from monitoring.links import report_download_path
-from monitoring.models import ApiToken, BusinessHours, Owner, Report, ReportRow, StatusPoll, StatusPollRow, Store
+from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
+from monitoring.models import ApiToken, BusinessHours, Owner, Report, ReportRow, StatusPollRow, Store
 
 UTC = dt_timezone.utc
 POLL_KEY_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # of StatusPollRow.key
@@ -42,24 +43,22 @@ def _count_of(model, fk: str) -> Coalesce:
 
 
 class EstimatedCountPaginator(Paginator):
-    """For an unfiltered change list of a big table, the planner's row estimate instead
-    of an exact COUNT(*) (which reads the whole table on every page view). Filtered lists
-    (a day, a store, a status) are counted exactly."""
+    """For a change list of many rows, the planner's row estimate instead of an exact
+    COUNT(*) (which reads every row on every page view); a list the planner expects to
+    be short (a store, the inactive polls of a day) is counted exactly."""
 
     EXACT_BELOW = 100_000
 
     @cached_property
     def count(self) -> int:
         query = getattr(self.object_list, "query", None)
-        if query is not None and not query.where:
+        if query is not None:
+            sql, params = query.sql_with_params()
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [getattr(self.object_list.model, "ESTIMATED_FROM", self.object_list.model._meta.db_table)],
-                )
-                row = cursor.fetchone()
-            if row and row[0] >= self.EXACT_BELOW:
-                return int(row[0])
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+                estimate = int(cursor.fetchone()[0][0]["Plan"]["Plan Rows"])
+            if estimate >= self.EXACT_BELOW:
+                return estimate
         return super().count
 
 
@@ -143,30 +142,49 @@ class BusinessHoursAdmin(admin.ModelAdmin):
 
 
 class PollDayFilter(admin.SimpleListFilter):
-    """A UTC calendar day of the polls: choices from the MIN/MAX of the indexed timestamp
-    (two index probes), never a DISTINCT over millions of rows."""
+    """A UTC calendar day of the polls, the latest by default: the time index is BRIN,
+    which finds a day's polls but cannot list the newest of millions in order, so
+    "all days" is a choice (a full sort), not the default. The days come from the
+    first and last poll instants (selectors), never a DISTINCT over millions of rows."""
 
     title = "day (UTC)"
     parameter_name = "day"
     MAX_DAYS = 31
+    ALL_DAYS = "all"
 
     def lookups(self, request, model_admin):
-        bounds = StatusPoll.objects.aggregate(first=Min("timestamp_utc"), last=Max("timestamp_utc"))
-        if bounds["first"] is None:
+        first, last = earliest_poll_timestamp(), latest_poll_timestamp()
+        if first is None:
             return ()
-        first, last = bounds["first"].astimezone(UTC).date(), bounds["last"].astimezone(UTC).date()
+        first, last = first.astimezone(UTC).date(), last.astimezone(UTC).date()
         days = []
         day = last
         while day >= first and len(days) < self.MAX_DAYS:
             days.append((day.isoformat(), day.strftime("%a %d %b %Y")))
             day -= timedelta(days=1)
-        return days
+        return [*days, (self.ALL_DAYS, "All days")]
+
+    def value(self):
+        chosen = super().value()
+        if chosen is None and self.lookup_choices:
+            return self.lookup_choices[0][0]  # the latest day
+        return chosen
+
+    def choices(self, changelist):
+        # No "All" entry clearing the parameter: that is the latest day.
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
-        if not self.value():
+        value = self.value()
+        if value is None or value == self.ALL_DAYS:
             return queryset
         try:
-            day = datetime.combine(datetime.strptime(self.value(), "%Y-%m-%d").date(), time(0), UTC)
+            day = datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(0), UTC)
         except ValueError:
             return queryset.none()
         return queryset.filter(timestamp_utc__gte=day, timestamp_utc__lt=day + timedelta(days=1))
@@ -180,7 +198,7 @@ class StatusPollAdmin(admin.ModelAdmin):
     list_select_related = ("store",)
     list_filter = (("is_active", admin.BooleanFieldListFilter), PollDayFilter)
     search_fields = ("store__store_id__exact",)
-    search_help_text = "Exact store id."
+    search_help_text = "Exact store id (within the day chosen on the right)."
     # A total order without the view's computed key (which no index covers).
     ordering = ("-timestamp_utc", "-store_id")
     show_full_result_count = False

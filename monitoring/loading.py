@@ -88,6 +88,9 @@ How the status file goes fast (~2 M rows; measured with bench/load.py):
   it, then the key and index are rebuilt and the table analysed. A key twice in the
   file makes the primary-key rebuild fail: the attempt rolls back to a savepoint and
   the latest poll per key (kept in memory as arrays) is written instead.
+- Polls are stored in time order, which the BRIN time index relies on: a file not in
+  it (blocks of rows spanning more than a day, as in the public release) is written
+  again sorted, on the empty-table path; merges insert their new rows sorted.
 - `SET LOCAL synchronous_commit = off` for file loads (a crash may lose the last
   load, which is reloaded from its file; it cannot corrupt anything), larger
   `work_mem` / `maintenance_work_mem` for the hash aggregate and index builds, one
@@ -171,6 +174,13 @@ MAX_REJECTIONS_KEPT = 1000
 #: on (~10,000 polls).
 BULK_MIN_BYTES = 512 * 1024
 CHUNK_BYTES = 4 << 20
+# Time order as the BRIN index sees it: blocks of this many rows (its 32-page ranges
+# hold ~5,400) are wide when they span more than a day and more than half the file's
+# time span; a file is in time order when at most TIME_ORDER_WIDE_SHARE of its
+# blocks are wide (in the public release every block spans the whole week).
+TIME_ORDER_BLOCK_ROWS = 5_000
+TIME_ORDER_SPAN_US = 86_400_000_000
+TIME_ORDER_WIDE_SHARE = 0.1
 REJECTS_HEADER = ("file", "line", "field", "reason", "raw")
 
 
@@ -682,6 +692,10 @@ class _PollArrays:
         last[:-1] = (rows.store_pk[1:] != rows.store_pk[:-1]) | (rows.moment[1:] != rows.moment[:-1])
         return _PollArrays(*(getattr(rows, name)[last] for name in _POLL_ARRAY_FIELDS))
 
+    def in_time_order(self) -> _PollArrays:
+        order = np.argsort(self.moment, kind="stable")
+        return _PollArrays(*(getattr(self, name)[order] for name in _POLL_ARRAY_FIELDS))
+
     def copy_rows(self, *, with_line: bool) -> bytes:
         columns = [self.store_pk, self.moment, self.is_active] + ([self.line] if with_line else [])
         return binary_copy_rows(columns)
@@ -709,7 +723,8 @@ class _PollStream:
     (`status_parsing`), any other line one by one by `on_record` (which rejects or
     returns a valid row); returns the valid polls as binary COPY rows. For the
     empty-table path (`with_line` False) it also keeps them as arrays, for a second
-    pass if the file holds a key twice; the staging path de-duplicates in SQL."""
+    pass if the file holds a key twice or is not in time order; the staging path
+    de-duplicates in SQL."""
 
     def __init__(self, handle, header: Header, records: _Records, on_record, progress: _Progress,
                  stores: _StorePks, *, with_line: bool) -> None:
@@ -730,6 +745,8 @@ class _PollStream:
         self.next_line = 2
         self.canonical = 0  # rows parsed as arrays
         self.kept: list[_PollArrays] = []  # the empty-table path only
+        self.time_spans: list[np.ndarray] = []  # the empty-table path only: per block of rows
+        self.time_bounds: list[tuple[int, int]] = []  # and per chunk
         self.state = "header"  # header -> rows -> trailer -> done
         self.python_seconds = 0.0
 
@@ -749,11 +766,25 @@ class _PollStream:
             if polls is not None and len(polls.line):
                 if not self.with_line:
                     self.kept.append(polls)
+                    self._note_time_order(polls.moment)
                 return prefix + polls.copy_rows(with_line=self.with_line)
         if self.state == "trailer":
             self.state = "done"
             return prefix + COPY_BINARY_TRAILER
         return b""
+
+    def _note_time_order(self, moments: np.ndarray) -> None:
+        edges = np.arange(0, len(moments), TIME_ORDER_BLOCK_ROWS)
+        self.time_spans.append(np.maximum.reduceat(moments, edges) - np.minimum.reduceat(moments, edges))
+        self.time_bounds.append((int(moments.min()), int(moments.max())))
+
+    def in_time_order(self) -> bool:
+        """Whether the rows kept so far are in time order as the BRIN index needs it."""
+        if not self.time_spans:
+            return True
+        lows, highs = zip(*self.time_bounds)
+        wide = np.concatenate(self.time_spans) > max(TIME_ORDER_SPAN_US, (max(highs) - min(lows)) // 2)
+        return wide.mean() <= TIME_ORDER_WIDE_SHARE
 
     def _next_chunk(self) -> tuple[bytes, int]:
         """(data, n): the next whole lines are data[:n]; data holds at least
@@ -967,7 +998,7 @@ def _bulk_load(cursor, bulk: _BulkState, stream: _PollStream, timings: dict) -> 
             raise
     t0 = time_module.perf_counter()
     polls = _PollArrays.concatenate(stream.kept)
-    latest = polls.latest_per_key()
+    latest = polls.latest_per_key().in_time_order()
     timings["dedupe"] = time_module.perf_counter() - t0
     loaded = _bulk_write(cursor, bulk, _RowsStream(latest, with_line=False), timings)
     return loaded, 0, 0, len(polls.line) - len(latest.line)
@@ -981,6 +1012,16 @@ def _bulk_write(cursor, bulk: _BulkState, stream, timings: dict) -> int:
     )
     inserted = cursor.rowcount
     timings["bulk_copy"] = time_module.perf_counter() - t0
+    if isinstance(stream, _PollStream) and not stream.in_time_order():
+        # Written again sorted, before the indexes exist: the BRIN time index is only
+        # as good as the table's time order.
+        t0 = time_module.perf_counter()
+        cursor.execute(f"TRUNCATE {polls}")
+        in_order = _RowsStream(_PollArrays.concatenate(stream.kept).in_time_order(), with_line=False)
+        cursor.copy_expert(
+            f"COPY {polls} (store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", in_order, CHUNK_BYTES
+        )
+        timings["time_order"] = time_module.perf_counter() - t0
     # The primary key first: it fails on a key twice.
     for name, definition, _type in sorted(bulk.constraints, key=lambda c: "pufc".index(c[2])):
         t0 = time_module.perf_counter()
@@ -1022,7 +1063,7 @@ def _merge_locked(cursor, source: str) -> tuple[int, int, int]:
         f" WHERE p.store_id = c.store_pk AND p.timestamp_utc = c.ts AND c.stored <> c.is_active RETURNING 1),"
         f" inserted AS ("
         f" INSERT INTO {polls} (store_id, timestamp_utc, is_active)"
-        f" SELECT store_pk, ts, is_active FROM compared WHERE stored IS NULL RETURNING 1)"
+        f" SELECT store_pk, ts, is_active FROM compared WHERE stored IS NULL ORDER BY ts RETURNING 1)"
         f" SELECT (SELECT count(*) FROM compared), (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)"
     )
     return tuple(cursor.fetchone())
@@ -1040,7 +1081,7 @@ def _merge(cursor, source: str) -> tuple[int, int, int]:
         f" LEFT JOIN {polls} p ON p.store_id = n.store_pk AND p.timestamp_utc = n.ts),"
         f" ins AS ("
         f" INSERT INTO {polls} (store_id, timestamp_utc, is_active)"
-        f" SELECT store_pk, ts, is_active FROM compared WHERE stored IS DISTINCT FROM is_active"
+        f" SELECT store_pk, ts, is_active FROM compared WHERE stored IS DISTINCT FROM is_active ORDER BY ts"
         f" ON CONFLICT (store_id, timestamp_utc) DO UPDATE SET is_active = EXCLUDED.is_active"
         f" WHERE {polls}.is_active IS DISTINCT FROM EXCLUDED.is_active"
         f" RETURNING (xmax = 0) AS inserted)"

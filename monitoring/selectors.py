@@ -34,11 +34,44 @@ _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _POSTGRES_EPOCH_US = 946_684_800 * 1_000_000  # 2000-01-01 in Unix microseconds
 
 
+#: Heap pages read at either end of the poll table for a first min()/max() candidate.
+_EDGE_PAGES = 32
+
+
 def latest_poll_timestamp() -> datetime | None:
-    # Plain SQL: every live uptime asks, and the ORM took longer to build the query
-    # than PostgreSQL to answer it (one page of the time index).
+    return _poll_time_bound(latest=True)
+
+
+def earliest_poll_timestamp() -> datetime | None:
+    return _poll_time_bound(latest=False)
+
+
+def _poll_time_bound(*, latest: bool) -> datetime | None:
+    """max() or min() of the poll instants. The time index is BRIN, which cannot answer
+    either alone: polls are stored in time order, so the table's last (first) pages
+    give a candidate (a TID range scan), and the BRIN index then finds the exact answer
+    reading only the block ranges that can hold a later (earlier) poll. Plain SQL:
+    every live uptime asks, and the ORM took longer to build a query than PostgreSQL
+    took to answer it."""
+    table = StatusPoll._meta.db_table
+    aggregate, beyond = ("max", ">=") if latest else ("min", "<=")
+    if latest:
+        edge = (
+            "ctid >= (SELECT format('(%s,0)', greatest(pg_relation_size(" f"'{table}'"
+            f") / current_setting('block_size')::int - {_EDGE_PAGES}, 0))::tid)"
+        )
+    else:
+        edge = f"ctid < '({_EDGE_PAGES},0)'::tid"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT max(timestamp_utc) FROM {StatusPoll._meta.db_table}")
+        cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {table} WHERE {edge}")
+        candidate = cursor.fetchone()[0]
+        if candidate is not None:
+            cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {table} WHERE timestamp_utc {beyond} %s", [candidate])
+            bound = cursor.fetchone()[0]
+            if bound is not None:
+                return bound
+        # No poll in the edge pages (or it was deleted meanwhile): the plain scan.
+        cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {table}")
         return cursor.fetchone()[0]
 
 

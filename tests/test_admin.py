@@ -3,7 +3,7 @@ read-only, and a token made here is shown once and stored only as a hash."""
 
 import hashlib
 import re
-from datetime import timezone
+from datetime import datetime, timezone
 
 import pytest
 from django.db import connection
@@ -117,19 +117,41 @@ def test_polls_are_read_only_and_searchable(admin_client, world):
 
 
 def test_poll_list_does_not_count_a_big_table(admin_client, world, monkeypatch):
-    """Unfiltered, the page count comes from the planner's estimate, not COUNT(*)."""
+    """A list the planner expects to be long gets its page count from the estimate, not
+    COUNT(*); a short one is counted exactly."""
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE monitoring_statuspoll")
+    changelist = admin_url(StatusPollRow, "changelist")
     monkeypatch.setattr(EstimatedCountPaginator, "EXACT_BELOW", 1)
+    for query in ({}, {"day": "all"}):
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(changelist, query)
+        assert response.status_code == 200
+        counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "monitoring_statuspoll" in q["sql"]]
+        assert counts == [], query
+        assert any(q["sql"].startswith("EXPLAIN") for q in queries), query
+    monkeypatch.setattr(EstimatedCountPaginator, "EXACT_BELOW", 100_000)
     with CaptureQueriesContext(connection) as queries:
-        response = admin_client.get(admin_url(StatusPollRow, "changelist"))
-    assert response.status_code == 200
-    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() and "monitoring_statuspoll" in q["sql"]]
-    assert counts == []
-    assert any("reltuples" in q["sql"] for q in queries)
-    # Filtered, the count is exact.
-    filtered = admin_client.get(admin_url(StatusPollRow, "changelist"), {"is_active__exact": "0"})
+        filtered = admin_client.get(changelist, {"is_active__exact": "0"})
     assert "1 status poll" in filtered.content.decode()
+    assert any("COUNT(" in q["sql"].upper() for q in queries)
+
+
+def test_poll_list_shows_the_latest_day_unless_all_days_are_asked_for(admin_client, world):
+    StatusPoll.objects.create(
+        store=world["store"], timestamp_utc=datetime(2023, 1, 20, 12, tzinfo=timezone.utc), is_active=True
+    )
+    changelist = admin_url(StatusPollRow, "changelist")
+
+    def listed(query) -> int:
+        html = admin_client.get(changelist, query).content.decode()
+        return int(re.search(r"(\d+) status polls?\b", html).group(1))
+
+    total = StatusPoll.objects.count()
+    assert listed({}) == listed({"day": "2023-01-25"}) == total - 1
+    assert listed({"day": "all"}) == total and listed({"day": "2023-01-20"}) == 1
+    html = admin_client.get(changelist).content.decode()
+    assert "?day=2023-01-20" in html and "?day=all" in html
 
 
 def test_reports_are_read_only_with_download_link(admin_client, world):

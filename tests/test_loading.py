@@ -2,6 +2,7 @@
 
 import csv
 import io
+import random
 import subprocess
 import sys
 from datetime import datetime, time, timedelta, timezone
@@ -309,11 +310,16 @@ def test_within_a_file_the_later_line_wins(db, tmp_path):
     assert (again.loaded, again.replaced, again.unchanged, again.superseded) == (0, 0, 2, 3)
 
 
-def _big_status_file(directory: Path, rows: int, *, duplicate: bool = False) -> tuple[Path, set]:
+def _big_status_file(
+    directory: Path, rows: int, *, duplicate: bool = False, shuffled: bool = False
+) -> tuple[Path, set]:
     start = datetime(2023, 1, 18, tzinfo=UTC)
     lines = ["store_id,timestamp_utc,status"]
     expected = {}
-    for i in range(rows):
+    order = list(range(rows))
+    if shuffled:  # no time order, as in the public release
+        random.Random(7).shuffle(order)
+    for i in order:
         store = f"store-{i % 97}"
         when = start + timedelta(minutes=i, microseconds=i)
         active = i % 5 != 0
@@ -337,15 +343,30 @@ def _poll_table_schema() -> list:
         return cursor.fetchall()
 
 
+def _stored_in_time_order() -> bool:
+    """Whether the poll table's rows, in their physical order, are in time order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT bool_and(later) FROM (SELECT timestamp_utc >= lag(timestamp_utc, 1, '-infinity')"
+            " OVER (ORDER BY ctid) AS later FROM monitoring_statuspoll) rows"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("shuffled", [False, True], ids=["in time order", "shuffled"])
 @pytest.mark.parametrize("duplicate", [False, True], ids=["distinct keys", "a key twice"])
-def test_bulk_path_into_an_empty_table(db, tmp_path, duplicate):
+def test_bulk_path_into_an_empty_table(db, tmp_path, duplicate, shuffled):
     schema = _poll_table_schema()
-    path, expected = _big_status_file(tmp_path, BULK_MIN_BYTES // 40, duplicate=duplicate)
+    path, expected = _big_status_file(tmp_path, BULK_MIN_BYTES // 40, duplicate=duplicate, shuffled=shuffled)
     result = load_status_file(path=path)
     assert "bulk_copy" in result.timings  # the path this test is about
     assert set(polls()) == expected
     assert (result.loaded, result.superseded) == (len(expected), 1 if duplicate else 0)
     assert _poll_table_schema() == schema
+    # Stored in time order (the BRIN index's premise); a file in it is written once.
+    assert _stored_in_time_order()
+    if not duplicate:
+        assert ("time_order" in result.timings) is shuffled
     again = load_status_file(path=path)
     assert (again.loaded, again.replaced, again.unchanged) == (0, 0, len(expected))
 

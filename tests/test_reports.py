@@ -4,9 +4,11 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from monitoring.models import Report
 from monitoring.reports import CSV_HEADER, report_compute, report_create, report_csv, report_run
+from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
 from tests.factories import UTC, add_polls, make_store, worked_example_store
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +31,39 @@ def test_worked_example_through_the_database():
     # The six earlier days are open 3 h each with no evidence: unknown.
     assert row["unknown_last_week"] == pytest.approx(6 * 3)
     assert row["uptime_last_week"] + row["downtime_last_week"] == pytest.approx(3)
+
+
+def _poll_instants_bulk(store, instants) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO monitoring_statuspoll (store_id, timestamp_utc, is_active)"
+            " SELECT %s, unnest(%s::timestamptz[]), true",
+            [store.pk, list(instants)],
+        )
+
+
+@pytest.mark.parametrize("where", ["in time order", "max and min mid-table", "edge pages emptied"])
+def test_first_and_last_poll_instants_are_exact(where):
+    """The BRIN-assisted min()/max() agree with a plain scan wherever the extremes lie
+    (the table spans far more than the edge pages read first)."""
+    store = make_store("s")
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    instants = [start + timedelta(seconds=i) for i in range(30_000)]
+    if where == "max and min mid-table":  # the extremes far from the table's ends
+        instants[15_000] = start + timedelta(days=400)
+        instants[15_001] = start - timedelta(days=400)
+    _poll_instants_bulk(store, instants)
+    if where == "edge pages emptied":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM monitoring_statuspoll WHERE timestamp_utc < %s OR timestamp_utc >= %s",
+                [instants[8_000], instants[22_000]],
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(timestamp_utc), max(timestamp_utc) FROM monitoring_statuspoll")
+        expected = cursor.fetchone()
+    assert (earliest_poll_timestamp(), latest_poll_timestamp()) == expected
+    assert expected[0] < expected[1]
 
 
 def test_as_of_defaults_to_latest_poll_across_stores():
