@@ -12,7 +12,9 @@ embedded one when unset; migrated; dropped at the end):
    Django's start-up is included; the loader's own time is printed too);
 3. the same command again (idempotent reload: nothing written);
 4. a day of new polls (the file's last day, one day later) into the loaded table;
-5. with --stress: the file with every status flipped (every poll replaced).
+5. with --stress: the file with every status flipped (every poll replaced);
+6. with --shuffled: the file's lines shuffled (no time order, like the public
+   release), into a fresh database, after its own floor.
 
 Prints rows/s and the ratio to the floor. Other processes may share the machine:
 run it a few times (`--runs`) and read the best figures.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import subprocess
 import sys
@@ -106,6 +109,29 @@ def flipped(path: Path) -> Path:
     return target
 
 
+def shuffled(path: Path) -> Path:
+    target = path.with_name("store_status_shuffled.csv")
+    if not target.exists():
+        header, *lines = path.read_bytes().splitlines(keepends=True)
+        random.Random(1).shuffle(lines)
+        target.write_bytes(header + b"".join(lines))
+    return target
+
+
+def load_once(bench_url: str, path: Path) -> tuple[float, float, str]:
+    """(wall seconds, the loader's own seconds, its output) of one load_data run."""
+    wall, output = timed_manage(bench_url, "load_data", "--status", str(path), "--no-rejects-file", "-v", "2")
+    return wall, float(re.search(r" in ([0-9.]+) s", output).group(1)), output
+
+
+def print_load(label: str, wall: float, inner: float, output: str, count: int, floor: float | None) -> None:
+    print(
+        f"  load_data {label:<22} {wall:6.1f} s  {count / wall:>10,.0f} rows/s"
+        f"  (loader itself {inner:.1f} s{f', {inner / floor:.1f}x floor' if floor else ''})"
+    )
+    print("\n".join(f"      {line.strip()}" for line in output.splitlines()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stores", type=int, default=14000)
@@ -114,6 +140,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="repeat the whole measurement")
     parser.add_argument("--keep", action="store_true", help="keep the bench_load database")
     parser.add_argument("--stress", action="store_true", help="also load the file with every status flipped")
+    parser.add_argument("--shuffled", action="store_true", help="also load the file shuffled, into an empty database")
     options = parser.parse_args()
 
     status = generated(options.stores, options.days, options.seed) / "store_status.csv"
@@ -137,19 +164,20 @@ def main() -> None:
         if options.stress:
             scenarios.append(("replace (all flipped)", flipped(status)))
         for label, path in scenarios:
-            wall, output = timed_manage(bench_url, "load_data", "--status", str(path), "--no-rejects-file", "-v", "2")
-            inner = float(re.search(r" in ([0-9.]+) s", output).group(1))
-            figures.append((label, wall, inner, output, count_rows(path)))
+            figures.append((label, *load_once(bench_url, path), count_rows(path)))
+        if options.shuffled:
+            bench_url = fresh_database(BENCH_DB)
+            shuffled_floor = bare_copy(bench_url, shuffled(status), unlogged=False)
+            shuffled_load = load_once(bench_url, shuffled(status))
 
         print(f"\nrun {run} (PostgreSQL {version}, load average {os.getloadavg()[0]:.2f}):")
         print(f"  bare COPY, regular table            {floor:6.1f} s  {rows / floor:>10,.0f} rows/s  (the floor)")
         print(f"  bare COPY, unlogged table           {floor_unlogged:6.1f} s  {rows / floor_unlogged:>10,.0f} rows/s")
         for label, wall, inner, output, count in figures:
-            print(
-                f"  load_data {label:<22} {wall:6.1f} s  {count / wall:>10,.0f} rows/s"
-                f"  (loader itself {inner:.1f} s{f', {inner / floor:.1f}x floor' if count == rows else ''})"
-            )
-            print("\n".join(f"      {line.strip()}" for line in output.splitlines()))
+            print_load(label, wall, inner, output, count, floor if count == rows else None)
+        if options.shuffled:
+            print(f"  bare COPY of the shuffled file      {shuffled_floor:6.1f} s  {rows / shuffled_floor:>10,.0f} rows/s")
+            print_load("load (shuffled file)", *shuffled_load, rows, shuffled_floor)
         if not options.keep:
             admin = psycopg2.connect(database_url("postgres"))
             admin.autocommit = True

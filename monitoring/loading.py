@@ -88,9 +88,11 @@ How the status file goes fast (~2 M rows; measured with bench/load.py):
   it, then the key and index are rebuilt and the table analysed. A key twice in the
   file makes the primary-key rebuild fail: the attempt rolls back to a savepoint and
   the latest poll per key (kept in memory as arrays) is written instead.
-- Polls are stored in time order, which the BRIN time index relies on: a file not in
-  it (blocks of rows spanning more than a day, as in the public release) is written
-  again sorted, on the empty-table path; merges insert their new rows sorted.
+- Polls are stored in time order, which the BRIN time index relies on. On the
+  empty-table path, a file whose first chunk is not in it (blocks of rows spanning
+  more than a day, as in the public release) is read whole and written sorted; one
+  found out of order only later is written again sorted. Merges insert their new
+  rows sorted.
 - `SET LOCAL synchronous_commit = off` for file loads (a crash may lose the last
   load, which is reloaded from its file; it cannot corrupt anything), larger
   `work_mem` / `maintenance_work_mem` for the hash aggregate and index builds, one
@@ -693,7 +695,7 @@ class _PollArrays:
         return _PollArrays(*(getattr(rows, name)[last] for name in _POLL_ARRAY_FIELDS))
 
     def in_time_order(self) -> _PollArrays:
-        order = np.argsort(self.moment, kind="stable")
+        order = np.argsort(self.moment)  # not stable: one row per key is stored, whatever the order of ties
         return _PollArrays(*(getattr(self, name)[order] for name in _POLL_ARRAY_FIELDS))
 
     def copy_rows(self, *, with_line: bool) -> bytes:
@@ -747,6 +749,7 @@ class _PollStream:
         self.kept: list[_PollArrays] = []  # the empty-table path only
         self.time_spans: list[np.ndarray] = []  # the empty-table path only: per block of rows
         self.time_bounds: list[tuple[int, int]] = []  # and per chunk
+        self.written_in_time_order = False  # all rows sorted, in one piece
         self.state = "header"  # header -> rows -> trailer -> done
         self.python_seconds = 0.0
 
@@ -755,23 +758,40 @@ class _PollStream:
         if self.state == "header":
             self.state = "rows"
         while self.state == "rows":
-            started = time_module.perf_counter()
-            data, lines_end = self._next_chunk()
-            polls = self._process(data, lines_end) if lines_end else None
-            if self.state == "trailer":
-                closing = self.records.close()
-                if closing is not None:
-                    self.on_record(closing)
-            self.python_seconds += time_module.perf_counter() - started
-            if polls is not None and len(polls.line):
-                if not self.with_line:
-                    self.kept.append(polls)
-                    self._note_time_order(polls.moment)
-                return prefix + polls.copy_rows(with_line=self.with_line)
+            polls = self._next_polls()
+            if polls is None:
+                continue
+            if not self.with_line and len(self.kept) == 1 and not self.in_time_order():
+                # The first chunk is not in time order (nor, then, the file, as a rule):
+                # all of it is read first and written once, sorted.
+                while self.state == "rows":
+                    self._next_polls()
+                started = time_module.perf_counter()
+                polls = _PollArrays.concatenate(self.kept).in_time_order()
+                self.kept = [polls]
+                self.written_in_time_order = True
+                self.python_seconds += time_module.perf_counter() - started
+            return prefix + polls.copy_rows(with_line=self.with_line)
         if self.state == "trailer":
             self.state = "done"
             return prefix + COPY_BINARY_TRAILER
         return b""
+
+    def _next_polls(self) -> _PollArrays | None:
+        """The valid polls of the next chunk (None when it has none), kept and noted on
+        the empty-table path."""
+        started = time_module.perf_counter()
+        data, lines_end = self._next_chunk()
+        polls = self._process(data, lines_end) if lines_end else None
+        if self.state == "trailer":
+            closing = self.records.close()
+            if closing is not None:
+                self.on_record(closing)
+        if polls is not None and len(polls.line) and not self.with_line:
+            self.kept.append(polls)
+            self._note_time_order(polls.moment)
+        self.python_seconds += time_module.perf_counter() - started
+        return polls if polls is not None and len(polls.line) else None
 
     def _note_time_order(self, moments: np.ndarray) -> None:
         edges = np.arange(0, len(moments), TIME_ORDER_BLOCK_ROWS)
@@ -780,7 +800,7 @@ class _PollStream:
 
     def in_time_order(self) -> bool:
         """Whether the rows kept so far are in time order as the BRIN index needs it."""
-        if not self.time_spans:
+        if self.written_in_time_order or not self.time_spans:
             return True
         lows, highs = zip(*self.time_bounds)
         wide = np.concatenate(self.time_spans) > max(TIME_ORDER_SPAN_US, (max(highs) - min(lows)) // 2)
@@ -1013,8 +1033,9 @@ def _bulk_write(cursor, bulk: _BulkState, stream, timings: dict) -> int:
     inserted = cursor.rowcount
     timings["bulk_copy"] = time_module.perf_counter() - t0
     if isinstance(stream, _PollStream) and not stream.in_time_order():
-        # Written again sorted, before the indexes exist: the BRIN time index is only
-        # as good as the table's time order.
+        # Its first chunk was in time order, the rest was not: written again sorted,
+        # before the indexes exist (the BRIN time index is only as good as the
+        # table's time order).
         t0 = time_module.perf_counter()
         cursor.execute(f"TRUNCATE {polls}")
         in_order = _RowsStream(_PollArrays.concatenate(stream.kept).in_time_order(), with_line=False)

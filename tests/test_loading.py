@@ -311,14 +311,16 @@ def test_within_a_file_the_later_line_wins(db, tmp_path):
 
 
 def _big_status_file(
-    directory: Path, rows: int, *, duplicate: bool = False, shuffled: bool = False
+    directory: Path, rows: int, *, duplicate: bool = False, shuffled_from: int | None = None
 ) -> tuple[Path, set]:
     start = datetime(2023, 1, 18, tzinfo=UTC)
     lines = ["store_id,timestamp_utc,status"]
     expected = {}
     order = list(range(rows))
-    if shuffled:  # no time order, as in the public release
-        random.Random(7).shuffle(order)
+    if shuffled_from is not None:  # no time order from that row on, as in the public release
+        rest = order[shuffled_from:]
+        random.Random(7).shuffle(rest)
+        order[shuffled_from:] = rest
     for i in order:
         store = f"store-{i % 97}"
         when = start + timedelta(minutes=i, microseconds=i)
@@ -353,20 +355,25 @@ def _stored_in_time_order() -> bool:
         return cursor.fetchone()[0]
 
 
-@pytest.mark.parametrize("shuffled", [False, True], ids=["in time order", "shuffled"])
+@pytest.mark.parametrize("order", ["in time order", "shuffled", "shuffled after the first chunk"])
 @pytest.mark.parametrize("duplicate", [False, True], ids=["distinct keys", "a key twice"])
-def test_bulk_path_into_an_empty_table(db, tmp_path, duplicate, shuffled):
+def test_bulk_path_into_an_empty_table(db, tmp_path, monkeypatch, duplicate, order):
     schema = _poll_table_schema()
-    path, expected = _big_status_file(tmp_path, BULK_MIN_BYTES // 40, duplicate=duplicate, shuffled=shuffled)
+    rows = BULK_MIN_BYTES // 40
+    shuffled_from = {"in time order": None, "shuffled": 0, "shuffled after the first chunk": rows // 4}[order]
+    path, expected = _big_status_file(tmp_path, rows, duplicate=duplicate, shuffled_from=shuffled_from)
+    if order == "shuffled after the first chunk":
+        monkeypatch.setattr(loading, "CHUNK_BYTES", 64 << 10)  # a first chunk of ~1,300 rows in order
     result = load_status_file(path=path)
     assert "bulk_copy" in result.timings  # the path this test is about
     assert set(polls()) == expected
     assert (result.loaded, result.superseded) == (len(expected), 1 if duplicate else 0)
     assert _poll_table_schema() == schema
-    # Stored in time order (the BRIN index's premise); a file in it is written once.
+    # Stored in time order (the BRIN index's premise). A file in it, or out of it from
+    # its first chunk, is written once; one found out of it later is written again.
     assert _stored_in_time_order()
     if not duplicate:
-        assert ("time_order" in result.timings) is shuffled
+        assert ("time_order" in result.timings) is (order == "shuffled after the first chunk")
     again = load_status_file(path=path)
     assert (again.loaded, again.replaced, again.unchanged) == (0, 0, len(expected))
 
