@@ -3,6 +3,7 @@ precise per-row validation of monitoring.loading: a line read as canonical must 
 exactly what the per-row path gives; the usual shapes must be canonical (the fast
 path); store-id codes stay exact even when hashes collide."""
 
+import random
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -172,3 +173,77 @@ def test_store_id_codes_across_chunks_and_rows_read_one_by_one():
 def test_binary_copy_rows_layout():
     rows = status_parsing.binary_copy_rows([np.array([1], np.int64), np.array([True])])
     assert rows == b"\x00\x02" + b"\x00\x00\x00\x08" + (1).to_bytes(8, "big") + b"\x00\x00\x00\x01\x01"
+
+
+# Chunks as a whole (the fast path when every line has its commas, the general one
+# otherwise, blocks of rows) read as their lines one by one.
+_ANY_ID = _CANONICAL_ID | st.text(alphabet="0123456789abcdef-", min_size=17, max_size=300) | st.sampled_from(
+    ["", "a b", 'a""b', "caf\u00e9", "a,b"]  # quotes in pairs: none opens a value
+)
+_TWISTS = {
+    "none": lambda line: line,
+    "extra field": lambda line: line.replace(b"\n", b",x\n"),
+    "missing field": lambda line: line[: line.rindex(b",")] + b"\n",
+    "quoted id": lambda line: b'"' + line.replace(b",", b'",', 1),
+    "other line end": lambda line: line[:-2] + b"\n" if line.endswith(b"\r\n") else line[:-1] + b"\r\n",
+}
+
+
+@st.composite
+def _any_line(draw, crlf: bool) -> bytes:
+    line = _line(
+        draw(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2999, 12, 31))),
+        draw(st.integers(min_value=0, max_value=6)),
+        draw(st.sampled_from(["", " UTC", "Z", "+05:30", "-14:59"])),
+        draw(st.sampled_from([" ", "T"])),
+        draw(_ANY_ID),
+        draw(st.sampled_from(["active", "INACTIVE", "Active", "sleeping"])),
+    )
+    if crlf:
+        line = line[:-1] + b"\r\n"
+    twist = draw(st.sampled_from(["none"] * 4 + list(_TWISTS)))
+    return _TWISTS[twist](line)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), crlf=st.booleans())
+def test_a_chunk_reads_as_its_lines_one_by_one(data, crlf):
+    lines = data.draw(st.lists(_any_line(crlf), min_size=1, max_size=12))
+    assert read(lines, crlf=crlf) == [read([line], crlf=crlf)[0] for line in lines]
+
+
+@pytest.mark.parametrize("odd_every", [0, 997])
+def test_chunks_of_many_blocks_read_as_small_chunks(odd_every):
+    rng = random.Random(odd_every)
+    lines = []
+    for index in range(40_000):  # over 2 MB
+        store_id = "".join(rng.choices("0123456789abcdef-", k=rng.choice([1, 8, 9, 19, 36, 40])))
+        line = USUAL[index % len(USUAL)].replace(b"42,", b"7,").split(b",", 1)[1]
+        if odd_every and index % odd_every == 0:
+            line = line.replace(b",", b";")  # a missing field
+        lines.append(store_id.encode() + b"," + line)
+    expected = [row for first in range(0, len(lines), 700) for row in read(lines[first : first + 700])]
+    assert read(lines) == expected
+    assert (None in expected) == bool(odd_every)
+
+
+def test_store_id_codes_stay_exact_after_a_collision_in_a_later_chunk(monkeypatch):
+    monkeypatch.setattr(StoreIdCodes, "_MULTIPLIER", np.uint64(0))  # every id hashes alike
+    codes = StoreIdCodes()
+    chunks = [
+        b"aa,2023-01-18 18:14:04,active\n" * 2,
+        b"bb,2023-01-18 18:14:04,active\naa,2023-01-18 18:14:05,active\n",  # bb: the hash of aa
+    ]
+    got = [parse_lines(chunk, len(chunk), store_codes=codes, **COLUMNS).codes.tolist() for chunk in chunks]
+    assert [[codes.store_ids[code] for code in chunk] for chunk in got] == [[b"aa", b"aa"], [b"bb", b"aa"]]
+
+
+def test_store_id_codes_of_an_id_met_again_among_longer_ids():
+    codes = StoreIdCodes()
+    chunks = [
+        b"a,2023-01-18 18:14:04,active\n",
+        b"a,2023-01-18 18:14:05,active\n" + b"x" * 100 + b",2023-01-18 18:14:05,active\na,2023-01-18 18:14:06,active\n",
+    ]
+    got = [parse_lines(chunk, len(chunk), store_codes=codes, **COLUMNS).codes.tolist() for chunk in chunks]
+    assert got == [[0], [0, 1, 0]]
+    assert codes.store_ids == [b"a", b"x" * 100]
