@@ -106,7 +106,8 @@ class StatusPoll(models.Model):
         # "All polls between t1 and t2": a BRIN index, as polls are written in time
         # order (files in bulk are sorted if they are not, merges insert in time order,
         # live polls arrive in it). A few pages to maintain instead of a second btree
-        # as big as the table's key; max()/min() go through selectors.poll_time_bounds.
+        # as big as the table's key; max() and min() go through
+        # selectors.latest_poll_timestamp and earliest_poll_timestamp.
         indexes = [
             BrinIndex(fields=["timestamp_utc"], name="status_poll_time_brin", pages_per_range=32, autosummarize=True)
         ]

@@ -146,7 +146,7 @@ def polls_between(
     store_index = store_index[keep]
     timestamp_us = records["timestamp_us"][keep].astype(np.int64) + _POSTGRES_EPOCH_US
     is_active = records["is_active"][keep].astype(bool)
-    # The engine wants (store, time) order; a table loaded in bulk is in it already.
+    # The engine wants (store, time) order; the table is stored in time order.
     later = (store_index[1:] > store_index[:-1]) | (
         (store_index[1:] == store_index[:-1]) & (timestamp_us[1:] > timestamp_us[:-1])
     )
