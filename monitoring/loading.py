@@ -183,6 +183,7 @@ CHUNK_BYTES = 4 << 20
 TIME_ORDER_BLOCK_ROWS = 5_000
 TIME_ORDER_SPAN_US = 86_400_000_000
 TIME_ORDER_WIDE_SHARE = 0.1
+SORTED_ROWS_PER_READ = 1 << 17
 REJECTS_HEADER = ("file", "line", "field", "reason", "raw")
 
 
@@ -749,7 +750,8 @@ class _PollStream:
         self.kept: list[_PollArrays] = []  # the empty-table path only
         self.time_spans: list[np.ndarray] = []  # the empty-table path only: per block of rows
         self.time_bounds: list[tuple[int, int]] = []  # and per chunk
-        self.written_in_time_order = False  # all rows sorted, in one piece
+        self.written_in_time_order = False  # all rows read first, then written sorted
+        self.time_order: np.ndarray | None = None  # the rows (of kept[0]) still to write, sorted
         self.state = "header"  # header -> rows -> trailer -> done
         self.python_seconds = 0.0
 
@@ -757,25 +759,37 @@ class _PollStream:
         prefix = COPY_BINARY_HEADER if self.state == "header" else b""
         if self.state == "header":
             self.state = "rows"
+        if self.time_order is not None:
+            return prefix + self._next_sorted_rows()
         while self.state == "rows":
             polls = self._next_polls()
             if polls is None:
                 continue
             if not self.with_line and len(self.kept) == 1 and not self.in_time_order():
                 # The first chunk is not in time order (nor, then, the file, as a rule):
-                # all of it is read first and written once, sorted.
+                # all of it is read first and written once, sorted, a slice per read so
+                # that PostgreSQL stores one while the next is gathered.
                 while self.state == "rows":
                     self._next_polls()
                 started = time_module.perf_counter()
-                polls = _PollArrays.concatenate(self.kept).in_time_order()
-                self.kept = [polls]
+                self.kept = [_PollArrays.concatenate(self.kept)]
+                self.time_order = np.argsort(self.kept[0].moment)  # ties: one row per key is stored
                 self.written_in_time_order = True
                 self.python_seconds += time_module.perf_counter() - started
+                return prefix + self._next_sorted_rows()
             return prefix + polls.copy_rows(with_line=self.with_line)
         if self.state == "trailer":
             self.state = "done"
             return prefix + COPY_BINARY_TRAILER
         return b""
+
+    def _next_sorted_rows(self) -> bytes:
+        started = time_module.perf_counter()
+        rows, rest = self.time_order[:SORTED_ROWS_PER_READ], self.time_order[SORTED_ROWS_PER_READ:]
+        self.time_order = rest if len(rest) else None
+        polls = _PollArrays(*(getattr(self.kept[0], name)[rows] for name in _POLL_ARRAY_FIELDS))
+        self.python_seconds += time_module.perf_counter() - started
+        return polls.copy_rows(with_line=False)
 
     def _next_polls(self) -> _PollArrays | None:
         """The valid polls of the next chunk (None when it has none), kept and noted on

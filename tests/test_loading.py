@@ -364,6 +364,7 @@ def test_bulk_path_into_an_empty_table(db, tmp_path, monkeypatch, duplicate, ord
     path, expected = _big_status_file(tmp_path, rows, duplicate=duplicate, shuffled_from=shuffled_from)
     if order == "shuffled after the first chunk":
         monkeypatch.setattr(loading, "CHUNK_BYTES", 64 << 10)  # a first chunk of ~1,300 rows in order
+    monkeypatch.setattr(loading, "SORTED_ROWS_PER_READ", 1_000)  # sorted rows go in several slices
     result = load_status_file(path=path)
     assert "bulk_copy" in result.timings  # the path this test is about
     assert set(polls()) == expected
