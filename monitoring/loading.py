@@ -1082,20 +1082,30 @@ def _latest_sql(source: str) -> str:
     )
 
 
+def _time_range_sql(cursor, source: str) -> str:
+    """`BETWEEN first AND last` of the instants in source, as literals: bounds the
+    stored polls a merge compares with to the block ranges the BRIN index finds (a
+    day's file no longer scans the whole table)."""
+    cursor.execute(f"SELECT min(ts), max(ts) FROM ({source}) src")
+    return cursor.mogrify("BETWEEN %s AND %s", cursor.fetchone()).decode()
+
+
 def _merge_locked(cursor, source: str) -> tuple[int, int, int]:
     """The file path of the upsert: with other writers locked out for the rest of the
     transaction, new keys are plain inserts and changed ones plain updates, without
     ON CONFLICT's per-row speculative insertion (~2x faster for new polls). Returns
     (distinct keys, inserted, updated)."""
     polls = StatusPoll._meta.db_table
+    in_range = _time_range_sql(cursor, source)
     cursor.execute(
         f"WITH latest AS ({_latest_sql(source)}),"
         f" compared AS MATERIALIZED ("
         f" SELECT n.store_pk, n.ts, n.is_active, p.is_active AS stored FROM latest n"
-        f" LEFT JOIN {polls} p ON p.store_id = n.store_pk AND p.timestamp_utc = n.ts),"
+        f" LEFT JOIN {polls} p ON p.store_id = n.store_pk AND p.timestamp_utc = n.ts AND p.timestamp_utc {in_range}),"
         f" updated AS ("
         f" UPDATE {polls} p SET is_active = c.is_active FROM compared c"
-        f" WHERE p.store_id = c.store_pk AND p.timestamp_utc = c.ts AND c.stored <> c.is_active RETURNING 1),"
+        f" WHERE p.store_id = c.store_pk AND p.timestamp_utc = c.ts AND p.timestamp_utc {in_range}"
+        f" AND c.stored <> c.is_active RETURNING 1),"
         f" inserted AS ("
         f" INSERT INTO {polls} (store_id, timestamp_utc, is_active)"
         f" SELECT store_pk, ts, is_active FROM compared WHERE stored IS NULL ORDER BY ts RETURNING 1)"
@@ -1109,11 +1119,12 @@ def _merge(cursor, source: str) -> tuple[int, int, int]:
     from what is stored reach the INSERT (an ON CONFLICT that meets an identical row
     would still lock and rewrite it). Returns (distinct keys, inserted, updated)."""
     polls = StatusPoll._meta.db_table
+    in_range = _time_range_sql(cursor, source)
     cursor.execute(
         f"WITH latest AS ({_latest_sql(source)}),"
         f" compared AS MATERIALIZED ("
         f" SELECT n.store_pk, n.ts, n.is_active, p.is_active AS stored FROM latest n"
-        f" LEFT JOIN {polls} p ON p.store_id = n.store_pk AND p.timestamp_utc = n.ts),"
+        f" LEFT JOIN {polls} p ON p.store_id = n.store_pk AND p.timestamp_utc = n.ts AND p.timestamp_utc {in_range}),"
         f" ins AS ("
         f" INSERT INTO {polls} (store_id, timestamp_utc, is_active)"
         f" SELECT store_pk, ts, is_active FROM compared WHERE stored IS DISTINCT FROM is_active ORDER BY ts"
