@@ -1,4 +1,8 @@
+from datetime import datetime, timedelta, timezone
+
 from django.db import connection
+
+from monitoring.models import Store
 
 
 def test_database_is_postgresql(db):
@@ -6,3 +10,33 @@ def test_database_is_postgresql(db):
     with connection.cursor() as cursor:
         cursor.execute("select current_setting('server_version_num')::int")
         assert cursor.fetchone()[0] >= 130000
+
+
+def _plan(sql: str, params: list) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_polls_are_indexed_for_one_store_and_for_all_stores_between_two_instants(db):
+    """SPEC's two questions of the poll table go through its indexes: "this store's
+    polls between t1 and t2" the (store, instant) primary key, "all polls between t1
+    and t2" the BRIN time index (polls stored in time order)."""
+    stores = [Store.objects.create(store_id=f"s{i}") for i in range(50)]
+    start = datetime(2023, 1, 1, tzinfo=timezone.utc)
+    with connection.cursor() as cursor:  # four weeks, hourly, in time order
+        cursor.execute(
+            "INSERT INTO monitoring_statuspoll (store_id, timestamp_utc, is_active)"
+            " SELECT s, %s + h * interval '1 hour', true FROM generate_series(0, 671) h, unnest(%s::bigint[]) s"
+            " ORDER BY h",
+            [start, [store.pk for store in stores]],
+        )
+        cursor.execute("ANALYZE monitoring_statuspoll")
+    day = [start + timedelta(days=20), start + timedelta(days=21)]
+    one_store = _plan(
+        "SELECT * FROM monitoring_statuspoll WHERE store_id = %s AND timestamp_utc BETWEEN %s AND %s",
+        [stores[7].pk, *day],
+    )
+    assert "monitoring_statuspoll_pkey" in one_store
+    all_stores = _plan("SELECT * FROM monitoring_statuspoll WHERE timestamp_utc BETWEEN %s AND %s", day)
+    assert "status_poll_time_brin" in all_stores
