@@ -120,7 +120,7 @@ import numpy as np
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from monitoring.data_version import writer_lock
-from monitoring.models import BusinessHours, StatusPoll, Store
+from monitoring.models import POLL_TIME_INDEX, BusinessHours, StatusPoll, Store
 from monitoring.status_parsing import (
     COPY_BINARY_HEADER,
     PARSE_PADDING,
@@ -968,6 +968,11 @@ def _staged_merge(cursor, stream: _PollStream, timings: dict) -> tuple[int, int,
     t0 = time_module.perf_counter()
     distinct, loaded, replaced = _merge_locked(cursor, f"SELECT store_pk, ts, is_active, line FROM {staging}")
     timings["merge"] = time_module.perf_counter() - t0
+    # The BRIN ranges the new polls filled, summarized now rather than by autovacuum
+    # later: until then every query of a time range reads all of them.
+    t0 = time_module.perf_counter()
+    cursor.execute("SELECT brin_summarize_new_values(%s::regclass)", [POLL_TIME_INDEX])
+    timings["summarize"] = time_module.perf_counter() - t0
     cursor.execute(f"DROP TABLE {staging}")
     return loaded, replaced, distinct - loaded - replaced, valid - distinct
 

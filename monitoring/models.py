@@ -89,6 +89,10 @@ class BusinessHours(models.Model):
         ]
 
 
+#: The BRIN index of the poll instants ("all polls between t1 and t2").
+POLL_TIME_INDEX = "status_poll_time_brin"
+
+
 class StatusPoll(models.Model):
     # The natural key (store, instant) is the primary key: its index serves uniqueness,
     # "this store's polls between t1 and t2" and cascades. A surrogate id cost a third
@@ -109,7 +113,7 @@ class StatusPoll(models.Model):
         # as big as the table's key; max() and min() go through
         # selectors.latest_poll_timestamp and earliest_poll_timestamp.
         indexes = [
-            BrinIndex(fields=["timestamp_utc"], name="status_poll_time_brin", pages_per_range=32, autosummarize=True)
+            BrinIndex(fields=["timestamp_utc"], name=POLL_TIME_INDEX, pages_per_range=32, autosummarize=True)
         ]
 
     @property

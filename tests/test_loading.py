@@ -2,7 +2,9 @@
 
 import csv
 import io
+import json
 import random
+import re
 import subprocess
 import sys
 from datetime import datetime, time, timedelta, timezone
@@ -377,6 +379,28 @@ def test_bulk_path_into_an_empty_table(db, tmp_path, monkeypatch, duplicate, ord
         assert ("time_order" in result.timings) is (order == "shuffled after the first chunk")
     again = load_status_file(path=path)
     assert (again.loaded, again.replaced, again.unchanged) == (0, 0, len(expected))
+
+
+def test_a_merged_file_leaves_the_time_index_summarized(db, tmp_path):
+    """New polls merged into a loaded table fill new BRIN ranges; summarized at once, a
+    query for the latest minute reads a range or two, not every page the file added."""
+    load_status_file(path=_big_status_file(tmp_path, 2_000)[0])
+    later = datetime(2023, 2, 1, tzinfo=UTC)
+    lines = ["store_id,timestamp_utc,status"] + [
+        f"store-{i % 97},{later + timedelta(seconds=i):%Y-%m-%d %H:%M:%S} UTC,active" for i in range(30_000)
+    ]
+    result = load_status_file(path=write(tmp_path, "next.csv", "\n".join(lines) + "\n"))
+    assert "merge" in result.timings and result.loaded == 30_000  # the merge path
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE monitoring_statuspoll")  # as autovacuum would after such a file
+        cursor.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) SELECT max(timestamp_utc) FROM monitoring_statuspoll"
+            " WHERE timestamp_utc >= %s",
+            [later + timedelta(seconds=29_940)],
+        )
+        plan = json.dumps(cursor.fetchone()[0])
+    pages_read = sum(int(n) for n in re.findall(r'"(?:Lossy|Exact) Heap Blocks": (\d+)', plan))
+    assert "status_poll_time_brin" in plan and 0 < pages_read <= 64  # the file added ~170 pages
 
 
 # --------------------------------------------------------------------------- atomicity
