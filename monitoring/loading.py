@@ -92,7 +92,8 @@ How the status file goes fast (~2 M rows; measured with bench/load.py):
   empty-table path, a file whose first chunk is not in it (blocks of rows spanning
   more than a day, as in the public release) is read whole and written sorted; one
   found out of order only later is written again sorted. Merges insert their new
-  rows sorted.
+  rows sorted, compare only with the stored polls of the file's time range (which
+  the BRIN index finds) and summarize the index's new ranges before they commit.
 - `SET LOCAL synchronous_commit = off` for file loads (a crash may lose the last
   load, which is reloaded from its file; it cannot corrupt anything), larger
   `work_mem` / `maintenance_work_mem` for the hash aggregate and index builds, one
