@@ -706,6 +706,7 @@ class _PollArrays:
 
 
 _POLL_ARRAY_FIELDS = ("store_pk", "moment", "is_active", "line")
+_KEY_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -753,6 +754,7 @@ class _PollStream:
         self.time_bounds: list[tuple[int, int]] = []  # and per chunk
         self.written_in_time_order = False  # all rows read first, then written sorted
         self.time_order: np.ndarray | None = None  # the rows (of kept[0]) still to write, sorted
+        self.key_hashes: list[np.ndarray] = []  # the staging path only: a hash of each row's key
         self.state = "header"  # header -> rows -> trailer -> done
         self.python_seconds = 0.0
 
@@ -805,6 +807,8 @@ class _PollStream:
         if polls is not None and len(polls.line) and not self.with_line:
             self.kept.append(polls)
             self._note_time_order(polls.moment)
+        elif polls is not None and len(polls.line):
+            self.key_hashes.append(polls.store_pk.astype(np.uint64) * _KEY_MULTIPLIER ^ polls.moment.astype(np.uint64))
         self.python_seconds += time_module.perf_counter() - started
         return polls if polls is not None and len(polls.line) else None
 
@@ -812,6 +816,12 @@ class _PollStream:
         edges = np.arange(0, len(moments), TIME_ORDER_BLOCK_ROWS)
         self.time_spans.append(np.maximum.reduceat(moments, edges) - np.minimum.reduceat(moments, edges))
         self.time_bounds.append((int(moments.min()), int(moments.max())))
+
+    def keys_distinct(self) -> bool:
+        """On the staging path: whether no (store, instant) came twice. Distinct hashes
+        prove it; equal ones (a key twice, or ~never two keys with one hash) say no."""
+        hashes = np.sort(np.concatenate(self.key_hashes)) if self.key_hashes else np.empty(0, np.uint64)
+        return not (hashes[1:] == hashes[:-1]).any()
 
     def in_time_order(self) -> bool:
         """Whether the rows kept so far are in time order as the BRIN index needs it."""
@@ -967,7 +977,9 @@ def _staged_merge(cursor, stream: _PollStream, timings: dict) -> tuple[int, int,
     valid = cursor.rowcount
     timings["copy"] = time_module.perf_counter() - t0
     t0 = time_module.perf_counter()
-    distinct, loaded, replaced = _merge_locked(cursor, f"SELECT store_pk, ts, is_active, line FROM {staging}")
+    distinct, loaded, replaced = _merge_locked(
+        cursor, f"SELECT store_pk, ts, is_active, line FROM {staging}", keys_distinct=stream.keys_distinct()
+    )
     timings["merge"] = time_module.perf_counter() - t0
     # The BRIN ranges the new polls filled, summarized now rather than by autovacuum
     # later: until then every query of a time range reads all of them.
@@ -1096,15 +1108,17 @@ def _time_range_sql(cursor, source: str) -> str:
     return cursor.mogrify("BETWEEN %s AND %s", cursor.fetchone()).decode()
 
 
-def _merge_locked(cursor, source: str) -> tuple[int, int, int]:
+def _merge_locked(cursor, source: str, *, keys_distinct: bool) -> tuple[int, int, int]:
     """The file path of the upsert: with other writers locked out for the rest of the
     transaction, new keys are plain inserts and changed ones plain updates, without
-    ON CONFLICT's per-row speculative insertion (~2x faster for new polls). Returns
-    (distinct keys, inserted, updated)."""
+    ON CONFLICT's per-row speculative insertion (~2x faster for new polls). When no key
+    came twice (`keys_distinct`), every line is its key's latest and the aggregate
+    that picks it is skipped (1.5 s of a 2 M-row reload). Returns (distinct keys,
+    inserted, updated)."""
     polls = StatusPoll._meta.db_table
     in_range = _time_range_sql(cursor, source)
     cursor.execute(
-        f"WITH latest AS ({_latest_sql(source)}),"
+        f"WITH latest AS ({source if keys_distinct else _latest_sql(source)}),"
         f" compared AS MATERIALIZED ("
         f" SELECT n.store_pk, n.ts, n.is_active, p.is_active AS stored FROM latest n"
         f" LEFT JOIN {polls} p ON p.store_id = n.store_pk AND p.timestamp_utc = n.ts AND p.timestamp_utc {in_range}),"
