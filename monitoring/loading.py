@@ -696,10 +696,6 @@ class _PollArrays:
         last[:-1] = (rows.store_pk[1:] != rows.store_pk[:-1]) | (rows.moment[1:] != rows.moment[:-1])
         return _PollArrays(*(getattr(rows, name)[last] for name in _POLL_ARRAY_FIELDS))
 
-    def in_time_order(self) -> _PollArrays:
-        order = np.argsort(self.moment)  # not stable: one row per key is stored, whatever the order of ties
-        return _PollArrays(*(getattr(self, name)[order] for name in _POLL_ARRAY_FIELDS))
-
     def copy_rows(self, *, with_line: bool) -> bytes:
         columns = [self.store_pk, self.moment, self.is_active] + ([self.line] if with_line else [])
         return binary_copy_rows(columns)
@@ -753,7 +749,7 @@ class _PollStream:
         self.time_spans: list[np.ndarray] = []  # the empty-table path only: per block of rows
         self.time_bounds: list[tuple[int, int]] = []  # and per chunk
         self.written_in_time_order = False  # all rows read first, then written sorted
-        self.time_order: np.ndarray | None = None  # the rows (of kept[0]) still to write, sorted
+        self.sorted_rows: _RowsInTimeOrder | None = None  # while they are being written
         self.key_hashes: list[np.ndarray] = []  # the staging path only: a hash of each row's key
         self.state = "header"  # header -> rows -> trailer -> done
         self.python_seconds = 0.0
@@ -762,23 +758,22 @@ class _PollStream:
         prefix = COPY_BINARY_HEADER if self.state == "header" else b""
         if self.state == "header":
             self.state = "rows"
-        if self.time_order is not None:
-            return prefix + self._next_sorted_rows()
+        if self.sorted_rows is not None:
+            rows = self._next_sorted_rows()
+            if rows:
+                return prefix + rows
         while self.state == "rows":
             polls = self._next_polls()
             if polls is None:
                 continue
             if not self.with_line and len(self.kept) == 1 and not self.in_time_order():
                 # The first chunk is not in time order (nor, then, the file, as a rule):
-                # all of it is read first and written once, sorted, a slice per read so
-                # that PostgreSQL stores one while the next is gathered.
+                # all of it is read first and written once, sorted.
                 while self.state == "rows":
                     self._next_polls()
-                started = time_module.perf_counter()
                 self.kept = [_PollArrays.concatenate(self.kept)]
-                self.time_order = np.argsort(self.kept[0].moment)  # ties: one row per key is stored
+                self.sorted_rows = _RowsInTimeOrder(self.kept[0])
                 self.written_in_time_order = True
-                self.python_seconds += time_module.perf_counter() - started
                 return prefix + self._next_sorted_rows()
             return prefix + polls.copy_rows(with_line=self.with_line)
         if self.state == "trailer":
@@ -788,11 +783,11 @@ class _PollStream:
 
     def _next_sorted_rows(self) -> bytes:
         started = time_module.perf_counter()
-        rows, rest = self.time_order[:SORTED_ROWS_PER_READ], self.time_order[SORTED_ROWS_PER_READ:]
-        self.time_order = rest if len(rest) else None
-        polls = _PollArrays(*(getattr(self.kept[0], name)[rows] for name in _POLL_ARRAY_FIELDS))
+        rows = self.sorted_rows.next_rows()
+        if not rows:
+            self.sorted_rows = None
         self.python_seconds += time_module.perf_counter() - started
-        return polls.copy_rows(with_line=False)
+        return rows
 
     def _next_polls(self) -> _PollArrays | None:
         """The valid polls of the next chunk (None when it has none), kept and noted on
@@ -875,14 +870,36 @@ class _PollStream:
         return _PollArrays.concatenate(parts)
 
 
-class _RowsStream:
-    """Polls already in memory as a binary COPY stream (the second pass)."""
+class _RowsInTimeOrder:
+    """Polls in memory, written in time order as binary COPY rows, a slice at a time
+    (PostgreSQL stores one slice while the next is gathered): `next_rows` for a stream
+    that frames them itself, `read` as a whole COPY stream (a second pass)."""
 
-    def __init__(self, polls: _PollArrays, *, with_line: bool) -> None:
-        self.data = io.BytesIO(COPY_BINARY_HEADER + polls.copy_rows(with_line=with_line) + COPY_BINARY_TRAILER)
+    def __init__(self, polls: _PollArrays) -> None:
+        self.polls = polls
+        self.order = np.argsort(polls.moment)  # not stable: one row per key is stored, whatever the order of ties
+        self.written = 0
+        self.state = "header"  # header -> rows -> done
+
+    def next_rows(self) -> bytes:
+        """The next slice of rows; b"" once all are written."""
+        rows = self.order[self.written : self.written + SORTED_ROWS_PER_READ]
+        self.written += len(rows)
+        if not len(rows):
+            return b""
+        return _PollArrays(*(getattr(self.polls, name)[rows] for name in _POLL_ARRAY_FIELDS)).copy_rows(with_line=False)
 
     def read(self, size: int = -1) -> bytes:
-        return self.data.read(size)
+        if self.state == "header":
+            self.state = "rows"
+            return COPY_BINARY_HEADER + self.next_rows()
+        if self.state == "rows":
+            rows = self.next_rows()
+            if rows:
+                return rows
+            self.state = "done"
+            return COPY_BINARY_TRAILER
+        return b""
 
 
 def load_status_file(
@@ -1050,9 +1067,9 @@ def _bulk_load(cursor, bulk: _BulkState, stream: _PollStream, timings: dict) -> 
             raise
     t0 = time_module.perf_counter()
     polls = _PollArrays.concatenate(stream.kept)
-    latest = polls.latest_per_key().in_time_order()
+    latest = polls.latest_per_key()
     timings["dedupe"] = time_module.perf_counter() - t0
-    loaded = _bulk_write(cursor, bulk, _RowsStream(latest, with_line=False), timings)
+    loaded = _bulk_write(cursor, bulk, _RowsInTimeOrder(latest), timings)
     return loaded, 0, 0, len(polls.line) - len(latest.line)
 
 
@@ -1070,7 +1087,7 @@ def _bulk_write(cursor, bulk: _BulkState, stream, timings: dict) -> int:
         # table's time order).
         t0 = time_module.perf_counter()
         cursor.execute(f"TRUNCATE {polls}")
-        in_order = _RowsStream(_PollArrays.concatenate(stream.kept).in_time_order(), with_line=False)
+        in_order = _RowsInTimeOrder(_PollArrays.concatenate(stream.kept))
         cursor.copy_expert(
             f"COPY {polls} (store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", in_order, CHUNK_BYTES
         )

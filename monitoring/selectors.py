@@ -56,10 +56,8 @@ def _poll_time_bound(*, latest: bool) -> datetime | None:
     table = StatusPoll._meta.db_table
     aggregate, beyond = ("max", ">=") if latest else ("min", "<=")
     if latest:
-        edge = (
-            "ctid >= (SELECT format('(%s,0)', greatest(pg_relation_size(" f"'{table}'"
-            f") / current_setting('block_size')::int - {_EDGE_PAGES}, 0))::tid)"
-        )
+        last_pages = f"greatest(pg_relation_size('{table}') / current_setting('block_size')::int - {_EDGE_PAGES}, 0)"
+        edge = f"ctid >= (SELECT format('(%s,0)', {last_pages})::tid)"
     else:
         edge = f"ctid < '({_EDGE_PAGES},0)'::tid"
     with connection.cursor() as cursor:
