@@ -140,6 +140,8 @@ if PRODUCTION:
 REPORT_HORIZON_MINUTES = int(os.environ.get("REPORT_HORIZON_MINUTES", "120"))
 # Signed download links expire after this many seconds (SPEC §6).
 REPORT_LINK_MAX_AGE = int(os.environ.get("REPORT_LINK_MAX_AGE", "3600"))
+# A poll stamped later than now + this many seconds (wall clock) is refused (SPEC §7).
+POLL_MAX_FUTURE_SECONDS = int(os.environ.get("POLL_MAX_FUTURE", "300"))
 
 LOGGING = {
     "version": 1,

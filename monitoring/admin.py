@@ -20,12 +20,13 @@ from django.utils.text import Truncator
 
 from monitoring.access import token_create
 from monitoring.engine import DEFAULT_TIMEZONE
+from monitoring.ingest.copy_format import PG_EPOCH  # of StatusPollRow.key
 from monitoring.links import report_download_path
 from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
 from monitoring.models import ApiToken, BusinessHours, Owner, Report, ReportRow, StatusPollRow, Store
 
 UTC = dt_timezone.utc
-POLL_KEY_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # of StatusPollRow.key
+
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -214,7 +215,7 @@ class StatusPollAdmin(admin.ModelAdmin):
         scan of the view's computed key."""
         store_pk, _, micros = str(object_id).partition("@")
         try:
-            moment = POLL_KEY_EPOCH + timedelta(microseconds=int(micros))
+            moment = PG_EPOCH + timedelta(microseconds=int(micros))
             return self.get_queryset(request).get(store_id=int(store_pk), timestamp_utc=moment)
         except (ValueError, OverflowError, StatusPollRow.DoesNotExist):
             return None

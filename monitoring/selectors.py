@@ -14,25 +14,8 @@ import numpy as np
 from django.db import connection
 
 from monitoring.engine import Polls, Shift, StoreSchedule
+from monitoring.ingest.copy_format import PG_EPOCH_UNIX_US, decode_records
 from monitoring.models import BusinessHours, StatusPoll, Store
-
-# Binary COPY of (bigint store pk, timestamptz, boolean): each tuple is a field count,
-# then per field a length and the value, all big-endian. A timestamptz travels as int64
-# microseconds since 2000-01-01, so PostgreSQL does no per-row arithmetic.
-_POLL_RECORD = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("store_len", ">i4"),
-        ("store_pk", ">i8"),
-        ("ts_len", ">i4"),
-        ("timestamp_us", ">i8"),
-        ("active_len", ">i4"),
-        ("is_active", "u1"),
-    ]
-)
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_POSTGRES_EPOCH_US = 946_684_800 * 1_000_000  # 2000-01-01 in Unix microseconds
-
 
 #: Heap pages read at either end of the poll table for a first min()/max() candidate.
 _EDGE_PAGES = 32
@@ -131,7 +114,7 @@ def polls_between(
     with connection.cursor() as cursor:
         copy_sql = cursor.mogrify(sql, params).decode()
         cursor.copy_expert(f"COPY ({copy_sql}) TO STDOUT WITH (FORMAT binary)", buffer)
-    records = _parse_binary_copy(buffer.getbuffer())
+    records = decode_records(buffer.getbuffer())
 
     # Map store pks to positions in `stores` (pks are dense enough for a lookup table).
     position = np.full(int(pks.max()) + 1, -1, dtype=np.int64)
@@ -142,7 +125,7 @@ def polls_between(
     store_index[in_range] = position[record_pks[in_range]]
     keep = store_index >= 0
     store_index = store_index[keep]
-    timestamp_us = records["timestamp_us"][keep].astype(np.int64) + _POSTGRES_EPOCH_US
+    timestamp_us = records["timestamp_us"][keep].astype(np.int64) + PG_EPOCH_UNIX_US
     is_active = records["is_active"][keep].astype(bool)
     # The engine wants (store, time) order; the table is stored in time order.
     later = (store_index[1:] > store_index[:-1]) | (
@@ -161,12 +144,3 @@ def _store_time_order(store_index: np.ndarray, timestamp_us: np.ndarray) -> np.n
     if time_bits + int(store_index.max()).bit_length() <= 62:
         return np.argsort((store_index << time_bits) | (timestamp_us - timestamp_us.min()))
     return np.lexsort((timestamp_us, store_index))
-
-
-def _parse_binary_copy(data: memoryview) -> np.ndarray:
-    if bytes(data[:11]) != _COPY_SIGNATURE:
-        raise ValueError("unexpected COPY BINARY header")
-    extension_length = int.from_bytes(data[15:19], "big")
-    offset = 19 + extension_length
-    count = (len(data) - offset - 2) // _POLL_RECORD.itemsize  # 2 = the -1 trailer
-    return np.frombuffer(data, dtype=_POLL_RECORD, count=count, offset=offset)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitoring.loading import (
+from monitoring.ingest import (
     LoadError,
     load_business_hours_file,
     load_status_file,

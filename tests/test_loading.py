@@ -17,19 +17,20 @@ from django.db import connection, transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring import loading
-from monitoring.loading import (
+from monitoring.access import EVERYTHING
+from monitoring.ingest import (
     BULK_MIN_BYTES,
     LoadError,
     find_input_files,
     load_business_hours_file,
-    load_directory,
+    load_files,
     load_status_file,
     load_timezones_file,
-    record_polls,
+    polls_record,
 )
+from monitoring.ingest import poll_arrays, status_file, values
 from monitoring.models import BusinessHours, StatusPoll, Store
-from monitoring.status_parsing import StoreIdCodes, parse_lines
+from monitoring.ingest.fast_parse import StoreIdCodes, parse_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = timezone.utc
@@ -131,7 +132,7 @@ TIMESTAMPS = {
     "2023-01-22 12:09 UTC": datetime(2023, 1, 22, 12, 9, tzinfo=UTC),
     "2024-02-29 00:00:00 UTC": datetime(2024, 2, 29, tzinfo=UTC),
     "2000-02-29 23:59:59.999999 UTC": datetime(2000, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
-    "1999-12-31 23:59:59 UTC": datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    "2000-01-01 00:00:00 UTC": datetime(2000, 1, 1, tzinfo=UTC),
 }
 
 
@@ -198,6 +199,7 @@ def test_bad_rows_are_rejected_with_their_line_and_reason(db, tmp_path):
         (11, ""),
         (12, ""),
         (13, ""),
+        (15, "store_id"),
         (17, "status"),
         (19, "timestamp_utc"),
         (20, "timestamp_utc"),
@@ -207,8 +209,10 @@ def test_bad_rows_are_rejected_with_their_line_and_reason(db, tmp_path):
     ]
     reasons = {r.line: r.reason for r in result.rejections}
     assert reasons[3] == "unknown status 'sleeping' (expected active or inactive)"
-    assert reasons[4] == "unparsable timestamp_utc 'yesterday'"
-    assert reasons[5] == "timestamp_utc out of range '2023-02-29 12:00:00 UTC'"
+    assert reasons[4].startswith("unparsable timestamp_utc 'yesterday' (write e.g. 2023-01-25T18:13:22Z")
+    assert reasons[5] == "timestamp_utc out of range '2023-02-29 12:00:00 UTC' (no such date or time)"
+    assert reasons[15] == "store_id holds a control character (U+000A) at character 2"
+    assert reasons[21] == "timestamp_utc 1899-12-31T12:00:00+00:00 is before 2000"
     assert reasons[7] == "missing store_id"
     assert reasons[8] == "missing timestamp_utc"
     assert reasons[9] == "missing status"
@@ -218,8 +222,8 @@ def test_bad_rows_are_rejected_with_their_line_and_reason(db, tmp_path):
     assert reasons[13] == "NUL character in the row"
     assert reasons[24] == "unterminated quoted value"
     assert all(r.file == "store_status.csv" for r in result.rejections)
-    assert [p[0] for p in polls()] == ["a", "m\nn", "t"]
-    assert result.rejected == 17 and result.skipped == 1 and result.loaded == 3
+    assert [p[0] for p in polls()] == ["a", "t"]
+    assert result.rejected == 18 and result.skipped == 1 and result.loaded == 2
     assert result.rows == result.loaded + result.skipped + result.rejected
     # Stores of rows rejected for another field still exist (they appear in the input).
     assert {"b", "c", "d", "h", "o"} <= set(Store.objects.values_list("store_id", flat=True))
@@ -365,8 +369,8 @@ def test_bulk_path_into_an_empty_table(db, tmp_path, monkeypatch, duplicate, ord
     shuffled_from = {"in time order": None, "shuffled": 0, "shuffled after the first chunk": rows // 4}[order]
     path, expected = _big_status_file(tmp_path, rows, duplicate=duplicate, shuffled_from=shuffled_from)
     if order == "shuffled after the first chunk":
-        monkeypatch.setattr(loading, "CHUNK_BYTES", 64 << 10)  # a first chunk of ~1,300 rows in order
-    monkeypatch.setattr(loading, "SORTED_ROWS_PER_READ", 1_000)  # sorted rows go in several slices
+        monkeypatch.setattr(status_file, "CHUNK_BYTES", 64 << 10)  # a first chunk of ~1,300 rows in order
+    monkeypatch.setattr(poll_arrays, "SORTED_ROWS_PER_READ", 1_000)  # sorted rows go in several slices
     result = load_status_file(path=path)
     assert "bulk_copy" in result.timings  # the path this test is about
     assert set(polls()) == expected
@@ -551,7 +555,7 @@ def test_timezones_file(db, tmp_path):
     result = load_timezones_file(path=write(tmp_path, "bq-results-20230125-202210-1674678181880.csv", content))
     assert zones() == {"1": "America/New_York", "2": None, "3": None, "4": "Asia/Kolkata", "5": "Europe/Berlin"}
     assert rejections(result) == [(4, "timezone_str")]
-    assert result.rejections[0].reason == "unknown time zone 'Mars/Olympus'"
+    assert result.rejections[0].reason == "unknown time zone 'Mars/Olympus' (expected an IANA name such as America/Chicago)"
     assert (result.loaded, result.skipped, result.superseded, result.rejected) == (3, 1, 1, 1)
     # Upsert per store; an empty name does not clear a zone.
     result = load_timezones_file(path=write(tmp_path, "t2.csv", "store_id,timezone_str\n1,America/Chicago\n4,\n5,Europe/Berlin\n"))
@@ -570,7 +574,8 @@ def test_every_store_of_every_file_exists(db, tmp_path):
 
 
 def test_record_polls_validates_and_upserts_like_the_files(db):
-    result = record_polls(
+    result = polls_record(
+        access=EVERYTHING,
         polls=[
             ("s1", "2023-01-22 12:09:39.388884 UTC", "active"),  # 0
             ("s1", "2023-01-22T12:09:39.388884Z", "INACTIVE"),  # 1 same key: later wins
@@ -578,54 +583,65 @@ def test_record_polls_validates_and_upserts_like_the_files(db):
             ("s3", "2023-01-22 12:00:00 UTC", "down"),  # 3
             ("", "2023-01-22 12:00:00 UTC", "active"),  # 4
             ("s4", "2023-01-22 12:00:00 UTC"),  # 5
-            (" s5 ", " 2023-01-22 12:00:00+01:00 ", " Active "),  # 6
+            (" s5 ", "2023-01-22 12:00:00+01:00", "Active"),  # 6: not trimmed (only CSV cells are)
             ("s6", None, "active"),  # 7
-        ]
+            ("s7", "2023-01-22 12:00:00", "active"),  # 8: no offset
+            ("s8", "2023-01-22 12:00:00+01:00", "Active"),  # 9
+        ],
     )
     assert [(r.index, r.line, r.field) for r in result.rejections] == [
         (2, None, "timestamp_utc"),
         (3, None, "status"),
         (4, None, "store_id"),
         (5, None, ""),
+        (6, None, "store_id"),
         (7, None, "timestamp_utc"),
+        (8, None, "timestamp_utc"),
     ]
     assert result.rejections[1].reason == "unknown status 'down' (expected active or inactive)"
-    assert polls() == [("s1", T0, False), ("s5", datetime(2023, 1, 22, 11, tzinfo=UTC), True)]
-    assert (result.rows, result.loaded, result.superseded, result.rejected) == (8, 2, 1, 5)
-    again = record_polls(polls=[("s1", "2023-01-22 12:09:39.388884 UTC", "active")])
+    assert result.rejections[4].reason == "store_id starts with a space (U+0020)"
+    assert "has no offset" in result.rejections[6].reason
+    assert polls() == [("s1", T0, False), ("s8", datetime(2023, 1, 22, 11, tzinfo=UTC), True)]
+    assert (result.rows, result.loaded, result.superseded, result.rejected) == (10, 2, 1, 7)
+    # A refused poll stores nothing, not even its store.
+    assert not Store.objects.filter(store_id__in=["s2", "s3", "s6", "s7"]).exists()
+    again = polls_record(access=EVERYTHING, polls=[("s1", "2023-01-22 12:09:39.388884 UTC", "active")])
     assert (again.loaded, again.replaced) == (0, 1) and polls()[0] == ("s1", T0, True)
-    assert record_polls(polls=[]).rows == 0
+    assert polls_record(access=EVERYTHING, polls=[]).rows == 0
 
 
 def test_record_polls_inside_a_transaction_twice(db):
     with transaction.atomic():
-        record_polls(polls=[("a", "2023-01-22 12:00:00 UTC", "active")])
-        record_polls(polls=[("a", "2023-01-22 13:00:00 UTC", "active")])
+        polls_record(access=EVERYTHING, polls=[("a", "2023-01-22 12:00:00 UTC", "active")])
+        polls_record(access=EVERYTHING, polls=[("a", "2023-01-22 13:00:00 UTC", "active")])
     assert len(polls()) == 2
 
 
 @settings(max_examples=25)
 @given(
     moments=st.lists(
-        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2999, 12, 31)), min_size=1, max_size=20
+        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2025, 12, 31)), min_size=1, max_size=20
     ),
     style=st.sampled_from(["{d:%Y-%m-%d %H:%M:%S}.{f} UTC", "{d:%Y-%m-%dT%H:%M:%S}.{f}Z", "{d:%Y-%m-%d %H:%M:%S}", "{d:%Y-%m-%dT%H:%M:%S}.{f}-05:30"]),
     digits=st.integers(min_value=1, max_value=6),
 )
 def test_fast_path_and_python_path_agree(db, tmp_path_factory, moments, style, digits):
-    """The vectorised path (canonical lines) and the Python path (record_polls,
-    non-canonical lines) read every timestamp the same way."""
+    """The vectorised path (canonical lines) and the Python path (live polls,
+    non-canonical lines) read every timestamp the same way (a live poll must say its
+    offset: a text without one is given ' UTC')."""
     texts = [style.format(d=m, f=f"{m.microsecond:06d}"[:digits]) for m in moments]
     path = tmp_path_factory.mktemp("agree") / "s.csv"
     path.write_text("store_id,timestamp_utc,status\n" + "".join(f"f{i},{t},active\n" for i, t in enumerate(texts)))
     lines = "".join(f"f{i},{t},active\n" for i, t in enumerate(texts)).encode()
-    columns = {"width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False, "in_quote": False}
+    columns = {"width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False, "in_quote": False,
+               "latest_us": (datetime(2026, 1, 1, tzinfo=UTC) - datetime(2000, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)}
     assert parse_lines(lines, len(lines), store_codes=StoreIdCodes(), **columns).canonical.all()
     load_status_file(path=path)
-    record_polls(polls=[(f"p{i}", t, "active") for i, t in enumerate(texts)])
+    live = [t if t.endswith(("UTC", "Z", "-05:30")) else t + " UTC" for t in texts]
+    polls_record(access=EVERYTHING, polls=[(f"p{i}", t, "active") for i, t in enumerate(live)])
     stored = dict(((s, w) for s, w, _ in polls()))
     for i, text in enumerate(texts):
-        assert stored[f"f{i}"] == stored[f"p{i}"] == loading.parse_timestamp(text), text
+        assert stored[f"f{i}"] == stored[f"p{i}"] == values.instant(text, field="t", naive_utc=True), text
     StatusPoll.objects.all().delete()
 
 
@@ -656,7 +672,10 @@ def test_find_input_files_by_their_names_in_any_case(tmp_path):
 
 
 def test_load_directory(db, tmp_path):
-    results = load_directory(directory=_folder(tmp_path), rejects_dir=tmp_path / "rejects")
+    results = load_files(
+        files=find_input_files(directory=_folder(tmp_path)),
+        rejects_path_of=lambda path: tmp_path / "rejects" / (path.stem + ".rejects.csv"),
+    )
     assert [r.kind for r in results] == ["timezones", "hours", "status"]
     assert zones() == {"a": "Asia/Tokyo", "b": None}
     assert (tmp_path / "rejects" / "store status.rejects.csv").exists()
@@ -670,7 +689,7 @@ def test_load_data_command(db, tmp_path):
     assert len(lines) == 3
     assert lines[0].startswith("timezones.csv (timezones): 1 rows: loaded 1, replaced 0,")
     assert lines[2].startswith("store_status.csv (status): 2 rows: loaded 1, replaced 0, unchanged 0, rejected 1,")
-    assert "store_status.csv:3: timestamp_utc: unparsable timestamp_utc 'x'" in err.getvalue()
+    assert "store_status.csv:3: timestamp_utc: unparsable timestamp_utc 'x' (write e.g." in err.getvalue()
     rejects = folder / "store_status.rejects.csv"  # default: next to the input
     assert "unparsable timestamp_utc" in rejects.read_text()
     assert not (folder / "menu_hours.rejects.csv").exists()
@@ -734,7 +753,7 @@ def test_public_sample_files(db, tmp_path, shared_data):
     with_zone = {s: z for s, z in _distinct(zones_file, "store_id", "timezone_str") if z}
     assert dict(Store.objects.exclude(timezone_name=None).values_list("store_id", "timezone_name")) == with_zone
     sid, stamp, state = next(iter(_distinct(status, "store_id", "timestamp_utc", "status")))
-    poll = StatusPoll.objects.get(store__store_id=sid, timestamp_utc=loading.parse_timestamp(stamp))
+    poll = StatusPoll.objects.get(store__store_id=sid, timestamp_utc=values.instant(stamp, field="t", naive_utc=True))
     assert poll.is_active == (state == "active")
     # Loading everything again changes nothing.
     out = io.StringIO()
@@ -770,7 +789,7 @@ def test_chunk_boundaries_do_not_change_what_is_loaded(db, tmp_path, monkeypatch
     path = write(tmp_path, "s.csv", "\n".join(lines))  # no final line end
     results = []
     for chunk in (1 << 22, 64, 100):
-        monkeypatch.setattr(loading, "CHUNK_BYTES", chunk)
+        monkeypatch.setattr(status_file, "CHUNK_BYTES", chunk)
         result = load_status_file(path=path)
         results.append((polls(), result.rows, result.loaded + result.unchanged, rejections(result)))
         StatusPoll.objects.all().delete()

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from monitoring.access import token_create
 from monitoring.data_version import data_version_read
-from monitoring.loading import record_polls
+from monitoring.access import EVERYTHING
+from monitoring.ingest import polls_record
 from monitoring.models import Owner, Store
 from tests.factories import make_store
 
@@ -40,7 +41,7 @@ def test_the_same_read_is_answered_from_the_cache_until_the_data_changes(client)
     Store.objects.filter(store_id="s1").update(timezone_name="Europe/Paris")  # any write, even not through the app
     changed, _ = post(client, PAGE)
     assert changed["data"]["stores"]["results"] == [{"id": "s1", "timezone": "Europe/Paris"}]
-    record_polls(polls=[("s1", "2023-01-22 12:00:00 UTC", "active")])
+    polls_record(access=EVERYTHING, polls=[("s1", "2023-01-22 12:00:00 UTC", "active")])
     before = data_version_read().number
     assert post(client, UPTIME)[0]["data"]["store"]["uptime"]["windows"][0]["uptimeMinutes"] >= 0
     assert data_version_read().number == before  # reads do not move the version
@@ -60,7 +61,7 @@ def test_each_caller_has_its_own_cached_answers(client):
 @pytest.mark.django_db
 def test_mutations_and_reports_are_never_cached(client):
     make_store("s1")
-    mutation = 'mutation { recordPolls(polls: [{storeId: "s1", timestampUtc: "2023-01-22 12:00:00", status: "active"}]) { loaded unchanged } }'
+    mutation = 'mutation { recordPolls(polls: [{storeId: "s1", timestampUtc: "2023-01-22 12:00:00 UTC", status: "active"}]) { loaded unchanged } }'
     assert post(client, mutation)[0]["data"]["recordPolls"] == {"loaded": 1, "unchanged": 0}
     assert post(client, mutation)[0]["data"]["recordPolls"] == {"loaded": 0, "unchanged": 1}
     with CaptureQueriesContext(connection) as queries:
@@ -100,7 +101,7 @@ def test_concurrent_writers_queue_and_never_deadlock(tmp_path):
 
     from django.db import connections
 
-    from monitoring.loading import BULK_MIN_BYTES, load_status_file
+    from monitoring.ingest import BULK_MIN_BYTES, load_status_file
 
     make_store("edited")
     lines = ["store_id,timestamp_utc,status"]
@@ -122,7 +123,7 @@ def test_concurrent_writers_queue_and_never_deadlock(tmp_path):
 
     workers = [
         lambda r: load_status_file(path=path),
-        lambda r: record_polls(polls=[(f"live-{r}-{i}", f"2023-01-22 1{i}:00:00 UTC", "active") for i in range(5)]),
+        lambda r: polls_record(access=EVERYTHING, polls=[(f"live-{r}-{i}", f"2023-01-22 1{i}:00:00 UTC", "active") for i in range(5)]),
         lambda r: Store.objects.filter(store_id="edited").update(timezone_name=["Asia/Tokyo", "Europe/Paris"][r % 2]),
     ]
     threads = [threading.Thread(target=run, args=(work,)) for work in workers]

@@ -1,5 +1,5 @@
-"""The vectorised reading of status files (monitoring.status_parsing) against the
-precise per-row validation of monitoring.loading: a line read as canonical must give
+"""The vectorised reading of status files (monitoring.ingest.fast_parse) against the
+precise per-row validation of monitoring.ingest.values: a line read as canonical must give
 exactly what the per-row path gives; the usual shapes must be canonical (the fast
 path); store-id codes stay exact even when hashes collide."""
 
@@ -11,26 +11,36 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring import loading, status_parsing
-from monitoring.status_parsing import StoreIdCodes, parse_lines
+from monitoring.ingest import copy_format, values
+from monitoring.ingest.csv_files import BLANK, RecordReader
+from monitoring.ingest.fast_parse import StoreIdCodes, parse_lines
+from monitoring.ingest.results import Rejection
 
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
-COLUMNS = {"width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False, "in_quote": False}
+#: The latest poll instant both paths accept here (the loader uses now + POLL_MAX_FUTURE).
+LATEST = datetime(3000, 1, 1, tzinfo=timezone.utc)
 
 
 def micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+COLUMNS = {
+    "width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False, "in_quote": False,
+    "latest_us": micros(LATEST),
+}
+
+
 def precise(line: bytes):
     """What the per-row path makes of one line: (store_id, µs, is_active) or None."""
-    record = loading._Records("f.csv", 3).feed(2, line)
-    if record is None or record is loading._BLANK or isinstance(record, loading.Rejection):
+    record = RecordReader("f.csv", 3).feed(2, line)
+    if record is None or record is BLANK or isinstance(record, Rejection):
         return None
-    parsed = loading._parse_poll_fields(*record[2])
-    if isinstance(parsed, loading._Invalid):
+    try:
+        store_id, moment, active = values.poll(*record[2], latest=LATEST, from_csv=True)
+    except values.InvalidPoll:
         return None
-    return parsed[0].encode(), micros(parsed[1]), parsed[2]
+    return store_id.encode(), micros(moment), active
 
 
 def read(lines: list[bytes], **overrides):
@@ -171,7 +181,7 @@ def test_store_id_codes_across_chunks_and_rows_read_one_by_one():
 
 
 def test_binary_copy_rows_layout():
-    rows = status_parsing.binary_copy_rows([np.array([1], np.int64), np.array([True])])
+    rows = copy_format.binary_rows([np.array([1], np.int64), np.array([True])])
     assert rows == b"\x00\x02" + b"\x00\x00\x00\x08" + (1).to_bytes(8, "big") + b"\x00\x00\x00\x01\x01"
 
 

@@ -6,7 +6,7 @@ from strawberry.types import Info
 
 from graphql_schema.errors import UserError, request_access
 from graphql_schema.stores.types import PollInput, PollRejection, RecordPollsResult, StoreType
-from monitoring.loading import record_polls
+from monitoring.ingest import polls_record
 from monitoring.access import stores_visible
 
 
@@ -33,33 +33,17 @@ class Mutation:
     def record_polls(self, info: Info, polls: list[PollInput]) -> RecordPollsResult:
         if len(polls) > MAX_POLLS_PER_REQUEST:
             raise UserError(f"at most {MAX_POLLS_PER_REQUEST} polls per request")
-        access = request_access(info)
-        refused: list[PollRejection] = []
-        items: list[tuple[int, tuple[str, str, str]]] = []
-        if access.is_owner:
-            # An owner records polls for their own stores only; others are "not found".
-            own = set(
-                stores_visible(access=access)
-                .filter(store_id__in=[poll.store_id.strip() for poll in polls])
-                .values_list("store_id", flat=True)
-            )
-        for index, poll in enumerate(polls):
-            if access.is_owner and poll.store_id.strip() not in own:
-                refused.append(PollRejection(index=index, field="store_id", reason="store not found"))
-            else:
-                items.append((index, (poll.store_id, poll.timestamp_utc, poll.status)))
-        result = record_polls(polls=[values for _, values in items])
-        # record_polls numbers the items it was given; map back to the request's positions.
-        rejections = refused + [
-            PollRejection(index=items[r.index][0], field=r.field or "row", reason=r.reason)
-            for r in result.rejections
-        ]
+        result = polls_record(
+            polls=[(poll.store_id, poll.timestamp_utc, poll.status) for poll in polls], access=request_access(info)
+        )
         return RecordPollsResult(
             received=len(polls),
             loaded=result.loaded,
             replaced=result.replaced,
             unchanged=result.unchanged,
             superseded=result.superseded,
-            rejected=len(rejections),
-            rejections=sorted(rejections, key=lambda r: r.index),
+            rejected=result.rejected,
+            rejections=[
+                PollRejection(index=r.index, field=r.field or "row", reason=r.reason) for r in result.rejections
+            ],
         )

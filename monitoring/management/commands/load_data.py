@@ -1,26 +1,27 @@
 """`manage.py load_data DIR` or `--status F --hours F --timezones F` (SPEC §6).
 
-Each file loads in its own transaction (monitoring.loading); one summary line per
-file. Rejected rows do not fail the command (exit 0): they are counted, the first
-few printed, and all of them written to `<input name>.rejects.csv` next to the input
-(or in `--rejects DIR`). A missing or unreadable file, or a missing required
-column, stops the command before anything is loaded (CommandError, exit 1).
+Thin: `monitoring.ingest.load_files` does the work. One summary line per file.
+Rejected rows do not fail the command (exit 0): they are counted, the first few
+printed, and all of them written to `<input name>.rejects.csv` next to the input (or
+in `--rejects DIR`). A missing or unreadable file, or a missing required column,
+stops the command before anything is loaded (CommandError, exit 1).
 """
 
+import os
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.loading import (
+from monitoring.ingest import (
     HOURS,
-    LOADERS,
     STATUS,
     TIMEZONES,
+    FileLoadResult,
     LoadError,
     default_rejects_path,
     find_input_files,
-    read_header,
+    load_files,
 )
 from monitoring.models import Store
 
@@ -33,6 +34,9 @@ class Command(BaseCommand):
         "the files of DIR found by their usual names, and/or the files given with --status, "
         "--hours, --timezones. Rejected rows are reported and written to <name>.rejects.csv."
     )
+    # The system checks import the URL conf and with it the GraphQL schema (~1 s);
+    # loading needs neither.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("directory", nargs="?", help="folder holding store_status.csv, menu_hours.csv, timezones.csv")
@@ -56,32 +60,27 @@ class Command(BaseCommand):
             if stores:
                 self.stdout.write(f"load_data: skipped (--if-empty): the database already has {stores} stores")
                 return
+        rejects_dir = Path(options["rejects"]) if options["rejects"] else None
         try:
-            for kind, path in files.items():
-                read_header(path=path, kind=kind)  # refuse a bad file before loading any
+            load_files(
+                files=files,
+                rejects_path_of=None if options["no_rejects_file"] else lambda path: self._rejects_path(path, rejects_dir),
+                progress=sys.stderr.isatty(),
+                on_loaded=lambda result: self._report(result, options["verbosity"]),
+            )
         except LoadError as error:
             raise CommandError(str(error)) from None
 
-        rejects_dir = Path(options["rejects"]) if options["rejects"] else None
-        progress = sys.stderr.isatty()
-        for kind in (TIMEZONES, HOURS, STATUS):
-            if kind not in files:
-                continue
-            path = files[kind]
-            rejects_path = None if options["no_rejects_file"] else self._rejects_path(path, rejects_dir)
-            try:
-                result = LOADERS[kind](path=path, rejects_path=rejects_path, progress=progress)
-            except LoadError as error:
-                raise CommandError(str(error)) from None
-            self.stdout.write(result.summary())
-            if options["verbosity"] >= 2:
-                self.stdout.write("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
-            for rejection in result.rejections[:SHOWN_REJECTIONS]:
-                self.stderr.write(f"  rejected {rejection}")
-            if result.rejected > SHOWN_REJECTIONS:
-                self.stderr.write(f"  … and {result.rejected - SHOWN_REJECTIONS} more")
-            if result.rejects_path:
-                self.stderr.write(f"  rejected rows written to {result.rejects_path}")
+    def _report(self, result: FileLoadResult, verbosity: int) -> None:
+        self.stdout.write(result.summary())
+        if verbosity >= 2:
+            self.stdout.write("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
+        for rejection in result.rejections[:SHOWN_REJECTIONS]:
+            self.stderr.write(f"  rejected {rejection}")
+        if result.rejected > SHOWN_REJECTIONS:
+            self.stderr.write(f"  … and {result.rejected - SHOWN_REJECTIONS} more")
+        if result.rejects_path:
+            self.stderr.write(f"  rejected rows written to {result.rejects_path}")
 
     def _files(self, options) -> dict[str, Path]:
         files: dict[str, Path] = {}
@@ -112,13 +111,7 @@ class Command(BaseCommand):
     def _rejects_path(self, path: Path, rejects_dir: Path | None) -> Path | None:
         target = default_rejects_path(path, rejects_dir)
         directory = target.parent
-        if rejects_dir is None and not _writable(directory):
+        if rejects_dir is None and not (directory.is_dir() and os.access(directory, os.W_OK)):
             self.stderr.write(f"load_data: {directory} is not writable: rejected rows are not written to a file")
             return None
         return target
-
-
-def _writable(directory: Path) -> bool:
-    import os
-
-    return directory.is_dir() and os.access(directory, os.W_OK)

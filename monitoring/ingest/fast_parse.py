@@ -1,11 +1,12 @@
 """Vectorised reading of status-file chunks: which lines are canonical (values in
-the usual shapes, checked byte by byte in numpy), their parsed values, and the binary
-COPY rows the polls go to PostgreSQL in. Pure numpy, no Django.
+the usual shapes, checked byte by byte in numpy) and their parsed values. Pure numpy,
+no Django.
 
-A canonical line reads exactly as `monitoring.loading`'s precise per-row validation
-would read it (tests/test_status_parsing.py checks that property); every other line
-(quotes, odd spacing, other time formats, bad values, non-ASCII bytes) goes through
-that per-row validation, which accepts or rejects it with a reason.
+A canonical line reads exactly as the precise per-row validation
+(`monitoring.ingest.values`) would read it (tests/test_status_parsing.py checks that
+property); every other line (quotes, odd spacing, other time formats, bad values,
+non-ASCII bytes, instants out of range) goes through that per-row validation, which
+accepts or rejects it with a reason.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from datetime import date
 
 import numpy as np
 
-#: PostgreSQL's timestamp epoch.
-_PG_EPOCH = date(2000, 1, 1)
+from monitoring.ingest.copy_format import PG_EPOCH_DATE as _PG_EPOCH
+
 _MICROS_PER_DAY = 86_400_000_000
 _DIGIT_0 = ord("0")
 
@@ -337,13 +338,14 @@ def parse_lines(
     crlf: bool,
     in_quote: bool,
     store_codes: StoreIdCodes,
+    latest_us: int,
 ) -> ParsedChunk:
     """Reads the whole lines (each ending in LF) chunk[:size] of a status file with `width`
     columns (`store_id`, `timestamp`, `status`: their positions). A line is
     canonical when it is plain (no quote, not inside a quoted value continued from an
     earlier line: `in_quote`), printable ASCII, has `width` fields, ends in CRLF iff
     `crlf`, and its store id (1–255 bytes, no space), timestamp and status are
-    canonical. chunk holds PARSE_PADDING bytes (any) past size, read past the last line."""
+    canonical, the instant from 2000-01-01 UTC up to `latest_us` (both µs since then). chunk holds PARSE_PADDING bytes (any) past size, read past the last line."""
     if len(chunk) < size + PARSE_PADDING:
         chunk = chunk[:size] + bytes(PARSE_PADDING)
     buf = np.frombuffer(chunk, np.uint8)
@@ -406,7 +408,7 @@ def parse_lines(
     for rows in _blocks(lines):
         timestamps_ok, moments[rows] = canonical_timestamps(buf, timestamp_starts[rows], timestamp_ends[rows])
         statuses_ok, is_active[rows] = canonical_statuses(buf, status_starts[rows], status_ends[rows])
-        ok[rows] &= timestamps_ok & statuses_ok
+        ok[rows] &= timestamps_ok & statuses_ok & (moments[rows] >= 0) & (moments[rows] <= latest_us)
     sid_start, sid_end = _compress(ok, *bounds(store_id))
     sid_ok, words = _store_id_words(buf, sid_start, sid_end)
     ok[ok] = sid_ok
@@ -477,26 +479,3 @@ _ID_BYTES = np.tri(256, 256, -1, dtype=bool)
 #: Bytes past a chunk's lines that fixed-width windows may read: a store id's padding
 #: to whole words (up to 7 + 255) or a timestamp window.
 PARSE_PADDING = 264
-
-
-#: The framing of `COPY … FROM STDIN (FORMAT binary)` data around its rows.
-COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extension
-COPY_BINARY_TRAILER = b"\xff\xff"  # a field count of -1
-
-
-def binary_copy_rows(columns: list[np.ndarray]) -> bytes:
-    """Binary COPY rows (no header or trailer) of non-null bigint (int64),
-    timestamptz (int64 µs since 2000-01-01 UTC) or boolean columns."""
-    fields = [("count", ">i2")]
-    for index, column in enumerate(columns):
-        fields += [(f"length{index}", ">i4"), (f"value{index}", "u1" if column.dtype == np.bool_ else ">i8")]
-    # The field count and lengths are the same in every row: a template row, repeated
-    # (much faster than filling those fields column by column).
-    template = np.zeros(1, np.dtype(fields))
-    template["count"] = len(columns)
-    for index in range(len(columns)):
-        template[f"length{index}"] = template.dtype[f"value{index}"].itemsize
-    records = np.tile(template, len(columns[0]))
-    for index, column in enumerate(columns):
-        records[f"value{index}"] = column
-    return records.tobytes()

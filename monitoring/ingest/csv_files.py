@@ -1,0 +1,247 @@
+"""CSV framing of the input files: kinds and their columns (SPEC §1), file names
+and discovery in a folder, the header line, and physical lines -> records with exact
+line numbers, where a row that is not well-formed CSV is rejected alone."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitoring.ingest.results import FileLoadResult, LoadError, Rejection, RejectSink, Progress
+from monitoring.ingest.values import CSV_BLANKS
+
+STATUS = "status"
+HOURS = "hours"
+TIMEZONES = "timezones"
+KINDS = (STATUS, HOURS, TIMEZONES)
+#: The order files load in: zones and hours first, so the polls find their stores.
+LOAD_ORDER = (TIMEZONES, HOURS, STATUS)
+
+#: Required columns per kind: canonical name -> accepted header names (lowercase).
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    STATUS: {"store_id": ("store_id",), "timestamp_utc": ("timestamp_utc",), "status": ("status",)},
+    HOURS: {
+        "store_id": ("store_id",),
+        "day": ("dayofweek", "day"),
+        "start_time_local": ("start_time_local",),
+        "end_time_local": ("end_time_local",),
+    },
+    TIMEZONES: {"store_id": ("store_id",), "timezone_str": ("timezone_str",)},
+}
+
+#: File names of SPEC §1, lowercase; a name matches case-insensitively.
+FILE_NAMES: dict[str, tuple[str, ...]] = {
+    STATUS: ("store_status.csv", "store status.csv"),
+    HOURS: ("menu_hours.csv", "menu hours.csv"),
+    TIMEZONES: ("timezones.csv",),
+}
+TIMEZONES_PREFIX = "bq-results-"
+REJECTS_SUFFIX = ".rejects.csv"
+_STRIP = CSV_BLANKS
+
+
+@dataclass(frozen=True)
+class Header:
+    path: Path
+    kind: str
+    names: tuple[str, ...]  # as written (trimmed)
+    positions: dict[str, int]  # canonical column -> index
+    length: int  # bytes of the header line, newline included
+    eol: bytes  # b"\r\n" or b"\n"
+
+
+def read_header(*, path: Path | str, kind: str) -> Header:
+    """Reads and checks the header line; `LoadError` names the file and the column."""
+    path = Path(path)
+    if kind not in COLUMNS:
+        raise ValueError(f"unknown kind {kind!r}")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.readline(1 << 20)
+    except OSError as error:
+        raise LoadError(f"{path}: cannot read: {error.strerror or error}") from None
+    if not raw.strip():
+        raise LoadError(f"{path}: empty file (expected a header line)")
+    eol = b"\r\n" if raw.endswith(b"\r\n") else b"\n"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LoadError(f"{path}: the header line is not valid UTF-8") from None
+    text = text.lstrip("\ufeff").rstrip("\r\n")
+    if "\r" in text:
+        raise LoadError(f"{path}: lines must end with LF or CRLF (the header line holds a lone CR)")
+    try:
+        names = tuple(name.strip(_STRIP).lstrip("\ufeff") for name in next(csv.reader([text], strict=True), []))
+    except csv.Error as error:
+        raise LoadError(f"{path}: unreadable header line: {error}") from None
+    lowered = [name.lower() for name in names]
+    seen: set[str] = set()
+    for name in lowered:
+        if name and name in seen:
+            raise LoadError(f"{path}: column {name!r} appears twice in the header")
+        seen.add(name)
+    positions: dict[str, int] = {}
+    for column, aliases in COLUMNS[kind].items():
+        index = next((lowered.index(alias) for alias in aliases if alias in lowered), None)
+        if index is None:
+            wanted = " or ".join(repr(a if a != "dayofweek" else "dayOfWeek") for a in aliases)
+            raise LoadError(
+                f"{path}: missing required column {wanted} for a {kind} file"
+                f" (header: {','.join(names)})"
+            )
+        positions[column] = index
+    return Header(path=path, kind=kind, names=names, positions=positions, length=len(raw), eol=eol)
+
+
+# --------------------------------------------------------------------------- records
+
+
+class RecordReader:
+    """Physical lines -> CSV records, exact line numbers, structural rejections.
+
+    Fed one physical line at a time (bytes, line end included); returns a finished
+    record `(line, raw_bytes, fields)`, a `Rejection`, `None` while a quoted value is
+    still open, or `BLANK`."""
+
+    def __init__(self, file_name: str, width: int) -> None:
+        self.file_name = file_name
+        self.width = width
+        self.pending: list[bytes] = []
+        self.pending_line = 0
+        self.quotes = 0
+
+    def feed(self, line_no: int, raw: bytes):
+        if not self.pending:
+            if not raw.strip(b" \t\r\n"):
+                return BLANK
+            quotes = raw.count(b'"')
+            if quotes % 2:
+                self.pending, self.pending_line, self.quotes = [raw], line_no, quotes
+                return None
+            return self._finish(line_no, raw)
+        self.pending.append(raw)
+        self.quotes += raw.count(b'"')
+        if self.quotes % 2:
+            return None
+        joined, first = b"".join(self.pending), self.pending_line
+        self.pending, self.quotes = [], 0
+        return self._finish(first, joined)
+
+    def close(self):
+        if not self.pending:
+            return None
+        joined, first = b"".join(self.pending), self.pending_line
+        self.pending = []
+        return self._reject(first, "", "unterminated quoted value", joined)
+
+    def _reject(self, line_no: int, field_name: str, reason: str, raw: bytes | str) -> Rejection:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "backslashreplace")
+        return Rejection(self.file_name, line_no, field_name, reason, raw.rstrip("\r\n"))
+
+    def _finish(self, line_no: int, raw: bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return self._reject(line_no, "", f"invalid UTF-8 (byte {error.start + 1} of the row)", raw)
+        if "\x00" in text:
+            return self._reject(line_no, "", "NUL character in the row", text.replace("\x00", "\\x00"))
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        except csv.Error as error:
+            return self._reject(line_no, "", f"malformed CSV: {error}", text)
+        if len(rows) != 1:
+            return self._reject(line_no, "", "malformed CSV row", text)
+        fields = rows[0]
+        if len(fields) != self.width:
+            return self._reject(line_no, "", f"expected {self.width} fields, found {len(fields)}", text)
+        return (line_no, text.rstrip("\r\n"), fields)
+
+
+BLANK = object()
+
+
+def physical_lines(handle, first_line: int) -> Iterator[tuple[int, bytes]]:
+    line_no = first_line
+    for raw in handle:
+        yield line_no, raw
+        line_no += 1
+
+
+def small_file_records(header: Header, sink: RejectSink, result: FileLoadResult, bar: Progress):
+    """Every record of a small file: yields (line, raw, fields); rejects the rest."""
+    records = RecordReader(header.path.name, len(header.names))
+    with header.path.open("rb") as handle:
+        handle.seek(header.length)
+        for line_no, raw in physical_lines(handle, 2):
+            bar.update(len(raw))
+            if not raw.endswith(b"\n"):
+                raw += header.eol
+            record = records.feed(line_no, raw)
+            if record is None:
+                continue
+            if record is BLANK:
+                result.rows += 1
+                result.skipped += 1
+            elif isinstance(record, Rejection):
+                result.rows += 1
+                sink.add(record)
+            else:
+                result.rows += 1
+                yield record
+    closing = records.close()
+    if closing is not None:
+        result.rows += 1
+        sink.add(closing)
+
+
+
+def kind_of(name: str) -> str | None:
+    lowered = name.lower()
+    if lowered.endswith(REJECTS_SUFFIX):
+        return None
+    for kind, names in FILE_NAMES.items():
+        if lowered in names:
+            return kind
+    if lowered.startswith(TIMEZONES_PREFIX) and lowered.endswith(".csv"):
+        return TIMEZONES
+    return None
+
+
+def find_input_files(*, directory: Path | str) -> dict[str, Path]:
+    """The input files of a folder by their SPEC §1 names (case-insensitive):
+    {kind: path} for the kinds present. `LoadError` if the folder cannot be read or
+    holds two candidates for one kind."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise LoadError(f"{directory}: not a directory")
+    found: dict[str, list[Path]] = {}
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as error:
+        raise LoadError(f"{directory}: cannot list: {error.strerror or error}") from None
+    for entry in entries:
+        kind = kind_of(entry.name)
+        if kind and entry.is_file():
+            found.setdefault(kind, []).append(entry)
+    files: dict[str, Path] = {}
+    for kind, paths in found.items():
+        if len(paths) > 1:
+            raise LoadError(
+                f"{directory}: more than one {kind} file: {', '.join(p.name for p in paths)}; name one explicitly"
+            )
+        files[kind] = paths[0]
+    return files
+
+
+def default_rejects_path(path: Path, rejects_dir: Path | None = None) -> Path:
+    """`<name without .csv>.rejects.csv`, in `rejects_dir` or next to the input."""
+    stem = path.name[:-4] if path.name.lower().endswith(".csv") else path.name
+    return (rejects_dir or path.parent) / f"{stem}{REJECTS_SUFFIX}"
+
+
+def expected_names() -> list[str]:
+    return [*(n for names in FILE_NAMES.values() for n in names), f"{TIMEZONES_PREFIX}*.csv"]

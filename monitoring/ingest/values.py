@@ -1,0 +1,255 @@
+"""The grammar of every value that enters (SPEC §7): one function per kind of value,
+used by every path: CSV cells, `recordPolls`, REST bodies and query strings, GraphQL
+arguments, page query strings, admin forms and CLI options. The same text means the
+same thing everywhere, and a refusal names the field and says why.
+
+Each function takes the text as received and returns the value, or raises
+`InvalidValue(field, reason)`. Only CSV cells are trimmed (of ASCII spaces and tabs,
+`trim=True`); nothing else is altered. No Django here, except `poll_time_limit`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+import pendulum
+
+UTC = timezone.utc
+MAX_STORE_ID_LENGTH = 255
+#: Characters a store id never holds (SPEC §7): control, format, surrogate,
+#: private-use, unassigned, line and paragraph separators.
+FORBIDDEN_CATEGORIES = {
+    "Cc": "a control character",
+    "Cf": "a format character",
+    "Cs": "a surrogate",
+    "Co": "a private-use character",
+    "Cn": "an unassigned character",
+    "Zl": "a line separator",
+    "Zp": "a paragraph separator",
+}
+#: The instants a poll may have: from 2000 on (and up to now + POLL_MAX_FUTURE).
+EARLIEST_POLL = datetime(2000, 1, 1, tzinfo=UTC)
+#: The instants an `as_of` may be: the years 2000–2100.
+EARLIEST_AS_OF = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AS_OF = datetime(2101, 1, 1, tzinfo=UTC)
+#: How to write an instant, quoted by every refusal of one.
+INSTANT_EXAMPLE = "2023-01-25T18:13:22Z, 2023-01-25 18:13:22 UTC or 2023-01-25T12:13:22-06:00"
+CSV_BLANKS = " \t"
+
+
+class InvalidValue(ValueError):
+    """A value refused by the grammar: `field` names it, `reason` says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """A value quoted for a message: repr (so control characters show), bounded."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+def _text(value: object, field: str, trim: bool) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidValue(field, f"{field} must be text")
+    text = value.strip(CSV_BLANKS) if trim else value
+    if not text:
+        raise InvalidValue(field, f"missing {field}")
+    return text
+
+
+# --------------------------------------------------------------------------- store ids
+
+
+def store_id(value: object, *, trim: bool = False, field: str = "store_id") -> str:
+    """An opaque store id: 1–255 characters, none of FORBIDDEN_CATEGORIES anywhere, no
+    space separator (Zs: U+00A0, U+2003, …) at either end. Returned unchanged: this is
+    exactly the id that is stored and looked up."""
+    text = _text(value, field, trim)
+    if len(text) > MAX_STORE_ID_LENGTH:
+        raise InvalidValue(field, f"{field} longer than {MAX_STORE_ID_LENGTH} characters")
+    # str.isprintable() is False exactly for the forbidden categories and for space
+    # separators other than ' ': the fast answer for nearly every id.
+    if not text.isprintable():
+        for position, char in enumerate(text, 1):
+            category = unicodedata.category(char)
+            if category in FORBIDDEN_CATEGORIES:
+                raise InvalidValue(
+                    field,
+                    f"{field} holds {FORBIDDEN_CATEGORIES[category]} (U+{ord(char):04X}) at character {position}",
+                )
+    for char, end in ((text[0], "starts"), (text[-1], "ends")):
+        if unicodedata.category(char) == "Zs":
+            raise InvalidValue(field, f"{field} {end} with a space (U+{ord(char):04X})")
+    return text
+
+
+# --------------------------------------------------------------------------- instants
+
+_INSTANT_RE = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<clock>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)"
+    r" ?(?:(?P<utc>UTC|GMT|Z)|(?P<offset>[+-]\d{2}(?::?\d{2})?))?",
+    re.IGNORECASE,
+)
+
+
+def instant(value: object, *, field: str, naive_utc: bool = False, trim: bool = False) -> datetime:
+    """An instant, as an aware UTC datetime: `YYYY-MM-DD[T| ]HH:MM[:SS[.f{1,6}]]` then
+    ` UTC`, `GMT`, `Z` or an offset `±HH[:MM]`. Read by pendulum. A text without an
+    offset is refused, unless `naive_utc` (status files, whose `timestamp_utc` column
+    says the zone)."""
+    text = _text(value, field, trim)
+    match = _INSTANT_RE.fullmatch(text)
+    if match is None:
+        raise InvalidValue(field, f"unparsable {field} {shown(text)} (write e.g. {INSTANT_EXAMPLE})")
+    offset = "+00:00" if match["utc"] else (match["offset"] or "")
+    if not offset and not naive_utc:
+        raise InvalidValue(
+            field, f"{field} {shown(text)} has no offset: say which zone it is in (e.g. {INSTANT_EXAMPLE})"
+        )
+    try:
+        parsed = pendulum.parse(f"{match['date']}T{match['clock']}{offset}", strict=True, tz=None)
+        if offset and abs(parsed.utcoffset().total_seconds()) > 14 * 3600 + 59 * 60:  # ±14:59, as fast_parse
+            raise ValueError
+    except (ValueError, TypeError):  # pendulum's ParserError is a ValueError
+        raise InvalidValue(field, f"{field} out of range {shown(text)} (no such date or time)") from None
+    moment = datetime(
+        parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second, parsed.microsecond,
+        tzinfo=timezone(parsed.utcoffset() or timedelta()),
+    )
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidValue(field, f"{field} out of range {shown(text)}") from None
+
+
+def poll_time_limit(now: datetime | None = None) -> datetime:
+    """The latest instant a poll may have: now (the wall clock) + POLL_MAX_FUTURE."""
+    from django.conf import settings
+
+    return (now or datetime.now(UTC)) + timedelta(seconds=settings.POLL_MAX_FUTURE_SECONDS)
+
+
+def poll_instant(
+    value: object, *, latest: datetime, field: str = "timestamp_utc", naive_utc: bool = False, trim: bool = False
+) -> datetime:
+    """A poll's instant: as `instant`, from 2000-01-01 UTC up to `latest`
+    (`poll_time_limit()`)."""
+    moment = instant(value, field=field, naive_utc=naive_utc, trim=trim)
+    if moment < EARLIEST_POLL:
+        raise InvalidValue(field, f"{field} {moment.isoformat()} is before 2000")
+    if moment > latest:
+        raise InvalidValue(
+            field, f"{field} {moment.isoformat()} is in the future (the latest accepted is {latest.isoformat()})"
+        )
+    return moment
+
+
+def as_of(value: object, *, field: str = "as_of") -> datetime:
+    """A report or page time: as `instant` (an offset required), in the years 2000–2100."""
+    return as_of_range(instant(value, field=field), field=field)
+
+
+def as_of_range(moment: datetime, *, field: str = "as_of") -> datetime:
+    """The range check of `as_of`, for a datetime already parsed (GraphQL's scalar)."""
+    if moment.tzinfo is None:
+        raise InvalidValue(field, f"{field} has no offset: say which zone it is in (e.g. {INSTANT_EXAMPLE})")
+    if not EARLIEST_AS_OF <= moment < LATEST_AS_OF:
+        raise InvalidValue(field, f"{field} must be in the years 2000–2100, not {moment.isoformat()}")
+    return moment
+
+
+# --------------------------------------------------------------------------- status, days, times, zones
+
+
+def status(value: object, *, trim: bool = False, field: str = "status") -> bool:
+    """`active` (True) or `inactive` (False), any case."""
+    text = _text(value, field, trim)
+    lowered = text.lower()
+    if lowered == "active":
+        return True
+    if lowered == "inactive":
+        return False
+    raise InvalidValue(field, f"unknown {field} {shown(text)} (expected active or inactive)")
+
+
+def day_of_week(value: object, *, trim: bool = False, field: str = "day") -> int:
+    """0 = Monday … 6 = Sunday."""
+    text = _text(value, field, trim)
+    if len(text) != 1 or text not in "0123456":
+        raise InvalidValue(field, f"invalid {field} {shown(text)} (expected 0-6, 0 = Monday)")
+    return int(text)
+
+
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?")
+
+
+def local_time(value: object, *, end: bool, trim: bool = False, field: str = "start_time_local") -> time:
+    """`HH:MM` or `HH:MM:SS[.ffffff]`; `24:00` only as an end time, returned as 00:00
+    (SPEC §3 makes both the same instants)."""
+    text = _text(value, field, trim)
+    match = _TIME_RE.fullmatch(text)
+    if not match:
+        raise InvalidValue(field, f"unparsable {field} {shown(text)} (expected HH:MM or HH:MM:SS)")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    second, fraction = int(match.group(3) or 0), int((match.group(4) or "").ljust(6, "0"))
+    if hour == 24 and minute == 0 and second == 0 and fraction == 0:
+        if end:
+            return time(0, 0)
+        raise InvalidValue(field, "24:00 is only allowed as an end time")
+    if hour > 23 or minute > 59 or second > 59:
+        raise InvalidValue(field, f"{field} out of range {shown(text)}")
+    return time(hour, minute, second, fraction)
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def zone(value: object, *, trim: bool = False, field: str = "timezone_str", empty_ok: bool = False) -> str | None:
+    """An IANA zone name known to the installed tz database, matched case-insensitively
+    and returned in its canonical spelling. With `empty_ok`, an empty value is None
+    (a time-zone file's "no row")."""
+    if empty_ok and (value is None or (isinstance(value, str) and not value.strip(CSV_BLANKS if trim else ""))):
+        return None
+    text = _text(value, field, trim)
+    name = _zone_names().get(text.lower())
+    if name is None:
+        raise InvalidValue(field, f"unknown time zone {shown(text)} (expected an IANA name such as America/Chicago)")
+    return name
+
+
+# --------------------------------------------------------------------------- records
+
+
+class InvalidPoll(InvalidValue):
+    """A poll refused: as InvalidValue, plus its store id when that one was valid (a
+    CSV row's store still exists, SPEC §2)."""
+
+    def __init__(self, error: InvalidValue, store_id: str | None) -> None:
+        super().__init__(error.field, error.reason)
+        self.store_id = store_id
+
+
+def poll(
+    store_id_value: object, timestamp_value: object, status_value: object, *, latest: datetime, from_csv: bool
+) -> tuple[str, datetime, bool]:
+    """One poll's (store_id, instant, is_active), from a CSV row (`from_csv`: cells
+    trimmed, an instant without an offset is UTC) or a live poll; `InvalidPoll`."""
+    sid = None
+    try:
+        sid = store_id(store_id_value, trim=from_csv)
+        moment = poll_instant(timestamp_value, latest=latest, naive_utc=from_csv, trim=from_csv)
+        active = status(status_value, trim=from_csv)
+    except InvalidValue as error:
+        raise InvalidPoll(error, sid) from None
+    return sid, moment, active
