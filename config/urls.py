@@ -12,7 +12,7 @@ urlpatterns = [
     path("trigger_report/", views.trigger_report, name="trigger-report"),
     path("get_report/", views.get_report, name="get-report"),
     path("store/get_report/", views.get_report, name="store-get-report"),
-    path("store/<str:store_id>/trigger_report/", views.store_trigger_report, name="store-trigger-report"),
+    path("store/<path:store_id>/trigger_report/", views.store_trigger_report, name="store-trigger-report"),
     path("reports/download/<str:token>/", views.download_report, name="report-download"),
     # Server-rendered pages (monitoring.pages); <uuid:…> never matches "download/…".
     path("", pages.home, name="home"),
@@ -20,3 +20,7 @@ urlpatterns = [
     path("reports/<uuid:report_id>/", pages.report_page, name="report-page"),
     path("stores/<path:store_id>/", pages.store_page, name="store-page"),
 ]
+
+# API paths answer JSON errors for these too (monitoring.views); pages keep Django's.
+handler400 = "monitoring.views.bad_request"
+handler404 = "monitoring.views.page_not_found"

@@ -13,9 +13,10 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse
+from cross_web import HTTPException
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
-from strawberry.django.views import GraphQLView
 
+from graphql_schema.views import JSONGraphQLView, api_error
 from monitoring.data_version import data_version_read
 
 CACHEABLE_ROOT_FIELDS = frozenset({"stores", "store", "__typename", "__schema", "__type"})
@@ -42,27 +43,22 @@ def _reads_only_store_data(query: str, operation_name: str | None) -> bool:
     return all(isinstance(s, FieldNode) and s.name.value in CACHEABLE_ROOT_FIELDS for s in selections)
 
 
-def _request_body(request) -> dict | None:
+def _request_body(request, posted: dict | None) -> dict | None:
+    """The operation asked for: the checked JSON body (`posted`) or the query string."""
     if request.method == "GET":
         if "query" not in request.GET:
             return None
         variables = request.GET.get("variables")
         try:
             variables = json.loads(variables) if variables else None
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         return {"query": request.GET["query"], "variables": variables, "operationName": request.GET.get("operationName")}
-    if request.method == "POST" and request.content_type == "application/json":
-        try:
-            body = json.loads(request.body)
-        except ValueError:
-            return None
-        return body if isinstance(body, dict) else None
-    return None
+    return posted
 
 
-def _plan(request) -> _Plan | None:
-    body = _request_body(request)
+def _plan(request, posted: dict | None) -> _Plan | None:
+    body = _request_body(request, posted)
     if body is None or not isinstance(body.get("query"), str):
         return None
     operation_name = body.get("operationName")
@@ -72,17 +68,24 @@ def _plan(request) -> _Plan | None:
         return None
     version = data_version_read()
     access = request.access
-    material = json.dumps(
-        [version.number, access.owner_id, access.all_stores, body["query"], body.get("variables"), operation_name],
-        sort_keys=True,
-        default=str,
-    )
+    try:
+        material = json.dumps(
+            [version.number, access.owner_id, access.all_stores, body["query"], body.get("variables"), operation_name],
+            sort_keys=True,
+            default=str,
+        )
+    except (ValueError, RecursionError):  # variables nested too deeply to key: not cached
+        return None
     return _Plan(key="graphql:" + hashlib.sha256(material.encode()).hexdigest(), store=version.settled)
 
 
-class CachedGraphQLView(GraphQLView):
+class CachedGraphQLView(JSONGraphQLView):
     def dispatch(self, request, *args, **kwargs):
-        plan = _plan(request) if settings.API_READ_CACHE_SECONDS > 0 else None
+        try:
+            posted = self.request_check(request)
+        except HTTPException as error:
+            return api_error(str(error.reason), error.status_code)
+        plan = _plan(request, posted) if settings.API_READ_CACHE_SECONDS > 0 else None
         if plan is None:
             return super().dispatch(request, *args, **kwargs)
         cache = caches["api"]

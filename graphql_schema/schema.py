@@ -4,7 +4,6 @@ limits that keep abusive queries out (depth, aliases, tokens) and internals hidd
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
@@ -15,9 +14,10 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from graphql_schema.errors import should_mask_error
+from graphql_schema.errors import ClientErrors, should_mask_error
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
+from graphql_schema.scalars import SCALAR_OVERRIDES
 from graphql_schema.stores.schema import Mutation as StoreMutation
 from graphql_schema.stores.schema import Query as StoreQuery
 
@@ -45,11 +45,13 @@ Mutation = merge_types("Mutation", (StoreMutation, ReportMutation))
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    # Every DateTime argument is read by the shared grammar (an offset required).
+    scalar_overrides=SCALAR_OVERRIDES,
     extensions=[
         QuerySetOptimizer,
         lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaskErrors(should_mask_error=should_mask_error),
+        lambda: ClientErrors(should_mask_error=should_mask_error),
         # Frontends send the same few documents over and over: parse and validate once.
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -20,13 +21,13 @@ from django.utils.text import Truncator
 
 from monitoring.access import token_create
 from monitoring.engine import DEFAULT_TIMEZONE
+from monitoring.ingest import values
 from monitoring.ingest.copy_format import PG_EPOCH  # of StatusPollRow.key
-from monitoring.links import report_download_path
+from monitoring.links import report_download_path, store_page_url
 from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
 from monitoring.models import ApiToken, BusinessHours, Owner, Report, ReportRow, StatusPollRow, Store
 
 UTC = dt_timezone.utc
-
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -63,11 +64,113 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
+def _holds_nul(request) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in items) for key, items in request.GET.lists())
+
+
+class NulSafeAdmin(admin.ModelAdmin):
+    """PostgreSQL text holds no NUL, and a NUL in a query makes it raise: a change
+    list asked for with one (search, filters) is a 400, the search of the
+    autocomplete widgets finds nothing, never a 500. (Form fields refuse a NUL
+    already: forms.CharField's ProhibitNullCharactersValidator.)"""
+
+    def changelist_view(self, request, extra_context=None):
+        if _holds_nul(request):
+            return HttpResponseBadRequest("a NUL character (U+0000) is not a valid search or filter")
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        if "\x00" in search_term:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+
 # --------------------------------------------------------------------------- stores
+
+
+class GrammarField(forms.CharField):
+    """A text field read by one function of the grammar (monitoring.ingest.values):
+    the text as typed (not stripped), its refusal shown as the field's error."""
+
+    def __init__(self, *, parse, show=None, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(strip=False, **kwargs)
+        self.parse, self.show = parse, show
+
+    def prepare_value(self, value):
+        if self.show is None or value is None or isinstance(value, str):
+            return value  # as typed (a bound form shows back the text refused)
+        return self.show(value)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return self.parse(text)
+        except values.InvalidValue as error:
+            raise forms.ValidationError(error.reason, code="invalid") from None
+
+
+def _clock_text(value: time) -> str:
+    return value.strftime("%H:%M:%S.%f" if value.microsecond else "%H:%M:%S" if value.second else "%H:%M")
+
+
+class StoreAdminForm(forms.ModelForm):
+    """The id and the zone as typed, checked by the grammar (Store.clean_fields): an id
+    is never trimmed or altered; a zone must be an IANA name the tz database knows,
+    kept in its canonical spelling; empty is the default zone."""
+
+    store_id = forms.CharField(
+        strip=False,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text=(
+            "1–255 characters, exactly as the status files spell it "
+            "(no control characters, no space at either end)."
+        ),
+    )
+    timezone_name = forms.CharField(
+        strip=False,
+        required=False,
+        label="Time zone",
+        widget=forms.TextInput(attrs={"size": 40}),
+        help_text=f"An IANA time zone name such as America/New_York; empty = the default zone ({DEFAULT_TIMEZONE}).",
+    )
+
+    class Meta:
+        model = Store
+        fields = ("store_id", "timezone_name", "owner")
+
+
+class BusinessHoursForm(forms.ModelForm):
+    """A shift read by the grammar of the hours file: day 0–6 (0 = Monday), times
+    HH:MM or HH:MM:SS, 24:00 only as an end time (stored as 00:00, SPEC §3)."""
+
+    day_of_week = forms.TypedChoiceField(
+        choices=[("", "---------"), *((str(day), name) for day, name in enumerate(DAY_NAMES))],
+        coerce=lambda text: values.day_of_week(text, field="day_of_week"),
+    )
+    start_time_local = GrammarField(
+        parse=lambda text: values.local_time(text, end=False, field="start_time_local"),
+        show=_clock_text,
+        help_text="HH:MM (local time)",
+        widget=forms.TextInput(attrs={"size": 8}),
+    )
+    end_time_local = GrammarField(
+        parse=lambda text: values.local_time(text, end=True, field="end_time_local"),
+        show=_clock_text,
+        help_text="HH:MM; at or before the start = past midnight; 24:00 = midnight",
+        widget=forms.TextInput(attrs={"size": 8}),
+    )
+
+    class Meta:
+        model = BusinessHours
+        fields = ("store", "day_of_week", "start_time_local", "end_time_local")
 
 
 class BusinessHoursInline(admin.TabularInline):
     model = BusinessHours
+    form = BusinessHoursForm
     extra = 0
     fields = ("day_of_week", "start_time_local", "end_time_local")
     ordering = ("day_of_week", "start_time_local")
@@ -89,7 +192,7 @@ class DefaultZoneFilter(admin.SimpleListFilter):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(NulSafeAdmin):
     list_display = ("store_id", "zone", "uses_default_zone", "owner", "hours_count", "status_page")
     list_select_related = ("owner",)
     list_filter = (DefaultZoneFilter, "timezone_name", "owner")
@@ -97,6 +200,7 @@ class StoreAdmin(admin.ModelAdmin):
     search_help_text = "Store id, or part of it."
     autocomplete_fields = ("owner",)
     inlines = (BusinessHoursInline,)
+    form = StoreAdminForm
     list_per_page = 100
     show_full_result_count = False
 
@@ -104,7 +208,7 @@ class StoreAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(hours_count=_count_of(BusinessHours, "store"))
 
     def view_on_site(self, obj):
-        return reverse("store-page", kwargs={"store_id": obj.store_id})
+        return store_page_url(obj.store_id)  # None (no button) for an id the grammar refuses
 
     @admin.display(description="zone", ordering="timezone_name")
     def zone(self, obj: Store) -> str:
@@ -120,11 +224,13 @@ class StoreAdmin(admin.ModelAdmin):
 
     @admin.display(description="status page")
     def status_page(self, obj: Store) -> str:
-        return format_html('<a href="{}">view</a>', reverse("store-page", kwargs={"store_id": obj.store_id}))
+        url = store_page_url(obj.store_id)
+        return format_html('<a href="{}">view</a>', url) if url else "invalid id"
 
 
 @admin.register(BusinessHours)
-class BusinessHoursAdmin(admin.ModelAdmin):
+class BusinessHoursAdmin(NulSafeAdmin):
+    form = BusinessHoursForm
     list_display = ("store", "day", "start_time_local", "end_time_local")
     list_select_related = ("store",)
     list_filter = ("day_of_week",)
@@ -192,7 +298,7 @@ class PollDayFilter(admin.SimpleListFilter):
 
 
 @admin.register(StatusPollRow)
-class StatusPollAdmin(admin.ModelAdmin):
+class StatusPollAdmin(NulSafeAdmin):
     """Read-only: polls come from the loader, and the report must reflect them as loaded."""
 
     list_display = ("timestamp_utc", "store", "status")
@@ -234,7 +340,7 @@ class StatusPollAdmin(admin.ModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(NulSafeAdmin):
     """Reports are made by the API and the worker; here they are only looked at (and old
     ones deleted)."""
 
@@ -333,7 +439,7 @@ class ReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(Owner)
-class OwnerAdmin(admin.ModelAdmin):
+class OwnerAdmin(NulSafeAdmin):
     list_display = ("name", "stores_count", "tokens_count", "created_at")
     search_fields = ("name",)
     readonly_fields = ("created_at",)
@@ -367,7 +473,7 @@ class ApiTokenAddForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(NulSafeAdmin):
     """Creating a token here makes the secret with monitoring.access.token_create (only
     its SHA-256 is stored) and shows the raw token once, on the page that answers the
     form; it is never stored, logged, put in a cookie or shown again."""

@@ -1,4 +1,7 @@
-from django.http import HttpResponseRedirect, JsonResponse
+from urllib.parse import unquote_to_bytes
+
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -9,6 +12,10 @@ from monitoring.access import AuthenticationFailed, request_access
 PROTECTED_PREFIXES = ("/graphql/", "/trigger_report/", "/get_report/", "/store/", "/stores/", "/reports/")
 OPEN_PREFIXES = ("/reports/download/",)
 PAGE_PREFIXES = ("/stores/", "/reports/")
+
+
+#: Paths whose every answer, errors included, is JSON.
+API_PREFIXES = ("/graphql/", "/trigger_report/", "/get_report/", "/store/")
 
 
 def _wants_html(request) -> bool:
@@ -30,8 +37,68 @@ class ApiAccessMiddleware:
                 request.access = request_access(request)
             except AuthenticationFailed as error:
                 if (path == "/" or path.startswith(PAGE_PREFIXES)) and _wants_html(request):
-                    return HttpResponseRedirect(f"{reverse('sign-in')}?{urlencode({'next': path})}")
+                    return HttpResponseRedirect(f"{reverse('sign-in')}?{urlencode({'next': request.get_full_path()})}")
                 response = JsonResponse({"error": str(error)}, status=401)
                 response["WWW-Authenticate"] = 'Bearer realm="store-uptime"'
                 return response
         return self.get_response(request)
+
+
+def _bytes_problem(data: bytes, what: str) -> str | None:
+    if b"\x00" in data:
+        return f"the {what} holds a NUL character"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"the {what} is not valid UTF-8"
+    return None
+
+
+def _path_problem(path: str) -> str | None:
+    """The path as the server decoded it. Django re-percent-encodes bytes that are not
+    UTF-8 (`%FF`), so those are decoded once more to be seen."""
+    if "\x00" in path:
+        return "the path holds a NUL character"
+    try:
+        data = path.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (ASGI servers' surrogateescape)
+        return "the path is not valid UTF-8"
+    if b"%" in data:
+        try:
+            unquote_to_bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            return "the path is not valid UTF-8"
+    return None
+
+
+def _query_problem(query_string: str) -> str | None:
+    """The raw query string (WSGI: its bytes as latin-1), percent-decoded."""
+    if not query_string:
+        return None
+    try:
+        data = query_string.encode("iso-8859-1")
+    except UnicodeEncodeError:
+        data = query_string.encode("utf-8", "surrogatepass")
+    return _bytes_problem(unquote_to_bytes(data.replace(b"+", b" ")), "query string")
+
+
+class MalformedRequestMiddleware:
+    """Refuses, before anything reads them, a path or query string holding NUL or not
+    valid UTF-8 (SPEC §7: no input makes the server answer 500; PostgreSQL refuses NUL
+    in text): 400 with a JSON error on API paths, a short plain-text page elsewhere."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = _path_problem(request.path_info) or _query_problem(request.META.get("QUERY_STRING", ""))
+        if problem is None:
+            try:
+                request.GET  # parsed here, so that a malformed one is refused here
+            except SuspiciousOperation as error:  # e.g. too many fields
+                problem = str(error) or "the query string is malformed"
+        if problem is None:
+            return self.get_response(request)
+        if request.path_info.startswith(API_PREFIXES):
+            return JsonResponse({"error": problem}, status=400)
+        return HttpResponseBadRequest(f"Bad request: {problem}.", content_type="text/plain; charset=utf-8")

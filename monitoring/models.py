@@ -8,7 +8,33 @@ import uuid
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def _grammar_checks(instance: models.Model, exclude, checks) -> None:
+    """Model.clean_fields, then the grammar of SPEC §7 (monitoring.ingest.values) on
+    the fields that passed it: `checks` maps a field name to a function of its value
+    that returns the value to keep (e.g. a zone's canonical spelling) or raises
+    InvalidValue. So every ModelForm (the admin's included) refuses what the grammar
+    refuses, with its reason, as that field's error."""
+    from monitoring.ingest.values import InvalidValue  # monitoring.ingest imports the models
+
+    errors: dict = {}
+    try:
+        models.Model.clean_fields(instance, exclude=exclude)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    skipped = set(exclude or ()) | set(errors)
+    for name, check in checks.items():
+        if name in skipped:
+            continue
+        try:
+            setattr(instance, name, check(getattr(instance, name)))
+        except InvalidValue as error:
+            errors.setdefault(name, []).append(ValidationError(error.reason, code="invalid"))
+    if errors:
+        raise ValidationError(errors)
 
 
 class Owner(models.Model):
@@ -62,6 +88,19 @@ class Store(models.Model):
     def __str__(self) -> str:
         return self.store_id
 
+    def clean_fields(self, exclude=None):
+        """store_id by the grammar of store ids (never altered); timezone_name an IANA
+        zone known to the tz database, kept in its canonical spelling; empty = None,
+        the default zone."""
+        from monitoring.ingest import values
+
+        def zone(name):
+            return None if name in (None, "") else values.zone(name, field="timezone_name")
+
+        _grammar_checks(
+            self, exclude, {"store_id": lambda text: values.store_id(text, field="store_id"), "timezone_name": zone}
+        )
+
 
 class BusinessHours(models.Model):
     """One open shift on one weekday, in the store's local time.
@@ -87,6 +126,13 @@ class BusinessHours(models.Model):
                 name="business_hours_day_of_week_range",
             ),
         ]
+
+    def clean_fields(self, exclude=None):
+        """day_of_week by the grammar's rule (0 = Monday … 6 = Sunday). The times are
+        read from text by the grammar in the admin's form (monitoring.admin)."""
+        from monitoring.ingest import values
+
+        _grammar_checks(self, exclude, {"day_of_week": lambda day: values.day_of_week(str(day), field="day_of_week")})
 
 
 #: The BRIN index of the poll instants ("all polls between t1 and t2").

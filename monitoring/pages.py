@@ -18,7 +18,8 @@ from django.views.decorators.http import require_http_methods
 
 from monitoring.access import AuthenticationFailed, reports_visible, session_sign_in, stores_visible
 from monitoring.engine import DEFAULT_TIMEZONE
-from monitoring.links import report_download_path
+from monitoring.ingest import values
+from monitoring.links import report_download_path, store_id_from_page_request, store_page_url
 from monitoring.models import BusinessHours, Report, Store
 from monitoring.reports import ReportInputError, store_report_compute, window_seconds
 from monitoring.selectors import latest_poll_timestamp
@@ -227,18 +228,21 @@ def _chart_rows(segments, *, zone: ZoneInfo, start: datetime, end: datetime) -> 
     return rows
 
 
-def _not_found(request: HttpRequest, what: str) -> HttpResponse:
-    return render(request, "monitoring/not_found.html", {"what": what}, status=404)
+def _not_found(request: HttpRequest, what: str, reason: str = "") -> HttpResponse:
+    return render(request, "monitoring/not_found.html", {"what": what, "reason": reason}, status=404)
+
+
+def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "monitoring/bad_request.html", {"message": message}, status=400)
 
 
 def _as_of_param(request: HttpRequest) -> datetime | None:
-    value = request.GET.get("as_of", "").strip()
-    if not value:
+    """The page's `as_of` by the one grammar (SPEC §7): an offset required, years
+    2000–2100; absent or empty = the latest poll. Raises InvalidValue."""
+    value = request.GET.get("as_of", "")
+    if value == "":
         return None
-    moment = datetime.fromisoformat(value.replace(" UTC", "+00:00").replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("as_of must include a time zone")
-    return moment
+    return values.as_of(value, field="as_of")
 
 
 # --------------------------------------------------------------------------- views
@@ -306,26 +310,43 @@ HOME_PAGE_STORES = 100
 
 @require_http_methods(["GET", "HEAD"])
 def home(request: HttpRequest) -> HttpResponse:
-    """GET /[?q=prefix]: the stores the caller can see, each linked to its status page."""
+    """GET /[?q=prefix]: the stores the caller can see, each linked to its status page
+    (store_page_url; an id the grammar refuses, from older data, is listed unlinked)."""
     query = request.GET.get("q", "").strip()
+    if "\x00" in query:  # PostgreSQL text holds no NUL: no id starts with one
+        return _bad_request(request, "q holds a NUL character (U+0000)")
     stores = stores_visible(access=request.access).order_by("store_id")
     if query:
         stores = stores.filter(store_id__startswith=query)
-    context = {"stores": list(stores[:HOME_PAGE_STORES]), "total": stores.count(), "query": query}
+    shown = list(stores[:HOME_PAGE_STORES])
+    for store in shown:
+        store.page_url = store_page_url(store.store_id)
+    context = {"stores": shown, "total": stores.count(), "query": query}
     return render(request, "monitoring/home.html", context)
 
 
 @require_http_methods(["GET", "HEAD"])
 def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
-    """GET /stores/<store_id>/[?as_of=ISO8601]: uptime, last week's timeline, incidents."""
+    """GET /stores/<store_id>/[?as_of=ISO8601] (or /stores/by-id/?id=<store_id>, see
+    links.store_page_url): uptime, last week's timeline, incidents. The id and `as_of`
+    go through the one grammar (SPEC §7): an id it refuses is no store (404, saying
+    why), a bad `as_of` is a 400 naming the field."""
+    store_id = store_id_from_page_request(store_id, request.GET)
+    try:
+        store_id = values.store_id(store_id, field="store_id")
+    except values.InvalidValue as error:
+        return _not_found(request, f"store {values.shown(store_id)}", reason=error.reason)
+    try:
+        as_of = _as_of_param(request)
+    except values.InvalidValue as error:
+        return _bad_request(request, error.reason)
     store = stores_visible(access=request.access).select_related("owner").filter(store_id=store_id).first()
     if store is None:
         return _not_found(request, f"store {store_id}")
     try:
-        as_of = _as_of_param(request)
         context = status_page_context(store=store, as_of=as_of)
-    except (ValueError, ReportInputError) as error:
-        return render(request, "monitoring/bad_request.html", {"message": str(error)}, status=400)
+    except ReportInputError as error:
+        return _bad_request(request, str(error))
     return render(request, "monitoring/store_status.html", context)
 
 
@@ -342,6 +363,8 @@ def report_page(request: HttpRequest, report_id) -> HttpResponse:
     if report.started_at and report.finished_at:
         duration = (report.finished_at - report.started_at).total_seconds()
     preview = list(report.rows.order_by("store_id")[:REPORT_PREVIEW_ROWS]) if complete else []
+    for row in preview:
+        row.page_url = store_page_url(row.store_id)
     progress = None
     if report.status == Report.Status.RUNNING:
         progress = report.chunks.aggregate(total=Count("pk"), done=Count("pk", filter=Q(finished_at__isnull=False)))

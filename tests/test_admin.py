@@ -3,7 +3,8 @@ read-only, and a token made here is shown once and stored only as a hash."""
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import datetime, time, timezone
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -12,6 +13,7 @@ from django.urls import reverse
 
 from monitoring.access import token_create
 from monitoring.admin import EstimatedCountPaginator
+from monitoring.links import store_page_url
 from monitoring.models import ApiToken, BusinessHours, Owner, Report, StatusPoll, StatusPollRow, Store
 from monitoring.reports import report_run
 from tests.factories import make_store, worked_example_store
@@ -229,3 +231,180 @@ def test_revoke_action(admin_client, world):
     )
     assert "1 token(s) revoked." in response.content.decode()
     assert ApiToken.objects.get(pk=world["token"].pk).revoked_at is not None
+
+
+# --------------------------------------------------------------------------- the grammar in the admin (SPEC §7)
+
+INLINE_EMPTY = {
+    "business_hours-TOTAL_FORMS": "0",
+    "business_hours-INITIAL_FORMS": "0",
+    "business_hours-MIN_NUM_FORMS": "0",
+    "business_hours-MAX_NUM_FORMS": "1000",
+}
+
+
+def add_store(admin_client, store_id: str, zone: str = "", **extra):
+    return admin_client.post(
+        admin_url(Store, "add"), {"store_id": store_id, "timezone_name": zone, "owner": "", **INLINE_EMPTY, **extra}
+    )
+
+
+def form_errors(response) -> str:
+    return " ".join(re.findall(r'<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>', response.content.decode(), re.S))
+
+
+@pytest.mark.parametrize(
+    "zone, error",
+    [
+        ("Mars/Olympus_Mons", "unknown time zone"),
+        ("America/Atlantis", "unknown time zone"),
+        (" America/Chicago", "unknown time zone"),  # as typed: not trimmed
+        ("UTC+5", "unknown time zone"),
+    ],
+)
+def test_store_admin_refuses_unknown_zones(admin_client, zone, error):
+    response = add_store(admin_client, "new-store", zone)
+    assert response.status_code == 200
+    assert error in form_errors(response)
+    assert not Store.objects.filter(store_id="new-store").exists()
+
+
+def test_store_admin_keeps_the_canonical_zone_and_empty_is_the_default(admin_client):
+    assert add_store(admin_client, "lower", "america/new_york").status_code == 302
+    assert Store.objects.get(store_id="lower").timezone_name == "America/New_York"
+    assert add_store(admin_client, "no-zone", "").status_code == 302
+    assert Store.objects.get(store_id="no-zone").timezone_name is None
+
+
+@pytest.mark.parametrize(
+    "store_id, error",
+    [
+        ("nul\x00inside", "Null characters are not allowed"),
+        ("cr\rinside", "control character"),
+        ("tab\tinside", "control character"),
+        ("zero\u200bwidth", "format character"),
+        (" lead", "starts with a space"),
+        ("trail\u00a0", "ends with a space"),
+        ("x" * 256, "longer than 255"),
+        ("", "required"),
+    ],
+)
+def test_store_admin_refuses_invalid_ids(admin_client, store_id, error):
+    response = add_store(admin_client, store_id, "America/Chicago")
+    assert response.status_code == 200
+    assert error in unescape(form_errors(response))
+    assert Store.objects.count() == 0
+
+
+def test_store_admin_accepts_any_valid_id_as_typed(admin_client):
+    for store_id in ("..", "../../admin", "=HYPERLINK(\"x\")", "inner space", "ünï©ødé"):
+        assert add_store(admin_client, store_id).status_code == 302, store_id
+        assert Store.objects.filter(store_id=store_id).exists()
+
+
+def test_store_model_validation_serves_every_model_form():
+    """The rules live on the model (Store.clean_fields): any ModelForm, any full_clean."""
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        Store(store_id="ok", timezone_name="Mars/Olympus_Mons").full_clean()
+    assert "timezone_name" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        Store(store_id="a\nb").full_clean()
+    assert "store_id" in refused.value.message_dict
+    store = Store(store_id="fine", timezone_name="europe/berlin")
+    store.full_clean()
+    assert store.timezone_name == "Europe/Berlin"
+
+
+def hours_rows(**row) -> dict:
+    data = {**INLINE_EMPTY, "business_hours-TOTAL_FORMS": "1"}
+    data.update({f"business_hours-0-{key}": value for key, value in row.items()})
+    return data
+
+
+@pytest.mark.parametrize(
+    "day, start, end, error",
+    [
+        ("7", "09:00", "17:00", "Select a valid choice"),
+        ("-1", "09:00", "17:00", "Select a valid choice"),
+        ("0", "24:00", "17:00", "only allowed as an end time"),
+        ("0", "25:00", "17:00", "out of range"),
+        ("0", "9am", "17:00", "expected HH:MM"),
+        ("0", "09:00", "17:60", "out of range"),
+        ("0", " 09:00", "17:00", "expected HH:MM"),
+    ],
+)
+def test_business_hours_inline_uses_the_grammar(admin_client, day, start, end, error):
+    response = add_store(
+        admin_client, "with-hours", **hours_rows(day_of_week=day, start_time_local=start, end_time_local=end)
+    )
+    assert response.status_code == 200
+    assert error in unescape(form_errors(response))
+    assert not Store.objects.filter(store_id="with-hours").exists()
+
+
+def test_business_hours_inline_end_of_day_is_midnight(admin_client):
+    response = add_store(
+        admin_client, "late", **hours_rows(day_of_week="4", start_time_local="18:00", end_time_local="24:00")
+    )
+    assert response.status_code == 302
+    (hours,) = BusinessHours.objects.filter(store__store_id="late")
+    assert (hours.day_of_week, hours.start_time_local, hours.end_time_local) == (4, time(18), time(0))
+    # Saving the store again with the inline as shown changes nothing.
+    store = hours.store
+    html = admin_client.get(admin_url(Store, "change", store.pk)).content.decode()
+    assert 'value="18:00"' in html and 'value="00:00"' in html
+
+
+def test_business_hours_admin_uses_the_grammar(admin_client, world):
+    url = admin_url(BusinessHours, "add")
+    data = {"store": world["store"].pk, "day_of_week": "2", "start_time_local": "22:00", "end_time_local": "24:00"}
+    assert admin_client.post(url, data).status_code == 302
+    response = admin_client.post(url, {**data, "start_time_local": "24:00"})
+    assert "only allowed as an end time" in form_errors(response)
+
+
+def test_store_links_in_the_admin_never_escape_the_store_page(admin_client):
+    for store_id in ("..", "../../admin", "cr\rold-data"):
+        Store.objects.create(store_id=store_id)  # the ORM, as older data was written
+    html = admin_client.get(admin_url(Store, "changelist")).content.decode()
+    assert 'href="/stores/by-id/?id=.."' in html
+    assert 'href="/stores/by-id/?id=..%2F..%2Fadmin"' in html
+    assert "invalid id" in html  # the CR id: listed, no link
+    for store in Store.objects.all():
+        response = admin_client.get(admin_url(Store, "change", store.pk))
+        assert response.status_code == 200
+        on_site = re.search(r'href="([^"]*)" class="viewsitelink"', response.content.decode())
+        if store.store_id == "cr\rold-data":
+            assert on_site is None
+        else:
+            target = unescape(on_site.group(1))
+            assert target == store_page_url(store.store_id)
+            page = admin_client.get(target)
+            assert page.status_code == 200 and store.store_id in unescape(page.content.decode())
+
+
+@pytest.mark.parametrize("model", [Store, BusinessHours, StatusPollRow, Report, Owner, ApiToken])
+def test_admin_search_and_filters_with_a_nul_are_never_a_500(admin_client, world, model):
+    for query in ({"q": "a\x00b"}, {"timezone_name": "\x00"}):
+        assert admin_client.get(admin_url(model, "changelist"), query).status_code == 400
+    response = admin_client.get(
+        "/admin/autocomplete/",
+        {"term": "\x00", "app_label": "monitoring", "model_name": "store", "field_name": "owner"},
+    )
+    assert response.status_code in (200, 400)
+
+
+def test_admin_refuses_a_nul_itself(rf, admin_user, world):
+    """Without the malformed-request middleware in front: a change list asked for with
+    a NUL is a 400, a search with one (the autocomplete widgets') finds nothing."""
+    from django.contrib import admin as django_admin
+
+    for model in (Store, BusinessHours, StatusPollRow, Report, Owner, ApiToken):
+        model_admin = django_admin.site._registry[model]
+        request = rf.get(admin_url(model, "changelist"), {"q": "a\x00b"})
+        request.user = admin_user
+        assert model_admin.changelist_view(request).status_code == 400
+        queryset, _ = model_admin.get_search_results(request, model_admin.get_queryset(request), "\x00")
+        assert list(queryset) == []

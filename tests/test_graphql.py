@@ -115,9 +115,17 @@ def test_trigger_report_then_read_it(gql):
 def test_trigger_report_validation_errors(gql):
     make_store("known")
     result = gql.query('mutation { triggerReport(storeIds: ["known", "ghost"]) { id } }', assert_no_errors=False)
+    # The shared grammar's and the engine's names are shown as the client wrote them.
     assert result.errors[0]["message"] == "unknown store_id(s): ghost"
     result = gql.query("mutation { triggerReport(horizonMinutes: 0) { id } }", assert_no_errors=False)
-    assert "horizon_minutes must be between" in result.errors[0]["message"]
+    assert "horizonMinutes must be between" in result.errors[0]["message"]
+    result = gql.query('mutation { triggerReport(storeIds: ["known", "a\\r"]) { id } }', assert_no_errors=False)
+    assert result.errors[0]["message"] == "storeIds[1]: storeId holds a control character (U+000D) at character 2"
+    result = gql.query(
+        "mutation($asOf: DateTime) { triggerReport(asOf: $asOf) { id } }", {"asOf": "2101-01-01T00:00:00Z"},
+        assert_no_errors=False,
+    )
+    assert result.errors[0]["message"].startswith("asOf: asOf must be in the years 2000")
     assert Report.objects.count() == 0
 
 
@@ -246,3 +254,106 @@ def test_record_polls_batch_is_capped(gql):
         assert_no_errors=False,
     )
     assert result.errors[0]["message"] == "at most 5000 polls per request"
+
+
+UPTIME = "query($id: String!, $asOf: DateTime) { store(id: $id) { uptime(asOf: $asOf) { asOf } } }"
+
+
+def test_naive_instants_are_refused_with_how_to_write_an_offset(gql):
+    """Every DateTime argument is read by monitoring.ingest.values.instant (SPEC §7)."""
+    store, noon = worked_example_store()
+    result = gql.query(UPTIME, {"id": store.store_id, "asOf": "2023-01-25T12:00:00"}, assert_no_errors=False)
+    message = result.errors[0]["message"]
+    assert message.startswith("Variable '$asOf' has invalid value: DateTime '2023-01-25T12:00:00' has no offset")
+    assert "2023-01-25T18:13:22Z" in message  # says how to write one
+    inline = gql.query('query { store(id: "worked-example") { uptime(asOf: "2023-01-25 12:00") { asOf } } }',
+                       assert_no_errors=False)
+    assert "has no offset" in inline.errors[0]["message"]
+    for text in ("2023-01-25T17:00:00Z", "2023-01-25 17:00:00 UTC", "2023-01-25T12:00:00-05:00"):
+        data = gql.query(UPTIME, {"id": store.store_id, "asOf": text}).data
+        assert data["store"]["uptime"]["asOf"] == noon.isoformat()
+    timeline = gql.query(
+        """query($from: DateTime!, $to: DateTime!) { store(id: "worked-example") { timeline(from: $from, to: $to) { state } } }""",
+        {"from": "2023-01-24T12:00:00", "to": noon.isoformat()},
+        assert_no_errors=False,
+    )
+    assert "has no offset" in timeline.errors[0]["message"]
+    wrong = gql.query(UPTIME, {"id": store.store_id, "asOf": 20230125}, assert_no_errors=False)
+    assert wrong.errors[0]["message"] == "Variable '$asOf' has invalid value: DateTime must be text"
+
+
+def test_as_of_outside_2000_to_2100_names_as_of(gql):
+    store, _ = worked_example_store()
+    result = gql.query(UPTIME, {"id": store.store_id, "asOf": "9999-01-01T00:00:00Z"}, assert_no_errors=False)
+    assert result.errors[0]["message"] == "asOf: asOf must be in the years 2000–2100, not 9999-01-01T00:00:00+00:00"
+    result = gql.query(UPTIME, {"id": store.store_id, "asOf": "1999-12-31T23:59:59Z"}, assert_no_errors=False)
+    assert result.errors[0]["message"].startswith("asOf: asOf must be in the years 2000–2100")
+
+
+def test_variables_of_the_wrong_type_are_not_masked(gql):
+    make_store("s1")
+    result = gql.query(
+        'query($h: Int) { store(id: "s1") { uptime(horizonMinutes: $h) { asOf } } }', {"h": "abc"},
+        assert_no_errors=False,
+    )
+    assert result.errors[0]["message"] == "Variable '$h' has invalid value: Int cannot represent non-integer value: 'abc'"
+    result = gql.query('query { store(id: "s1") { uptime(horizonMinutes: -3) { asOf } } }', assert_no_errors=False)
+    assert result.errors[0]["message"].startswith("horizonMinutes must be between 1 and")
+
+
+def test_negative_pagination_is_a_clear_error(gql):
+    make_store("s1")
+    result = gql.query("query { stores(pagination: {offset: -5}) { results { id } } }", assert_no_errors=False)
+    assert result.errors[0]["message"] == "pagination.offset must be ≥ 0 (got -5)"
+    result = gql.query("query { stores(pagination: {limit: -1}) { results { id } } }", assert_no_errors=False)
+    assert result.errors[0]["message"] == "pagination.limit must be ≥ 0 (got -1)"
+    nested = gql.query(
+        "query { stores { results { statusPolls(pagination: {offset: -1}) { totalCount } } } }", assert_no_errors=False
+    )
+    assert nested.errors[0]["message"] == "pagination.offset must be ≥ 0 (got -1)"
+    for query in ("reports", "stores"):
+        result = gql.query(f"query {{ {query}(pagination: {{offset: -1}}) {{ totalCount }} }}", assert_no_errors=False)
+        assert result.errors[0]["message"] == "pagination.offset must be ≥ 0 (got -1)"
+    assert gql.query("query { stores(pagination: {offset: 0, limit: 0}) { results { id } } }").errors is None
+
+
+def test_store_ids_are_looked_up_exactly_as_given(gql):
+    make_store("s1")
+    for given in ("s1 ", " s1", "S1", "s1\u00a0"):
+        result = gql.query("query($id: String!) { store(id: $id) { id } }", {"id": given}, assert_no_errors=False)
+        assert result.data is None and result.errors[0]["message"] != "Unexpected error."
+    refused = gql.query("query($id: String!) { store(id: $id) { id } }", {"id": "s1\r"}, assert_no_errors=False)
+    assert refused.errors[0]["message"] == "id: storeId holds a control character (U+000D) at character 3"
+    nul = gql.query("query($id: String!) { store(id: $id) { id } }", {"id": "\x00"}, assert_no_errors=False)
+    assert nul.errors[0]["message"].startswith("id: storeId holds a control character (U+0000)")
+    ids = gql.query(
+        "query($f: StoreFilter) { stores(filters: $f) { totalCount } }", {"f": {"ids": ["s1", "\ufeffs1"]}},
+        assert_no_errors=False,
+    )
+    assert ids.errors[0]["message"] == "filters.ids[1]: storeId holds a format character (U+FEFF) at character 1"
+    exact = gql.query("query($f: StoreFilter) { stores(filters: $f) { totalCount } }", {"f": {"ids": ["s1", "s1 x"]}})
+    assert exact.data["stores"]["totalCount"] == 1
+    zone = gql.query(
+        'query { stores(filters: {timezone: "Mars/Olympus"}) { totalCount } }', assert_no_errors=False
+    )
+    assert zone.errors[0]["message"].startswith("filters.timezone: unknown time zone 'Mars/Olympus'")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"1", b'"abc"', b"null", b"[]", b"[1]", b"\xff\xfe{}", b"[" * 100_000, b'{"query": 5}', b'{"query": "{ __typename }", "variables": 1}'],
+)
+def test_unreadable_bodies_answer_400_json(client, body):
+    response = client.post("/graphql/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]
+
+
+def test_http_errors_of_the_endpoint_are_json(client):
+    response = client.put("/graphql/", "{}", content_type="application/json")
+    assert response.status_code == 405 and "error" in response.json()
+    response = client.post("/graphql/", "query { __typename }", content_type="text/plain")
+    assert response.status_code == 400 and response.json()["error"] == "Unsupported content type"
+    response = client.get("/graphql/", {"query": "{ __typename }", "variables": "[" * 100_000})
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from monitoring.models import Report
-from monitoring.reports import CSV_HEADER, report_compute, report_create, report_csv, report_run
+from monitoring.models import Report, Store
+from monitoring.reports import CSV_HEADER, ReportInputError, report_compute, report_create, report_csv, report_run
 from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
 from tests.factories import UTC, add_polls, make_store, worked_example_store
 
@@ -112,10 +112,106 @@ def test_generate_report_command_matches_service(tmp_path):
 
 def test_generate_report_command_refuses_bad_input():
     worked_example_store()
-    with pytest.raises(CommandError, match="not an ISO 8601"):
+    with pytest.raises(CommandError, match="--as-of: .*'yesterday'.*2023-01-25T18:13:22Z"):
         call_command("generate_report", "--as-of", "yesterday")
     with pytest.raises(CommandError, match="unknown store_id"):
         call_command("generate_report", "--store", "no-such-store")
+
+
+@pytest.mark.parametrize(
+    "as_of, message",
+    [
+        ("2023-01-25T10:00:00", "no offset: say which zone"),  # no longer read as UTC
+        ("0001-01-01T00:00:00Z", "years 2000–2100"),
+        ("9999-12-31T23:59:59Z", "years 2000–2100"),
+        ("2023-02-30T10:00:00Z", "as_of"),
+    ],
+)
+def test_generate_report_as_of_by_the_grammar(as_of, message):
+    worked_example_store()
+    with pytest.raises(CommandError, match=f"--as-of: .*{message}"):
+        call_command("generate_report", "--as-of", as_of, stdout=io.StringIO())
+
+
+def test_generate_report_as_of_with_an_offset_or_utc():
+    store, noon = worked_example_store()
+    expected = report_csv(rows=report_compute(as_of=noon).rows)
+    for text in ("2023-01-25T17:00:00Z", "2023-01-25 17:00:00 UTC", "2023-01-25T12:00:00-05:00"):
+        out = io.StringIO()
+        call_command("generate_report", "--as-of", text, stdout=out)
+        assert out.getvalue() == expected, text
+
+
+@pytest.mark.parametrize("bad_id", ["a\rb", "tab\there", " lead", "nul\x00", "x" * 256, "bidi\u202e"])
+def test_generate_report_store_ids_by_the_grammar(bad_id):
+    worked_example_store()
+    with pytest.raises(CommandError, match="--store .*store_id"):
+        call_command("generate_report", "--store", bad_id, stdout=io.StringIO())
+
+
+# --------------------------------------------------------------------------- hostile values (SPEC §7)
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC), datetime(1999, 12, 31, 23, 59)],
+)
+def test_as_of_out_of_range_is_refused_before_a_report_exists(as_of):
+    worked_example_store()
+    with pytest.raises(ReportInputError) as refused:
+        report_create(as_of=as_of)
+    assert refused.value.field == "as_of" and "as_of" in str(refused.value)
+    assert not Report.objects.exists()
+
+
+@pytest.mark.parametrize("bad_id", ["", "a\rb", "nul\x00", "\ufeffbom", "end\u00a0", 7])
+def test_invalid_store_ids_are_refused_and_named(bad_id):
+    worked_example_store()
+    with pytest.raises(ReportInputError, match="invalid store_id") as refused:
+        report_create(store_ids=["worked-example", bad_id])
+    assert refused.value.field == "store_ids"
+    assert not Report.objects.exists()
+
+
+def read_csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_report_csv_neutralises_formulas_and_keeps_numbers():
+    """SPEC §7: a cell a spreadsheet would run as a formula gets an apostrophe; the
+    figures are numbers and are written as they are."""
+    ids = ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tTAB", "plain", "mid=dle"]
+    for store_id in ids:
+        Store.objects.create(store_id=store_id)
+    report = report_run(report_id=report_create(as_of=datetime(2023, 1, 25, 12, tzinfo=UTC)).id)
+    assert report.status == Report.Status.COMPLETE
+    rows = read_csv(report.csv)
+    assert rows[0] == list(CSV_HEADER)
+    cells = {row[0] for row in rows[1:]}
+    assert "'=HYPERLINK(\"x\")" in cells
+    assert cells == {"'" + i if i[0] in "=+-@\t" else i for i in ids}
+    assert all(cell.replace(".", "").isdigit() for row in rows[1:] for cell in row[1:])
+    # The API's rows keep the id as stored.
+    assert set(report.rows.values_list("store_id", flat=True)) == set(ids)
+
+
+def test_report_over_older_data_with_hostile_ids_completes_and_round_trips():
+    """Ids the grammar now refuses (a CR, an LF) may be in older data: a report over
+    them completes (binary COPY), and its CSV reads back to the same ids."""
+    ids = ["cr\rinside", "lf\ninside", "crlf\r\nin", 'quote"comma,', "back\\slash", "tab\tinside", "ünï©ødé"]
+    store, noon = worked_example_store("worked-example")
+    for store_id in ids:
+        Store.objects.create(store_id=store_id)  # the ORM, as older data was written
+    report = report_run(report_id=report_create(as_of=noon).id)
+    assert report.status == Report.Status.COMPLETE, report.error
+    assert sorted(report.rows.values_list("store_id", flat=True)) == sorted([*ids, "worked-example"])
+    rows = read_csv(report.csv)
+    assert sorted(row[0] for row in rows[1:]) == sorted([*ids, "worked-example"])
+    assert all(len(row) == len(CSV_HEADER) for row in rows)
+    by_id = {row[0]: row for row in rows[1:]}
+    assert by_id["worked-example"][1:4] == ["0.00", "1.74", "1.74"]
+    # The synchronous path writes the same CSV.
+    assert report.csv == report_csv(rows=report_compute(as_of=noon).rows)
 
 
 def test_report_run_completes_and_is_safe_to_rerun():

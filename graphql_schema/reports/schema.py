@@ -7,7 +7,9 @@ from strawberry_django.pagination import OffsetPaginated
 
 from strawberry.types import Info
 
+from graphql_schema.arguments import as_of_argument, store_ids_argument
 from graphql_schema.errors import UserError, request_access
+from graphql_schema.pagination import offset_paginated
 from graphql_schema.reports.types import ReportType
 from monitoring.access import reports_visible
 from monitoring.reports import report_create
@@ -15,7 +17,7 @@ from monitoring.reports import report_create
 
 @strawberry.type
 class Query:
-    reports: OffsetPaginated[ReportType] = strawberry_django.offset_paginated(
+    reports: OffsetPaginated[ReportType] = offset_paginated(
         description="Reports, newest first."
     )
 
@@ -43,8 +45,8 @@ class Mutation:
         horizon_minutes: int | None = None,
     ) -> ReportType:
         return report_create(
-            store_ids=store_ids,
-            as_of=as_of,
+            store_ids=None if store_ids is None else store_ids_argument(store_ids, name="storeIds"),
+            as_of=as_of_argument(as_of, name="asOf"),
             horizon_minutes=horizon_minutes,
             owner_id=request_access(info).owner_id,
         )

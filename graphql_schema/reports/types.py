@@ -7,7 +7,9 @@ from strawberry import auto
 from strawberry.types import Info
 from strawberry_django.pagination import OffsetPaginated
 
+from graphql_schema.arguments import store_id_argument, store_ids_argument
 from graphql_schema.errors import request_access
+from graphql_schema.pagination import offset_paginated
 from monitoring.access import reports_visible
 from monitoring.links import report_download_path
 from monitoring.models import Report, ReportRow
@@ -19,11 +21,11 @@ ReportStatus = strawberry.enum(Report.Status, name="ReportStatus")
 class ReportRowFilter:
     @strawberry_django.filter_field(description="Exact store id.")
     def store_id(self, value: str, prefix: str) -> Q:
-        return Q(**{f"{prefix}store_id": value})
+        return Q(**{f"{prefix}store_id": store_id_argument(value, name="filters.storeId")})
 
     @strawberry_django.filter_field(description="Any of these store ids.")
     def store_ids(self, value: list[str], prefix: str) -> Q:
-        return Q(**{f"{prefix}store_id__in": value})
+        return Q(**{f"{prefix}store_id__in": store_ids_argument(value, name="filters.storeIds")})
 
 
 @strawberry_django.type(ReportRow, name="ReportRow", filters=ReportRowFilter)
@@ -60,7 +62,7 @@ class ReportType:
     finished_at: datetime | None
     error: str | None = strawberry_django.field(field_name="error")
     store_count: int | None
-    rows: OffsetPaginated[ReportRowType] = strawberry_django.offset_paginated(
+    rows: OffsetPaginated[ReportRowType] = offset_paginated(
         description="One row per store, ordered by store id."
     )
 

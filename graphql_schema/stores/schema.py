@@ -4,7 +4,9 @@ from strawberry_django.pagination import OffsetPaginated
 
 from strawberry.types import Info
 
+from graphql_schema.arguments import store_id_argument
 from graphql_schema.errors import UserError, request_access
+from graphql_schema.pagination import offset_paginated
 from graphql_schema.stores.types import PollInput, PollRejection, RecordPollsResult, StoreType
 from monitoring.ingest import polls_record
 from monitoring.access import stores_visible
@@ -12,13 +14,14 @@ from monitoring.access import stores_visible
 
 @strawberry.type
 class Query:
-    stores: OffsetPaginated[StoreType] = strawberry_django.offset_paginated(
+    stores: OffsetPaginated[StoreType] = offset_paginated(
         description="Stores, filterable by id and time zone, ordered, paginated (page size capped)."
     )
 
     @strawberry_django.field(description="One store by its id.")
     def store(self, info: Info, id: str) -> StoreType:
-        store = stores_visible(access=request_access(info)).filter(store_id=id).first()
+        store_id = store_id_argument(id, name="id")  # exactly as given: ids are opaque
+        store = stores_visible(access=request_access(info)).filter(store_id=store_id).first()
         if store is None:
             raise UserError(f"store not found: {id}")
         return store

@@ -8,8 +8,10 @@ from django.db.models import Q, QuerySet
 from strawberry import auto
 from strawberry_django.pagination import OffsetPaginated
 
+from graphql_schema.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.errors import request_access
 from graphql_schema.fields import ObjectField
+from graphql_schema.pagination import offset_paginated
 from monitoring.access import polls_visible, stores_visible
 from monitoring import engine
 from monitoring.models import BusinessHours, StatusPoll, Store
@@ -21,16 +23,17 @@ from monitoring.timeline import store_incidents, store_timeline
 class StoreFilter:
     @strawberry_django.filter_field(description="Exact store id.")
     def id(self, value: str, prefix: str) -> Q:
-        return Q(**{f"{prefix}store_id": value})
+        return Q(**{f"{prefix}store_id": store_id_argument(value, name="filters.id")})
 
     @strawberry_django.filter_field(description="Any of these store ids.")
     def ids(self, value: list[str], prefix: str) -> Q:
-        return Q(**{f"{prefix}store_id__in": value})
+        return Q(**{f"{prefix}store_id__in": store_ids_argument(value, name="filters.ids")})
 
     @strawberry_django.filter_field(
         description=f"Stores in this IANA zone; {engine.DEFAULT_TIMEZONE} includes stores with no zone row."
     )
     def timezone(self, value: str, prefix: str) -> Q:
+        value = zone_argument(value, name="filters.timezone")
         q = Q(**{f"{prefix}timezone_name": value})
         if value == engine.DEFAULT_TIMEZONE:
             q |= Q(**{f"{prefix}timezone_name__isnull": True})
@@ -135,7 +138,7 @@ class StoreType:
     def is24x7(self, root: Store) -> bool:
         return not root.business_hours.all()
 
-    @strawberry_django.offset_paginated(OffsetPaginated[StatusPollType], description="Polls, oldest first.")
+    @offset_paginated(OffsetPaginated[StatusPollType], description="Polls, oldest first.")
     def status_polls(
         self,
         root: Store,
@@ -155,6 +158,7 @@ class StoreType:
     def uptime(
         self, root: Store, as_of: datetime | None = None, horizon_minutes: int | None = None
     ) -> UptimeSummary:
+        as_of = as_of_argument(as_of, name="asOf")
         computed = store_report_compute(store=root, as_of=as_of, horizon=horizon_from_minutes(horizon_minutes))
         row = computed.rows[0]
         return UptimeSummary(
@@ -172,6 +176,7 @@ class StoreType:
         to: datetime,
         horizon_minutes: int | None = None,
     ) -> list[TimelineSegment]:
+        from_, to = as_of_argument(from_, name="from"), as_of_argument(to, name="to")
         segments = store_timeline(store=root, start=from_, end=to, horizon=horizon_from_minutes(horizon_minutes))
         return [TimelineSegment(start=s.start, end=s.end, state=SegmentState[s.state]) for s in segments]
 
@@ -183,6 +188,7 @@ class StoreType:
         to: datetime,
         horizon_minutes: int | None = None,
     ) -> list[OutageIncident]:
+        from_, to = as_of_argument(from_, name="from"), as_of_argument(to, name="to")
         incidents = store_incidents(store=root, start=from_, end=to, horizon=horizon_from_minutes(horizon_minutes))
         return [
             OutageIncident(start=i.start, end=i.end, minutes_lost=i.business_seconds_lost / 60) for i in incidents

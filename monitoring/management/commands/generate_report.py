@@ -1,18 +1,29 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from monitoring.ingest import values
 from monitoring.reports import ReportInputError, report_compute, report_csv, validate_report_request
 
 
 def parse_as_of(value: str) -> datetime:
+    """--as-of by the one grammar of instants (SPEC §7): an offset is required (a text
+    without one is refused, saying how to write one), years 2000–2100."""
     try:
-        parsed = datetime.fromisoformat(value.strip().replace(" UTC", "+00:00"))
-    except ValueError:
-        raise CommandError(f"--as-of: not an ISO 8601 date-time: {value!r}") from None
-    # A time without a zone is taken as UTC (all stored times are UTC).
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return values.as_of(value, field="as_of")
+    except values.InvalidValue as error:
+        raise CommandError(f"--as-of: {error.reason}") from None
+
+
+def parse_store_ids(ids: list[str]) -> list[str]:
+    """--store ids by the grammar of store ids, exactly as given (never trimmed)."""
+    for store_id in ids:
+        try:
+            values.store_id(store_id, field="store_id")
+        except values.InvalidValue as error:
+            raise CommandError(f"--store {values.shown(store_id)}: {error.reason}") from None
+    return ids
 
 
 class Command(BaseCommand):
@@ -22,7 +33,10 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("--as-of", help="report time (ISO 8601); default: the latest poll stored")
+        parser.add_argument(
+            "--as-of",
+            help=f"report time with its offset, e.g. {values.INSTANT_EXAMPLE}; default: the latest poll stored",
+        )
         parser.add_argument(
             "--store", nargs="+", action="extend", dest="stores", metavar="ID", help="only these store ids"
         )
@@ -30,7 +44,9 @@ class Command(BaseCommand):
         parser.add_argument("--horizon-minutes", type=int, help="unknown beyond this far from a poll (default 120)")
 
     def handle(self, *args, as_of=None, stores=None, output=None, horizon_minutes=None, **options):
-        as_of_time = parse_as_of(as_of) if as_of else None
+        as_of_time = parse_as_of(as_of) if as_of is not None else None
+        if stores is not None:
+            stores = parse_store_ids(stores)
         try:
             validate_report_request(as_of=as_of_time, store_ids=stores, horizon_minutes=horizon_minutes)
         except ReportInputError as error:
@@ -44,7 +60,7 @@ class Command(BaseCommand):
         if output is None:
             self.stdout.write(text, ending="")
         else:
-            output.write_text(text)
+            output.write_text(text, newline="")
             self.stderr.write(
                 f"wrote {len(computed.rows)} stores to {output} (as of {computed.as_of.isoformat()})"
             )

@@ -1,0 +1,30 @@
+"""GraphQL arguments read with the shared grammar (monitoring.ingest.values): refusals
+name the argument as the client wrote it (`filters.ids[2]`, `asOf`)."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from monitoring.ingest import values
+from monitoring.ingest.values import InvalidValue
+
+
+def store_id_argument(value: object, *, name: str) -> str:
+    """A store id exactly as given (never stripped), or InvalidValue naming `name`."""
+    try:
+        return values.store_id(value)
+    except InvalidValue as error:
+        raise InvalidValue(name, error.reason) from None
+
+
+def store_ids_argument(items: Sequence[object], *, name: str) -> list[str]:
+    return [store_id_argument(item, name=f"{name}[{index}]") for index, item in enumerate(items)]
+
+
+def as_of_argument(moment: datetime | None, *, name: str = "asOf") -> datetime | None:
+    """A DateTime argument (already read by the scalar) in the years 2000–2100."""
+    return None if moment is None else values.as_of_range(moment, field=name)
+
+
+def zone_argument(value: object, *, name: str) -> str:
+    """An IANA zone known to the installed tz database, in its canonical spelling."""
+    return values.zone(value, field=name)

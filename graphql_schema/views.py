@@ -1,0 +1,92 @@
+"""The GraphQL endpoint's HTTP layer: a request strawberry cannot read (a body that is
+not UTF-8, not JSON, nested too deeply, not an object; a field of the wrong kind) is
+answered 400 with a JSON error before strawberry parses it, never 500 (SPEC §7); every
+HTTP error of strawberry's own (405, unsupported content type) is JSON too."""
+
+import json
+from typing import Any
+
+from cross_web import HTTPException
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from strawberry.django.views import GraphQLView
+
+
+def api_error(message: str, status: int) -> JsonResponse:
+    """The API's error body: `error` (as on the REST endpoints) and GraphQL's `errors`."""
+    return JsonResponse({"error": message, "errors": [{"message": message}]}, status=status)
+
+
+def json_loads(text: str | bytes, *, what: str) -> Any:
+    """json.loads, refusing with HTTPException(400) whatever it cannot read."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HTTPException(400, f"{what} is not valid UTF-8") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise HTTPException(400, f"{what} is nested too deeply") from None
+    except ValueError:
+        raise HTTPException(400, f"{what} is not valid JSON") from None
+
+
+# The members of a GraphQL-over-HTTP request object and the JSON types they may have.
+_MEMBER_TYPES = {
+    "query": (str, type(None)),
+    "variables": (dict, type(None)),
+    "operationName": (str, type(None)),
+    "extensions": (dict, type(None)),
+}
+_MEMBER_KINDS = {"query": "a string", "variables": "an object", "operationName": "a string", "extensions": "an object"}
+
+
+def checked_operation(data: Any, *, what: str) -> dict:
+    """A GraphQL request object ({"query", "variables", "operationName", "extensions"}),
+    or HTTPException(400) naming what is wrong."""
+    if not isinstance(data, dict):
+        raise HTTPException(400, f'{what} must be a JSON object such as {{"query": "{{ __typename }}"}}')
+    for member, types in _MEMBER_TYPES.items():
+        if not isinstance(data.get(member), types):
+            raise HTTPException(400, f"{member} must be {_MEMBER_KINDS[member]} or null")
+    return data
+
+
+def is_json_request(request: HttpRequest) -> bool:
+    return request.method == "POST" and "application/json" in (request.content_type or "")
+
+
+class JSONGraphQLView(GraphQLView):
+    """strawberry's view, with the request body checked first and JSON errors."""
+
+    _body: tuple[str, dict] | None = None  # (text, parsed) of a checked JSON body
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            self.request_check(request)
+            return self.run(request=request)
+        except HTTPException as error:
+            return api_error(str(error.reason), error.status_code)
+
+    def request_check(self, request: HttpRequest) -> dict | None:
+        """The operation of a POSTed JSON body, checked (kept for strawberry, which then
+        does not parse it again); None for other requests."""
+        if not is_json_request(request):
+            return None
+        if self._body is None:
+            try:
+                raw = request.body
+            except RequestDataTooBig:
+                raise HTTPException(413, "the request body is too large") from None
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise HTTPException(400, "the request body is not valid UTF-8") from None
+            self._body = (text, checked_operation(json_loads(text, what="the request body"), what="the request body"))
+        return self._body[1]
+
+    def decode_json(self, data: str | bytes) -> object:
+        if self._body is not None and isinstance(data, str) and data == self._body[0]:
+            return self._body[1]
+        return json_loads(data, what="the variables or extensions parameter")
