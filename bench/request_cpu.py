@@ -1,6 +1,7 @@
 """Benchmark: server CPU per GraphQL request, in process (no HTTP, no client threads).
 
     .venv/bin/python bench/request_cpu.py [--stores 14000] [-n 100] [--rounds 5] [--reuse] [--profile KIND]
+                                          [--database NAME] [--pricing]
 
 Loads generated data into a database of its own (as bench/traffic.py; --reuse keeps an
 already loaded one), then sends bench/traffic.py's requests through Django's WSGI
@@ -9,6 +10,11 @@ handler in rounds of N and prints, per kind, the CPU time per request of the bes
 SQL statements per request (through Django's cursor: the COPY of the polls is not
 counted). The database's own CPU is not in these figures. --profile KIND prints a
 cProfile of that kind instead.
+
+--pricing measures what pricing a query (graphql_schema.pricing, SPEC §8) adds: each
+kind with pricing on and off (GRAPHQL_MAX_NODES=0), rounds interleaved, the read cache
+off so that every request runs; the pricing call alone (remembered and computed anew);
+and the wall time to refuse issue #12's 15-alias query (new document, then repeated).
 """
 
 import argparse
@@ -63,6 +69,83 @@ def post(application, query: str, variables: dict) -> dict:
     return payload["data"]
 
 
+ALIASES = "query Aliases%s { " + " ".join(
+    f"a{i}: stores(pagination: {{limit: 500}}) {{ results {{ statusPolls(pagination: {{limit: 500}}) "
+    "{ results { timestampUtc } } } }"
+    for i in range(15)
+) + " }"
+
+
+def refused(application, query: str) -> dict:
+    body = json.dumps({"query": query}).encode()
+    status: list[str] = []
+    chunks = application(_environ(body), lambda s, headers, exc_info=None: status.append(s))
+    payload = json.loads(b"".join(chunks))
+    if payload.get("errors", [{}])[0].get("extensions", {}).get("code") != "TOO_COSTLY":
+        raise RuntimeError(f"{status[0]}: not refused: {str(payload)[:300]}")
+    return payload
+
+
+def pricing_bench(application, kinds: dict, args) -> None:
+    """Pricing's cost per request (see the module's docstring)."""
+    from types import SimpleNamespace
+
+    from django.conf import settings
+    from graphql import parse
+
+    from graphql_schema import pricing
+    from graphql_schema.schema import schema
+
+    limit = settings.GRAPHQL_MAX_NODES
+    print(f"pricing (GRAPHQL_MAX_NODES={limit:,} vs 0), read cache off")
+    for kind, (query, variables) in kinds.items():
+        if kind == "trigger":
+            continue
+        for _ in range(20):
+            post(application, query, variables())
+        cpu = {True: [], False: []}
+        for _ in range(args.rounds):
+            for on in (True, False):
+                settings.GRAPHQL_MAX_NODES = limit if on else 0
+                requests = [variables() for _ in range(args.n)]
+                started = time.process_time()
+                for request in requests:
+                    post(application, query, request)
+                cpu[on].append((time.process_time() - started) / args.n * 1000)
+        settings.GRAPHQL_MAX_NODES = limit
+        # The pricing call alone: remembered (the same document again) and computed anew.
+        context = SimpleNamespace(
+            query=query, operation_name=None, variables=variables(), schema=schema, graphql_document=parse(query)
+        )
+        calls = 20_000
+        started = time.perf_counter()
+        for _ in range(calls):
+            pricing.request_price(context)
+        remembered = (time.perf_counter() - started) / calls * 1e6
+        started = time.perf_counter()
+        for _ in range(calls // 10):
+            pricing.operation_price(schema._schema, context.graphql_document, None, context.variables)
+        computed = (time.perf_counter() - started) / (calls // 10) * 1e6
+        on, off = min(cpu[True]), min(cpu[False])
+        print(f"  {kind:<8} CPU on {on:6.3f} ms  off {off:6.3f} ms  added {on - off:+.3f} ms/request"
+              f"  | pricing call: {remembered:5.1f} µs remembered, {computed:5.1f} µs computed"
+              f"  price {pricing.request_price(context):,}")
+    # Issue #12's query: refused before any resolver runs.
+    cold = []
+    for index in range(20):  # a new document each time: parsed, validated and priced
+        started = time.perf_counter()
+        payload = refused(application, ALIASES % index)
+        cold.append((time.perf_counter() - started) * 1000)
+    warm = []
+    for _ in range(100):
+        started = time.perf_counter()
+        refused(application, ALIASES % 0)
+        warm.append((time.perf_counter() - started) * 1000)
+    print(f"  15-alias query ({len(ALIASES % 0):,} bytes, price {payload['errors'][0]['extensions']['price']:,}) refused in"
+          f" {statistics.median(cold):.2f} ms as a new document (max {max(cold):.2f}),"
+          f" {statistics.median(warm):.2f} ms repeated (wall, median)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stores", type=int, default=14_000)
@@ -70,16 +153,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
     parser.add_argument("--profile", choices=["stores", "uptime", "trigger", "status"])
+    parser.add_argument("--database", default=DATABASE, help=f"database name (default {DATABASE})")
+    parser.add_argument("--pricing", action="store_true", help="measure what pricing queries adds")
     args = parser.parse_args()
 
     if args.reuse:
-        url = database_url(DATABASE)
+        url = database_url(args.database)
     else:
-        url = fresh_database(DATABASE)
+        url = fresh_database(args.database)
         load_and_settle(generated(args.stores), url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Hundreds of anonymous triggers a round: counted (the cost is measured), never refused.
+    os.environ.setdefault("RATE_LIMIT_REPORTS", "1000000")
+    if args.pricing:
+        os.environ["API_READ_CACHE_SECONDS"] = "0"  # every request runs, priced
 
     from django.core.wsgi import get_wsgi_application
     from django.db import connection
@@ -95,6 +184,9 @@ def main() -> None:
         "status": (STATUS, lambda: {"id": report_id}),
     }
     print(f"bench/request_cpu.py on {machine()}: {args.stores:,} stores, {args.rounds} rounds of {args.n} requests")
+    if args.pricing:
+        pricing_bench(application, kinds, args)
+        return
     for kind, (query, variables) in kinds.items():
         if args.profile and kind != args.profile:
             continue

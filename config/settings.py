@@ -133,7 +133,6 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -182,15 +181,26 @@ STRAWBERRY_DJANGO = {
     "PAGINATION_MAX_LIMIT": 500,
 }
 
+# GraphQL limits (issue #12): a query is priced before any resolver runs
+# (graphql_schema.pricing: the most objects and list entries its response can hold) and
+# refused above GRAPHQL_MAX_NODES (0: not priced); a response longer than
+# GRAPHQL_MAX_RESPONSE_BYTES is replaced by an error stating the limit (0: off); the read
+# cache holds at most API_READ_CACHE_BYTES per process (least recently used evicted) and
+# no response above API_READ_CACHE_MAX_ENTRY_BYTES (graphql_schema.byte_cache).
+GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "50000"))
+GRAPHQL_MAX_RESPONSE_BYTES = int(os.environ.get("GRAPHQL_MAX_RESPONSE_BYTES", str(5 * 1024 * 1024)))
+API_READ_CACHE_BYTES = int(os.environ.get("API_READ_CACHE_BYTES", str(64 * 1024 * 1024)))
+API_READ_CACHE_MAX_ENTRY_BYTES = int(os.environ.get("API_READ_CACHE_MAX_ENTRY_BYTES", str(256 * 1024)))
+
 # GraphQL reads of store data are cached per data version (graphql_schema.read_cache):
 # in each process's memory, for at most this many seconds (0: off).
 API_READ_CACHE_SECONDS = int(os.environ.get("API_READ_CACHE_SECONDS", "600"))
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
     "api": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "graphql_schema.byte_cache.ByteBoundedCache",
         "LOCATION": "api-reads",
-        "OPTIONS": {"MAX_ENTRIES": 20_000},
+        "OPTIONS": {"MAX_BYTES": API_READ_CACHE_BYTES, "MAX_ENTRY_BYTES": API_READ_CACHE_MAX_ENTRY_BYTES},
     },
 }
 
@@ -207,3 +217,35 @@ REPORT_WORKER_NICE = int(os.environ.get("REPORT_WORKER_NICE", "10"))
 REPORT_MAX_ATTEMPTS = int(os.environ.get("REPORT_MAX_ATTEMPTS", "3"))
 # A PENDING/RUNNING report with no progress for this long is stale: retried or FAILED.
 REPORT_STALE_AFTER = int(os.environ.get("REPORT_STALE_AFTER", str(Q_CLUSTER["retry"] + 60)))
+
+# Tenancy (issue #12): reports (rows, chunks, CSV) are deleted this many days after they
+# were made, by a daily schedule on the workers (monitoring.reports.reports_prune); their
+# download links then answer 410. X-Forwarded-Proto is believed only when told that a
+# proxy we trust sets it (TRUSTED_PROXY=1): otherwise any client could claim HTTPS.
+REPORT_RETENTION_DAYS = int(os.environ.get("REPORT_RETENTION_DAYS", "30"))
+if REPORT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("REPORT_RETENTION_DAYS must be at least 1")
+TRUSTED_PROXY = env_bool("TRUSTED_PROXY", False)
+if TRUSTED_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Abuse limits (issue #12): requests riding a browser session must come from our own
+# pages (monitoring.access.cross_site_problem: CSRF token or same origin); report
+# triggers (REST and GraphQL) and recordPolls are limited per caller (API token, admin
+# user, or anonymous client address) to this many a minute, counted in PostgreSQL so
+# every web process shares them (monitoring.throttle; 0: no limit); admin sign-in is
+# locked for ADMIN_LOGIN_LOCKOUT_MINUTES after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords
+# for one username from one address (django-axes; 0 failures: off).
+RATE_LIMIT_REPORTS = int(os.environ.get("RATE_LIMIT_REPORTS", "30"))
+RATE_LIMIT_POLLS = int(os.environ.get("RATE_LIMIT_POLLS", "600"))
+INSTALLED_APPS += ["monitoring.throttle", "axes"]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+ADMIN_LOGIN_FAILURE_LIMIT = int(os.environ.get("ADMIN_LOGIN_FAILURE_LIMIT", "10"))
+AXES_ENABLED = ADMIN_LOGIN_FAILURE_LIMIT > 0
+AXES_FAILURE_LIMIT = max(1, ADMIN_LOGIN_FAILURE_LIMIT)
+AXES_COOLOFF_TIME = int(os.environ.get("ADMIN_LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "monitoring.throttle.limits.client_address"  # TRUSTED_PROXY: X-Forwarded-For
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts, not every attempt nor its start-up line

@@ -7,7 +7,10 @@ from monitoring import pages, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Token-authenticated API (no cookies), so CSRF does not apply.
+    # The API: curl and programs send a bearer token or nothing, so Django's CSRF check
+    # (which would refuse them all) is off here; a request that rides a session cookie
+    # is checked instead by monitoring.middleware.ApiAccessMiddleware (CSRF token or
+    # same origin, SPEC §8).
     path("graphql/", csrf_exempt(CachedGraphQLView.as_view(schema=schema)), name="graphql"),
     path("trigger_report/", views.trigger_report, name="trigger-report"),
     path("get_report/", views.get_report, name="get-report"),

@@ -3,7 +3,9 @@ fields `stores`, `store` and introspection) is kept per data version
 (monitoring.data_version) and per caller's access, so the same page asked again
 costs one small SQL statement until stores, hours or polls change. Never stale: a
 response is cached only under a version whose writes were all committed before it was
-computed. Mutations, reports and anything else always run."""
+computed. Mutations, reports and anything else always run. The cache ("api" in
+settings.CACHES, graphql_schema.byte_cache) is bounded in bytes per process
+(API_READ_CACHE_BYTES) and keeps no response above API_READ_CACHE_MAX_ENTRY_BYTES."""
 
 import hashlib
 import json

@@ -1,5 +1,6 @@
 """The root schema: each domain's Query and Mutation merged, with the optimizer and
-limits that keep abusive queries out (depth, aliases, tokens) and internals hidden."""
+limits that keep abusive queries out (depth, aliases, tokens, the price of a query:
+graphql_schema.pricing) and internals hidden."""
 
 import strawberry
 from strawberry.extensions import (
@@ -15,6 +16,7 @@ from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from graphql_schema.errors import ClientErrors, should_mask_error
+from graphql_schema.pricing import QueryPrice
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
 from graphql_schema.scalars import SCALAR_OVERRIDES
@@ -51,6 +53,8 @@ schema = strawberry.Schema(
         QuerySetOptimizer,
         lambda: AddValidationRules(list(LIMIT_RULES)),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # Priced after validation, before any resolver: refused above GRAPHQL_MAX_NODES.
+        QueryPrice,
         lambda: ClientErrors(should_mask_error=should_mask_error),
         # Frontends send the same few documents over and over: parse and validate once.
         lambda: ParserCache(maxsize=256),

@@ -1,20 +1,41 @@
 """The GraphQL endpoint's HTTP layer: a request strawberry cannot read (a body that is
 not UTF-8, not JSON, nested too deeply, not an object; a field of the wrong kind) is
 answered 400 with a JSON error before strawberry parses it, never 500 (SPEC §7); every
-HTTP error of strawberry's own (405, unsupported content type) is JSON too."""
+HTTP error of strawberry's own (405, unsupported content type) is JSON too. A response
+longer than `GRAPHQL_MAX_RESPONSE_BYTES` is not sent: an error stating the limit is
+(SPEC §8; HTTP 200, as every GraphQL refusal of a query)."""
 
 import json
+import logging
 from typing import Any
 
 from cross_web import HTTPException
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from strawberry.django.views import GraphQLView
+
+logger = logging.getLogger(__name__)
 
 
 def api_error(message: str, status: int) -> JsonResponse:
     """The API's error body: `error` (as on the REST endpoints) and GraphQL's `errors`."""
     return JsonResponse({"error": message, "errors": [{"message": message}]}, status=status)
+
+
+RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+
+
+def response_too_large(size: int, limit: int) -> dict:
+    """The body sent instead of a response of `size` bytes, above `limit`."""
+    message = (
+        f"the response would be {size:,} bytes, above the limit of {limit:,}; "
+        "ask for smaller pages (pagination: {limit: N}) or fewer fields"
+    )
+    return {
+        "data": None,
+        "errors": [{"message": message, "extensions": {"code": RESPONSE_TOO_LARGE, "bytes": size, "limit": limit}}],
+    }
 
 
 def json_loads(text: str | bytes, *, what: str) -> Any:
@@ -85,6 +106,15 @@ class JSONGraphQLView(GraphQLView):
                 raise HTTPException(400, "the request body is not valid UTF-8") from None
             self._body = (text, checked_operation(json_loads(text, what="the request body"), what="the request body"))
         return self._body[1]
+
+    def encode_json(self, data: object) -> str | bytes:
+        encoded = super().encode_json(data)
+        limit = settings.GRAPHQL_MAX_RESPONSE_BYTES
+        # json.dumps escapes everything outside ASCII: as many bytes as characters.
+        if limit > 0 and len(encoded) > limit:
+            logger.warning("GraphQL response of %d bytes not sent (GRAPHQL_MAX_RESPONSE_BYTES %d)", len(encoded), limit)
+            return super().encode_json(response_too_large(len(encoded), limit))
+        return encoded
 
     def decode_json(self, data: str | bytes) -> object:
         if self._body is not None and isinstance(data, str) and data == self._body[0]:

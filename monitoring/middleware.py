@@ -5,7 +5,7 @@ from django.http import HttpResponseBadRequest, HttpResponseRedirect, JsonRespon
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from monitoring.access import AuthenticationFailed, request_access
+from monitoring.access import AuthenticationFailed, cross_site_problem, request_credentials
 
 # Everything that shows store data needs an Access; the signed download link is its own
 # credential, and the admin has Django's session login.
@@ -22,8 +22,25 @@ def _wants_html(request) -> bool:
     return "text/html" in request.headers.get("Accept", "")
 
 
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+def changes_state(request) -> bool:
+    """Every request but a safe method's, and GET /store/<id>/trigger_report/ (it queues
+    a report). A POST to /graphql/ counts, query or mutation (telling them apart would
+    mean parsing the body here; our pages' GraphiQL sends same-origin requests anyway)."""
+    if request.method not in _SAFE_METHODS:
+        return True
+    path = request.path_info
+    return request.method == "GET" and path.startswith("/store/") and path.endswith("/trigger_report/")
+
+
 class ApiAccessMiddleware:
-    """Sets request.access for protected paths, or answers 401 with a JSON error."""
+    """Sets request.access and request.caller (who is counted for rate limits) for
+    protected paths, or answers 401 with a JSON error. A state-changing request
+    authenticated by a session cookie (sign-in or admin) must come from our own pages
+    (CSRF token or same origin, SPEC §8), or it is refused: 403 with a JSON error. Bearer
+    tokens and anonymous calls carry no cookie a foreign page could ride: unchanged."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -34,13 +51,26 @@ class ApiAccessMiddleware:
             if path == "/graphql/" and request.method == "GET" and "query" not in request.GET and _wants_html(request):
                 return self.get_response(request)  # the GraphiQL page itself: it sends the token per request
             try:
-                request.access = request_access(request)
+                credentials = request_credentials(request)
             except AuthenticationFailed as error:
                 if (path == "/" or path.startswith(PAGE_PREFIXES)) and _wants_html(request):
                     return HttpResponseRedirect(f"{reverse('sign-in')}?{urlencode({'next': request.get_full_path()})}")
                 response = JsonResponse({"error": str(error)}, status=401)
                 response["WWW-Authenticate"] = 'Bearer realm="store-uptime"'
                 return response
+            if credentials.by_cookie and changes_state(request):
+                problem = cross_site_problem(request)
+                if problem is not None:
+                    return JsonResponse(
+                        {
+                            "error": f"refused: {problem}. A request made with a browser session must come "
+                            "from this site's pages (same origin, or Django's CSRF token in X-CSRFToken); "
+                            "programs send 'Authorization: Bearer <token>' instead."
+                        },
+                        status=403,
+                    )
+            request.access = credentials.access
+            request.caller = credentials.caller
         return self.get_response(request)
 
 

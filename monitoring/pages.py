@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from monitoring.access import AuthenticationFailed, reports_visible, session_sign_in, stores_visible
+from monitoring.access import Access, AuthenticationFailed, reports_visible, session_sign_in, stores_visible
 from monitoring.engine import DEFAULT_TIMEZONE
 from monitoring.ingest import values
 from monitoring.links import report_download_path, store_id_from_page_request, store_page_url
@@ -248,10 +248,14 @@ def _as_of_param(request: HttpRequest) -> datetime | None:
 # --------------------------------------------------------------------------- views
 
 
-def status_page_context(*, store: Store, as_of: datetime | None = None) -> dict:
+def status_page_context(*, store: Store, access: Access, as_of: datetime | None = None) -> dict:
     """Everything the status page shows for one store over the week ending at `as_of`
-    (default: the latest poll stored, SPEC §5)."""
-    as_of = as_of or latest_poll_timestamp() or datetime.now(UTC).replace(microsecond=0)
+    (default: the latest poll among the stores `access` can see, SPEC §5, §8)."""
+    as_of = (
+        as_of
+        or latest_poll_timestamp(owner_id=access.owner_id)
+        or datetime.now(UTC).replace(microsecond=0)
+    )
     start = as_of - WEEK
     zone = _zone(store)
     (row,) = store_report_compute(store=store, as_of=as_of).rows
@@ -344,7 +348,7 @@ def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
     if store is None:
         return _not_found(request, f"store {store_id}")
     try:
-        context = status_page_context(store=store, as_of=as_of)
+        context = status_page_context(store=store, access=request.access, as_of=as_of)
     except ReportInputError as error:
         return _bad_request(request, str(error))
     return render(request, "monitoring/store_status.html", context)

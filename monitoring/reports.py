@@ -100,9 +100,11 @@ def validate_report_request(
             raise ReportInputError(f"unknown store_id(s): {shown}", field="store_ids")
 
 
-def resolve_as_of(as_of: datetime | None) -> datetime:
-    # SPEC §5: the latest poll stored; with no polls at all, the present.
-    return as_of or latest_poll_timestamp() or datetime.now(timezone.utc)
+def resolve_as_of(as_of: datetime | None, *, owner_id: int | None = None) -> datetime:
+    """The as_of asked for, or by default the latest poll among the stores the caller
+    can see (SPEC §5, §8): an owner's stores when owner_id is given, else every store;
+    with no such poll, the present. So one owner's polls never move another's as_of."""
+    return as_of or latest_poll_timestamp(owner_id=owner_id) or datetime.now(timezone.utc)
 
 
 def _compute_rows(*, stores: Sequence[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> list[dict]:
@@ -124,25 +126,37 @@ def report_compute(
     horizon: timedelta | None = None,
     owner_id: int | None = None,
 ) -> ComputedReport:
-    """The report of SPEC §5, computed now from what is stored (an owner's stores only
-    when owner_id is given)."""
+    """The report of SPEC §5, computed now from what is stored (an owner's stores only,
+    and by default as of their latest poll, when owner_id is given)."""
     stores = stores_in_scope(store_ids=store_ids, owner_id=owner_id)
-    return _computed_report(stores=stores, as_of=as_of, horizon=horizon)
+    return _computed_report(stores=stores, as_of=as_of, horizon=horizon, owner_id=owner_id)
 
 
 def store_report_compute(
-    *, store: Store, as_of: datetime | None = None, horizon: timedelta | None = None
+    *,
+    store: Store,
+    as_of: datetime | None = None,
+    horizon: timedelta | None = None,
+    owner_id: int | None = None,
 ) -> ComputedReport:
     """report_compute for one store the caller has read already (the live uptime of
-    the API and of the status page): no query to find it again."""
-    return _computed_report(stores=[(store.pk, store.store_id, store.timezone_name)], as_of=as_of, horizon=horizon)
+    the API and of the status page): no query to find it again. `owner_id` is the
+    caller's (Access.owner_id; None for staff and anonymous): the default as_of is the
+    latest poll among the stores the caller can see (SPEC §8)."""
+    return _computed_report(
+        stores=[(store.pk, store.store_id, store.timezone_name)], as_of=as_of, horizon=horizon, owner_id=owner_id
+    )
 
 
 def _computed_report(
-    *, stores: Sequence[tuple[int, str, str | None]], as_of: datetime | None, horizon: timedelta | None
+    *,
+    stores: Sequence[tuple[int, str, str | None]],
+    as_of: datetime | None,
+    horizon: timedelta | None,
+    owner_id: int | None,
 ) -> ComputedReport:
     horizon = horizon or default_horizon()
-    as_of = resolve_as_of(as_of)
+    as_of = resolve_as_of(as_of, owner_id=owner_id)
     rows = _by_store_id(_compute_rows(stores=stores, as_of=as_of, horizon=horizon))
     return ComputedReport(as_of=as_of, horizon=horizon, rows=rows)
 
@@ -222,7 +236,8 @@ def report_run(*, report_id) -> Report:
         report.progress_at = now
         report.attempts += 1
         if not report.chunks.exists():
-            report.as_of = resolve_as_of(report.requested_as_of)
+            # An owner's report: as of the latest poll among their stores (SPEC §8).
+            report.as_of = resolve_as_of(report.requested_as_of, owner_id=report.owner_id)
             store_pks = [pk for pk, _, _ in stores_in_scope(store_ids=report.store_ids, owner_id=report.owner_id)]
             size = settings.REPORT_CHUNK_SIZE
             ReportChunk.objects.bulk_create(
@@ -354,3 +369,24 @@ def reports_recover_stale(*, now: datetime | None = None) -> int:
             Report.objects.filter(pk=report.pk).update(progress_at=now)  # not picked again next minute
             report_enqueue(report=report)
     return count
+
+
+#: Reports deleted per statement by reports_prune (short transactions, bounded memory).
+_PRUNE_BATCH = 20
+
+
+def reports_prune(*, now: datetime | None = None) -> int:
+    """Delete reports created more than REPORT_RETENTION_DAYS ago, with their rows,
+    chunks and CSV; returns how many. Runs daily on the worker (a django-q2 schedule).
+    A signed download link of a deleted report then answers 410, its id 404."""
+    now = now or django_timezone.now()
+    cutoff = now - timedelta(days=settings.REPORT_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        batch = list(Report.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:_PRUNE_BATCH])
+        if not batch:
+            return deleted
+        with transaction.atomic():
+            ReportRow.objects.filter(report_id__in=batch).delete()
+            ReportChunk.objects.filter(report_id__in=batch).delete()
+            deleted += Report.objects.filter(pk__in=batch).delete()[1].get(Report._meta.label, 0)

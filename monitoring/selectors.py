@@ -7,7 +7,7 @@ into numpy arrays (no per-row Python objects, no query per store).
 
 import io
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Sequence
 
 import numpy as np
@@ -19,10 +19,64 @@ from monitoring.models import BusinessHours, StatusPoll, Store
 
 #: Heap pages read at either end of the poll table for a first min()/max() candidate.
 _EDGE_PAGES = 32
+#: An owner's latest poll is looked for first this far below the latest poll of all
+#: stores, then this far (polls arrive about hourly: a live owner has one in the last).
+_OWNER_RECENT_WINDOWS = (timedelta(minutes=5), timedelta(hours=2))
 
 
-def latest_poll_timestamp() -> datetime | None:
-    return _poll_time_bound(latest=True)
+def latest_poll_timestamp(*, owner_id: int | None = None) -> datetime | None:
+    """The latest poll instant among the stores a caller can see (SPEC §8): every store
+    when owner_id is None (staff, anonymous, the CLI; SPEC §5), else that owner's stores.
+    None when there is no such poll."""
+    latest = _poll_time_bound(latest=True)
+    if owner_id is None or latest is None:
+        return latest
+    return _owner_latest_poll(owner_id=owner_id, below=latest)
+
+
+def _owner_latest_poll(*, owner_id: int, below: datetime) -> datetime | None:
+    """The latest poll of an owner's stores, given `below`, the latest poll of all stores.
+
+    First the owner's polls at or after below - 5 minutes, then below - 2 hours: exact
+    as soon as one is found, since every later poll is in that range too (the short
+    window spares an owner of thousands of stores reading the polls of everyone's last
+    two hours; a miss costs a few stores ~0.4 ms). Else (stores gone quiet) the newest
+    poll of each store. Measured by bench/as_of.py."""
+    for window in _OWNER_RECENT_WINDOWS:
+        recent = owner_recent_poll(owner_id=owner_id, since=below - window)
+        if recent is not None:
+            return recent
+    return owner_newest_poll_by_store(owner_id=owner_id)
+
+
+def owner_recent_poll(*, owner_id: int, since: datetime) -> datetime | None:
+    """The latest poll at or after `since` among an owner's stores. PostgreSQL picks the
+    plan: for a few stores one (store, time) primary-key range probe each (~0.4 ms for
+    10), for thousands the BRIN time index's last block ranges hash-joined to the stores
+    (for 10,000 of 14,000 stores: ~5 ms over 5 minutes of polls, ~20 ms over 2 hours,
+    where a probe per store takes ~100 ms)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT max(p.timestamp_utc) FROM {StatusPoll._meta.db_table} p"
+            f" JOIN {Store._meta.db_table} s ON s.id = p.store_id"
+            " WHERE s.owner_id = %s AND p.timestamp_utc >= %s",
+            [owner_id, since],
+        )
+        return cursor.fetchone()[0]
+
+
+def owner_newest_poll_by_store(*, owner_id: int) -> datetime | None:
+    """The latest poll among an owner's stores, however old: the newest poll of each
+    store by one backward probe of the (store, time) primary key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT max(newest.timestamp_utc) FROM {Store._meta.db_table} s CROSS JOIN LATERAL"
+            f" (SELECT p.timestamp_utc FROM {StatusPoll._meta.db_table} p WHERE p.store_id = s.id"
+            "  ORDER BY p.timestamp_utc DESC LIMIT 1) newest"
+            " WHERE s.owner_id = %s",
+            [owner_id],
+        )
+        return cursor.fetchone()[0]
 
 
 def earliest_poll_timestamp() -> datetime | None:

@@ -8,7 +8,7 @@ import os
 
 from django.conf import settings
 
-from monitoring.reports import report_chunk_run, report_run, reports_recover_stale
+from monitoring.reports import report_chunk_run, report_run, reports_prune, reports_recover_stale
 
 _niced = False
 
@@ -32,3 +32,7 @@ def run_report_chunk(chunk_id: int) -> None:
 
 def recover_stale_reports() -> int:
     return reports_recover_stale()
+
+
+def prune_old_reports() -> int:
+    return reports_prune()

@@ -21,6 +21,7 @@ from monitoring.links import LinkExpired, LinkInvalid, report_id_from_token
 from monitoring.middleware import API_PREFIXES
 from monitoring.models import Report
 from monitoring.reports import ReportInputError, report_create
+from monitoring.throttle.limits import RateLimited, rate_limit_hit
 
 class BadRequest(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
@@ -138,7 +139,13 @@ def _api(*methods: str):
                 return _error(str(error), error.status)
             except InvalidValue as error:
                 return _error(str(error), 400)
+            except RateLimited as error:
+                response = _error(str(error), 429)
+                response["Retry-After"] = str(error.retry_after)
+                return response
 
+        # Django's CSRF check would refuse every curl call; ApiAccessMiddleware makes it
+        # (and same-origin checks) for requests authenticated by a session cookie.
         return csrf_exempt(wrapped)
 
     return decorate
@@ -147,6 +154,7 @@ def _api(*methods: str):
 @_api("POST")
 def trigger_report(request: HttpRequest) -> JsonResponse:
     """POST /trigger_report/ [{"store_ids": [...], "as_of": "...", "horizon_minutes": N}] → {"report_id"}."""
+    rate_limit_hit(scope="reports", caller=request.caller)
     body = _json_body(request)
     return _trigger(request, store_ids=_store_ids(body), body=body)
 
@@ -154,6 +162,7 @@ def trigger_report(request: HttpRequest) -> JsonResponse:
 @_api("GET", "POST")
 def store_trigger_report(request: HttpRequest, store_id: str) -> JsonResponse:
     """GET|POST /store/<store_id>/trigger_report/: a report for that one store."""
+    rate_limit_hit(scope="reports", caller=request.caller)
     store_id = values.store_id(store_id, field="store_id")  # exactly as given, or 400
     if not stores_visible(access=request.access).filter(store_id=store_id).exists():
         return _error(f"store not found: {store_id}", 404)
@@ -214,7 +223,9 @@ def download_report(request: HttpRequest, token: str) -> HttpResponse:
         return _error("this download link has expired; ask for a new one", 410)
     except LinkInvalid:
         return _error("this download link is not valid", 403)
-    report = Report.objects.filter(pk=report_id, status=Report.Status.COMPLETE).first()
-    if report is None:
+    report = Report.objects.filter(pk=report_id).first()
+    if report is None:  # the link verified, so it was a real report: pruned (REPORT_RETENTION_DAYS)
+        return _error("this report has been deleted", 410)
+    if report.status != Report.Status.COMPLETE:
         return _error("report not found", 404)
     return csv_response(report)

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from graphql_schema.arguments import as_of_argument, store_ids_argument
 from graphql_schema.errors import UserError, request_access
 from graphql_schema.pagination import offset_paginated
+from graphql_schema.rate_limits import rate_limit
 from graphql_schema.reports.types import ReportType
 from monitoring.access import reports_visible
 from monitoring.reports import report_create
@@ -44,6 +45,7 @@ class Mutation:
         as_of: datetime | None = None,
         horizon_minutes: int | None = None,
     ) -> ReportType:
+        rate_limit(info, scope="reports")
         return report_create(
             store_ids=None if store_ids is None else store_ids_argument(store_ids, name="storeIds"),
             as_of=as_of_argument(as_of, name="asOf"),

@@ -7,6 +7,7 @@ from strawberry.types import Info
 from graphql_schema.arguments import store_id_argument
 from graphql_schema.errors import UserError, request_access
 from graphql_schema.pagination import offset_paginated
+from graphql_schema.rate_limits import rate_limit
 from graphql_schema.stores.types import PollInput, PollRejection, RecordPollsResult, StoreType
 from monitoring.ingest import polls_record
 from monitoring.access import stores_visible
@@ -34,6 +35,7 @@ MAX_POLLS_PER_REQUEST = 5000
 class Mutation:
     @strawberry_django.mutation(handle_django_errors=False, description="Store live polls (later poll wins).")
     def record_polls(self, info: Info, polls: list[PollInput]) -> RecordPollsResult:
+        rate_limit(info, scope="polls")
         if len(polls) > MAX_POLLS_PER_REQUEST:
             raise UserError(f"at most {MAX_POLLS_PER_REQUEST} polls per request")
         result = polls_record(

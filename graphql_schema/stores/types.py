@@ -16,6 +16,7 @@ from monitoring.access import polls_visible, stores_visible
 from monitoring import engine
 from monitoring.models import BusinessHours, StatusPoll, Store
 from monitoring.reports import horizon_from_minutes, store_report_compute, window_seconds
+from monitoring.selectors import latest_poll_timestamp
 from monitoring.timeline import store_incidents, store_timeline
 
 
@@ -156,10 +157,13 @@ class StoreType:
         only=["store_id", "timezone_name"], description="Live uptime for this store, by the report engine."
     )
     def uptime(
-        self, root: Store, as_of: datetime | None = None, horizon_minutes: int | None = None
+        self, root: Store, info: strawberry.Info, as_of: datetime | None = None, horizon_minutes: int | None = None
     ) -> UptimeSummary:
-        as_of = as_of_argument(as_of, name="asOf")
-        computed = store_report_compute(store=root, as_of=as_of, horizon=horizon_from_minutes(horizon_minutes))
+        owner_id = request_access(info).owner_id
+        as_of = as_of_argument(as_of, name="asOf") or _default_as_of(info, owner_id=owner_id)
+        computed = store_report_compute(
+            store=root, as_of=as_of, horizon=horizon_from_minutes(horizon_minutes), owner_id=owner_id
+        )
         row = computed.rows[0]
         return UptimeSummary(
             as_of=computed.as_of,
@@ -193,6 +197,15 @@ class StoreType:
         return [
             OutageIncident(start=i.start, end=i.end, minutes_lost=i.business_seconds_lost / 60) for i in incidents
         ]
+
+
+def _default_as_of(info: strawberry.Info, *, owner_id: int | None) -> datetime | None:
+    """The caller's default asOf: the latest poll among the stores they can see (SPEC
+    §8), looked up once per request, so a page of stores' uptimes shares one asOf."""
+    request = info.context.request
+    if not hasattr(request, "_uptime_default_as_of"):
+        request._uptime_default_as_of = latest_poll_timestamp(owner_id=owner_id)
+    return request._uptime_default_as_of
 
 
 def _window(row: dict, name: str) -> UptimeWindow:
