@@ -198,7 +198,7 @@ class Report(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    # What was asked for; None = the latest poll stored when the report runs.
+    # What was asked for; None = the latest poll of the stores in scope when the report runs (SPEC §8).
     requested_as_of = models.DateTimeField(null=True, blank=True)
     as_of = models.DateTimeField(null=True, blank=True)
     horizon_minutes = models.PositiveIntegerField(default=120)
