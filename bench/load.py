@@ -18,11 +18,24 @@ embedded one when unset; migrated; dropped at the end):
 
 Prints rows/s and the ratio to the floor. Other processes may share the machine:
 run it a few times (`--runs`) and read the best figures.
+
+    .venv/bin/python bench/load.py --whole [--runs 3]
+
+The whole `load_data DIR` (issue #11): the three generated files, the status file
+shaped like the public release (`shape_whole`: every block of 5,000 lines spans the
+whole week; ~0.1% exact duplicate lines and ~0.02% conflicting re-polls of a key,
+the same store and instant with the other status), made once under
+bench/out/whole-*/. Per run: the floor, a bare `COPY` of the three files into three
+unindexed text tables; then a fresh, empty, migrated database and the wall time of
+the `manage.py load_data DIR` process; both and their ratio. Then the database is
+checked: one poll per distinct key, each conflict resolved to its later line, the
+polls stored in time order, the hours and zones counts.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -33,7 +46,7 @@ from pathlib import Path
 
 import psycopg2
 
-from harness import ROOT, database_url, fresh_database, generated
+from harness import OUT, ROOT, database_url, fresh_database, generated
 
 BENCH_DB = "bench_load"
 
@@ -132,6 +145,221 @@ def print_load(label: str, wall: float, inner: float, output: str, count: int, f
     print("\n".join(f"      {line.strip()}" for line in output.splitlines()))
 
 
+# --------------------------------------------------------------------------- --whole
+
+#: Shares of the status file's lines added as exact duplicates, and as re-polls of a
+#: key with the other status (the later line wins).
+DUPLICATE_SHARE = 0.001
+CONFLICT_SHARE = 0.0002
+BLOCK_LINES = 5_000
+
+
+def shape_whole(source: Path, seed: int) -> Path:
+    """The generated files of `source`, the status file shaped like the public
+    release, in a folder of their own (made once): lines in random order, plus
+    duplicates and conflicting re-polls at random places. A manifest holds what a
+    load must give."""
+    import numpy as np
+
+    target = OUT / f"whole-{source.name.removeprefix('gen-')}"
+    manifest_path = target / "expected.json"
+    if manifest_path.exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    header, *lines = (source / "store_status.csv").read_bytes().splitlines(keepends=True)
+    columns = [name.strip() for name in header.decode().strip().split(",")]
+    sid_at, ts_at, status_at = (columns.index(name) for name in ("store_id", "timestamp_utc", "status"))
+    count = len(lines)
+    rng = np.random.default_rng(seed)
+    duplicates, conflicts = round(count * DUPLICATE_SHARE), round(count * CONFLICT_SHARE)
+    picked = rng.choice(count, duplicates + conflicts, replace=False).tolist()
+
+    def flipped(line: bytes) -> bytes:
+        fields = line.rstrip(b"\n").split(b",")
+        fields[status_at] = b"inactive" if fields[status_at].lower() == b"active" else b"active"
+        return b",".join(fields) + b"\n"
+
+    extra = [lines[i] for i in picked[:duplicates]] + [flipped(lines[i]) for i in picked[duplicates:]]
+    everything = lines + extra
+    order = rng.permutation(len(everything))
+    position = np.empty(len(everything), np.int64)
+    position[order] = np.arange(len(everything))
+    with (target / "store_status.csv").open("wb") as out:
+        out.write(header)
+        out.writelines(everything[i] for i in order.tolist())
+    expected_conflicts = []
+    for k, original in enumerate(picked[duplicates:]):
+        copy = count + duplicates + k
+        later = everything[copy] if position[copy] > position[original] else everything[original]
+        fields = later.rstrip(b"\n").decode().split(",")
+        expected_conflicts.append([fields[sid_at], fields[ts_at], fields[status_at].lower() == "active"])
+    for name in ("menu_hours.csv", "timezones.csv"):
+        (target / name).write_bytes((source / name).read_bytes())
+    manifest_path.write_text(json.dumps({
+        "lines": len(everything), "polls": count, "duplicates": duplicates, "conflicts": conflicts,
+        "conflict_keys": expected_conflicts, **expected_small_files(target),
+    }))
+    return target
+
+
+def expected_small_files(folder: Path) -> dict:
+    """The shifts (distinct store, day, start, end) and zones (stores with a named
+    zone) a load of the hours and zones files must store, read with the grammar."""
+    import csv
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from monitoring.ingest.values import day_of_week, local_time, store_id, zone
+
+    with (folder / "menu_hours.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    shifts = {
+        (store_id(r["store_id"], trim=True), day_of_week(r["dayOfWeek"], trim=True),
+         local_time(r["start_time_local"], end=False, trim=True), local_time(r["end_time_local"], end=True, trim=True))
+        for r in rows
+    }
+    with (folder / "timezones.csv").open(newline="") as handle:
+        zones = {
+            store_id(r["store_id"], trim=True): zone(r["timezone_str"], trim=True, empty_ok=True)
+            for r in csv.DictReader(handle)
+        }
+    return {"hours_rows": len(rows), "shifts": len(shifts), "zone_rows": len(zones),
+            "zones": sum(1 for name in zones.values() if name)}
+
+
+def block_spans(path: Path) -> tuple[float, float]:
+    """(smallest, median) time span in days of the blocks of BLOCK_LINES lines."""
+    import numpy as np
+
+    with path.open() as handle:
+        handle.readline()
+        days = [line.split(",")[1][:19] for line in handle]
+    stamps = np.array(days, dtype="datetime64[s]").astype(np.int64)
+    stamps = stamps[: len(stamps) // BLOCK_LINES * BLOCK_LINES].reshape(-1, BLOCK_LINES)
+    spans = (stamps.max(axis=1) - stamps.min(axis=1)) / 86400
+    return float(spans.min()), float(np.median(spans))
+
+
+WHOLE_TABLES = {
+    "store_status.csv": "bench_bare_status (a text, b text, c text)",
+    "menu_hours.csv": "bench_bare_hours (a text, b text, c text, d text)",
+    "timezones.csv": "bench_bare_zones (a text, b text)",
+}
+
+
+def bare_copy_whole(url: str, folder: Path) -> float:
+    """The floor: each of the three files `COPY`ed into an unindexed table of text
+    columns, each committed; seconds from the first COPY to the last commit."""
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            for table in WHOLE_TABLES.values():
+                cursor.execute(f"DROP TABLE IF EXISTS {table.split()[0]}")
+                cursor.execute(f"CREATE TABLE {table}")
+            connection.commit()
+            started = time.perf_counter()
+            for name, table in WHOLE_TABLES.items():
+                with (folder / name).open("rb") as handle:
+                    cursor.copy_expert(
+                        f"COPY {table.split()[0]} FROM STDIN WITH (FORMAT csv, HEADER true)", handle, size=1 << 20
+                    )
+                connection.commit()
+            elapsed = time.perf_counter() - started
+            for table in WHOLE_TABLES.values():
+                cursor.execute(f"DROP TABLE {table.split()[0]}")
+            connection.commit()
+        return elapsed
+    finally:
+        connection.close()
+
+
+def check_whole(url: str, expected: dict, output: str) -> list[str]:
+    """What is wrong with the loaded database (nothing: [])."""
+    problems = []
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM monitoring_statuspoll")
+            polls = cursor.fetchone()[0]
+            if polls != expected["polls"]:
+                problems.append(f"{polls} polls stored, {expected['polls']} distinct keys in the file")
+            cursor.execute("CREATE TEMP TABLE expected_conflicts (store_id text, ts timestamptz, is_active boolean)")
+            cursor.execute(
+                "INSERT INTO expected_conflicts SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::boolean[])",
+                [list(column) for column in zip(*expected["conflict_keys"])],
+            )
+            cursor.execute(
+                "SELECT count(*), count(p.is_active), count(*) FILTER (WHERE p.is_active = e.is_active)"
+                " FROM expected_conflicts e JOIN monitoring_store s ON s.store_id = e.store_id"
+                " LEFT JOIN monitoring_statuspoll p ON p.store_id = s.id AND p.timestamp_utc = e.ts"
+            )
+            keys, found, right = cursor.fetchone()
+            if not keys == found == right == expected["conflicts"]:
+                problems.append(
+                    f"conflicts: {expected['conflicts']} expected, {found} found, {right} resolved to the later line"
+                )
+            cursor.execute(
+                "SELECT correlation FROM pg_stats WHERE tablename = 'monitoring_statuspoll'"
+                " AND attname = 'timestamp_utc'"
+            )
+            correlation = (cursor.fetchone() or [None])[0]
+            if correlation is None or correlation < 0.99:
+                problems.append(f"polls not stored in time order (correlation {correlation})")
+            cursor.execute("SELECT count(*) FROM monitoring_businesshours")
+            shifts = cursor.fetchone()[0]
+            if shifts != expected["shifts"]:
+                problems.append(f"{shifts} shifts stored, {expected['shifts']} expected")
+            cursor.execute("SELECT count(*) FROM monitoring_store WHERE timezone_name IS NOT NULL")
+            zones = cursor.fetchone()[0]
+            if zones != expected["zones"]:
+                problems.append(f"{zones} zones stored, {expected['zones']} expected")
+    finally:
+        connection.close()
+    superseded = re.search(r"store_status\.csv \(status\): (\d+) rows: loaded (\d+), .*superseded (\d+)", output)
+    wanted = (expected["lines"], expected["polls"], expected["duplicates"] + expected["conflicts"])
+    if superseded is None or tuple(map(int, superseded.groups())) != wanted:
+        problems.append(f"status counts (rows, loaded, superseded) not {wanted}: {superseded and superseded.group(0)}")
+    return problems
+
+
+def run_whole(options) -> None:
+    folder = shape_whole(generated(options.stores, options.days, options.seed), options.seed)
+    expected = json.loads((folder / "expected.json").read_text())
+    sizes = sum((folder / name).stat().st_size for name in WHOLE_TABLES) / 1e6
+    smallest, median = block_spans(folder / "store_status.csv")
+    print(
+        f"folder: {folder.relative_to(ROOT)}: {expected['lines']:,} status lines ({expected['polls']:,} keys,"
+        f" {expected['duplicates']} duplicates, {expected['conflicts']} conflicts), {expected['hours_rows']:,} hours"
+        f" rows, {expected['zone_rows']:,} zone rows, {sizes:.0f} MB; blocks of {BLOCK_LINES} lines span"
+        f" {smallest:.2f}-{median:.2f} days (min-median); cores: {os.cpu_count()}"
+    )
+    ratios = []
+    for run in range(1, options.runs + 1):
+        bench_url = fresh_database(BENCH_DB)
+        floor = bare_copy_whole(bench_url, folder)
+        bench_url = fresh_database(BENCH_DB)
+        load = os.getloadavg()[0]
+        wall, output = timed_manage(bench_url, "load_data", str(folder), "-v", "2")
+        problems = check_whole(bench_url, expected, output)
+        ratios.append(wall / floor)
+        print(f"\nrun {run} (load average {load:.2f}): floor (bare COPY of the 3 files) {floor:5.2f} s,"
+              f" load_data DIR {wall:5.2f} s, ratio {wall / floor:.2f}x")
+        print("\n".join(f"    {line.strip()}" for line in output.splitlines()))
+        print("    check: " + ("OK" if not problems else "; ".join(problems)))
+        if problems:
+            sys.exit(1)
+    print(f"\nratios: {', '.join(f'{r:.2f}' for r in ratios)} (best {min(ratios):.2f}x, median"
+          f" {sorted(ratios)[len(ratios) // 2]:.2f}x)")
+    if not options.keep:
+        admin = psycopg2.connect(database_url("postgres"))
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stores", type=int, default=14000)
@@ -141,7 +369,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bench_load database")
     parser.add_argument("--stress", action="store_true", help="also load the file with every status flipped")
     parser.add_argument("--shuffled", action="store_true", help="also load the file shuffled, into an empty database")
+    parser.add_argument("--whole", action="store_true", help="the whole load_data DIR, public-release shaped (#11)")
     options = parser.parse_args()
+    if options.whole:
+        run_whole(options)
+        return
 
     status = generated(options.stores, options.days, options.seed) / "store_status.csv"
     rows = count_rows(status)

@@ -10,6 +10,7 @@ import sys
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -795,3 +796,223 @@ def test_chunk_boundaries_do_not_change_what_is_loaded(db, tmp_path, monkeypatch
         StatusPoll.objects.all().delete()
     assert results[0] == results[1] == results[2]
     assert results[0][1] == 40 and [line for line, _ in results[0][3]] == [11, 22, 32]
+
+
+# --------------------------------------------------------------------------- issue #11: the whole load, fast
+
+
+@settings(max_examples=60)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(1, 4), st.integers(0, 6), st.booleans()), min_size=0, max_size=60
+    ),
+    wide=st.booleans(),
+)
+def test_time_order_and_the_latest_line_per_key(rows, wide):
+    """RowsInTimeOrder(latest_only=True): every key once, from its latest line, in time
+    order; the packed sort and np.argsort (instants too far apart to pack) agree."""
+    scale = 2**60 if wide else 1_000  # 6 * 2**60 and the row index do not fit in 64 bits together
+    line = list(range(2, 2 + len(rows)))
+    random.Random(len(rows)).shuffle(line)
+    polls_in = poll_arrays.PollArrays(
+        store_pk=np.array([pk for pk, _, _ in rows], np.int64),
+        moment=np.array([moment * scale for _, moment, _ in rows], np.int64),
+        is_active=np.array([active for *_, active in rows], bool),
+        line=np.array(line, np.int64),
+    )
+    latest = {}
+    for (pk, moment, active), line_no in sorted(zip(rows, line), key=lambda item: item[1]):
+        latest[(pk, moment * scale)] = (active, line_no)
+    in_order = poll_arrays.RowsInTimeOrder(polls_in, with_line=True, latest_only=True)
+    written = in_order.read() + in_order.read()
+    decoded = np.frombuffer(written[19:-2], np.dtype([
+        ("n", ">i2"), ("l0", ">i4"), ("pk", ">i8"), ("l1", ">i4"), ("moment", ">i8"), ("l2", ">i4"), ("active", "u1"),
+        ("l3", ">i4"), ("line", ">i8"),
+    ]))
+    assert sorted((int(r["pk"]), int(r["moment"]), bool(r["active"]), int(r["line"])) for r in decoded) == sorted(
+        (pk, moment, active, line_no) for (pk, moment), (active, line_no) in latest.items()
+    )
+    assert list(decoded["moment"]) == sorted(decoded["moment"])
+    assert in_order.superseded == len(rows) - len(latest)
+
+
+def _records_line_by_line(path: Path, width: int):
+    """What the reading of a small file was before issue #11: every physical line
+    through RecordReader."""
+    from monitoring.ingest.csv_files import BLANK, RecordReader
+    from monitoring.ingest.results import Rejection
+
+    reader, out = RecordReader(path.name, width), []
+    with path.open("rb") as handle:
+        eol = b"\r\n" if handle.readline().endswith(b"\r\n") else b"\n"
+        lines = list(handle)
+    for line_no, raw in enumerate(lines, 2):
+        if not raw.endswith(b"\n"):
+            raw += eol
+        record = reader.feed(line_no, raw)
+        if record is BLANK:
+            out.append(("blank", line_no))
+        elif isinstance(record, Rejection):
+            out.append(("rejected", record.line, record.reason, record.raw))
+        elif record is not None:
+            out.append(("record", *record))
+    closing = reader.close()
+    if closing is not None:
+        out.append(("rejected", closing.line, closing.reason, closing.raw))
+    return out
+
+
+@settings(max_examples=150)
+@given(
+    lines=st.lists(
+        st.lists(st.sampled_from(["1", "ab", " ", "\t", ",", '"', "\r", "\x00", "é", "\x0b", "09:00", ""]), max_size=6)
+        .map("".join),
+        max_size=8,
+    ),
+    crlf=st.booleans(),
+    final_eol=st.booleans(),
+    width=st.integers(2, 4),
+)
+def test_small_files_read_as_csv_reads_them(tmp_path_factory, lines, crlf, final_eol, width):
+    """The whole-file reading of the small files (`plain_columns`: all lines plain;
+    `small_file_records`: plain lines split on commas, others through RecordReader)
+    gives exactly the records, rejections and blank lines RecordReader gives line by
+    line."""
+    from monitoring.ingest.csv_files import plain_columns, read_header, small_file_records
+    from monitoring.ingest.results import FileLoadResult, Progress, RejectSink
+
+    eol = "\r\n" if crlf else "\n"
+    names = ["store_id", "timezone_str", "x", "y"][:width]
+    text = ",".join(names) + eol + eol.join(lines) + (eol if final_eol and lines else "")
+    path = tmp_path_factory.mktemp("small") / "timezones.csv"
+    path.write_bytes(text.encode("utf-8"))
+    header = read_header(path=path, kind="timezones")
+    expected = _records_line_by_line(path, width)
+    counted = sum(1 for item in expected)
+
+    result, sink = FileLoadResult(kind="timezones", file=None), RejectSink(None, keep_all=True)
+    got = [("record", *record) for record in small_file_records(header, sink, result, Progress(enabled=False, total=0, desc=""))]
+    got += [("rejected", r.line, r.reason, r.raw) for r in sink.kept]
+    got += [("blank", None)] * result.skipped
+    key = lambda item: (item[0], str(item[1:]))  # noqa: E731
+    assert sorted(got, key=key) == sorted(
+        [item if item[0] != "blank" else ("blank", None) for item in expected], key=key
+    )
+    assert result.rows == counted
+
+    result = FileLoadResult(kind="timezones", file=None)
+    columns = plain_columns(header, result, Progress(enabled=False, total=0, desc=""))
+    if columns is not None:
+        assert all(item[0] == "record" for item in expected)
+        assert [("record", i, ",".join(f), list(f)) for i, f in enumerate(zip(*columns), 2)] == expected
+        assert result.rows == counted
+
+
+def _hours_schema() -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'monitoring_businesshours'"
+            " UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'monitoring_businesshours'::regclass ORDER BY 1, 2"
+        )
+        return cursor.fetchall()
+
+
+def _fire_deferred_checks() -> None:
+    """The test's transaction has written hours and stores: their deferred foreign-key
+    checks are run now (as a commit would), or PostgreSQL refuses to alter the tables
+    (the bulk path would step aside: `bulk_path_refused`)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain file", "a quoted line"])
+def test_business_hours_bulk_path_loads_what_the_merge_loads(db, tmp_path, monkeypatch, quoted):
+    """Into an empty table the shifts go straight in (constraints and indexes dropped
+    and rebuilt, as they were): the same shifts, counts and rejections as the merge,
+    and the foreign key holds again after."""
+    from monitoring.ingest import small_files
+
+    content = HOURS_FILE + "".join(f"s{i % 50},{i % 7},{i % 24:02d}:00,{(i + 5) % 24:02d}:30\n" for i in range(300))
+    if quoted:
+        content += '"s1",6,"23:00",01:00\n'
+    path = write(tmp_path, "menu_hours.csv", content)
+    schema = _hours_schema()
+    seen = []
+    for threshold in (10**9, 1):  # the merge, then the bulk path
+        monkeypatch.setattr(small_files, "HOURS_BULK_MIN_ROWS", threshold)
+        _fire_deferred_checks()
+        result = load_business_hours_file(path=path)
+        seen.append((hours(), rejections(result), result.rows, result.loaded, result.superseded, result.unchanged))
+        assert ("bulk_copy" in result.timings) is (threshold == 1)
+        assert _hours_schema() == schema
+        BusinessHours.objects.all().delete()
+    assert seen[0] == seen[1]
+    assert seen[1][2] == 13 + 300 + quoted
+    _fire_deferred_checks()
+    assert "bulk_copy" in load_business_hours_file(path=path).timings  # the bulk path again, then the key
+    with pytest.raises(Exception, match="foreign key"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(
+            "INSERT INTO monitoring_businesshours (store_id, day_of_week, start_time_local, end_time_local)"
+            " VALUES (-1, 0, '09:00', '10:00')"
+        )
+
+
+def _status_with_odd_lines(directory: Path, rows: int) -> Path:
+    lines = ["store_id,timestamp_utc,status"]
+    start = datetime(2023, 1, 18, tzinfo=UTC)
+    order = list(range(rows))
+    random.Random(3).shuffle(order)
+    for i in order:
+        lines.append(f"st-{i % 89},{start + timedelta(minutes=i, microseconds=i):%Y-%m-%d %H:%M:%S.%f} UTC,active")
+    lines[5] = '"st-1","2023-01-19 03:09:04 UTC","act\nive"'  # over two lines: rejected
+    lines[9] = '"st-2","2023-01-19 03:09:05 UTC",inactive'  # quoted: read row by row
+    lines[12] = "new-store,2023-01-19 03:09:06Z,Active"
+    lines[14] = lines[15].replace("active", "inactive")  # a key twice: the later line wins
+    lines[20] = "st-3,yesterday,active"
+    return write(directory, "store_status.csv", "\n".join(lines) + "\n")
+
+
+def test_the_status_file_read_ahead_loads_what_a_plain_read_loads(db, tmp_path, monkeypatch):
+    """`load_data DIR` reads the status file in a thread while the zones and hours
+    load: the same polls, stores, counts and rejections as `load_files` alone."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _status_with_odd_lines(folder, 3_000)
+    write(folder, "menu_hours.csv", "store_id,dayOfWeek,start_time_local,end_time_local\nst-1,0,09:00,17:00\n")
+    write(folder, "timezones.csv", "store_id,timezone_str\nst-2,Asia/Tokyo\n")
+    monkeypatch.setattr(status_file, "BULK_MIN_BYTES", 1)
+    monkeypatch.setattr(status_file, "CHUNK_BYTES", 16 << 10)  # several parts
+    seen = []
+    for ahead in (False, True):
+        if ahead:
+            out = io.StringIO()
+            call_command("load_data", str(folder), "--no-rejects-file", "-v", "2", stdout=out, stderr=io.StringIO())
+            assert "read_ahead" in out.getvalue() and "bulk_copy" in out.getvalue()
+            summary = out.getvalue().splitlines()[-2]
+        else:
+            results = load_files(files=find_input_files(directory=folder))
+            assert "read_ahead" not in results[-1].timings
+            summary = results[-1].summary()
+        seen.append((polls(), zones(), hours(), re.sub(r" in [0-9.]+ s$", "", summary)))
+        StatusPoll.objects.all().delete()
+        BusinessHours.objects.all().delete()
+        Store.objects.all().delete()
+    assert seen[0] == seen[1]
+    assert "rejected 2," in seen[0][3] and "superseded 1," in seen[0][3]
+    assert status_file._READ_AHEADS == {}
+
+
+def test_a_read_ahead_of_a_changed_file_is_not_used(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(status_file, "BULK_MIN_BYTES", 1)
+    path = _status_with_odd_lines(tmp_path, 500)
+    with status_file.reading_ahead(path) as started:
+        assert started
+        path.write_text("store_id,timestamp_utc,status\nonly,2023-01-19 00:00:00 UTC,active\n")
+        result = load_status_file(path=path)
+    assert polls() == [("only", datetime(2023, 1, 19, tzinfo=UTC), True)] and result.rows == 1
+    with status_file.reading_ahead(path) as started:  # the table has polls: no bulk path, no read-ahead
+        assert not started
+    assert status_file._READ_AHEADS == {}

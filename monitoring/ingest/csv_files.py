@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from monitoring.ingest.results import FileLoadResult, LoadError, Rejection, RejectSink, Progress
 from monitoring.ingest.values import CSV_BLANKS
@@ -164,39 +165,93 @@ class RecordReader:
 BLANK = object()
 
 
-def physical_lines(handle, first_line: int) -> Iterator[tuple[int, bytes]]:
-    line_no = first_line
-    for raw in handle:
-        yield line_no, raw
-        line_no += 1
-
-
 def small_file_records(header: Header, sink: RejectSink, result: FileLoadResult, bar: Progress):
-    """Every record of a small file: yields (line, raw, fields); rejects the rest."""
+    """Every record of a small file: yields (line, raw, fields); rejects the rest.
+
+    The file is read whole. A plain line (ASCII, no quote, no NUL, no CR but in its
+    line end) is split on commas: exactly what `RecordReader` makes of it (csv reads
+    nothing else into such a line; tests/test_loading.py checks the two agree); any
+    other line, or one inside a quoted value, goes through `RecordReader`."""
     records = RecordReader(header.path.name, len(header.names))
+    width = len(header.names)
     with header.path.open("rb") as handle:
         handle.seek(header.length)
-        for line_no, raw in physical_lines(handle, 2):
-            bar.update(len(raw))
-            if not raw.endswith(b"\n"):
-                raw += header.eol
-            record = records.feed(line_no, raw)
-            if record is None:
-                continue
-            if record is BLANK:
+        data = handle.read()
+    bar.update(len(data))
+    lines = data.split(b"\n")
+    last = lines.pop()  # after the last line end: b"", or a last line without one
+    if last:
+        lines.append(last)
+    final = len(lines) + 1  # the last line's number (the header is line 1)
+    for line_no, piece in enumerate(lines, 2):
+        # A last line without its line end is read with the header's.
+        raw = piece + (header.eol if line_no == final and last else b"\n")
+        if not records.pending and raw.isascii() and b'"' not in raw and b"\x00" not in raw:
+            body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+            if b"\r" not in body:
                 result.rows += 1
-                result.skipped += 1
-            elif isinstance(record, Rejection):
-                result.rows += 1
-                sink.add(record)
-            else:
-                result.rows += 1
-                yield record
+                if not body.strip(b" \t"):
+                    result.skipped += 1
+                    continue
+                text = body.decode("ascii")
+                fields = text.split(",")
+                if len(fields) == width:
+                    yield (line_no, text, fields)
+                    continue
+                result.rows -= 1  # counted again below
+        record = records.feed(line_no, raw)
+        if record is None:
+            continue
+        result.rows += 1
+        if record is BLANK:
+            result.skipped += 1
+        elif isinstance(record, Rejection):
+            sink.add(record)
+        else:
+            yield record
     closing = records.close()
     if closing is not None:
         result.rows += 1
         sink.add(closing)
 
+
+def plain_columns(header: Header, result: FileLoadResult, bar: Progress) -> list[list[str]] | None:
+    """A small file's fields as columns (one list per column, a row's fields at the
+    same index: its line is index + 2), when every line after the header is plain
+    (ASCII, no quote, no NUL, no CR but in CRLF line ends), not blank, and has the
+    header's width: then csv reads exactly these fields (split on commas), and every
+    line is a record (counted in `result.rows`). None otherwise (read nothing then):
+    `small_file_records` reads the file line by line."""
+    with header.path.open("rb") as handle:
+        handle.seek(header.length)
+        data = handle.read()
+    size = len(data)
+    if not data.isascii() or b'"' in data or b"\x00" in data or len(header.names) < 2:
+        return None
+    if not data:
+        return [[] for _ in header.names]
+    if not data.endswith(b"\n"):
+        data += header.eol  # a last line without its line end is read with the header's
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+        if b"\r" in data:
+            return None
+    width = len(header.names)
+    # Every line has width - 1 commas, then its line end (with two columns or more, a
+    # blank line, empty or spaces and tabs only, has none: it is not plain); then the
+    # fields of all lines, in one list, hold each column at a stride of `width`.
+    buffer = np.frombuffer(data, np.uint8)
+    delimiters = buffer[(buffer == ord(",")) | (buffer == ord("\n"))]
+    lines = len(delimiters) // width
+    if len(delimiters) != lines * width:
+        return None
+    grid = delimiters.reshape(lines, width)
+    if not ((grid[:, :-1] == ord(",")).all() and (grid[:, -1] == ord("\n")).all()):
+        return None
+    fields = data[:-1].decode("ascii").replace("\n", ",").split(",")
+    bar.update(size)
+    result.rows += lines
+    return [fields[column::width] for column in range(width)]
 
 
 def kind_of(name: str) -> str | None:

@@ -48,6 +48,26 @@ def insert_store_ids(cursor, store_ids: Iterable[str]) -> int:
     return cursor.rowcount
 
 
+def insert_store_ids_keyed(cursor, store_ids: Iterable[str]) -> tuple[dict[str, int], int]:
+    """As `insert_store_ids`, in one statement that also returns the primary keys:
+    ({store_id: primary key} of every one of these ids, how many were created)."""
+    ids = sorted(set(store_ids))
+    if not ids:
+        return {}, 0
+    store = Store._meta.db_table
+    cursor.execute(
+        f"WITH ids AS (SELECT unnest(%s::text[]) AS store_id),"
+        f" created AS (INSERT INTO {store} (store_id) SELECT store_id FROM ids"
+        f" ON CONFLICT (store_id) DO NOTHING RETURNING store_id, id)"
+        # The statement's snapshot: the stores that existed before it.
+        f" SELECT store_id, id, true FROM created"
+        f" UNION ALL SELECT s.store_id, s.id, false FROM {store} s JOIN ids USING (store_id)",
+        [ids],
+    )
+    rows = cursor.fetchall()
+    return {store_id: pk for store_id, pk, _new in rows}, sum(1 for *_, new in rows if new)
+
+
 def store_pks(cursor, store_ids: Iterable[str]) -> dict[str, int]:
     """{store_id: primary key} of existing stores."""
     cursor.execute(f"SELECT store_id, id FROM {Store._meta.db_table} WHERE store_id = ANY(%s)", [list(set(store_ids))])
@@ -58,13 +78,17 @@ class StoreKeys:
     """Store ids -> store primary keys for one file load, while COPY has the
     connection: existing stores are read once (the writer lock keeps other writers
     out until the load commits), new ones get keys from a block drawn from the
-    store sequence and are inserted after the polls, in the same transaction."""
+    store sequence and are inserted after the polls, in the same transaction.
 
-    def __init__(self, cursor) -> None:
+    `pks` maps the codes of `codes` (the `StoreIdCodes` of the canonical rows, which
+    a reading thread may be filling: only its list of ids is read here, up to the
+    codes asked for); `pk_of` an id read row by row."""
+
+    def __init__(self, cursor, codes: StoreIdCodes | None = None) -> None:
         store = Store._meta.db_table
-        self.codes = StoreIdCodes()
+        self.codes = codes if codes is not None else StoreIdCodes()
         cursor.execute(f"SELECT store_id, id FROM {store}")
-        self._existing = {store_id.encode(): pk for store_id, pk in cursor.fetchall()}
+        self._pk_by_id = {store_id.encode(): pk for store_id, pk in cursor.fetchall()}  # and the new ones
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [store])
         self._sequence = cursor.fetchone()[0]
         cursor.execute("SELECT nextval(%s)", [self._sequence])
@@ -72,21 +96,23 @@ class StoreKeys:
         self._pk_of_code = np.empty(0, np.int64)
         self._new: list[tuple[int, str]] = []
 
+    def _pk(self, store_id: bytes) -> int:
+        pk = self._pk_by_id.get(store_id)
+        if pk is None:
+            pk, self._next = self._next, self._next + 1
+            self._pk_by_id[store_id] = pk
+            self._new.append((pk, store_id.decode("utf-8")))
+        return pk
+
     def pks(self, codes: np.ndarray) -> np.ndarray:
-        known = len(self._pk_of_code)
-        if len(self.codes.store_ids) > known:
-            added = []
-            for store_id in self.codes.store_ids[known:]:
-                pk = self._existing.get(store_id)
-                if pk is None:
-                    pk, self._next = self._next, self._next + 1
-                    self._new.append((pk, store_id.decode("utf-8")))
-                added.append(pk)
+        known, needed = len(self._pk_of_code), int(codes.max()) + 1 if len(codes) else 0
+        if needed > known:
+            added = [self._pk(store_id) for store_id in self.codes.store_ids[known:needed]]
             self._pk_of_code = np.concatenate((self._pk_of_code, np.array(added, np.int64)))
         return self._pk_of_code[codes]
 
     def pk_of(self, store_id: str) -> int:
-        return int(self.pks(np.array([self.codes.code_of(store_id.encode("utf-8"))]))[0])
+        return self._pk(store_id.encode("utf-8"))
 
     def insert_new(self, cursor) -> int:
         """Inserts the stores first met in this file; moves the sequence past their keys."""

@@ -1,22 +1,79 @@
 """The small files: business hours (authoritative per store: a store's shifts become
 exactly the file's) and time zones (upsert per store). Each row is validated alone
-(`values`); the valid ones go to a staging table as binary COPY (any text
-round-trips) and are merged in one statement, in one transaction."""
+(`values`; a text met before is not validated again: the few distinct days and
+times, and each store id, are read once), in one transaction per file.
+
+Business hours go to a staging table as binary COPY (any text round-trips) and are
+merged in one statement; into an empty table (the first load) they are written
+straight in, its key, constraints and indexes dropped and rebuilt (`bulk_path`), as
+row-by-row index and deferred foreign-key checks cost more than the rest of the
+load. Time zones: the stored zones of the file's stores are read (the writer lock
+keeps other writers out), new stores are inserted with their zone and only changed
+zones updated."""
 
 from __future__ import annotations
 
+import gc
+import io
+import struct
+import time as time_module
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import time
 from pathlib import Path
 
+import numpy as np
 from django.db import connection, transaction
 
 from monitoring.data_version import writer_lock
-from monitoring.ingest.copy_format import copy_rows_in
-from monitoring.ingest.csv_files import HOURS, TIMEZONES, read_header, small_file_records
-from monitoring.ingest.poll_writes import insert_store_ids, staging_name, tune_session
+from monitoring.ingest import bulk_path
+from monitoring.ingest.copy_format import HEADER, TRAILER
+from monitoring.ingest.csv_files import HOURS, TIMEZONES, plain_columns, read_header, small_file_records
+from monitoring.ingest.poll_writes import insert_store_ids, insert_store_ids_keyed, staging_name, tune_session
 from monitoring.ingest.results import FileLoadResult, Rejection, load_envelope
 from monitoring.ingest.values import InvalidValue, day_of_week, local_time, store_id, zone
 from monitoring.models import BusinessHours, Store
+
+#: An empty business-hours table takes the bulk path from this many shifts on.
+HOURS_BULK_MIN_ROWS = 2_000
+_MISSING = object()
+
+
+def memo(function: Callable[[str], object]) -> Callable[[str], object]:
+    """`function` of a text, remembered per text: it is a pure function of the text
+    (a refusal is not remembered: it is raised again, the same)."""
+    cache: dict[str, object] = {}
+
+    def read(text: str) -> object:
+        value = cache.get(text, _MISSING)
+        if value is _MISSING:
+            value = cache[text] = function(text)
+        return value
+
+    return read
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused: reading a file makes a tuple or list per
+    row, and each allocation burst would start a collection that walks them all (a
+    third of the time of a 100,000-row file). Nothing read here forms a cycle."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def valid_texts(column: list[str], check: Callable[[str], object]) -> dict[str, object] | None:
+    """{text: value} of each distinct text of a column, by `check` (a `memo`); None if
+    `check` refuses one of them."""
+    try:
+        return {text: check(text) for text in set(column)}
+    except InvalidValue:
+        return None
 
 
 def load_business_hours_file(
@@ -26,56 +83,162 @@ def load_business_hours_file(
     shifts replace the stored ones (see docs/loading.md)."""
     header = read_header(path=path, kind=HOURS)
     pos = header.positions
-    day_field = header.names[pos["day"]] or "day"
-    with load_envelope(kind=HOURS, path=header.path, rejects_path=rejects_path, progress=progress) as load:
-        result, sink = load.result, load.rejects
-        shifts: dict[tuple[str, int, time, time], int] = {}
-        for line_no, raw, fields in small_file_records(header, sink, result, load.progress):
-            sid = None
-            try:
-                sid = store_id(fields[pos["store_id"]], trim=True)
-                day = day_of_week(fields[pos["day"]], trim=True, field=day_field)
-                start = local_time(fields[pos["start_time_local"]], end=False, trim=True, field="start_time_local")
-                end = local_time(fields[pos["end_time_local"]], end=True, trim=True, field="end_time_local")
-            except InvalidValue as error:
-                sink.add(Rejection(header.path.name, line_no, error.field, error.reason, raw), sid)
-                continue
-            key = (sid, day, start, end)
-            if key in shifts:
-                result.superseded += 1
-            shifts[key] = line_no
+    at_sid, at_day, at_start, at_end = pos["store_id"], pos["day"], pos["start_time_local"], pos["end_time_local"]
+    day_field = header.names[at_day] or "day"
+    sid_of = memo(lambda text: store_id(text, trim=True))
+    day_of = memo(lambda text: day_of_week(text, trim=True, field=day_field))
+    start_of = memo(lambda text: local_time(text, end=False, trim=True, field="start_time_local"))
+    end_of = memo(lambda text: local_time(text, end=True, trim=True, field="end_time_local"))
+    # (day, start, end) texts -> values: the few distinct shapes of a row's shift.
+    shift_of = memo(lambda texts: (day_of(texts[0]), start_of(texts[1]), end_of(texts[2])))
+    with gc_paused(), load_envelope(kind=HOURS, path=header.path, rejects_path=rejects_path, progress=progress) as load:
+        result, sink, timings = load.result, load.rejects, load.result.timings
+        t0 = time_module.perf_counter()
+        shifts: dict[tuple[str, int, time, time], None] = {}  # in the order of their first line
+        columns = plain_columns(header, result, load.progress)
+        keys = None
+        if columns is not None:
+            # Every line plain: each distinct text of a column validated once; row by
+            # row (below) only if some text is refused, for the rejections in line order.
+            checks = (sid_of, day_of, start_of, end_of)
+            positions = (at_sid, at_day, at_start, at_end)
+            found = [valid_texts(columns[at], check) for at, check in zip(positions, checks)]
+            if all(values is not None for values in found):
+                keys = list(zip(*(map(values.__getitem__, columns[at]) for at, values in zip(positions, found))))
+        if keys is not None:
+            shifts = dict.fromkeys(keys)
+            result.superseded += len(keys) - len(shifts)
+        else:
+            records = (
+                small_file_records(header, sink, result, load.progress) if columns is None
+                else ((index, ",".join(fields), fields) for index, fields in enumerate(zip(*columns), 2))
+            )
+            for line_no, raw, fields in records:
+                sid = None
+                try:
+                    sid = sid_of(fields[at_sid])
+                    key = (sid, *shift_of((fields[at_day], fields[at_start], fields[at_end])))
+                except InvalidValue as error:
+                    sink.add(Rejection(header.path.name, line_no, error.field, error.reason, raw), sid)
+                    continue
+                if key in shifts:
+                    result.superseded += 1
+                shifts[key] = None
+        timings["read"] = time_module.perf_counter() - t0
         load.progress.phase("writing")
         with transaction.atomic(), connection.cursor() as cursor:
             tune_session(cursor, bulk=True)
             writer_lock(cursor)
-            staging = staging_name("hours")
-            cursor.execute(
-                f"CREATE TEMP TABLE {staging} (sid text, day smallint, start_time time, end_time time)"
-                " ON COMMIT DROP"
-            )
-            copy_rows_in(
-                cursor, staging, ("sid", "day", "start_time", "end_time"), ("text", "smallint", "time", "time"),
-                shifts.keys(),
-            )
-            result.stores_created = insert_store_ids(cursor, {sid for sid, *_ in shifts} | sink.store_ids)
             hours, store = BusinessHours._meta.db_table, Store._meta.db_table
-            cursor.execute(
-                f"DELETE FROM {hours} h USING {store} s"
-                f" WHERE h.store_id = s.id AND s.store_id IN (SELECT sid FROM {staging})"
-                f" AND NOT EXISTS (SELECT 1 FROM {staging} n WHERE n.sid = s.store_id AND n.day = h.day_of_week"
-                f" AND n.start_time = h.start_time_local AND n.end_time = h.end_time_local)"
-            )
-            result.removed = cursor.rowcount
-            cursor.execute(
-                f"INSERT INTO {hours} (store_id, day_of_week, start_time_local, end_time_local)"
-                f" SELECT s.id, n.day, n.start_time, n.end_time FROM {staging} n JOIN {store} s ON s.store_id = n.sid"
-                f" ORDER BY s.id, n.day, n.start_time"
-                f" ON CONFLICT (store_id, day_of_week, start_time_local, end_time_local) DO NOTHING"
-            )
-            result.loaded = cursor.rowcount
-            result.unchanged = len(shifts) - result.loaded
-            cursor.execute(f"DROP TABLE {staging}")
+            # Before any store is inserted: dropping the foreign key alters the store
+            # table too, which PostgreSQL refuses while it has pending trigger events.
+            bulk = bulk_path.prepare(cursor, timings, hours) if len(shifts) >= HOURS_BULK_MIN_ROWS else None
+            t0 = time_module.perf_counter()
+            store_ids = {sid for sid, *_ in shifts} | sink.store_ids
+            if bulk is not None:
+                pks, result.stores_created = insert_store_ids_keyed(cursor, store_ids)
+            else:
+                result.stores_created = insert_store_ids(cursor, store_ids)
+            timings["stores"] = time_module.perf_counter() - t0
+            if bulk is not None:
+                # The empty table: the shifts straight in, by store, day and start.
+                t0 = time_module.perf_counter()
+                data = _shift_rows(shifts, pks)
+                timings["bulk_rows"] = time_module.perf_counter() - t0
+                t0 = time_module.perf_counter()
+                cursor.copy_expert(
+                    f"COPY {hours} (store_id, day_of_week, start_time_local, end_time_local)"
+                    " FROM STDIN WITH (FORMAT binary)",
+                    io.BytesIO(data),
+                )
+                result.loaded = cursor.rowcount
+                timings["bulk_copy"] = time_module.perf_counter() - t0
+                bulk_path.rebuild(cursor, hours, bulk, timings)
+            else:
+                t0 = time_module.perf_counter()
+                staging = staging_name("hours")
+                cursor.execute(
+                    f"CREATE TEMP TABLE {staging} (sid text, day smallint, start_time time, end_time time)"
+                    " ON COMMIT DROP"
+                )
+                _copy_shifts(cursor, staging, ("sid", "day", "start_time", "end_time"), shifts, _text)
+                cursor.execute(
+                    f"DELETE FROM {hours} h USING {store} s"
+                    f" WHERE h.store_id = s.id AND s.store_id IN (SELECT sid FROM {staging})"
+                    f" AND NOT EXISTS (SELECT 1 FROM {staging} n WHERE n.sid = s.store_id AND n.day = h.day_of_week"
+                    f" AND n.start_time = h.start_time_local AND n.end_time = h.end_time_local)"
+                )
+                result.removed = cursor.rowcount
+                cursor.execute(
+                    f"INSERT INTO {hours} (store_id, day_of_week, start_time_local, end_time_local)"
+                    f" SELECT s.id, n.day, n.start_time, n.end_time FROM {staging} n JOIN {store} s ON s.store_id = n.sid"
+                    f" ORDER BY s.id, n.day, n.start_time"
+                    f" ON CONFLICT (store_id, day_of_week, start_time_local, end_time_local) DO NOTHING"
+                )
+                result.loaded = cursor.rowcount
+                result.unchanged = len(shifts) - result.loaded
+                cursor.execute(f"DROP TABLE {staging}")
+                timings["merge"] = time_module.perf_counter() - t0
+            t0 = time_module.perf_counter()
+        timings["commit"] = time_module.perf_counter() - t0
     return load.result
+
+
+_FIELD_COUNT_4 = struct.pack(">h", 4)
+#: A shift's day (smallint), start and end (time: µs since midnight), each with its length.
+_SHIFT = struct.Struct(">ihiqiq")
+
+
+def _text(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return struct.pack(">i", len(data)) + data
+
+
+def _micros(value: time) -> int:
+    return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
+
+
+#: A binary COPY row of a shift: store key (bigint), day (smallint), start and end
+#: (time: µs since midnight), each value after its length.
+_SHIFT_ROW = np.dtype([
+    ("fields", ">i2"), ("store_length", ">i4"), ("store_pk", ">i8"), ("day_length", ">i4"), ("day", ">i2"),
+    ("start_length", ">i4"), ("start", ">i8"), ("end_length", ">i4"), ("end", ">i8"),
+])
+
+
+def _shift_rows(shifts, pks: dict[str, int]) -> bytes:
+    """A binary COPY stream of the shifts (sid, day, start, end) with their stores'
+    keys, ordered by store, day, start and end (built as one numpy record array)."""
+    count = len(shifts)
+    micros = memo(_micros)
+    store_pk = np.fromiter((pks[sid] for sid, _, _, _ in shifts), np.int64, count)
+    day = np.fromiter((day for _, day, _, _ in shifts), np.int16, count)
+    start = np.fromiter((micros(start) for _, _, start, _ in shifts), np.int64, count)
+    end = np.fromiter((micros(end) for _, _, _, end in shifts), np.int64, count)
+    order = np.lexsort((end, start, day, store_pk))
+    rows = np.zeros(count, _SHIFT_ROW)
+    rows["fields"] = 4
+    rows["store_length"], rows["start_length"], rows["end_length"], rows["day_length"] = 8, 8, 8, 2
+    rows["store_pk"], rows["day"], rows["start"], rows["end"] = store_pk[order], day[order], start[order], end[order]
+    return HEADER + rows.tobytes() + TRAILER
+
+
+def _copy_shifts(cursor, table: str, columns: tuple[str, ...], rows, encode_store) -> int:
+    """Shifts (store, day, start, end) into `table` as one binary COPY: the store
+    encoded by `encode_store` (its id as text), day smallint, times as time. Each
+    distinct store and (day, start, end) is encoded once. Returns the row count."""
+    stores = memo(encode_store)
+    shift = memo(lambda key: _SHIFT.pack(2, key[0], 8, _micros(key[1]), 8, _micros(key[2])))
+    parts = [HEADER]
+    for sid, day, start, end in rows:
+        parts += (_FIELD_COUNT_4, stores(sid), shift((day, start, end)))
+    parts.append(TRAILER)
+    count = (len(parts) - 2) // 3
+    if count:
+        cursor.copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", io.BytesIO(b"".join(parts))
+        )
+    return count
 
 
 def load_timezones_file(
@@ -85,44 +248,75 @@ def load_timezones_file(
     is no row (the store is created, its zone left as it was)."""
     header = read_header(path=path, kind=TIMEZONES)
     pos = header.positions
-    with load_envelope(kind=TIMEZONES, path=header.path, rejects_path=rejects_path, progress=progress) as load:
-        result, sink = load.result, load.rejects
+    at_sid, at_zone = pos["store_id"], pos["timezone_str"]
+    sid_of = memo(lambda text: store_id(text, trim=True))
+    zone_of = memo(lambda text: zone(text, trim=True, empty_ok=True))
+    with gc_paused(), load_envelope(kind=TIMEZONES, path=header.path, rejects_path=rejects_path, progress=progress) as load:
+        result, sink, timings = load.result, load.rejects, load.result.timings
+        t0 = time_module.perf_counter()
         zones: dict[str, str] = {}
         empty: set[str] = set()
-        for line_no, raw, fields in small_file_records(header, sink, result, load.progress):
-            sid = None
-            try:
-                sid = store_id(fields[pos["store_id"]], trim=True)
-                name = zone(fields[pos["timezone_str"]], trim=True, empty_ok=True)
-            except InvalidValue as error:
-                sink.add(Rejection(header.path.name, line_no, error.field, error.reason, raw), sid)
-                continue
-            if name is None:
-                result.skipped += 1
-                empty.add(sid)
-                continue
-            if sid in zones:
-                result.superseded += 1
-            zones[sid] = name
+        columns = plain_columns(header, result, load.progress)
+        pairs = None
+        if columns is not None:
+            sids, names = valid_texts(columns[at_sid], sid_of), valid_texts(columns[at_zone], zone_of)
+            if sids is not None and names is not None:
+                pairs = list(zip(map(sids.__getitem__, columns[at_sid]), map(names.__getitem__, columns[at_zone])))
+        if pairs is not None:
+            named = [(sid, name) for sid, name in pairs if name is not None]
+            empty = {sid for sid, name in pairs if name is None}
+            zones = dict(named)
+            result.skipped += len(pairs) - len(named)
+            result.superseded += len(named) - len(zones)
+        else:
+            records = (
+                small_file_records(header, sink, result, load.progress) if columns is None
+                else ((index, ",".join(fields), fields) for index, fields in enumerate(zip(*columns), 2))
+            )
+            for line_no, raw, fields in records:
+                sid = None
+                try:
+                    sid = sid_of(fields[at_sid])
+                    name = zone_of(fields[at_zone])
+                except InvalidValue as error:
+                    sink.add(Rejection(header.path.name, line_no, error.field, error.reason, raw), sid)
+                    continue
+                if name is None:
+                    result.skipped += 1
+                    empty.add(sid)
+                    continue
+                if sid in zones:
+                    result.superseded += 1
+                zones[sid] = name
+        timings["read"] = time_module.perf_counter() - t0
         load.progress.phase("writing")
         with transaction.atomic(), connection.cursor() as cursor:
             tune_session(cursor, bulk=True)
             writer_lock(cursor)
-            staging = staging_name("zones")
-            cursor.execute(f"CREATE TEMP TABLE {staging} (sid text PRIMARY KEY, zone text) ON COMMIT DROP")
-            copy_rows_in(cursor, staging, ("sid", "zone"), ("text", "text"), zones.items())
-            result.stores_created = insert_store_ids(cursor, set(zones) | sink.store_ids | empty)
             store = Store._meta.db_table
-            cursor.execute(
-                f"WITH changed AS ("
-                f" UPDATE {store} s SET timezone_name = n.zone"
-                f" FROM (SELECT n.sid, n.zone, o.timezone_name AS old FROM {staging} n"
-                f" JOIN {store} o ON o.store_id = n.sid) n"
-                f" WHERE s.store_id = n.sid AND s.timezone_name IS DISTINCT FROM n.zone"
-                f" RETURNING n.old IS NULL AS was_unset)"
-                f" SELECT count(*) FILTER (WHERE was_unset), count(*) FILTER (WHERE NOT was_unset) FROM changed"
-            )
-            result.loaded, result.replaced = cursor.fetchone()
+            t0 = time_module.perf_counter()
+            # The writer lock is held: no other transaction writes stores until commit.
+            named = set(zones) | sink.store_ids | empty
+            cursor.execute(f"SELECT store_id, timezone_name FROM {store} WHERE store_id = ANY(%s)", [list(named)])
+            stored = dict(cursor.fetchall())
+            new = sorted(named.difference(stored))
+            if new:
+                cursor.execute(
+                    f"INSERT INTO {store} (store_id, timezone_name) SELECT * FROM unnest(%s::text[], %s::text[])",
+                    [new, [zones.get(sid) for sid in new]],
+                )
+            changed = sorted((sid, name) for sid, name in zones.items() if sid in stored and stored[sid] != name)
+            if changed:
+                cursor.execute(
+                    f"UPDATE {store} s SET timezone_name = n.zone FROM unnest(%s::text[], %s::text[]) n (sid, zone)"
+                    f" WHERE s.store_id = n.sid",
+                    [[sid for sid, _ in changed], [name for _, name in changed]],
+                )
+            result.stores_created = len(new)
+            result.replaced = sum(1 for sid, _ in changed if stored[sid] is not None)
+            result.loaded = len(changed) - result.replaced + sum(1 for sid in new if sid in zones)
             result.unchanged = len(zones) - result.loaded - result.replaced
-            cursor.execute(f"DROP TABLE {staging}")
+            timings["write"] = time_module.perf_counter() - t0
+            t0 = time_module.perf_counter()
+        timings["commit"] = time_module.perf_counter() - t0
     return load.result

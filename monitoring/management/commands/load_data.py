@@ -1,6 +1,8 @@
 """`manage.py load_data DIR` or `--status F --hours F --timezones F` (SPEC §6).
 
-Thin: `monitoring.ingest.load_files` does the work. One summary line per file.
+Thin: `monitoring.ingest.load_files` does the work (the status file, loaded last,
+is read and parsed in a thread meanwhile: `status_file.reading_ahead`). One summary
+line per file (`-v 2`: and where its time went).
 Rejected rows do not fail the command (exit 0): they are counted, the first few
 printed, and all of them written to `<input name>.rejects.csv` next to the input (or
 in `--rejects DIR`). A missing or unreadable file, or a missing required column,
@@ -23,6 +25,7 @@ from monitoring.ingest import (
     find_input_files,
     load_files,
 )
+from monitoring.ingest.status_file import reading_ahead
 from monitoring.models import Store
 
 SHOWN_REJECTIONS = 10
@@ -62,12 +65,15 @@ class Command(BaseCommand):
                 return
         rejects_dir = Path(options["rejects"]) if options["rejects"] else None
         try:
-            load_files(
-                files=files,
-                rejects_path_of=None if options["no_rejects_file"] else lambda path: self._rejects_path(path, rejects_dir),
-                progress=sys.stderr.isatty(),
-                on_loaded=lambda result: self._report(result, options["verbosity"]),
-            )
+            # The status file loads last: it is read and parsed meanwhile, while the
+            # time zones and hours load (mostly waiting on the database).
+            with reading_ahead(files.get(STATUS) if len(files) > 1 else None):
+                load_files(
+                    files=files,
+                    rejects_path_of=None if options["no_rejects_file"] else lambda path: self._rejects_path(path, rejects_dir),
+                    progress=sys.stderr.isatty(),
+                    on_loaded=lambda result: self._report(result, options["verbosity"]),
+                )
         except LoadError as error:
             raise CommandError(str(error)) from None
 
