@@ -353,11 +353,7 @@ def run_whole(options) -> None:
     print(f"\nratios: {', '.join(f'{r:.2f}' for r in ratios)} (best {min(ratios):.2f}x, median"
           f" {sorted(ratios)[len(ratios) // 2]:.2f}x)")
     if not options.keep:
-        admin = psycopg2.connect(database_url("postgres"))
-        admin.autocommit = True
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        admin.close()
+        drop_bench_database()
 
 
 def main() -> None:
@@ -411,11 +407,15 @@ def main() -> None:
             print(f"  bare COPY of the shuffled file      {shuffled_floor:6.1f} s  {rows / shuffled_floor:>10,.0f} rows/s")
             print_load("load (shuffled file)", *shuffled_load, rows, shuffled_floor)
         if not options.keep:
-            admin = psycopg2.connect(database_url("postgres"))
-            admin.autocommit = True
-            with admin.cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            admin.close()
+            drop_bench_database()
+
+def drop_bench_database() -> None:
+    admin = psycopg2.connect(database_url("postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+    admin.close()
+
 
 if __name__ == "__main__":
     main()

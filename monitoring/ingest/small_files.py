@@ -76,6 +76,34 @@ def valid_texts(column: list[str], check: Callable[[str], object]) -> dict[str, 
         return None
 
 
+def checked_rows(header, load, checks: tuple[tuple[int, Callable[[str], object]], ...]) -> list[tuple]:
+    """The values of every valid row, in line order: cell `at` read by `check`, for each
+    (at, check) of `checks`, the store id first. When every line is plain, each
+    distinct text of a column is checked once; otherwise (or when some text is
+    refused) row by row, and a row with a refused value is rejected with its line,
+    field and reason (its store id kept when that one was valid)."""
+    columns = plain_columns(header, load.result, load.progress)
+    if columns is not None:
+        found = [valid_texts(columns[at], check) for at, check in checks]
+        if all(values is not None for values in found):
+            return list(zip(*(map(values.__getitem__, columns[at]) for (at, _), values in zip(checks, found))))
+    records = (
+        small_file_records(header, load.rejects, load.result, load.progress) if columns is None
+        else ((index, ",".join(fields), fields) for index, fields in enumerate(zip(*columns), 2))
+    )
+    rows = []
+    for line_no, raw, fields in records:
+        row: list[object] = []
+        try:
+            for at, check in checks:
+                row.append(check(fields[at]))
+        except InvalidValue as error:
+            load.rejects.add(Rejection(header.path.name, line_no, error.field, error.reason, raw), row[0] if row else None)
+            continue
+        rows.append(tuple(row))
+    return rows
+
+
 def load_business_hours_file(
     *, path: Path | str, rejects_path: Path | str | None = None, progress: bool = False
 ) -> FileLoadResult:
@@ -89,41 +117,12 @@ def load_business_hours_file(
     day_of = memo(lambda text: day_of_week(text, trim=True, field=day_field))
     start_of = memo(lambda text: local_time(text, end=False, trim=True, field="start_time_local"))
     end_of = memo(lambda text: local_time(text, end=True, trim=True, field="end_time_local"))
-    # (day, start, end) texts -> values: the few distinct shapes of a row's shift.
-    shift_of = memo(lambda texts: (day_of(texts[0]), start_of(texts[1]), end_of(texts[2])))
     with gc_paused(), load_envelope(kind=HOURS, path=header.path, rejects_path=rejects_path, progress=progress) as load:
         result, sink, timings = load.result, load.rejects, load.result.timings
         t0 = time_module.perf_counter()
-        shifts: dict[tuple[str, int, time, time], None] = {}  # in the order of their first line
-        columns = plain_columns(header, result, load.progress)
-        keys = None
-        if columns is not None:
-            # Every line plain: each distinct text of a column validated once; row by
-            # row (below) only if some text is refused, for the rejections in line order.
-            checks = (sid_of, day_of, start_of, end_of)
-            positions = (at_sid, at_day, at_start, at_end)
-            found = [valid_texts(columns[at], check) for at, check in zip(positions, checks)]
-            if all(values is not None for values in found):
-                keys = list(zip(*(map(values.__getitem__, columns[at]) for at, values in zip(positions, found))))
-        if keys is not None:
-            shifts = dict.fromkeys(keys)
-            result.superseded += len(keys) - len(shifts)
-        else:
-            records = (
-                small_file_records(header, sink, result, load.progress) if columns is None
-                else ((index, ",".join(fields), fields) for index, fields in enumerate(zip(*columns), 2))
-            )
-            for line_no, raw, fields in records:
-                sid = None
-                try:
-                    sid = sid_of(fields[at_sid])
-                    key = (sid, *shift_of((fields[at_day], fields[at_start], fields[at_end])))
-                except InvalidValue as error:
-                    sink.add(Rejection(header.path.name, line_no, error.field, error.reason, raw), sid)
-                    continue
-                if key in shifts:
-                    result.superseded += 1
-                shifts[key] = None
+        rows = checked_rows(header, load, ((at_sid, sid_of), (at_day, day_of), (at_start, start_of), (at_end, end_of)))
+        shifts = dict.fromkeys(rows)  # in the order of their first line
+        result.superseded += len(rows) - len(shifts)
         timings["read"] = time_module.perf_counter() - t0
         load.progress.phase("writing")
         with transaction.atomic(), connection.cursor() as cursor:
@@ -254,40 +253,12 @@ def load_timezones_file(
     with gc_paused(), load_envelope(kind=TIMEZONES, path=header.path, rejects_path=rejects_path, progress=progress) as load:
         result, sink, timings = load.result, load.rejects, load.result.timings
         t0 = time_module.perf_counter()
-        zones: dict[str, str] = {}
-        empty: set[str] = set()
-        columns = plain_columns(header, result, load.progress)
-        pairs = None
-        if columns is not None:
-            sids, names = valid_texts(columns[at_sid], sid_of), valid_texts(columns[at_zone], zone_of)
-            if sids is not None and names is not None:
-                pairs = list(zip(map(sids.__getitem__, columns[at_sid]), map(names.__getitem__, columns[at_zone])))
-        if pairs is not None:
-            named = [(sid, name) for sid, name in pairs if name is not None]
-            empty = {sid for sid, name in pairs if name is None}
-            zones = dict(named)
-            result.skipped += len(pairs) - len(named)
-            result.superseded += len(named) - len(zones)
-        else:
-            records = (
-                small_file_records(header, sink, result, load.progress) if columns is None
-                else ((index, ",".join(fields), fields) for index, fields in enumerate(zip(*columns), 2))
-            )
-            for line_no, raw, fields in records:
-                sid = None
-                try:
-                    sid = sid_of(fields[at_sid])
-                    name = zone_of(fields[at_zone])
-                except InvalidValue as error:
-                    sink.add(Rejection(header.path.name, line_no, error.field, error.reason, raw), sid)
-                    continue
-                if name is None:
-                    result.skipped += 1
-                    empty.add(sid)
-                    continue
-                if sid in zones:
-                    result.superseded += 1
-                zones[sid] = name
+        pairs = checked_rows(header, load, ((at_sid, sid_of), (at_zone, zone_of)))
+        named = [(sid, name) for sid, name in pairs if name is not None]
+        empty = {sid for sid, name in pairs if name is None}
+        zones = dict(named)  # the later row wins
+        result.skipped += len(pairs) - len(named)
+        result.superseded += len(named) - len(zones)
         timings["read"] = time_module.perf_counter() - t0
         load.progress.phase("writing")
         with transaction.atomic(), connection.cursor() as cursor:
