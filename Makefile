@@ -2,9 +2,12 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+# Where `make run` listens: `make run PORT=8001`, `make run HOST=0.0.0.0` (then add the
+# machine's name to ALLOWED_HOSTS).
+HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test bench demo-data
+.PHONY: install run stop test bench demo-data
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,11 +17,19 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# Serves the app on :$(PORT) with its django-q2 worker, on the demo data in csv_data/.
+# Serves the app on $(HOST):$(PORT) with its django-q2 worker, on the demo data in
+# csv_data/. The port is checked first (a busy one stops here, before anything starts);
+# Ctrl-C, `make stop` or either process dying stops both (monitoring/processes.py).
 run: install
+	@$(PY) -m monitoring.processes check-port $(HOST) $(PORT)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_data csv_data --if-empty
-	$(PY) manage.py serve --port $(PORT)
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+# Stops what `make run` started (recorded under .data/run/), and the embedded PostgreSQL
+# unless DATABASE_URL is set. Without loading the settings: they would start that server.
+stop:
+	$(PY) -m monitoring.processes stop
 
 test: install
 	$(PY) -m pytest

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     # First: a path or query string with NUL or bytes that are not UTF-8 is refused (400).
     "monitoring.middleware.MalformedRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (GraphiQL's scripts, the admin's styles), in production too: see STATIC_URL.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -122,8 +124,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Static files are served by WhiteNoise (its middleware, right after SecurityMiddleware)
+# straight from the apps' static/ folders (WHITENOISE_USE_FINDERS): no collectstatic
+# step, the same under runserver (`make run`) and gunicorn, DEBUG or not. The list is
+# read once at start-up (WHITENOISE_AUTOREFRESH follows DEBUG). GraphiQL's vendored
+# files sit in folders named by version (graphql_schema/static/graphiql/NAME-X.Y.Z/),
+# so browsers may keep them for good; our other files are kept 60 s.
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Only for a `collectstatic` of your own (not needed); WhiteNoise serves it too when set.
+STATIC_ROOT = os.environ.get("STATIC_ROOT", "").strip() or None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_IMMUTABLE_FILE_TEST = r"/graphiql/[a-z][a-z-]*-\d+\.\d+\.\d+/"
 
 # Security headers that cost nothing in either mode.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -144,10 +155,20 @@ REPORT_LINK_MAX_AGE = int(os.environ.get("REPORT_LINK_MAX_AGE", "3600"))
 # A poll stamped later than now + this many seconds (wall clock) is refused (SPEC §7).
 POLL_MAX_FUTURE_SECONDS = int(os.environ.get("POLL_MAX_FUTURE", "300"))
 
+# The server log (config/log_format.py): a client error (4xx) is one line, "METHOD path
+# status reason", without a traceback; a server error (5xx) is that line and its
+# traceback. GraphQL errors likewise (graphql_schema.errors.Schema.process_errors).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "operator": {
+            "()": "config.log_format.RequestLineFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+            "datefmt": "%Y-%m-%d %H:%M:%S",
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "operator"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }

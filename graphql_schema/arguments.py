@@ -2,7 +2,7 @@
 name the argument as the client wrote it (`filters.ids[2]`, `asOf`)."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time
 
 from monitoring.ingest import values
 from monitoring.ingest.values import InvalidValue
@@ -28,3 +28,15 @@ def as_of_argument(moment: datetime | None, *, name: str = "asOf") -> datetime |
 def zone_argument(value: object, *, name: str) -> str:
     """An IANA zone known to the installed tz database, in its canonical spelling."""
     return values.zone(value, field=name)
+
+
+def shifts_argument(items: Sequence[tuple[object, object]], *, name: str = "shifts") -> list[tuple[time, time]]:
+    """Shifts given as (startTimeLocal, endTimeLocal) texts, read as a business-hours
+    file's times (`HH:MM[:SS[.f]]`; `24:00` only as an end)."""
+    return [
+        (
+            values.local_time(start, end=False, field=f"{name}[{index}].startTimeLocal"),
+            values.local_time(end, end=True, field=f"{name}[{index}].endTimeLocal"),
+        )
+        for index, (start, end) in enumerate(items)
+    ]

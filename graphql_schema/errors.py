@@ -3,12 +3,18 @@
 A refused value (monitoring.ingest.values.InvalidValue), a report request that cannot
 be computed (ReportInputError) and a UserError are the client's to fix: their message is
 shown, with the snake_case names of the shared grammar and of monitoring.reports
-rewritten to the GraphQL argument names the client wrote (`as_of` → `asOf`)."""
+rewritten to the GraphQL argument names the client wrote (`as_of` → `asOf`).
+
+In the server log (`Schema.process_errors`), an error the client can fix is one line
+(logger `strawberry.execution`, WARNING): where, what, no traceback; anything else
+keeps strawberry's ERROR with the traceback."""
 
 import re
 
+import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.utils.logging import StrawberryLogger
 
 from monitoring.access import Access
 from monitoring.ingest.values import InvalidValue
@@ -88,6 +94,41 @@ class ClientErrors(MaskErrors):
                     )
             processed.append(error)
         return processed
+
+
+#: Longest client-error message written to the log (a refused value can be long).
+LOGGED_MESSAGE_CHARS = 300
+
+
+def one_line(error: GraphQLError) -> str:
+    """A client's error as one log line: `GraphQL error at store.uptime [CODE]: message`
+    (at the field's path, else at the document's line:column)."""
+    if error.path:
+        where = ".".join(str(part) for part in error.path)
+    elif error.locations:
+        where = f"line {error.locations[0].line}:{error.locations[0].column}"
+    else:
+        where = "the request"
+    code = (error.extensions or {}).get("code")
+    message = error.message.replace("\r", "\\r").replace("\n", "\\n")
+    if len(message) > LOGGED_MESSAGE_CHARS:
+        message = message[:LOGGED_MESSAGE_CHARS] + "…"
+    return f"GraphQL error at {where}{f' [{code}]' if code else ''}: {message}"
+
+
+class Schema(strawberry.Schema):
+    """strawberry.Schema whose log tells client errors from server errors: an error the
+    client can fix (graphql-core's syntax, validation and coercion errors, the limits,
+    UserError, InvalidValue, ReportInputError) is logged in one line, without a
+    traceback; an unexpected one (masked as "Unexpected error." in the response) is
+    logged by strawberry, with its traceback."""
+
+    def process_errors(self, errors, execution_context=None) -> None:
+        for error in errors:
+            if should_mask_error(error):
+                StrawberryLogger.error(error, execution_context)
+            else:
+                StrawberryLogger.logger.warning(one_line(error))
 
 
 def request_access(info) -> "Access":

@@ -1,11 +1,14 @@
 """Offset pagination that refuses what it cannot mean: a negative offset (Django refuses
-negative slices: it would surface as "Unexpected error.") or a negative limit
-(strawberry_django reads -1 as "no limit", then caps it silently)."""
+negative slices: it would surface as "Unexpected error."), a negative limit
+(strawberry_django reads -1 as "no limit", then caps it silently) or a limit above the
+cap (`STRAWBERRY_DJANGO["PAGINATION_MAX_LIMIT"]`, 500), which strawberry_django would
+silently cut to the cap: the client is told the cap instead."""
 
 from typing import Any
 
 import strawberry_django
 from strawberry.extensions import FieldExtension
+from strawberry_django.settings import strawberry_django_settings
 
 from graphql_schema.errors import UserError
 
@@ -22,6 +25,9 @@ class PaginationBounds(FieldExtension):
                 raise UserError(f"pagination.offset must be ≥ 0 (got {offset})")
             if isinstance(limit, int) and limit < 0:
                 raise UserError(f"pagination.limit must be ≥ 0 (got {limit})")
+            cap = strawberry_django_settings()["PAGINATION_MAX_LIMIT"]
+            if isinstance(limit, int) and cap is not None and limit > cap:
+                raise UserError(f"pagination.limit must be ≤ {cap} (got {limit})")
         return next_(source, info, **kwargs)
 
 

@@ -61,6 +61,8 @@ from strawberry.types import ExecutionResult
 from strawberry_django.settings import strawberry_django_settings
 
 from graphql_schema.stores.schema import MAX_POLLS_PER_REQUEST
+from graphql_schema.stores.types import SPECIAL_HOURS_MAX_ROWS
+from monitoring.special_hours import MAX_SHIFTS_PER_DATE
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ LIST_CAPS = {
     "Store.incidents": 200,  # outages in ≤ 31 days
     "Report.storeIds": 100,  # the stores a report was asked for (strings)
     "RecordPollsResult.rejections": MAX_POLLS_PER_REQUEST,  # at most one per poll sent
+    "Store.specialHours": SPECIAL_HOURS_MAX_ROWS,  # the resolver returns at most this many
+    "Mutation.setSpecialHours": MAX_SHIFTS_PER_DATE,  # the date's rows: at most one per shift
 }
 DEFAULT_LIST_CAP = 100
 

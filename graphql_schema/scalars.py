@@ -1,6 +1,6 @@
 """GraphQL scalars read with the shared grammar (SPEC §7, monitoring.ingest.values)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from graphql import GraphQLError
 from strawberry.types.scalar import ScalarDefinition
@@ -31,4 +31,26 @@ DateTime = ScalarDefinition(
     origin=datetime,
 )
 
-SCALAR_OVERRIDES = {datetime: DateTime}
+
+def _date_parse(value: object) -> date:
+    # A local calendar date, YYYY-MM-DD exactly, in the years 2000–2100 (values.local_date,
+    # as a special-hours file's `date` cell); strawberry's own would take 20230312 too.
+    try:
+        return values.local_date(value, field="Date")
+    except InvalidValue as error:
+        raise GraphQLError(error.reason) from None
+
+
+#: Every `Date` argument (special hours): strawberry's name and description, parsed by
+#: `values.local_date`, serialised as YYYY-MM-DD.
+Date = ScalarDefinition(
+    name="Date",
+    description="Date (isoformat)",
+    specified_by_url=None,
+    serialize=date.isoformat,
+    parse_value=_date_parse,
+    parse_literal=None,
+    origin=date,
+)
+
+SCALAR_OVERRIDES = {datetime: DateTime, date: Date}

@@ -2,7 +2,6 @@
 limits that keep abusive queries out (depth, aliases, tokens, the price of a query:
 graphql_schema.pricing) and internals hidden."""
 
-import strawberry
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -15,7 +14,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
-from graphql_schema.errors import ClientErrors, should_mask_error
+from graphql_schema.errors import ClientErrors, Schema, should_mask_error
 from graphql_schema.pricing import QueryPrice
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
@@ -44,7 +43,7 @@ class QuerySetOptimizer(DjangoOptimizerExtension):
 Query = merge_types("Query", (StoreQuery, ReportQuery))
 Mutation = merge_types("Mutation", (StoreMutation, ReportMutation))
 
-schema = strawberry.Schema(
+schema = Schema(  # graphql_schema.errors.Schema: client errors logged in one line
     query=Query,
     mutation=Mutation,
     # Every DateTime argument is read by the shared grammar (an offset required).

@@ -1,22 +1,34 @@
 """The operators' admin: stores and their hours, polls (read-only), reports (read-only),
 owners and API tokens. Built for a poll table of millions of rows: no full COUNT(*) per
-page, no per-row queries, no huge text columns loaded into change lists."""
+page, no per-row queries, no huge text columns loaded into change lists.
 
+A store is reachable by its store id (not only its database key): the search lists an
+exact id first, `/admin/monitoring/store/by-id/<store id>/` (or `by-id/?id=<store id>`)
+redirects to its change page, and so does `/admin/monitoring/store/<store id>/change/`
+when <store id> is not a store's database key. Its change page links to its status page
+and the status page back (staff only); "Trigger a report for these stores" queues a
+report for the stores selected."""
+
+import re
 from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.text import Truncator
 
 from monitoring.access import token_create
@@ -26,6 +38,7 @@ from monitoring.ingest.copy_format import PG_EPOCH  # of StatusPollRow.key
 from monitoring.links import report_download_path, store_page_url
 from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
 from monitoring.models import ApiToken, BusinessHours, Owner, Report, ReportRow, StatusPollRow, Store
+from monitoring.reports import ReportInputError, report_create
 
 UTC = dt_timezone.utc
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -62,6 +75,28 @@ class EstimatedCountPaginator(Paginator):
             if estimate >= self.EXACT_BELOW:
                 return estimate
         return super().count
+
+
+def titled(base: type[admin.FieldListFilter], title: str, labels: dict[str, str] | None = None):
+    """A field's list filter under `title` ("By status", not "By is active"), its
+    choices renamed by `labels` ({"Yes": "active"}); the query parameters unchanged."""
+
+    class Titled(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+        def choices(self, changelist):
+            for choice in super().choices(changelist):
+                shown = str(choice["display"])
+                for old, new in (labels or {}).items():
+                    if shown == old or shown.startswith(f"{old} ("):  # with facet counts: "Yes (12)"
+                        choice = {**choice, "display": new + shown[len(old) :]}
+                        break
+                yield choice
+
+    Titled.__name__ = f"{base.__name__}_{title.replace(' ', '_')}"
+    return Titled
 
 
 def _holds_nul(request) -> bool:
@@ -176,6 +211,22 @@ class BusinessHoursInline(admin.TabularInline):
     ordering = ("day_of_week", "start_time_local")
 
 
+class DayOfWeekFilter(admin.SimpleListFilter):
+    title = "day"
+    parameter_name = "day_of_week__exact"  # the parameter Django's own filter used
+
+    def lookups(self, request, model_admin):
+        return [(str(day), name) for day, name in enumerate(DAY_NAMES)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in {str(day) for day in range(7)}:
+            return queryset.none()
+        return queryset.filter(day_of_week=int(value))
+
+
 class DefaultZoneFilter(admin.SimpleListFilter):
     title = "uses default zone"
     parameter_name = "default_zone"
@@ -191,24 +242,109 @@ class DefaultZoneFilter(admin.SimpleListFilter):
         return queryset
 
 
+#: A store's database key as the admin's URLs spell it (a bigint).
+_PK_RE = re.compile(r"[0-9]{1,18}")
+
+
+def _search_term(request) -> str:
+    """The change list's search as typed, without the spaces around it (a store id has
+    no space at either end)."""
+    return request.GET.get(SEARCH_VAR, "").strip(" \t")
+
+
 @admin.register(Store)
 class StoreAdmin(NulSafeAdmin):
     list_display = ("store_id", "zone", "uses_default_zone", "owner", "hours_count", "status_page")
     list_select_related = ("owner",)
-    list_filter = (DefaultZoneFilter, "timezone_name", "owner")
+    list_filter = (DefaultZoneFilter, ("timezone_name", titled(admin.AllValuesFieldListFilter, "time zone")), "owner")
     search_fields = ("store_id",)
-    search_help_text = "Store id, or part of it."
+    search_help_text = "Store id (an exact match is listed first), or part of it."
     autocomplete_fields = ("owner",)
     inlines = (BusinessHoursInline,)
     form = StoreAdminForm
+    readonly_fields = ("status_page_link",)
     list_per_page = 100
     show_full_result_count = False
+    actions = ("trigger_report",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(hours_count=_count_of(BusinessHours, "store"))
 
+    def get_ordering(self, request):
+        term = _search_term(request)
+        if term and "\x00" not in term:  # the store whose id is the search first
+            exact_first = Case(When(store_id=term, then=Value(0)), default=Value(1), output_field=IntegerField())
+            return (exact_first.asc(), "store_id")
+        return super().get_ordering(request)
+
     def view_on_site(self, obj):
         return store_page_url(obj.store_id)  # None (no button) for an id the grammar refuses
+
+    # ---------------------------------------------------------------- by store id
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_by_id"
+        by_id = self.admin_site.admin_view(self.by_id_view)
+        return [
+            path("by-id/", by_id, name=name),  # ?id=<store id> (ids such as "." or "..")
+            path("by-id/<path:store_id>/", by_id, name=f"{name}_path"),
+            *super().get_urls(),
+        ]
+
+    def _change_url(self, store: Store) -> str:
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[quote(store.pk)])
+
+    def by_id_view(self, request, store_id: str | None = None):
+        """/admin/monitoring/store/by-id/<store id>/ → that store's change page; an id
+        no store has → the change list searching for it, with a message."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if store_id is None:
+            store_id = request.GET.get("id", "")
+        store = Store.objects.filter(store_id=store_id).first() if store_id and "\x00" not in store_id else None
+        if store is None:
+            self.message_user(request, f"No store has the id {values.shown(store_id)}.", messages.WARNING)
+            changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            return HttpResponseRedirect(f"{changelist}?{urlencode({SEARCH_VAR: store_id})}")
+        return HttpResponseRedirect(self._change_url(store))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """/admin/monitoring/store/<x>/change/: <x> is a database key when a store has
+        it, else a store id (a numeric store id that is also another store's key opens
+        that store: by-id/<store id>/ is never ambiguous)."""
+        if not (_PK_RE.fullmatch(object_id) and Store.objects.filter(pk=int(object_id)).exists()):
+            for store_id in dict.fromkeys((object_id, unquote(object_id))):
+                store = Store.objects.filter(store_id=store_id).first() if "\x00" not in store_id else None
+                if store is not None:
+                    return HttpResponseRedirect(self._change_url(store))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # ---------------------------------------------------------------- links and actions
+
+    @admin.display(description="status page")
+    def status_page_link(self, obj: Store | None) -> str:
+        url = store_page_url(obj.store_id) if obj is not None and obj.pk else None
+        if url is None:
+            return "—" if obj is None or not obj.pk else "none: the grammar refuses this id"
+        return format_html('<a href="{}" id="status-page-link">{}</a>', url, url)
+
+    @admin.action(description="Trigger a report for these stores", permissions=("view",))
+    def trigger_report(self, request, queryset):
+        store_ids = list(queryset.order_by().values_list("store_id", flat=True))
+        try:
+            report = report_create(store_ids=store_ids, owner_id=None)
+        except ReportInputError as error:
+            self.message_user(request, f"No report: {error}", messages.ERROR)
+            return None
+        url = reverse("report-page", kwargs={"report_id": report.id})
+        self.message_user(
+            request,
+            format_html(
+                'Report queued for {} store{}: <a href="{}">{}</a>', len(store_ids), "" if len(store_ids) == 1 else "s", url, url
+            ),
+            messages.SUCCESS,
+        )
+        return None
 
     @admin.display(description="zone", ordering="timezone_name")
     def zone(self, obj: Store) -> str:
@@ -233,7 +369,7 @@ class BusinessHoursAdmin(NulSafeAdmin):
     form = BusinessHoursForm
     list_display = ("store", "day", "start_time_local", "end_time_local")
     list_select_related = ("store",)
-    list_filter = ("day_of_week",)
+    list_filter = (DayOfWeekFilter,)
     search_fields = ("store__store_id__exact",)
     search_help_text = "Exact store id."
     autocomplete_fields = ("store",)
@@ -303,7 +439,10 @@ class StatusPollAdmin(NulSafeAdmin):
 
     list_display = ("timestamp_utc", "store", "status")
     list_select_related = ("store",)
-    list_filter = (("is_active", admin.BooleanFieldListFilter), PollDayFilter)
+    list_filter = (
+        ("is_active", titled(admin.BooleanFieldListFilter, "status", {"Yes": "active", "No": "inactive"})),
+        PollDayFilter,
+    )
     search_fields = ("store__store_id__exact",)
     search_help_text = "Exact store id (within the day chosen on the right)."
     # A total order without the view's computed key (which no index covers).
@@ -480,7 +619,11 @@ class ApiTokenAdmin(NulSafeAdmin):
 
     list_display = ("name", "owner", "is_staff", "key_prefix", "created_at", "last_used_at", "revoked")
     list_select_related = ("owner",)
-    list_filter = ("is_staff", ("revoked_at", admin.EmptyFieldListFilter), "owner")
+    list_filter = (
+        ("is_staff", titled(admin.BooleanFieldListFilter, "staff token")),
+        ("revoked_at", titled(admin.EmptyFieldListFilter, "revoked", {"Empty": "No", "Not empty": "Yes"})),
+        "owner",
+    )
     search_fields = ("name", "key_prefix", "owner__name")
     autocomplete_fields = ("owner",)
     actions = ("revoke",)

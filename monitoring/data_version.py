@@ -1,9 +1,9 @@
-"""The data version: a number that changes whenever stores, business hours or polls
-change, for caching reads derived from them (graphql_schema.read_cache).
+"""The data version: a number that changes whenever stores, business hours (weekly or
+special) or polls change, for caching reads derived from them (graphql_schema.read_cache).
 
 Every writing statement on those tables bumps the `monitoring_data_version` sequence
 and holds the advisory lock WRITER_LOCK_KEY until its transaction ends (triggers of
-migration 0009): writers queue on it, one at a time. A reader reads the version and,
+migrations 0009 and 0012): writers queue on it, one at a time. A reader reads the version and,
 in the same statement, checks that no writer holds the lock: then every write counted
 in the version is committed, and data read afterwards is at least that new, so a
 result may be cached under the version. Otherwise the version may count a write not

@@ -46,6 +46,14 @@ poll arrays plus one Python pass over the shift objects (see bench/engine.py).
 A change point half-way between two polls is rounded down to the microsecond (the
 resolution of the inputs); everything else is exact.
 
+Special hours (SPEC §9) are a correction applied only to the stores that have them: the
+weekly occurrences of such a store whose local date is one of its special dates are
+dropped (one ``searchsorted`` among the special (store, date) keys), and the special
+shifts of the dates near the range are converted with the same per-zone table and added
+before the merge.  A store without special rows costs nothing more.  A store with special
+rows but no weekly rows is open 24 hours on every other date (SPEC §2's 24x7), built as
+seven 00:00–00:00 weekly shifts.
+
 A shift whose converted UTC end is not after its converted UTC start (possible only
 for a shift lying inside a spring-forward gap, e.g. 02:30–03:00 on the day clocks go
 from 02:00 to 03:00) is empty: SPEC §3 maps both ends with the rule above and the
@@ -57,7 +65,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from operator import attrgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -91,11 +99,26 @@ class Shift(NamedTuple):
     end: time  # local; end <= start => runs past midnight into the next day; end == start => 24 h
 
 
+class SpecialShift(NamedTuple):
+    """One special-hours row (SPEC §9).  On a local date with at least one special row, the
+    store's shifts are exactly its special rows; the weekly shifts do not apply that date."""
+
+    date: date  # local calendar date
+    start: time | None  # local; None (with end None) => closed all day
+    end: time | None  # as Shift.end: end <= start => runs past midnight; end == start => 24 h
+
+    @property
+    def closed(self) -> bool:
+        return self.start is None
+
+
 @dataclass(frozen=True)
 class StoreSchedule:
     store_id: str
     timezone_name: str | None  # None => DEFAULT_TIMEZONE
     shifts: tuple[Shift, ...]  # empty => open 24x7 (SPEC §2); a weekday with no shift is closed
+    # Special dates (SPEC §9), any order.  With no weekly shifts, the other dates are open all day.
+    special_shifts: tuple[SpecialShift, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -246,6 +269,25 @@ class _ShiftTable:
     sh_dow: np.ndarray
     sh_start: np.ndarray  # µs after local midnight
     sh_dur: np.ndarray  # µs, in (0, 24 h]
+    special: _SpecialTable | None = None  # None: no store has special hours
+
+
+@dataclass
+class _SpecialTable:
+    has_special: np.ndarray  # bool per store
+    keys: np.ndarray  # sorted unique special (store, local date) keys, see _special_key
+    sp_store: np.ndarray  # per special shift that opens (closed-all-day rows only mark their date)
+    sp_zone: np.ndarray
+    sp_day: np.ndarray  # local date, days since 1970-01-01
+    sp_start: np.ndarray  # µs after local midnight
+    sp_dur: np.ndarray  # µs, in (0, 24 h]
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _special_key(store: np.ndarray, day: np.ndarray) -> np.ndarray:
+    return (store << 32) + (day + (1 << 31))
 
 
 class _TimeUs(dict):
@@ -279,45 +321,114 @@ def _shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
     sh_dur = sh_end - sh_start
     sh_dur[sh_dur <= 0] += _DAY_US
     sh_store = np.repeat(np.arange(n, dtype=_I64), counts)
+    always_open = counts == 0
+    special = None
+    flat_special = [(i, sp) for i, s in enumerate(schedules) if s.special_shifts for sp in s.special_shifts]
+    if flat_special:
+        special = _special_table(flat_special, n, store_zone, cache)
+        # 24x7 stores with special dates: open all day on every other date.
+        all_day = np.flatnonzero(always_open & special.has_special).astype(_I64)
+        if len(all_day):
+            always_open = always_open & ~special.has_special
+            sh_store = np.concatenate((sh_store, np.repeat(all_day, 7)))
+            sh_dow = np.concatenate((sh_dow, np.tile(np.arange(7, dtype=_I64), len(all_day))))
+            sh_start = np.concatenate((sh_start, np.zeros(7 * len(all_day), _I64)))
+            sh_dur = np.concatenate((sh_dur, np.full(7 * len(all_day), _DAY_US, _I64)))
     return _ShiftTable(
         n_stores=n,
         zone_names=list(zone_ids),
         store_zone=store_zone,
-        always_open=counts == 0,
+        always_open=always_open,
         sh_store=sh_store,
         sh_zone=store_zone[sh_store],
         sh_dow=sh_dow,
         sh_start=sh_start,
         sh_dur=sh_dur,
+        special=special,
     )
+
+
+def _special_table(flat: list[tuple[int, SpecialShift]], n: int, store_zone: np.ndarray, cache: _TimeUs) -> _SpecialTable:
+    m = len(flat)
+    store = np.fromiter((i for i, _ in flat), _I64, m)
+    day = np.fromiter((sp.date.toordinal() - _EPOCH_ORDINAL for _, sp in flat), _I64, m)
+    opens = np.fromiter((sp.start is not None for _, sp in flat), bool, m)
+    if any((sp.start is None) != (sp.end is None) for _, sp in flat):
+        raise ValueError("a special shift needs both times, or neither (closed all day)")
+    start = np.fromiter((cache[sp.start] if sp.start is not None else 0 for _, sp in flat), _I64, m)
+    end = np.fromiter((cache[sp.end] if sp.end is not None else 0 for _, sp in flat), _I64, m)
+    dur = end - start
+    dur[dur <= 0] += _DAY_US
+    has_special = np.zeros(n, bool)
+    has_special[store] = True
+    return _SpecialTable(
+        has_special=has_special,
+        keys=np.unique(_special_key(store, day)),
+        sp_store=store[opens],
+        sp_zone=store_zone[store[opens]],
+        sp_day=day[opens],
+        sp_start=start[opens],
+        sp_dur=dur[opens],
+    )
+
+
+def _on_special_date(special: _SpecialTable, store: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """True where (store, local date) is one of the special dates."""
+    hit = np.zeros(len(store), bool)
+    candidates = np.flatnonzero(special.has_special[store])
+    if len(candidates):
+        keys = _special_key(store[candidates], day[candidates])
+        pos = np.minimum(np.searchsorted(special.keys, keys), len(special.keys) - 1)
+        hit[candidates[special.keys[pos] == keys]] = True
+    return hit
 
 
 def _raw_intervals(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int):
     """Unmerged UTC business intervals of stores [s_lo, s_hi) that may touch [r0, r1)."""
     st_parts, s_parts, e_parts = [], [], []
     in_chunk = (table.sh_store >= s_lo) & (table.sh_store < s_hi)
+    special = table.special
+    if special is not None:
+        sp_in_chunk = (special.sp_store >= s_lo) & (special.sp_store < s_hi)
     lo_day = r0 // _DAY_US - 4
     hi_day = r1 // _DAY_US + 4
     for z, name in enumerate(table.zone_names):
         sel = in_chunk & (table.sh_zone == z)
-        if not sel.any():
+        sp_sel = sp_in_chunk & (special.sp_zone == z) if special is not None else None
+        weekly, special_shifts = sel.any(), sp_sel is not None and sp_sel.any()
+        if not (weekly or special_shifts):
             continue
         ztab = _zone_table(name, lo_day, hi_day)
         omin, omax = int(ztab[1].min()), int(ztab[1].max())
         # A shift starting on local date D covers wall times within [D, D + 2 days).
         dmin = (r0 + omin) // _DAY_US - 2
         dmax = (r1 + omax) // _DAY_US + 1
-        store, dow, start, dur = table.sh_store[sel], table.sh_dow[sel], table.sh_start[sel], table.sh_dur[sel]
-        first = dmin + (dow - (dmin + 3) % 7) % 7  # 1970-01-01 (day 0) was a Thursday (weekday 3)
-        count = np.maximum((dmax - first) // 7 + 1, 0)
-        total = int(count.sum())
-        row = np.repeat(np.arange(len(first)), count)
-        k = np.arange(total, dtype=_I64) - np.repeat(np.cumsum(count) - count, count)
-        wall_start = (first[row] + 7 * k) * _DAY_US + start[row]
-        wall_end = wall_start + dur[row]
-        st_parts.append(store[row])
-        s_parts.append(_wall_to_utc(wall_start, ztab))
-        e_parts.append(_wall_to_utc(wall_end, ztab))
+        if weekly:
+            store, dow, start, dur = table.sh_store[sel], table.sh_dow[sel], table.sh_start[sel], table.sh_dur[sel]
+            first = dmin + (dow - (dmin + 3) % 7) % 7  # 1970-01-01 (day 0) was a Thursday (weekday 3)
+            count = np.maximum((dmax - first) // 7 + 1, 0)
+            total = int(count.sum())
+            row = np.repeat(np.arange(len(first)), count)
+            k = np.arange(total, dtype=_I64) - np.repeat(np.cumsum(count) - count, count)
+            day = first[row] + 7 * k
+            st = store[row]
+            if special is not None:  # the weekly shifts do not apply on a special date (SPEC §9)
+                weekday = ~_on_special_date(special, st, day)
+                if not weekday.all():
+                    row, day, st = row[weekday], day[weekday], st[weekday]
+            wall_start = day * _DAY_US + start[row]
+            wall_end = wall_start + dur[row]
+            st_parts.append(st)
+            s_parts.append(_wall_to_utc(wall_start, ztab))
+            e_parts.append(_wall_to_utc(wall_end, ztab))
+        if special_shifts:
+            day = special.sp_day
+            sp_sel &= (day >= dmin) & (day <= dmax)
+            wall_start = day[sp_sel] * _DAY_US + special.sp_start[sp_sel]
+            wall_end = wall_start + special.sp_dur[sp_sel]
+            st_parts.append(special.sp_store[sp_sel])
+            s_parts.append(_wall_to_utc(wall_start, ztab))
+            e_parts.append(_wall_to_utc(wall_end, ztab))
     open_all = np.flatnonzero(table.always_open[s_lo:s_hi]).astype(_I64) + s_lo
     st_parts.append(open_all)
     s_parts.append(np.full(len(open_all), r0, _I64))

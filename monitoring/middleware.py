@@ -14,8 +14,9 @@ OPEN_PREFIXES = ("/reports/download/",)
 PAGE_PREFIXES = ("/stores/", "/reports/")
 
 
-#: Paths whose every answer, errors included, is JSON.
-API_PREFIXES = ("/graphql/", "/trigger_report/", "/get_report/", "/store/")
+#: Paths whose every answer, errors included, is JSON (the download link answers the
+#: CSV or a JSON error).
+API_PREFIXES = ("/graphql/", "/trigger_report/", "/get_report/", "/store/", "/reports/download/")
 
 
 def _wants_html(request) -> bool:

@@ -65,6 +65,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "API token"
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(is_staff=True, owner__isnull=True) | models.Q(is_staff=False, owner__isnull=False),
@@ -116,6 +117,8 @@ class BusinessHours(models.Model):
 
     class Meta:
         ordering = ["store", "day_of_week", "start_time_local"]
+        verbose_name = "business hours"  # one shift; the admin says "business hours", not "business hourss"
+        verbose_name_plural = "business hours"
         constraints = [
             models.UniqueConstraint(
                 fields=["store", "day_of_week", "start_time_local", "end_time_local"],
@@ -133,6 +136,40 @@ class BusinessHours(models.Model):
         from monitoring.ingest import values
 
         _grammar_checks(self, exclude, {"day_of_week": lambda day: values.day_of_week(str(day), field="day_of_week")})
+
+
+class SpecialHours(models.Model):
+    """One special-hours row (SPEC §9): on `date` (the store's local calendar date) the
+    store's shifts are exactly its special rows, and its weekly hours do not apply.
+    Both times null = closed all day. Times as in BusinessHours (end <= start runs past
+    midnight; 24:00 is stored as 00:00)."""
+
+    # No separate store index: the unique constraint leads with the store.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="special_hours", db_index=False)
+    date = models.DateField()
+    start_time_local = models.TimeField(null=True, blank=True)
+    end_time_local = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["store", "date", "start_time_local"]
+        verbose_name_plural = "special hours"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "date", "start_time_local", "end_time_local"],
+                nulls_distinct=False,  # one closed-all-day row per store and date
+                name="special_hours_unique_shift",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(start_time_local__isnull=True, end_time_local__isnull=True)
+                | models.Q(start_time_local__isnull=False, end_time_local__isnull=False),
+                name="special_hours_both_times_or_neither",
+            ),
+        ]
+        indexes = [models.Index(fields=["date"], name="special_hours_date")]
+
+    @property
+    def closed(self) -> bool:
+        return self.start_time_local is None
 
 
 #: The BRIN index of the poll instants ("all polls between t1 and t2").

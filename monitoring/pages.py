@@ -23,6 +23,7 @@ from monitoring.links import report_download_path, store_id_from_page_request, s
 from monitoring.models import BusinessHours, Report, Store
 from monitoring.reports import ReportInputError, store_report_compute, window_seconds
 from monitoring.selectors import latest_poll_timestamp
+from monitoring.special_hours import special_hours_between
 from monitoring.timeline import store_incidents, store_timeline
 
 UTC = dt_timezone.utc
@@ -76,27 +77,43 @@ def _clock(value: time) -> str:
     return value.strftime("%H:%M")
 
 
+def _shift_text(start: time, end: time) -> str:
+    if start == end:
+        return f"{_clock(start)} for 24 hours"
+    if end == time(0):
+        return f"{_clock(start)}–24:00"
+    if end < start:
+        return f"{_clock(start)}–{_clock(end)} (next day)"
+    return f"{_clock(start)}–{_clock(end)}"
+
+
 def _hours_by_day(hours: list[BusinessHours]) -> list[dict]:
     """Each weekday with its shifts as text, in the store's local time (SPEC §2, §3)."""
     if not hours:
         return []
     days = []
     for day, name in enumerate(DAY_NAMES):
-        shifts = []
-        for row in hours:
-            if row.day_of_week != day:
-                continue
-            start, end = row.start_time_local, row.end_time_local
-            if start == end:
-                shifts.append(f"{_clock(start)} for 24 hours")
-            elif end == time(0):
-                shifts.append(f"{_clock(start)}–24:00")
-            elif end < start:
-                shifts.append(f"{_clock(start)}–{_clock(end)} (next day)")
-            else:
-                shifts.append(f"{_clock(start)}–{_clock(end)}")
+        shifts = [_shift_text(row.start_time_local, row.end_time_local) for row in hours if row.day_of_week == day]
         days.append({"name": name, "shifts": shifts})
     return days
+
+
+#: Special hours shown on the status page: from the week's first local date to this far ahead.
+SPECIAL_DAYS_AHEAD = timedelta(days=60)
+SPECIAL_DAYS_SHOWN = 40
+
+
+def _special_days(store: Store, *, first: date, last: date) -> list[dict]:
+    """The store's special dates in [first, last] with their shifts as text (SPEC §9); a
+    date with no shift is closed all day."""
+    days: dict[date, list[str]] = {}
+    for row in special_hours_between(store=store, start=first, end=last, limit=SPECIAL_DAYS_SHOWN * 4):
+        shifts = days.setdefault(row.date, [])
+        if not row.closed:
+            shifts.append(_shift_text(row.start_time_local, row.end_time_local))
+    return [
+        {"date": day.strftime("%a %d %b %Y"), "shifts": shifts} for day, shifts in list(days.items())[:SPECIAL_DAYS_SHOWN]
+    ]
 
 
 @dataclass
@@ -269,6 +286,9 @@ def status_page_context(*, store: Store, access: Access, as_of: datetime | None 
         "zone_name": zone.key,
         "zone_is_default": not store.timezone_name,
         "hours_by_day": _hours_by_day(hours),
+        "special_days": _special_days(
+            store, first=start.astimezone(zone).date(), last=(as_of + SPECIAL_DAYS_AHEAD).astimezone(zone).date()
+        ),
         "as_of": as_of,
         "as_of_local": _local(as_of, zone),
         "as_of_utc": _utc(as_of),

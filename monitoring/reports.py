@@ -108,8 +108,9 @@ def resolve_as_of(as_of: datetime | None, *, owner_id: int | None = None) -> dat
 
 
 def _compute_rows(*, stores: Sequence[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> list[dict]:
-    schedules = store_schedules(stores=stores)
-    polls = polls_between(stores=stores, start=as_of - LONGEST_WINDOW - horizon, end=as_of)
+    start = as_of - LONGEST_WINDOW - horizon
+    schedules = store_schedules(stores=stores, start=start, end=as_of)
+    polls = polls_between(stores=stores, start=start, end=as_of)
     result = compute_uptime(schedules=schedules, polls=polls, as_of=as_of, horizon=horizon)
     return list(result.spec_rows())
 

@@ -1,21 +1,21 @@
 """Read-side queries that feed the report engine from PostgreSQL in bulk.
 
-One pass per kind of data: stores with their zone, all their business hours, and the
-polls of the report's time range through a binary `COPY … TO STDOUT` parsed straight
+One pass per kind of data: stores with their zone, all their business hours (and the
+special hours of the dates the range needs), and the polls of the report's time range through a binary `COPY … TO STDOUT` parsed straight
 into numpy arrays (no per-row Python objects, no query per store).
 """
 
 import io
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Sequence
 
 import numpy as np
 from django.db import connection
 
-from monitoring.engine import Polls, Shift, StoreSchedule
+from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
 from monitoring.ingest.copy_format import PG_EPOCH_UNIX_US, decode_records
-from monitoring.models import BusinessHours, StatusPoll, Store
+from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 
 #: Heap pages read at either end of the poll table for a first min()/max() candidate.
 _EDGE_PAGES = 32
@@ -125,22 +125,69 @@ def stores_in_scope(
     return list(stores.values_list("pk", "store_id", "timezone_name"))
 
 
-def store_schedules(*, stores: Sequence[tuple[int, str, str | None]]) -> list[StoreSchedule]:
-    """The engine's view of each store, in the order given."""
+#: A local date's shifts reach UTC instants up to ~2.5 days after its UTC midnight and
+#: ~14 hours before it: the special dates that can matter to [start, end] lie within these.
+_SPECIAL_DATES_BEFORE = timedelta(days=3)
+_SPECIAL_DATES_AFTER = timedelta(days=2)
+
+
+def special_dates_for(start: datetime, end: datetime) -> tuple[date, date]:
+    """The local dates whose special hours (SPEC §9) can change business hours within the
+    UTC range [start, end], in any zone (generously)."""
+    return (start - _SPECIAL_DATES_BEFORE).date(), (end + _SPECIAL_DATES_AFTER).date()
+
+
+def store_schedules(
+    *,
+    stores: Sequence[tuple[int, str, str | None]],
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[StoreSchedule]:
+    """The engine's view of each store, in the order given: weekly hours, and the special
+    hours of the dates that can matter to the UTC range [start, end] (every date when
+    no range is given)."""
+    pks = [pk for pk, _, _ in stores]
+    few = len(stores) < 1000  # a few stores: filter; many: one scan is cheaper than a huge IN list
     sql = f"SELECT store_id, day_of_week, start_time_local, end_time_local FROM {BusinessHours._meta.db_table}"
     params: list = []
-    if len(stores) < 1000:  # a few stores: filter; many: one scan is cheaper than a huge IN list
+    if few:
         sql += " WHERE store_id = ANY(%s)"
-        params.append([pk for pk, _, _ in stores])
+        params.append(pks)
     shifts_by_store: dict[int, list[Shift]] = defaultdict(list)
     with connection.cursor() as cursor:  # plain rows: the ORM's per-row work doubled the time
         cursor.execute(sql, params)
-        for store_pk, day, start, end in cursor.fetchall():
-            shifts_by_store[store_pk].append(Shift(day, start, end))
+        for store_pk, day, shift_start, shift_end in cursor.fetchall():
+            shifts_by_store[store_pk].append(Shift(day, shift_start, shift_end))
+    specials = _special_shifts(pks=pks, few=few, start=start, end=end)
     return [
-        StoreSchedule(store_id=store_id, timezone_name=zone, shifts=tuple(shifts_by_store.get(pk, ())))
+        StoreSchedule(
+            store_id=store_id,
+            timezone_name=zone,
+            shifts=tuple(shifts_by_store.get(pk, ())),
+            special_shifts=tuple(specials.get(pk, ())),
+        )
         for pk, store_id, zone in stores
     ]
+
+
+def _special_shifts(
+    *, pks: list[int], few: bool, start: datetime | None, end: datetime | None
+) -> dict[int, list[SpecialShift]]:
+    """{store pk: its special shifts} of the dates that matter (one query; usually few rows)."""
+    sql = f"SELECT store_id, date, start_time_local, end_time_local FROM {SpecialHours._meta.db_table} WHERE true"
+    params: list = []
+    if start is not None and end is not None:
+        sql += " AND date BETWEEN %s AND %s"
+        params.extend(special_dates_for(start, end))
+    if few:
+        sql += " AND store_id = ANY(%s)"
+        params.append(pks)
+    by_store: dict[int, list[SpecialShift]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for store_pk, day, shift_start, shift_end in cursor.fetchall():
+            by_store[store_pk].append(SpecialShift(day, shift_start, shift_end))
+    return by_store
 
 
 def polls_between(

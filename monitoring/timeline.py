@@ -24,8 +24,8 @@ def _for_store(engine_function, store: Store, start: datetime, end: datetime, ho
     _validated_range(start, end)
     horizon = horizon or default_horizon()
     stores = [(store.pk, store.store_id, store.timezone_name)]
-    (schedule,) = store_schedules(stores=stores)
     # Polls earlier than start - horizon cannot affect [start, end) (SPEC §4).
+    (schedule,) = store_schedules(stores=stores, start=start - horizon, end=end)
     polls = polls_between(stores=stores, start=start - horizon, end=end)
     return engine_function(
         schedule=schedule, timestamps_us=polls.timestamp_us, is_active=polls.is_active,

@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
 from monitoring.access import reports_visible, stores_visible
 from monitoring.ingest import values
@@ -214,7 +213,7 @@ def csv_response(report: Report) -> HttpResponse:
     return response
 
 
-@require_http_methods(["GET"])
+@_api("GET")
 def download_report(request: HttpRequest, token: str) -> HttpResponse:
     """The signed link: opens its own report only, and only until it expires."""
     try:

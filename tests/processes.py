@@ -85,3 +85,32 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "c
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def processes_marked(name: str, value: str) -> list:
+    """The live processes whose environment has name=value: everything a test started
+    (children inherit the environment), whatever process group or parent they have now,
+    and nothing that other tests or people run on the same machine."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["environ", "status", "cmdline"]):
+        try:
+            if process.info["status"] != psutil.STATUS_ZOMBIE and (process.info["environ"] or {}).get(name) == value:
+                found.append(process)
+        except (psutil.Error, KeyError):
+            continue
+    return found
+
+
+def http_status(url: str) -> int | None:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None

@@ -3,7 +3,8 @@
 Nothing here shares code or tricks with `monitoring.engine` beyond its input types:
 business hours come from a plain loop over local dates converted one by one with
 ``datetime(..., tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)`` (no transition
-tables), and the status of an instant is found by a linear scan for the nearest
+tables; a special date (SPEC §9) takes its special rows instead of its weekday's rows),
+and the status of an instant is found by a linear scan for the nearest
 evidence poll.  Durations are integrated exactly: the status can only change at an
 interval bound, at ``poll ± H`` or half-way between two consecutive evidence polls, so
 between consecutive such breakpoints it is constant and is evaluated at the middle.
@@ -14,7 +15,7 @@ half-microseconds (floats hold them exactly at these magnitudes).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
@@ -33,11 +34,23 @@ def local_to_utc_us(day: date, t, zone_name: str) -> int:
     return us(local.astimezone(UTC))
 
 
+def day_shifts(schedule, d: date) -> list:
+    """(start, end) local times of the shifts starting on local date d (SPEC §3, §9): the
+    special rows of d when it has any (closed-all-day rows give none), else the weekly rows
+    of d's weekday, else (no weekly rows at all) the whole day."""
+    specials = [sp for sp in schedule.special_shifts if sp.date == d]
+    if specials:
+        return [(sp.start, sp.end) for sp in specials if sp.start is not None]
+    if not schedule.shifts:
+        return [(time(0), time(0))]
+    return [(sh.start, sh.end) for sh in schedule.shifts if sh.day_of_week == d.weekday()]
+
+
 def business_intervals(schedule, start_us: int, end_us: int) -> list[tuple[int, int]]:
     """Merged UTC intervals [s, e) of one store, clipped to [start_us, end_us)."""
     if end_us <= start_us:
         return []
-    if not schedule.shifts:
+    if not schedule.shifts and not schedule.special_shifts:
         return [(start_us, end_us)]
     zone = schedule.timezone_name or DEFAULT_ZONE
     first = (EPOCH + timedelta(microseconds=start_us)).date() - timedelta(days=3)
@@ -45,12 +58,10 @@ def business_intervals(schedule, start_us: int, end_us: int) -> list[tuple[int, 
     raw = []
     d = first
     while d <= last:
-        for sh in schedule.shifts:
-            if d.weekday() != sh.day_of_week:
-                continue
-            s = local_to_utc_us(d, sh.start, zone)
-            end_day = d if sh.end > sh.start else d + timedelta(days=1)
-            e = local_to_utc_us(end_day, sh.end, zone)
+        for start, end in day_shifts(schedule, d):
+            s = local_to_utc_us(d, start, zone)
+            end_day = d if end > start else d + timedelta(days=1)
+            e = local_to_utc_us(end_day, end, zone)
             s, e = max(s, start_us), min(e, end_us)
             if s < e:
                 raw.append((s, e))

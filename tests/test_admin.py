@@ -111,7 +111,8 @@ def test_polls_are_read_only_and_searchable(admin_client, world):
     assert "1234567890123456789" in admin_client.get(changelist, {"q": "1234567890123456789"}).content.decode()
     assert "0 status polls" in admin_client.get(changelist, {"q": "12345"}).content.decode()
     html = admin_client.get(changelist, {"is_active__exact": "0"}).content.decode()
-    assert "1 status poll" in html and ">inactive<" in html and ">active<" not in html
+    rows = re.search(r'<table id="result_list">.*?</table>', html, re.S).group(0)  # not the filter's choices
+    assert "1 status poll" in html and ">inactive<" in rows and ">active<" not in rows
     html = admin_client.get(changelist).content.decode()
     assert "?day=2023-01-25" in html  # the day filter offers the days that have polls
     assert "2 status polls" in admin_client.get(changelist, {"day": "2023-01-25"}).content.decode()
@@ -408,3 +409,101 @@ def test_admin_refuses_a_nul_itself(rf, admin_user, world):
         assert model_admin.changelist_view(request).status_code == 400
         queryset, _ = model_admin.get_search_results(request, model_admin.get_queryset(request), "\x00")
         assert list(queryset) == []
+
+
+# --------------------------------------------------------------------------- admin polish (issue #14)
+
+
+def test_model_names_and_filter_titles_read_as_english(admin_client, world):
+    index = admin_client.get("/admin/").content.decode()
+    assert "Business hours<" in index and "hourss" not in index
+    assert "API tokens<" in index
+    titles = {
+        Store: ["By uses default zone", "By time zone", "By owner"],
+        BusinessHours: ["By day"],
+        StatusPollRow: ["By status", "By day (UTC)"],
+        ApiToken: ["By staff token", "By revoked", "By owner"],
+        Report: ["By status"],
+    }
+    for model, expected in titles.items():
+        html = admin_client.get(admin_url(model, "changelist")).content.decode()
+        shown = re.findall(r"<summary>\s*(By [^<]*?)\s*</summary>", html) or re.findall(r"<h3>\s*(By [^<]*?)\s*</h3>", html)
+        assert shown == expected, (model, shown)
+        assert "By is " not in html and "By timezone name" not in html and "By revoked at" not in html
+    polls = admin_client.get(admin_url(StatusPollRow, "changelist")).content.decode()
+    assert '?is_active__exact=1">active<' in polls and '?is_active__exact=0">inactive<' in polls
+    hours = admin_client.get(admin_url(BusinessHours, "changelist"), {"day_of_week__exact": "2"}).content.decode()
+    assert '">Wed<' in hours and "1 business hours" in hours
+    tokens = admin_client.get(admin_url(ApiToken, "changelist")).content.decode()
+    assert '?revoked_at__isempty=1">No<' in tokens and '?revoked_at__isempty=0">Yes<' in tokens
+
+
+def test_store_search_lists_the_exact_id_first(admin_client):
+    for store_id in ("10", "1", "110", "210"):
+        make_store(store_id)
+    html = admin_client.get(admin_url(Store, "changelist"), {"q": "10"}).content.decode()
+    listed = re.findall(r'<th class="field-store_id"><a href="[^"]*">([^<]*)</a>', html)
+    assert listed == ["10", "110", "210"]  # the exact id, then the partial matches in order
+    html = admin_client.get(admin_url(Store, "changelist"), {"q": " 1 "}).content.decode()
+    assert re.findall(r'<th class="field-store_id"><a href="[^"]*">([^<]*)</a>', html)[0] == "1"
+
+
+def test_store_admin_is_reachable_by_store_id(admin_client):
+    plain = make_store("8419537941919820732")
+    slashed = make_store("a/b c")
+    dots = make_store("..")
+    numeric = make_store("42")
+    for url, store in (
+        ("/admin/monitoring/store/by-id/8419537941919820732/", plain),
+        ("/admin/monitoring/store/by-id/a%2Fb%20c/", slashed),
+        ("/admin/monitoring/store/by-id/?id=..", dots),
+        ("/admin/monitoring/store/by-id/42/", numeric),
+        # the change page's own URL with a store id instead of the database key
+        ("/admin/monitoring/store/8419537941919820732/change/", plain),
+        ("/admin/monitoring/store/8419537941919820732/", plain),
+        ("/admin/monitoring/store/a%2Fb%20c/change/", slashed),
+    ):
+        response = admin_client.get(url, follow=True)
+        assert response.redirect_chain[-1] == (admin_url(Store, "change", store.pk), 302), url
+        assert response.status_code == 200 and f'value="{store.store_id}"' in response.content.decode()
+    # A database key opens its own store, as always.
+    assert admin_client.get(admin_url(Store, "change", plain.pk)).status_code == 200
+    # An id no store has: the change list searching for it, with a message.
+    response = admin_client.get("/admin/monitoring/store/by-id/ghost/", follow=True)
+    assert response.redirect_chain[0][0] == admin_url(Store, "changelist") + "?q=ghost"
+    assert "No store has the id" in response.content.decode()
+    # Only for people who may see the admin's stores.
+    from django.test import Client
+
+    anonymous = Client().get("/admin/monitoring/store/by-id/8419537941919820732/")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/admin/login/")
+
+
+def test_store_admin_and_status_page_link_to_each_other(admin_client, world, client):
+    store = world["store"]
+    change = admin_client.get(admin_url(Store, "change", store.pk)).content.decode()
+    link = re.search(r'<a href="([^"]+)" id="status-page-link">', change).group(1)
+    assert unescape(link) == store_page_url(store.store_id)
+    page = admin_client.get(unescape(link)).content.decode()
+    assert f'id="admin-link" href="{admin_url(Store, "change", store.pk)}"' in page
+    # Not for others (anonymous access to the pages is on in tests).
+    assert 'id="admin-link"' not in client.get(unescape(link)).content.decode()
+
+
+def test_trigger_a_report_for_the_selected_stores(admin_client, world):
+    from django.contrib.admin import helpers
+
+    other = Store.objects.get(store_id="7f3c2a9e-0000-4000-8000-000000000001")
+    before = set(Report.objects.values_list("pk", flat=True))
+    response = admin_client.post(
+        admin_url(Store, "changelist"),
+        {"action": "trigger_report", helpers.ACTION_CHECKBOX_NAME: [world["store"].pk, other.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    (report,) = Report.objects.exclude(pk__in=before)
+    assert report.store_ids == sorted([world["store"].store_id, other.store_id]) and report.owner_id is None
+    html = response.content.decode()
+    assert "Report queued for 2 stores" in html
+    assert f'href="/reports/{report.id}/"' in html
+    assert admin_client.get(f"/reports/{report.id}/").status_code == 200

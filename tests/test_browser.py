@@ -39,21 +39,27 @@ def anonymous_access():
         yield
 
 
+# Headless Chromium as every browser test runs it (tests/test_graphiql_offline.py too).
+HEADLESS_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+
+
 def run_chromium(binary: str, tmp_path: Path, url: str, *mode: str, size: str = "1280,900") -> str:
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
     result = subprocess.run(
         [
             binary,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
+            *HEADLESS_FLAGS,
             f"--user-data-dir={profile}",
             f"--window-size={size}",
             "--hide-scrollbars",

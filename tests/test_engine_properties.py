@@ -7,14 +7,14 @@ tolerances below only absorb float rounding.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from monitoring import engine
-from monitoring.engine import Polls, Shift, StoreSchedule
+from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
 from tests import reference_engine as ref
 
 UTC = timezone.utc
@@ -66,13 +66,36 @@ def shifts(draw):
 
 
 @st.composite
-def schedules(draw, max_stores=3):
+def special_dates(draw, anchor: date):
+    """Special hours (SPEC §9) on dates near `anchor` (a DST change's date, mostly): closed
+    days, short days, overnight and 24-hour specials, split specials, and now and then a
+    closed-all-day row next to a shift (the shift decides)."""
+    out = []
+    offsets = draw(st.sets(st.one_of(st.sampled_from([-1, 0, 1]), st.integers(-9, 9)), max_size=4))
+    for offset in sorted(offsets):
+        day = anchor + timedelta(days=offset)
+        kind = draw(st.sampled_from(["closed", "shifts", "shifts", "closed+shift"]))
+        if kind == "closed":
+            out.append(SpecialShift(day, None, None))
+            continue
+        for sh in draw(st.lists(shifts(), min_size=1, max_size=2)):
+            out.append(SpecialShift(day, sh.start, sh.end))
+        if kind == "closed+shift":
+            out.append(SpecialShift(day, None, None))
+    return tuple(out)
+
+
+@st.composite
+def schedules(draw, max_stores=3, anchor=None):
     n = draw(st.integers(1, max_stores))
+    if anchor is None:
+        anchor = draw(st.sampled_from(EVENTS))
     return [
         StoreSchedule(
             store_id=f"s{i}",
             timezone_name=draw(st.sampled_from(ZONES)),
             shifts=tuple(draw(st.lists(shifts(), max_size=6))),
+            special_shifts=draw(st.one_of(st.just(()), special_dates(anchor.date()))),
         )
         for i in range(n)
     ]
@@ -80,8 +103,9 @@ def schedules(draw, max_stores=3):
 
 @st.composite
 def scenario(draw, max_stores=3, active=st.booleans()):
-    scheds = draw(schedules(max_stores))
-    as_of = draw(st.sampled_from(EVENTS)) + timedelta(seconds=draw(st.integers(-86_400, 8 * 86_400)))
+    event = draw(st.sampled_from(EVENTS))
+    scheds = draw(schedules(max_stores, anchor=event))
+    as_of = event + timedelta(seconds=draw(st.integers(-86_400, 8 * 86_400)))
     horizon = timedelta(seconds=draw(st.sampled_from([0, 60, 1800, 3600, 7200, 5 * 3600, 2 * 86_400])))
     a = ref.us(as_of)
     span = 7 * 86_400 + 3 * int(horizon.total_seconds()) + 3600
@@ -103,8 +127,15 @@ def _polls(polls, shuffle_seed=None):
     return Polls(arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].astype(bool))
 
 
-@given(schedules(), st.sampled_from(EVENTS), st.integers(-3 * 86_400, 3 * 86_400), st.integers(1, 10 * 86_400))
-def test_business_intervals_match_reference(scheds, event, offset, length):
+@st.composite
+def _schedules_and_event(draw):
+    event = draw(st.sampled_from(EVENTS))
+    return draw(schedules(anchor=event)), event
+
+
+@given(_schedules_and_event(), st.integers(-3 * 86_400, 3 * 86_400), st.integers(1, 10 * 86_400))
+def test_business_intervals_match_reference(case, offset, length):
+    scheds, event = case
     start = event + timedelta(seconds=offset)
     end = start + timedelta(seconds=length)
     store, s, e = engine.business_intervals(schedules=scheds, start=start, end=end)

@@ -3,11 +3,13 @@
 import csv
 import io
 import json
+import os
 import random
 import re
 import subprocess
 import sys
-from datetime import datetime, time, timedelta, timezone
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +27,13 @@ from monitoring.ingest import (
     find_input_files,
     load_business_hours_file,
     load_files,
+    load_special_hours_file,
     load_status_file,
     load_timezones_file,
     polls_record,
 )
 from monitoring.ingest import poll_arrays, status_file, values
-from monitoring.models import BusinessHours, StatusPoll, Store
+from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 from monitoring.ingest.fast_parse import StoreIdCodes, parse_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -540,6 +543,125 @@ def test_business_hours_file_is_authoritative_per_store(db, tmp_path):
     assert sorted(BusinessHours.objects.values_list("id", "store_id", "day_of_week", "start_time_local", "end_time_local")) == before
 
 
+# --------------------------------------------------------------------------- special hours (SPEC §9)
+
+
+def specials() -> list[tuple]:
+    return sorted(
+        SpecialHours.objects.values_list("store__store_id", "date", "start_time_local", "end_time_local"),
+        key=lambda row: (row[0], row[1], row[2] or time(0), row[3] or time(0)),
+    )
+
+
+SPECIAL_FILE = (
+    "\ufeffstore_id , date,start_time_local,end_time_local\r\n"
+    "1,2023-12-25,,\r\n"  # 2 closed all day
+    "1,2023-12-24,10:00,14:00\r\n"  # 3 short day
+    "1,2023-12-24,20:00,24:00\r\n"  # 4 split, to the end of the day
+    "2,2023-12-31,22:00,02:00\r\n"  # 5 overnight
+    "2,2023-12-31,22:00,02:00\r\n"  # 6 exact duplicate of line 5
+    "3,2023-02-30,10:00,12:00\r\n"  # 7 no such date
+    "3,23-12-25,10:00,12:00\r\n"  # 8 not YYYY-MM-DD
+    "3,1999-12-31,10:00,12:00\r\n"  # 9 before 2000
+    "3,2023-12-25,10:00,\r\n"  # 10 one time only
+    "3,2023-12-25,24:00,12:00\r\n"  # 11 24:00 as a start
+    "4,2024-01-01,,\r\n"  # 12 closed, next to a shift of the same date: rejected
+    "4,2024-01-01,09:00,12:00\r\n"  # 13
+    "\r\n"  # 14 blank
+    "5,2024-01-01, , \r\n"  # 15 spaces only: closed
+)
+
+
+def test_special_hours_file(db, tmp_path):
+    result = load_special_hours_file(path=write(tmp_path, "special_hours.csv", SPECIAL_FILE))
+    assert specials() == [
+        ("1", date(2023, 12, 24), time(10), time(14)),
+        ("1", date(2023, 12, 24), time(20), time(0)),
+        ("1", date(2023, 12, 25), None, None),
+        ("2", date(2023, 12, 31), time(22), time(2)),
+        ("4", date(2024, 1, 1), time(9), time(12)),
+        ("5", date(2024, 1, 1), None, None),
+    ]
+    assert rejections(result) == [
+        (7, "date"), (8, "date"), (9, "date"), (10, "end_time_local"), (11, "start_time_local"),
+        (12, "start_time_local"),
+    ]
+    reasons = [r.reason for r in result.rejections]
+    assert reasons[0] == "date out of range '2023-02-30' (no such date)"
+    assert reasons[1] == "unparsable date '23-12-25' (expected YYYY-MM-DD)"
+    assert reasons[2] == "date must be in the years 2000–2100, not 1999-12-31"
+    assert reasons[3] == "missing end_time_local (a day closed all day leaves both times empty)"
+    assert "shifts for this store and date" in reasons[5]
+    assert (result.rows, result.loaded, result.superseded, result.skipped, result.rejected) == (14, 6, 1, 1, 6)
+    assert set(zones()) == {"1", "2", "3", "4", "5"}  # store 3 exists though all its rows were rejected
+    assert "removed 0" in result.summary()
+
+
+def test_special_hours_file_is_authoritative_per_store_and_date(db, tmp_path):
+    load_special_hours_file(path=write(tmp_path, "a.csv", SPECIAL_FILE))
+    BusinessHours.objects.create(store=Store.objects.get(store_id="1"), day_of_week=0, start_time_local=time(9),
+                                 end_time_local=time(17))
+    kept_id = SpecialHours.objects.get(store__store_id="1", date=date(2023, 12, 25)).id
+    second = write(
+        tmp_path,
+        "b.csv",
+        "store_id,date,start_time_local,end_time_local\n"
+        "1,2023-12-24,10:00,14:00\n"  # kept; the 20:00 shift of that date goes
+        "1,2024-01-06,,\n"  # a new date for store 1; 2023-12-25 (not in the file) stays
+        "2,2023-12-31,,\n"  # store 2's overnight special becomes a closed day
+        "3,2023-12-25,bad,12:00\n",  # store 3: nothing valid, nothing replaced
+    )
+    result = load_special_hours_file(path=second)
+    assert specials() == [
+        ("1", date(2023, 12, 24), time(10), time(14)),
+        ("1", date(2023, 12, 25), None, None),
+        ("1", date(2024, 1, 6), None, None),
+        ("2", date(2023, 12, 31), None, None),
+        ("4", date(2024, 1, 1), time(9), time(12)),
+        ("5", date(2024, 1, 1), None, None),
+    ]
+    assert SpecialHours.objects.get(store__store_id="1", date=date(2023, 12, 25)).id == kept_id
+    assert BusinessHours.objects.count() == 1  # the weekly hours are another file's
+    assert (result.loaded, result.unchanged, result.removed, result.rejected) == (2, 1, 2, 1)
+    before = sorted(SpecialHours.objects.values_list("id", "store_id", "date", "start_time_local", "end_time_local"))
+    again = load_special_hours_file(path=second)
+    assert (again.loaded, again.removed, again.unchanged) == (0, 0, 3)
+    assert sorted(SpecialHours.objects.values_list("id", "store_id", "date", "start_time_local", "end_time_local")) == before
+
+
+def test_special_hours_header_is_checked_first(db, tmp_path):
+    bad = write(tmp_path, "special_hours.csv", "store_id,start_time_local,end_time_local\n1,09:00,10:00\n")
+    with pytest.raises(LoadError, match="missing required column 'date' for a special_hours file"):
+        load_files(files={"special_hours": bad})
+    assert not Store.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2023-03-12", date(2023, 3, 12)),
+        ("2000-01-01", date(2000, 1, 1)),
+        ("2100-12-31", date(2100, 12, 31)),
+        ("2024-02-29", date(2024, 2, 29)),
+        ("2023-02-29", None),
+        ("2101-01-01", None),
+        ("20230312", None),
+        ("2023-3-12", None),
+        ("2023-03-12T00:00", None),
+        ("\u0662023-03-12", None),  # a non-ASCII digit
+        (" 2023-03-12", None),  # untrimmed outside a CSV cell
+        ("", None),
+    ],
+)
+def test_local_date_grammar(text, expected):
+    if expected is None:
+        with pytest.raises(values.InvalidValue):
+            values.local_date(text)
+    else:
+        assert values.local_date(text) == expected
+    assert values.local_date(" 2023-03-12\t", trim=True) == date(2023, 3, 12)
+
+
 # --------------------------------------------------------------------------- time zones
 
 
@@ -655,6 +777,8 @@ def _folder(tmp_path: Path, names=("store status.csv", "Menu hours.csv", "bq-res
     write(folder, names[0], "store_id,timestamp_utc,status\na,2023-01-22 12:00:00 UTC,active\nb,x,active\n")
     write(folder, names[1], "store_id,dayOfWeek,start_time_local,end_time_local\na,0,09:00,17:00\n")
     write(folder, names[2], "store_id,timezone_str\na,Asia/Tokyo\n")
+    if len(names) > 3:
+        write(folder, names[3], "store_id,date,start_time_local,end_time_local\na,2023-01-23,,\n")
     write(folder, "store_status.rejects.csv", "old\n")
     write(folder, "notes.txt", "x")
     return folder
@@ -670,6 +794,13 @@ def test_find_input_files_by_their_names_in_any_case(tmp_path):
     write(folder, "STORE_STATUS.CSV", "store_id,timestamp_utc,status\n")
     with pytest.raises(LoadError, match="more than one status file"):
         find_input_files(directory=folder)
+
+
+def test_load_directory_with_special_hours(db, tmp_path):
+    names = ("store_status.csv", "menu_hours.csv", "timezones.csv", "Special Hours.csv")
+    results = load_files(files=find_input_files(directory=_folder(tmp_path, names)))
+    assert [r.kind for r in results] == ["timezones", "hours", "special_hours", "status"]
+    assert specials() == [("a", date(2023, 1, 23), None, None)]
 
 
 def test_load_directory(db, tmp_path):
@@ -725,6 +856,114 @@ def test_load_data_exit_codes(tmp_path):
     assert done.returncode == 1
     assert "missing required column 'timestamp_utc'" in done.stderr and str(bad) in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_load_data_folder_without_any_input_file_lists_the_names(db, tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    write(folder, "notes.txt", "x")
+    with pytest.raises(CommandError) as refused:
+        call_command("load_data", str(folder))
+    message = str(refused.value)
+    assert message.startswith(f"{folder}: no input file found; expected ")
+    for name in ("store_status.csv", "'store status.csv'", "menu_hours.csv", "'menu hours.csv'", "timezones.csv",
+                 "bq-results-*.csv"):
+        assert name in message
+    # Some of the files: a warning, and the ones present load.
+    write(folder, "timezones.csv", "store_id,timezone_str\na,Asia/Tokyo\n")
+    err = io.StringIO()
+    call_command("load_data", str(folder), stdout=io.StringIO(), stderr=err)
+    assert re.search(rf"load_data: no status, hours\b.* file in {re.escape(str(folder))}", err.getvalue())
+    assert zones() == {"a": "Asia/Tokyo"}
+
+
+def test_load_data_strict_fails_after_loading_the_good_rows(db, tmp_path):
+    folder = _folder(tmp_path, ("store_status.csv", "menu_hours.csv", "timezones.csv"))
+    with pytest.raises(CommandError) as refused:
+        call_command("load_data", str(folder), "--strict", stdout=io.StringIO(), stderr=io.StringIO())
+    rejects = folder / "store_status.rejects.csv"  # <input name without .csv>.rejects.csv
+    assert str(refused.value) == f"--strict: 1 row rejected (see {rejects}); the other rows are loaded"
+    assert polls() == [("a", datetime(2023, 1, 22, 12, tzinfo=UTC), True)]
+    assert "unparsable timestamp_utc" in rejects.read_text()
+    # Nothing rejected: --strict is silent.
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    write(clean, "store_status.csv", PLAIN)
+    call_command("load_data", str(clean), "--strict", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.slow
+def test_load_data_into_an_unmigrated_database_migrates_first(tmp_path):
+    """A fresh database (e.g. after `rm -rf .data`): one line, then the data, exit 0 and
+    no traceback."""
+    import psycopg2
+    from django.conf import settings
+
+    conf = settings.DATABASES["default"]
+    name = f"load_unmigrated_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(
+        dbname="postgres", user=conf["USER"], password=conf["PASSWORD"], host=conf["HOST"], port=conf["PORT"] or 5432
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = f"postgres://{conf['USER']}@{conf['HOST']}:{conf['PORT'] or 5432}/{name}"
+        if conf["PASSWORD"]:
+            url = f"postgres://{conf['USER']}:{conf['PASSWORD']}@{conf['HOST']}:{conf['PORT'] or 5432}/{name}"
+        env = {**os.environ, "DATABASE_URL": url}
+        done = subprocess.run(
+            [sys.executable, "manage.py", "load_data", "csv_data", "--no-rejects-file"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "Traceback" not in done.stderr
+        assert done.stderr.splitlines()[0] == "database not migrated: migrating first…"
+        assert "store_status.csv (status):" in done.stdout
+        check = psycopg2.connect(dbname=name, user=conf["USER"], password=conf["PASSWORD"], host=conf["HOST"],
+                                 port=conf["PORT"] or 5432)
+        try:
+            with check.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM monitoring_store")
+                assert cursor.fetchone()[0] > 0
+                cursor.execute("SELECT count(*) FROM monitoring_statuspoll")
+                assert cursor.fetchone()[0] > 0
+        finally:
+            check.close()
+        # Migrated now: a second load says nothing about migrations.
+        again = subprocess.run(
+            [sys.executable, "manage.py", "load_data", "csv_data", "--no-rejects-file"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
+        )
+        assert again.returncode == 0 and "migrating" not in again.stderr
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.mark.parametrize(
+    ("as_of", "warning"),
+    [
+        ("2030-01-01T00:00:00Z", "--as-of 2030-01-01T00:00:00Z is after the latest poll stored "
+                                 "(2023-01-25 16:15:00 UTC): the windows hold no polls"),
+        ("2020-01-01T00:00:00Z", "--as-of 2020-01-01T00:00:00Z is before the earliest poll stored "
+                                 "(2023-01-25 15:14:00 UTC): the windows hold no polls"),
+        ("2023-01-27T00:00:00Z", "--as-of 2023-01-27T00:00:00Z is after the latest poll stored "
+                                 "(2023-01-25 16:15:00 UTC): the last hour and the last day hold no polls (all 0)"),
+        ("2023-01-25T17:00:00Z", None),  # within the horizon of the last poll
+        ("2023-01-25T17:00:00+01:00", None),
+    ],
+)
+def test_generate_report_warns_when_as_of_misses_the_stored_polls(db, tmp_path, as_of, warning):
+    from tests.factories import worked_example_store
+
+    worked_example_store()
+    err = io.StringIO()
+    call_command("generate_report", "--as-of", as_of, "--output", str(tmp_path / "r.csv"), stderr=err)
+    lines = err.getvalue().splitlines()
+    assert lines[-1].startswith("wrote 1 stores to")
+    assert lines[:-1] == ([f"warning: {warning}"] if warning else [])
 
 
 # --------------------------------------------------------------------------- the public data
@@ -1016,3 +1255,15 @@ def test_a_read_ahead_of_a_changed_file_is_not_used(db, tmp_path, monkeypatch):
     with status_file.reading_ahead(path) as started:  # the table has polls: no bulk path, no read-ahead
         assert not started
     assert status_file._READ_AHEADS == {}
+
+
+def test_load_data_special_option(db, tmp_path):
+    special = write(tmp_path, "holidays.csv", "store_id,date,start_time_local,end_time_local\na,2023-12-25,,\na,2023-12-26,x,\n")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("load_data", "--special", str(special), "--no-rejects-file", stdout=out, stderr=err)
+    assert out.getvalue().startswith("holidays.csv (special_hours): 2 rows: loaded 1, replaced 0, unchanged 0,")
+    assert "removed 0, rejected 1" in out.getvalue()
+    assert "holidays.csv:3: end_time_local: missing end_time_local" in err.getvalue()
+    assert specials() == [("a", date(2023, 12, 25), None, None)]
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("load_data", "--special", str(tmp_path / "missing.csv"))

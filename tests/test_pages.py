@@ -77,6 +77,32 @@ def test_status_page_worked_example(client):
     assert "09:00–12:00" in html
 
 
+def test_status_page_honours_special_hours(client):
+    """SPEC §9: a special date replaces the weekly hours in the figures, the timeline and the
+    incidents, and the page lists it."""
+    from datetime import date, time
+
+    from monitoring.models import SpecialHours
+
+    store, noon = worked_example_store()  # 09:00–12:00 every day; the outage is on Wed 2023-01-25
+    SpecialHours.objects.create(store=store, date=date(2023, 1, 25))  # closed all day
+    SpecialHours.objects.create(store=store, date=date(2023, 1, 24), start_time_local=time(20), end_time_local=time(2))
+    SpecialHours.objects.create(store=store, date=date(2023, 2, 14), start_time_local=time(18), end_time_local=time(0))
+    html = client.get(f"/stores/{store.store_id}/", {"as_of": noon.isoformat()}).content.decode()
+    assert not re.findall(r'<tr class="incident">', html)  # the store was closed: no outage
+    special = re.search(r'<table class="hours" id="special-hours">(.*?)</table>', html, re.S).group(1)
+    rows = [re.sub(r"<[^>]+>", "", row) for row in re.findall(r"<tr>(.*?)</tr>", special, re.S)]
+    assert rows == [
+        "Tue 24 Jan 202320:00–02:00 (next day)", "Wed 25 Jan 2023Closed all day", "Tue 14 Feb 202318:00–24:00"
+    ]
+    # the week (Wed 18th 12:00 .. Wed 25th 12:00 local) is open 09:00–12:00 on the 19th..23rd, 20:00–02:00
+    # from the 24th (its special, instead of 09:00–12:00), and not on the 25th: 5 x 3 h + 6 h
+    rects = segments(html)
+    assert not any(r["state"] == "DOWN" for r in rects)
+    open_seconds = sum(r["seconds"] for r in rects if r["state"] != "CLOSED")
+    assert open_seconds == pytest.approx(5 * 3 * 3600 + 6 * 3600, abs=1)
+
+
 def test_status_page_defaults_to_latest_poll(client):
     store, noon = worked_example_store()
     html = client.get(f"/stores/{store.store_id}/").content.decode()

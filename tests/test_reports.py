@@ -33,6 +33,52 @@ def test_worked_example_through_the_database():
     assert row["uptime_last_week"] + row["downtime_last_week"] == pytest.approx(3)
 
 
+def test_special_hours_file_through_the_report_and_generate_report(tmp_path):
+    """SPEC §9 end to end: a special-hours file loaded, then the report (service, worker and
+    command) honours it; the selector reads only the dates the report's range needs."""
+    from datetime import date, time
+
+    from monitoring.engine import SpecialShift
+    from monitoring.ingest import load_special_hours_file
+    from monitoring.selectors import store_schedules
+
+    store, noon = worked_example_store()  # 09:00–12:00 every day (New York); outage on 2023-01-25
+    make_store("only-special")  # no weekly rows: 24x7 except its special date
+    path = tmp_path / "special_hours.csv"
+    path.write_text(
+        "store_id,date,start_time_local,end_time_local\n"
+        "worked-example,2023-01-25,10:00,11:00\n"  # a short day: the 11:15 poll is outside it
+        "worked-example,2023-01-24,,\n"  # closed
+        "worked-example,2022-06-01,,\n"  # far outside the report's range
+        "only-special,2023-01-25,,\n"
+    )
+    assert load_special_hours_file(path=path).loaded == 4
+    computed = {row["store_id"]: row for row in report_compute(as_of=noon).rows}
+    row = computed["worked-example"]
+    assert row["uptime_last_day"] == pytest.approx(1)  # 10:00–11:00, all near the 10:14 active poll
+    assert row["downtime_last_day"] == pytest.approx(0)
+    assert row["uptime_last_hour"] == row["downtime_last_hour"] == pytest.approx(0)  # closed 11:00–12:00
+    # the week: 19th..23rd 3 h each (unknown: no polls), 24th closed, 25th 1 h up
+    assert row["unknown_last_week"] == pytest.approx(5 * 3)
+    # no zone: Chicago; closed from 2023-01-25 00:00 there (06:00 UTC) to as_of (17:00 UTC): 11 h
+    only = computed["only-special"]
+    assert only["unknown_last_week"] == pytest.approx(7 * 24 - 11)
+
+    stores = [(store.pk, store.store_id, store.timezone_name)]
+    (schedule,) = store_schedules(stores=stores, start=noon - timedelta(days=7, hours=2), end=noon)
+    assert sorted(schedule.special_shifts) == [
+        SpecialShift(date(2023, 1, 24), None, None), SpecialShift(date(2023, 1, 25), time(10), time(11))
+    ]
+    (everything,) = store_schedules(stores=stores)
+    assert len(everything.special_shifts) == 3
+
+    report = report_run(report_id=report_create(as_of=noon).id)
+    assert float(rows_by_store(report.csv)["worked-example"]["uptime_last_day"]) == 1.0
+    out = io.StringIO()
+    call_command("generate_report", "--as-of", noon.isoformat(), stdout=out)
+    assert float(rows_by_store(out.getvalue())["worked-example"]["uptime_last_day"]) == 1.0
+
+
 def _poll_instants_bulk(store, instants) -> None:
     with connection.cursor() as cursor:
         cursor.execute(

@@ -217,3 +217,99 @@ def test_bad_path_or_query_encoding_answers_400(client):
     # Percent-encoded UTF-8 is fine.
     assert client.get("/get_report/?report_id=%E2%98%83").status_code == 400  # not a UUID, but read
     assert "UUID" in client.get("/get_report/?report_id=%E2%98%83").json()["error"]
+
+
+# --------------------------------------------------------------------------- errors for people, logs for operators
+
+#: Every API URL with a wrong method, a wrong body or an unknown resource: (method, path,
+#: body, content type, status). Each answers JSON {"error": ...}, never an HTML page.
+API_REFUSALS = [
+    ("GET", "/graphql/", None, None, 400),  # no query (a program, not a browser)
+    ("PUT", "/graphql/", None, None, 405),
+    ("DELETE", "/graphql/", None, None, 405),
+    ("POST", "/graphql/", "query { stores { totalCount } }", "text/plain", 400),  # wrong content type
+    ("POST", "/graphql/", "{", "application/json", 400),
+    ("POST", "/graphql/", "{}", "application/json", 400),  # no query in it
+    ("GET", "/trigger_report/", None, None, 405),
+    ("PUT", "/trigger_report/", None, None, 405),
+    ("PUT", "/get_report/", None, None, 405),
+    ("DELETE", "/get_report/", None, None, 405),
+    ("GET", "/get_report/", None, None, 400),  # no report_id
+    ("GET", "/get_report/?report_id=00000000-0000-4000-8000-000000000000", None, None, 404),
+    ("PATCH", "/store/get_report/", None, None, 405),
+    ("DELETE", "/store/x/trigger_report/", None, None, 405),
+    ("PUT", "/store/x/trigger_report/", None, None, 405),
+    ("GET", "/store/ghost/trigger_report/", None, None, 404),
+    ("GET", "/store/", None, None, 404),
+    ("GET", "/store/x/", None, None, 404),
+    ("GET", "/reports/download/bad/", None, None, 403),
+    ("PUT", "/reports/download/bad/", None, None, 405),
+    ("POST", "/reports/download/bad/", "{}", "application/json", 405),
+    ("DELETE", "/reports/download/bad/", None, None, 405),
+    ("GET", "/reports/download/", None, None, 404),
+    ("GET", "/reports/download/a/b/", None, None, 404),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "content_type", "status"), API_REFUSALS)
+def test_every_api_refusal_answers_json(client, method, path, body, content_type, status):
+    make_store("x")
+    kwargs = {"content_type": content_type} if content_type else {}
+    response = client.generic(method, path, body or "", **kwargs)
+    assert response.status_code == status, (method, path, response.content[:200])
+    assert response["Content-Type"].startswith("application/json"), (method, path, response.content[:200])
+    assert response.json()["error"]
+    if status == 405:
+        assert response.has_header("Allow") or "GraphQL only supports" in response.json()["error"]
+
+
+def _operator_lines(records) -> list[str]:
+    """The records as the server log writes them (settings.LOGGING's console handler)."""
+    import logging
+
+    from config.log_format import RequestLineFormatter
+
+    (handler,) = [h for h in logging.getLogger().handlers if isinstance(h.formatter, RequestLineFormatter)]
+    return [handler.format(record) for record in records]
+
+
+def test_the_server_log_writes_through_the_operator_formatter():
+    import logging
+
+    from config.log_format import RequestLineFormatter
+
+    assert any(isinstance(h.formatter, RequestLineFormatter) for h in logging.getLogger().handlers)
+
+
+def test_client_errors_are_logged_in_one_line(client, caplog):
+    make_store("x")
+    with caplog.at_level("WARNING"):
+        client.get("/store/ghost/trigger_report/")
+        client.put("/get_report/")
+        client.get("/reports/download/bad/")
+        client.get("/get_report/", HTTP_HOST="evil.example")  # DisallowedHost: logged with its exception
+    lines = _operator_lines([r for r in caplog.records if getattr(r, "status_code", None)])
+    assert len(lines) == 4, lines
+    for line in lines:
+        assert "\n" not in line and "Traceback" not in line, line
+    assert lines[0].endswith("WARNING django.request: GET /store/ghost/trigger_report/ 404 Not Found")
+    assert lines[1].endswith("django.request: PUT /get_report/ 405 Method Not Allowed")
+    assert lines[2].endswith("django.request: GET /reports/download/bad/ 403 Forbidden")
+    assert "django.security.DisallowedHost: GET /get_report/ 400 Bad Request: Invalid HTTP_HOST header: 'evil.example'" in lines[3]
+
+
+def test_server_errors_keep_their_traceback(client, caplog, monkeypatch):
+    from monitoring import views
+
+    def broken(**kwargs):
+        raise RuntimeError("the database fell over")
+
+    monkeypatch.setattr(views, "report_create", broken)
+    client.raise_request_exception = False
+    with caplog.at_level("ERROR"):
+        response = client.post("/trigger_report/")
+    assert response.status_code == 500
+    (line,) = _operator_lines([r for r in caplog.records if getattr(r, "status_code", None) == 500])
+    first, *rest = line.splitlines()
+    assert first.endswith("ERROR django.request: POST /trigger_report/ 500 Internal Server Error: the database fell over")
+    assert "Traceback (most recent call last)" in line and "RuntimeError: the database fell over" in line

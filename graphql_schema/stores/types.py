@@ -1,5 +1,5 @@
 import enum
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
 import strawberry
@@ -9,14 +9,15 @@ from strawberry import auto
 from strawberry_django.pagination import OffsetPaginated
 
 from graphql_schema.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
-from graphql_schema.errors import request_access
+from graphql_schema.errors import UserError, request_access
 from graphql_schema.fields import ObjectField
 from graphql_schema.pagination import offset_paginated
 from monitoring.access import polls_visible, stores_visible
 from monitoring import engine
-from monitoring.models import BusinessHours, StatusPoll, Store
+from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 from monitoring.reports import horizon_from_minutes, store_report_compute, window_seconds
 from monitoring.selectors import latest_poll_timestamp
+from monitoring.special_hours import special_hours_between
 from monitoring.timeline import store_incidents, store_timeline
 
 
@@ -59,6 +60,30 @@ class BusinessHoursType:
     )
     def runs_past_midnight(self, root: BusinessHours) -> bool:
         return root.end_time_local <= root.start_time_local
+
+
+LocalDate = date  # a field below is named `date`
+#: Most special-hours rows one `Store.specialHours` returns (graphql_schema.pricing).
+SPECIAL_HOURS_MAX_ROWS = 100
+
+
+@strawberry_django.type(SpecialHours, name="SpecialHours")
+class SpecialHoursType:
+    date: LocalDate = strawberry_django.field(description="The store's local calendar date.")
+    start_time_local: time | None = strawberry_django.field(description="Null when closed all day.")
+    end_time_local: time | None = strawberry_django.field(
+        description="Null when closed all day; <= start: runs past midnight (equal = 24 hours; 24:00 reads 00:00)."
+    )
+
+    @strawberry_django.field(only=["start_time_local"], description="Closed all day on this date.")
+    def closed(self, root: SpecialHours) -> bool:
+        return root.closed
+
+
+@strawberry.input(description="One shift, local time: HH:MM or HH:MM:SS; 24:00 as an end means the end of the day.")
+class ShiftInput:
+    start_time_local: str
+    end_time_local: str = strawberry.field(description="<= start: the shift runs past midnight (equal = 24 hours).")
 
 
 @strawberry_django.type(StatusPoll, name="StatusPoll")
@@ -134,10 +159,30 @@ class StoreType:
         return not root.timezone_name
 
     @strawberry_django.field(
-        field_cls=ObjectField, prefetch_related=["business_hours"], description="No hours rows: open 24x7."
+        field_cls=ObjectField,
+        prefetch_related=["business_hours"],
+        description="No weekly hours rows: open 24x7 (on dates without special hours).",
     )
     def is24x7(self, root: Store) -> bool:
         return not root.business_hours.all()
+
+    @strawberry_django.field(
+        description=(
+            "Special hours (holidays, events) with from <= date <= to, by date: on a date with special rows they are"
+            f" the day's shifts, the weekly hours do not apply. A range holding more than {SPECIAL_HOURS_MAX_ROWS} rows"
+            " is refused: narrow it."
+        )
+    )
+    def special_hours(
+        self,
+        root: Store,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+    ) -> list[SpecialHoursType]:
+        rows = special_hours_between(store=root, start=from_, end=to, limit=SPECIAL_HOURS_MAX_ROWS + 1)
+        if len(rows) > SPECIAL_HOURS_MAX_ROWS:
+            raise UserError(f"more than {SPECIAL_HOURS_MAX_ROWS} special-hours rows in this range: narrow from/to")
+        return rows
 
     @offset_paginated(OffsetPaginated[StatusPollType], description="Polls, oldest first.")
     def status_polls(

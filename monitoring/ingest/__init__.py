@@ -8,7 +8,7 @@ grammar (SPEC §7). The flow, file by file:
 - `status_file`: a status file, streamed; `bulk_path`: into an empty poll table;
 - `poll_arrays`, `poll_writes`, `copy_format`: polls as arrays, how they are written,
   PostgreSQL's binary COPY;
-- `small_files`: business hours and time zones;
+- `small_files`: business hours, special hours and time zones;
 - `live`: `polls_record`, the polls of the API;
 - `load`: `load_files`, the front door for files.
 
@@ -18,6 +18,7 @@ The rules in full: docs/loading.md.
 from monitoring.ingest.csv_files import (
     HOURS,
     KINDS,
+    SPECIAL_HOURS,
     STATUS,
     TIMEZONES,
     default_rejects_path,
@@ -28,7 +29,7 @@ from monitoring.ingest.csv_files import (
 from monitoring.ingest.live import polls_record
 from monitoring.ingest.load import LOADERS, load_files
 from monitoring.ingest.results import FileLoadResult, LoadError, Rejection
-from monitoring.ingest.small_files import load_business_hours_file, load_timezones_file
+from monitoring.ingest.small_files import load_business_hours_file, load_special_hours_file, load_timezones_file
 from monitoring.ingest.status_file import BULK_MIN_BYTES, load_status_file
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "LOADERS",
     "LoadError",
     "Rejection",
+    "SPECIAL_HOURS",
     "STATUS",
     "TIMEZONES",
     "default_rejects_path",
@@ -46,6 +48,7 @@ __all__ = [
     "find_input_files",
     "load_business_hours_file",
     "load_files",
+    "load_special_hours_file",
     "load_status_file",
     "load_timezones_file",
     "polls_record",

@@ -72,6 +72,7 @@ ENCODERS = {
     "float8": lambda value: _FLOAT8.pack(8, value),
     "boolean": lambda value: struct.pack(">iB", 1, bool(value)),
     "time": _time,
+    "date": lambda value: _INT4.pack(4, (value - PG_EPOCH_DATE).days),
     "timestamptz": lambda value: _INT8.pack(8, pg_microseconds(value)),
     "uuid": lambda value: struct.pack(">i", 16) + value.bytes,
 }

@@ -17,9 +17,10 @@ from monitoring.ingest.values import CSV_BLANKS
 STATUS = "status"
 HOURS = "hours"
 TIMEZONES = "timezones"
-KINDS = (STATUS, HOURS, TIMEZONES)
+SPECIAL_HOURS = "special_hours"
+KINDS = (STATUS, HOURS, TIMEZONES, SPECIAL_HOURS)
 #: The order files load in: zones and hours first, so the polls find their stores.
-LOAD_ORDER = (TIMEZONES, HOURS, STATUS)
+LOAD_ORDER = (TIMEZONES, HOURS, SPECIAL_HOURS, STATUS)
 
 #: Required columns per kind: canonical name -> accepted header names (lowercase).
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -31,6 +32,12 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "end_time_local": ("end_time_local",),
     },
     TIMEZONES: {"store_id": ("store_id",), "timezone_str": ("timezone_str",)},
+    SPECIAL_HOURS: {
+        "store_id": ("store_id",),
+        "date": ("date",),
+        "start_time_local": ("start_time_local",),
+        "end_time_local": ("end_time_local",),
+    },
 }
 
 #: File names of SPEC §1, lowercase; a name matches case-insensitively.
@@ -38,6 +45,7 @@ FILE_NAMES: dict[str, tuple[str, ...]] = {
     STATUS: ("store_status.csv", "store status.csv"),
     HOURS: ("menu_hours.csv", "menu hours.csv"),
     TIMEZONES: ("timezones.csv",),
+    SPECIAL_HOURS: ("special_hours.csv", "special hours.csv"),
 }
 TIMEZONES_PREFIX = "bq-results-"
 REJECTS_SUFFIX = ".rejects.csv"

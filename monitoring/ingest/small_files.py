@@ -1,5 +1,6 @@
 """The small files: business hours (authoritative per store: a store's shifts become
-exactly the file's) and time zones (upsert per store). Each row is validated alone
+exactly the file's), special hours (authoritative per store and date: that date's
+special rows become exactly the file's) and time zones (upsert per store). Each row is validated alone
 (`values`; a text met before is not validated again: the few distinct days and
 times, and each store id, are read once), in one transaction per file.
 
@@ -27,12 +28,19 @@ from django.db import connection, transaction
 
 from monitoring.data_version import writer_lock
 from monitoring.ingest import bulk_path
-from monitoring.ingest.copy_format import HEADER, TRAILER
-from monitoring.ingest.csv_files import HOURS, TIMEZONES, plain_columns, read_header, small_file_records
+from monitoring.ingest.copy_format import HEADER, TRAILER, copy_rows_in
+from monitoring.ingest.csv_files import (
+    HOURS,
+    SPECIAL_HOURS,
+    TIMEZONES,
+    plain_columns,
+    read_header,
+    small_file_records,
+)
 from monitoring.ingest.poll_writes import insert_store_ids, insert_store_ids_keyed, staging_name, tune_session
 from monitoring.ingest.results import FileLoadResult, Rejection, load_envelope
-from monitoring.ingest.values import InvalidValue, day_of_week, local_time, store_id, zone
-from monitoring.models import BusinessHours, Store
+from monitoring.ingest.values import CSV_BLANKS, InvalidValue, day_of_week, local_date, local_time, store_id, zone
+from monitoring.models import BusinessHours, SpecialHours, Store
 
 #: An empty business-hours table takes the bulk path from this many shifts on.
 HOURS_BULK_MIN_ROWS = 2_000
@@ -238,6 +246,100 @@ def _copy_shifts(cursor, table: str, columns: tuple[str, ...], rows, encode_stor
             f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", io.BytesIO(b"".join(parts))
         )
     return count
+
+
+def special_shift_times(start: object, end: object, *, trim: bool = False) -> tuple[time | None, time | None]:
+    """A special-hours row's (start, end) local times by the grammar (`local_time`):
+    both given, or both empty (None, None: closed all day)."""
+
+    def empty(value: object) -> bool:
+        return value is None or (isinstance(value, str) and not value.strip(CSV_BLANKS if trim else ""))
+
+    if empty(start) and empty(end):
+        return None, None
+    if empty(start) or empty(end):
+        missing = "start_time_local" if empty(start) else "end_time_local"
+        raise InvalidValue(missing, f"missing {missing} (a day closed all day leaves both times empty)")
+    return (
+        local_time(start, end=False, trim=trim, field="start_time_local"),
+        local_time(end, end=True, trim=trim, field="end_time_local"),
+    )
+
+
+def load_special_hours_file(
+    *, path: Path | str, rejects_path: Path | str | None = None, progress: bool = False
+) -> FileLoadResult:
+    """Loads a special-hours file (SPEC §9): for every store and date with a valid row,
+    that date's stored special rows become exactly the file's (other dates, and the
+    weekly hours, untouched). A closed-all-day row next to shifts of the same store and
+    date is rejected (the shifts decide the day)."""
+    header = read_header(path=path, kind=SPECIAL_HOURS)
+    pos = header.positions
+    at_sid, at_date, at_start, at_end = pos["store_id"], pos["date"], pos["start_time_local"], pos["end_time_local"]
+    sid_of = memo(lambda text: store_id(text, trim=True))
+    date_of = memo(lambda text: local_date(text, trim=True, field="date"))
+    times_of = memo(lambda texts: special_shift_times(*texts, trim=True))
+    name = header.path.name
+    with gc_paused(), load_envelope(kind=SPECIAL_HOURS, path=header.path, rejects_path=rejects_path, progress=progress) as load:
+        result, sink, timings = load.result, load.rejects, load.result.timings
+        t0 = time_module.perf_counter()
+        rows: dict[tuple, tuple[int, str]] = {}  # (sid, date, start, end) -> its first line and raw text
+        for line_no, raw, fields in small_file_records(header, sink, result, load.progress):
+            sid = None
+            try:
+                sid = sid_of(fields[at_sid])
+                key = (sid, date_of(fields[at_date]), *times_of((fields[at_start], fields[at_end])))
+            except InvalidValue as error:
+                sink.add(Rejection(name, line_no, error.field, error.reason, raw), sid)
+                continue
+            if key in rows:
+                result.superseded += 1
+            else:
+                rows[key] = (line_no, raw)
+        open_dates = {(sid, day) for sid, day, start, _ in rows if start is not None}
+        for key in [key for key in rows if key[2] is None and key[:2] in open_dates]:
+            line_no, raw = rows.pop(key)
+            sink.add(
+                Rejection(name, line_no, "start_time_local",
+                          "closed all day, but the file also has shifts for this store and date (they decide the day)",
+                          raw),
+                key[0],
+            )
+        timings["read"] = time_module.perf_counter() - t0
+        load.progress.phase("writing")
+        with transaction.atomic(), connection.cursor() as cursor:
+            tune_session(cursor, bulk=True)
+            writer_lock(cursor)
+            t0 = time_module.perf_counter()
+            special, store = SpecialHours._meta.db_table, Store._meta.db_table
+            result.stores_created = insert_store_ids(cursor, {sid for sid, *_ in rows} | sink.store_ids)
+            staging = staging_name("special")
+            cursor.execute(
+                f"CREATE TEMP TABLE {staging} (sid text, day date, start_time time, end_time time) ON COMMIT DROP"
+            )
+            copy_rows_in(cursor, staging, ("sid", "day", "start_time", "end_time"), ("text", "date", "time", "time"), rows)
+            # The file is authoritative for the (store, date) pairs it names.
+            cursor.execute(
+                f"DELETE FROM {special} h USING {store} s"
+                f" WHERE h.store_id = s.id AND (s.store_id, h.date) IN (SELECT sid, day FROM {staging})"
+                f" AND NOT EXISTS (SELECT 1 FROM {staging} n WHERE n.sid = s.store_id AND n.day = h.date"
+                f" AND n.start_time IS NOT DISTINCT FROM h.start_time_local"
+                f" AND n.end_time IS NOT DISTINCT FROM h.end_time_local)"
+            )
+            result.removed = cursor.rowcount
+            cursor.execute(
+                f"INSERT INTO {special} (store_id, date, start_time_local, end_time_local)"
+                f" SELECT s.id, n.day, n.start_time, n.end_time FROM {staging} n JOIN {store} s ON s.store_id = n.sid"
+                f" ORDER BY s.id, n.day, n.start_time"
+                f" ON CONFLICT (store_id, date, start_time_local, end_time_local) DO NOTHING"
+            )
+            result.loaded = cursor.rowcount
+            result.unchanged = len(rows) - result.loaded
+            cursor.execute(f"DROP TABLE {staging}")
+            timings["write"] = time_module.perf_counter() - t0
+            t0 = time_module.perf_counter()
+        timings["commit"] = time_module.perf_counter() - t0
+    return load.result
 
 
 def load_timezones_file(

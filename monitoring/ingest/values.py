@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import available_timezones
 
@@ -208,6 +208,28 @@ def local_time(value: object, *, end: bool, trim: bool = False, field: str = "st
     if hour > 23 or minute > 59 or second > 59:
         raise InvalidValue(field, f"{field} out of range {shown(text)}")
     return time(hour, minute, second, fraction)
+
+
+_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+#: The local dates a special-hours row may have: the years 2000–2100, as `as_of`.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def local_date(value: object, *, trim: bool = False, field: str = "date") -> date:
+    """A local calendar date `YYYY-MM-DD` (exactly that form), a real date in the years
+    2000–2100."""
+    text = _text(value, field, trim)
+    match = _DATE_RE.fullmatch(text)
+    if match is None:
+        raise InvalidValue(field, f"unparsable {field} {shown(text)} (expected YYYY-MM-DD)")
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        raise InvalidValue(field, f"{field} out of range {shown(text)} (no such date)") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise InvalidValue(field, f"{field} must be in the years 2000–2100, not {text}")
+    return day
 
 
 @lru_cache(maxsize=1)

@@ -1,10 +1,12 @@
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.ingest import values
 from monitoring.reports import ReportInputError, report_compute, report_csv, validate_report_request
+from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
 
 
 def parse_as_of(value: str) -> datetime:
@@ -24,6 +26,33 @@ def parse_store_ids(ids: list[str]) -> list[str]:
         except values.InvalidValue as error:
             raise CommandError(f"--store {values.shown(store_id)}: {error.reason}") from None
     return ids
+
+
+#: The report's windows (SPEC §5): [as_of - length, as_of).
+WINDOWS = (("last hour", timedelta(hours=1)), ("last day", timedelta(days=1)), ("last week", timedelta(days=7)))
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def as_of_warning(as_of: datetime, given: str, *, horizon: timedelta) -> str | None:
+    """One line when `--as-of` leaves windows of the report with no poll in reach (no
+    poll inside them nor within `horizon` before them: their figures are all 0,
+    silently), else None."""
+    latest, earliest = latest_poll_timestamp(), earliest_poll_timestamp()
+    if latest is None or earliest is None:
+        return f"warning: --as-of {given}: no poll is stored: the windows hold no polls"
+    if as_of < earliest:
+        return f"warning: --as-of {given} is before the earliest poll stored ({_utc(earliest)}): the windows hold no polls"
+    empty = [name for name, length in WINDOWS if as_of - length > latest + horizon]
+    if not empty:
+        return None
+    if len(empty) == len(WINDOWS):
+        which = "the windows hold no polls"
+    else:
+        which = f"the {' and the '.join(empty)} hold{'s' if len(empty) == 1 else ''} no polls (all 0)"
+    return f"warning: --as-of {given} is after the latest poll stored ({_utc(latest)}): {which}"
 
 
 class Command(BaseCommand):
@@ -51,6 +80,11 @@ class Command(BaseCommand):
             validate_report_request(as_of=as_of_time, store_ids=stores, horizon_minutes=horizon_minutes)
         except ReportInputError as error:
             raise CommandError(str(error)) from None
+        if as_of_time is not None:
+            horizon = timedelta(minutes=horizon_minutes or settings.REPORT_HORIZON_MINUTES)
+            warning = as_of_warning(as_of_time, as_of, horizon=horizon)
+            if warning:
+                self.stderr.write(warning)
         computed = report_compute(
             as_of=as_of_time,
             store_ids=stores,

@@ -1,29 +1,37 @@
-"""`manage.py load_data DIR` or `--status F --hours F --timezones F` (SPEC §6).
+"""`manage.py load_data DIR` or `--status F --hours F --timezones F [--special F]` (SPEC §6, §9).
 
 Thin: `monitoring.ingest.load_files` does the work (the status file, loaded last,
 is read and parsed in a thread meanwhile: `status_file.reading_ahead`). One summary
 line per file (`-v 2`: and where its time went).
-Rejected rows do not fail the command (exit 0): they are counted, the first few
-printed, and all of them written to `<input name>.rejects.csv` next to the input (or
-in `--rejects DIR`). A missing or unreadable file, or a missing required column,
-stops the command before anything is loaded (CommandError, exit 1).
+Rejected rows do not fail the command (exit 0) unless `--strict`: they are counted,
+the first few printed, and all of them written to `<input name without .csv>.rejects.csv`
+(store_status.csv -> store_status.rejects.csv) next to the input (or in `--rejects DIR`);
+with `--strict` the good rows still load and the command then exits 1. A missing or
+unreadable file, a folder holding none of the input files, or a missing required column
+stops the command before anything is loaded (CommandError, exit 1), with one line.
+A database that has not been migrated yet (a fresh `.data/`) is migrated first.
 """
 
 import os
 import sys
 from pathlib import Path
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from monitoring.ingest import (
     HOURS,
+    SPECIAL_HOURS,
     STATUS,
     TIMEZONES,
     FileLoadResult,
     LoadError,
     default_rejects_path,
+    expected_names,
     find_input_files,
     load_files,
+    read_header,
 )
 from monitoring.ingest.status_file import reading_ahead
 from monitoring.models import Store
@@ -35,7 +43,10 @@ class Command(BaseCommand):
     help = (
         "Loads store status polls, business hours and time zones from CSV files (SPEC §1): "
         "the files of DIR found by their usual names, and/or the files given with --status, "
-        "--hours, --timezones. Rejected rows are reported and written to <name>.rejects.csv."
+        "--hours, --timezones (and special hours, SPEC §9: --special, optional). Rejected rows are reported and written to "
+        "<input name without .csv>.rejects.csv (store_status.csv -> store_status.rejects.csv) "
+        "next to each input; the good rows load anyway (--strict: then exit 1). "
+        "An unmigrated database is migrated first."
     )
     # The system checks import the URL conf and with it the GraphQL schema (~1 s);
     # loading needs neither.
@@ -47,17 +58,34 @@ class Command(BaseCommand):
         parser.add_argument("--hours", help="business hours file (store_id, dayOfWeek|day, start/end_time_local)")
         parser.add_argument("--timezones", help="time zones file (store_id, timezone_str)")
         parser.add_argument(
+            "--special",
+            help="special hours file (store_id, date, start/end_time_local; both times empty: closed all day)",
+        )
+        parser.add_argument(
             "--if-empty", action="store_true", help="load only when the database has no store yet (make run)"
         )
         parser.add_argument(
             "--rejects",
             metavar="DIR",
-            help="folder for the <name>.rejects.csv files (default: next to each input file)",
+            help="folder for the <input name without .csv>.rejects.csv files (default: next to each input file)",
         )
         parser.add_argument("--no-rejects-file", action="store_true", help="do not write rejects files")
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="exit 1 when any row was rejected (after loading: the good rows stay loaded)",
+        )
 
     def handle(self, *args, **options):
         files = self._files(options)
+        # Every header first (no database needed): a wrong file is one line, whatever
+        # state the database is in.
+        try:
+            for kind, path in files.items():
+                read_header(path=path, kind=kind)
+        except LoadError as error:
+            raise CommandError(str(error)) from None
+        self._migrated(DEFAULT_DB_ALIAS)
         if options["if_empty"]:
             stores = Store.objects.count()
             if stores:
@@ -68,7 +96,7 @@ class Command(BaseCommand):
             # The status file loads last: it is read and parsed meanwhile, while the
             # time zones and hours load (mostly waiting on the database).
             with reading_ahead(files.get(STATUS) if len(files) > 1 else None):
-                load_files(
+                results = load_files(
                     files=files,
                     rejects_path_of=None if options["no_rejects_file"] else lambda path: self._rejects_path(path, rejects_dir),
                     progress=sys.stderr.isatty(),
@@ -76,6 +104,30 @@ class Command(BaseCommand):
                 )
         except LoadError as error:
             raise CommandError(str(error)) from None
+        rejected = sum(result.rejected for result in results)
+        if options["strict"] and rejected:
+            where = [str(result.rejects_path) for result in results if result.rejects_path]
+            see = f" (see {', '.join(where)})" if where else ""
+            raise CommandError(
+                f"--strict: {rejected} row{'s' if rejected != 1 else ''} rejected{see}; "
+                "the other rows are loaded"
+            )
+
+    def _migrated(self, alias: str) -> None:
+        """A database without the tables (a fresh `.data/`, a new DATABASE_URL) is
+        migrated first, in one line instead of a traceback from the first query."""
+        from django.db.migrations.executor import MigrationExecutor
+
+        connection = connections[alias]
+        try:
+            executor = MigrationExecutor(connection)
+            plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        except DatabaseError as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CommandError(f"cannot reach the database: {reason}") from None
+        if plan:
+            self.stderr.write("database not migrated: migrating first…")
+            call_command("migrate", database=alias, interactive=False, verbosity=0)
 
     def _report(self, result: FileLoadResult, verbosity: int) -> None:
         self.stdout.write(result.summary())
@@ -96,18 +148,15 @@ class Command(BaseCommand):
             except LoadError as error:
                 raise CommandError(str(error)) from None
             if not files:
-                raise CommandError(
-                    f"{options['directory']}: no input file found (expected store_status.csv, "
-                    "menu_hours.csv, timezones.csv or bq-results-*.csv)"
-                )
-        for kind, option in ((STATUS, "status"), (HOURS, "hours"), (TIMEZONES, "timezones")):
+                raise CommandError(f"{options['directory']}: no input file found; expected {_expected()}")
+        for kind, option in ((STATUS, "status"), (HOURS, "hours"), (TIMEZONES, "timezones"), (SPECIAL_HOURS, "special")):
             if options[option]:
                 path = Path(options[option])
                 if not path.is_file():
                     raise CommandError(f"{path}: no such file (--{option})")
                 files[kind] = path
         if not files:
-            raise CommandError("give a directory or at least one of --status, --hours, --timezones")
+            raise CommandError("give a directory or at least one of --status, --hours, --timezones, --special")
         if options["directory"]:
             missing = [kind for kind in (STATUS, HOURS, TIMEZONES) if kind not in files]
             if missing:
@@ -121,3 +170,10 @@ class Command(BaseCommand):
             self.stderr.write(f"load_data: {directory} is not writable: rejected rows are not written to a file")
             return None
         return target
+
+
+def _expected() -> str:
+    """The names `find_input_files` accepts: "store_status.csv, 'store status.csv', …,
+    timezones.csv or bq-results-*.csv (in any case)"."""
+    names = [f"'{name}'" if " " in name else name for name in expected_names()]
+    return ", ".join(names[:-1]) + " or " + names[-1] + " (in any case)"
