@@ -247,6 +247,24 @@ def test_old_reports_are_pruned_with_their_rows_and_links_answer_410(client):
     assert client.get(links[recent.pk][:-3] + "xx/").status_code == 403
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_pruned_reports_link_answers_410_over_http(live_server):
+    """The same rule through a real server: the link worked, the report is pruned, the
+    link answers 410 and the report's id 404."""
+    owner = Owner.objects.create(name="o")
+    store, _ = worked_example_store("o1")
+    store.owner = owner
+    store.save()
+    _, raw = token_create(name="t", owner=owner)
+    report = _complete_report(owner=owner, age=timedelta(days=31))
+    link = live_server.url + report_download_path(report_id=report.pk)
+    assert reports_prune() == 1
+    status, _, text = http(link)
+    assert status == 410 and json.loads(text) == {"error": "this report has been deleted"}
+    status, _, _ = http(f"{live_server.url}/get_report/?report_id={report.pk}", token=raw)
+    assert status == 404
+
+
 @pytest.mark.django_db
 def test_retention_is_a_setting_and_now_can_be_given():
     worked_example_store("s1")
