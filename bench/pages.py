@@ -7,8 +7,12 @@ database of its own, then, in this process, for `--samples` stores picked at ran
 - a week's `store_timeline` + `store_incidents` (the services the page calls), and
 - the whole `/stores/<id>/` page through Django's request handler (middleware, the
   report row, timeline, incidents, template), i.e. server time without the network;
+- the fleet home page `/` (first page, `?state=down`, a later page) for every store
+  (anonymous access sees them all): every store's figures in one batched engine call,
+  sorted worst-first, 50 shown; once with the ranking computed in each request, then
+  with it kept in the process (unchanged data version, monitoring.pages.fleet_ranking);
 and prints the cold first call, median and p95 of each. Goals: timeline+incidents
-<= 20 ms, page <= 100 ms.
+<= 20 ms, status page <= 100 ms, fleet page <= 150 ms.
 """
 
 import argparse
@@ -38,14 +42,16 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="use the database left by a previous run")
+    parser.add_argument("--database", default=DB_NAME, help=f"database name (default {DB_NAME})")
+    parser.add_argument("--fleet-samples", type=int, default=20)
     args = parser.parse_args()
 
     if args.reuse:
-        url = database_url(DB_NAME)
+        url = database_url(args.database)
         how = "reused"
     else:
         data = generated(args.stores, args.days)
-        url = fresh_database(DB_NAME)
+        url = fresh_database(args.database)
         started = time.perf_counter()
         manage(["load_data", str(data)], url, stdout=open(os.devnull, "w"))
         print(f"loaded {data.name} with manage.py load_data in {time.perf_counter() - started:.1f} s")
@@ -101,6 +107,31 @@ def main() -> None:
     print(f"status page /stores/<id>/ (server time)   cold {cold_page:6.1f} ms   {summary(page_times)}")
     print("    (goal <= 100 ms; 'cold' is this process's first request: URLconf, GraphQL schema, templates)")
     print(f"status page: {len(queries)} SQL queries, {size / 1024:.0f} KiB of HTML; {len(picked)} stores sampled")
+
+    def fleet(query: dict) -> float:
+        started = time.perf_counter()
+        response = client.get("/", query)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, response.status_code
+        return elapsed
+
+    from monitoring import pages
+
+    def fleet_computed(query: dict) -> float:
+        pages._fleet_cache.clear()  # every store's figures computed in this request
+        return fleet(query)
+
+    computed = [fleet_computed({}) for _ in range(max(3, args.fleet_samples // 4))]
+    print(f"{'fleet page /, ranking computed':40s}  {summary(computed)}   ({len(computed)} requests)")
+    for label, query in (("fleet page / (ranking kept)", {}), ("fleet page /?state=down (kept)", {"state": "down"}),
+                         ("fleet page /?page=100 (kept)", {"page": 100})):
+        fleet_times = [fleet(query) for _ in range(args.fleet_samples)]
+        print(f"{label:40s}  {summary(fleet_times)}")
+    queries.clear()
+    with connection.execute_wrapper(lambda execute, sql, *rest: (queries.append(sql), execute(sql, *rest))[1]):
+        fleet({})
+    size = len(client.get("/").content)
+    print(f"    (goal <= 150 ms; {store_count} stores ranked; {len(queries)} SQL queries, {size / 1024:.0f} KiB of HTML)")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ urlpatterns = [
     # Server-rendered pages (monitoring.pages); <uuid:…> never matches "download/…".
     path("", pages.home, name="home"),
     path("sign-in/", pages.sign_in, name="sign-in"),
+    path("sign-out/", pages.sign_out, name="sign-out"),
+    path("reports/", pages.report_list, name="report-list"),
+    path("reports/generate/", pages.report_generate, name="report-generate"),
     path("reports/<uuid:report_id>/", pages.report_page, name="report-page"),
     path("stores/<path:store_id>/", pages.store_page, name="store-page"),
 ]

@@ -1,6 +1,7 @@
 """The pages in a real browser: headless Chromium against pytest-django's live_server
-renders the status page and the report page; a screenshot of the status page is kept at
-bench/out/status-page.png to look at. Skipped when Chromium is not installed."""
+renders the status page, the report page, the fleet (home) page and the reports list;
+screenshots are kept in bench/out/ (status-page.png, report-page.png, fleet.png,
+reports.png) to look at. Skipped when Chromium is not installed."""
 
 import os
 import shutil
@@ -122,3 +123,34 @@ def test_report_page_in_chromium(chromium, live_server, tmp_path):
     run_chromium(chromium, tmp_path, url, f"--screenshot={screenshot}")
     assert_png(screenshot)
     shutil.copyfile(screenshot, SCREENSHOTS / "report-page.png")
+
+
+def test_fleet_and_reports_pages_in_chromium(chromium, live_server, tmp_path):
+    from tests.factories import make_store
+    from tests.test_pages import hourly
+
+    _, end = busy_week_store()
+    hourly(make_store("down-now", zone="UTC"), hours=7 * 24 + 3, status=lambda age: age > 2, end=end)
+    hourly(make_store("new-store", zone="UTC"), hours=24, end=end)
+    make_store("never-polled")
+    dom = run_chromium(chromium, tmp_path, f"{live_server.url}/", "--dump-dom")
+    assert '<table id="fleet">' in dom and 'data-store="down-now" data-state="DOWN"' in dom
+    assert dom.index('data-store="down-now"') < dom.index('data-store="busy-week"')
+    assert "down for" in dom and "but only" in dom and "never reported" in dom
+    assert 'id="generate-report"' in dom and "demo (anonymous access)" in dom
+    screenshot = tmp_path / "fleet.png"
+    run_chromium(chromium, tmp_path, f"{live_server.url}/", f"--screenshot={screenshot}", size="1280,900")
+    assert_png(screenshot)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(screenshot, SCREENSHOTS / "fleet.png")
+
+    complete = Report.objects.create()
+    report_run(report_id=complete.id)
+    Report.objects.create()  # still PENDING
+    dom = run_chromium(chromium, tmp_path, f"{live_server.url}/reports/", "--dump-dom")
+    assert dom.count('<tr class="report"') == 2
+    assert 'class="download" href="/reports/download/' in dom and "PENDING" in dom
+    screenshot = tmp_path / "reports.png"
+    run_chromium(chromium, tmp_path, f"{live_server.url}/reports/", f"--screenshot={screenshot}", size="1280,700")
+    assert_png(screenshot)
+    shutil.copyfile(screenshot, SCREENSHOTS / "reports.png")

@@ -32,6 +32,9 @@ ROUTES = {
     "reports/download/<str:token>/": "/reports/download/{}/",
     "": "/",
     "sign-in/": "/sign-in/",
+    "sign-out/": "/sign-out/",
+    "reports/": "/reports/",
+    "reports/generate/": "/reports/generate/",
     "reports/<uuid:report_id>/": "/reports/{}/",
     "stores/<path:store_id>/": "/stores/{}/",
 }

@@ -64,14 +64,17 @@ def test_status_page_worked_example(client):
     assert "worked-example" in html and "America/New_York" in html
     # SPEC §4: up 104.5 min, down 75.5 min on the day → 58.1 % over the day and week.
     assert html.count("58.1%") == 2
-    assert "1 h 44.5 min" in html and "1 h 15.5 min" in html
+    assert "1 h 44 min" in html and "1 h 15 min" in html  # humanize.duration: two units, truncated
     # The last hour [11:00, 12:00) is all down.
-    assert "0.0%" in html
+    assert ">0% up<" in html
+    # Honest coverage: the day is all known; the week (3 h open a day, polls on one day) is not.
+    assert "3 h of 3 h known" in html
+    assert "but only 3 h of 21 h known" in html
     # One incident: 10:44:30 to noon, 75.5 business minutes.
     incidents = re.findall(r'<tr class="incident">(.*?)</tr>', html, re.S)
     assert len(incidents) == 1
     assert "Wed 25 Jan 2023 10:44 EST" in incidents[0] and "Wed 25 Jan 2023 12:00 EST" in incidents[0]
-    assert "75.5" in incidents[0]
+    assert "75.5 minutes" in incidents[0] and "1 h 15 min" in incidents[0]
     assert "ongoing" in incidents[0]
     # Business hours, local.
     assert "09:00–12:00" in html
@@ -446,3 +449,185 @@ def test_home_search_with_control_characters_is_never_a_500(client, query):
     assert response.status_code == (400 if "\x00" in query else 200)
     if response.status_code == 200:
         assert b'href="/stores/a1/"' not in response.content
+
+
+# --------------------------------------------------------------------------- honest coverage, the fleet, reports
+
+
+FLEET_END = datetime(2023, 1, 25, 12, 0, tzinfo=UTC)
+
+
+def hourly(store, *, hours: int, status=lambda age: True, end: datetime = FLEET_END) -> None:
+    """Polls every hour back from `end`; status(age in hours) -> active?"""
+    add_polls(store, [(end - timedelta(hours=age), status(age)) for age in range(hours)])
+
+
+@pytest.fixture
+def fleet():
+    """Stores open 24x7 in UTC, as of FLEET_END (the latest poll): a-up (up all week),
+    b-down (down the last 2.5 hours), c-half (down the first half of the week, up since),
+    d-never (no polls at all), e-silent (last poll 10 days ago), f-new (polls only in
+    the last day: its week is mostly unknown)."""
+    hourly(make_store("a-up", zone="UTC"), hours=7 * 24 + 3)
+    hourly(make_store("b-down", zone="UTC"), hours=7 * 24 + 3, status=lambda age: age > 2)
+    hourly(make_store("c-half", zone="UTC"), hours=7 * 24 + 3, status=lambda age: age < 84)
+    make_store("d-never", zone="UTC")
+    add_polls(make_store("e-silent", zone="UTC"), [(FLEET_END - timedelta(days=10), True)])
+    hourly(make_store("f-new", zone="UTC"), hours=24)
+
+
+def fleet_rows(html: str) -> list[tuple[str, str]]:
+    """(store id, state label) of the fleet table's rows, in order."""
+    rows = re.findall(r'<tr class="store" data-store="([^"]*)" data-state="[^"]*">(.*?)</tr>', html, re.S)
+    return [(unescape(store), re.search(r'<span class="badge [A-Z]+">([^<]*)<', row).group(1)) for store, row in rows]
+
+
+def fleet_row(html: str, store_id: str) -> str:
+    row = re.search(rf'<tr class="store" data-store="{re.escape(store_id)}".*?</tr>', html, re.S).group(0)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+
+
+def test_home_is_the_fleet_worst_first_with_coverage(client, fleet):
+    html = client.get("/", headers=HTML).content.decode()
+    assert fleet_rows(html) == [
+        ("b-down", "down"), ("c-half", "up"), ("a-up", "up"), ("f-new", "up"),
+        ("d-never", "never reported"), ("e-silent", "silent"),
+    ]
+    assert "6 stores you can see" in html
+    b_down = fleet_row(html, "b-down")
+    assert "down for 2 h 30 min" in b_down
+    assert "24 h of 24 h known" in b_down and "168 h of 168 h known" in b_down
+    assert "just now" in b_down and "Wed 25 Jan 2023 12:00 UTC" in b_down  # last poll, at as_of
+    # A week of mostly unknown time is qualified, never a bare 100%.
+    f_new = fleet_row(html, "f-new")
+    assert "100% up but only 25 h of 168 h known" in f_new  # 24 polls: 25 h within H of one
+    assert "100% up 24 h of 24 h known" in f_new
+    # No polls in the window: said in words.
+    assert "no polls in this window: uptime unknown" in fleet_row(html, "d-never")
+    assert "never" in fleet_row(html, "d-never")
+    assert "10 d ago" in fleet_row(html, "e-silent") or "1 wk ago" in fleet_row(html, "e-silent")
+    assert "no polls in this window: uptime unknown" in fleet_row(html, "e-silent")
+    # The filters' counts.
+    assert 'data-state="down">down now (1)<' in html and 'data-state="unknown">unknown (2)<' in html
+
+
+def test_home_filters_down_now_and_searches(client, fleet):
+    html = client.get("/", {"state": "down"}, headers=HTML).content.decode()
+    assert fleet_rows(html) == [("b-down", "down")]
+    html = client.get("/", {"state": "unknown"}, headers=HTML).content.decode()
+    assert [store for store, _ in fleet_rows(html)] == ["d-never", "e-silent"]
+    html = client.get("/", {"q": "c-"}, headers=HTML).content.decode()
+    assert fleet_rows(html) == [("c-half", "up")]
+    assert client.get("/", {"state": "sideways"}, headers=HTML).status_code == 400
+
+
+def test_home_is_paginated(client, fleet, monkeypatch):
+    from monitoring import pages
+
+    monkeypatch.setattr(pages, "FLEET_PAGE_SIZE", 4)
+    first = client.get("/", headers=HTML).content.decode()
+    assert [store for store, _ in fleet_rows(first)] == ["b-down", "c-half", "a-up", "f-new"]
+    assert "page 1 of 2" in first and 'href="?page=2" rel="next"' in first
+    second = client.get("/", {"page": 2}, headers=HTML).content.decode()
+    assert [store for store, _ in fleet_rows(second)] == ["d-never", "e-silent"]
+    assert "page 2 of 2" in second and 'rel="prev"' in second and 'rel="next"' not in second
+    # Out of range or not a number: the nearest page, never an error.
+    assert client.get("/", {"page": 99}, headers=HTML).status_code == 200
+    assert client.get("/", {"page": "x"}, headers=HTML).status_code == 200
+
+
+def test_status_page_coverage_in_words(client, fleet):
+    html = client.get("/stores/d-never/").content.decode()
+    assert html.count("no polls in this window: uptime unknown") == 3
+    html = client.get("/stores/f-new/").content.decode()
+    assert "but only 25 h of 168 h known" in html  # the week
+    assert "1 h of 1 h known" in html and "24 h of 24 h known" in html
+
+
+def test_humanize():
+    from monitoring import humanize
+
+    assert humanize.duration(2 * 3600 + 14 * 60 + 5) == "2 h 14 min"
+    assert humanize.duration(27 * 3600 + 59) == "1 d 3 h"
+    assert humanize.duration(45) == "45 s" and humanize.duration(7200) == "2 h"
+    assert humanize.count(14_000, "store") == "14,000 stores" and humanize.count(1, "store") == "1 store"
+    now = datetime(2023, 1, 25, 12, tzinfo=UTC)
+    assert humanize.ago(now - timedelta(minutes=3), now=now) == "3 min ago"
+    assert humanize.ago(now - timedelta(hours=2), now=now) == "2 h ago"
+    assert humanize.ago(now - timedelta(seconds=5), now=now) == "a few seconds ago"
+    assert humanize.percent_text(99.96) == "99.9%" and humanize.percent_text(100.0) == "100%"
+    assert humanize.coverage(4 * 3600, 0, 164 * 3600)["text"] == "100% up — but only 4 h of 168 h known"
+    assert humanize.coverage(20 * 3600 * 0.981, 20 * 3600 * 0.019, 4 * 3600)["text"] == "98.1% up · 20 h of 24 h known"
+    assert humanize.coverage(0, 0, 3600)["text"] == "no polls in this window: uptime unknown"
+
+
+def csrf_token(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def browser():
+    """A client that checks Django's CSRF token as a browser's requests would be."""
+    from django.test import Client
+
+    return Client(enforce_csrf_checks=True)
+
+
+def sign_in(browser, token: str) -> None:
+    page = browser.get("/sign-in/")
+    response = browser.post("/sign-in/", {"token": token, "next": "/", "csrfmiddlewaretoken": csrf_token(page.content.decode())})
+    assert response.status_code == 302
+
+
+@override_settings(API_ANONYMOUS_ACCESS=False)
+def test_generate_report_from_the_home_page(browser, owners):
+    sign_in(browser, owners["alice"])
+    home = browser.get("/", headers=HTML).content.decode()
+    assert "signed in as alice" in home and "sign out" in home
+    assert [store for store, _ in fleet_rows(home)] == ["a1"]  # only Alice's stores
+    form = re.search(r'<form method="post" action="(/reports/generate/)" id="generate-report"', home)
+    assert form
+    # Without the form's token the session cannot make a report (SPEC §8).
+    assert browser.post("/reports/generate/").status_code == 403
+    assert Report.objects.count() == 1
+    response = browser.post("/reports/generate/", {"csrfmiddlewaretoken": csrf_token(home)})
+    assert response.status_code == 302
+    report = Report.objects.exclude(pk=owners["alice_report"].pk).get()
+    assert report.owner.name == "alice" and report.store_ids is None
+    assert response["Location"] == f"/reports/{report.id}/"
+    assert browser.get(response["Location"], headers=HTML).status_code == 200
+
+
+@override_settings(API_ANONYMOUS_ACCESS=False)
+def test_reports_list_shows_only_the_callers_reports(browser, owners):
+    alice = Owner.objects.get(name="alice")
+    bob_report = Report.objects.create(owner=Owner.objects.get(name="bob"))
+    done = report_run(report_id=Report.objects.create(owner=alice).id)
+    assert done.status == Report.Status.COMPLETE
+    sign_in(browser, owners["alice"])
+    html = browser.get("/reports/", headers=HTML).content.decode()
+    listed = re.findall(r'<tr class="report" data-report="([^"]+)">', html)
+    assert set(listed) == {str(owners["alice_report"].id), str(done.id)}
+    assert str(bob_report.id) not in html
+    assert "2 reports" in html and ("just now" in html or "a few seconds ago" in html)
+    assert 'class="download" href="/reports/download/' in html
+    assert 'id="report-status"' not in html and "PENDING" in html and "COMPLETE" in html
+    staff = browser.get("/reports/", headers=bearer(owners["staff"])).content.decode()
+    assert str(bob_report.id) in staff
+
+
+@override_settings(API_ANONYMOUS_ACCESS=False)
+def test_sign_out_clears_the_session(browser, owners):
+    sign_in(browser, owners["alice"])
+    home = browser.get("/", headers=HTML)
+    assert home.status_code == 200
+    assert browser.post("/sign-out/").status_code == 403  # Django's CSRF token is required
+    response = browser.post("/sign-out/", {"csrfmiddlewaretoken": csrf_token(home.content.decode())})
+    assert response.status_code == 302 and response["Location"] == "/sign-in/"
+    assert not browser.session.items() or "api_token_hash" not in browser.session
+    assert browser.get("/", headers=HTML)["Location"].startswith("/sign-in/?next=")
+
+
+def test_anonymous_demo_says_so(client, fleet):
+    html = client.get("/", headers=HTML).content.decode()
+    assert "demo (anonymous access)" in html and "sign out" not in html

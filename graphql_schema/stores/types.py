@@ -129,6 +129,9 @@ class UptimeWindow:
     uptime_minutes: float
     downtime_minutes: float
     unknown_minutes: float
+    known_minutes: float = strawberry.field(
+        description="Business time whose status is known: uptime + downtime (business = known + unknown)."
+    )
     business_minutes: float
 
 
@@ -260,6 +263,7 @@ def _window(row: dict, name: str) -> UptimeWindow:
         uptime_minutes=up,
         downtime_minutes=down,
         unknown_minutes=unknown,
+        known_minutes=up + down,
         business_minutes=up + down + unknown,
     )
 
