@@ -424,7 +424,7 @@ def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) ->
     no poll at all in the week read), and its latest poll read (µs, or -1) with that
     poll's status."""
     n = len(schedules)
-    t1 = engine._to_us(as_of)
+    t1 = engine.to_us(as_of)
     h_us = int(horizon.total_seconds() * 1_000_000)
     store_index, stamp, active = polls.store_index, polls.timestamp_us, polls.is_active
     last_us = np.full(n, -1, np.int64)
@@ -522,7 +522,7 @@ def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta)
     for row in rows:
         zone = ZoneInfo(row.timezone_name or DEFAULT_TIMEZONE)
         row.page_url = store_page_url(row.store_id)
-        last = engine._from_us(row.last_poll_us) if row.last_poll_us is not None else older.get(row.pk)
+        last = engine.from_us(row.last_poll_us) if row.last_poll_us is not None else older.get(row.pk)
         if last is None:
             row.last_poll_text = "never"
             if row.state == "UNKNOWN":

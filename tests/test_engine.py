@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from monitoring import engine
+from monitoring.engine import schedules as engine_schedules
+from monitoring.engine import uptime as engine_uptime
 from monitoring.engine import (
     DEFAULT_HORIZON,
     Incident,
@@ -742,8 +744,8 @@ def test_chunked_key_space_gives_identical_results(monkeypatch):
     whole = uptime(scheds, rows, as_of)
     week = (as_of - timedelta(days=8), as_of)
     whole_iv = business_intervals(schedules=scheds, start=week[0], end=week[1])
-    monkeypatch.setattr(engine, "_KEY_LIMIT", 2 * 10**12)  # a couple of stores per chunk
-    assert len(engine._chunks(len(scheds), 7 * 86400 * 10**6)) > 2
+    monkeypatch.setattr(engine_schedules, "_KEY_LIMIT", 2 * 10**12)  # a couple of stores per chunk
+    assert len(engine_schedules._chunks(len(scheds), 7 * 86400 * 10**6)) > 2
     chunked = uptime(scheds, rows, as_of)
     np.testing.assert_array_equal(chunked.seconds, whole.seconds)
     np.testing.assert_array_equal(chunked.incident_counts, whole.incident_counts)
@@ -773,14 +775,14 @@ def test_incident_ends_matches_a_plain_walk_over_the_pieces():
             prev = (loc[k], down[k], b[k])
         if prev is not None and prev[1]:
             ends.append((prev[0], prev[2]))
-        got_loc, got_c = engine._incident_ends(loc, down, a, b, b - a)
+        got_loc, got_c = engine_uptime._incident_ends(loc, down, a, b, b - a)
         assert list(zip(got_loc.tolist(), got_c.tolist())) == [(int(x), int(y)) for x, y in ends]
 
 
 def test_locate_sorted_matches_searchsorted():
     rng = np.random.default_rng(5)
     ks = np.unique(rng.integers(0, 10_000, 50))
-    axis = engine._Axis(r0=0, K=10**6, P=0, s_lo=0, ks=np.concatenate(([-1], ks, [10**6])),
+    axis = engine_schedules._Axis(r0=0, K=10**6, P=0, s_lo=0, ks=np.concatenate(([-1], ks, [10**6])),
                         ke=np.concatenate(([-1], ks + 1, [10**6])), cum=np.zeros(len(ks) + 2, np.int64))
     keys = np.sort(np.concatenate((rng.integers(0, 10_000, 5000), ks, ks[:10])))  # ties and duplicates
     np.testing.assert_array_equal(axis.locate_sorted(keys), axis.locate(keys))

@@ -1,0 +1,119 @@
+"""The engine's constants and data types: shifts, schedules, polls, results, segments,
+incidents. Instants are int64 microseconds since the Unix epoch inside the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone  # date: SpecialShift.date
+from typing import NamedTuple
+
+import numpy as np
+
+
+DEFAULT_TIMEZONE = "America/Chicago"
+DEFAULT_HORIZON = timedelta(hours=2)
+WINDOWS = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(days=7)))
+STATES = ("up", "down", "unknown")
+
+UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_US = 1_000_000
+_DAY_US = 86_400 * _US
+_I64 = np.int64
+# Keys are store * K + t; keep every key (and sums of lengths) well inside int64.
+_KEY_LIMIT = 1 << 62
+
+
+# --------------------------------------------------------------------------- data types
+
+
+class Shift(NamedTuple):
+    """A NamedTuple rather than a dataclass: the selector builds ~100k of them per
+    report, and a tuple is 3x cheaper to make."""
+
+    day_of_week: int  # 0 = Monday … 6 = Sunday (local)
+    start: time  # local
+    end: time  # local; end <= start => runs past midnight into the next day; end == start => 24 h
+
+
+class SpecialShift(NamedTuple):
+    """One special-hours row (SPEC §9).  On a local date with at least one special row, the
+    store's shifts are exactly its special rows; the weekly shifts do not apply that date."""
+
+    date: date  # local calendar date
+    start: time | None  # local; None (with end None) => closed all day
+    end: time | None  # as Shift.end: end <= start => runs past midnight; end == start => 24 h
+
+    @property
+    def closed(self) -> bool:
+        return self.start is None
+
+
+@dataclass(frozen=True)
+class StoreSchedule:
+    store_id: str
+    timezone_name: str | None  # None => DEFAULT_TIMEZONE
+    shifts: tuple[Shift, ...]  # empty => open 24x7 (SPEC §2); a weekday with no shift is closed
+    # Special dates (SPEC §9), any order.  With no weekly shifts, the other dates are open all day.
+    special_shifts: tuple[SpecialShift, ...] = ()
+
+
+@dataclass(frozen=True)
+class Polls:
+    store_index: np.ndarray  # int64, index into the schedules sequence
+    timestamp_us: np.ndarray  # int64, microseconds since the Unix epoch, UTC
+    is_active: np.ndarray  # bool
+
+    @classmethod
+    def empty(cls) -> Polls:
+        return cls(np.zeros(0, _I64), np.zeros(0, _I64), np.zeros(0, bool))
+
+
+_ROW_KEYS = tuple(
+    (f"{state}_last_{name}", s, w, 60.0 if name == "hour" else 3600.0)
+    for s, state in enumerate(("uptime", "downtime", "unknown"))
+    for w, (name, _) in enumerate(WINDOWS)
+)
+_INCIDENT_KEYS = tuple((f"incidents_last_{name}", w) for w, (name, _) in enumerate(WINDOWS))
+
+
+@dataclass
+class UptimeResult:
+    store_ids: list[str]
+    seconds: np.ndarray  # float64 (n_stores, 3 windows [hour, day, week], 3 states [up, down, unknown])
+    business_seconds: np.ndarray  # float64 (n_stores, 3): business time per window (== up+down+unknown)
+    # int64 (n_stores, 3 windows): outage incidents per window, as store_incidents(start=as_of - window,
+    # end=as_of) counts them.  None (the default) means zeros.
+    incident_counts: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.incident_counts is None:
+            self.incident_counts = np.zeros((len(self.store_ids), len(WINDOWS)), _I64)
+
+    def spec_rows(self) -> Iterator[dict]:
+        """One dict per store, in schedule order: hour values in minutes, day and week in hours."""
+        for i, store_id in enumerate(self.store_ids):
+            row = {"store_id": store_id}
+            sec = self.seconds[i]
+            for key, s, w, div in _ROW_KEYS:
+                row[key] = float(sec[w, s]) / div
+            counts = self.incident_counts[i]
+            for key, w in _INCIDENT_KEYS:
+                row[key] = int(counts[w])
+            yield row
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: datetime
+    end: datetime
+    state: str  # "UP" | "DOWN" | "UNKNOWN" | "CLOSED"
+
+
+@dataclass(frozen=True)
+class Incident:
+    start: datetime
+    end: datetime
+    business_seconds_lost: float
