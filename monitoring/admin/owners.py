@@ -1,0 +1,132 @@
+"""Owners and API tokens: a token's secret is shown once, when it is made."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from monitoring.access import token_create
+from monitoring.models import ApiToken, Owner, Store
+
+from monitoring.admin.common import NulSafeAdmin, _count_of, titled
+
+
+# --------------------------------------------------------------------------- owners and tokens
+
+
+@admin.register(Owner)
+class OwnerAdmin(NulSafeAdmin):
+    list_display = ("name", "stores_count", "tokens_count", "created_at")
+    search_fields = ("name",)
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(stores_count=_count_of(Store, "owner"), tokens_count=_count_of(ApiToken, "owner"))
+        )
+
+    @admin.display(description="stores", ordering="stores_count")
+    def stores_count(self, obj: Owner) -> int:
+        return obj.stores_count
+
+    @admin.display(description="API tokens", ordering="tokens_count")
+    def tokens_count(self, obj: Owner) -> int:
+        return obj.tokens_count
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ("name", "owner", "is_staff")
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("owner")) == bool(cleaned.get("is_staff")):
+            raise forms.ValidationError("A token belongs to an owner, or is a staff token: choose exactly one.")
+        return cleaned
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(NulSafeAdmin):
+    """Creating a token here makes the secret with monitoring.access.token_create (only
+    its SHA-256 is stored) and shows the raw token once, on the page that answers the
+    form; it is never stored, logged, put in a cookie or shown again."""
+
+    list_display = ("name", "owner", "is_staff", "key_prefix", "created_at", "last_used_at", "revoked")
+    list_select_related = ("owner",)
+    list_filter = (
+        ("is_staff", titled(admin.BooleanFieldListFilter, "staff token")),
+        ("revoked_at", titled(admin.EmptyFieldListFilter, "revoked", {"Empty": "No", "Not empty": "Yes"})),
+        "owner",
+    )
+    search_fields = ("name", "key_prefix", "owner__name")
+    autocomplete_fields = ("owner",)
+    actions = ("revoke",)
+    add_form = ApiTokenAddForm
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("name", "owner", "is_staff")
+        return ("name", "owner", "is_staff", "key_prefix", "created_at", "last_used_at", "revoked_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # The scope of an existing token never changes: make a new one instead.
+        return ("owner", "is_staff", "key_prefix", "created_at", "last_used_at")
+
+    @admin.display(description="revoked", boolean=True, ordering="revoked_at")
+    def revoked(self, obj: ApiToken) -> bool:
+        return obj.revoked_at is not None
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        token, raw = token_create(name=obj.name, owner=obj.owner, is_staff=obj.is_staff)
+        # The admin goes on with `obj` (log entry, redirects): make it the saved token.
+        obj.pk = token.pk
+        obj.key_prefix, obj.key_hash, obj.created_at = token.key_prefix, token.key_hash, token.created_at
+        obj._state.adding, obj._state.db = False, token._state.db
+        request._new_api_token_raw = raw  # for response_add, this request only
+
+    def response_add(self, request, obj, post_url_continue=None):
+        raw = getattr(request, "_new_api_token_raw", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        # Rendered in this response rather than redirected: a message read in the same
+        # request is never written to the session or the messages cookie.
+        messages.warning(
+            request,
+            format_html(
+                "API token “{}” created. Copy it now, it will not be shown again: <code id=\"new-token\">{}</code>",
+                obj.name,
+                raw,
+            ),
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "API token created",
+            "token": obj,
+            "change_url": reverse("admin:monitoring_apitoken_change", args=[obj.pk]),
+            "changelist_url": reverse("admin:monitoring_apitoken_changelist"),
+        }
+        response = TemplateResponse(request, "monitoring/admin/token_created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
