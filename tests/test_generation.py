@@ -1,4 +1,4 @@
-"""The synthetic data generator (monitoring/generation.py, `manage.py generate_data`).
+"""The synthetic data generator (monitoring/generation/, `manage.py generate_data`).
 
 Files are read back with the csv module and checked for the shapes the real public
 data has (and the awkward cases it should exercise). No database is needed.

@@ -1,0 +1,66 @@
+"""What the generated data looks like: file names, the default end, and the share of
+each kind of store, hours and polls (shaped like the public data set)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+
+
+#: The latest poll of the public data set; the default end keeps output deterministic.
+DEFAULT_END = datetime(2023, 1, 25, 18, 13, 22, tzinfo=timezone.utc)
+
+STATUS_FILE = "store_status.csv"
+HOURS_FILE = "menu_hours.csv"
+TIMEZONES_FILE = "timezones.csv"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = 1_000_000  # microseconds per second
+_MIN = 60 * _US
+_HOUR = 60 * _MIN
+_DAY = 24 * _HOUR
+_INT64_MAX = np.iinfo(np.int64).max
+
+# Poll spacing, in microseconds (inclusive bounds).
+SPACING_MIN = 55 * _MIN
+SPACING_MAX = 65 * _MIN
+
+# Zones with a row: weights (roughly the public mix, plus some awkward zones).
+ZONE_WEIGHTS: dict[str, float] = {
+    "America/New_York": 0.50,
+    "America/Los_Angeles": 0.20,
+    "America/Chicago": 0.12,
+    "America/Denver": 0.04,
+    "America/Phoenix": 0.04,  # no DST
+    "America/Boise": 0.02,
+    "Europe/London": 0.02,
+    "Asia/Kolkata": 0.02,  # +05:30, no DST
+    "Australia/Lord_Howe": 0.02,  # 30-minute DST shift
+    "Asia/Beirut": 0.02,
+}
+
+# Per-store kinds, as exact fractions of the stores (see _quota).
+_TZ_KINDS = {"none": 0.05, "empty": 0.01}  # rest: a named zone
+_HOURS_KINDS = {
+    "none": 0.18,  # no rows: open 24x7
+    "allday": 0.10,  # 00:00:00-23:59:59 (or 23:59:00) every day
+    "split": 0.12,  # lunch and dinner shifts
+    "overnight_single": 0.05,  # one row per day, end < start
+    "overnight_split": 0.05,  # public style: y-23:59:59 and next day 00:00:00-x
+    "full24": 0.03,  # start == end (24 hours)
+    "overlap": 0.02,  # two overlapping rows on a day
+    # rest: "regular" (one shift a day, maybe longer at the weekend)
+}
+_CLOSED_DAYS_FRACTION = 0.20  # of the stores with regular/split/overnight hours
+_POLL_KINDS = {
+    "never": 0.01,  # appears only in menu_hours/timezones
+    "silent": 0.03,  # stops polling for 1-3 days, then comes back
+    "dark": 0.01,  # stops polling 1-2 days before the end
+    "late": 0.01,  # starts polling 1-2 days after the start
+    # rest: "normal"
+}
+_FLAKY_FRACTION = 0.08  # outage episodes much more often
+_LONG_OUTAGE_FRACTION = 0.01  # one outage of 12-72 polls
+_UUID_FRACTION = 0.03
+_SHORT_ID_FRACTION = 0.03  # numeric ids with 15-18 digits
