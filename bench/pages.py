@@ -10,7 +10,7 @@ database of its own, then, in this process, for `--samples` stores picked at ran
 - the fleet home page `/` (first page, `?state=down`, a later page) for every store
   (anonymous access sees them all): every store's figures in one batched engine call,
   sorted worst-first, 50 shown; once with the ranking computed in each request, then
-  with it kept in the process (unchanged data version, monitoring.pages.fleet_ranking);
+  with it kept in the process (unchanged data version, monitoring.pages.fleet.fleet_ranking);
 and prints the cold first call, median and p95 of each. Goals: timeline+incidents
 <= 20 ms, status page <= 100 ms, fleet page <= 150 ms.
 """
@@ -115,10 +115,10 @@ def main() -> None:
         assert response.status_code == 200, response.status_code
         return elapsed
 
-    from monitoring import pages
+    from monitoring.pages import fleet as fleet_page
 
     def fleet_computed(query: dict) -> float:
-        pages._fleet_cache.clear()  # every store's figures computed in this request
+        fleet_page._fleet_cache.clear()  # every store's figures computed in this request
         return fleet(query)
 
     computed = [fleet_computed({}) for _ in range(max(3, args.fleet_samples // 4))]

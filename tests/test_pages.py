@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 UTC = timezone.utc
 HTML = {"Accept": "text/html"}
 WEEK_SECONDS = 7 * 86_400
-PX_PER_HOUR = 40  # monitoring.pages.PX_PER_HOUR
+PX_PER_HOUR = 40  # monitoring.pages.display.PX_PER_HOUR
 
 
 def busy_week_store(store_id: str = "busy-week") -> tuple:
@@ -522,9 +522,9 @@ def test_home_filters_down_now_and_searches(client, fleet):
 
 
 def test_home_is_paginated(client, fleet, monkeypatch):
-    from monitoring import pages
+    from monitoring.pages import fleet as fleet_page
 
-    monkeypatch.setattr(pages, "FLEET_PAGE_SIZE", 4)
+    monkeypatch.setattr(fleet_page, "FLEET_PAGE_SIZE", 4)
     first = client.get("/", headers=HTML).content.decode()
     assert [store for store, _ in fleet_rows(first)] == ["b-down", "c-half", "a-up", "f-new"]
     assert "page 1 of 2" in first and 'href="?page=2" rel="next"' in first
