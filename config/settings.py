@@ -270,3 +270,27 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "monitoring.throttle.limits.client_address"  # TRUSTED_PROXY: X-Forwarded-For
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts, not every attempt nor its start-up line
+
+# Alerts (SPEC §10, issue #13; monitoring.alerts): webhooks are posted, or emails sent,
+# by the workers; each delivery is tried ALERT_MAX_ATTEMPTS times, waiting
+# ALERT_RETRY_SECONDS × 3^(attempt − 1) between tries, each try given ALERT_TIMEOUT_SECONDS.
+# A webhook URL on a loopback or private address is refused in production unless
+# WEBHOOK_ALLOW_PRIVATE=1. Email: the console backend unless EMAIL_HOST is set (then SMTP,
+# with EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
+INSTALLED_APPS += ["monitoring.alerts"]
+ALERT_MAX_ATTEMPTS = int(os.environ.get("ALERT_MAX_ATTEMPTS", "5"))
+ALERT_RETRY_SECONDS = float(os.environ.get("ALERT_RETRY_SECONDS", "10"))
+ALERT_TIMEOUT_SECONDS = float(os.environ.get("ALERT_TIMEOUT_SECONDS", "5"))
+if ALERT_MAX_ATTEMPTS < 1 or ALERT_RETRY_SECONDS < 0 or ALERT_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("ALERT_MAX_ATTEMPTS must be ≥ 1, ALERT_RETRY_SECONDS ≥ 0, ALERT_TIMEOUT_SECONDS > 0")
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")

@@ -14,6 +14,8 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from graphql_schema.alerts.schema import Mutation as AlertMutation
+from graphql_schema.alerts.schema import Query as AlertQuery
 from graphql_schema.errors import ClientErrors, Schema, should_mask_error
 from graphql_schema.pricing import QueryPrice
 from graphql_schema.reports.schema import Mutation as ReportMutation
@@ -40,8 +42,8 @@ class QuerySetOptimizer(DjangoOptimizerExtension):
     resolve = SchemaExtension.resolve
 
 
-Query = merge_types("Query", (StoreQuery, ReportQuery))
-Mutation = merge_types("Mutation", (StoreMutation, ReportMutation))
+Query = merge_types("Query", (StoreQuery, ReportQuery, AlertQuery))
+Mutation = merge_types("Mutation", (StoreMutation, ReportMutation, AlertMutation))
 
 schema = Schema(  # graphql_schema.errors.Schema: client errors logged in one line
     query=Query,

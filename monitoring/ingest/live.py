@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from datetime import UTC, datetime
+
 from django.db import connection, transaction
+
+from monitoring.alerts.evaluation import alerts_evaluate, live_window
 
 from monitoring.access import Access
 from monitoring.data_version import writer_lock
@@ -68,4 +72,7 @@ def polls_record(*, polls: Iterable, access: Access) -> FileLoadResult:
                     timings=result.timings, temporary=True, summarize=False,
                 )
         load.rejects.kept.sort(key=lambda rejection: rejection.index)
+    if valid:
+        live_since = datetime.now(UTC) - live_window()
+        alerts_evaluate(store_pks={pks[row[1]] for row in valid if row[2] >= live_since})
     return load.result

@@ -1,0 +1,57 @@
+"""Alerts in GraphQL (SPEC §10): `webhooks`, `createWebhook`, `deleteWebhook`; each
+within the caller's access (an owner: their own webhooks, for their stores)."""
+
+import uuid
+
+import strawberry
+from django.db.models import Prefetch
+from strawberry.types import Info
+
+from graphql_schema.alerts.types import MAX_DELIVERIES, AlertEvent, CreateWebhookPayload, WebhookType
+from graphql_schema.errors import UserError, request_access
+from monitoring.alerts.models import Delivery
+from monitoring.alerts.webhooks import webhook_create, webhook_delete, webhooks_visible
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The caller's webhooks (staff: all), oldest first, with their newest deliveries.")
+    def webhooks(self, info: Info) -> list[WebhookType]:
+        newest = Delivery.objects.select_related("store").order_by("-created_at")[:MAX_DELIVERIES]
+        webhooks = webhooks_visible(access=request_access(info)).prefetch_related(
+            Prefetch("deliveries", queryset=newest, to_attr="newest_deliveries")
+        )
+        return [WebhookType.of(webhook) for webhook in webhooks]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description=(
+            "Subscribes an https URL (or mailto:address) to alerts of the caller's stores (staff: every store)."
+            " `events`: all when omitted; `confirmPolls`: inactive evidence polls before STORE_DOWN (default 1)."
+            " The secret is returned this once."
+        )
+    )
+    def create_webhook(
+        self,
+        info: Info,
+        url: str,
+        events: list[AlertEvent] | None = None,
+        confirm_polls: int | None = None,
+    ) -> CreateWebhookPayload:
+        webhook, secret = webhook_create(
+            access=request_access(info),
+            url=url,
+            events=[event.value for event in events] if events else None,
+            confirm=confirm_polls,
+        )
+        return CreateWebhookPayload(webhook=WebhookType.of(webhook), secret=secret)
+
+    @strawberry.mutation(description="Deletes one of the caller's webhooks and its delivery log. True if it existed.")
+    def delete_webhook(self, info: Info, id: strawberry.ID) -> bool:
+        try:
+            return webhook_delete(access=request_access(info), webhook_id=uuid.UUID(str(id)))
+        except ValueError:
+            raise UserError(f"id: not a webhook id: {id!r}") from None
+

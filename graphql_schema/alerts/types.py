@@ -1,0 +1,91 @@
+"""GraphQL types of alerts (SPEC §10): webhooks, their delivery log, the payload of
+`createWebhook`."""
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from monitoring.alerts import events
+from monitoring.alerts.models import Delivery, Webhook
+
+MAX_DELIVERIES = 100
+
+AlertEvent = strawberry.enum(
+    Enum("AlertEvent", {name: name for name in events.ALERT_EVENTS}),
+    description=(
+        "What happened to a store during its business hours: STORE_DOWN (inactive evidence polls, as many as the"
+        " webhook's confirmPolls), STORE_UP (active again after STORE_DOWN), STORE_SILENT (open for more than the"
+        " horizon H, 2 hours by default, with no evidence poll)."
+    ),
+)
+DeliveryStatus = strawberry.enum(
+    Enum("DeliveryStatus", {name: name for name in Delivery.Status.values}),
+    description="PENDING (queued), SENDING, RETRYING (a try failed; another is due), DELIVERED, FAILED (no try left).",
+)
+
+
+@strawberry.type(description="One event for one webhook, and how its delivery went (one row per event, whatever the tries).")
+class AlertDelivery:
+    event: AlertEvent = strawberry.field(description="The event.")
+    store_id: str = strawberry.field(description="The store it concerns.")
+    status: DeliveryStatus = strawberry.field(description="Where the delivery stands.")
+    attempts: int = strawberry.field(description="Tries made so far (count).")
+    created_at: datetime = strawberry.field(description="When the event was found (the payload's `at`).")
+    last_attempt_at: datetime | None = strawberry.field(description="When the last try started; null before the first.")
+    poll_timestamp: datetime | None = strawberry.field(description="The poll that caused it (STORE_SILENT: the last evidence poll).")
+    incident_started_at: datetime | None = strawberry.field(description="The first inactive evidence poll of the outage (STORE_DOWN, STORE_UP).")
+    last_result: str = strawberry.field(description="The last try's outcome, e.g. `HTTP 500` or `timeout`; empty before the first.")
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> "AlertDelivery":
+        return cls(
+            event=AlertEvent(delivery.event),
+            store_id=delivery.store.store_id,
+            status=DeliveryStatus(delivery.status),
+            attempts=delivery.attempts,
+            created_at=delivery.created_at,
+            last_attempt_at=delivery.last_attempt_at,
+            poll_timestamp=delivery.poll_timestamp,
+            incident_started_at=delivery.incident_started_at,
+            last_result=delivery.last_result,
+        )
+
+
+@strawberry.type(name="Webhook", description="Where alerts go: an https URL (signed JSON POST) or a mailto: address (email).")
+class WebhookType:
+    id: strawberry.ID = strawberry.field(description="The webhook's id (unguessable).")
+    url: str = strawberry.field(description="https://… or mailto:address.")
+    events: list[AlertEvent] = strawberry.field(description="The events it hears of.")
+    confirm_polls: int = strawberry.field(description="Consecutive inactive evidence polls before STORE_DOWN (count).")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    _webhook: strawberry.Private[Webhook]
+
+    @strawberry.field(description=f"Its newest deliveries first, at most `limit` (1–{MAX_DELIVERIES}).")
+    def deliveries(self, limit: int = MAX_DELIVERIES) -> list[AlertDelivery]:
+        from graphql_schema.errors import UserError
+
+        if not 1 <= limit <= MAX_DELIVERIES:
+            raise UserError(f"limit: must be from 1 to {MAX_DELIVERIES}")
+        prefetched = getattr(self._webhook, "newest_deliveries", None)
+        rows = prefetched if prefetched is not None else self._webhook.deliveries.select_related("store")[:MAX_DELIVERIES]
+        return [AlertDelivery.of(delivery) for delivery in list(rows)[:limit]]
+
+    @classmethod
+    def of(cls, webhook: Webhook) -> "WebhookType":
+        return cls(
+            id=strawberry.ID(str(webhook.pk)),
+            url=webhook.url,
+            events=[AlertEvent(name) for name in webhook.events],
+            confirm_polls=webhook.confirm_polls,
+            created_at=webhook.created_at,
+            _webhook=webhook,
+        )
+
+
+@strawberry.type(description="A new webhook and its signing secret, shown this once.")
+class CreateWebhookPayload:
+    webhook: WebhookType = strawberry.field(description="The webhook.")
+    secret: str = strawberry.field(
+        description="Signs each delivery: header X-Signature-256 is `sha256=` and the hex HMAC-SHA256 of the raw body."
+    )

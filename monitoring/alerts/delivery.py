@@ -1,0 +1,178 @@
+"""Delivering alerts (SPEC §10): a worker claims a delivery's attempt with one UPDATE (so
+two workers never send the same attempt), posts the signed JSON or sends the email,
+records the attempt, and on failure schedules the next try with backoff."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone as dt_timezone
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection
+from django.utils import timezone
+
+from monitoring.alerts.models import Delivery
+from monitoring.alerts.webhooks import private_address_problem
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Signature-256"
+TASK = "monitoring.alerts.tasks.deliver"
+#: A claim older than this without a result belongs to a worker that died: tried again.
+_STUCK_AFTER = timedelta(seconds=60)
+
+
+class DeliveryFailed(Exception):
+    """One attempt that did not deliver (non-2xx, timeout, refused address)."""
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(dt_timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def delivery_body(delivery: Delivery) -> bytes:
+    """The JSON posted: the same bytes on every attempt (the signature covers them)."""
+    return json.dumps(
+        {
+            "event": delivery.event,
+            "store_id": delivery.store.store_id,
+            "at": rfc3339(delivery.created_at),
+            "poll_timestamp": rfc3339(delivery.poll_timestamp),
+            "incident_started_at": rfc3339(delivery.incident_started_at),
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def signature(secret: str, body: bytes) -> str:
+    """`sha256=` and the hex HMAC-SHA256 of the raw body with the webhook's secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def deliveries_enqueue(*, delivery_ids) -> None:
+    from django_q.tasks import async_task
+
+    for delivery_id in delivery_ids:
+        async_task(TASK, delivery_id, task_name=f"alert-{delivery_id}")
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long after failed attempt `attempt` (from 1) the next one is due."""
+    return timedelta(seconds=settings.ALERT_RETRY_SECONDS * 3 ** (attempt - 1))
+
+
+def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | None:
+    """Tries to deliver once, if the delivery is due and nobody else is trying it. Returns
+    the new status, or None when there was nothing to do."""
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE alerts_delivery SET status = %s, attempts = attempts + 1, last_attempt_at = %s"
+            " WHERE id = %s AND status IN (%s, %s) AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
+            " RETURNING attempts",
+            [Delivery.Status.SENDING, now, delivery_id, Delivery.Status.PENDING, Delivery.Status.RETRYING, now],
+        )
+        claimed = cursor.fetchone()
+    if claimed is None:
+        return None
+    attempt = claimed[0]
+    delivery = Delivery.objects.select_related("webhook", "store").get(pk=delivery_id)
+    try:
+        result = _send(delivery)
+        status, next_at = Delivery.Status.DELIVERED, None
+    except DeliveryFailed as failure:
+        result = str(failure)[:500]
+        if attempt >= settings.ALERT_MAX_ATTEMPTS:
+            status, next_at = Delivery.Status.FAILED, None
+            logger.warning("alert delivery %s failed after %s attempts: %s", delivery_id, attempt, result)
+        else:
+            status, next_at = Delivery.Status.RETRYING, timezone.now() + retry_delay(attempt)
+    Delivery.objects.filter(pk=delivery_id).update(status=status, next_attempt_at=next_at, last_result=result)
+    if next_at is not None:
+        _schedule_retry(delivery_id=delivery_id, when=next_at)
+    return status
+
+
+def _schedule_retry(*, delivery_id: int, when: datetime) -> None:
+    from django_q.models import Schedule
+    from django_q.tasks import schedule
+
+    schedule(TASK, delivery_id, schedule_type=Schedule.ONCE, next_run=when, repeats=-1)
+
+
+def deliveries_requeue(*, now: datetime | None = None) -> int:
+    """Queues again what was lost: a delivery never queued (its request died after
+    commit), a retry whose schedule went missing, a claim whose worker died. Sending
+    twice is not possible: an attempt is claimed first."""
+    now = now or timezone.now()
+    Delivery.objects.filter(status=Delivery.Status.SENDING, last_attempt_at__lt=now - _STUCK_AFTER - timedelta(
+        seconds=settings.ALERT_TIMEOUT_SECONDS)).update(status=Delivery.Status.RETRYING, next_attempt_at=now)
+    overdue = now - _STUCK_AFTER
+    due = list(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=overdue).values_list("pk", flat=True)
+    ) + list(
+        Delivery.objects.filter(status=Delivery.Status.RETRYING, next_attempt_at__lt=overdue).values_list("pk", flat=True)
+    )
+    deliveries_enqueue(delivery_ids=due)
+    return len(due)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failed delivery: following it could lead to an address we refuse."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
+
+
+def _send(delivery: Delivery) -> str:
+    webhook = delivery.webhook
+    body = delivery_body(delivery)
+    if webhook.is_email:
+        address = webhook.url[len("mailto:") :]
+        try:
+            send_mail(
+                subject=f"{delivery.event}: store {delivery.store.store_id}",
+                message=json.dumps(json.loads(body), indent=2),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                recipient_list=[address],
+            )
+        except Exception as error:  # any backend's failure is this attempt's failure
+            raise DeliveryFailed(f"email: {type(error).__name__}: {error}") from error
+        return "email sent"
+    problem = private_address_problem(urlsplit(webhook.url).hostname or "")
+    if problem:
+        raise DeliveryFailed(problem)
+    request = urllib.request.Request(
+        webhook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "store-uptime-monitor-alerts/1",
+            SIGNATURE_HEADER: signature(webhook.secret, body),
+            "X-Delivery-Id": str(delivery.pk),
+            "X-Alert-Event": delivery.event,
+        },
+    )
+    try:
+        with _OPENER.open(request, timeout=settings.ALERT_TIMEOUT_SECONDS) as response:
+            code = response.status
+    except urllib.error.HTTPError as error:
+        raise DeliveryFailed(f"HTTP {error.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as error:
+        raise DeliveryFailed(f"{type(error).__name__}: {getattr(error, 'reason', error)}") from None
+    if not 200 <= code < 300:
+        raise DeliveryFailed(f"HTTP {code}")
+    return f"HTTP {code}"

@@ -1,0 +1,222 @@
+"""Alerts evaluated when polls arrive (GraphQL `recordPolls`, `load_data`): the stores'
+alert state advanced over their new polls, the deliveries due recorded once and queued.
+
+Only stores that some webhook hears of are looked at: for every other store the cost is
+one query. A store seen for the first time (or whose state is older than LOOKBACK) starts
+from its polls of the last LOOKBACK: an incident older than that counts from there."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from monitoring.alerts.events import STORE_DOWN, STORE_UP, AlertState, Transition, advance
+from monitoring.engine import business_intervals
+from monitoring.engine.types import Polls, StoreSchedule
+from monitoring.engine.zones import from_us, to_us
+from monitoring.ingest.values import poll_time_limit
+from monitoring.selectors import polls_between, store_schedules, stores_in_scope
+
+LOOKBACK = timedelta(days=8)
+_STATE_COLUMNS = ("last_poll_at", "last_evidence_at", "run_started_at", "run_length", "last_live_at")
+
+
+def live_window() -> timedelta:
+    """H (SPEC §4, §10): a poll older than this when it arrives is historical."""
+    return timedelta(minutes=settings.REPORT_HORIZON_MINUTES)
+
+
+def evidence_flags(*, schedules: Sequence[StoreSchedule], polls: Polls, start: datetime, end: datetime) -> np.ndarray:
+    """For each poll (sorted by store index, then time, all within [start, end]): is it
+    inside its store's business hours (SPEC §4: an evidence poll)?"""
+    n = len(polls.timestamp_us)
+    if not n:
+        return np.zeros(0, dtype=bool)
+    stores, starts, ends = business_intervals(schedules=schedules, start=start, end=end + timedelta(microseconds=1))
+    base = to_us(start)
+    span = to_us(end) - base + 2  # one store's axis; keys of different stores never meet
+    interval_starts = stores * span + (starts - base)
+    interval_ends = stores * span + (ends - base)
+    keys = np.asarray(polls.store_index, dtype=np.int64) * span + (np.asarray(polls.timestamp_us, dtype=np.int64) - base)
+    index = np.searchsorted(interval_starts, keys, side="right") - 1
+    inside = index >= 0
+    inside[inside] = keys[inside] < interval_ends[index[inside]]
+    return inside
+
+
+def alerts_evaluate(*, store_pks: Iterable[int], now: datetime | None = None) -> list[int]:
+    """Advances the alert state of these stores over their polls not yet seen and records
+    the deliveries due (each at most once); they are queued when the transaction commits.
+    Returns the new deliveries' ids."""
+    now = now or timezone.now()
+    pks = sorted({int(pk) for pk in store_pks})
+    if not pks:
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        covered = _covered_stores(cursor, pks)
+        if not covered:
+            return []
+        states = _locked_states(cursor, covered)
+        floor = now - LOOKBACK
+        since = {pk: max(state.last_poll_at, to_us(floor)) if state.last_poll_at else to_us(floor) for pk, state in states.items()}
+        start, end = from_us(min(since.values())), poll_time_limit(now)
+        stores = stores_in_scope(store_ids=None, store_pks=covered)
+        polls = polls_between(stores=stores, start=start, end=end)
+        evidence = evidence_flags(schedules=store_schedules(stores=stores, start=start, end=end), polls=polls, start=start, end=end)
+        bounds = np.searchsorted(polls.store_index, np.arange(len(stores) + 1))
+        live_since = to_us(now - live_window())
+        transitions: list[tuple[int, Transition]] = []
+        changed: dict[int, AlertState] = {}
+        for position, (pk, _, _) in enumerate(stores):
+            lo, hi = bounds[position], bounds[position + 1]
+            if lo == hi:
+                continue
+            outcome = advance(
+                states[pk],
+                timestamps=polls.timestamp_us[lo:hi],
+                evidence=evidence[lo:hi],
+                active=polls.is_active[lo:hi],
+                live_since=live_since,
+            )
+            if outcome.state != states[pk]:
+                changed[pk] = outcome.state
+            transitions.extend((pk, transition) for transition in outcome.transitions)
+        _save_states(cursor, changed)
+        delivery_ids = _record_deliveries(cursor, transitions, now=now)
+    if delivery_ids:
+        from monitoring.alerts.delivery import deliveries_enqueue
+
+        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=delivery_ids))
+    return delivery_ids
+
+
+def _covered_stores(cursor, pks: list[int]) -> list[int]:
+    """The stores of `pks` that some webhook hears of (their owner's, or a staff one)."""
+    cursor.execute(
+        "SELECT s.id FROM monitoring_store s WHERE s.id = ANY(%s) AND EXISTS ("
+        " SELECT 1 FROM alerts_webhook w WHERE w.owner_id IS NULL OR w.owner_id = s.owner_id)"
+        " ORDER BY s.id",
+        [pks],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _locked_states(cursor, pks: list[int]) -> dict[int, AlertState]:
+    """Each store's alert state, its row locked (in store order: no deadlock between two
+    evaluations) until the transaction ends, so two arrivals are evaluated one after the other."""
+    cursor.execute(
+        "INSERT INTO alerts_storealertstate (store_id, run_length) SELECT unnest(%s::bigint[]), 0 ON CONFLICT DO NOTHING",
+        [pks],
+    )
+    cursor.execute(
+        f"SELECT store_id, {', '.join(_STATE_COLUMNS)} FROM alerts_storealertstate"
+        " WHERE store_id = ANY(%s) ORDER BY store_id FOR UPDATE",
+        [pks],
+    )
+    states = {}
+    for pk, last_poll, last_evidence, run_started, run_length, last_live in cursor.fetchall():
+        states[pk] = AlertState(
+            last_poll_at=_us_or_none(last_poll),
+            last_evidence_at=_us_or_none(last_evidence),
+            run_started_at=_us_or_none(run_started),
+            run_length=run_length,
+            last_live_at=_us_or_none(last_live),
+        )
+    return states
+
+
+def _us_or_none(moment: datetime | None) -> int | None:
+    return None if moment is None else to_us(moment)
+
+
+def _moment_or_none(us: int | None) -> datetime | None:
+    return None if us is None else from_us(us)
+
+
+def _save_states(cursor, changed: dict[int, AlertState]) -> None:
+    if not changed:
+        return
+    columns = {name: [_moment_or_none(getattr(state, name)) for state in changed.values()] for name in _STATE_COLUMNS}
+    columns["run_length"] = [state.run_length for state in changed.values()]
+    cursor.execute(
+        "UPDATE alerts_storealertstate a SET last_poll_at = v.last_poll_at, last_evidence_at = v.last_evidence_at,"
+        " run_started_at = v.run_started_at, run_length = v.run_length, last_live_at = v.last_live_at"
+        " FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::timestamptz[])"
+        " AS v(store_id, last_poll_at, last_evidence_at, run_started_at, run_length, last_live_at)"
+        " WHERE a.store_id = v.store_id",
+        [list(changed), *(columns[name] for name in _STATE_COLUMNS)],
+    )
+
+
+# The columns every new delivery gets; the SELECTs below give them in this order.
+DELIVERY_INSERT = (
+    "INSERT INTO alerts_delivery (webhook_id, store_id, event, episode_at, poll_timestamp, incident_started_at,"
+    " created_at, status, attempts, last_result) "
+)
+
+
+def _record_deliveries(cursor, transitions: list[tuple[int, Transition]], *, now: datetime) -> list[int]:
+    """One delivery per transition and webhook it concerns, unless one exists already."""
+    ids: list[int] = []
+    downs = [(pk, t) for pk, t in transitions if t.event == STORE_DOWN]
+    ups = [(pk, t) for pk, t in transitions if t.event == STORE_UP]
+    if downs:
+        # STORE_DOWN: to the webhooks of the store's owner (or staff) that confirm after this run's length.
+        cursor.execute(
+            DELIVERY_INSERT + "SELECT w.id, v.store_pk, %s, v.started, v.poll_at, v.started, %s, 'PENDING', 0, ''"
+            " FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::timestamptz[]) AS v(store_pk, run_length, poll_at, started)"
+            " JOIN monitoring_store s ON s.id = v.store_pk"
+            " JOIN alerts_webhook w ON (w.owner_id IS NULL OR w.owner_id = s.owner_id)"
+            "  AND w.confirm_polls = v.run_length AND %s = ANY(w.events)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [
+                STORE_DOWN,
+                now,
+                [pk for pk, _ in downs],
+                [t.run_length for _, t in downs],
+                [from_us(t.poll_at) for _, t in downs],
+                [from_us(t.incident_started_at) for _, t in downs],
+                STORE_DOWN,
+            ],
+        )
+        ids += [row[0] for row in cursor.fetchall()]
+    if ups:
+        # STORE_UP: to the webhooks that were told STORE_DOWN of this incident.
+        cursor.execute(
+            DELIVERY_INSERT + "SELECT d.webhook_id, v.store_pk, %s, v.started, v.poll_at, v.started, %s, 'PENDING', 0, ''"
+            " FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS v(store_pk, poll_at, started)"
+            " JOIN alerts_delivery d ON d.store_id = v.store_pk AND d.event = %s AND d.episode_at = v.started"
+            " JOIN alerts_webhook w ON w.id = d.webhook_id AND %s = ANY(w.events)"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            [
+                STORE_UP,
+                now,
+                [pk for pk, _ in ups],
+                [from_us(t.poll_at) for _, t in ups],
+                [from_us(t.incident_started_at) for _, t in ups],
+                STORE_DOWN,
+                STORE_UP,
+            ],
+        )
+        ids += [row[0] for row in cursor.fetchall()]
+    return ids
+
+
+def alerts_evaluate_recent(*, now: datetime | None = None) -> list[int]:
+    """After a file load: evaluates the stores that have live polls (within H of the
+    clock). A historical file has none: one query on the time index, nothing more."""
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT p.store_id FROM monitoring_statuspoll p"
+            " WHERE p.timestamp_utc >= %s AND p.timestamp_utc <= %s"
+            " AND EXISTS (SELECT 1 FROM alerts_webhook)",
+            [now - live_window(), poll_time_limit(now)],
+        )
+        pks = [row[0] for row in cursor.fetchall()]
+    return alerts_evaluate(store_pks=pks, now=now)

@@ -1,0 +1,13 @@
+"""django-q2 entry points for alerts: thin wrappers over the services."""
+
+from monitoring.alerts.delivery import deliveries_requeue, delivery_attempt
+from monitoring.alerts.silence import stores_silent_check
+
+
+def deliver(delivery_id: int) -> str | None:
+    return delivery_attempt(delivery_id=delivery_id)
+
+
+def every_minute() -> int:
+    """STORE_SILENT against the wall clock, and deliveries whose queue entry was lost."""
+    return len(stores_silent_check()) + deliveries_requeue()
