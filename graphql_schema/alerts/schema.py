@@ -2,6 +2,7 @@
 within the caller's access (an owner: their own webhooks, for their stores)."""
 
 import uuid
+from typing import Annotated
 
 import strawberry
 from django.db.models import Prefetch
@@ -36,9 +37,14 @@ class Mutation:
     def create_webhook(
         self,
         info: Info,
-        url: str,
-        events: list[AlertEvent] | None = None,
-        confirm_polls: int | None = None,
+        url: Annotated[str, strawberry.argument(description="https://… (signed JSON POST) or mailto:address (email).")],
+        events: Annotated[
+            list[AlertEvent] | None, strawberry.argument(description="The events to hear of; all when omitted.")
+        ] = None,
+        confirm_polls: Annotated[
+            int | None,
+            strawberry.argument(description="Consecutive inactive evidence polls before STORE_DOWN (count, 1–100; default 1)."),
+        ] = None,
     ) -> CreateWebhookPayload:
         webhook, secret = webhook_create(
             access=request_access(info),
@@ -49,7 +55,9 @@ class Mutation:
         return CreateWebhookPayload(webhook=WebhookType.of(webhook), secret=secret)
 
     @strawberry.mutation(description="Deletes one of the caller's webhooks and its delivery log. True if it existed.")
-    def delete_webhook(self, info: Info, id: strawberry.ID) -> bool:
+    def delete_webhook(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The webhook's id.")]
+    ) -> bool:
         try:
             return webhook_delete(access=request_access(info), webhook_id=uuid.UUID(str(id)))
         except ValueError:

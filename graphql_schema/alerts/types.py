@@ -3,6 +3,7 @@
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -62,7 +63,10 @@ class WebhookType:
     _webhook: strawberry.Private[Webhook]
 
     @strawberry.field(description=f"Its newest deliveries first, at most `limit` (1–{MAX_DELIVERIES}).")
-    def deliveries(self, limit: int = MAX_DELIVERIES) -> list[AlertDelivery]:
+    def deliveries(
+        self,
+        limit: Annotated[int, strawberry.argument(description=f"How many (count, 1–{MAX_DELIVERIES}).")] = MAX_DELIVERIES,
+    ) -> list[AlertDelivery]:
         from graphql_schema.errors import UserError
 
         if not 1 <= limit <= MAX_DELIVERIES:
