@@ -294,3 +294,8 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")
+
+# The fleet page (issue #13; monitoring.fleet): after a write, a ranking computed at most
+# this long ago is still shown while a worker computes the new one (0: always wait for it).
+INSTALLED_APPS += ["monitoring.fleet"]
+FLEET_SUMMARY_MAX_AGE_SECONDS = float(os.environ.get("FLEET_SUMMARY_MAX_AGE_SECONDS", "60"))

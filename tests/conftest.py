@@ -44,3 +44,13 @@ def _rate_limits_never_reached(settings):
     its own with override_settings, which wins over this."""
     settings.RATE_LIMIT_REPORTS = 10**9
     settings.RATE_LIMIT_POLLS = 10**9
+
+
+@pytest.fixture(autouse=True)
+def _fleet_rankings_exact(settings):
+    """Each test starts with no kept fleet ranking, and is never shown one from before its
+    own last write; tests/test_fleet_summary.py tests the kept and shared ranking."""
+    from monitoring.fleet.summary import fleet_rankings_forget
+
+    fleet_rankings_forget()
+    settings.FLEET_SUMMARY_MAX_AGE_SECONDS = 0

@@ -10,13 +10,12 @@ One file a page or a part of one: `display` and `common` (shared), `status`, `fl
 
 from monitoring.pages.display import PX_PER_HOUR
 from monitoring.pages.status import status_page_context, store_page
-from monitoring.pages.fleet import home, fleet_ranking
+from monitoring.pages.fleet import home
 from monitoring.pages.reports import report_page, report_list, report_generate
 from monitoring.pages.session import sign_in, sign_out
 
 __all__ = [
     "PX_PER_HOUR",
-    "fleet_ranking",
     "home",
     "report_generate",
     "report_list",

@@ -1,0 +1,14 @@
+from django.db import models
+
+
+class FleetRanking(models.Model):
+    """A computed fleet ranking for one scope (every store, or one owner's), shared by
+    every web process; rows as JSON (monitoring.fleet.ranking.FleetRow fields)."""
+
+    scope = models.TextField(primary_key=True, help_text="'all' or 'owner:<id>'.")
+    version = models.BigIntegerField(null=True, help_text="The data version it is exact for (null: none).")
+    as_of = models.DateTimeField()
+    computed_at = models.DateTimeField()
+    store_count = models.IntegerField()
+    rows = models.JSONField()
+    refresh_requested_at = models.DateTimeField(null=True)

@@ -1,0 +1,65 @@
+"""The fleet page's ranking (issue #13, monitoring.fleet): kept while the data version
+holds; after a write, the kept ranking is shown while it is at most
+FLEET_SUMMARY_MAX_AGE_SECONDS old and one refresh is queued for the workers; older than
+that, the request computes it. The worker's refresh is shared with every process."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django_q.models import OrmQ
+
+from monitoring.fleet.models import FleetRanking
+from monitoring.fleet.summary import fleet_rankings_forget
+from monitoring.fleet.tasks import refresh_fleet_ranking
+from tests.factories import add_polls, worked_example_store
+
+pytestmark = pytest.mark.django_db
+
+
+def shown_as_of(client: Client):
+    return client.get("/").context["as_of"]
+
+
+def test_a_write_is_shown_once_a_worker_has_refreshed_and_never_later_than_the_limit(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.FLEET_SUMMARY_MAX_AGE_SECONDS = 60
+    store, noon = worked_example_store("fleet-a")
+    worked_example_store("fleet-b")
+    client = Client()
+    first = shown_as_of(client)
+    assert FleetRanking.objects.get(scope="all").store_count == 2
+
+    add_polls(store, [(noon - timedelta(minutes=30), False)])  # a newer poll: as_of and the version move
+    queued = OrmQ.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert shown_as_of(client) == first  # the kept ranking, not computed in the request
+        assert shown_as_of(client) == first
+    assert OrmQ.objects.count() == queued + 1  # one refresh queued, not two
+    assert FleetRanking.objects.get(scope="all").refresh_requested_at is not None
+
+    assert refresh_fleet_ranking("all") == 2  # what the worker runs
+    fleet_rankings_forget()  # another web process: it loads the shared ranking
+    assert shown_as_of(client) == noon - timedelta(minutes=30)
+
+    settings.FLEET_SUMMARY_MAX_AGE_SECONDS = 0  # too old at once: the request computes it
+    add_polls(store, [(noon - timedelta(minutes=20), True)])
+    assert shown_as_of(client) == noon - timedelta(minutes=20)
+
+
+def test_owners_have_rankings_of_their_own(settings):
+    from monitoring.access import token_create
+    from monitoring.models import Owner
+
+    settings.API_ANONYMOUS_ACCESS = True
+    alice = Owner.objects.create(name="alice")
+    store, _ = worked_example_store("alice-1")
+    worked_example_store("other-1")
+    store.owner = alice
+    store.save()
+    token = token_create(name="t", owner=alice)[1]
+    Client().get("/")
+    Client().get("/", headers={"Authorization": f"Bearer {token}"})
+    counts = dict(FleetRanking.objects.values_list("scope", "store_count"))
+    assert counts == {"all": 2, f"owner:{alice.pk}": 1}
