@@ -6,6 +6,7 @@ reports.png) to look at. Skipped when Chromium is not installed."""
 import os
 import shutil
 import subprocess
+from datetime import date, time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from django.test import override_settings
 
 from monitoring.models import Report
 from monitoring.reports import report_run
+from monitoring.special_hours import special_hours_set
 from tests.test_pages import busy_week_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -86,6 +88,9 @@ def assert_png(path: Path) -> None:
 
 def test_status_page_in_chromium(chromium, live_server, tmp_path):
     store, _ = busy_week_store()
+    # Special hours (SPEC §9): a short Monday in the week shown, and a closed Friday ahead.
+    special_hours_set(store=store, date=date(2023, 1, 23), shifts=[(time(10), time(12))])
+    special_hours_set(store=store, date=date(2023, 1, 27), shifts=[])
     url = f"{live_server.url}/stores/{store.store_id}/"
 
     dom = run_chromium(chromium, tmp_path, url, "--dump-dom")
@@ -96,6 +101,8 @@ def test_status_page_in_chromium(chromium, live_server, tmp_path):
     assert dom.count('<g class="day"') == 8
     assert 'id="incidents"' in dom and 'class="incident"' in dom
     assert 'id="uptime"' in dom and "%" in dom
+    special = dom[dom.index('id="special-hours"') :]
+    assert "Mon 23 Jan 2023" in special and "10:00–12:00" in special and "Closed all day" in special
 
     screenshot = tmp_path / "status-page.png"
     run_chromium(chromium, tmp_path, url, f"--screenshot={screenshot}", size="1280,1600")
