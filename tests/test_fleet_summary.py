@@ -63,3 +63,27 @@ def test_owners_have_rankings_of_their_own(settings):
     Client().get("/", headers={"Authorization": f"Bearer {token}"})
     counts = dict(FleetRanking.objects.values_list("scope", "store_count"))
     assert counts == {"all": 2, f"owner:{alice.pk}": 1}
+
+
+def test_columns_round_trip_through_their_blob():
+    import numpy as np
+
+    from monitoring.fleet.ranking import FleetColumns
+
+    columns = FleetColumns(
+        pk=np.array([3, 1, 2], np.int64),
+        store_id=["zürich-1", "a b", "東京"],
+        timezone_name=[None, "Europe/Zurich", "Asia/Tokyo"],
+        state=np.array([1, 0, 2], np.int8),
+        day=np.arange(9, dtype=float).reshape(3, 3),
+        week=np.array([[10.0, 0.0, 0.0], [0.0, 0.0, 5.0], [3.0, 1.0, 0.0]]),
+        last_poll_us=np.array([5, -1, 7], np.int64),
+        last_poll_active=np.array([True, False, False]),
+    )
+    back = FleetColumns.from_bytes(columns.to_bytes())
+    assert [back.row(i) for i in range(3)] == [columns.row(i) for i in range(3)]
+    assert back.row(1).last_poll_us is None and back.row(0).timezone_name is None
+    # Worst first: down now; then the lowest known weekly uptime; unknown weeks last.
+    assert columns.worst_first().store_id == ["zürich-1", "東京", "a b"]
+    assert columns.counts() == {"UP": 1, "DOWN": 1, "UNKNOWN": 1, "CLOSED": 0}
+    assert columns.select(prefix="a").tolist() == [1] and columns.select(state="DOWN").tolist() == [0]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from monitoring.engine.types import DEFAULT_HORIZON, Incident, Segment, StoreSchedule, _I64, _US
+from monitoring.engine.types import DEFAULT_HORIZON, TIMELINE_STATES, Incident, Segment, StoreSchedule, _I64, _US
 from monitoring.engine.zones import from_us, _td_us, to_us
 from monitoring.engine.schedules import _axis, _shift_table
 from monitoring.engine.uptime import _as_i64_us, _normalised_polls
@@ -63,7 +63,6 @@ def _timeline_us(schedule: StoreSchedule, timestamps_us, is_active, start: datet
     return bounds - off, code
 
 
-_STATE_NAMES = ("UP", "DOWN", "UNKNOWN", "CLOSED")
 
 
 def store_timeline(
@@ -80,7 +79,7 @@ def store_timeline(
         return []
     bounds, code = _timeline_us(schedule, timestamps_us, is_active, start, end, horizon)
     return [
-        Segment(start=from_us(bounds[i]), end=from_us(bounds[i + 1]), state=_STATE_NAMES[code[i]])
+        Segment(start=from_us(bounds[i]), end=from_us(bounds[i + 1]), state=TIMELINE_STATES[code[i]])
         for i in range(len(code))
     ]
 

@@ -15,6 +15,8 @@ DEFAULT_TIMEZONE = "America/Chicago"
 DEFAULT_HORIZON = timedelta(hours=2)
 WINDOWS = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(days=7)))
 STATES = ("up", "down", "unknown")
+#: The states of a timeline segment, a store's state now and a fleet row, in this order everywhere.
+TIMELINE_STATES = ("UP", "DOWN", "UNKNOWN", "CLOSED")
 
 UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -3,19 +3,18 @@ and latest poll, from one read of hours and polls and one engine call, worst fir
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from monitoring import engine, humanize
+from monitoring.engine import TIMELINE_STATES
 from monitoring.reports import default_horizon
 from monitoring.selectors import polls_between, store_schedules
 
 WEEK = timedelta(days=7)
-#: The fields a ranking keeps (monitoring.fleet.models.FleetRanking.rows); the others are
-#: filled for the rows a page shows.
-KEPT_FIELDS = ("pk", "store_id", "timezone_name", "state", "day", "week", "last_poll_us", "last_poll_active")
 
 
 @dataclass(slots=True)  # a ranking holds one per store (fleet_ranking keeps a few)
@@ -51,14 +50,8 @@ class FleetRow:
     def week_figure(self) -> dict:
         return humanize.coverage(*self.week)
 
-    def sort_key(self):
-        """Worst first: down now, then the lowest weekly uptime; no known weekly time after
-        every known figure; then by id."""
-        percent = self.week_percent
-        return (self.state != "DOWN", percent is None, percent if percent is not None else 0.0, self.store_id)
 
-
-def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per store (batched, no loop over stores): its state just before `as_of` as the
     status page's timeline ends (CLOSED outside business hours; else the status of the
     latest evidence poll within H, SPEC §4; else UNKNOWN; and UNKNOWN for a store with
@@ -87,7 +80,7 @@ def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) ->
     keys_start, keys_end = istore * span + (istart - lo), istore * span + (iend - lo)
     recent = stamp >= lo
     r_store, r_t, r_active = store_index[recent], stamp[recent], active[recent]
-    state = np.full(n, 2, np.int8)  # 0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED
+    state = np.full(n, 2, np.int8)  # codes of TIMELINE_STATES: 0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED
     if len(r_t) and len(keys_start):
         keys = r_store * span + (r_t - lo)
         j = np.searchsorted(keys_start, keys, side="right") - 1
@@ -99,13 +92,21 @@ def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) ->
             state[e_store[latest]] = np.where(e_active[latest], 0, 1)
     state[~open_now] = 3
     state[last_us < 0] = 2  # no poll in the week read: unknown, open or not (silent, or never reported)
-    names = ("UP", "DOWN", "UNKNOWN", "CLOSED")
-    return [names[code] for code in state.tolist()], last_us, last_active
+    return state, last_us, last_active
 
 
 def fleet_rows(
     *, stores: list[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta | None = None
 ) -> list[FleetRow]:
+    """Every store's current state, last day's and last week's figures and latest poll,
+    in the order given: see `fleet_columns`."""
+    columns = fleet_columns(stores=stores, as_of=as_of, horizon=horizon)
+    return [columns.row(i) for i in range(len(columns))]
+
+
+def fleet_columns(
+    *, stores: list[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta | None = None
+) -> "FleetColumns":
     """Every store's current state, last day's and last week's figures and latest poll:
     one read of the hours and of the week's polls, one engine call (compute_uptime), and
     the current state from the same arrays."""
@@ -115,34 +116,115 @@ def fleet_rows(
     polls = polls_between(stores=stores, start=start, end=as_of)
     result = engine.compute_uptime(schedules=schedules, polls=polls, as_of=as_of, horizon=horizon)
     states, last_us, last_active = _current_states(schedules, polls, as_of=as_of, horizon=horizon)
-    seconds = result.seconds.tolist()
-    rows = []
-    for i, (pk, store_id, zone) in enumerate(stores):
-        row = FleetRow(
-            pk=pk, store_id=store_id, timezone_name=zone, state=states[i],
-            day=tuple(seconds[i][1]), week=tuple(seconds[i][2]),
+    return FleetColumns(
+        pk=np.fromiter((pk for pk, _, _ in stores), np.int64, len(stores)),
+        store_id=[store_id for _, store_id, _ in stores],
+        timezone_name=[zone for _, _, zone in stores],
+        state=states,
+        day=result.seconds[:, 1, :].copy(),
+        week=result.seconds[:, 2, :].copy(),
+        last_poll_us=last_us,
+        last_poll_active=last_active,
+    )
+
+
+@dataclass(frozen=True)
+class FleetColumns:
+    """Fleet rows as columns: cheap to keep, store, load, count and filter; a FleetRow
+    is made only for the rows a page shows."""
+
+    pk: np.ndarray  # int64
+    store_id: list[str]
+    timezone_name: list[str | None]
+    state: np.ndarray  # int8 codes of TIMELINE_STATES
+    day: np.ndarray  # (n, 3) float64 seconds up, down, unknown
+    week: np.ndarray
+    last_poll_us: np.ndarray  # int64; -1: no poll in the week read
+    last_poll_active: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.store_id)
+
+    def row(self, i: int) -> FleetRow:
+        last = int(self.last_poll_us[i])
+        return FleetRow(
+            pk=int(self.pk[i]),
+            store_id=self.store_id[i],
+            timezone_name=self.timezone_name[i],
+            state=TIMELINE_STATES[self.state[i]],
+            day=tuple(self.day[i].tolist()),
+            week=tuple(self.week[i].tolist()),
+            last_poll_us=last if last >= 0 else None,
+            last_poll_active=bool(self.last_poll_active[i]) if last >= 0 else None,
         )
-        if last_us[i] >= 0:
-            row.last_poll_us, row.last_poll_active = int(last_us[i]), bool(last_active[i])
-        rows.append(row)
-    return rows
+
+    def worst_first(self) -> "FleetColumns":
+        """Worst first: down now, then the lowest weekly uptime (stores with no known
+        weekly time after every known figure, so never-reporting stores do not bury real
+        outages), then by id."""
+        up, down = self.week[:, 0], self.week[:, 1]
+        known = up + down
+        percent = np.where(known > 0, 100.0 * up / np.where(known > 0, known, 1.0), 0.0)
+        ids = np.array(self.store_id, dtype=object)
+        order = np.lexsort((ids, percent, known <= 0, self.state != TIMELINE_STATES.index("DOWN")))
+        return self.take(order)
+
+    def take(self, index: np.ndarray) -> "FleetColumns":
+        return FleetColumns(
+            pk=self.pk[index],
+            store_id=[self.store_id[i] for i in index],
+            timezone_name=[self.timezone_name[i] for i in index],
+            state=self.state[index],
+            day=self.day[index],
+            week=self.week[index],
+            last_poll_us=self.last_poll_us[index],
+            last_poll_active=self.last_poll_active[index],
+        )
+
+    def counts(self, index: np.ndarray | None = None) -> dict[str, int]:
+        """Rows per state (of `index`, or of all)."""
+        codes = self.state if index is None else self.state[index]
+        found = np.bincount(codes, minlength=len(TIMELINE_STATES))
+        return {name: int(found[code]) for code, name in enumerate(TIMELINE_STATES)}
+
+    def select(self, *, prefix: str = "", state: str | None = None) -> np.ndarray:
+        """Positions of the rows whose id starts with `prefix` and whose state is `state`."""
+        keep = np.ones(len(self), bool)
+        if prefix:
+            keep &= np.fromiter((store_id.startswith(prefix) for store_id in self.store_id), bool, len(self))
+        if state:
+            keep &= self.state == TIMELINE_STATES.index(state)
+        return np.flatnonzero(keep)
+
+    def to_bytes(self) -> bytes:
+        """One blob (numpy's .npz, no pickles): ids and zones joined by NUL, which
+        PostgreSQL text cannot hold; no zone is ''."""
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            pk=self.pk,
+            state=self.state,
+            day=self.day,
+            week=self.week,
+            last_poll_us=self.last_poll_us,
+            last_poll_active=self.last_poll_active,
+            store_id=np.frombuffer("\0".join(self.store_id).encode(), np.uint8),
+            timezone_name=np.frombuffer("\0".join(zone or "" for zone in self.timezone_name).encode(), np.uint8),
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "FleetColumns":
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            n = len(arrays["pk"])
+            ids = arrays["store_id"].tobytes().decode().split("\0") if n else []
+            zones = [zone or None for zone in arrays["timezone_name"].tobytes().decode().split("\0")] if n else []
+            return cls(
+                pk=arrays["pk"], store_id=ids, timezone_name=zones, state=arrays["state"], day=arrays["day"],
+                week=arrays["week"], last_poll_us=arrays["last_poll_us"], last_poll_active=arrays["last_poll_active"],
+            )
 
 
-def fleet_ranked(*, stores: list[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> list[FleetRow]:
-    """fleet_rows of `stores`, worst first."""
-    rows = fleet_rows(stores=stores, as_of=as_of, horizon=horizon)
-    rows.sort(key=FleetRow.sort_key)
-    return rows
-
-
-def rows_to_json(rows: list[FleetRow]) -> list[list]:
-    return [[getattr(row, name) for name in KEPT_FIELDS] for row in rows]
-
-
-def rows_from_json(data: list[list]) -> list[FleetRow]:
-    rows = []
-    for values in data:
-        row = FleetRow(*values)
-        row.day, row.week = tuple(row.day), tuple(row.week)
-        rows.append(row)
-    return rows
+def fleet_ranked(*, stores: list[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> FleetColumns:
+    """fleet_columns of `stores`, worst first."""
+    return fleet_columns(stores=stores, as_of=as_of, horizon=horizon).worst_first()

@@ -20,7 +20,7 @@ from django.utils import timezone
 from monitoring.access import Access, stores_visible
 from monitoring.data_version import data_version_read
 from monitoring.fleet.models import FleetRanking
-from monitoring.fleet.ranking import FleetRow, fleet_ranked, rows_from_json, rows_to_json
+from monitoring.fleet.ranking import FleetColumns, fleet_ranked
 from monitoring.reports import default_horizon
 from monitoring.selectors import latest_poll_timestamp
 
@@ -32,7 +32,7 @@ class KeptRanking:
     version: int | None  # the data version it is exact for; None: none
     computed_at: datetime
     as_of: datetime
-    rows: list[FleetRow]
+    columns: FleetColumns
 
 
 #: Per process: the ranking last loaded or computed per scope.
@@ -86,7 +86,7 @@ def _load(scope: str) -> KeptRanking | None:
     row = FleetRanking.objects.filter(scope=scope).first()
     if row is None:
         return None
-    kept = KeptRanking(row.version, row.computed_at, row.as_of, rows_from_json(row.rows))
+    kept = KeptRanking(row.version, row.computed_at, row.as_of, FleetColumns.from_bytes(bytes(row.data)))
     with _kept_lock:
         _kept[scope] = kept
     return kept
@@ -111,16 +111,16 @@ def fleet_ranking_compute(*, scope: str, as_of: datetime | None = None, version=
     if as_of is None:
         as_of = latest_poll_timestamp(owner_id=access.owner_id) or timezone.now().replace(microsecond=0)
     started = timezone.now()
-    rows = fleet_ranked(stores=scope_stores(access), as_of=as_of, horizon=default_horizon())
-    kept = KeptRanking(version.number if version.settled else None, started, as_of, rows)
+    columns = fleet_ranked(stores=scope_stores(access), as_of=as_of, horizon=default_horizon())
+    kept = KeptRanking(version.number if version.settled else None, started, as_of, columns)
     FleetRanking.objects.update_or_create(
         scope=scope,
         defaults={
             "version": kept.version,
             "computed_at": started,
             "as_of": as_of,
-            "store_count": len(rows),
-            "rows": rows_to_json(rows),
+            "store_count": len(columns),
+            "data": columns.to_bytes(),
             "refresh_requested_at": None,
         },
     )

@@ -4,4 +4,4 @@ from monitoring.fleet.summary import fleet_ranking_compute
 
 
 def refresh_fleet_ranking(scope: str) -> int:
-    return len(fleet_ranking_compute(scope=scope).rows)
+    return len(fleet_ranking_compute(scope=scope).columns)

@@ -3,12 +3,10 @@ ranking (monitoring.fleet: computed in one batched engine call, kept and shared)
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.core.paginator import Paginator
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import urlencode
@@ -16,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from monitoring import engine, humanize
 from monitoring.access import Access, stores_visible
-from monitoring.engine import DEFAULT_TIMEZONE
+from monitoring.engine import DEFAULT_TIMEZONE, TIMELINE_STATES
 from monitoring.fleet.ranking import FleetRow, fleet_rows
 from monitoring.fleet.summary import fleet_ranking_for
 from monitoring.links import store_page_url
@@ -116,33 +114,31 @@ def home(request: HttpRequest) -> HttpResponse:
     if query:
         stores = stores.filter(store_id__startswith=query)
     stores = stores.order_by("pk").values_list("pk", "store_id", "timezone_name")
-    if ranked:  # the whole fleet's ranking (kept: monitoring.fleet), then the search
+    page_number = _page_number(request)
+    if ranked:  # the whole fleet's ranking (kept: monitoring.fleet), then the search and filter
         kept = fleet_ranking_for(access=access, as_of=as_of)
-        rows, as_of = kept.rows, kept.as_of
-        if query:
-            rows = [row for row in rows if row.store_id.startswith(query)]
-        total_visible = len(rows)
+        columns, as_of = kept.columns, kept.as_of
+        found = columns.select(prefix=query)
+        counts = columns.counts(found)
+        if state_filter:
+            found = found[columns.state[found] == TIMELINE_STATES.index(state_filter.upper())]
+        total_visible, matching = sum(counts.values()), len(found)
+        page_count = max(1, -(-matching // FLEET_PAGE_SIZE))
+        page_number = min(page_number, page_count)
+        offset = (page_number - 1) * FLEET_PAGE_SIZE
+        shown = [columns.row(i) for i in found[offset : offset + FLEET_PAGE_SIZE]]
     else:  # too many to rank per request: the page's stores in id order
         total_visible = stores.count()
-        offset = (_page_number(request) - 1) * FLEET_PAGE_SIZE
+        offset = (page_number - 1) * FLEET_PAGE_SIZE
         rows = fleet_rows(
             stores=list(stores.order_by("store_id")[offset : offset + FLEET_PAGE_SIZE]), as_of=as_of, horizon=horizon
         )
-    counts = {state: 0 for state in FLEET_STATES}
-    for row in rows:
-        counts[row.state.lower()] += 1
-    if state_filter:
-        rows = [row for row in rows if row.state.lower() == state_filter]
-    if ranked:
-        paginator = Paginator(rows, FLEET_PAGE_SIZE, allow_empty_first_page=True)
-        page = paginator.get_page(_page_number(request))
-        shown, page_number, page_count = list(page.object_list), page.number, paginator.num_pages
-        matching = paginator.count
-    else:
-        shown, page_number = rows, _page_number(request)
+        counts = {state: 0 for state in TIMELINE_STATES}
+        for row in rows:
+            counts[row.state] += 1
+        shown = [row for row in rows if not state_filter or row.state.lower() == state_filter]
         page_count = -(-total_visible // FLEET_PAGE_SIZE)
         matching = total_visible
-    shown = [replace(row) for row in shown]  # the ranking may be shared (fleet_ranking): copies
     _fleet_details(shown, as_of=as_of, horizon=horizon)
 
     def link(page_to: int) -> str:
@@ -159,7 +155,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "total_text": humanize.count(total_visible, "store"),
         "matching_text": humanize.count(matching, "store"),
         "counts": [
-            {"state": state, "count": f"{counts[state]:,}", "url": "?" + urlencode({**({"q": query} if query else {}), "state": state})}
+            {"state": state, "count": f"{counts[state.upper()]:,}", "url": "?" + urlencode({**({"q": query} if query else {}), "state": state})}
             for state in FLEET_STATES
         ],
         "as_of": as_of,

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('as_of', models.DateTimeField()),
                 ('computed_at', models.DateTimeField()),
                 ('store_count', models.IntegerField()),
-                ('rows', models.JSONField()),
+                ('data', models.BinaryField()),
                 ('refresh_requested_at', models.DateTimeField(null=True)),
             ],
         ),
