@@ -303,3 +303,17 @@ def test_create_webhook_command_prints_the_secret_once(world):
     call_command("create_webhook", "--owner", "bob", "https://example.com/bob", stdout=out)
     webhook = Webhook.objects.get(url="https://example.com/bob")
     assert webhook.owner.name == "bob" and f"secret (shown once): {webhook.secret}" in out.getvalue()
+
+
+def test_the_minute_check_evaluates_live_polls_whose_evaluation_was_lost(world):
+    from monitoring.alerts.tasks import every_minute
+    from monitoring.models import Store
+    from tests.factories import add_polls
+
+    # Stored without passing through recordPolls (as if the request died after its commit).
+    add_polls(Store.objects.get(store_id="a1"), [(timezone.now() - timedelta(minutes=3), False)])
+    assert deliveries() == []
+    every_minute()
+    assert deliveries() == [(STORE_DOWN, "a1", 0)]
+    every_minute()
+    assert deliveries() == [(STORE_DOWN, "a1", 0)]
