@@ -317,3 +317,21 @@ def test_the_minute_check_evaluates_live_polls_whose_evaluation_was_lost(world):
     assert deliveries() == [(STORE_DOWN, "a1", 0)]
     every_minute()
     assert deliveries() == [(STORE_DOWN, "a1", 0)]
+
+
+def test_alert_admin_pages_load_and_never_show_the_secret(admin_client, world):
+    record(world["alice"], ("a1", timezone.now() - timedelta(minutes=1), "inactive"))
+    delivery = Delivery.objects.get()
+    pages = [
+        "/admin/alerts/",
+        "/admin/alerts/webhook/",
+        f"/admin/alerts/webhook/{world['webhook'].pk}/change/",
+        "/admin/alerts/delivery/",
+        f"/admin/alerts/delivery/{delivery.pk}/change/",
+        "/admin/alerts/delivery/?status=PENDING&q=a1",
+    ]
+    for url in pages:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        assert world["secret"] not in response.content.decode(), url
+    assert admin_client.get("/admin/alerts/webhook/add/").status_code == 403
