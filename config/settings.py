@@ -228,9 +228,10 @@ CACHES = {
 # Without a bearer token the API answers for every store (the demo) or 401 (production).
 API_ANONYMOUS_ACCESS = env_bool("API_ANONYMOUS_ACCESS", not PRODUCTION)
 
-# Reports over more stores than this are split into chunks computed by parallel tasks
-# (one task reads the polls once; chunks pay off with workers on several machines).
-REPORT_CHUNK_SIZE = int(os.environ.get("REPORT_CHUNK_SIZE", "20000"))
+# Reports are computed this many stores at a time (chunks, in store_id order; several are
+# parallel tasks): a report's memory follows this, not the fleet (issue #15); each chunk
+# reads the week's poll pages again, so bigger chunks are faster.
+REPORT_CHUNK_SIZE = int(os.environ.get("REPORT_CHUNK_SIZE", "10000"))
 # Report workers lower their CPU priority by this much (nice) before their first report,
 # so web requests go first on a shared machine (0: unchanged).
 REPORT_WORKER_NICE = int(os.environ.get("REPORT_WORKER_NICE", "10"))
@@ -294,6 +295,58 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")
+
+# Scaling (issue #15; docs/scaling.md). Finished report CSVs live in the "reports"
+# storage: files under REPORT_FILES_DIR by default; REPORT_STORAGE=s3 puts them in any
+# S3-compatible bucket through django-storages (install django-storages[s3]; credentials
+# from the usual AWS_* variables). Downloads above REPORT_DOWNLOAD_STREAM_ABOVE bytes are
+# streamed from the storage in blocks, smaller ones sent in one piece.
+REPORT_FILES_DIR = Path(os.environ.get("REPORT_FILES_DIR", DATA_DIR / "reports"))
+REPORT_STORAGE = os.environ.get("REPORT_STORAGE", "filesystem").strip().lower()
+if REPORT_STORAGE == "filesystem":
+    # A folder per database: <REPORT_FILES_DIR>/<database name>/<report id>.csv
+    _REPORT_STORAGE = {"BACKEND": "monitoring.storage.PerDatabaseFileSystemStorage", "OPTIONS": {"location": REPORT_FILES_DIR}}
+elif REPORT_STORAGE == "s3":
+    _REPORT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("REPORT_S3_BUCKET", ""),
+            "endpoint_url": os.environ.get("REPORT_S3_ENDPOINT_URL") or None,  # any S3-compatible store
+            "location": os.environ.get("REPORT_S3_PREFIX", "reports"),
+            "file_overwrite": True,
+            "default_acl": None,
+        },
+    }
+    if not _REPORT_STORAGE["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("REPORT_STORAGE=s3 needs REPORT_S3_BUCKET")
+else:
+    raise ImproperlyConfigured("REPORT_STORAGE must be 'filesystem' or 's3'")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "reports": _REPORT_STORAGE,
+}
+REPORT_DOWNLOAD_STREAM_ABOVE = int(os.environ.get("REPORT_DOWNLOAD_STREAM_ABOVE", str(1024 * 1024)))
+# Fast failover: a running report chunk beats every REPORT_HEARTBEAT_SECONDS; the sweep
+# (a thread in each worker process, every REPORT_SWEEP_SECONDS) queues again a chunk
+# silent for REPORT_CHUNK_STALE_AFTER seconds. Q_RETRY stays the backstop.
+REPORT_HEARTBEAT_SECONDS = float(os.environ.get("REPORT_HEARTBEAT_SECONDS", "5"))
+REPORT_SWEEP_SECONDS = float(os.environ.get("REPORT_SWEEP_SECONDS", "10"))
+REPORT_CHUNK_STALE_AFTER = float(os.environ.get("REPORT_CHUNK_STALE_AFTER", "30"))
+if not REPORT_HEARTBEAT_SECONDS < REPORT_CHUNK_STALE_AFTER:
+    raise ImproperlyConfigured("REPORT_HEARTBEAT_SECONDS must be below REPORT_CHUNK_STALE_AFTER")
+# Read replicas: with DATABASE_REPLICA_URL set, GraphQL reads go to it (config/db_router.py);
+# writes, and the reads of everything else, to DATABASE_URL.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+    MIDDLEWARE.append("config.db_router.GraphQLReplicaReadsMiddleware")
+# Polls older than this many days are dropped daily (python manage.py prune_polls).
+POLL_RETENTION_DAYS = int(os.environ.get("POLL_RETENTION_DAYS", "35"))
+if POLL_RETENTION_DAYS < 8:  # a report reads a week and the horizon before it
+    raise ImproperlyConfigured("POLL_RETENTION_DAYS must be at least 8")
 
 # The fleet page (issue #13; monitoring.fleet): after a write, a ranking computed at most
 # this long ago is still shown while a worker computes the new one (0: always wait for it).

@@ -10,6 +10,10 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+from django_q.signals import post_spawn
+
+from monitoring.storage import report_storage
 
 
 def _grammar_checks(instance: models.Model, exclude, checks) -> None:
@@ -226,6 +230,44 @@ class StatusPollRow(models.Model):
         return "active" if self.is_active else "inactive"
 
 
+class StoredCsvDescriptor(DeferredAttribute):
+    """`report.csv`: the column's text when it holds one (a report finished before
+    issue #15, not yet moved), else the text of the stored file (csv_file), read whole:
+    for tests and small reports; downloads stream the file (monitoring.views)."""
+
+    def __get__(self, instance, cls=None):
+        text = super().__get__(instance, cls)
+        if instance is None or text:
+            return text
+        if instance.csv_file:
+            # Through the storage as configured now (FileField keeps the one of start-up).
+            with report_storage().open(instance.csv_file.name, "rb") as handle:
+                return handle.read().decode("utf-8")
+        return text
+
+    def __set__(self, instance, value):
+        # A data descriptor, so that reads come here even once the value is loaded.
+        instance.__dict__[self.field.attname] = value
+
+
+class StoredCsvField(models.TextField):
+    """The transition from the CSV column to the report storage: still a text column
+    (other modules `.defer("csv")` it; new reports leave it empty), read through
+    StoredCsvDescriptor."""
+
+    descriptor_class = StoredCsvDescriptor
+
+    def pre_save(self, model_instance, add):
+        # Never the file's text: the column is empty once a report has its file (a
+        # deferred `csv` read back through the descriptor holds the file's text).
+        if model_instance.__dict__.get("csv_file"):
+            return ""
+        return model_instance.__dict__.get(self.attname, "")
+
+    def value_from_object(self, obj):
+        return obj.__dict__.get(self.attname, "")
+
+
 class Report(models.Model):
     class Status(models.TextChoices):
         PENDING = "PENDING"
@@ -248,7 +290,11 @@ class Report(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     store_count = models.PositiveIntegerField(null=True, blank=True)
-    csv = models.TextField(blank=True, default="")
+    # The finished CSV, in the report storage (monitoring.storage), streamed on download.
+    csv_file = models.FileField(storage=report_storage, max_length=255, blank=True, default="")
+    # Before issue #15 the CSV was kept here; migration 0015 moved it to csv_file. Read
+    # as `report.csv`, it gives the CSV text from either place (see StoredCsvField).
+    csv = StoredCsvField(blank=True, default="")
     # How many times a worker has started on it (bounded by REPORT_MAX_ATTEMPTS).
     attempts = models.PositiveSmallIntegerField(default=0)
     # Last sign of life (start, each finished chunk): a report silent for too long is stale.
@@ -259,13 +305,22 @@ class Report(models.Model):
 
 
 class ReportChunk(models.Model):
-    """A slice of a report's stores, computed by one worker task; the report completes
-    when its last chunk is in."""
+    """A slice of a report's stores (consecutive in store_id order), computed by one
+    worker task; the report completes when its last chunk is in. A running chunk beats
+    (heartbeat_at) every REPORT_HEARTBEAT_SECONDS; one silent for REPORT_CHUNK_STALE_AFTER
+    is queued again by the sweep (monitoring.reports.failover)."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     store_pks = ArrayField(models.BigIntegerField())
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Last sign of life of the run computing it; None = not started yet.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When it was last queued (by report_run or the sweep): not queued again before it is stale.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    # How many runs have started it (bounded by REPORT_MAX_ATTEMPTS: a chunk that kills its
+    # worker each time fails the report instead of looping).
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["report", "index"]
@@ -295,3 +350,15 @@ class ReportRow(models.Model):
     class Meta:
         ordering = ["store_id"]
         constraints = [models.UniqueConstraint(fields=["report", "store_id"], name="report_row_unique_store")]
+
+
+def _start_report_failover(**_signal_arguments) -> None:
+    from monitoring.reports.failover import start_worker_thread
+
+    start_worker_thread()
+
+
+# Each django-q2 worker process runs the report failover thread (heartbeats and the chunk
+# sweep, monitoring.reports.failover) from its start. Connected here because every
+# process that loads the app loads its models, the qcluster's workers included.
+post_spawn.connect(_start_report_failover, dispatch_uid="monitoring.report_failover")

@@ -8,10 +8,11 @@ into numpy arrays (no per-row Python objects, no query per store).
 import io
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from django.db import connection
+from django.db.models.functions import Collate
 
 from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
 from monitoring.ingest.copy_format import PG_EPOCH_UNIX_US, decode_records
@@ -125,6 +126,29 @@ def stores_in_scope(
     return list(stores.values_list("pk", "store_id", "timezone_name"))
 
 
+def store_pks_in_code_point_order(
+    *, store_ids: Sequence[str] | None, owner_id: int | None = None, batch: int
+) -> Iterator[list[int]]:
+    """The pks of the stores in scope (as stores_in_scope), in store_id code-point order
+    (COLLATE "C": UTF-8 byte order is code-point order, whatever the database's
+    collation), `batch` at a time through a server-side cursor: the report's chunks,
+    whose CSV parts then follow one another in the file's order."""
+    stores = Store.objects.all()
+    if owner_id is not None:
+        stores = stores.filter(owner_id=owner_id)
+    if store_ids is not None:
+        stores = stores.filter(store_id__in=list(store_ids))
+    ordered = stores.order_by(Collate("store_id", "C")).values_list("pk", flat=True)
+    pks: list[int] = []
+    for pk in ordered.iterator(chunk_size=min(batch, 10_000)):
+        pks.append(pk)
+        if len(pks) == batch:
+            yield pks
+            pks = []
+    if pks:
+        yield pks
+
+
 #: A local date's shifts reach UTC instants up to ~2.5 days after its UTC midnight and
 #: ~14 hours before it: the special dates that can matter to [start, end] lie within these.
 _SPECIAL_DATES_BEFORE = timedelta(days=3)
@@ -147,18 +171,18 @@ def store_schedules(
     hours of the dates that can matter to the UTC range [start, end] (every date when
     no range is given)."""
     pks = [pk for pk, _, _ in stores]
-    few = len(stores) < 1000  # a few stores: filter; many: one scan is cheaper than a huge IN list
-    sql = f"SELECT store_id, day_of_week, start_time_local, end_time_local FROM {BusinessHours._meta.db_table}"
-    params: list = []
-    if few:
-        sql += " WHERE store_id = ANY(%s)"
-        params.append(pks)
+    scope, scope_params = _store_scope(pks)
+    sql = (
+        f"SELECT store_id, day_of_week, start_time_local, end_time_local FROM {BusinessHours._meta.db_table}"
+        f" WHERE {scope}"
+    )
+    params: list = list(scope_params)
     shifts_by_store: dict[int, list[Shift]] = defaultdict(list)
     with connection.cursor() as cursor:  # plain rows: the ORM's per-row work doubled the time
         cursor.execute(sql, params)
         for store_pk, day, shift_start, shift_end in cursor.fetchall():
             shifts_by_store[store_pk].append(Shift(day, shift_start, shift_end))
-    specials = _special_shifts(pks=pks, few=few, start=start, end=end)
+    specials = _special_shifts(pks=pks, start=start, end=end)
     return [
         StoreSchedule(
             store_id=store_id,
@@ -170,18 +194,27 @@ def store_schedules(
     ]
 
 
-def _special_shifts(
-    *, pks: list[int], few: bool, start: datetime | None, end: datetime | None
-) -> dict[int, list[SpecialShift]]:
+def _store_scope(pks: list[int]) -> tuple[str, list]:
+    """A WHERE condition on `store_id` selecting these stores' rows (and perhaps a few
+    more, which callers ignore): a few stores by the index; the whole fleet (a dense run
+    of pks) by one bounded scan, cheaper than a huge list; a report chunk (scattered pks,
+    in store_id order) by a constant array, which PostgreSQL hashes. So a chunk reads its
+    own stores' rows, never the fleet's (memory bounded by the chunk)."""
+    if not pks:
+        return "false", []
+    low, high = min(pks), max(pks)
+    if len(pks) >= 1000 and high - low + 1 <= 2 * len(pks):
+        return "store_id BETWEEN %s AND %s", [low, high]
+    return "store_id = ANY(%s::bigint[])", [pks]
+
+
+def _special_shifts(*, pks: list[int], start: datetime | None, end: datetime | None) -> dict[int, list[SpecialShift]]:
     """{store pk: its special shifts} of the dates that matter (one query; usually few rows)."""
-    sql = f"SELECT store_id, date, start_time_local, end_time_local FROM {SpecialHours._meta.db_table} WHERE true"
-    params: list = []
+    scope, params = _store_scope(pks)
+    sql = f"SELECT store_id, date, start_time_local, end_time_local FROM {SpecialHours._meta.db_table} WHERE {scope}"
     if start is not None and end is not None:
         sql += " AND date BETWEEN %s AND %s"
         params.extend(special_dates_for(start, end))
-    if few:
-        sql += " AND store_id = ANY(%s)"
-        params.append(pks)
     by_store: dict[int, list[SpecialShift]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -205,12 +238,16 @@ def polls_between(
         " WHERE timestamp_utc >= %s AND timestamp_utc <= %s"
     )
     params: list = [start, end]
+    low, high = int(pks.min()), int(pks.max())
     if len(pks) < 1000:  # a few stores: use the (store, time) index
         sql += " AND store_id = ANY(%s)"
         params.append(pks.tolist())
-    else:  # many (a report chunk is a run of consecutive pks): bound the range, filter below
+    elif high - low + 1 <= 2 * len(pks):  # a dense run of pks (the whole fleet): bound the range, filter below
         sql += " AND store_id BETWEEN %s AND %s"
-        params.extend([int(pks.min()), int(pks.max())])
+        params.extend([low, high])
+    else:  # a report chunk, in store_id order: scattered pks; PostgreSQL hashes a constant array
+        sql += " AND store_id = ANY(%s::bigint[])"
+        params.append(pks.tolist())
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
         copy_sql = cursor.mogrify(sql, params).decode()

@@ -1,4 +1,4 @@
-"""django-q2 task entry points: thin wrappers over the report services.
+"""django-q2 task entry points: thin wrappers over the report and retention services.
 
 Report work is batch work: a worker process lowers its own CPU priority
 (REPORT_WORKER_NICE) before its first report, so that on a machine it shares with the
@@ -7,8 +7,10 @@ web process, API requests go first and reports take the spare CPU."""
 import os
 
 from django.conf import settings
+from django.utils import timezone
 
-from monitoring.reports import report_chunk_run, report_run, reports_prune, reports_recover_stale
+from monitoring.reports import chunks_sweep, report_chunk_run, report_run, reports_prune, reports_recover_stale
+from monitoring.retention import polls_prune_by_retention
 
 _niced = False
 
@@ -31,8 +33,13 @@ def run_report_chunk(chunk_id: int) -> None:
 
 
 def recover_stale_reports() -> int:
-    return reports_recover_stale()
+    # The minute's backstop: also the chunk sweep, should a worker's failover thread be gone.
+    return reports_recover_stale() + chunks_sweep()
 
 
 def prune_old_reports() -> int:
     return reports_prune()
+
+
+def prune_old_polls() -> int:
+    return polls_prune_by_retention(now=timezone.now())

@@ -354,11 +354,11 @@ def test_lost_database_connection_is_retried(monkeypatch):
     """A real dropped connection: the backend is terminated in the middle of the task."""
     from django.db import OperationalError, connection
 
-    import monitoring.reports as reports
+    from monitoring.reports import compute, lifecycle
 
     store, noon = worked_example_store()
     report = report_create(as_of=noon)
-    real_compute = reports.compute_uptime
+    real_compute = compute.compute_uptime
     queued = []
 
     def compute_then_lose_connection(**kwargs):
@@ -366,8 +366,8 @@ def test_lost_database_connection_is_retried(monkeypatch):
             cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         return real_compute(**kwargs)
 
-    monkeypatch.setattr(reports, "compute_uptime", compute_then_lose_connection)
-    monkeypatch.setattr(reports, "report_enqueue", lambda *, report: queued.append(report.pk))
+    monkeypatch.setattr(compute, "compute_uptime", compute_then_lose_connection)
+    monkeypatch.setattr(lifecycle, "report_enqueue", lambda *, report: queued.append(report.pk))
     with pytest.raises(OperationalError):
         report_run(report_id=report.id)
     assert queued == [report.pk]  # queued again, on a fresh connection
