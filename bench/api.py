@@ -138,7 +138,7 @@ def main() -> None:
             lambda i, n: {"offset": (i * 50 + n * 50) % 10_000}, args.clients, args.seconds,
         )
         uptime = load(
-            "query($id: String!) { store(id: $id) { uptime { windows { window uptimeMinutes downtimeMinutes unknownMinutes } } } }",
+            "query($id: ID!) { store(id: $id) { uptime { windows { kind uptimeMinutes downtimeMinutes unknownMinutes } } } }",
             lambda i, n: {"id": store_ids[(i * 7 + n) % len(store_ids)]}, args.clients, args.seconds,
         )
         for name, f in (("stores page (50)", page), ("single-store uptime", uptime)):

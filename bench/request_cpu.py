@@ -1,7 +1,7 @@
 """Benchmark: server CPU per GraphQL request, in process (no HTTP, no client threads).
 
     .venv/bin/python bench/request_cpu.py [--stores 14000] [-n 100] [--rounds 5] [--reuse] [--profile KIND]
-                                          [--database NAME] [--pricing]
+                                          [--database NAME] [--pricing] [--only KIND] [--uncached]
 
 Loads generated data into a database of its own (as bench/traffic.py; --reuse keeps an
 already loaded one), then sends bench/traffic.py's requests through Django's WSGI
@@ -10,6 +10,11 @@ handler in rounds of N and prints, per kind, the CPU time per request of the bes
 SQL statements per request (through Django's cursor: the COPY of the polls is not
 counted). The database's own CPU is not in these figures. --profile KIND prints a
 cProfile of that kind instead.
+
+Kinds: `stores` (a page of 50 stores, ids and zones), `fleet` (a page of 50 stores with
+their uptime windows: one batched engine call, issue #16), `uptime` (one store's), `trigger`,
+`status`. Each also prints the median wall time of a request. --uncached turns the read
+cache off (API_READ_CACHE_SECONDS=0): every request runs; --only KIND runs one kind.
 
 --pricing measures what pricing a query (graphql_schema.pricing, SPEC §8) adds: each
 kind with pricing on and off (GRAPHQL_MAX_NODES=0), rounds interleaved, the read cache
@@ -32,8 +37,13 @@ from harness import database_url, fresh_database, generated, load_and_settle, ma
 
 DATABASE = "bench_request_cpu"
 STORES_PAGE = "query($offset: Int!) { stores(pagination: {offset: $offset, limit: 50}) { totalCount results { id timezone } } }"
-UPTIME = "query($id: String!) { store(id: $id) { uptime { windows { window uptimeMinutes downtimeMinutes } } } }"
-TRIGGER = "mutation($id: String!) { triggerReport(storeIds: [$id]) { id } }"
+FLEET = (
+    "query($offset: Int!) { stores(pagination: {offset: $offset, limit: 50}) { totalCount results { id timezone"
+    " uptime { asOf hour { uptimeMinutes downtimeMinutes unknownMinutes } day { uptimeMinutes downtimeMinutes"
+    " unknownMinutes } week { uptimeMinutes downtimeMinutes unknownMinutes } } } } }"
+)
+UPTIME = "query($id: ID!) { store(id: $id) { uptime { windows { kind uptimeMinutes downtimeMinutes } } } }"
+TRIGGER = "mutation($id: ID!) { triggerReport(storeIds: [$id]) { id } }"
 STATUS = "query($id: ID!) { report(id: $id) { status } }"
 
 
@@ -152,7 +162,9 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=100, help="requests per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
-    parser.add_argument("--profile", choices=["stores", "uptime", "trigger", "status"])
+    parser.add_argument("--profile", choices=["stores", "fleet", "uptime", "trigger", "status"])
+    parser.add_argument("--only", choices=["stores", "fleet", "uptime", "trigger", "status"], help="run this kind only")
+    parser.add_argument("--uncached", action="store_true", help="read cache off: every request runs")
     parser.add_argument("--database", default=DATABASE, help=f"database name (default {DATABASE})")
     parser.add_argument("--pricing", action="store_true", help="measure what pricing queries adds")
     args = parser.parse_args()
@@ -167,8 +179,8 @@ def main() -> None:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     # Hundreds of anonymous triggers a round: counted (the cost is measured), never refused.
     os.environ.setdefault("RATE_LIMIT_REPORTS", "1000000")
-    if args.pricing:
-        os.environ["API_READ_CACHE_SECONDS"] = "0"  # every request runs, priced
+    if args.pricing or args.uncached:
+        os.environ["API_READ_CACHE_SECONDS"] = "0"  # every request runs
 
     from django.core.wsgi import get_wsgi_application
     from django.db import connection
@@ -177,8 +189,10 @@ def main() -> None:
     rng = random.Random(1)
     store_ids = [s["id"] for s in post(application, "{ stores(pagination: {limit: 500}) { results { id } } }", {})["stores"]["results"]]
     report_id = post(application, TRIGGER, {"id": store_ids[0]})["triggerReport"]["id"]
+    last_page = max(1, min(args.stores, 10_000) - 50)
     kinds = {
-        "stores": (STORES_PAGE, lambda: {"offset": rng.randrange(0, 10_000, 50)}),
+        "stores": (STORES_PAGE, lambda: {"offset": rng.randrange(0, last_page, 50)}),
+        "fleet": (FLEET, lambda: {"offset": rng.randrange(0, last_page, 50)}),
         "uptime": (UPTIME, lambda: {"id": rng.choice(store_ids)}),
         "trigger": (TRIGGER, lambda: {"id": rng.choice(store_ids)}),
         "status": (STATUS, lambda: {"id": report_id}),
@@ -188,7 +202,7 @@ def main() -> None:
         pricing_bench(application, kinds, args)
         return
     for kind, (query, variables) in kinds.items():
-        if args.profile and kind != args.profile:
+        if (args.profile and kind != args.profile) or (args.only and kind != args.only):
             continue
         n = args.n if kind != "trigger" else max(1, args.n // 10)
         for _ in range(20):  # warm up: caches, connections
@@ -199,14 +213,16 @@ def main() -> None:
             post(application, query, variables())
         profiler = cProfile.Profile() if args.profile else None
         # Rounds, the best one kept: the other programs on the machine only ever add time.
-        cpu_rounds, wall_rounds = [], []
+        cpu_rounds, wall_rounds, walls = [], [], []
         for _ in range(args.rounds):
             requests = [variables() for _ in range(n)]
             if profiler:
                 profiler.enable()
             cpu, wall = time.process_time(), time.perf_counter()
             for request in requests:
+                started = time.perf_counter()
                 post(application, query, request)
+                walls.append((time.perf_counter() - started) * 1000)
             cpu_rounds.append((time.process_time() - cpu) / n * 1000)
             wall_rounds.append((time.perf_counter() - wall) / n * 1000)
             if profiler:
@@ -216,7 +232,7 @@ def main() -> None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
         print(f"  {kind:<8} CPU {min(cpu_rounds):6.2f} ms/request (median of rounds {statistics.median(cpu_rounds):6.2f})"
-              f"  wall {min(wall_rounds):6.2f} ms  SQL queries {len(queries)}")
+              f"  wall {min(wall_rounds):6.2f} ms (median request {statistics.median(walls):6.2f})  SQL queries {len(queries)}")
         if args.profile:
             for sql in queries:
                 print("   ", sql)

@@ -22,8 +22,8 @@ from api import Client, start_servers
 from harness import ROOT, fresh_database, generated, load_and_settle, machine
 
 STORES_PAGE = "query($offset: Int!) { stores(pagination: {offset: $offset, limit: 50}) { totalCount results { id timezone } } }"
-UPTIME = "query($id: String!) { store(id: $id) { uptime { windows { window uptimeMinutes downtimeMinutes } } } }"
-TRIGGER = "mutation($id: String!) { triggerReport(storeIds: [$id]) { id } }"
+UPTIME = "query($id: ID!) { store(id: $id) { uptime { windows { kind uptimeMinutes downtimeMinutes } } } }"
+TRIGGER = "mutation($id: ID!) { triggerReport(storeIds: [$id]) { id } }"
 STATUS = "query($id: ID!) { report(id: $id) { status } }"
 
 

@@ -9,7 +9,7 @@ of page sizes down each path, summed over the query:
   lists above it;
 - a list counts its page size for each time it can appear, and multiplies everything
   below it. The `results` of a paginated field (`stores`, `reports`, `Store.statusPolls`,
-  `Report.rows`) has the page size that field will use: `pagination: {limit: N}` as
+  `Report.rows`), and the `nodes` of a keyset field (`Store.polls(first:)`), have the page size that field will use: `pagination: {limit: N}` as
   strawberry_django applies it (no limit: `PAGINATION_DEFAULT_LIMIT`; above
   `PAGINATION_MAX_LIMIT`: that cap). A negative limit counts 0: the field refuses it
   (graphql_schema.pagination) before anything below it runs; so does a variable's value
@@ -68,6 +68,10 @@ logger = logging.getLogger(__name__)
 
 PAGINATION_ARGUMENT = "pagination"
 RESULTS_FIELD = "results"
+#: A keyset page (`Store.polls(first:)`): its `nodes` hold `first` items (default 100; a
+#: negative one or one above the cap is refused before anything below it runs: 0).
+KEYSET_ARGUMENT = "first"
+NODES_FIELD = "nodes"
 
 #: The page size of a plain list (no `pagination` argument): a hard bound where the data
 #: has one, otherwise a generous estimate of the longest list a store produces.
@@ -79,7 +83,11 @@ LIST_CAPS = {
     "Report.storeIds": 100,  # the stores a report was asked for (strings)
     "RecordPollsResult.rejections": MAX_POLLS_PER_REQUEST,  # at most one per poll sent
     "Store.specialHours": SPECIAL_HOURS_MAX_ROWS,  # the resolver returns at most this many
-    "Mutation.setSpecialHours": MAX_SHIFTS_PER_DATE,  # the date's rows: at most one per shift
+    "SetSpecialHoursPayload.specialHours": MAX_SHIFTS_PER_DATE,  # the date's rows: at most one per shift
+    "RecordPollsResult.userErrors": 1,  # a request is refused for one reason
+    "TriggerReportPayload.userErrors": 1,
+    "SetSpecialHoursPayload.userErrors": 1,
+    "ClearSpecialHoursPayload.userErrors": 1,
 }
 DEFAULT_LIST_CAP = 100
 
@@ -164,6 +172,21 @@ class _Pricing:
         cap = self.max_limit
         return limit if cap is None else min(limit, cap)
 
+    def first_size(self, node: FieldNode) -> int:
+        """The page size of the keyset field `node`: its `first` (graphql_schema.pagination.keyset_first)."""
+        first = None
+        for argument in node.arguments or ():
+            if argument.name.value == KEYSET_ARGUMENT:
+                value = argument.value
+                first = self.variable(value.name.value) if isinstance(value, VariableNode) else value_from_ast_untyped(value)
+        if first is None:
+            return self.default_limit
+        if isinstance(first, float) and first.is_integer():
+            first = int(first)
+        if type(first) is not int or first < 0 or (self.max_limit is not None and first > self.max_limit):
+            return 0
+        return first
+
     def collect(self, selection_sets: list[SelectionSetNode]) -> dict[str, list[FieldNode]]:
         """Fields by response key, each fragment expanded once (graphql-core's collect_fields)."""
         fields: dict[str, list[FieldNode]] = {}
@@ -203,7 +226,7 @@ class _Pricing:
             if self.fields > MAX_FIELDS_PRICED:
                 raise TooLargeToPrice
             if _list_of(field.type):
-                if page is not None and name == RESULTS_FIELD:
+                if page is not None and name in (RESULTS_FIELD, NODES_FIELD):
                     size = page
                 else:
                     size = LIST_CAPS.get(f"{parent.name}.{name}", DEFAULT_LIST_CAP)
@@ -218,7 +241,12 @@ class _Pricing:
             child = get_named_type(field.type)
             if not isinstance(child, GraphQLObjectType):  # no interfaces or unions here
                 continue
-            child_page = self.page_size(node) if PAGINATION_ARGUMENT in field.args else None
+            if PAGINATION_ARGUMENT in field.args:
+                child_page = self.page_size(node)
+            elif KEYSET_ARGUMENT in field.args:
+                child_page = self.first_size(node)
+            else:
+                child_page = None
             total += self.price(child, [n.selection_set for n in nodes if n.selection_set], count, child_page)
         return total
 
@@ -322,7 +350,7 @@ class QueryPrice(SchemaExtension):
                 context.result = ExecutionResult(data=None, errors=[too_large_error(limit)])
             except Exception:  # a fault here must neither show nor let an unpriced query run
                 logger.exception("pricing the GraphQL query failed")
-                context.result = ExecutionResult(data=None, errors=[GraphQLError("Unexpected error.")])
+                context.result = ExecutionResult(data=None, errors=[GraphQLError("Unexpected error.", extensions={"code": "INTERNAL"})])
             else:
                 if price is not None:
                     self.cost = {"nodes": price, "limit": limit}

@@ -6,7 +6,7 @@ other mutations that did run, whose results a 429 would hide (GraphQL over HTTP 
 
 from strawberry.types import Info
 
-from graphql_schema.errors import UserError
+from graphql_schema.errors import ErrorCode, UserError
 from monitoring.throttle.limits import RateLimited, rate_limit_hit
 
 
@@ -15,8 +15,8 @@ class RateLimitedError(UserError):
     exception's `extensions` onto the error it reports)."""
 
     def __init__(self, error: RateLimited) -> None:
-        super().__init__(str(error))
-        self.extensions = {"code": "RATE_LIMITED", "retryAfter": error.retry_after}
+        super().__init__(str(error), code=ErrorCode.RATE_LIMITED)
+        self.extensions["retryAfter"] = error.retry_after
 
 
 def rate_limit(info: Info, *, scope: str) -> None:

@@ -18,7 +18,8 @@ from django.http import HttpResponse
 from cross_web import HTTPException
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 
-from graphql_schema.views import JSONGraphQLView, api_error
+from graphql_schema.views import JSONGraphQLView
+from monitoring.middleware import api_error
 from monitoring.data_version import data_version_read
 
 CACHEABLE_ROOT_FIELDS = frozenset({"stores", "store", "__typename", "__schema", "__type"})

@@ -16,6 +16,7 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from graphql_schema.alerts.schema import Mutation as AlertMutation
 from graphql_schema.alerts.schema import Query as AlertQuery
+from graphql_schema.descriptions import describe
 from graphql_schema.errors import ClientErrors, Schema, should_mask_error
 from graphql_schema.pricing import QueryPrice
 from graphql_schema.reports.schema import Mutation as ReportMutation
@@ -62,3 +63,5 @@ schema = Schema(  # graphql_schema.errors.Schema: client errors logged in one li
         lambda: ValidationCache(maxsize=256),
     ],
 )
+# What strawberry and strawberry_django leave undescribed (roots, pagination, filters).
+describe(schema._schema)

@@ -12,18 +12,18 @@ from typing import Any
 from cross_web import HTTPException
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from strawberry.django.views import GraphQLView
+
+from monitoring.middleware import api_error
 
 logger = logging.getLogger(__name__)
 
 
-def api_error(message: str, status: int) -> JsonResponse:
-    """The API's error body: `error` (as on the REST endpoints) and GraphQL's `errors`."""
-    return JsonResponse({"error": message, "errors": [{"message": message}]}, status=status)
-
-
+#: The error code of an HTTP refusal of the endpoint's own (graphql_schema.errors.ErrorCode).
+#: A response above GRAPHQL_MAX_RESPONSE_BYTES is refused as a query priced too high is:
+#: the client asked for too much (`reason` tells the two apart).
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 
 
@@ -35,7 +35,7 @@ def response_too_large(size: int, limit: int) -> dict:
     )
     return {
         "data": None,
-        "errors": [{"message": message, "extensions": {"code": RESPONSE_TOO_LARGE, "bytes": size, "limit": limit}}],
+        "errors": [{"message": message, "extensions": {"code": "TOO_COSTLY", "reason": RESPONSE_TOO_LARGE, "bytes": size, "limit": limit}}],
     }
 
 

@@ -14,6 +14,18 @@ OPEN_PREFIXES = ("/reports/download/",)
 PAGE_PREFIXES = ("/stores/", "/reports/")
 
 
+#: The code an HTTP refusal carries in the API's error body (a body that cannot be read:
+#: INVALID_ARGUMENT), as every GraphQL error carries one (docs/api.md).
+HTTP_ERROR_CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 429: "RATE_LIMITED"}
+
+
+def api_error(message: str, status: int) -> JsonResponse:
+    """The API's error body: `error` (as on the REST endpoints) and GraphQL's `errors`,
+    with a code as every GraphQL error has."""
+    code = HTTP_ERROR_CODES.get(status, "INVALID_ARGUMENT")
+    return JsonResponse({"error": message, "errors": [{"message": message, "extensions": {"code": code}}]}, status=status)
+
+
 #: Paths whose every answer, errors included, is JSON (the download link answers the
 #: CSV or a JSON error).
 API_PREFIXES = ("/graphql/", "/trigger_report/", "/get_report/", "/store/", "/reports/download/")
@@ -56,19 +68,17 @@ class ApiAccessMiddleware:
             except AuthenticationFailed as error:
                 if (path == "/" or path.startswith(PAGE_PREFIXES)) and _wants_html(request):
                     return HttpResponseRedirect(f"{reverse('sign-in')}?{urlencode({'next': request.get_full_path()})}")
-                response = JsonResponse({"error": str(error)}, status=401)
+                response = api_error(str(error), 401)
                 response["WWW-Authenticate"] = 'Bearer realm="store-uptime"'
                 return response
             if credentials.by_cookie and changes_state(request):
                 problem = cross_site_problem(request)
                 if problem is not None:
-                    return JsonResponse(
-                        {
-                            "error": f"refused: {problem}. A request made with a browser session must come "
-                            "from this site's pages (same origin, or Django's CSRF token in X-CSRFToken); "
-                            "programs send 'Authorization: Bearer <token>' instead."
-                        },
-                        status=403,
+                    return api_error(
+                        f"refused: {problem}. A request made with a browser session must come "
+                        "from this site's pages (same origin, or Django's CSRF token in X-CSRFToken); "
+                        "programs send 'Authorization: Bearer <token>' instead.",
+                        403,
                     )
             request.access = credentials.access
             request.caller = credentials.caller
@@ -131,5 +141,5 @@ class MalformedRequestMiddleware:
         if problem is None:
             return self.get_response(request)
         if request.path_info.startswith(API_PREFIXES):
-            return JsonResponse({"error": problem}, status=400)
+            return api_error(problem, 400)
         return HttpResponseBadRequest(f"Bad request: {problem}.", content_type="text/plain; charset=utf-8")

@@ -84,7 +84,7 @@ def test_owner_reports_cover_only_their_stores(client, world):
     assert sorted(Report.objects.get(pk=report_id).rows.values_list("store_id", flat=True)) == ["a1", "a2"]
 
     refused = gql(client, 'mutation { triggerReport(storeIds: ["b1"]) { id } }', token=alice).json()
-    assert refused["errors"][0]["message"] == "unknown store_id(s): b1"
+    assert refused["errors"][0]["message"] == "unknown storeIds: b1"
 
     # Bob can neither see Alice's report through GraphQL nor fetch it through REST.
     hidden = gql(client, "query($id: ID!) { report(id: $id) { id } }", token=bob, variables={"id": report_id}).json()
@@ -135,8 +135,8 @@ def test_owner_records_polls_only_for_their_stores(client, world):
     data = result["data"]["recordPolls"]
     assert data["loaded"] == 1 and data["rejected"] == 2
     assert data["rejections"] == [
-        {"index": 0, "field": "store_id", "reason": "store not found"},
-        {"index": 2, "field": "store_id", "reason": "store not found"},
+        {"index": 0, "field": "storeId", "reason": "store not found"},
+        {"index": 2, "field": "storeId", "reason": "store not found"},
     ]
 
 
@@ -147,3 +147,13 @@ def test_owner_without_stores_gets_an_empty_report(client, world):
     report = report_run(report_id=report_id)
     assert report.status == Report.Status.COMPLETE and report.store_count == 0
     assert report.csv.splitlines() == [report.csv.splitlines()[0]]  # the header alone
+
+
+def test_refusals_by_the_middleware_carry_an_error_code(client, world):
+    """401 and the cross-site 403 answer the API's one error body: `error` for REST clients,
+    `errors[].extensions.code` as every GraphQL error (docs/api.md)."""
+    unauthenticated = gql(client, "{ stores { totalCount } }").json()
+    assert unauthenticated["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert unauthenticated["error"] == unauthenticated["errors"][0]["message"]
+    malformed = client.get("/graphql/?q=%ff")  # not UTF-8
+    assert malformed.status_code == 400 and malformed.json()["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"

@@ -223,13 +223,13 @@ def _maybe(strategy):
 
 
 OPERATIONS = {
-    "store": ("query($id: String!) { store(id: $id) { id timezone } }", {"id": store_ids}),
+    "store": ("query($id: ID!) { store(id: $id) { id timezone } }", {"id": store_ids}),
     "stores": (
         "query($f: StoreFilter, $p: OffsetPaginationInput) { stores(filters: $f, pagination: $p) { totalCount pageInfo { offset limit } results { id } } }",
         {"f": store_filters, "p": paginations},
     ),
     "uptime": (
-        "query($id: String!, $asOf: DateTime, $h: Int) { store(id: $id) { uptime(asOf: $asOf, horizonMinutes: $h) { asOf horizonMinutes } } }",
+        "query($id: ID!, $asOf: DateTime, $h: Int) { store(id: $id) { uptime(asOf: $asOf, horizonMinutes: $h) { asOf horizonMinutes } } }",
         {"id": st.just("s1") | store_ids, "asOf": instants, "h": ints},
     ),
     "timeline": (
@@ -244,8 +244,12 @@ OPERATIONS = {
         "query($from: DateTime, $to: DateTime, $p: OffsetPaginationInput) { store(id: \"s1\") { statusPolls(from: $from, to: $to, pagination: $p) { totalCount results { status } } } }",
         {"from": instants, "to": instants, "p": paginations},
     ),
+    "polls": (
+        "query($from: DateTime, $to: DateTime, $n: Int, $after: String) { store(id: \"s1\") { polls(from: $from, to: $to, first: $n, after: $after) { nodes { state } pageInfo { endCursor } } } }",
+        {"from": instants, "to": instants, "n": ints, "after": hostile_text},
+    ),
     "triggerReport": (
-        "mutation($s: [String!], $asOf: DateTime, $h: Int) { triggerReport(storeIds: $s, asOf: $asOf, horizonMinutes: $h) { id status } }",
+        "mutation($s: [ID!], $asOf: DateTime, $h: Int) { triggerReport(storeIds: $s, asOf: $asOf, horizonMinutes: $h) { id status } }",
         {"s": st.none() | st.lists(store_ids, max_size=3), "asOf": instants, "h": ints},
     ),
     "report": (
@@ -280,8 +284,9 @@ def test_every_graphql_argument_with_any_value(client, store, name, data):
     _check(response, "/graphql/")
     answer = response.json()
     for error in answer.get("errors") or []:
-        # Every refusal here is the client's to fix, so it says what is wrong.
+        # Every refusal here is the client's to fix, so it says what is wrong, with a code.
         assert error["message"] != "Unexpected error.", (name, variables)
+        assert error["extensions"]["code"] in ("INVALID_ARGUMENT", "NOT_FOUND", "TOO_COSTLY"), (name, error)
 
 
 @pytest.fixture(autouse=True)

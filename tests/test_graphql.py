@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from strawberry_django.test.client import TestClient
 
+from graphql_schema.scalars import rfc3339
 from graphql_schema.schema import MAX_ALIASES, MAX_DEPTH, schema
 from monitoring.models import Report
 from monitoring.reports import report_compute, report_run
@@ -68,7 +69,7 @@ def test_store_fields_polls_and_live_uptime(gql):
     store, noon = worked_example_store()
     make_store("always-open")
     result = gql.query(
-        """query($id: String!, $asOf: DateTime!, $from: DateTime!) {
+        """query($id: ID!, $asOf: DateTime!, $from: DateTime!) {
              store(id: $id) {
                id timezone is24x7
                businessHours { dayOfWeek startTimeLocal endTimeLocal runsPastMidnight }
@@ -115,9 +116,10 @@ def test_trigger_report_then_read_it(gql):
     done = gql.query(query, {"id": triggered["id"]}).data["report"]
     assert done["status"] == "COMPLETE" and done["storeCount"] == 1
     expected = report_compute(as_of=noon).rows[0]
+    # The deprecated fields keep SPEC §5's units (hours for the day), rounded as every Float.
     assert done["rows"]["results"] == [
-        {"storeId": "worked-example", "uptimeLastDay": pytest.approx(expected["uptime_last_day"]),
-         "unknownLastWeek": pytest.approx(expected["unknown_last_week"]),
+        {"storeId": "worked-example", "uptimeLastDay": round(expected["uptime_last_day"], 2),
+         "unknownLastWeek": round(expected["unknown_last_week"], 2),
          # One outage: 10:44:30 to closing at 12:00, inside both windows.
          "incidentsLastHour": 1, "incidentsLastDay": 1}
     ]
@@ -130,7 +132,7 @@ def test_trigger_report_validation_errors(gql):
     make_store("known")
     result = gql.query('mutation { triggerReport(storeIds: ["known", "ghost"]) { id } }', assert_no_errors=False)
     # The shared grammar's and the engine's names are shown as the client wrote them.
-    assert result.errors[0]["message"] == "unknown store_id(s): ghost"
+    assert result.errors[0]["message"] == "unknown storeIds: ghost"
     result = gql.query("mutation { triggerReport(horizonMinutes: 0) { id } }", assert_no_errors=False)
     assert "horizonMinutes must be between" in result.errors[0]["message"]
     result = gql.query('mutation { triggerReport(storeIds: ["known", "a\\r"]) { id } }', assert_no_errors=False)
@@ -160,6 +162,7 @@ def test_depth_limit_refuses_deep_queries(gql):
     assert gql.query(nested(2)).errors is None
     result = gql.query(nested(MAX_DEPTH), assert_no_errors=False)
     assert "exceeds maximum operation depth" in result.errors[0]["message"]
+    assert result.errors[0]["extensions"] == {"code": "TOO_COSTLY"}
     assert result.data is None
 
 
@@ -167,9 +170,14 @@ def test_alias_and_token_limits(gql):
     aliases = " ".join(f"a{i}: __typename" for i in range(MAX_ALIASES + 1))
     result = gql.query(f"query {{ {aliases} }}", assert_no_errors=False)
     assert "aliases" in result.errors[0]["message"].lower()
+    assert result.errors[0]["extensions"] == {"code": "TOO_COSTLY"}
     tokens = " ".join("__typename" for _ in range(2100))
     result = gql.query(f"query {{ {tokens} }}", assert_no_errors=False)
     assert "token" in result.errors[0]["message"].lower()
+    assert result.errors[0]["extensions"] == {"code": "TOO_COSTLY"}
+    # Other validation errors that mention aliases are the client's document, not its size.
+    conflict = gql.query('query { stores { totalCount } stores(pagination: {limit: 1}) { totalCount } }', assert_no_errors=False)
+    assert "aliases" in conflict.errors[0]["message"] and conflict.errors[0]["extensions"]["code"] == "INVALID_ARGUMENT"
 
 
 def test_a_document_is_validated_once(gql, monkeypatch):
@@ -209,7 +217,7 @@ def test_timeline_and_incidents_agree_with_the_report(gql):
         {"from": start.isoformat(), "to": noon.isoformat()},
     ).data["store"]
     segments = data["timeline"]
-    assert segments[0]["start"] == start.isoformat() and segments[-1]["end"] == noon.isoformat()
+    assert segments[0]["start"] == rfc3339(start) and segments[-1]["end"] == rfc3339(noon)
     assert all(a["end"] == b["start"] for a, b in zip(segments, segments[1:]))
 
     from datetime import datetime
@@ -225,7 +233,7 @@ def test_timeline_and_incidents_agree_with_the_report(gql):
     assert minutes("DOWN") == pytest.approx(row["downtime_last_week"] * 60)
     assert minutes("UNKNOWN") == pytest.approx(row["unknown_last_week"] * 60)
     assert data["incidents"] == [
-        {"start": (noon - timedelta(minutes=75.5)).isoformat(), "end": noon.isoformat(), "minutesLost": 75.5}
+        {"start": rfc3339(noon - timedelta(minutes=75.5)), "end": rfc3339(noon), "minutesLost": 75.5}
     ]
 
 
@@ -244,21 +252,44 @@ def test_record_polls_validates_like_the_loader(gql):
 
     store, noon = worked_example_store()
     mutation = """mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) {
-        received loaded replaced unchanged superseded rejected rejections { index field reason } } }"""
+        received loaded replaced unchanged superseded rejected rejections { index field reason } userErrors { field } } }"""
     polls = [
         {"storeId": "worked-example", "timestampUtc": "2023-01-25 18:00:00.5 UTC", "status": "ACTIVE"},
-        {"storeId": "worked-example", "timestampUtc": "not a time", "status": "active"},
+        {"storeId": "worked-example", "timestampUtc": "2099-01-25T18:00:00Z", "status": "active"},
         {"storeId": "new-store", "timestampUtc": "2023-01-25T18:05:00Z", "status": "sleeping"},
         {"storeId": "worked-example", "timestampUtc": "2023-01-25T16:15:00+00:00", "status": "active"},
     ]
     result = gql.query(mutation, {"polls": polls}).data["recordPolls"]
     assert result["received"] == 4 and result["loaded"] == 1 and result["replaced"] == 1
-    assert result["rejected"] == 2
-    assert [(r["index"], r["field"]) for r in result["rejections"]] == [(1, "timestamp_utc"), (2, "status")]
+    assert result["rejected"] == 2 and result["userErrors"] == []
+    # The rejected field in PollInput's own spelling.
+    assert [(r["index"], r["field"]) for r in result["rejections"]] == [(1, "timestampUtc"), (2, "status")]
     # 16:15 UTC is 11:15 New York: the stored inactive poll was replaced (later wins).
     assert StatusPoll.objects.get(store=store, timestamp_utc=noon - timedelta(minutes=45)).is_active is True
     again = gql.query(mutation, {"polls": polls[:1]}).data["recordPolls"]
     assert again["unchanged"] == 1 and again["loaded"] == 0
+
+
+def test_record_polls_time_is_a_date_time(gql):
+    """PollInput.timestampUtc is the DateTime scalar: text it cannot read refuses the
+    request (nothing stored), naming the poll and its field."""
+    from monitoring.models import StatusPoll
+
+    worked_example_store()
+    before = StatusPoll.objects.count()
+    for text in ("not a time", "2023-01-25T18:00:00"):
+        polls = [
+            {"storeId": "worked-example", "timestampUtc": "2023-01-25T17:00:00Z", "status": "active"},
+            {"storeId": "worked-example", "timestampUtc": text, "status": "active"},
+        ]
+        result = gql.query(
+            "mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { loaded } }", {"polls": polls},
+            assert_no_errors=False,
+        )
+        (error,) = result.errors
+        assert error["extensions"] == {"code": "INVALID_ARGUMENT", "variable": "polls", "argument": "polls[1].timestampUtc"}
+        assert text in error["message"]
+    assert StatusPoll.objects.count() == before
 
 
 def test_record_polls_batch_is_capped(gql):
@@ -268,9 +299,16 @@ def test_record_polls_batch_is_capped(gql):
         assert_no_errors=False,
     )
     assert result.errors[0]["message"] == "at most 5000 polls per request"
+    assert result.errors[0]["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "polls"}
+    selected = gql.query(
+        "mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { received loaded userErrors { field message code } } }",
+        {"polls": polls},
+    ).data["recordPolls"]
+    assert selected == {"received": 5001, "loaded": 0, "userErrors": [
+        {"field": "polls", "message": "at most 5000 polls per request", "code": "INVALID_ARGUMENT"}]}
 
 
-UPTIME = "query($id: String!, $asOf: DateTime) { store(id: $id) { uptime(asOf: $asOf) { asOf } } }"
+UPTIME = "query($id: ID!, $asOf: DateTime) { store(id: $id) { uptime(asOf: $asOf) { asOf } } }"
 
 
 def test_naive_instants_are_refused_with_how_to_write_an_offset(gql):
@@ -285,7 +323,7 @@ def test_naive_instants_are_refused_with_how_to_write_an_offset(gql):
     assert "has no offset" in inline.errors[0]["message"]
     for text in ("2023-01-25T17:00:00Z", "2023-01-25 17:00:00 UTC", "2023-01-25T12:00:00-05:00"):
         data = gql.query(UPTIME, {"id": store.store_id, "asOf": text}).data
-        assert data["store"]["uptime"]["asOf"] == noon.isoformat()
+        assert data["store"]["uptime"]["asOf"] == rfc3339(noon)
     timeline = gql.query(
         """query($from: DateTime!, $to: DateTime!) { store(id: "worked-example") { timeline(from: $from, to: $to) { state } } }""",
         {"from": "2023-01-24T12:00:00", "to": noon.isoformat()},
@@ -334,11 +372,12 @@ def test_negative_pagination_is_a_clear_error(gql):
 def test_store_ids_are_looked_up_exactly_as_given(gql):
     make_store("s1")
     for given in ("s1 ", " s1", "S1", "s1\u00a0"):
-        result = gql.query("query($id: String!) { store(id: $id) { id } }", {"id": given}, assert_no_errors=False)
-        assert result.data is None and result.errors[0]["message"] != "Unexpected error."
-    refused = gql.query("query($id: String!) { store(id: $id) { id } }", {"id": "s1\r"}, assert_no_errors=False)
+        result = gql.query("query($id: ID!) { store(id: $id) { id } }", {"id": given}, assert_no_errors=False)
+        assert result.data == {"store": None} and result.errors[0]["message"] != "Unexpected error."
+        assert result.errors[0]["extensions"]["code"] in ("NOT_FOUND", "INVALID_ARGUMENT")
+    refused = gql.query("query($id: ID!) { store(id: $id) { id } }", {"id": "s1\r"}, assert_no_errors=False)
     assert refused.errors[0]["message"] == "id: storeId holds a control character (U+000D) at character 3"
-    nul = gql.query("query($id: String!) { store(id: $id) { id } }", {"id": "\x00"}, assert_no_errors=False)
+    nul = gql.query("query($id: ID!) { store(id: $id) { id } }", {"id": "\x00"}, assert_no_errors=False)
     assert nul.errors[0]["message"].startswith("id: storeId holds a control character (U+0000)")
     ids = gql.query(
         "query($f: StoreFilter) { stores(filters: $f) { totalCount } }", {"f": {"ids": ["s1", "\ufeffs1"]}},
@@ -375,11 +414,11 @@ def test_http_errors_of_the_endpoint_are_json(client):
 
 # --------------------------------------------------------------------------- special hours (SPEC §9)
 
-SPECIAL = """query($id: String!, $from: Date, $to: Date) { store(id: $id) {
+SPECIAL = """query($id: ID!, $from: Date, $to: Date) { store(id: $id) {
     specialHours(from: $from, to: $to) { date startTimeLocal endTimeLocal closed } } }"""
-SET_SPECIAL = """mutation($id: String!, $date: Date!, $shifts: [ShiftInput!]!) {
-    setSpecialHours(storeId: $id, date: $date, shifts: $shifts) { date startTimeLocal endTimeLocal closed } }"""
-CLEAR_SPECIAL = "mutation($id: String!, $date: Date!) { clearSpecialHours(storeId: $id, date: $date) }"
+SET_SPECIAL = """mutation($id: ID!, $date: Date!, $shifts: [ShiftInput!]!) {
+    setSpecialHours(storeId: $id, date: $date, shifts: $shifts) { specialHours { date startTimeLocal endTimeLocal closed } } }"""
+CLEAR_SPECIAL = "mutation($id: ID!, $date: Date!) { clearSpecialHours(storeId: $id, date: $date) { cleared } }"
 DAY_UPTIME = """query($asOf: DateTime!) { store(id: "worked-example") { uptime(asOf: $asOf) {
     windows { window businessMinutes uptimeMinutes } } } }"""
 
@@ -394,7 +433,7 @@ def test_special_hours_set_read_and_clear(gql):
     assert _day_window(gql, noon)["businessMinutes"] == pytest.approx(180)
 
     closed = gql.query(SET_SPECIAL, {"id": "worked-example", "date": "2023-01-25", "shifts": []}).data
-    assert closed["setSpecialHours"] == [
+    assert closed["setSpecialHours"]["specialHours"] == [
         {"date": "2023-01-25", "startTimeLocal": None, "endTimeLocal": None, "closed": True}
     ]
     # the read cache was told: the same query now sees the closed day (the day window is 2023-01-24
@@ -404,7 +443,7 @@ def test_special_hours_set_read_and_clear(gql):
     short = gql.query(SET_SPECIAL, {
         "id": "worked-example", "date": "2023-01-25",
         "shifts": [{"startTimeLocal": "10:00", "endTimeLocal": "11:00"}, {"startTimeLocal": "22:00", "endTimeLocal": "24:00"}],
-    }).data["setSpecialHours"]
+    }).data["setSpecialHours"]["specialHours"]
     assert short == [
         {"date": "2023-01-25", "startTimeLocal": "10:00:00", "endTimeLocal": "11:00:00", "closed": False},
         {"date": "2023-01-25", "startTimeLocal": "22:00:00", "endTimeLocal": "00:00:00", "closed": False},
@@ -420,8 +459,8 @@ def test_special_hours_set_read_and_clear(gql):
     ranged = gql.query(SPECIAL, {"id": "worked-example", "from": "2023-02-01", "to": "2023-12-25"}).data
     assert [r["date"] for r in ranged["store"]["specialHours"]] == ["2023-12-25"]
 
-    assert gql.query(CLEAR_SPECIAL, {"id": "worked-example", "date": "2023-01-25"}).data == {"clearSpecialHours": True}
-    assert gql.query(CLEAR_SPECIAL, {"id": "worked-example", "date": "2023-01-25"}).data == {"clearSpecialHours": False}
+    assert gql.query(CLEAR_SPECIAL, {"id": "worked-example", "date": "2023-01-25"}).data == {"clearSpecialHours": {"cleared": True}}
+    assert gql.query(CLEAR_SPECIAL, {"id": "worked-example", "date": "2023-01-25"}).data == {"clearSpecialHours": {"cleared": False}}
     assert _day_window(gql, noon)["businessMinutes"] == pytest.approx(180)  # the weekly hours again
 
 
@@ -445,6 +484,11 @@ def test_set_special_hours_refusals_name_the_argument(gql, variables, message):
     sent = {"id": "worked-example", "date": "2023-01-25", "shifts": [], **variables}
     result = gql.query(SET_SPECIAL, sent, assert_no_errors=False)
     assert message in result.errors[0]["message"]
+    if "date" not in variables:  # a Date the scalar refuses refuses the request; the rest are userErrors
+        with_errors = SET_SPECIAL.replace("closed } }", "closed } userErrors { field message code } }")
+        (user_error,) = gql.query(with_errors, sent).data["setSpecialHours"]["userErrors"]
+        assert message in user_error["message"] and user_error["field"] == message.split(":")[0].replace("store not found", "storeId")
+        assert user_error["code"] == ("NOT_FOUND" if "id" in variables else "INVALID_ARGUMENT")
     from monitoring.models import SpecialHours
 
     assert not SpecialHours.objects.exists()
@@ -467,7 +511,7 @@ def test_special_hours_are_owner_scoped(client, settings):
                            headers={"Authorization": f"Bearer {token}"}).json()
 
     mine = call(SET_SPECIAL, {"id": "a1", "date": "2023-01-25", "shifts": []})
-    assert mine["data"]["setSpecialHours"][0]["closed"] is True
+    assert mine["data"]["setSpecialHours"]["specialHours"][0]["closed"] is True
     for query, variables in ((SET_SPECIAL, {"id": "b1", "date": "2023-01-25", "shifts": []}),
                              (CLEAR_SPECIAL, {"id": "b1", "date": "2023-01-25"}),
                              (SPECIAL, {"id": "b1"})):
@@ -509,10 +553,21 @@ def test_client_errors_are_logged_in_one_line_without_traceback(gql, caplog):
     assert [r.levelname for r in records] == ["WARNING"] * 4
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in records)
     messages = [r.getMessage() for r in records]
-    assert messages[0] == "GraphQL error at store: store not found: ghost"
-    assert messages[1].startswith("GraphQL error at the request: DateTime '2023-01-25T12:00:00' has no offset")
-    assert messages[2] == "GraphQL error at stores: pagination.limit must be ≤ 500 (got 1000)"
-    assert messages[3] == "GraphQL error at line 1:9: Cannot query field 'nope' on type 'Query'."
+    assert messages[0] == "GraphQL error at store [NOT_FOUND]: store not found: ghost"
+    assert messages[1].startswith("GraphQL error at line 1:42 [INVALID_ARGUMENT]: asOf: DateTime '2023-01-25T12:00:00' has no offset")
+    assert messages[2] == "GraphQL error at stores [INVALID_ARGUMENT]: pagination.limit must be ≤ 500 (got 1000)"
+    assert messages[3] == "GraphQL error at line 1:9 [INVALID_ARGUMENT]: Cannot query field 'nope' on type 'Query'."
+
+
+def test_log_lines_are_always_valid_utf8(gql, caplog):
+    """graphql-core quotes an unknown input field's name raw: a lone surrogate in it is
+    logged escaped (a line that cannot be encoded breaks log shipping and pytest-xdist)."""
+    with caplog.at_level("WARNING", logger="strawberry.execution"):
+        gql.query("query($f: StoreFilter) { stores(filters: $f) { totalCount } }", {"f": {"\ud800x": 1}},
+                  assert_no_errors=False)
+    (record,) = [r for r in caplog.records if r.name == "strawberry.execution"]
+    assert "\\ud800x" in record.getMessage()
+    record.getMessage().encode("utf-8")
 
 
 def test_unexpected_errors_keep_their_traceback(caplog):

@@ -122,9 +122,9 @@ def assert_refused_everywhere(client, admin_client, tmp_path: Path, world, store
         reasons.append(response.json()["error"])
         response = client.get(f"/store/{url_segment(store_id)}/trigger_report/", headers=headers)
         assert response.status_code in (400, 404) and response.json()["error"]
-        looked_up = gql(client, "query($id: String!) { store(id: $id) { id } }", {"id": store_id}, token)
+        looked_up = gql(client, "query($id: ID!) { store(id: $id) { id } }", {"id": store_id}, token)
         assert looked_up["errors"][0]["message"] != "Unexpected error."
-        triggered = gql(client, "mutation($ids: [String!]) { triggerReport(storeIds: $ids) { id } }", {"ids": [store_id]}, token)
+        triggered = gql(client, "mutation($ids: [ID!]) { triggerReport(storeIds: $ids) { id } }", {"ids": [store_id]}, token)
         assert triggered.get("errors") and triggered["errors"][0]["message"] != "Unexpected error."
     assert all(reason for reason in reasons)
     page = client.get(f"/stores/{url_segment(store_id)}/")

@@ -107,6 +107,17 @@ def test_page_sizes_as_strawberry_django_applies_them(client):
     assert negative["errors"][0]["message"] == "pagination.limit must be ≥ 0 (got -1)"
 
 
+def test_keyset_pages_are_priced_by_first(client):
+    """Store.polls(first:) holds `first` nodes (default 100); above the cap it is refused
+    before anything below it runs (0)."""
+    polls = 'query { store(id: "x") { polls(first: 7) { nodes { timestampUtc } pageInfo { hasNextPage } } } }'
+    assert price(client, polls) == 1 + 1 + 7 + 1
+    assert price(client, 'query { store(id: "y") { polls { nodes { timestampUtc } } } }') == 1 + 1 + 100
+    nested = "query($n: Int) { stores(pagination: {limit: 10}) { results { polls(first: $n) { nodes { store { id } } } } } }"
+    assert price(client, nested, {"n": 40}) == 1 + 10 + 10 * (1 + 40 + 40)
+    assert price(client, nested, {"n": 501}) == 1 + 10 + 10
+
+
 def test_variables_are_priced_with_their_values(client):
     query = """query($n: Int, $page: OffsetPaginationInput) { stores(pagination: {limit: $n}) {
                  results { statusPolls(pagination: $page) { results { status } } } } }"""
@@ -137,7 +148,7 @@ def test_fragments_and_aliases_are_counted(client):
     once = "query { stores { results { id } } stores { results { timezone } } }"
     assert price(client, once) == 101
     assert price(client, "query { stores { results { id } } other: stores { results { id } } }") == 202
-    inline = "query { stores(pagination: {limit: 4}) { ... on StoreOffsetPaginated { results { businessHours { dayOfWeek } } } } }"
+    inline = "query { stores(pagination: {limit: 4}) { ... on StorePage { results { businessHours { dayOfWeek } } } } }"
     assert price(client, inline) == 1 + 4 + 4 * 21
     named = "query A { stores { totalCount } } query B { stores(pagination: {limit: 2}) { results { id } } }"
     body = post(client, named, operation_name="B")
@@ -196,7 +207,7 @@ def test_a_response_above_the_byte_limit_is_not_sent(client):
             f"the response would be {size:,} bytes, above the limit of 600; "
             "ask for smaller pages (pagination: {limit: N}) or fewer fields"
         )
-        assert error["extensions"] == {"code": "RESPONSE_TOO_LARGE", "bytes": size, "limit": 600}
+        assert error["extensions"] == {"code": "TOO_COSTLY", "reason": "RESPONSE_TOO_LARGE", "bytes": size, "limit": 600}
         small = post(client, "query { stores(pagination: {limit: 1}) { results { id } } }")
         assert small["data"]["stores"]["results"] == [{"id": "store-00"}]
 

@@ -150,14 +150,15 @@ class Run:
             assert data["triggerReport"]["status"] == "PENDING"
         if "report" in data:
             report = data["report"]
-            assert report["status"] == "COMPLETE", report
-            with urllib.request.urlopen(report["downloadUrl"], timeout=30) as response:
+            completed = report["completed"]  # set exactly when COMPLETE
+            assert report["status"] == "COMPLETE" and completed, report
+            with urllib.request.urlopen(completed["downloadUrl"], timeout=30) as response:
                 rows = list(csv.reader(io.StringIO(response.read().decode())))
-            assert ",".join(rows[0]) == CSV_HEADER and len(rows) == 1 + report["storeCount"]
+            assert ",".join(rows[0]) == CSV_HEADER and len(rows) == 1 + completed["storeCount"]
         if "store" in data:
             store = data["store"]
-            assert store["timeline"] and store["statusPolls"]["totalCount"] > 0, store
-            assert [w["window"] for w in store["uptime"]["windows"]], store
+            assert store["timeline"] and store["polls"]["nodes"], store
+            assert [w["kind"] for w in store["uptime"]["windows"]] == ["HOUR", "DAY", "WEEK"], store
         if "stores" in data:
             assert data["stores"]["totalCount"] > 0
         if "recordPolls" in data:

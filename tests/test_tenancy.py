@@ -59,7 +59,7 @@ def graphql(base: str, query: str, *, token: str, variables: dict | None = None)
     return answer["data"]
 
 
-UPTIME_AS_OF = 'query($id: String!) { store(id: $id) { uptime { asOf } } }'
+UPTIME_AS_OF = 'query($id: ID!) { store(id: $id) { uptime { asOf } } }'
 
 
 def uptime_as_of(base: str, token: str, store_id: str) -> str:
@@ -67,7 +67,8 @@ def uptime_as_of(base: str, token: str, store_id: str) -> str:
 
 
 def iso(moment: datetime) -> str:
-    return moment.isoformat()
+    """As the API writes an instant (graphql_schema.scalars.rfc3339)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @pytest.fixture

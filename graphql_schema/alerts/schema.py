@@ -61,5 +61,5 @@ class Mutation:
         try:
             return webhook_delete(access=request_access(info), webhook_id=uuid.UUID(str(id)))
         except ValueError:
-            raise UserError(f"id: not a webhook id: {id!r}") from None
+            raise UserError(f"id: not a webhook id: {id!r}", argument="id") from None
 

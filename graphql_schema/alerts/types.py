@@ -12,18 +12,31 @@ from monitoring.alerts.models import Delivery, Webhook
 
 MAX_DELIVERIES = 100
 
-AlertEvent = strawberry.enum(
-    Enum("AlertEvent", {name: name for name in events.ALERT_EVENTS}),
+@strawberry.enum(
     description=(
-        "What happened to a store during its business hours: STORE_DOWN (inactive evidence polls, as many as the"
-        " webhook's confirmPolls), STORE_UP (active again after STORE_DOWN), STORE_SILENT (open for more than the"
-        " horizon H, 2 hours by default, with no evidence poll)."
-    ),
+        "What happened to a store during its business hours. An evidence poll is a poll inside business hours;"
+        " H is the report horizon (2 hours by default)."
+    )
 )
-DeliveryStatus = strawberry.enum(
-    Enum("DeliveryStatus", {name: name for name in Delivery.Status.values}),
-    description="PENDING (queued), SENDING, RETRYING (a try failed; another is due), DELIVERED, FAILED (no try left).",
-)
+class AlertEvent(Enum):
+    STORE_DOWN = strawberry.enum_value(
+        events.STORE_DOWN,
+        description="The newest evidence poll is inactive, after an active one (or as the first), as many in a row as"
+        " the webhook's confirmPolls (count).",
+    )
+    STORE_UP = strawberry.enum_value(events.STORE_UP, description="An active evidence poll after STORE_DOWN.")
+    STORE_SILENT = strawberry.enum_value(
+        events.STORE_SILENT, description="Open for more than H (2 hours by default) of business time with no evidence poll."
+    )
+
+
+@strawberry.enum(description="Where a delivery stands.")
+class DeliveryStatus(Enum):
+    PENDING = strawberry.enum_value(Delivery.Status.PENDING.value, description="Queued, not tried yet.")
+    SENDING = strawberry.enum_value(Delivery.Status.SENDING.value, description="A worker is trying it now.")
+    RETRYING = strawberry.enum_value(Delivery.Status.RETRYING.value, description="A try failed; another is due.")
+    DELIVERED = strawberry.enum_value(Delivery.Status.DELIVERED.value, description="The receiver answered 2xx (or the email was sent).")
+    FAILED = strawberry.enum_value(Delivery.Status.FAILED.value, description="Every try failed (ALERT_MAX_ATTEMPTS, 5 by default).")
 
 
 @strawberry.type(description="One event for one webhook, and how its delivery went (one row per event, whatever the tries).")
@@ -70,7 +83,7 @@ class WebhookType:
         from graphql_schema.errors import UserError
 
         if not 1 <= limit <= MAX_DELIVERIES:
-            raise UserError(f"limit: must be from 1 to {MAX_DELIVERIES}")
+            raise UserError(f"limit: must be from 1 to {MAX_DELIVERIES}", argument="limit")
         prefetched = getattr(self._webhook, "newest_deliveries", None)
         rows = prefetched if prefetched is not None else self._webhook.deliveries.select_related("store")[:MAX_DELIVERIES]
         return [AlertDelivery.of(delivery) for delivery in list(rows)[:limit]]

@@ -1,54 +1,72 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 import strawberry_django
-from strawberry_django.pagination import OffsetPaginated
-
 from strawberry.types import Info
 
 from graphql_schema.arguments import as_of_argument, store_ids_argument
-from graphql_schema.errors import UserError, request_access
-from graphql_schema.pagination import offset_paginated
+from graphql_schema.errors import NotFound, request_access
+from graphql_schema.pagination import Page, offset_paginated
+from graphql_schema.payloads import REFUSALS, refused
 from graphql_schema.rate_limits import rate_limit
-from graphql_schema.reports.types import ReportType
+from graphql_schema.reports.types import ReportType, TriggerReportPayload
 from monitoring.access import reports_visible
-from monitoring.reports import report_create
+from monitoring.reports import MAX_HORIZON_MINUTES, report_create
 
 
 @strawberry.type
 class Query:
-    reports: OffsetPaginated[ReportType] = offset_paginated(
-        description="Reports, newest first."
-    )
+    reports: Page[ReportType] = offset_paginated(description="The caller's reports, newest first, by offset page.")
 
-    @strawberry_django.field(description="One report by its id.")
-    def report(self, info: Info, id: strawberry.ID) -> ReportType:
+    @strawberry_django.field(description="One report by its id; null with a NOT_FOUND error when the caller cannot see it.")
+    def report(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The report's id.")]
+    ) -> ReportType | None:
         try:
             report_id = uuid.UUID(str(id))
         except ValueError:
-            raise UserError(f"report not found: {id}") from None
+            raise NotFound(f"report not found: {id}", argument="id") from None
         # Not the CSV (up to megabytes): the API never shows it, clients poll this often.
         report = reports_visible(access=request_access(info)).defer("csv").filter(pk=report_id).first()
         if report is None:
-            raise UserError(f"report not found: {id}")
+            raise NotFound(f"report not found: {id}", argument="id")
         return report
 
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(handle_django_errors=False, description="Queue a report; poll report(id) for it.")
+    @strawberry_django.mutation(
+        handle_django_errors=False,
+        description=(
+            "Queue a report; poll report(id) until COMPLETE. Input refused: `userErrors`, nothing queued (and, when"
+            " userErrors is not selected, null with an INVALID_ARGUMENT error)."
+        ),
+    )
     def trigger_report(
         self,
         info: Info,
-        store_ids: list[str] | None = None,
-        as_of: datetime | None = None,
-        horizon_minutes: int | None = None,
-    ) -> ReportType:
+        store_ids: Annotated[
+            list[strawberry.ID] | None, strawberry.argument(description="The stores to report on; null: all you can see.")
+        ] = None,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(description="End of the windows (years 2000–2100); null: the latest poll when it runs."),
+        ] = None,
+        horizon_minutes: Annotated[
+            int | None,
+            strawberry.argument(description=f"H in minutes (1–{MAX_HORIZON_MINUTES}; default 120): how long a poll tells."),
+        ] = None,
+    ) -> TriggerReportPayload | None:
         rate_limit(info, scope="reports")
-        return report_create(
-            store_ids=None if store_ids is None else store_ids_argument(store_ids, name="storeIds"),
-            as_of=as_of_argument(as_of, name="asOf"),
-            horizon_minutes=horizon_minutes,
-            owner_id=request_access(info).owner_id,
-        )
+        try:
+            report = report_create(
+                store_ids=None if store_ids is None else store_ids_argument(store_ids, name="storeIds"),
+                as_of=as_of_argument(as_of, name="asOf"),
+                horizon_minutes=horizon_minutes,
+                owner_id=request_access(info).owner_id,
+            )
+        except REFUSALS as error:
+            return TriggerReportPayload(report=None, user_errors=refused(info, error))
+        return TriggerReportPayload(report=report, user_errors=[])

@@ -1,79 +1,213 @@
-from datetime import datetime
+import enum
+from datetime import datetime, timedelta, timezone
 
 import strawberry
 import strawberry_django
+from django.conf import settings
 from django.db.models import Q, QuerySet
-from strawberry import auto
 from strawberry.types import Info
-from strawberry_django.pagination import OffsetPaginated
 
 from graphql_schema.arguments import store_id_argument, store_ids_argument
 from graphql_schema.errors import request_access
-from graphql_schema.pagination import offset_paginated
+from graphql_schema.fields import ObjectField
+from graphql_schema.pagination import Page, offset_paginated
+from graphql_schema.payloads import UserErrorType
+from graphql_schema.stores.uptime import UptimeWindow, uptime_window
+from graphql_schema.units import rounded
 from monitoring.access import reports_visible
 from monitoring.links import report_download_path
 from monitoring.models import Report, ReportRow
 
-ReportStatus = strawberry.enum(Report.Status, name="ReportStatus")
+_STATUS_DESCRIPTIONS = {
+    "PENDING": "Queued; nothing computed yet.",
+    "RUNNING": "Being computed.",
+    "COMPLETE": "Done: `completed` (asOf, storeCount, downloadUrl) is set.",
+    "FAILED": "Failed for good: `error` says why.",
+}
+#: The report lifecycle of monitoring.models.Report.Status, as an enum.
+ReportStatus = strawberry.enum(
+    enum.Enum(
+        "ReportStatus",
+        {s.name: strawberry.enum_value(s.value, description=_STATUS_DESCRIPTIONS[s.name]) for s in Report.Status},
+    ),
+    description="Where a report is: PENDING → RUNNING → COMPLETE or FAILED (SPEC §6).",
+)
 
 
-@strawberry_django.filter_type(ReportRow)
+@strawberry_django.filter_type(ReportRow, description="Which rows to list.")
 class ReportRowFilter:
     @strawberry_django.filter_field(description="Exact store id.")
-    def store_id(self, value: str, prefix: str) -> Q:
+    def store_id(self, value: strawberry.ID, prefix: str) -> Q:
         return Q(**{f"{prefix}store_id": store_id_argument(value, name="filters.storeId")})
 
     @strawberry_django.filter_field(description="Any of these store ids.")
-    def store_ids(self, value: list[str], prefix: str) -> Q:
+    def store_ids(self, value: list[strawberry.ID], prefix: str) -> Q:
         return Q(**{f"{prefix}store_id__in": store_ids_argument(value, name="filters.storeIds")})
 
 
-@strawberry_django.type(ReportRow, name="ReportRow", filters=ReportRowFilter)
-class ReportRowType:
-    """SPEC §5 values (hour columns in minutes, day and week in hours), unrounded,
-    plus the unknown time of each window in the same units and the number of outage
-    incidents in each window."""
-
-    store_id: str
-    uptime_last_hour: float
-    uptime_last_day: float
-    uptime_last_week: float
-    downtime_last_hour: float
-    downtime_last_day: float
-    downtime_last_week: float
-    unknown_last_hour: float
-    unknown_last_day: float
-    unknown_last_week: float
-    incidents_last_hour: int
-    incidents_last_day: int
-    incidents_last_week: int
-
-
-@strawberry_django.type(Report, name="Report")
-class ReportType:
-    id: strawberry.ID
-    status: ReportStatus
-    as_of: datetime | None = strawberry_django.field(description="The report's time (resolved when it runs).")
-    requested_as_of: datetime | None
-    horizon_minutes: int
-    store_ids: list[str] | None = strawberry_django.field(description="The stores asked for; null = all.")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    error: str | None = strawberry_django.field(field_name="error")
-    store_count: int | None
-    rows: OffsetPaginated[ReportRowType] = offset_paginated(
-        description="One row per store, ordered by store id."
+def _deprecated_unit(kind: str, window: str) -> dict:
+    unit = "minutes" if window == "hour" else "hours"
+    return dict(
+        field_cls=ObjectField,
+        only=[f"{kind}_last_{window}"],
+        description=f"{kind.capitalize()} in the last {window}, in {unit} (SPEC §5's CSV unit), 2 decimals.",
+        deprecation_reason=f"Mixed units across windows: use `{window} {{ {kind}Minutes }}` (minutes).",
     )
+
+
+def _window_columns(window: str) -> list[str]:
+    return [f"{kind}_last_{window}" for kind in ("uptime", "downtime", "unknown", "incidents")]
+
+
+@strawberry_django.type(ReportRow, name="ReportRow", filters=ReportRowFilter, description="One store's figures in a report.")
+class ReportRowType:
+    store_id: strawberry.ID = strawberry_django.field(field_cls=ObjectField, description="The store's id.")
+
+    @strawberry_django.field(field_cls=ObjectField, only=_window_columns("hour"), description="The last hour, in minutes.")
+    def hour(self, root: ReportRow) -> UptimeWindow:
+        return uptime_window(root.__dict__, "hour")
+
+    @strawberry_django.field(field_cls=ObjectField, only=_window_columns("day"), description="The last day, in minutes.")
+    def day(self, root: ReportRow) -> UptimeWindow:
+        return uptime_window(root.__dict__, "day")
+
+    @strawberry_django.field(field_cls=ObjectField, only=_window_columns("week"), description="The last week, in minutes.")
+    def week(self, root: ReportRow) -> UptimeWindow:
+        return uptime_window(root.__dict__, "week")
+
+    @strawberry_django.field(**_deprecated_unit("uptime", "hour"))
+    def uptime_last_hour(self, root: ReportRow) -> float:
+        return rounded(root.uptime_last_hour)
+
+    @strawberry_django.field(**_deprecated_unit("uptime", "day"))
+    def uptime_last_day(self, root: ReportRow) -> float:
+        return rounded(root.uptime_last_day)
+
+    @strawberry_django.field(**_deprecated_unit("uptime", "week"))
+    def uptime_last_week(self, root: ReportRow) -> float:
+        return rounded(root.uptime_last_week)
+
+    @strawberry_django.field(**_deprecated_unit("downtime", "hour"))
+    def downtime_last_hour(self, root: ReportRow) -> float:
+        return rounded(root.downtime_last_hour)
+
+    @strawberry_django.field(**_deprecated_unit("downtime", "day"))
+    def downtime_last_day(self, root: ReportRow) -> float:
+        return rounded(root.downtime_last_day)
+
+    @strawberry_django.field(**_deprecated_unit("downtime", "week"))
+    def downtime_last_week(self, root: ReportRow) -> float:
+        return rounded(root.downtime_last_week)
+
+    @strawberry_django.field(**_deprecated_unit("unknown", "hour"))
+    def unknown_last_hour(self, root: ReportRow) -> float:
+        return rounded(root.unknown_last_hour)
+
+    @strawberry_django.field(**_deprecated_unit("unknown", "day"))
+    def unknown_last_day(self, root: ReportRow) -> float:
+        return rounded(root.unknown_last_day)
+
+    @strawberry_django.field(**_deprecated_unit("unknown", "week"))
+    def unknown_last_week(self, root: ReportRow) -> float:
+        return rounded(root.unknown_last_week)
+
+    incidents_last_hour: int = strawberry_django.field(
+        field_cls=ObjectField, description="Outage incidents in the last hour (a count).",
+        deprecation_reason="Use `hour { incidents }`.",
+    )
+    incidents_last_day: int = strawberry_django.field(
+        field_cls=ObjectField, description="Outage incidents in the last day (a count).",
+        deprecation_reason="Use `day { incidents }`.",
+    )
+    incidents_last_week: int = strawberry_django.field(
+        field_cls=ObjectField, description="Outage incidents in the last week (a count).",
+        deprecation_reason="Use `week { incidents }`.",
+    )
+
+
+@strawberry.type(description="What only a COMPLETE report has: every field is set (narrow on `Report.completed`).")
+class CompletedReport:
+    as_of: datetime = strawberry.field(description="The end of the report's windows.")
+    store_count: int = strawberry.field(description="Stores in the report (a count of rows).")
+    finished_at: datetime = strawberry.field(description="When it completed.")
+    download_url: str = strawberry.field(description="Signed link to the CSV (SPEC §5), valid until downloadUrlExpiresAt.")
+    download_url_expires_at: datetime = strawberry.field(description="When downloadUrl stops opening (410 after).")
+
+
+def _download(root: Report, info: Info) -> tuple[str, datetime]:
+    """(link, expiry) of a COMPLETE report, signed once per object: the URL and its
+    expiry always agree. The signature's time has whole seconds."""
+    if not hasattr(root, "_download"):
+        signed = datetime.now(timezone.utc).replace(microsecond=0)
+        url = info.context.request.build_absolute_uri(report_download_path(report_id=root.id))
+        root._download = (url, signed + timedelta(seconds=settings.REPORT_LINK_MAX_AGE))
+    return root._download
+
+
+_COMPLETE = Report.Status.COMPLETE
+
+
+@strawberry_django.type(Report, name="Report", description="A report (SPEC §5) and where it is in its lifecycle.")
+class ReportType:
+    id: strawberry.ID = strawberry_django.field(description="The report's id (a UUID).")
+    horizon_minutes: int = strawberry_django.field(description="H, in minutes (SPEC §4).")
+    store_ids: list[strawberry.ID] | None = strawberry_django.field(description="The stores asked for; null = all.")
+    created_at: datetime = strawberry_django.field(description="When it was asked for.")
+    started_at: datetime | None = strawberry_django.field(description="When it started running; null while PENDING.")
+    finished_at: datetime | None = strawberry_django.field(description="When it completed or failed.")
+    error: str | None = strawberry_django.field(field_name="error", description="Why it FAILED; empty otherwise.")
+    requested_as_of: datetime | None = strawberry_django.field(
+        description="The asOf asked for; null: the latest poll when it runs."
+    )
+    as_of: datetime | None = strawberry_django.field(
+        description="The report's time (resolved when it runs); also in `completed`."
+    )
+    store_count: int | None = strawberry_django.field(
+        description="Stores in the report (a count); set once COMPLETE, also in `completed`."
+    )
+    rows: Page[ReportRowType] = offset_paginated(description="One row per store, ordered by store id.")
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs) -> QuerySet:
         return queryset & reports_visible(access=request_access(info))
 
+    @strawberry_django.field(only=["status"], description="PENDING, RUNNING, COMPLETE or FAILED.")
+    def status(self, root: Report) -> ReportStatus:
+        return ReportStatus[root.status]
+
     @strawberry_django.field(
         only=["id", "status"], description="Signed link to the CSV, valid for a limited time; null until COMPLETE."
     )
     def download_url(self, root: Report, info: Info) -> str | None:
-        if root.status != Report.Status.COMPLETE:
+        return _download(root, info)[0] if root.status == _COMPLETE else None
+
+    @strawberry_django.field(only=["id", "status"], description="When downloadUrl stops opening; null until COMPLETE.")
+    def download_url_expires_at(self, root: Report, info: Info) -> datetime | None:
+        return _download(root, info)[1] if root.status == _COMPLETE else None
+
+    @strawberry_django.field(
+        only=["id", "status", "as_of", "store_count", "finished_at"],
+        description="Set exactly when COMPLETE, with every field non-null: a typed client narrows on it.",
+    )
+    def completed(self, root: Report, info: Info) -> CompletedReport | None:
+        if root.status != _COMPLETE:
             return None
-        return info.context.request.build_absolute_uri(report_download_path(report_id=root.id))
+        url, expires = _download(root, info)
+        return CompletedReport(
+            as_of=root.as_of, store_count=root.store_count or 0, finished_at=root.finished_at,
+            download_url=url, download_url_expires_at=expires,
+        )
+
+
+@strawberry.type(description="What triggerReport answers: the report queued, or why none was.")
+class TriggerReportPayload:
+    report: ReportType | None = strawberry.field(description="The report queued; null when refused.")
+    user_errors: list[UserErrorType] = strawberry.field(description="Why the request was refused; empty when queued.")
+
+    @strawberry.field(description="The report's id (SPEC §6's `triggerReport { id status }`); null when refused.")
+    def id(self) -> strawberry.ID | None:
+        return None if self.report is None else strawberry.ID(str(self.report.id))
+
+    @strawberry.field(description="The report's status (PENDING when queued); null when refused.")
+    def status(self) -> ReportStatus | None:
+        return None if self.report is None else ReportStatus[self.report.status]

@@ -1,61 +1,91 @@
+from datetime import date as LocalDate
+from typing import Annotated
+
 import strawberry
 import strawberry_django
-from strawberry_django.pagination import OffsetPaginated
-
-from datetime import date as LocalDate
-
 from strawberry.types import Info
 
 from graphql_schema.arguments import shifts_argument, store_id_argument
-from graphql_schema.errors import UserError, request_access
-from graphql_schema.pagination import offset_paginated
+from graphql_schema.errors import NotFound, UserError, request_access
+from graphql_schema.pagination import Page, offset_paginated
+from graphql_schema.payloads import REFUSALS, UserErrorType, refused
 from graphql_schema.rate_limits import rate_limit
-from graphql_schema.stores.types import (
-    PollInput,
-    PollRejection,
-    RecordPollsResult,
-    ShiftInput,
-    SpecialHoursType,
-    StoreType,
-)
-from monitoring.ingest import polls_record
+from graphql_schema.scalars import rfc3339
+from graphql_schema.stores.polls import PollInput, PollRejection, RecordPollsResult
+from graphql_schema.stores.types import ShiftInput, SpecialHoursType, StoreType
 from monitoring.access import stores_visible
+from monitoring.ingest import polls_record
 from monitoring.models import Store
 from monitoring.special_hours import MAX_SHIFTS_PER_DATE, special_hours_clear, special_hours_set
+
+StoreIdArgument = Annotated[strawberry.ID, strawberry.argument(description="The store's id, exactly as stored.")]
 
 
 @strawberry.type
 class Query:
-    stores: OffsetPaginated[StoreType] = offset_paginated(
-        description="Stores, filterable by id and time zone, ordered, paginated (page size capped)."
+    stores: Page[StoreType] = offset_paginated(
+        description="Stores the caller can see, filterable by id and time zone, ordered, by offset page (at most 500)."
     )
 
-    @strawberry_django.field(description="One store by its id.")
-    def store(self, info: Info, id: str) -> StoreType:
+    @strawberry_django.field(description="One store by its id; null with a NOT_FOUND error when the caller cannot see it.")
+    def store(self, info: Info, id: StoreIdArgument) -> StoreType | None:
         return _visible_store(info, id, name="id")
 
 
 def _visible_store(info: Info, value: str, *, name: str) -> Store:
-    """The store of this id if the caller may see it (an owner: only theirs), else "not found"."""
+    """The store of this id if the caller may see it (an owner: only theirs), else NOT_FOUND."""
     store_id = store_id_argument(value, name=name)  # exactly as given: ids are opaque
     store = stores_visible(access=request_access(info)).filter(store_id=store_id).first()
     if store is None:
-        raise UserError(f"store not found: {value}")
+        raise NotFound(f"store not found: {value}", argument=name)
     return store
 
 
 MAX_POLLS_PER_REQUEST = 5000
 
+#: The grammar's names of a poll's fields → PollInput's.
+POLL_FIELDS = {"store_id": "storeId", "timestamp_utc": "timestampUtc", "status": "status"}
+
+
+@strawberry.type(description="What setSpecialHours answers: the date's rows, or why nothing changed.")
+class SetSpecialHoursPayload:
+    special_hours: list[SpecialHoursType] | None = strawberry.field(
+        description="The date's rows after the change (closed all day: one row without times); null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(description="Why the request was refused; empty when done.")
+
+
+@strawberry.type(description="What clearSpecialHours answers.")
+class ClearSpecialHoursPayload:
+    cleared: bool | None = strawberry.field(
+        description="True if the date had special hours (now removed); null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(description="Why the request was refused; empty when done.")
+
 
 @strawberry.type
 class Mutation:
-    @strawberry_django.mutation(handle_django_errors=False, description="Store live polls (later poll wins).")
-    def record_polls(self, info: Info, polls: list[PollInput]) -> RecordPollsResult:
+    @strawberry_django.mutation(
+        handle_django_errors=False,
+        description=(
+            f"Store live polls (the later poll wins), at most {MAX_POLLS_PER_REQUEST} a request. A poll refused is"
+            " listed in `rejections`; a request refused as a whole, in `userErrors`."
+        ),
+    )
+    def record_polls(
+        self, info: Info, polls: Annotated[list[PollInput], strawberry.argument(description="The polls to store.")]
+    ) -> RecordPollsResult | None:
         rate_limit(info, scope="polls")
         if len(polls) > MAX_POLLS_PER_REQUEST:
-            raise UserError(f"at most {MAX_POLLS_PER_REQUEST} polls per request")
+            error = UserError(f"at most {MAX_POLLS_PER_REQUEST} polls per request", argument="polls")
+            return RecordPollsResult(
+                received=len(polls), loaded=0, replaced=0, unchanged=0, superseded=0, rejected=0, rejections=[],
+                user_errors=refused(info, error),
+            )
         result = polls_record(
-            polls=[(poll.store_id, poll.timestamp_utc, poll.status) for poll in polls], access=request_access(info)
+            # The scalar read the instant (an offset required); the grammar checks its range.
+            polls=[(poll.store_id, rfc3339(poll.timestamp_utc), poll.status) for poll in polls],
+            access=request_access(info),
         )
         return RecordPollsResult(
             received=len(polls),
@@ -65,8 +95,10 @@ class Mutation:
             superseded=result.superseded,
             rejected=result.rejected,
             rejections=[
-                PollRejection(index=r.index, field=r.field or "row", reason=r.reason) for r in result.rejections
+                PollRejection(index=r.index, field=POLL_FIELDS.get(r.field, r.field or "row"), reason=r.reason)
+                for r in result.rejections
             ],
+            user_errors=[],
         )
 
     @strawberry_django.mutation(
@@ -74,20 +106,38 @@ class Mutation:
         description=(
             "Special hours (holidays, events) of a store on one local date: that date's shifts become exactly `shifts` (an empty"
             f" list: closed all day; at most {MAX_SHIFTS_PER_DATE}); the weekly hours do not apply that date."
-            " Returns the date's rows."
+            " Answers the date's rows; input refused: `userErrors`, nothing changed."
         ),
     )
     def set_special_hours(
-        self, info: Info, store_id: str, date: LocalDate, shifts: list[ShiftInput]
-    ) -> list[SpecialHoursType]:
-        store = _visible_store(info, store_id, name="storeId")
-        times = shifts_argument([(shift.start_time_local, shift.end_time_local) for shift in shifts])
-        return special_hours_set(store=store, date=date, shifts=times)
+        self,
+        info: Info,
+        store_id: StoreIdArgument,
+        date: Annotated[LocalDate, strawberry.argument(description="The store's local date.")],
+        shifts: Annotated[list[ShiftInput], strawberry.argument(description="The date's shifts; empty: closed all day.")],
+    ) -> SetSpecialHoursPayload | None:
+        try:
+            store = _visible_store(info, store_id, name="storeId")
+            times = shifts_argument([(shift.start_time_local, shift.end_time_local) for shift in shifts])
+            rows = special_hours_set(store=store, date=date, shifts=times)
+        except REFUSALS as error:
+            return SetSpecialHoursPayload(special_hours=None, user_errors=refused(info, error))
+        return SetSpecialHoursPayload(special_hours=rows, user_errors=[])
 
     @strawberry_django.mutation(
         handle_django_errors=False,
-        description="Removes a date's special hours: the weekly hours apply again. True if there were any.",
+        description=(
+            "Removes a date's special hours: the weekly hours apply again. Input refused: `userErrors`, nothing changed."
+        ),
     )
-    def clear_special_hours(self, info: Info, store_id: str, date: LocalDate) -> bool:
-        store = _visible_store(info, store_id, name="storeId")
-        return special_hours_clear(store=store, date=date) > 0
+    def clear_special_hours(
+        self,
+        info: Info,
+        store_id: StoreIdArgument,
+        date: Annotated[LocalDate, strawberry.argument(description="The store's local date.")],
+    ) -> ClearSpecialHoursPayload | None:
+        try:
+            store = _visible_store(info, store_id, name="storeId")
+        except REFUSALS as error:
+            return ClearSpecialHoursPayload(cleared=None, user_errors=refused(info, error))
+        return ClearSpecialHoursPayload(cleared=special_hours_clear(store=store, date=date) > 0, user_errors=[])

@@ -1,34 +1,35 @@
 import enum
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Annotated
 
 import strawberry
 import strawberry_django
-from django.db.models import Q, QuerySet
-from strawberry import auto
-from strawberry_django.pagination import OffsetPaginated
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from graphql_schema.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.errors import UserError, request_access
 from graphql_schema.fields import ObjectField
-from graphql_schema.pagination import offset_paginated
-from monitoring.access import polls_visible, stores_visible
+from graphql_schema.pagination import Page, offset_paginated
+from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, polls_page
+from graphql_schema.stores.uptime import UptimeSummary, store_uptime
+from graphql_schema.units import minutes
 from monitoring import engine
+from monitoring.access import stores_visible
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
-from monitoring.reports import horizon_from_minutes, store_report_compute, window_seconds
-from monitoring.selectors import latest_poll_timestamp
+from monitoring.reports import ReportInputError, horizon_from_minutes
 from monitoring.special_hours import special_hours_between
 from monitoring.timeline import store_incidents, store_timeline
 
 
-@strawberry_django.filter_type(Store)
+@strawberry_django.filter_type(Store, description="Which stores to list; the members given must all hold.")
 class StoreFilter:
     @strawberry_django.filter_field(description="Exact store id.")
-    def id(self, value: str, prefix: str) -> Q:
+    def id(self, value: strawberry.ID, prefix: str) -> Q:
         return Q(**{f"{prefix}store_id": store_id_argument(value, name="filters.id")})
 
     @strawberry_django.filter_field(description="Any of these store ids.")
-    def ids(self, value: list[str], prefix: str) -> Q:
+    def ids(self, value: list[strawberry.ID], prefix: str) -> Q:
         return Q(**{f"{prefix}store_id__in": store_ids_argument(value, name="filters.ids")})
 
     @strawberry_django.filter_field(
@@ -42,17 +43,27 @@ class StoreFilter:
         return q
 
 
-@strawberry_django.order_type(Store)
+@strawberry_django.order_type(Store, description="One sort key; a list of them sorts by the first, then the next.")
 class StoreOrder:
-    store_id: auto = strawberry_django.order_field(name="id")
-    timezone_name: auto = strawberry_django.order_field(name="timezone")
+    store_id: strawberry.auto = strawberry_django.order_field(name="id", description="By store id.")
+
+    @strawberry_django.order_field(
+        description=f"By the zone the store's hours are read in: its own, else {engine.DEFAULT_TIMEZONE} (SPEC §2)."
+    )
+    def timezone(self, info: strawberry.Info, queryset: QuerySet, value: strawberry_django.Ordering, prefix: str):
+        # The effective zone (Store.timezone), not the stored NULL of a default-zone store.
+        alias = f"{prefix.replace('__', '_')}effective_zone"
+        queryset = queryset.alias(**{alias: Coalesce(F(f"{prefix}timezone_name"), Value(engine.DEFAULT_TIMEZONE))})
+        return queryset, [value.resolve(alias)]
 
 
-@strawberry_django.type(BusinessHours, name="BusinessHours")
+@strawberry_django.type(BusinessHours, name="BusinessHours", description="One weekly open shift, in the store's local time.")
 class BusinessHoursType:
-    day_of_week: auto = strawberry_django.field(description="0 = Monday … 6 = Sunday")
-    start_time_local: time
-    end_time_local: time
+    day_of_week: strawberry.auto = strawberry_django.field(description="The local weekday: 0 = Monday … 6 = Sunday.")
+    start_time_local: time = strawberry_django.field(description="Opening, local wall-clock time.")
+    end_time_local: time = strawberry_django.field(
+        description="Closing, local wall-clock time; <= start: the shift runs past midnight (equal = 24 hours)."
+    )
 
     @strawberry_django.field(
         only=["start_time_local", "end_time_local"],
@@ -67,7 +78,9 @@ LocalDate = date  # a field below is named `date`
 SPECIAL_HOURS_MAX_ROWS = 100
 
 
-@strawberry_django.type(SpecialHours, name="SpecialHours")
+@strawberry_django.type(
+    SpecialHours, name="SpecialHours", description="One special-hours row (SPEC §9): a shift, or closed all day."
+)
 class SpecialHoursType:
     date: LocalDate = strawberry_django.field(description="The store's local calendar date.")
     start_time_local: time | None = strawberry_django.field(description="Null when closed all day.")
@@ -82,70 +95,74 @@ class SpecialHoursType:
 
 @strawberry.input(description="One shift, local time: HH:MM or HH:MM:SS; 24:00 as an end means the end of the day.")
 class ShiftInput:
-    start_time_local: str
-    end_time_local: str = strawberry.field(description="<= start: the shift runs past midnight (equal = 24 hours).")
+    start_time_local: str = strawberry.field(description="Opening, local time (HH:MM or HH:MM:SS).")
+    end_time_local: str = strawberry.field(description="Closing; <= start: the shift runs past midnight (equal = 24 hours).")
 
 
-@strawberry_django.type(StatusPoll, name="StatusPoll")
-class StatusPollType:
-    timestamp_utc: datetime
-    is_active: bool
-    store: "StoreType"
-
-    @classmethod
-    def get_queryset(cls, queryset: QuerySet, info, **kwargs) -> QuerySet:
-        return queryset & polls_visible(access=request_access(info))
-
-    @strawberry_django.field(only=["is_active"])
-    def status(self, root: StatusPoll) -> str:
-        return root.status
-
-
-@strawberry.enum
-class SegmentState(enum.Enum):
-    UP = "UP"
-    DOWN = "DOWN"
-    UNKNOWN = "UNKNOWN"
-    CLOSED = "CLOSED"
+_STATE_DESCRIPTIONS = {
+    "UP": "Business time whose status was active.",
+    "DOWN": "Business time whose status was inactive.",
+    "UNKNOWN": "Business time with no poll within the horizon.",
+    "CLOSED": "Outside business hours.",
+}
+#: The engine's states (monitoring.engine.STATES) and CLOSED, as the timeline names them.
+SegmentState = strawberry.enum(
+    enum.Enum(
+        "SegmentState",
+        {
+            state: strawberry.enum_value(state, description=_STATE_DESCRIPTIONS[state])
+            for state in (*(s.upper() for s in engine.STATES), "CLOSED")
+        },
+    ),
+    description="What a store was during a timeline segment.",
+)
 
 
-@strawberry.type
+@strawberry.type(description="A stretch of time in one state: [start, end).")
 class TimelineSegment:
-    start: datetime
-    end: datetime
-    state: SegmentState
+    start: datetime = strawberry.field(description="Where the segment begins (included).")
+    end: datetime = strawberry.field(description="Where it ends (excluded): the next segment's start.")
+    state: SegmentState = strawberry.field(description="UP, DOWN, UNKNOWN or CLOSED.")
 
 
-@strawberry.type
+@strawberry.type(description="An outage: DOWN business time, possibly across closed time, [start, end).")
 class OutageIncident:
-    start: datetime
-    end: datetime
-    minutes_lost: float = strawberry.field(description="Business minutes DOWN within the incident.")
+    start: datetime = strawberry.field(description="The first DOWN instant.")
+    end: datetime = strawberry.field(description="Where the outage ends (excluded).")
+    minutes_lost: float = strawberry.field(description="Business minutes DOWN within the incident (2 decimals).")
 
 
-@strawberry.type
-class UptimeWindow:
-    window: str = strawberry.field(description="hour, day or week")
-    uptime_minutes: float
-    downtime_minutes: float
-    unknown_minutes: float
-    known_minutes: float = strawberry.field(
-        description="Business time whose status is known: uptime + downtime (business = known + unknown)."
-    )
-    business_minutes: float
+FromArgument = Annotated[datetime, strawberry.argument(name="from", description="Start of the range (included).")]
+ToArgument = Annotated[datetime, strawberry.argument(description="End of the range (excluded), at most 31 days after from.")]
+HorizonArgument = Annotated[
+    int | None,
+    strawberry.argument(description="H in minutes (1–10080; default REPORT_HORIZON_MINUTES, 120): how long a poll tells."),
+]
 
 
-@strawberry.type
-class UptimeSummary:
-    as_of: datetime
-    horizon_minutes: int
-    windows: list[UptimeWindow]
+def _range(from_: datetime, to: datetime) -> tuple[datetime, datetime]:
+    return as_of_argument(from_, name="from"), as_of_argument(to, name="to")
 
 
-@strawberry_django.type(Store, name="Store", filters=StoreFilter, ordering=StoreOrder)
+def _engine_range(function, **kwargs):
+    """A timeline service call, its range refusals ("to must be after from", "the range may
+    span at most 31 days") naming `to`, the end the client moves to fix them."""
+    try:
+        return function(**kwargs)
+    except ReportInputError as error:
+        if error.field:
+            raise
+        raise UserError(str(error), argument="to") from None
+
+
+@strawberry_django.type(Store, name="Store", filters=StoreFilter, ordering=StoreOrder, description="A store that is polled.")
 class StoreType:
-    id: str = strawberry_django.field(field_cls=ObjectField, field_name="store_id", description="The store's opaque id.")
-    business_hours: list[BusinessHoursType]
+    id: strawberry.ID = strawberry_django.field(
+        field_cls=ObjectField, field_name="store_id", description="The store's opaque id (any text, compared exactly)."
+    )
+    business_hours: list[BusinessHoursType] = strawberry_django.field(
+        description="Weekly hours, by weekday; none at all: open 24x7 (SPEC §2)."
+    )
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info, **kwargs) -> QuerySet:
@@ -179,20 +196,25 @@ class StoreType:
     def special_hours(
         self,
         root: Store,
-        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
-        to: date | None = None,
+        from_: Annotated[date | None, strawberry.argument(name="from", description="First local date (included).")] = None,
+        to: Annotated[date | None, strawberry.argument(description="Last local date (included).")] = None,
     ) -> list[SpecialHoursType]:
         rows = special_hours_between(store=root, start=from_, end=to, limit=SPECIAL_HOURS_MAX_ROWS + 1)
         if len(rows) > SPECIAL_HOURS_MAX_ROWS:
-            raise UserError(f"more than {SPECIAL_HOURS_MAX_ROWS} special-hours rows in this range: narrow from/to")
+            raise UserError(
+                f"more than {SPECIAL_HOURS_MAX_ROWS} special-hours rows in this range: narrow from/to", argument="from"
+            )
         return rows
 
-    @offset_paginated(OffsetPaginated[StatusPollType], description="Polls, oldest first.")
+    @offset_paginated(
+        Page[StatusPollType],
+        description="Polls, oldest first, by offset page (deep pages cost more; `polls` pages by cursor).",
+    )
     def status_polls(
         self,
         root: Store,
-        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
-        to: datetime | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from", description="Polls at or after this instant.")] = None,
+        to: Annotated[datetime | None, strawberry.argument(description="Polls before this instant.")] = None,
     ) -> QuerySet[StatusPoll]:
         polls = StatusPoll.objects.filter(store_id=root.pk).order_by("timestamp_utc")
         if from_ is not None:
@@ -202,92 +224,52 @@ class StoreType:
         return polls
 
     @strawberry_django.field(
-        only=["store_id", "timezone_name"], description="Live uptime for this store, by the report engine."
+        only=["pk"], description="Polls, oldest first, by keyset page: pass pageInfo.endCursor as `after` for the next."
+    )
+    def polls(
+        self,
+        root: Store,
+        first: Annotated[int | None, strawberry.argument(description="Page size, a count of polls: 0–500, default 100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from", description="Polls at or after this instant.")] = None,
+        to: Annotated[datetime | None, strawberry.argument(description="Polls before this instant.")] = None,
+    ) -> StatusPollConnection:
+        return polls_page(store_pk=root.pk, first=first, after=after, start=from_, end=to)
+
+    @strawberry_django.field(
+        only=["store_id", "timezone_name"],
+        description="Live uptime for this store, by the report engine (a page of stores: one engine call for the page).",
     )
     def uptime(
-        self, root: Store, info: strawberry.Info, as_of: datetime | None = None, horizon_minutes: int | None = None
+        self,
+        root: Store,
+        info: strawberry.Info,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(description="End of the windows; default: the latest poll among the caller's stores."),
+        ] = None,
+        horizon_minutes: HorizonArgument = None,
     ) -> UptimeSummary:
-        owner_id = request_access(info).owner_id
-        as_of = as_of_argument(as_of, name="asOf") or _default_as_of(info, owner_id=owner_id)
-        computed = store_report_compute(
-            store=root, as_of=as_of, horizon=horizon_from_minutes(horizon_minutes), owner_id=owner_id
-        )
-        row = computed.rows[0]
-        return UptimeSummary(
-            as_of=computed.as_of,
-            horizon_minutes=int(computed.horizon.total_seconds() // 60),
-            windows=[_window(row, name) for name, _ in engine.WINDOWS],
-        )
-
+        return store_uptime(info, root, as_of=as_of_argument(as_of, name="asOf"), horizon_minutes=horizon_minutes)
 
     @strawberry_django.field(description="Up/down/unknown/closed segments covering [from, to) exactly (≤ 31 days).")
     def timeline(
-        self,
-        root: Store,
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
-        horizon_minutes: int | None = None,
+        self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
     ) -> list[TimelineSegment]:
-        from_, to = as_of_argument(from_, name="from"), as_of_argument(to, name="to")
-        segments = store_timeline(store=root, start=from_, end=to, horizon=horizon_from_minutes(horizon_minutes))
+        start, end = _range(from_, to)
+        segments = _engine_range(
+            store_timeline, store=root, start=start, end=end, horizon=horizon_from_minutes(horizon_minutes)
+        )
         return [TimelineSegment(start=s.start, end=s.end, state=SegmentState[s.state]) for s in segments]
 
     @strawberry_django.field(description="Outages during business hours in [from, to) (≤ 31 days).")
     def incidents(
-        self,
-        root: Store,
-        from_: Annotated[datetime, strawberry.argument(name="from")],
-        to: datetime,
-        horizon_minutes: int | None = None,
+        self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
     ) -> list[OutageIncident]:
-        from_, to = as_of_argument(from_, name="from"), as_of_argument(to, name="to")
-        incidents = store_incidents(store=root, start=from_, end=to, horizon=horizon_from_minutes(horizon_minutes))
+        start, end = _range(from_, to)
+        incidents = _engine_range(
+            store_incidents, store=root, start=start, end=end, horizon=horizon_from_minutes(horizon_minutes)
+        )
         return [
-            OutageIncident(start=i.start, end=i.end, minutes_lost=i.business_seconds_lost / 60) for i in incidents
+            OutageIncident(start=i.start, end=i.end, minutes_lost=minutes(i.business_seconds_lost)) for i in incidents
         ]
-
-
-def _default_as_of(info: strawberry.Info, *, owner_id: int | None) -> datetime | None:
-    """The caller's default asOf: the latest poll among the stores they can see (SPEC
-    §8), looked up once per request, so a page of stores' uptimes shares one asOf."""
-    request = info.context.request
-    if not hasattr(request, "_uptime_default_as_of"):
-        request._uptime_default_as_of = latest_poll_timestamp(owner_id=owner_id)
-    return request._uptime_default_as_of
-
-
-def _window(row: dict, name: str) -> UptimeWindow:
-    up, down, unknown = (seconds / 60 for seconds in window_seconds(row, name))
-    return UptimeWindow(
-        window=name,
-        uptime_minutes=up,
-        downtime_minutes=down,
-        unknown_minutes=unknown,
-        known_minutes=up + down,
-        business_minutes=up + down + unknown,
-    )
-
-
-@strawberry.input(description="One poll, validated with the CSV loader's rules (SPEC §1).")
-class PollInput:
-    store_id: str
-    timestamp_utc: str = strawberry.field(description="e.g. 2023-01-25 18:13:22.47 UTC or ISO 8601")
-    status: str = strawberry.field(description="active or inactive, any case")
-
-
-@strawberry.type
-class PollRejection:
-    index: int = strawberry.field(description="Position of the poll in the request, from 0.")
-    field: str
-    reason: str
-
-
-@strawberry.type
-class RecordPollsResult:
-    received: int
-    loaded: int = strawberry.field(description="New polls stored.")
-    replaced: int = strawberry.field(description="Stored polls whose status changed (the later poll wins).")
-    unchanged: int
-    superseded: int = strawberry.field(description="Earlier duplicates of a later poll in the same request.")
-    rejected: int
-    rejections: list[PollRejection]

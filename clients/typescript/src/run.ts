@@ -1,0 +1,138 @@
+// Runs the dashboard's operations against a live server and checks what a frontend
+// relies on: typed errors, nullable lookups, minutes, cursors, the report lifecycle.
+//   API_URL=http://127.0.0.1:8000 [API_TOKEN=…] STORE_ID=… AS_OF=2023-01-25T18:13:22Z node dist/run.js
+// Exits 1 on the first failed check; prints one JSON line per check.
+import { ApiClient, errorWithCode } from "./client";
+import type {
+  FleetPageQuery,
+  FleetPageQueryVariables,
+  RecordPollsMutation,
+  RecordPollsMutationVariables,
+  ReportStateQuery,
+  ReportStateQueryVariables,
+  StoreDetailQuery,
+  StoreDetailQueryVariables,
+  StorePollsQuery,
+  StorePollsQueryVariables,
+  TriggerReportMutation,
+  TriggerReportMutationVariables,
+} from "./generated/graphql";
+import { FleetPage, RecordPolls, ReportState, StoreDetail, StorePolls, TriggerReport } from "./operations";
+
+function environment(name: string, fallback?: string): string {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined || value === "") throw new Error(`set ${name}`);
+  return value;
+}
+
+function check(name: string, condition: boolean, detail: unknown = null): void {
+  console.log(JSON.stringify({ check: name, ok: condition, detail }));
+  if (!condition) throw new Error(`check failed: ${name}`);
+}
+
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
+async function main(): Promise<void> {
+  const client = new ApiClient(environment("API_URL"), process.env["API_TOKEN"]);
+  const storeId = environment("STORE_ID");
+  const asOf = environment("AS_OF");
+  const weekBefore = new Date(Date.parse(asOf) - 7 * 24 * 3600 * 1000).toISOString();
+
+  // A wrong token: UNAUTHENTICATED, whatever was asked.
+  const stranger = new ApiClient(environment("API_URL"), "not-a-token");
+  const refusedCaller = await stranger.request<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { offset: 0, limit: 1 });
+  check("wrong token is UNAUTHENTICATED", errorWithCode(refusedCaller.errors, "UNAUTHENTICATED") !== undefined, refusedCaller.errors);
+
+  // The fleet page: a page of stores with their windows, in minutes.
+  const fleet = await client.data<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { offset: 0, limit: 50, asOf });
+  const stores = fleet.stores.results;
+  check("fleet page lists stores", stores.length > 0 && fleet.stores.totalCount >= stores.length, fleet.stores.pageInfo);
+  for (const store of stores) {
+    const day = store.uptime.day;
+    const sum = day.uptimeMinutes + day.downtimeMinutes + day.unknownMinutes;
+    check(`fleet ${store.id}: day adds up`, Math.abs(sum - day.businessMinutes) <= 0.02, day);
+  }
+
+  // A missing store is null with NOT_FOUND; nothing else is lost.
+  const missing = await client.request<StoreDetailQuery, StoreDetailQueryVariables>(StoreDetail, {
+    id: "no-such-store", from: weekBefore, to: asOf,
+  });
+  const notFound = errorWithCode(missing.errors, "NOT_FOUND");
+  check("missing store is null + NOT_FOUND", missing.data !== null && missing.data.store === null && notFound !== undefined, notFound);
+
+  // A naive instant is INVALID_ARGUMENT naming the argument.
+  const naive = await client.request<StoreDetailQuery, StoreDetailQueryVariables>(StoreDetail, {
+    id: storeId, from: "2023-01-25T12:00:00", to: asOf,
+  });
+  const invalid = errorWithCode(naive.errors, "INVALID_ARGUMENT");
+  check("naive instant is INVALID_ARGUMENT", invalid?.extensions?.argument === "from", invalid);
+
+  // Store detail: timeline covering the week exactly, RFC 3339 instants.
+  const detail = await client.data<StoreDetailQuery, StoreDetailQueryVariables>(StoreDetail, { id: storeId, from: weekBefore, to: asOf });
+  const store = detail.store;
+  if (store === null) throw new Error(`store ${storeId} not found`);
+  const first = store.timeline[0];
+  const last = store.timeline[store.timeline.length - 1];
+  check("timeline covers [from, to)", first !== undefined && last !== undefined && Date.parse(first.start) === Date.parse(weekBefore) && Date.parse(last.end) === Date.parse(asOf));
+  check("instants are RFC 3339 UTC", store.timeline.every((s) => RFC3339.test(s.start) && RFC3339.test(s.end)), first);
+  check("uptime windows are HOUR, DAY, WEEK", store.uptime.windows.map((w) => w.kind).join(",") === "HOUR,DAY,WEEK");
+  const downMinutes = store.incidents.reduce((total, incident) => total + incident.minutesLost, 0);
+  check("incidents are in minutes", downMinutes <= (store.uptime.windows[2]?.downtimeMinutes ?? 0) + 0.01 * store.incidents.length, downMinutes);
+
+  // Polls by cursor: every page after the last one's endCursor, in order.
+  let after: string | null = null;
+  const instants: string[] = [];
+  for (let page = 0; page < 50; page++) {
+    const polls: StorePollsQuery = await client.data<StorePollsQuery, StorePollsQueryVariables>(StorePolls, { id: storeId, after, first: 2 });
+    if (polls.store === null) throw new Error("store vanished");
+    instants.push(...polls.store.polls.nodes.map((p) => p.timestampUtc));
+    if (!polls.store.polls.pageInfo.hasNextPage) break;
+    after = polls.store.polls.pageInfo.endCursor;
+  }
+  check("polls by cursor, oldest first", instants.length > 0 && instants.every((t, i) => i === 0 || (instants[i - 1] ?? "") < t), instants.length);
+
+  // Live polls: SPEC §1's status spellings in any case; a bad one is a rejection.
+  const recorded = await client.data<RecordPollsMutation, RecordPollsMutationVariables>(RecordPolls, {
+    polls: [
+      { storeId, timestampUtc: "2023-01-25 17:59:00 UTC", status: "ACTIVE" },
+      { storeId, timestampUtc: "2023-01-25T17:58:00Z", status: "sleeping" },
+    ],
+  });
+  const polls = recorded.recordPolls;
+  check("recordPolls answers", polls !== null && polls.userErrors.length === 0 && polls.rejections[0]?.field === "status", polls);
+
+  // Input refused: userErrors, nothing queued.
+  const refused = await client.data<TriggerReportMutation, TriggerReportMutationVariables>(TriggerReport, { storeIds: ["no-such-store"] });
+  check("trigger refused in userErrors", refused.triggerReport?.id === null && refused.triggerReport.userErrors[0]?.field === "storeIds", refused);
+
+  // Trigger → poll → download.
+  const triggered = await client.data<TriggerReportMutation, TriggerReportMutationVariables>(TriggerReport, { storeIds: [storeId], asOf });
+  const reportId = triggered.triggerReport?.id;
+  if (reportId === undefined || reportId === null) throw new Error("no report queued");
+  check("report queued", triggered.triggerReport?.status === "PENDING", triggered);
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const state = await client.data<ReportStateQuery, ReportStateQueryVariables>(ReportState, { id: reportId });
+    const report = state.report;
+    if (report === null) throw new Error("report vanished");
+    if (report.status === "FAILED") throw new Error(`report failed: ${report.error ?? ""}`);
+    // `completed` narrows the COMPLETE report: every field below is non-null, no `!` needed.
+    if (report.completed) {
+      const { downloadUrl, downloadUrlExpiresAt, storeCount, asOf: reportAsOf } = report.completed;
+      check("complete report", storeCount === 1 && Date.parse(reportAsOf) === Date.parse(asOf) && Date.parse(downloadUrlExpiresAt) > Date.now());
+      const row = report.rows.results[0];
+      check("row in minutes", row !== undefined && row.storeId === storeId && row.day.uptimeMinutes >= 0, row);
+      const csv = await client.download(downloadUrl);
+      check("CSV downloads", csv.status === 200 && csv.text.startsWith("store_id,uptime_last_hour,"), csv.status);
+      break;
+    }
+    if (Date.now() > deadline) throw new Error("report not complete in 90 s");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  console.log(JSON.stringify({ done: true }));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

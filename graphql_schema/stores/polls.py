@@ -1,0 +1,113 @@
+"""A store's polls: the StatusPoll type, the keyset-paginated `Store.polls` list, and the
+input and result of the `recordPolls` mutation."""
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+import strawberry_django
+from django.db.models import QuerySet
+
+from graphql_schema.errors import request_access
+from graphql_schema.fields import ObjectField
+from graphql_schema.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
+from graphql_schema.payloads import UserErrorType
+from graphql_schema.scalars import rfc3339
+from monitoring.access import polls_visible
+from monitoring.ingest import values
+from monitoring.ingest.values import InvalidValue
+from monitoring.models import StatusPoll
+
+if TYPE_CHECKING:
+    from graphql_schema.stores.types import StoreType
+
+
+@strawberry.enum(description="A poll's status (SPEC §1's active and inactive).")
+class PollStatus(enum.Enum):
+    ACTIVE = strawberry.enum_value("ACTIVE", description="The store was taking orders.")
+    INACTIVE = strawberry.enum_value("INACTIVE", description="The store was not taking orders.")
+
+
+@strawberry_django.type(StatusPoll, name="StatusPoll", description="One observation of a store's status.")
+class StatusPollType:
+    timestamp_utc: datetime = strawberry_django.field(field_cls=ObjectField, description="When the store was polled.")
+    is_active: bool = strawberry_django.field(field_cls=ObjectField, description="True when the status was active.")
+    store: Annotated["StoreType", strawberry.lazy("graphql_schema.stores.types")] = strawberry_django.field(
+        description="The store polled."
+    )
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info, **kwargs) -> QuerySet:
+        return queryset & polls_visible(access=request_access(info))
+
+    @strawberry_django.field(field_cls=ObjectField, only=["is_active"], description="ACTIVE or INACTIVE.")
+    def state(self, root: StatusPoll) -> PollStatus:
+        return PollStatus.ACTIVE if root.is_active else PollStatus.INACTIVE
+
+    @strawberry_django.field(
+        field_cls=ObjectField,
+        only=["is_active"],
+        description="active or inactive (lower case).",
+        deprecation_reason="Use `state`, an enum (ACTIVE, INACTIVE).",
+    )
+    def status(self, root: StatusPoll) -> str:
+        return root.status
+
+
+@strawberry.type(description="One keyset page of a store's polls, oldest first.")
+class StatusPollConnection:
+    nodes: list[StatusPollType] = strawberry.field(description="The polls of this page, oldest first.")
+    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+
+
+def polls_page(
+    *, store_pk: int, first: int | None, after: str | None, start: datetime | None, end: datetime | None
+) -> StatusPollConnection:
+    """Polls of a store after the cursor (its last poll's instant), oldest first: an
+    index range scan on the primary key (store, instant), whatever the page's depth."""
+    size = keyset_first(first)
+    polls = StatusPoll.objects.filter(store_id=store_pk).order_by("timestamp_utc")
+    if start is not None:
+        polls = polls.filter(timestamp_utc__gte=start)
+    if end is not None:
+        polls = polls.filter(timestamp_utc__lt=end)
+    if after is not None:
+        try:
+            polls = polls.filter(timestamp_utc__gt=values.instant(cursor_decode(after), field="after"))
+        except InvalidValue:
+            raise bad_cursor("after") from None
+    rows = list(polls[: size + 1])
+    page = rows[:size]
+    end_cursor = cursor_encode(rfc3339(page[-1].timestamp_utc)) if page else None
+    return StatusPollConnection(nodes=page, page_info=KeysetPageInfo(end_cursor=end_cursor, has_next_page=len(rows) > size))
+
+
+@strawberry.input(description="One live poll, validated with the CSV loader's rules (SPEC §1, §7).")
+class PollInput:
+    store_id: strawberry.ID = strawberry.field(description="The store's id, exactly (never trimmed).")
+    timestamp_utc: datetime = strawberry.field(
+        description="When it was polled: a DateTime (an offset required), from 2000 to now + 5 minutes."
+    )
+    status: str = strawberry.field(description="active or inactive, in any case (SPEC §1's spellings).")
+
+
+@strawberry.type(description="A poll of the request that was not stored, and why.")
+class PollRejection:
+    index: int = strawberry.field(description="Position of the poll in the request, from 0.")
+    field: str = strawberry.field(description="The PollInput field at fault (storeId, timestampUtc, status), or row.")
+    reason: str = strawberry.field(description="Why it was refused.")
+
+
+@strawberry.type(description="What recordPolls did with the polls sent (each a count of polls).")
+class RecordPollsResult:
+    received: int = strawberry.field(description="Polls in the request (a count).")
+    loaded: int = strawberry.field(description="New polls stored (a count).")
+    replaced: int = strawberry.field(description="Stored polls whose status changed: the later poll wins (a count).")
+    unchanged: int = strawberry.field(description="Polls already stored with this status (a count).")
+    superseded: int = strawberry.field(description="Earlier duplicates of a later poll in the same request (a count).")
+    rejected: int = strawberry.field(description="Polls refused, listed in `rejections` (a count).")
+    rejections: list[PollRejection] = strawberry.field(description="Each poll refused, with its field and reason.")
+    user_errors: list[UserErrorType] = strawberry.field(
+        description="Why the request as a whole was refused (nothing stored then); empty when it ran."
+    )
