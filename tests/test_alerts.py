@@ -295,7 +295,10 @@ def test_webhooks_over_graphql_are_owner_scoped(client, world):
     assert gql(client, delete, bob_token, {"id": created["webhook"]["id"]})["data"]["deleteWebhook"] is False
     assert gql(client, delete, alice_token, {"id": created["webhook"]["id"]})["data"]["deleteWebhook"] is True
     refused = gql(client, CREATE, alice_token, {"url": "ftp://example.com"})
-    assert refused["data"] is None and "url" in refused["errors"][0]["message"]
+    assert refused["data"] is None and refused["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "url"}
+    too_many = gql(client, "mutation { createWebhook(url: \"https://example.com\", confirmPolls: 0) { secret } }", alice_token)
+    assert too_many["errors"][0]["extensions"]["argument"] == "confirmPolls"
+    assert too_many["errors"][0]["message"].startswith("confirmPolls: ")
 
 
 def test_create_webhook_command_prints_the_secret_once(world):
@@ -335,3 +338,11 @@ def test_alert_admin_pages_load_and_never_show_the_secret(admin_client, world):
         assert response.status_code == 200, url
         assert world["secret"] not in response.content.decode(), url
     assert admin_client.get("/admin/alerts/webhook/add/").status_code == 403
+
+
+def test_the_api_enums_are_the_domains_lists():
+    from graphql_schema.alerts.types import AlertEvent, DeliveryStatus
+    from monitoring.alerts.events import ALERT_EVENTS
+
+    assert [event.value for event in AlertEvent] == list(ALERT_EVENTS)
+    assert [status.value for status in DeliveryStatus] == list(Delivery.Status.values)

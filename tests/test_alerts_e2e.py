@@ -43,6 +43,7 @@ def test_live_polls_deliver_signed_alerts_once(tmp_path):
         store.save()
     alice_token = token_create(name="e2e", owner=alice)[1]
     bob_token = token_create(name="e2e", owner=bob)[1]
+    # Retries due 1 s after a failure; django-q2's scheduler runs them within 30 s.
     env = {"ALERT_RETRY_SECONDS": "1", "ALERT_MAX_ATTEMPTS": "3"}
     with (
         Receiver() as receiver,
