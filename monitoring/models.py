@@ -11,7 +11,6 @@ from django.contrib.postgres.indexes import BrinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
-from django_q.signals import post_spawn
 
 from monitoring.storage import report_storage
 
@@ -350,15 +349,3 @@ class ReportRow(models.Model):
     class Meta:
         ordering = ["store_id"]
         constraints = [models.UniqueConstraint(fields=["report", "store_id"], name="report_row_unique_store")]
-
-
-def _start_report_failover(**_signal_arguments) -> None:
-    from monitoring.reports.failover import start_worker_thread
-
-    start_worker_thread()
-
-
-# Each django-q2 worker process runs the report failover thread (heartbeats and the chunk
-# sweep, monitoring.reports.failover) from its start. Connected here because every
-# process that loads the app loads its models, the qcluster's workers included.
-post_spawn.connect(_start_report_failover, dispatch_uid="monitoring.report_failover")

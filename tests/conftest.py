@@ -54,3 +54,18 @@ def _fleet_rankings_exact(settings):
 
     fleet_rankings_forget()
     settings.FLEET_SUMMARY_MAX_AGE_SECONDS = 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _report_files_removed_after_the_run(django_db_setup, django_db_blocker):
+    """Report CSVs written during the run (under REPORT_FILES_DIR/<test database>, by
+    this process and the servers and workers it starts) go with the test database."""
+    yield
+    import shutil
+
+    from monitoring.storage import report_storage
+
+    with django_db_blocker.unblock():
+        location = getattr(report_storage(), "base_location", None)
+    if location and "test" in Path(location).name:
+        shutil.rmtree(location, ignore_errors=True)

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.ingest import values
-from monitoring.reports import ReportInputError, report_compute, report_csv, validate_report_request
+from monitoring.reports import ReportInputError, report_csv_write, validate_report_request
 from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
 
 
@@ -85,16 +85,22 @@ class Command(BaseCommand):
             warning = as_of_warning(as_of_time, as_of, horizon=horizon)
             if warning:
                 self.stderr.write(warning)
-        computed = report_compute(
-            as_of=as_of_time,
-            store_ids=stores,
-            horizon=timedelta(minutes=horizon_minutes) if horizon_minutes else None,
-        )
-        text = report_csv(rows=computed.rows)
+        horizon = timedelta(minutes=horizon_minutes) if horizon_minutes else None
+        # Written chunk by chunk (REPORT_CHUNK_SIZE stores at a time): memory follows the
+        # chunk, not the fleet, as in the workers.
         if output is None:
-            self.stdout.write(text, ending="")
+            report_csv_write(out=_Unended(self.stdout), as_of=as_of_time, store_ids=stores, horizon=horizon)
         else:
-            output.write_text(text, newline="")
-            self.stderr.write(
-                f"wrote {len(computed.rows)} stores to {output} (as of {computed.as_of.isoformat()})"
-            )
+            with output.open("w", newline="") as out:
+                as_of_used, count = report_csv_write(out=out, as_of=as_of_time, store_ids=stores, horizon=horizon)
+            self.stderr.write(f"wrote {count} stores to {output} (as of {as_of_used.isoformat()})")
+
+
+class _Unended:
+    """The command's stdout for the CSV writer: text as written, no line ending added."""
+
+    def __init__(self, stdout):
+        self.stdout = stdout
+
+    def write(self, text: str) -> None:
+        self.stdout.write(text, ending="")
