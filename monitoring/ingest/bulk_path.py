@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time as time_module
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import DatabaseError, transaction
 
+from monitoring.ingest.copy_format import PG_EPOCH
 from monitoring.ingest.poll_arrays import PollArrays, RowsInTimeOrder, instants_repeat
 from monitoring.ingest.poll_writes import CHUNK_BYTES
 from monitoring.models import StatusPoll
+from monitoring.partitions import partitions_ensure, strays_place
 
 
 @dataclass
@@ -78,6 +81,9 @@ def load(cursor, bulk: BulkState, stream, timings: dict) -> tuple:
     order after all. Returns (loaded, replaced, unchanged, superseded)."""
     polls = StatusPoll._meta.db_table
     t0 = time_module.perf_counter()
+    _partitions_for(cursor, stream.time_range_ahead())
+    timings["partitions"] = time_module.perf_counter() - t0
+    t0 = time_module.perf_counter()
     cursor.copy_expert(
         f"COPY {polls} (store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", stream, CHUNK_BYTES
     )
@@ -96,12 +102,18 @@ def load(cursor, bulk: BulkState, stream, timings: dict) -> tuple:
             # per key, the BRIN time index is only as good as the table's time order.
             t0 = time_module.perf_counter()
             cursor.execute(f"TRUNCATE {polls}")
+            _partitions_for(cursor, (int(in_order.polls.moment.min()), int(in_order.polls.moment.max())))
             cursor.copy_expert(
                 f"COPY {polls} (store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", in_order,
                 CHUNK_BYTES,
             )
             inserted, superseded = cursor.rowcount, in_order.superseded
             timings["time_order"] = time_module.perf_counter() - t0
+    # A file streamed as read: the rows of weeks with no partition wait in the DEFAULT
+    # partition, moved now into new partitions (before the indexes are rebuilt).
+    t0 = time_module.perf_counter()
+    strays_place(cursor=cursor)
+    timings["partitions"] += time_module.perf_counter() - t0
     rebuild(cursor, polls, bulk, timings)
     t0 = time_module.perf_counter()
     cursor.execute(f"ANALYZE {polls}")
@@ -117,5 +129,14 @@ def rebuild(cursor, table: str, bulk: BulkState, timings: dict) -> None:
         timings[f"rebuild {name}"] = time_module.perf_counter() - t0
     for name, definition in bulk.indexes:
         t0 = time_module.perf_counter()
-        cursor.execute(definition)
+        # A partitioned table's index is defined "ON ONLY" the parent: without ONLY it
+        # is created on every partition too.
+        cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
         timings[f"rebuild {name}"] = time_module.perf_counter() - t0
+
+
+def _partitions_for(cursor, time_range: tuple[int, int] | None) -> None:
+    """The weekly partitions for a range of PostgreSQL microseconds (None: nothing)."""
+    if time_range is not None:
+        first, last = (PG_EPOCH + timedelta(microseconds=moment) for moment in time_range)
+        partitions_ensure(start=first, end=last, cursor=cursor)

@@ -251,40 +251,62 @@ class PollStream:
         self.superseded = 0  # rows not written as their key comes again on a later line
         self.sorted_rows: RowsInTimeOrder | None = None  # while they are being written
         self.key_hashes: list[np.ndarray] = []  # the staging path only: a hash of each row's key
-        self.state = "header"  # header -> rows -> trailer -> done
+        self.state = "rows"  # rows -> trailer -> done
+        self.header_sent = False
+        self.primed: PollArrays | None = None  # read by `time_range_ahead`, not yet written
         self.python_seconds = 0.0
 
     def read(self, size: int = -1) -> bytes:
-        prefix = HEADER if self.state == "header" else b""
-        if self.state == "header":
-            self.state = "rows"
+        prefix = b"" if self.header_sent else HEADER
+        self.header_sent = True
         if self.sorted_rows is not None:
             rows = self._next_sorted_rows()
             if rows:
                 return prefix + rows
+        if self.primed is not None:
+            polls, self.primed = self.primed, None
+            return prefix + polls.copy_rows(with_line=self.with_line)
         while self.state == "rows":
             polls = self._next_polls()
             if polls is None:
                 continue
-            if not self.with_line and len(self.kept) == 1 and not self.in_time_order():
-                # The first chunk is not in time order (nor, then, the file, as a rule):
-                # all of it is read first and written once, sorted.
-                while self.state == "rows":
-                    self._next_polls()
-                started = time_module.perf_counter()
-                self.kept = [PollArrays.concatenate(self.kept)]
-                # A key twice is written once, from its latest line: the primary key,
-                # rebuilt after, then holds.
-                self.sorted_rows = RowsInTimeOrder(self.kept[0], latest_only=True)
-                self.superseded = self.sorted_rows.superseded
-                self.written_in_time_order = True
-                self.python_seconds += time_module.perf_counter() - started
+            if self._read_whole_if_unordered():
                 return prefix + self._next_sorted_rows()
             return prefix + polls.copy_rows(with_line=self.with_line)
         if self.state == "trailer":
             self.state = "done"
             return prefix + TRAILER
         return b""
+
+    def _read_whole_if_unordered(self) -> bool:
+        """Empty-table path, after the first chunk: if it is not in time order (nor,
+        then, the file, as a rule), all of it is read now and written once, sorted."""
+        if self.with_line or len(self.kept) != 1 or self.in_time_order():
+            return False
+        while self.state == "rows":
+            self._next_polls()
+        started = time_module.perf_counter()
+        self.kept = [PollArrays.concatenate(self.kept)]
+        # A key twice is written once, from its latest line: the primary key,
+        # rebuilt after, then holds.
+        self.sorted_rows = RowsInTimeOrder(self.kept[0], latest_only=True)
+        self.superseded = self.sorted_rows.superseded
+        self.written_in_time_order = True
+        self.python_seconds += time_module.perf_counter() - started
+        return True
+
+    def time_range_ahead(self) -> tuple[int, int] | None:
+        """Empty-table path, before the COPY: the first chunk is read; a file not in
+        time order is then read whole (as `read` would at once), and the range of its
+        instants (PostgreSQL microseconds) returned, so its weekly partitions exist
+        before it is written. None for a file streamed as read (its range is known at
+        its end only: what no partition holds lands in the DEFAULT partition)."""
+        while self.state == "rows" and not self.kept:
+            self.primed = self._next_polls()
+        if not self._read_whole_if_unordered():
+            return None
+        self.primed = None
+        return int(self.kept[0].moment.min()), int(self.kept[0].moment.max())
 
     def _next_sorted_rows(self) -> bytes:
         started = time_module.perf_counter()
