@@ -64,9 +64,14 @@ def test_weeks_are_utc_monday_to_monday_named_by_iso_week():
 
 
 def test_the_schedule_creates_partitions_weeks_ahead():
+    import importlib
+
+    from django.apps import apps
     from django_q.models import Schedule
 
-    schedule = Schedule.objects.get(name="create poll partitions")
+    migration = importlib.import_module("monitoring.migrations.0018_schedule_poll_partitions")
+    migration.create_schedule(apps, None)  # idempotent; the test database may have been flushed
+    schedule = Schedule.objects.get(name=migration.NAME)
     assert (schedule.func, schedule.schedule_type) == ("monitoring.tasks.create_poll_partitions", "D")
     now = datetime(2031, 3, 5, 10, tzinfo=UTC)  # a Wednesday
     created = partitions_ensure_ahead(now=now)
@@ -99,12 +104,12 @@ def test_a_file_into_the_empty_table_takes_the_bulk_path_into_new_partitions(tmp
     from tests.test_loading import BULK_MIN_BYTES, _big_status_file
 
     path, expected = _big_status_file(tmp_path, BULK_MIN_BYTES // 40, shuffled_from=shuffled_from)
-    assert not _names()
+    earlier = set(_names())  # a committed test on this worker may have left some
     result = load_status_file(path=path)
     assert "bulk_copy" in result.timings and result.loaded == len(expected)
     counts = _rows_by_table()
     assert default_partition() not in counts and sum(counts.values()) == len(expected)
-    assert set(counts) == set(_names())  # no empty week created
+    assert set(_names()) - earlier <= set(counts) and set(counts) <= set(_names())  # no empty week created
 
 
 def test_live_polls_create_the_partition_of_their_week():
@@ -143,7 +148,7 @@ def test_pruning_drops_whole_partitions_and_deletes_only_in_the_boundary_one():
                        [week_start(cut), cut])
         boundary_lost = cursor.fetchone()[0]
     doomed = [name for name, _low, high in partitions_list() if high <= cut]
-    assert len(doomed) == 3  # 2022w52, 2023w01, 2023w02
+    assert len([name for name in doomed if name in before_counts]) == 3  # 2022w52, 2023w01, 2023w02
     version = data_version_read().number
     deleted = polls_prune(before=cut)
     assert deleted == sum(before_counts.values()) - len(kept)
