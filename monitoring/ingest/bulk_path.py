@@ -72,16 +72,21 @@ def prepare(cursor, timings: dict, table: str | None = None) -> BulkState | None
     return BulkState(constraints=constraints, indexes=indexes)
 
 
-def load(cursor, bulk: BulkState, stream, timings: dict) -> tuple:
+def load(cursor, bulk: BulkState, stream, timings: dict, *, tail_latest=lambda: None) -> tuple:
     """The empty poll table, its indexes dropped: the file streams straight into it
     (binary COPY, parsed as it goes), then its indexes are rebuilt. A key twice never
     reaches the table: a file read whole (not in time order) is written once, the
     latest line per key only; a file streamed as read is checked at its end, and
     written again, de-duplicated and sorted, if it held a key twice or was not in time
-    order after all. Returns (loaded, replaced, unchanged, superseded)."""
+    order after all. The weekly partitions of the file's range are created before the
+    COPY (`tail_latest`: where a file in time order ends). Returns (loaded, replaced,
+    unchanged, superseded)."""
     polls = StatusPoll._meta.db_table
     t0 = time_module.perf_counter()
-    _partitions_for(cursor, stream.time_range_ahead())
+    time_range = stream.time_range_ahead(tail_latest=tail_latest())
+    timings["read_before_copy"] = time_module.perf_counter() - t0
+    t0 = time_module.perf_counter()
+    _partitions_for(cursor, time_range)
     timings["partitions"] = time_module.perf_counter() - t0
     t0 = time_module.perf_counter()
     cursor.copy_expert(

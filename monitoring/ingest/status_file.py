@@ -34,6 +34,11 @@ from monitoring.ingest.results import FileLoadResult, Load, LoadError, Progress,
 from monitoring.ingest.values import InvalidPoll, poll, poll_time_limit
 from monitoring.models import StatusPoll
 
+#: A file streamed into the empty table has partitions created up to its last lines'
+#: instant when that is at most this far past its first chunk (else: only what that
+#: chunk covers, the rest moved from the DEFAULT partition after the COPY).
+STREAMED_RANGE_MAX_US = 5 * 366 * 86_400_000_000
+
 #: An empty poll table takes the bulk path (indexes rebuilt) for files from this size
 #: on (~10,000 polls).
 BULK_MIN_BYTES = 512 * 1024
@@ -111,6 +116,26 @@ class ChunkReader:
         if data and not data.endswith(b"\n"):
             data += self.header.eol
         return data + bytes(PARSE_PADDING), len(data), size, True
+
+    def tail_latest(self, tail_bytes: int = 1 << 18) -> int | None:
+        """The latest instant (PostgreSQL microseconds) among the canonical lines of the
+        file's last bytes, or None: for a file in time order, where its rows end (a
+        hint only: the partitions are created from it before the rows are read)."""
+        with self.header.path.open("rb") as handle:
+            end = handle.seek(0, io.SEEK_END)
+            start = max(self.header.length, end - tail_bytes)
+            handle.seek(start)
+            data = handle.read()
+        if start > self.header.length:
+            data = data[data.find(b"\n") + 1 :]
+        if data and not data.endswith(b"\n"):
+            data += self.header.eol
+        if not data:
+            return None
+        parsed = parse_lines(
+            data + bytes(PARSE_PADDING), len(data), in_quote=False, store_codes=StoreIdCodes(), **self.columns
+        )
+        return int(parsed.moments.max()) if len(parsed.moments) else None
 
     def _parse(self, data: bytes, lines_end: int, size: int, last: bool) -> ReadPart:
         records: list = []
@@ -295,18 +320,24 @@ class PollStream:
         self.python_seconds += time_module.perf_counter() - started
         return True
 
-    def time_range_ahead(self) -> tuple[int, int] | None:
+    def time_range_ahead(self, *, tail_latest: int | None) -> tuple[int, int] | None:
         """Empty-table path, before the COPY: the first chunk is read; a file not in
         time order is then read whole (as `read` would at once), and the range of its
         instants (PostgreSQL microseconds) returned, so its weekly partitions exist
-        before it is written. None for a file streamed as read (its range is known at
-        its end only: what no partition holds lands in the DEFAULT partition)."""
+        before it is written. A file streamed as read is in time order: from its first
+        chunk's start to `tail_latest`, where its last lines end (a row outside lands in
+        the DEFAULT partition, moved to its week after the COPY)."""
         while self.state == "rows" and not self.kept:
             self.primed = self._next_polls()
-        if not self._read_whole_if_unordered():
+        if not self.kept:
             return None
-        self.primed = None
-        return int(self.kept[0].moment.min()), int(self.kept[0].moment.max())
+        if self._read_whole_if_unordered():
+            self.primed = None
+            return int(self.kept[0].moment.min()), int(self.kept[0].moment.max())
+        first, last = int(self.kept[0].moment.min()), int(self.kept[0].moment.max())
+        if tail_latest is not None and 0 <= tail_latest - last <= STREAMED_RANGE_MAX_US:
+            last = tail_latest
+        return first, last
 
     def _next_sorted_rows(self) -> bytes:
         started = time_module.perf_counter()
@@ -415,7 +446,7 @@ def _load(load: Load, header: Header) -> None:
                 with_line=bulk is None,
             )
             if bulk is not None:
-                counts = bulk_path.load(cursor, bulk, stream, timings)
+                counts = bulk_path.load(cursor, bulk, stream, timings, tail_latest=reader.tail_latest)
             else:
                 counts = polls_write_staged(
                     cursor, stream, keys_distinct=stream.keys_distinct, timings=timings, temporary=False,
