@@ -17,6 +17,7 @@ from django.db.models.functions import Collate
 from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
 from monitoring.ingest.copy_format import PG_EPOCH_UNIX_US, decode_records
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
+from monitoring.partitions import partitions_list
 
 #: Heap pages read at either end of the poll table for a first min()/max() candidate.
 _EDGE_PAGES = 32
@@ -86,26 +87,34 @@ def earliest_poll_timestamp() -> datetime | None:
 
 def _poll_time_bound(*, latest: bool) -> datetime | None:
     """max() or min() of the poll instants. The time index is BRIN, which cannot answer
-    either alone: polls are stored in time order, so the table's last (first) pages
-    give a candidate (a TID range scan), and the BRIN index then finds the exact answer
-    reading only the block ranges that can hold a later (earlier) poll. Plain SQL:
-    every live uptime asks, and the ORM took longer to build a query than PostgreSQL
-    took to answer it."""
+    either alone: polls are stored in time order, so the last (first) pages of the
+    newest (oldest) weekly partition holding polls give a candidate (a TID range scan;
+    a `ctid` means nothing on the partitioned parent), and the BRIN indexes then find
+    the exact answer reading only the partitions and block ranges that can hold a
+    later (earlier) poll (the DEFAULT partition's strays included). Plain SQL: every
+    live uptime asks, and the ORM took longer to build a query than PostgreSQL took to
+    answer it."""
     table = StatusPoll._meta.db_table
     aggregate, beyond = ("max", ">=") if latest else ("min", "<=")
-    if latest:
-        last_pages = f"greatest(pg_relation_size('{table}') / current_setting('block_size')::int - {_EDGE_PAGES}, 0)"
-        edge = f"ctid >= (SELECT format('(%s,0)', {last_pages})::tid)"
-    else:
-        edge = f"ctid < '({_EDGE_PAGES},0)'::tid"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {table} WHERE {edge}")
-        candidate = cursor.fetchone()[0]
-        if candidate is not None:
+        partitions = [name for name, _low, _high in partitions_list(cursor=cursor)]
+        for partition in reversed(partitions) if latest else partitions:
+            if latest:
+                last_pages = (
+                    f"greatest(pg_relation_size('{partition}') / current_setting('block_size')::int - {_EDGE_PAGES}, 0)"
+                )
+                edge = f"ctid >= (SELECT format('(%s,0)', {last_pages})::tid)"
+            else:
+                edge = f"ctid < '({_EDGE_PAGES},0)'::tid"
+            cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {partition} WHERE {edge}")
+            candidate = cursor.fetchone()[0]
+            if candidate is None:
+                continue  # an empty partition (created ahead, or pruned)
             cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {table} WHERE timestamp_utc {beyond} %s", [candidate])
             bound = cursor.fetchone()[0]
             if bound is not None:
                 return bound
+            break
         # No poll in the edge pages (or it was deleted meanwhile): the plain scan.
         cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {table}")
         return cursor.fetchone()[0]

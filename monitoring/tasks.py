@@ -9,6 +9,7 @@ import os
 from django.conf import settings
 from django.utils import timezone
 
+from monitoring.partitions import partitions_ensure_ahead
 from monitoring.reports import chunks_sweep, report_chunk_run, report_run, reports_prune, reports_recover_stale
 from monitoring.retention import polls_prune_by_retention
 
@@ -43,3 +44,8 @@ def prune_old_reports() -> int:
 
 def prune_old_polls() -> int:
     return polls_prune_by_retention(now=timezone.now())
+
+
+def create_poll_partitions() -> int:
+    """Daily: the poll table's weekly partitions, this week's and WEEKS_AHEAD after."""
+    return len(partitions_ensure_ahead(now=timezone.now()))

@@ -4,6 +4,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from monitoring.models import BusinessHours, StatusPoll, Store
+from monitoring.partitions import partitions_ensure
 
 UTC = ZoneInfo("UTC")
 
@@ -23,6 +24,9 @@ def make_store(store_id: str, *, zone: str | None = None, hours: list[tuple[int,
 
 
 def add_polls(store: Store, polls: list[tuple[datetime, bool]]) -> None:
+    # As the application's writers do: the weekly partitions first (else: the DEFAULT one).
+    if polls:
+        partitions_ensure(start=min(when for when, _ in polls), end=max(when for when, _ in polls))
     StatusPoll.objects.bulk_create(
         StatusPoll(store=store, timestamp_utc=when, is_active=active) for when, active in polls
     )

@@ -3,6 +3,8 @@ from datetime import datetime, timedelta, timezone
 from django.db import connection
 
 from monitoring.models import Store
+from monitoring.partitions import partition_name, partitions_ensure, week_start
+from tests.partition_plans import indexes_used, partitions_scanned
 
 
 def test_database_is_postgresql(db):
@@ -24,6 +26,7 @@ def test_polls_are_indexed_for_one_store_and_for_all_stores_between_two_instants
     and t2" the BRIN time index (polls stored in time order)."""
     stores = [Store.objects.create(store_id=f"s{i}") for i in range(50)]
     start = datetime(2023, 1, 1, tzinfo=timezone.utc)
+    partitions_ensure(start=start, end=start + timedelta(hours=671))
     with connection.cursor() as cursor:  # four weeks, hourly, in time order
         cursor.execute(
             "INSERT INTO monitoring_statuspoll (store_id, timestamp_utc, is_active)"
@@ -37,6 +40,11 @@ def test_polls_are_indexed_for_one_store_and_for_all_stores_between_two_instants
         "SELECT * FROM monitoring_statuspoll WHERE store_id = %s AND timestamp_utc BETWEEN %s AND %s",
         [stores[7].pk, *day],
     )
-    assert "monitoring_statuspoll_pkey" in one_store
+    # Each through its index on the one weekly partition holding that day (partition
+    # pruning: the other weeks and the DEFAULT partition are not read).
+    week = partition_name(week=week_start(day[0]))
+    assert indexes_used(one_store, "monitoring_statuspoll_pkey") == {week}
+    assert partitions_scanned(one_store) == {week}
     all_stores = _plan("SELECT * FROM monitoring_statuspoll WHERE timestamp_utc BETWEEN %s AND %s", day)
-    assert "status_poll_time_brin" in all_stores
+    assert indexes_used(all_stores, "status_poll_time_brin") == {week}
+    assert partitions_scanned(all_stores) == {week}

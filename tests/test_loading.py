@@ -34,7 +34,9 @@ from monitoring.ingest import (
 )
 from monitoring.ingest import poll_arrays, status_file, values
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
+from monitoring.partitions import partition_name, week_start
 from monitoring.ingest.fast_parse import StoreIdCodes, parse_lines
+from tests.partition_plans import indexes_used
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = timezone.utc
@@ -356,11 +358,14 @@ def _poll_table_schema() -> list:
 
 
 def _stored_in_time_order() -> bool:
-    """Whether the poll table's rows, in their physical order, are in time order."""
+    """Whether the poll table's rows, in their physical order, are in time order: within
+    each weekly partition (a ctid is a place in one partition; the BRIN index of each
+    partition needs its own rows in order), none left in the DEFAULT partition."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT bool_and(later) FROM (SELECT timestamp_utc >= lag(timestamp_utc, 1, '-infinity')"
-            " OVER (ORDER BY ctid) AS later FROM monitoring_statuspoll) rows"
+            "SELECT bool_and(later) AND NOT EXISTS (SELECT 1 FROM monitoring_statuspoll_default)"
+            " FROM (SELECT timestamp_utc >= lag(timestamp_utc, 1, '-infinity')"
+            " OVER (PARTITION BY tableoid ORDER BY ctid) AS later FROM monitoring_statuspoll) rows"
         )
         return cursor.fetchone()[0]
 
@@ -408,7 +413,9 @@ def test_a_merged_file_leaves_the_time_index_summarized(db, tmp_path):
         )
         plan = json.dumps(cursor.fetchone()[0])
     pages_read = sum(int(n) for n in re.findall(r'"(?:Lossy|Exact) Heap Blocks": (\d+)', plan))
-    assert "status_poll_time_brin" in plan and 0 < pages_read <= 64  # the file added ~170 pages
+    # The week's partition's copy of the BRIN index (the one partition that can hold it).
+    assert indexes_used(plan, "status_poll_time_brin") == {partition_name(week=week_start(later))}
+    assert 0 < pages_read <= 64  # the file added ~170 pages
 
 
 # --------------------------------------------------------------------------- atomicity

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time as time_module
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import DatabaseError, transaction
 
+from monitoring.ingest.copy_format import PG_EPOCH
 from monitoring.ingest.poll_arrays import PollArrays, RowsInTimeOrder, instants_repeat
 from monitoring.ingest.poll_writes import CHUNK_BYTES
 from monitoring.models import StatusPoll
+from monitoring.partitions import partitions_ensure, strays_place
 
 
 @dataclass
@@ -69,14 +72,22 @@ def prepare(cursor, timings: dict, table: str | None = None) -> BulkState | None
     return BulkState(constraints=constraints, indexes=indexes)
 
 
-def load(cursor, bulk: BulkState, stream, timings: dict) -> tuple:
+def load(cursor, bulk: BulkState, stream, timings: dict, *, tail_latest=lambda: None) -> tuple:
     """The empty poll table, its indexes dropped: the file streams straight into it
     (binary COPY, parsed as it goes), then its indexes are rebuilt. A key twice never
     reaches the table: a file read whole (not in time order) is written once, the
     latest line per key only; a file streamed as read is checked at its end, and
     written again, de-duplicated and sorted, if it held a key twice or was not in time
-    order after all. Returns (loaded, replaced, unchanged, superseded)."""
+    order after all. The weekly partitions of the file's range are created before the
+    COPY (`tail_latest`: where a file in time order ends). Returns (loaded, replaced,
+    unchanged, superseded)."""
     polls = StatusPoll._meta.db_table
+    t0 = time_module.perf_counter()
+    time_range = stream.time_range_ahead(tail_latest=tail_latest())
+    timings["read_before_copy"] = time_module.perf_counter() - t0
+    t0 = time_module.perf_counter()
+    _partitions_for(cursor, time_range)
+    timings["partitions"] = time_module.perf_counter() - t0
     t0 = time_module.perf_counter()
     cursor.copy_expert(
         f"COPY {polls} (store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", stream, CHUNK_BYTES
@@ -96,12 +107,18 @@ def load(cursor, bulk: BulkState, stream, timings: dict) -> tuple:
             # per key, the BRIN time index is only as good as the table's time order.
             t0 = time_module.perf_counter()
             cursor.execute(f"TRUNCATE {polls}")
+            _partitions_for(cursor, (int(in_order.polls.moment.min()), int(in_order.polls.moment.max())))
             cursor.copy_expert(
                 f"COPY {polls} (store_id, timestamp_utc, is_active) FROM STDIN WITH (FORMAT binary)", in_order,
                 CHUNK_BYTES,
             )
             inserted, superseded = cursor.rowcount, in_order.superseded
             timings["time_order"] = time_module.perf_counter() - t0
+    # A file streamed as read: the rows of weeks with no partition wait in the DEFAULT
+    # partition, moved now into new partitions (before the indexes are rebuilt).
+    t0 = time_module.perf_counter()
+    strays_place(cursor=cursor)
+    timings["partitions"] += time_module.perf_counter() - t0
     rebuild(cursor, polls, bulk, timings)
     t0 = time_module.perf_counter()
     cursor.execute(f"ANALYZE {polls}")
@@ -117,5 +134,14 @@ def rebuild(cursor, table: str, bulk: BulkState, timings: dict) -> None:
         timings[f"rebuild {name}"] = time_module.perf_counter() - t0
     for name, definition in bulk.indexes:
         t0 = time_module.perf_counter()
-        cursor.execute(definition)
+        # A partitioned table's index is defined "ON ONLY" the parent: without ONLY it
+        # is created on every partition too.
+        cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
         timings[f"rebuild {name}"] = time_module.perf_counter() - t0
+
+
+def _partitions_for(cursor, time_range: tuple[int, int] | None) -> None:
+    """The weekly partitions for a range of PostgreSQL microseconds (None: nothing)."""
+    if time_range is not None:
+        first, last = (PG_EPOCH + timedelta(microseconds=moment) for moment in time_range)
+        partitions_ensure(start=first, end=last, cursor=cursor)

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from monitoring.ingest.fast_parse import StoreIdCodes
-from monitoring.models import POLL_TIME_INDEX, StatusPoll, Store
+from monitoring.models import StatusPoll, Store
+from monitoring.partitions import brin_summarize, partitions_ensure
 
 #: Bytes per read of a COPY stream.
 CHUNK_BYTES = 4 << 20
@@ -138,10 +139,14 @@ def _latest_sql(source: str) -> str:
 
 def _time_range_sql(cursor, source: str) -> str:
     """`BETWEEN first AND last` of the instants in source, as literals: bounds the
-    stored polls a merge compares with to the block ranges the BRIN index finds (a
-    day's file no longer scans the whole table)."""
+    stored polls a merge compares with to the partitions and block ranges holding them
+    (a day's file no longer scans the whole table). The weekly partitions of that range
+    are created first if missing (`partitions_ensure`): the merge inserts into them."""
     cursor.execute(f"SELECT min(ts), max(ts) FROM ({source}) src")
-    return cursor.mogrify("BETWEEN %s AND %s", cursor.fetchone()).decode()
+    first, last = cursor.fetchone()
+    if first is not None:
+        partitions_ensure(start=first, end=last, cursor=cursor)
+    return cursor.mogrify("BETWEEN %s AND %s", (first, last)).decode()
 
 
 def merge_polls(cursor, source: str, *, keys_distinct: bool) -> tuple[int, int, int]:
@@ -199,7 +204,7 @@ def polls_write_staged(
         # The BRIN ranges the new polls filled, summarized now rather than by autovacuum
         # later: until then every query of a time range reads all of them.
         t0 = time_module.perf_counter()
-        cursor.execute("SELECT brin_summarize_new_values(%s::regclass)", [POLL_TIME_INDEX])
+        brin_summarize(cursor=cursor)
         timings["summarize"] = time_module.perf_counter() - t0
     cursor.execute(f"DROP TABLE {staging}")
     return loaded, replaced, distinct - loaded - replaced, valid - distinct

@@ -34,6 +34,11 @@ from monitoring.ingest.results import FileLoadResult, Load, LoadError, Progress,
 from monitoring.ingest.values import InvalidPoll, poll, poll_time_limit
 from monitoring.models import StatusPoll
 
+#: A file streamed into the empty table has partitions created up to its last lines'
+#: instant when that is at most this far past its first chunk (else: only what that
+#: chunk covers, the rest moved from the DEFAULT partition after the COPY).
+STREAMED_RANGE_MAX_US = 5 * 366 * 86_400_000_000
+
 #: An empty poll table takes the bulk path (indexes rebuilt) for files from this size
 #: on (~10,000 polls).
 BULK_MIN_BYTES = 512 * 1024
@@ -111,6 +116,26 @@ class ChunkReader:
         if data and not data.endswith(b"\n"):
             data += self.header.eol
         return data + bytes(PARSE_PADDING), len(data), size, True
+
+    def tail_latest(self, tail_bytes: int = 1 << 18) -> int | None:
+        """The latest instant (PostgreSQL microseconds) among the canonical lines of the
+        file's last bytes, or None: for a file in time order, where its rows end (a
+        hint only: the partitions are created from it before the rows are read)."""
+        with self.header.path.open("rb") as handle:
+            end = handle.seek(0, io.SEEK_END)
+            start = max(self.header.length, end - tail_bytes)
+            handle.seek(start)
+            data = handle.read()
+        if start > self.header.length:
+            data = data[data.find(b"\n") + 1 :]
+        if data and not data.endswith(b"\n"):
+            data += self.header.eol
+        if not data:
+            return None
+        parsed = parse_lines(
+            data + bytes(PARSE_PADDING), len(data), in_quote=False, store_codes=StoreIdCodes(), **self.columns
+        )
+        return int(parsed.moments.max()) if len(parsed.moments) else None
 
     def _parse(self, data: bytes, lines_end: int, size: int, last: bool) -> ReadPart:
         records: list = []
@@ -251,40 +276,68 @@ class PollStream:
         self.superseded = 0  # rows not written as their key comes again on a later line
         self.sorted_rows: RowsInTimeOrder | None = None  # while they are being written
         self.key_hashes: list[np.ndarray] = []  # the staging path only: a hash of each row's key
-        self.state = "header"  # header -> rows -> trailer -> done
+        self.state = "rows"  # rows -> trailer -> done
+        self.header_sent = False
+        self.primed: PollArrays | None = None  # read by `time_range_ahead`, not yet written
         self.python_seconds = 0.0
 
     def read(self, size: int = -1) -> bytes:
-        prefix = HEADER if self.state == "header" else b""
-        if self.state == "header":
-            self.state = "rows"
+        prefix = b"" if self.header_sent else HEADER
+        self.header_sent = True
         if self.sorted_rows is not None:
             rows = self._next_sorted_rows()
             if rows:
                 return prefix + rows
+        if self.primed is not None:
+            polls, self.primed = self.primed, None
+            return prefix + polls.copy_rows(with_line=self.with_line)
         while self.state == "rows":
             polls = self._next_polls()
             if polls is None:
                 continue
-            if not self.with_line and len(self.kept) == 1 and not self.in_time_order():
-                # The first chunk is not in time order (nor, then, the file, as a rule):
-                # all of it is read first and written once, sorted.
-                while self.state == "rows":
-                    self._next_polls()
-                started = time_module.perf_counter()
-                self.kept = [PollArrays.concatenate(self.kept)]
-                # A key twice is written once, from its latest line: the primary key,
-                # rebuilt after, then holds.
-                self.sorted_rows = RowsInTimeOrder(self.kept[0], latest_only=True)
-                self.superseded = self.sorted_rows.superseded
-                self.written_in_time_order = True
-                self.python_seconds += time_module.perf_counter() - started
+            if self._read_whole_if_unordered():
                 return prefix + self._next_sorted_rows()
             return prefix + polls.copy_rows(with_line=self.with_line)
         if self.state == "trailer":
             self.state = "done"
             return prefix + TRAILER
         return b""
+
+    def _read_whole_if_unordered(self) -> bool:
+        """Empty-table path, after the first chunk: if it is not in time order (nor,
+        then, the file, as a rule), all of it is read now and written once, sorted."""
+        if self.with_line or len(self.kept) != 1 or self.in_time_order():
+            return False
+        while self.state == "rows":
+            self._next_polls()
+        started = time_module.perf_counter()
+        self.kept = [PollArrays.concatenate(self.kept)]
+        # A key twice is written once, from its latest line: the primary key,
+        # rebuilt after, then holds.
+        self.sorted_rows = RowsInTimeOrder(self.kept[0], latest_only=True)
+        self.superseded = self.sorted_rows.superseded
+        self.written_in_time_order = True
+        self.python_seconds += time_module.perf_counter() - started
+        return True
+
+    def time_range_ahead(self, *, tail_latest: int | None) -> tuple[int, int] | None:
+        """Empty-table path, before the COPY: the first chunk is read; a file not in
+        time order is then read whole (as `read` would at once), and the range of its
+        instants (PostgreSQL microseconds) returned, so its weekly partitions exist
+        before it is written. A file streamed as read is in time order: from its first
+        chunk's start to `tail_latest`, where its last lines end (a row outside lands in
+        the DEFAULT partition, moved to its week after the COPY)."""
+        while self.state == "rows" and not self.kept:
+            self.primed = self._next_polls()
+        if not self.kept:
+            return None
+        if self._read_whole_if_unordered():
+            self.primed = None
+            return int(self.kept[0].moment.min()), int(self.kept[0].moment.max())
+        first, last = int(self.kept[0].moment.min()), int(self.kept[0].moment.max())
+        if tail_latest is not None and 0 <= tail_latest - last <= STREAMED_RANGE_MAX_US:
+            last = tail_latest
+        return first, last
 
     def _next_sorted_rows(self) -> bytes:
         started = time_module.perf_counter()
@@ -393,7 +446,7 @@ def _load(load: Load, header: Header) -> None:
                 with_line=bulk is None,
             )
             if bulk is not None:
-                counts = bulk_path.load(cursor, bulk, stream, timings)
+                counts = bulk_path.load(cursor, bulk, stream, timings, tail_latest=reader.tail_latest)
             else:
                 counts = polls_write_staged(
                     cursor, stream, keys_distinct=stream.keys_distinct, timings=timings, temporary=False,
