@@ -31,6 +31,9 @@ from monitoring.models import POLL_TIME_INDEX, StatusPoll
 WEEK = timedelta(days=7)
 #: The schedule creates partitions this many weeks past the current one.
 WEEKS_AHEAD = 4
+#: At most this many partitions are created by one write (the newest weeks first); rows of
+#: older weeks wait in the DEFAULT partition until a later write or load places them.
+MAX_NEW_PARTITIONS = 60
 
 
 def parent_table() -> str:
@@ -68,19 +71,35 @@ def partitions_list(*, cursor=None) -> list[tuple[str, datetime, datetime]]:
     return [tuple(row) for row in cursor.fetchall()]
 
 
+def weeks_between(start: datetime, end: datetime) -> list[datetime]:
+    """The week starts of [start, end], both included."""
+    weeks, week = [], week_start(start)
+    while week <= end:
+        weeks.append(week)
+        week += WEEK
+    return weeks
+
+
 def partitions_ensure(*, start: datetime, end: datetime, cursor=None) -> list[str]:
     """Creates the weekly partitions missing for [start, end] (both included; the
-    caller's transaction); returns the names created. Rows of those weeks that wait in
-    the DEFAULT partition are moved into them."""
+    caller's transaction); returns the names created. For a range known to be filled
+    (the schedule, a file in time order); writes of scattered rows name their weeks
+    (`partitions_ensure_weeks`)."""
+    return partitions_ensure_weeks(weeks=weeks_between(start, end), cursor=cursor)
+
+
+def partitions_ensure_weeks(*, weeks, cursor=None) -> list[str]:
+    """Creates the missing partitions of `weeks` (week starts), the newest first, at most
+    MAX_NEW_PARTITIONS in one call: rows of older weeks wait in the DEFAULT partition
+    (a write that spans decades creates no thousand tables in one request, and stays
+    correct). Rows of a week that wait in the DEFAULT are moved into its new partition.
+    Returns the names created."""
     if cursor is None:
         with connection.cursor() as cursor:
-            return partitions_ensure(start=start, end=end, cursor=cursor)
-    wanted, week = [], week_start(start)
-    while week <= end:
-        wanted.append(week)
-        week += WEEK
+            return partitions_ensure_weeks(weeks=weeks, cursor=cursor)
     existing = {low for _name, low, _high in partitions_list(cursor=cursor)}
-    missing = [week for week in wanted if week not in existing]
+    newest_first = sorted({week_start(week) for week in weeks} - existing, reverse=True)
+    missing = sorted(newest_first[:MAX_NEW_PARTITIONS])
     if not missing:
         return []
     writer_lock(cursor)
@@ -117,6 +136,12 @@ def partitions_ensure(*, start: datetime, end: datetime, cursor=None) -> list[st
     return created
 
 
+def weeks_of(cursor, source: str) -> list[datetime]:
+    """The distinct UTC weeks of the instants `ts` in `source` (a query or table)."""
+    cursor.execute(f"SELECT DISTINCT date_trunc('week', ts, 'UTC') FROM ({source}) src WHERE ts IS NOT NULL")
+    return [row[0] for row in cursor.fetchall()]
+
+
 def partitions_ensure_ahead(*, now: datetime, weeks: int = WEEKS_AHEAD) -> list[str]:
     """What the daily schedule runs: this week's partition and `weeks` after it."""
     from django.db import transaction
@@ -127,10 +152,9 @@ def partitions_ensure_ahead(*, now: datetime, weeks: int = WEEKS_AHEAD) -> list[
 
 def strays_place(*, cursor) -> list[str]:
     """Rows that landed in the DEFAULT partition moved into weekly partitions (created
-    for them); the names created."""
-    cursor.execute(f"SELECT min(timestamp_utc), max(timestamp_utc) FROM {default_partition()}")
-    low, high = cursor.fetchone()
-    return [] if low is None else partitions_ensure(start=low, end=high, cursor=cursor)
+    for the weeks that have rows, at most MAX_NEW_PARTITIONS at a time); the names created."""
+    weeks = weeks_of(cursor, f"SELECT timestamp_utc AS ts FROM {default_partition()}")
+    return partitions_ensure_weeks(weeks=weeks, cursor=cursor) if weeks else []
 
 
 def brin_summarize(*, cursor) -> None:

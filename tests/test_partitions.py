@@ -120,6 +120,31 @@ def test_live_polls_create_the_partition_of_their_week():
     assert _rows_by_table() == {partition_name(week=week_start(moment)): 1}
 
 
+def test_polls_decades_apart_create_the_partitions_of_their_weeks_only(settings):
+    """Two live polls 24 years apart: two partitions, not the ~1,250 weeks between them."""
+    old, new = datetime(2001, 3, 7, 9, tzinfo=UTC), datetime(2025, 3, 5, 9, tzinfo=UTC)
+    before = set(_names())
+    result = polls_record(access=EVERYTHING, polls=[("far-1", old.isoformat(), "active"), ("far-1", new.isoformat(), "inactive")])
+    assert result.loaded == 2
+    assert set(_names()) - before == {partition_name(week=week_start(old)), partition_name(week=week_start(new))}
+
+
+def test_one_write_creates_at_most_max_new_partitions_the_rest_wait_in_the_default(monkeypatch):
+    from monitoring import partitions
+
+    monkeypatch.setattr(partitions, "MAX_NEW_PARTITIONS", 3)
+    weeks = [datetime(2011, 1, 5, 12, tzinfo=UTC) + timedelta(weeks=n) for n in range(5)]
+    assert polls_record(access=EVERYTHING, polls=[("many-weeks", week.isoformat(), "active") for week in weeks]).loaded == 5
+    rows = _rows_by_table()
+    assert rows[default_partition()] == 2  # the two oldest weeks
+    assert sorted(name for name in rows if name != default_partition()) == sorted(
+        partition_name(week=week_start(week)) for week in weeks[2:]
+    )
+    with connection.cursor() as cursor:
+        assert partitions.strays_place(cursor=cursor) == [partition_name(week=week_start(week)) for week in weeks[:2]]
+    assert default_partition() not in _rows_by_table()
+
+
 def test_strays_in_the_default_partition_move_to_their_week():
     store = make_store("stray", zone="UTC")
     moment = datetime(2027, 8, 4, 6, tzinfo=UTC)

@@ -16,7 +16,7 @@ import numpy as np
 
 from monitoring.ingest.fast_parse import StoreIdCodes
 from monitoring.models import StatusPoll, Store
-from monitoring.partitions import brin_summarize, partitions_ensure
+from monitoring.partitions import brin_summarize, partitions_ensure_weeks, weeks_of
 
 #: Bytes per read of a COPY stream.
 CHUNK_BYTES = 4 << 20
@@ -141,11 +141,13 @@ def _time_range_sql(cursor, source: str) -> str:
     """`BETWEEN first AND last` of the instants in source, as literals: bounds the
     stored polls a merge compares with to the partitions and block ranges holding them
     (a day's file no longer scans the whole table). The weekly partitions of that range
-    are created first if missing (`partitions_ensure`): the merge inserts into them."""
+    are created first if missing (`partitions_ensure_weeks`): the merge inserts into them."""
     cursor.execute(f"SELECT min(ts), max(ts) FROM ({source}) src")
     first, last = cursor.fetchone()
     if first is not None:
-        partitions_ensure(start=first, end=last, cursor=cursor)
+        # The weeks that have rows, not every week between the first and the last: two
+        # polls decades apart must not create a thousand partitions.
+        partitions_ensure_weeks(weeks=weeks_of(cursor, source), cursor=cursor)
     return cursor.mogrify("BETWEEN %s AND %s", (first, last)).decode()
 
 
