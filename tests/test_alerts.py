@@ -346,3 +346,19 @@ def test_the_api_enums_are_the_domains_lists():
 
     assert [event.value for event in AlertEvent] == list(ALERT_EVENTS)
     assert [status.value for status in DeliveryStatus] == list(Delivery.Status.values)
+
+
+def test_a_retry_is_queued_once_when_due(world):
+    from django_q.models import OrmQ
+
+    from monitoring.alerts.delivery import deliveries_retry_due
+
+    record(world["alice"], ("a1", timezone.now() - timedelta(minutes=1), "inactive"))
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(status="RETRYING", next_attempt_at=timezone.now() + timedelta(seconds=30))
+    queued = OrmQ.objects.count()
+    assert deliveries_retry_due() == []  # not due yet
+    later = timezone.now() + timedelta(seconds=31)
+    assert deliveries_retry_due(now=later) == [delivery.pk]
+    assert deliveries_retry_due(now=later) == []  # a second sweep at once: already queued
+    assert OrmQ.objects.count() == queued + 1

@@ -43,8 +43,13 @@ def test_live_polls_deliver_signed_alerts_once(tmp_path):
         store.save()
     alice_token = token_create(name="e2e", owner=alice)[1]
     bob_token = token_create(name="e2e", owner=bob)[1]
-    # Retries due 1 s after a failure; django-q2's scheduler runs them within 30 s.
-    env = {"ALERT_RETRY_SECONDS": "1", "ALERT_MAX_ATTEMPTS": "3"}
+    # Retries due 1 s after a failure, queued by the workers' sweep thread (every second here).
+    env = {
+        "ALERT_RETRY_SECONDS": "1",
+        "ALERT_MAX_ATTEMPTS": "3",
+        "REPORT_SWEEP_SECONDS": "1",
+        "REPORT_HEARTBEAT_SECONDS": "0.5",
+    }
     with (
         Receiver() as receiver,
         running_web_server(tmp_path / "web.log", free_port(), **env) as base,
@@ -79,7 +84,7 @@ def test_live_polls_deliver_signed_alerts_once(tmp_path):
         record(base, alice_token, "a2", now - timedelta(hours=3), "inactive")
         record(base, bob_token, "b1", now - timedelta(seconds=10), "inactive")
         # The failing receiver is retried (after ALERT_RETRY_SECONDS, by the workers' scheduler).
-        wait_for(lambda: len(receiver.on("/fail")) >= 2, timeout=60, what="a retry of the failing webhook")
+        wait_for(lambda: len(receiver.on("/fail")) >= 2, timeout=30, what="a retry of the failing webhook")
         time.sleep(2)
         events = [(r.json["event"], r.json["store_id"]) for r in receiver.on("/ok")]
         assert events == [("STORE_DOWN", "a1"), ("STORE_UP", "a1")]

@@ -16,7 +16,11 @@ from tests.processes import running_worker, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 # Short timeouts so that a task held by a dead worker is handed out again quickly.
-FAST_RETRY = {"Q_WORKERS": "1", "Q_TIMEOUT": "5", "Q_RETRY": "6", "REPORT_CHUNK_SIZE": "2"}
+FAST_RETRY = {
+    "Q_WORKERS": "1", "Q_TIMEOUT": "5", "Q_RETRY": "6", "REPORT_CHUNK_SIZE": "2",
+    # The failover sweep, quick (tests/test_failover.py runs it with its defaults).
+    "REPORT_HEARTBEAT_SECONDS": "0.5", "REPORT_SWEEP_SECONDS": "1", "REPORT_CHUNK_STALE_AFTER": "4",
+}
 
 
 def test_worker_killed_mid_report_then_restarted(tmp_path, settings):

@@ -6,3 +6,11 @@ class AlertsConfig(AppConfig):
     label = "alerts"
     verbose_name = "Alerts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from monitoring.alerts.delivery import deliveries_retry_due
+        from monitoring.reports.failover import register_worker_sweep
+
+        # Retries that are due are queued by each worker's sweep thread (every
+        # REPORT_SWEEP_SECONDS), not by django-q2's scheduler, which looks every 30 s.
+        register_worker_sweep(deliveries_retry_due)

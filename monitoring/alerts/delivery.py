@@ -77,9 +77,8 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE alerts_delivery SET status = %s, attempts = attempts + 1, last_attempt_at = %s"
-            " WHERE id = %s AND status IN (%s, %s) AND (next_attempt_at IS NULL OR next_attempt_at <= %s)"
-            " RETURNING attempts",
-            [Delivery.Status.SENDING, now, delivery_id, Delivery.Status.PENDING, Delivery.Status.RETRYING, now],
+            " WHERE id = %s AND status IN (%s, %s) RETURNING attempts",
+            [Delivery.Status.SENDING, now, delivery_id, Delivery.Status.PENDING, Delivery.Status.RETRYING],
         )
         claimed = cursor.fetchone()
     if claimed is None:
@@ -96,34 +95,48 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
             logger.warning("alert delivery %s failed after %s attempts: %s", delivery_id, attempt, result)
         else:
             status, next_at = Delivery.Status.RETRYING, timezone.now() + retry_delay(attempt)
+    # A retry is queued when due by deliveries_retry_due (the workers' sweep thread).
     Delivery.objects.filter(pk=delivery_id).update(status=status, next_attempt_at=next_at, last_result=result)
-    if next_at is not None:
-        _schedule_retry(delivery_id=delivery_id, when=next_at)
     return status
 
 
-def _schedule_retry(*, delivery_id: int, when: datetime) -> None:
-    from django_q.models import Schedule
-    from django_q.tasks import schedule
+#: A retry queued and not tried within this long (its queue entry lost) is queued again.
+_RETRY_LEASE = timedelta(seconds=60)
 
-    schedule(TASK, delivery_id, schedule_type=Schedule.ONCE, next_run=when, repeats=-1)
+
+def deliveries_retry_due(*, now: datetime | None = None) -> list[int]:
+    """Queues the retries that are due, each once: their next_attempt_at moves a lease
+    ahead in the same UPDATE, so two workers sweeping at once queue a retry once (and
+    the claim of delivery_attempt makes a second run a no-op anyway)."""
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE alerts_delivery SET next_attempt_at = %s"
+            " WHERE status = %s AND next_attempt_at <= %s RETURNING id",
+            [now + _RETRY_LEASE, Delivery.Status.RETRYING, now],
+        )
+        due = [row[0] for row in cursor.fetchall()]
+    deliveries_enqueue(delivery_ids=due)
+    return due
 
 
 def deliveries_requeue(*, now: datetime | None = None) -> int:
     """Queues again what was lost: a delivery never queued (its request died after
-    commit), a retry whose schedule went missing, a claim whose worker died. Sending
-    twice is not possible: an attempt is claimed first."""
+    commit), a claim whose worker died (tried again as a retry), and the retries due
+    (deliveries_retry_due, here too in case no sweep thread runs). Sending twice is not
+    possible: an attempt is claimed first."""
     now = now or timezone.now()
-    Delivery.objects.filter(status=Delivery.Status.SENDING, last_attempt_at__lt=now - _STUCK_AFTER - timedelta(
-        seconds=settings.ALERT_TIMEOUT_SECONDS)).update(status=Delivery.Status.RETRYING, next_attempt_at=now)
-    overdue = now - _STUCK_AFTER
-    due = list(
-        Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=overdue).values_list("pk", flat=True)
-    ) + list(
-        Delivery.objects.filter(status=Delivery.Status.RETRYING, next_attempt_at__lt=overdue).values_list("pk", flat=True)
+    stuck_since = now - _STUCK_AFTER - timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS)
+    Delivery.objects.filter(status=Delivery.Status.SENDING, last_attempt_at__lt=stuck_since).update(
+        status=Delivery.Status.RETRYING, next_attempt_at=now
     )
-    deliveries_enqueue(delivery_ids=due)
-    return len(due)
+    lost = list(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=now - _STUCK_AFTER).values_list(
+            "pk", flat=True
+        )
+    )
+    deliveries_enqueue(delivery_ids=lost)
+    return len(lost) + len(deliveries_retry_due(now=now))
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -31,6 +31,15 @@ _running_chunk: int | None = None
 _wake = threading.Event()
 _thread: threading.Thread | None = None
 _thread_lock = threading.Lock()
+#: Other sweeps the same thread runs every REPORT_SWEEP_SECONDS (registered by apps at
+#: start-up, e.g. the alerts' retries that are due: monitoring.alerts.apps).
+_extra_sweeps: list = []
+
+
+def register_worker_sweep(sweep) -> None:
+    """Runs `sweep()` in every worker's failover thread, every REPORT_SWEEP_SECONDS."""
+    if sweep not in _extra_sweeps:
+        _extra_sweeps.append(sweep)
 _stop = threading.Event()
 
 
@@ -166,6 +175,8 @@ def _loop(stop: threading.Event) -> None:
                 _wake.clear()
                 last_sweep = time.monotonic()
                 chunks_sweep()
+                for sweep in _extra_sweeps:
+                    sweep()
         except Exception:  # the database away for a while: try again on a fresh connection
             logger.warning("report failover: beat or sweep failed", exc_info=True)
             connection.close()
