@@ -8,7 +8,7 @@ from its polls of the last LOOKBACK: an incident older than that counts from the
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 from django.conf import settings
@@ -16,9 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from monitoring.alerts.events import STORE_DOWN, STORE_UP, AlertState, Transition, advance
-from monitoring.engine import business_intervals
-from monitoring.engine.types import Polls, StoreSchedule
-from monitoring.engine.zones import from_us, to_us
+from monitoring.engine import business_intervals, from_us, inside_intervals, to_us
 from monitoring.ingest.values import poll_time_limit
 from monitoring.selectors import polls_between, store_schedules, stores_in_scope
 
@@ -29,24 +27,6 @@ _STATE_COLUMNS = ("last_poll_at", "last_evidence_at", "run_started_at", "run_len
 def live_window() -> timedelta:
     """H (SPEC §4, §10): a poll older than this when it arrives is historical."""
     return timedelta(minutes=settings.REPORT_HORIZON_MINUTES)
-
-
-def evidence_flags(*, schedules: Sequence[StoreSchedule], polls: Polls, start: datetime, end: datetime) -> np.ndarray:
-    """For each poll (sorted by store index, then time, all within [start, end]): is it
-    inside its store's business hours (SPEC §4: an evidence poll)?"""
-    n = len(polls.timestamp_us)
-    if not n:
-        return np.zeros(0, dtype=bool)
-    stores, starts, ends = business_intervals(schedules=schedules, start=start, end=end + timedelta(microseconds=1))
-    base = to_us(start)
-    span = to_us(end) - base + 2  # one store's axis; keys of different stores never meet
-    interval_starts = stores * span + (starts - base)
-    interval_ends = stores * span + (ends - base)
-    keys = np.asarray(polls.store_index, dtype=np.int64) * span + (np.asarray(polls.timestamp_us, dtype=np.int64) - base)
-    index = np.searchsorted(interval_starts, keys, side="right") - 1
-    inside = index >= 0
-    inside[inside] = keys[inside] < interval_ends[index[inside]]
-    return inside
 
 
 def alerts_evaluate(*, store_pks: Iterable[int], now: datetime | None = None) -> list[int]:
@@ -62,12 +42,15 @@ def alerts_evaluate(*, store_pks: Iterable[int], now: datetime | None = None) ->
         if not covered:
             return []
         states = _locked_states(cursor, covered)
-        floor = now - LOOKBACK
-        since = {pk: max(state.last_poll_at, to_us(floor)) if state.last_poll_at else to_us(floor) for pk, state in states.items()}
-        start, end = from_us(min(since.values())), poll_time_limit(now)
+        # From the oldest poll not yet seen (no further back than LOOKBACK).
+        seen = [state.last_poll_at for state in states.values()]
+        start = max(now - LOOKBACK, from_us(min(seen))) if None not in seen else now - LOOKBACK
+        end = poll_time_limit(now)
         stores = stores_in_scope(store_ids=None, store_pks=covered)
         polls = polls_between(stores=stores, start=start, end=end)
-        evidence = evidence_flags(schedules=store_schedules(stores=stores, start=start, end=end), polls=polls, start=start, end=end)
+        schedules = store_schedules(stores=stores, start=start, end=end)
+        hours = business_intervals(schedules=schedules, start=start, end=end + timedelta(microseconds=1))
+        evidence = inside_intervals(hours, polls.store_index, polls.timestamp_us)
         bounds = np.searchsorted(polls.store_index, np.arange(len(stores) + 1))
         live_since = to_us(now - live_window())
         transitions: list[tuple[int, Transition]] = []

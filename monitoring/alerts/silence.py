@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from monitoring.alerts.evaluation import DELIVERY_INSERT, LOOKBACK, live_window
 from monitoring.alerts.events import STORE_SILENT
-from monitoring.engine import business_intervals, to_us
+from monitoring.engine import business_intervals, inside_intervals, to_us
 from monitoring.selectors import store_schedules, stores_in_scope
 
 
@@ -69,11 +69,10 @@ def _silent_now(last_evidence: dict[int, datetime], *, now: datetime, horizon_us
     stores = stores_in_scope(store_ids=None, store_pks=list(last_evidence))
     start = min(last_evidence.values())
     schedules = store_schedules(stores=stores, start=start, end=now)
-    # Up to a microsecond past `now`: an interval clipped there was open at `now`.
+    # Up to a microsecond past `now`, so that an interval open at `now` is kept.
     index, starts, ends = business_intervals(schedules=schedules, start=start, end=now + timedelta(microseconds=1))
     since = np.array([to_us(last_evidence[pk]) for pk, _, _ in stores], dtype=np.int64)
-    open_now = np.zeros(len(stores), dtype=bool)
-    open_now[index[ends > to_us(now)]] = True
+    open_now = inside_intervals((index, starts, ends), np.arange(len(stores)), np.full(len(stores), to_us(now)))
     ends = np.minimum(ends, to_us(now))
     clipped = np.maximum(ends - np.maximum(starts, since[index]), 0)
     business = np.bincount(index, weights=clipped, minlength=len(stores))

@@ -79,7 +79,7 @@ from monitoring.engine.types import (
     Incident,
 )
 from monitoring.engine.zones import from_us, to_us
-from monitoring.engine.uptime import business_intervals, compute_uptime
+from monitoring.engine.uptime import business_intervals, compute_uptime, inside_intervals
 from monitoring.engine.timeline import store_timeline, store_incidents
 
 __all__ = [
@@ -96,6 +96,7 @@ __all__ = [
     "UptimeResult",
     "WINDOWS",
     "business_intervals",
+    "inside_intervals",
     "compute_uptime",
     "from_us",
     "store_incidents",

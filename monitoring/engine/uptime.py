@@ -112,6 +112,25 @@ def business_intervals(
     return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
 
 
+def inside_intervals(
+    intervals: tuple[np.ndarray, np.ndarray, np.ndarray], store_index, timestamps_us
+) -> np.ndarray:
+    """For each (store, instant): is the instant inside one of that store's intervals
+    (`business_intervals`' output: sorted by store, then start; half-open [start, end))?
+    An evidence poll (SPEC §4) is a poll inside its store's business hours."""
+    stores, starts, ends = intervals
+    store_index, t = np.asarray(store_index, dtype=_I64), np.asarray(timestamps_us, dtype=_I64)
+    if not len(t) or not len(starts):
+        return np.zeros(len(t), dtype=bool)
+    base = int(min(starts.min(), t.min()))
+    span = int(max(ends.max(), t.max())) - base + 2  # one store's axis: keys of two stores never meet
+    keys = store_index * span + (t - base)
+    index = np.searchsorted(stores * span + (starts - base), keys, side="right") - 1
+    inside = index >= 0
+    inside[inside] = keys[inside] < (stores * span + (ends - base))[index[inside]]
+    return inside
+
+
 def compute_uptime(
     *,
     schedules: Sequence[StoreSchedule],

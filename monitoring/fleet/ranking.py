@@ -68,28 +68,18 @@ def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) ->
         last[:-1] = store_index[1:] != store_index[:-1]
         last_us[store_index[last]] = stamp[last]
         last_active[store_index[last]] = active[last]
-    lo = t1 - h_us
-    istore, istart, iend = engine.business_intervals(
-        schedules=schedules, start=as_of - horizon, end=as_of + timedelta(microseconds=1)
-    )
-    open_now = np.zeros(n, bool)
-    at = t1 - 1
-    open_now[istore[(istart <= at) & (iend > at)]] = True
+    hours = engine.business_intervals(schedules=schedules, start=as_of - horizon, end=as_of + timedelta(microseconds=1))
+    open_now = engine.inside_intervals(hours, np.arange(n), np.full(n, t1 - 1))
     # Evidence polls in [as_of - H, as_of]: inside one of their store's business intervals.
-    span = t1 + 2 - lo
-    keys_start, keys_end = istore * span + (istart - lo), istore * span + (iend - lo)
-    recent = stamp >= lo
+    recent = stamp >= t1 - h_us
     r_store, r_t, r_active = store_index[recent], stamp[recent], active[recent]
     state = np.full(n, 2, np.int8)  # codes of TIMELINE_STATES: 0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED
-    if len(r_t) and len(keys_start):
-        keys = r_store * span + (r_t - lo)
-        j = np.searchsorted(keys_start, keys, side="right") - 1
-        evidence = (j >= 0) & (keys < keys_end[np.maximum(j, 0)])
-        e_store, e_active = r_store[evidence], r_active[evidence]
-        if len(e_store):
-            latest = np.ones(len(e_store), bool)
-            latest[:-1] = e_store[1:] != e_store[:-1]
-            state[e_store[latest]] = np.where(e_active[latest], 0, 1)
+    evidence = engine.inside_intervals(hours, r_store, r_t)
+    e_store, e_active = r_store[evidence], r_active[evidence]
+    if len(e_store):
+        latest = np.ones(len(e_store), bool)
+        latest[:-1] = e_store[1:] != e_store[:-1]
+        state[e_store[latest]] = np.where(e_active[latest], 0, 1)
     state[~open_now] = 3
     state[last_us < 0] = 2  # no poll in the week read: unknown, open or not (silent, or never reported)
     return state, last_us, last_active
