@@ -37,11 +37,8 @@ def _grammar_scalar(
     )
 
 
-def rfc3339(moment: datetime) -> str:
-    """The one way the API writes an instant: RFC 3339 in UTC, always 6 fractional
-    digits (microseconds, the resolution of what is stored), `Z` for the offset. A fixed
-    width sorts as text and parses the same in every client (JavaScript's Date included)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+#: The API writes instants as the grammar does (RFC 3339 UTC, 6 fractional digits).
+rfc3339 = values.instant_text
 
 
 #: Every `DateTime`: an offset is required on input; a naive text is refused with a

@@ -10,7 +10,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from monitoring.alerts.models import Delivery
 from monitoring.alerts.webhooks import private_address_problem
+from monitoring.ingest.values import instant_text
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +34,8 @@ class DeliveryFailed(Exception):
     """One attempt that did not deliver (non-2xx, timeout, refused address)."""
 
 
-def rfc3339(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(dt_timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _instant(moment: datetime | None) -> str | None:
+    return None if moment is None else instant_text(moment)
 
 
 def delivery_body(delivery: Delivery) -> bytes:
@@ -45,9 +44,9 @@ def delivery_body(delivery: Delivery) -> bytes:
         {
             "event": delivery.event,
             "store_id": delivery.store.store_id,
-            "at": rfc3339(delivery.created_at),
-            "poll_timestamp": rfc3339(delivery.poll_timestamp),
-            "incident_started_at": rfc3339(delivery.incident_started_at),
+            "at": _instant(delivery.created_at),
+            "poll_timestamp": _instant(delivery.poll_timestamp),
+            "incident_started_at": _instant(delivery.incident_started_at),
         },
         separators=(",", ":"),
     ).encode()

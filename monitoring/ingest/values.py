@@ -101,6 +101,14 @@ _INSTANT_RE = re.compile(
 )
 
 
+def instant_text(moment: datetime) -> str:
+    """The one way an instant is written for programs (the API, webhook payloads): RFC
+    3339 in UTC, always 6 fractional digits (microseconds, the resolution of what is
+    stored), `Z` for the offset. A fixed width sorts as text and parses the same in every
+    client (JavaScript's Date included); `instant` reads it back exactly."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def instant(value: object, *, field: str, naive_utc: bool = False, trim: bool = False) -> datetime:
     """An instant, as an aware UTC datetime: `YYYY-MM-DD[T| ]HH:MM[:SS[.f{1,6}]]` then
     ` UTC`, `GMT`, `Z` or an offset `±HH[:MM]`. Read by pendulum. A text without an

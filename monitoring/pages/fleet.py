@@ -111,9 +111,6 @@ def home(request: HttpRequest) -> HttpResponse:
     horizon = default_horizon()
     stores = stores_visible(access=access)
     ranked = stores.count() <= FLEET_RANK_LIMIT
-    if query:
-        stores = stores.filter(store_id__startswith=query)
-    stores = stores.order_by("pk").values_list("pk", "store_id", "timezone_name")
     page_number = _page_number(request)
     if ranked:  # the whole fleet's ranking (kept: monitoring.fleet), then the search and filter
         kept = fleet_ranking_for(access=access, as_of=as_of)
@@ -128,6 +125,9 @@ def home(request: HttpRequest) -> HttpResponse:
         offset = (page_number - 1) * FLEET_PAGE_SIZE
         shown = [columns.row(i) for i in found[offset : offset + FLEET_PAGE_SIZE]]
     else:  # too many to rank per request: the page's stores in id order
+        if query:
+            stores = stores.filter(store_id__startswith=query)
+        stores = stores.values_list("pk", "store_id", "timezone_name")
         total_visible = stores.count()
         offset = (page_number - 1) * FLEET_PAGE_SIZE
         rows = fleet_rows(
