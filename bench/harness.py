@@ -82,9 +82,14 @@ def machine() -> str:
 def load_and_settle(data: Path, url: str) -> None:
     """`load_data` the generated set, then VACUUM ANALYZE and CHECKPOINT, so that the
     measurements that follow don't share the machine with autovacuum and a checkpoint."""
+    manage(["load_data", str(data)], url, stdout=subprocess.DEVNULL)
+    settle(url)
+
+
+def settle(url: str) -> None:
+    """VACUUM ANALYZE and CHECKPOINT: what follows does not share the machine with them."""
     import psycopg2
 
-    manage(["load_data", str(data)], url, stdout=subprocess.DEVNULL)
     connection = psycopg2.connect(url)
     connection.autocommit = True
     with connection.cursor() as cursor:

@@ -24,7 +24,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from harness import OUT, ROOT, fresh_database, generated, load_and_settle, machine, manage, timed_child
+from harness import OUT, ROOT, fresh_database, generated, load_and_settle, machine, manage, settle, timed_child
 
 #: The special days the bench gives: (start, end) local times; None = closed all day.
 SPECIAL_KINDS = (None, ("10:00", "14:00"), ("20:00", "02:00"))
@@ -123,17 +123,6 @@ def special_hours_file(url: str, *, share: float, dates: int, seed: int = 1) -> 
             lines.append(f"{ids[index]},{week[day].isoformat()},{start},{end}")
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def settle(url: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-        cursor.execute("CHECKPOINT")
-    connection.close()
 
 
 def measure(url: str, label: str) -> None:
