@@ -19,9 +19,9 @@ install: $(VENV)/.installed
 
 # Serves the app on $(HOST):$(PORT) with its django-q2 worker, on the demo data in
 # csv_data/. The port is checked first (a busy one stops here, before anything starts);
-# Ctrl-C, `make stop` or either process dying stops both (monitoring/processes.py).
+# Ctrl-C, `make stop` or either process dying stops both (monitoring/tools/processes.py).
 run: install
-	@$(PY) -m monitoring.processes check-port $(HOST) $(PORT)
+	@$(PY) -m monitoring.tools.processes check-port $(HOST) $(PORT)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_data csv_data --if-empty
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
@@ -29,7 +29,7 @@ run: install
 # Stops what `make run` started (recorded under .data/run/), and the embedded PostgreSQL
 # unless DATABASE_URL is set. Without loading the settings: they would start that server.
 stop:
-	$(PY) -m monitoring.processes stop
+	$(PY) -m monitoring.tools.processes stop
 
 test: install
 	$(PY) -m pytest

@@ -20,7 +20,7 @@ import threading
 import time
 
 from harness import ROOT, fresh_database, generated, load_and_settle, machine
-from monitoring.processes import stop_process_group  # after harness: it puts the project on sys.path
+from monitoring.tools.processes import stop_process_group  # after harness: it puts the project on sys.path
 
 PORT = 8765
 

@@ -84,7 +84,7 @@ def main() -> None:
     from django.db import connection
 
     from monitoring.models import Owner, StatusPoll, Store
-    from monitoring.selectors import latest_poll_timestamp, owner_newest_poll_by_store, owner_recent_poll
+    from monitoring.stores.selectors import latest_poll_timestamp, owner_newest_poll_by_store, owner_recent_poll
 
     with connection.cursor() as cursor:
         assign_owners(cursor)

@@ -52,7 +52,7 @@ def manage(args: list[str], url: str, **kwargs) -> subprocess.CompletedProcess:
 
 def generated(stores: int, days: int = 7, seed: int = 1) -> Path:
     """A generated data set, made once and cached."""
-    from monitoring.generation import generate_dataset
+    from monitoring.tools.generation import generate_dataset
 
     target = OUT / f"gen-{stores}-{days}-{seed}"
     if not (target / "store_status.csv").exists():

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/load.py [--stores 14000] [--days 7] [--seed 1] [--runs 1]
 
-Generates the files once (monitoring.generation, cached under bench/out/), then in a
+Generates the files once (monitoring.tools.generation, cached under bench/out/), then in a
 database of its own (`bench_load`, created on the server of DATABASE_URL, or on the
 embedded one when unset; migrated; dropped at the end):
 
@@ -211,7 +211,7 @@ def expected_small_files(folder: Path) -> dict:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    from monitoring.ingest.values import day_of_week, local_time, store_id, zone
+    from monitoring.kernel.values import day_of_week, local_time, store_id, zone
 
     with (folder / "menu_hours.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -10,7 +10,7 @@ database of its own, then, in this process, for `--samples` stores picked at ran
 - the fleet home page `/` (first page, `?state=down`, a later page) for every store
   (anonymous access sees them all): every store's figures in one batched engine call,
   sorted worst-first, 50 shown; once with the ranking computed in each request, then
-  with it kept in the process (unchanged data version, monitoring.pages.fleet.fleet_ranking),
+  with it kept in the process (unchanged data version, monitoring.web.pages.fleet.fleet_ranking),
   and with a poll recorded before each request (the kept ranking shown while a `qcluster`
   worker computes the new one: monitoring.fleet, FLEET_SUMMARY_MAX_AGE_SECONDS);
 and prints the cold first call, median and p95 of each. Goals: timeline+incidents
@@ -69,8 +69,8 @@ def main() -> None:
     from django.test import Client
 
     from monitoring.models import StatusPoll, Store
-    from monitoring.selectors import latest_poll_timestamp
-    from monitoring.timeline import store_incidents, store_timeline
+    from monitoring.stores.selectors import latest_poll_timestamp
+    from monitoring.stores.timeline import store_incidents, store_timeline
 
     store_count, poll_count = Store.objects.count(), StatusPoll.objects.count()
     as_of = latest_poll_timestamp()
@@ -136,9 +136,9 @@ def main() -> None:
     import subprocess
     from datetime import timedelta as _td
 
-    from monitoring.access import EVERYTHING
+    from monitoring.stores.access import EVERYTHING
     from monitoring.ingest import polls_record
-    from monitoring.processes import stop_process_group
+    from monitoring.tools.processes import stop_process_group
 
     worker = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=os.environ,

@@ -42,7 +42,7 @@ def measure_in_process() -> dict:
     from monitoring.engine import compute_uptime
     from monitoring.models import StatusPoll, Store
     from monitoring.reports import LONGEST_WINDOW, default_horizon, report_compute
-    from monitoring.selectors import latest_poll_timestamp, polls_between, store_schedules, stores_in_scope
+    from monitoring.stores.selectors import latest_poll_timestamp, polls_between, store_schedules, stores_in_scope
 
     as_of = latest_poll_timestamp()
     start = as_of - LONGEST_WINDOW - default_horizon()

@@ -16,7 +16,7 @@ their uptime windows: one batched engine call, issue #16), `uptime` (one store's
 `status`. Each also prints the median wall time of a request. --uncached turns the read
 cache off (API_READ_CACHE_SECONDS=0): every request runs; --only KIND runs one kind.
 
---pricing measures what pricing a query (graphql_schema.pricing, SPEC §8) adds: each
+--pricing measures what pricing a query (graphql_schema.limits.pricing, SPEC §8) adds: each
 kind with pricing on and off (GRAPHQL_MAX_NODES=0), rounds interleaved, the read cache
 off so that every request runs; the pricing call alone (remembered and computed anew);
 and the wall time to refuse issue #12's 15-alias query (new document, then repeated).
@@ -103,7 +103,7 @@ def pricing_bench(application, kinds: dict, args) -> None:
     from django.conf import settings
     from graphql import parse
 
-    from graphql_schema import pricing
+    from graphql_schema.limits import pricing
     from graphql_schema.schema import schema
 
     limit = settings.GRAPHQL_MAX_NODES

@@ -25,7 +25,7 @@ import tempfile
 import time
 
 from harness import ROOT, fresh_database, generated, load_and_settle, machine
-from monitoring.processes import stop_process_group  # after harness: it puts the project on sys.path
+from monitoring.tools.processes import stop_process_group  # after harness: it puts the project on sys.path
 
 
 def poll_count(url: str) -> int:
@@ -171,7 +171,7 @@ def memory_section(sizes: list[tuple[int, str, int]]) -> None:
 
 
 LATEST_LINK = """
-from monitoring.links import report_download_path
+from monitoring.web.links import report_download_path
 from monitoring.models import Report
 report = Report.objects.filter(status="COMPLETE").order_by("-finished_at").first()
 print(report_download_path(report_id=report.pk))

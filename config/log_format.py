@@ -9,7 +9,7 @@ the operator's problem: a 4xx is written as ONE line,
 
 (method, path, status, short reason: the exception's message when there was one, else
 the status's phrase), and a 5xx as the same line followed by its traceback. GraphQL
-errors are sorted the same way by graphql_schema.errors.Schema.process_errors.
+errors are sorted the same way by graphql_schema.common.errors.Schema.process_errors.
 """
 
 import logging

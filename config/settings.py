@@ -71,7 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: a path or query string with NUL or bytes that are not UTF-8 is refused (400).
-    "monitoring.middleware.MalformedRequestMiddleware",
+    "monitoring.web.middleware.MalformedRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (GraphiQL's scripts, the admin's styles), in production too: see STATIC_URL.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,7 +79,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "monitoring.middleware.ApiAccessMiddleware",
+    "monitoring.web.middleware.ApiAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -157,7 +157,7 @@ POLL_MAX_FUTURE_SECONDS = int(os.environ.get("POLL_MAX_FUTURE", "300"))
 
 # The server log (config/log_format.py): a client error (4xx) is one line, "METHOD path
 # status reason", without a traceback; a server error (5xx) is that line and its
-# traceback. GraphQL errors likewise (graphql_schema.errors.Schema.process_errors).
+# traceback. GraphQL errors likewise (graphql_schema.common.errors.Schema.process_errors).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -203,23 +203,23 @@ STRAWBERRY_DJANGO = {
 }
 
 # GraphQL limits (issue #12): a query is priced before any resolver runs
-# (graphql_schema.pricing: the most objects and list entries its response can hold) and
+# (graphql_schema.limits.pricing: the most objects and list entries its response can hold) and
 # refused above GRAPHQL_MAX_NODES (0: not priced); a response longer than
 # GRAPHQL_MAX_RESPONSE_BYTES is replaced by an error stating the limit (0: off); the read
 # cache holds at most API_READ_CACHE_BYTES per process (least recently used evicted) and
-# no response above API_READ_CACHE_MAX_ENTRY_BYTES (graphql_schema.byte_cache).
+# no response above API_READ_CACHE_MAX_ENTRY_BYTES (graphql_schema.limits.byte_cache).
 GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "50000"))
 GRAPHQL_MAX_RESPONSE_BYTES = int(os.environ.get("GRAPHQL_MAX_RESPONSE_BYTES", str(5 * 1024 * 1024)))
 API_READ_CACHE_BYTES = int(os.environ.get("API_READ_CACHE_BYTES", str(64 * 1024 * 1024)))
 API_READ_CACHE_MAX_ENTRY_BYTES = int(os.environ.get("API_READ_CACHE_MAX_ENTRY_BYTES", str(256 * 1024)))
 
-# GraphQL reads of store data are cached per data version (graphql_schema.read_cache):
+# GraphQL reads of store data are cached per data version (graphql_schema.limits.read_cache):
 # in each process's memory, for at most this many seconds (0: off).
 API_READ_CACHE_SECONDS = int(os.environ.get("API_READ_CACHE_SECONDS", "600"))
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
     "api": {
-        "BACKEND": "graphql_schema.byte_cache.ByteBoundedCache",
+        "BACKEND": "graphql_schema.limits.byte_cache.ByteBoundedCache",
         "LOCATION": "api-reads",
         "OPTIONS": {"MAX_BYTES": API_READ_CACHE_BYTES, "MAX_ENTRY_BYTES": API_READ_CACHE_MAX_ENTRY_BYTES},
     },
@@ -252,7 +252,7 @@ if TRUSTED_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Abuse limits (issue #12): requests riding a browser session must come from our own
-# pages (monitoring.access.cross_site_problem: CSRF token or same origin); report
+# pages (monitoring.stores.access.cross_site_problem: CSRF token or same origin); report
 # triggers (REST and GraphQL) and recordPolls are limited per caller (API token, admin
 # user, or anonymous client address) to this many a minute, counted in PostgreSQL so
 # every web process shares them (monitoring.throttle; 0: no limit); admin sign-in is
@@ -305,7 +305,7 @@ REPORT_FILES_DIR = Path(os.environ.get("REPORT_FILES_DIR", DATA_DIR / "reports")
 REPORT_STORAGE = os.environ.get("REPORT_STORAGE", "filesystem").strip().lower()
 if REPORT_STORAGE == "filesystem":
     # A folder per database: <REPORT_FILES_DIR>/<database name>/<report id>.csv
-    _REPORT_STORAGE = {"BACKEND": "monitoring.storage.PerDatabaseFileSystemStorage", "OPTIONS": {"location": REPORT_FILES_DIR}}
+    _REPORT_STORAGE = {"BACKEND": "monitoring.kernel.storage.PerDatabaseFileSystemStorage", "OPTIONS": {"location": REPORT_FILES_DIR}}
 elif REPORT_STORAGE == "s3":
     _REPORT_STORAGE = {
         "BACKEND": "storages.backends.s3.S3Storage",

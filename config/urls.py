@@ -1,15 +1,16 @@
 from django.contrib import admin
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
-from graphql_schema.read_cache import CachedGraphQLView
+from graphql_schema.limits.read_cache import CachedGraphQLView
 from graphql_schema.schema import schema
-from monitoring import pages, views
+from monitoring.web import pages
+from monitoring.web import rest as views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The API: curl and programs send a bearer token or nothing, so Django's CSRF check
     # (which would refuse them all) is off here; a request that rides a session cookie
-    # is checked instead by monitoring.middleware.ApiAccessMiddleware (CSRF token or
+    # is checked instead by monitoring.web.middleware.ApiAccessMiddleware (CSRF token or
     # same origin, SPEC §8).
     path("graphql/", csrf_exempt(CachedGraphQLView.as_view(schema=schema)), name="graphql"),
     path("trigger_report/", views.trigger_report, name="trigger-report"),
@@ -17,7 +18,7 @@ urlpatterns = [
     path("store/get_report/", views.get_report, name="store-get-report"),
     path("store/<path:store_id>/trigger_report/", views.store_trigger_report, name="store-trigger-report"),
     path("reports/download/<str:token>/", views.download_report, name="report-download"),
-    # Server-rendered pages (monitoring.pages); <uuid:…> never matches "download/…".
+    # Server-rendered pages (monitoring.web.pages); <uuid:…> never matches "download/…".
     path("", pages.home, name="home"),
     path("sign-in/", pages.sign_in, name="sign-in"),
     path("sign-out/", pages.sign_out, name="sign-out"),
@@ -27,6 +28,6 @@ urlpatterns = [
     path("stores/<path:store_id>/", pages.store_page, name="store-page"),
 ]
 
-# API paths answer JSON errors for these too (monitoring.views); pages keep Django's.
-handler400 = "monitoring.views.bad_request"
-handler404 = "monitoring.views.page_not_found"
+# API paths answer JSON errors for these too (monitoring.web.rest); pages keep Django's.
+handler400 = "monitoring.web.rest.bad_request"
+handler404 = "monitoring.web.rest.page_not_found"

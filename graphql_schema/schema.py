@@ -1,6 +1,6 @@
 """The root schema: each domain's Query and Mutation merged, with the optimizer and
 limits that keep abusive queries out (depth, aliases, tokens, the price of a query:
-graphql_schema.pricing) and internals hidden."""
+graphql_schema.limits.pricing) and internals hidden."""
 
 from strawberry.extensions import (
     AddValidationRules,
@@ -16,12 +16,12 @@ from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from graphql_schema.alerts.schema import Mutation as AlertMutation
 from graphql_schema.alerts.schema import Query as AlertQuery
-from graphql_schema.descriptions import describe
-from graphql_schema.errors import ClientErrors, Schema, should_mask_error
-from graphql_schema.pricing import QueryPrice
+from graphql_schema.common.descriptions import describe
+from graphql_schema.common.errors import ClientErrors, Schema, should_mask_error
+from graphql_schema.limits.pricing import QueryPrice
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
-from graphql_schema.scalars import SCALAR_OVERRIDES
+from graphql_schema.common.scalars import SCALAR_OVERRIDES
 from graphql_schema.stores.schema import Mutation as StoreMutation
 from graphql_schema.stores.schema import Query as StoreQuery
 
@@ -46,7 +46,7 @@ class QuerySetOptimizer(DjangoOptimizerExtension):
 Query = merge_types("Query", (StoreQuery, ReportQuery, AlertQuery))
 Mutation = merge_types("Mutation", (StoreMutation, ReportMutation, AlertMutation))
 
-schema = Schema(  # graphql_schema.errors.Schema: client errors logged in one line
+schema = Schema(  # graphql_schema.common.errors.Schema: client errors logged in one line
     query=Query,
     mutation=Mutation,
     # Every DateTime argument is read by the shared grammar (an offset required).

@@ -16,12 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from strawberry.django.views import GraphQLView
 
-from monitoring.middleware import api_error
+from monitoring.web.middleware import api_error
 
 logger = logging.getLogger(__name__)
 
 
-#: The error code of an HTTP refusal of the endpoint's own (graphql_schema.errors.ErrorCode).
+#: The error code of an HTTP refusal of the endpoint's own (graphql_schema.common.errors.ErrorCode).
 #: A response above GRAPHQL_MAX_RESPONSE_BYTES is refused as a query priced too high is:
 #: the client asked for too much (`reason` tells the two apart).
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"

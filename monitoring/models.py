@@ -12,16 +12,16 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from monitoring.storage import report_storage
+from monitoring.kernel.storage import report_storage
 
 
 def _grammar_checks(instance: models.Model, exclude, checks) -> None:
-    """Model.clean_fields, then the grammar of SPEC §7 (monitoring.ingest.values) on
+    """Model.clean_fields, then the grammar of SPEC §7 (monitoring.kernel.values) on
     the fields that passed it: `checks` maps a field name to a function of its value
     that returns the value to keep (e.g. a zone's canonical spelling) or raises
     InvalidValue. So every ModelForm (the admin's included) refuses what the grammar
     refuses, with its reason, as that field's error."""
-    from monitoring.ingest.values import InvalidValue  # monitoring.ingest imports the models
+    from monitoring.kernel.values import InvalidValue  # monitoring.ingest imports the models
 
     errors: dict = {}
     try:
@@ -96,7 +96,7 @@ class Store(models.Model):
         """store_id by the grammar of store ids (never altered); timezone_name an IANA
         zone known to the tz database, kept in its canonical spelling; empty = None,
         the default zone."""
-        from monitoring.ingest import values
+        from monitoring.kernel import values
 
         def zone(name):
             return None if name in (None, "") else values.zone(name, field="timezone_name")
@@ -136,7 +136,7 @@ class BusinessHours(models.Model):
     def clean_fields(self, exclude=None):
         """day_of_week by the grammar's rule (0 = Monday … 6 = Sunday). The times are
         read from text by the grammar in the admin's form (monitoring.admin)."""
-        from monitoring.ingest import values
+        from monitoring.kernel import values
 
         _grammar_checks(self, exclude, {"day_of_week": lambda day: values.day_of_week(str(day), field="day_of_week")})
 
@@ -232,7 +232,7 @@ class StatusPollRow(models.Model):
 class StoredCsvDescriptor(DeferredAttribute):
     """`report.csv`: the column's text when it holds one (a report finished before
     issue #15, not yet moved), else the text of the stored file (csv_file), read whole:
-    for tests and small reports; downloads stream the file (monitoring.views)."""
+    for tests and small reports; downloads stream the file (monitoring.web.rest)."""
 
     def __get__(self, instance, cls=None):
         text = super().__get__(instance, cls)
@@ -289,7 +289,7 @@ class Report(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     store_count = models.PositiveIntegerField(null=True, blank=True)
-    # The finished CSV, in the report storage (monitoring.storage), streamed on download.
+    # The finished CSV, in the report storage (monitoring.kernel.storage), streamed on download.
     csv_file = models.FileField(storage=report_storage, max_length=255, blank=True, default="")
     # Before issue #15 the CSV was kept here; migration 0015 moved it to csv_file. Read
     # as `report.csv`, it gives the CSV text from either place (see StoredCsvField).

@@ -9,9 +9,9 @@ import os
 from django.conf import settings
 from django.utils import timezone
 
-from monitoring.partitions import partitions_ensure_ahead
+from monitoring.stores.partitions import partitions_ensure_ahead
 from monitoring.reports import chunks_sweep, report_chunk_run, report_run, reports_prune, reports_recover_stale
-from monitoring.retention import polls_prune_by_retention
+from monitoring.stores.retention import polls_prune_by_retention
 
 _niced = False
 

@@ -28,7 +28,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True)
 def _fresh_read_cache():
-    """Each test starts with an empty GraphQL read cache (graphql_schema.read_cache):
+    """Each test starts with an empty GraphQL read cache (graphql_schema.limits.read_cache):
     the data-version sequence outlives the rolled-back test transactions."""
     from django.core.cache import caches
 
@@ -63,7 +63,7 @@ def _report_files_removed_after_the_run(django_db_setup, django_db_blocker):
     yield
     import shutil
 
-    from monitoring.storage import report_storage
+    from monitoring.kernel.storage import report_storage
 
     with django_db_blocker.unblock():
         location = getattr(report_storage(), "base_location", None)

@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from monitoring.models import BusinessHours, StatusPoll, Store
-from monitoring.partitions import partitions_ensure
+from monitoring.stores.partitions import partitions_ensure
 
 UTC = ZoneInfo("UTC")
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from django.db import connection
 
-from monitoring.processes import stop_process_group
+from monitoring.tools.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 

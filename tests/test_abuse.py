@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from monitoring.access import token_create
+from monitoring.stores.access import token_create
 from monitoring.models import Owner
 from monitoring.throttle.limits import WINDOW_SECONDS, RateLimited, _retry_after, client_address, rate_limit_hit
 from tests.factories import worked_example_store

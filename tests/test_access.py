@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
-from monitoring.access import token_create
+from monitoring.stores.access import token_create
 from monitoring.models import ApiToken, Owner, Report
 from monitoring.reports import report_run
 from tests.factories import worked_example_store

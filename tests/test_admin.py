@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from monitoring.access import token_create
+from monitoring.stores.access import token_create
 from monitoring.admin import EstimatedCountPaginator
-from monitoring.links import store_page_url
+from monitoring.web.links import store_page_url
 from monitoring.models import ApiToken, BusinessHours, Owner, Report, StatusPoll, StatusPollRow, Store
 from monitoring.reports import report_run
 from tests.factories import make_store, worked_example_store

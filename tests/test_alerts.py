@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from monitoring.access import EVERYTHING, Access, token_create
+from monitoring.stores.access import EVERYTHING, Access, token_create
 from monitoring.alerts.delivery import SIGNATURE_HEADER, delivery_attempt, delivery_body
 from monitoring.alerts.evaluation import alerts_evaluate
 from monitoring.alerts.events import STORE_DOWN, STORE_SILENT, STORE_UP, AlertState, advance
@@ -23,7 +23,7 @@ from monitoring.alerts.models import Delivery, StoreAlertState, Webhook
 from monitoring.alerts.silence import stores_silent_check
 from monitoring.alerts.webhooks import webhook_create
 from monitoring.ingest import polls_record
-from monitoring.ingest.values import InvalidValue
+from monitoring.kernel.values import InvalidValue
 from monitoring.models import Owner
 from tests.alert_receiver import Receiver
 from tests.factories import make_store

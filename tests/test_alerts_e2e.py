@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from monitoring.access import token_create
+from monitoring.stores.access import token_create
 from monitoring.alerts.delivery import SIGNATURE_HEADER
 from monitoring.models import Owner
 from tests.alert_receiver import Receiver

@@ -14,7 +14,7 @@ from django.test import override_settings
 
 from monitoring.models import Report
 from monitoring.reports import report_run
-from monitoring.special_hours import special_hours_set
+from monitoring.stores.special_hours import special_hours_set
 from tests.test_pages import busy_week_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

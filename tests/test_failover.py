@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone as django_timezone
 
 from monitoring.models import Report, ReportChunk, ReportRow
-from monitoring.processes import stop_process_group
+from monitoring.tools.processes import stop_process_group
 from monitoring.reports import (
     compute,
     failover,
@@ -34,7 +34,7 @@ def report_files(tmp_path, settings):
     settings.STORAGES = {
         **settings.STORAGES,
         # As the workers' (REPORT_FILES_DIR=folder): a folder per database under it.
-        "reports": {"BACKEND": "monitoring.storage.PerDatabaseFileSystemStorage", "OPTIONS": {"location": folder}},
+        "reports": {"BACKEND": "monitoring.kernel.storage.PerDatabaseFileSystemStorage", "OPTIONS": {"location": folder}},
     }
     return folder
 

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from monitoring.models import Report, ReportChunk
 from monitoring.reports import report_create
 from tests.factories import worked_example_store
-from monitoring.processes import stop_process_group
+from monitoring.tools.processes import stop_process_group
 from tests.processes import running_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

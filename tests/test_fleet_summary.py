@@ -49,7 +49,7 @@ def test_a_write_is_shown_once_a_worker_has_refreshed_and_never_later_than_the_l
 
 
 def test_owners_have_rankings_of_their_own(settings):
-    from monitoring.access import token_create
+    from monitoring.stores.access import token_create
     from monitoring.models import Owner
 
     settings.API_ANONYMOUS_ACCESS = True

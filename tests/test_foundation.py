@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 from django.db import connection
 
 from monitoring.models import Store
-from monitoring.partitions import partition_name, partitions_ensure, week_start
+from monitoring.stores.partitions import partition_name, partitions_ensure, week_start
 from tests.partition_plans import indexes_used, partitions_scanned
 
 

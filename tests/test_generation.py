@@ -1,4 +1,4 @@
-"""The synthetic data generator (monitoring/generation/, `manage.py generate_data`).
+"""The synthetic data generator (monitoring/tools/generation/, `manage.py generate_data`).
 
 Files are read back with the csv module and checked for the shapes the real public
 data has (and the awkward cases it should exercise). No database is needed.
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import CommandError, call_command
 
-from monitoring.generation import DEFAULT_END, generate_dataset
+from monitoring.tools.generation import DEFAULT_END, generate_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ("store_status.csv", "menu_hours.csv", "timezones.csv")

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 from django.contrib.staticfiles import finders
 
-from monitoring.access import token_create
+from monitoring.stores.access import token_create
 from monitoring.models import Owner
 from tests.factories import worked_example_store
 from tests.test_browser import HEADLESS_FLAGS, chromium  # noqa: F401 (a fixture)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from strawberry_django.test.client import TestClient
 
-from graphql_schema.scalars import rfc3339
+from graphql_schema.common.scalars import rfc3339
 from graphql_schema.schema import MAX_ALIASES, MAX_DEPTH, schema
 from monitoring.models import Report
 from monitoring.reports import report_compute, report_run
@@ -312,7 +312,7 @@ UPTIME = "query($id: ID!, $asOf: DateTime) { store(id: $id) { uptime(asOf: $asOf
 
 
 def test_naive_instants_are_refused_with_how_to_write_an_offset(gql):
-    """Every DateTime argument is read by monitoring.ingest.values.instant (SPEC §7)."""
+    """Every DateTime argument is read by monitoring.kernel.values.instant (SPEC §7)."""
     store, noon = worked_example_store()
     result = gql.query(UPTIME, {"id": store.store_id, "asOf": "2023-01-25T12:00:00"}, assert_no_errors=False)
     message = result.errors[0]["message"]
@@ -495,7 +495,7 @@ def test_set_special_hours_refusals_name_the_argument(gql, variables, message):
 
 
 def test_special_hours_are_owner_scoped(client, settings):
-    from monitoring.access import token_create
+    from monitoring.stores.access import token_create
     from monitoring.models import Owner, SpecialHours
 
     settings.API_ANONYMOUS_ACCESS = False

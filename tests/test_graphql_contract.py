@@ -18,8 +18,8 @@ from graphql import (
 )
 from strawberry_django.test.client import TestClient
 
-from graphql_schema.errors import ErrorCode
-from graphql_schema.scalars import rfc3339
+from graphql_schema.common.errors import ErrorCode
+from graphql_schema.common.scalars import rfc3339
 from graphql_schema.schema import schema
 from monitoring.models import Report
 from monitoring.reports import report_compute, report_run

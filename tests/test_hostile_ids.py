@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from monitoring.access import token_create
+from monitoring.stores.access import token_create
 from monitoring.ingest import load_business_hours_file, load_status_file, load_timezones_file
 from monitoring.models import Owner, Report, StatusPoll, Store
 from monitoring.reports import report_create, report_run

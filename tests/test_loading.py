@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring.access import EVERYTHING
+from monitoring.stores.access import EVERYTHING
 from monitoring.ingest import (
     BULK_MIN_BYTES,
     LoadError,
@@ -32,9 +32,10 @@ from monitoring.ingest import (
     load_timezones_file,
     polls_record,
 )
-from monitoring.ingest import poll_arrays, status_file, values
+from monitoring.ingest import poll_arrays, status_file
+from monitoring.kernel import values
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
-from monitoring.partitions import partition_name, week_start
+from monitoring.stores.partitions import partition_name, week_start
 from monitoring.ingest.fast_parse import StoreIdCodes, parse_lines
 from tests.partition_plans import indexes_used
 

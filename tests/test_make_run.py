@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from monitoring.processes import port_problem
+from monitoring.tools.processes import port_problem
 from tests.processes import ROOT, free_port, http_status, processes_marked, wait_for
 from tests.processes import test_database_url as database_url  # (imported as test_*, pytest would run it)
 
@@ -103,7 +103,7 @@ def test_a_second_serve_fails_fast_and_ctrl_c_stops_the_first_and_its_children(t
         assert not (tmp_path / "data-second" / "run").exists()
 
         # make run's first step: the same check without Django, before migrate.
-        check = subprocess.run([sys.executable, "-m", "monitoring.processes", "check-port", "127.0.0.1", str(port)],
+        check = subprocess.run([sys.executable, "-m", "monitoring.tools.processes", "check-port", "127.0.0.1", str(port)],
                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
         assert check.returncode == 1
         assert check.stderr.strip() == second.stderr.strip().removeprefix("CommandError: ")
@@ -130,7 +130,7 @@ def test_stop_command_stops_a_running_serve(tmp_path):
         nothing_left(marker, timeout=5)
         assert list((data_dir / "run").iterdir()) == []
 
-        again = subprocess.run([sys.executable, "-m", "monitoring.processes", "stop"], cwd=ROOT,
+        again = subprocess.run([sys.executable, "-m", "monitoring.tools.processes", "stop"], cwd=ROOT,
                                env=marked_env(uuid.uuid4().hex, data_dir), capture_output=True, text=True, timeout=30)
         assert again.returncode == 0 and "nothing to stop" in again.stdout
 
@@ -154,7 +154,7 @@ def test_serve_killed_outright_leaves_nothing_and_stop_clears_its_record(tmp_pat
         serve.wait(timeout=10)
         nothing_left(marker)
         assert (data_dir / "run" / f"{serve.pid}.json").exists()
-        stop = subprocess.run([sys.executable, "-m", "monitoring.processes", "stop"], cwd=ROOT,
+        stop = subprocess.run([sys.executable, "-m", "monitoring.tools.processes", "stop"], cwd=ROOT,
                               env=marked_env(uuid.uuid4().hex, data_dir), capture_output=True, text=True, timeout=30)
         assert stop.returncode == 0 and "had already exited" in stop.stdout, stop
         assert list((data_dir / "run").iterdir()) == []
@@ -175,7 +175,7 @@ def test_stop_stops_the_embedded_postgres(tmp_path):
     pid = int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
     try:
         assert _alive(pid)
-        stop = subprocess.run([sys.executable, "-m", "monitoring.processes", "stop"], cwd=ROOT, env=env,
+        stop = subprocess.run([sys.executable, "-m", "monitoring.tools.processes", "stop"], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=90)
         assert stop.returncode == 0, stop.stderr
         assert f"stopped the embedded PostgreSQL ({data_dir / 'postgres'})" in stop.stdout

@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import override_settings
 
-from monitoring.access import token_create
-from monitoring.links import report_download_path, store_page_url
+from monitoring.stores.access import token_create
+from monitoring.web.links import report_download_path, store_page_url
 from monitoring.models import Owner, Report
 from monitoring.reports import report_run
 from tests.factories import add_polls, make_store, worked_example_store
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 UTC = timezone.utc
 HTML = {"Accept": "text/html"}
 WEEK_SECONDS = 7 * 86_400
-PX_PER_HOUR = 40  # monitoring.pages.display.PX_PER_HOUR
+PX_PER_HOUR = 40  # monitoring.web.pages.display.PX_PER_HOUR
 
 
 def busy_week_store(store_id: str = "busy-week") -> tuple:
@@ -522,7 +522,7 @@ def test_home_filters_down_now_and_searches(client, fleet):
 
 
 def test_home_is_paginated(client, fleet, monkeypatch):
-    from monitoring.pages import fleet as fleet_page
+    from monitoring.web.pages import fleet as fleet_page
 
     monkeypatch.setattr(fleet_page, "FLEET_PAGE_SIZE", 4)
     first = client.get("/", headers=HTML).content.decode()
@@ -545,7 +545,7 @@ def test_status_page_coverage_in_words(client, fleet):
 
 
 def test_humanize():
-    from monitoring import humanize
+    from monitoring.kernel import humanize
 
     assert humanize.duration(2 * 3600 + 14 * 60 + 5) == "2 h 14 min"
     assert humanize.duration(27 * 3600 + 59) == "1 d 3 h"

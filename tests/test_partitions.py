@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from monitoring.access import EVERYTHING
-from monitoring.data_version import data_version_read
+from monitoring.stores.access import EVERYTHING
+from monitoring.stores.data_version import data_version_read
 from monitoring.ingest import load_status_file, polls_record
-from monitoring.partitions import (
+from monitoring.stores.partitions import (
     default_partition,
     partition_name,
     partitions_ensure,
@@ -21,8 +21,8 @@ from monitoring.partitions import (
     week_start,
 )
 from monitoring.reports import report_compute
-from monitoring.retention import polls_prune
-from monitoring.selectors import polls_between, stores_in_scope
+from monitoring.stores.retention import polls_prune
+from monitoring.stores.selectors import polls_between, stores_in_scope
 from tests.factories import add_polls, make_store
 from tests.partition_plans import indexes_used, partitions_scanned
 
@@ -130,7 +130,7 @@ def test_polls_decades_apart_create_the_partitions_of_their_weeks_only(settings)
 
 
 def test_one_write_creates_at_most_max_new_partitions_the_rest_wait_in_the_default(monkeypatch):
-    from monitoring import partitions
+    from monitoring.stores import partitions
 
     monkeypatch.setattr(partitions, "MAX_NEW_PARTITIONS", 3)
     weeks = [datetime(2011, 1, 5, 12, tzinfo=UTC) + timedelta(weeks=n) for n in range(5)]

@@ -1,7 +1,7 @@
 """SPEC §8: a GraphQL query is priced before it runs (the product of page sizes down
 each path, summed over the query; a list without a page size counts as its cap) and
 refused above GRAPHQL_MAX_NODES with an error stating the price and the limit; responses
-and the read cache are bounded in bytes (graphql_schema.pricing, views, byte_cache)."""
+and the read cache are bounded in bytes (graphql_schema.limits.pricing, views, byte_cache)."""
 
 import json
 import time
@@ -14,8 +14,8 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from graphql import get_introspection_query
 
-from graphql_schema import pricing
-from graphql_schema.byte_cache import ENTRY_OVERHEAD, ByteBoundedCache
+from graphql_schema.limits import pricing
+from graphql_schema.limits.byte_cache import ENTRY_OVERHEAD, ByteBoundedCache
 from graphql_schema.schema import MAX_ALIASES
 from tests.factories import add_polls, make_store
 
@@ -213,7 +213,7 @@ def test_a_response_above_the_byte_limit_is_not_sent(client):
 
 
 API_BUDGET = {
-    "BACKEND": "graphql_schema.byte_cache.ByteBoundedCache",
+    "BACKEND": "graphql_schema.limits.byte_cache.ByteBoundedCache",
     "LOCATION": "api-budget-test",
     "OPTIONS": {"MAX_BYTES": 6_000, "MAX_ENTRY_BYTES": 1_500},
 }

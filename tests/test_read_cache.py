@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from monitoring.access import token_create
-from monitoring.data_version import data_version_read
-from monitoring.access import EVERYTHING
+from monitoring.stores.access import token_create
+from monitoring.stores.data_version import data_version_read
+from monitoring.stores.access import EVERYTHING
 from monitoring.ingest import polls_record
 from monitoring.models import Owner, Store
 from tests.factories import make_store

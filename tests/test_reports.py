@@ -8,7 +8,7 @@ from django.db import connection
 
 from monitoring.models import Report, Store
 from monitoring.reports import CSV_HEADER, ReportInputError, report_compute, report_create, report_csv, report_run
-from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
+from monitoring.stores.selectors import earliest_poll_timestamp, latest_poll_timestamp
 from tests.factories import UTC, add_polls, make_store, worked_example_store
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def test_special_hours_file_through_the_report_and_generate_report(tmp_path):
 
     from monitoring.engine import SpecialShift
     from monitoring.ingest import load_special_hours_file
-    from monitoring.selectors import store_schedules
+    from monitoring.stores.selectors import store_schedules
 
     store, noon = worked_example_store()  # 09:00–12:00 every day (New York); outage on 2023-01-25
     make_store("only-special")  # no weekly rows: 24x7 except its special date

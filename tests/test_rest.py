@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 
 from monitoring.models import Report
-from monitoring.links import report_download_path
+from monitoring.web.links import report_download_path
 from monitoring.reports import report_compute, report_csv, report_run
 from tests.factories import make_store, worked_example_store
 
@@ -204,7 +204,7 @@ def test_unknown_api_paths_and_methods_answer_json(client):
 
 
 def test_bad_path_or_query_encoding_answers_400(client):
-    """monitoring.middleware.MalformedRequestMiddleware: JSON on API paths, a short
+    """monitoring.web.middleware.MalformedRequestMiddleware: JSON on API paths, a short
     plain page elsewhere; never a 500."""
     for path in ("/get_report/?report_id=%00", "/get_report/?report_id=%FF%FE", "/store/%00/trigger_report/",
                  "/graphql/?query=%00"):
@@ -299,7 +299,7 @@ def test_client_errors_are_logged_in_one_line(client, caplog):
 
 
 def test_server_errors_keep_their_traceback(client, caplog, monkeypatch):
-    from monitoring import views
+    from monitoring.web import rest as views
 
     def broken(**kwargs):
         raise RuntimeError("the database fell over")

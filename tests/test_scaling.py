@@ -13,11 +13,11 @@ import pytest
 from django.apps import apps
 from django.utils import timezone as django_timezone
 
-from monitoring.links import report_download_path
+from monitoring.web.links import report_download_path
 from monitoring.models import Report, ReportChunk
 from monitoring.reports import report_compute, report_create, report_csv, report_csv_write, report_run, reports_prune
 from monitoring.reports.compute import chunked_rows
-from monitoring.storage import report_storage
+from monitoring.kernel.storage import report_storage
 from tests.factories import make_store, worked_example_store
 from tests.processes import ROOT
 
@@ -192,7 +192,7 @@ def test_prune_polls_cuts_exactly_and_keeps_the_last_day(capsys):
 
 def test_retention_keeps_days_before_the_latest_poll(settings):
     from monitoring.models import StatusPoll
-    from monitoring.retention import polls_prune_by_retention
+    from monitoring.stores.retention import polls_prune_by_retention
 
     end = _hourly_polls(20)
     settings.POLL_RETENTION_DAYS = 10

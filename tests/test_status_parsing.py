@@ -1,5 +1,5 @@
 """The vectorised reading of status files (monitoring.ingest.fast_parse) against the
-precise per-row validation of monitoring.ingest.values: a line read as canonical must give
+precise per-row validation of monitoring.kernel.values: a line read as canonical must give
 exactly what the per-row path gives; the usual shapes must be canonical (the fast
 path); store-id codes stay exact even when hashes collide."""
 
@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitoring.ingest import copy_format, values
+from monitoring.kernel import copy_format
+from monitoring.kernel import values
 from monitoring.ingest.csv_files import BLANK, RecordReader
 from monitoring.ingest.fast_parse import StoreIdCodes, parse_lines
 from monitoring.ingest.results import Rejection

@@ -17,11 +17,11 @@ from django.apps import apps
 from django.test import override_settings
 from django.utils import timezone as django_timezone
 
-from monitoring.access import EVERYTHING, Access, token_create
-from monitoring.links import report_download_path
+from monitoring.stores.access import EVERYTHING, Access, token_create
+from monitoring.web.links import report_download_path
 from monitoring.models import Owner, Report, ReportChunk, ReportRow
 from monitoring.reports import report_create, report_run, reports_prune
-from monitoring.selectors import latest_poll_timestamp
+from monitoring.stores.selectors import latest_poll_timestamp
 from tests.factories import add_polls, make_store, worked_example_store
 from tests.processes import ROOT
 
@@ -67,7 +67,7 @@ def uptime_as_of(base: str, token: str, store_id: str) -> str:
 
 
 def iso(moment: datetime) -> str:
-    """As the API writes an instant (graphql_schema.scalars.rfc3339)."""
+    """As the API writes an instant (graphql_schema.common.scalars.rfc3339)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -182,7 +182,7 @@ def test_owner_without_polls_defaults_to_the_present_not_to_others_data(client):
 
 @pytest.mark.django_db
 def test_page_context_uses_the_access_given():
-    from monitoring.pages import status_page_context
+    from monitoring.web.pages import status_page_context
 
     a, b = Owner.objects.create(name="a"), Owner.objects.create(name="b")
     a1, _ = worked_example_store("a1")

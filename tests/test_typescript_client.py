@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from monitoring.access import token_create
+from monitoring.stores.access import token_create
 from monitoring.models import Owner
 from tests.factories import worked_example_store
 from tests.processes import ROOT, free_port, running_web_server, running_worker

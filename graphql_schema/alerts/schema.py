@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from strawberry.types import Info
 
 from graphql_schema.alerts.types import MAX_DELIVERIES, AlertEvent, CreateWebhookPayload, WebhookType
-from graphql_schema.errors import UserError, request_access
+from graphql_schema.common.errors import UserError, request_access
 from monitoring.alerts.models import Delivery
 from monitoring.alerts.webhooks import webhook_create, webhook_delete, webhooks_visible
 

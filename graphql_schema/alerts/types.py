@@ -80,7 +80,7 @@ class WebhookType:
         self,
         limit: Annotated[int, strawberry.argument(description=f"How many (count, 1–{MAX_DELIVERIES}).")] = MAX_DELIVERIES,
     ) -> list[AlertDelivery]:
-        from graphql_schema.errors import UserError
+        from graphql_schema.common.errors import UserError
 
         if not 1 <= limit <= MAX_DELIVERIES:
             raise UserError(f"limit: must be from 1 to {MAX_DELIVERIES}", argument="limit")

@@ -6,13 +6,13 @@ import strawberry
 import strawberry_django
 from strawberry.types import Info
 
-from graphql_schema.arguments import as_of_argument, store_ids_argument
-from graphql_schema.errors import NotFound, request_access
-from graphql_schema.pagination import Page, offset_paginated
-from graphql_schema.payloads import REFUSALS, refused
-from graphql_schema.rate_limits import rate_limit
+from graphql_schema.common.arguments import as_of_argument, store_ids_argument
+from graphql_schema.common.errors import NotFound, request_access
+from graphql_schema.common.pagination import Page, offset_paginated
+from graphql_schema.common.payloads import REFUSALS, refused
+from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.reports.types import ReportType, TriggerReportPayload
-from monitoring.access import reports_visible
+from monitoring.stores.access import reports_visible
 from monitoring.reports import MAX_HORIZON_MINUTES, report_create
 
 

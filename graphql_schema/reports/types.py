@@ -7,15 +7,15 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from strawberry.types import Info
 
-from graphql_schema.arguments import store_id_argument, store_ids_argument
-from graphql_schema.errors import request_access
-from graphql_schema.fields import ObjectField
-from graphql_schema.pagination import Page, offset_paginated
-from graphql_schema.payloads import UserErrorType
+from graphql_schema.common.arguments import store_id_argument, store_ids_argument
+from graphql_schema.common.errors import request_access
+from graphql_schema.common.fields import ObjectField
+from graphql_schema.common.pagination import Page, offset_paginated
+from graphql_schema.common.payloads import UserErrorType
 from graphql_schema.stores.uptime import UptimeWindow, uptime_window
-from graphql_schema.units import rounded
-from monitoring.access import reports_visible
-from monitoring.links import report_download_path
+from graphql_schema.common.units import rounded
+from monitoring.stores.access import reports_visible
+from monitoring.web.links import report_download_path
 from monitoring.models import Report, ReportRow
 
 _STATUS_DESCRIPTIONS = {

@@ -9,14 +9,14 @@ import strawberry
 import strawberry_django
 from django.db.models import QuerySet
 
-from graphql_schema.errors import request_access
-from graphql_schema.fields import ObjectField
-from graphql_schema.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
-from graphql_schema.payloads import UserErrorType
-from graphql_schema.scalars import rfc3339
-from monitoring.access import polls_visible
-from monitoring.ingest import values
-from monitoring.ingest.values import InvalidValue
+from graphql_schema.common.errors import request_access
+from graphql_schema.common.fields import ObjectField
+from graphql_schema.common.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
+from graphql_schema.common.payloads import UserErrorType
+from graphql_schema.common.scalars import rfc3339
+from monitoring.stores.access import polls_visible
+from monitoring.kernel import values
+from monitoring.kernel.values import InvalidValue
 from monitoring.models import StatusPoll
 
 if TYPE_CHECKING:

@@ -5,18 +5,18 @@ import strawberry
 import strawberry_django
 from strawberry.types import Info
 
-from graphql_schema.arguments import shifts_argument, store_id_argument
-from graphql_schema.errors import NotFound, UserError, request_access
-from graphql_schema.pagination import Page, offset_paginated
-from graphql_schema.payloads import REFUSALS, UserErrorType, refused
-from graphql_schema.rate_limits import rate_limit
-from graphql_schema.scalars import rfc3339
+from graphql_schema.common.arguments import shifts_argument, store_id_argument
+from graphql_schema.common.errors import NotFound, UserError, request_access
+from graphql_schema.common.pagination import Page, offset_paginated
+from graphql_schema.common.payloads import REFUSALS, UserErrorType, refused
+from graphql_schema.limits.rate_limits import rate_limit
+from graphql_schema.common.scalars import rfc3339
 from graphql_schema.stores.polls import PollInput, PollRejection, RecordPollsResult
 from graphql_schema.stores.types import ShiftInput, SpecialHoursType, StoreType
-from monitoring.access import stores_visible
+from monitoring.stores.access import stores_visible
 from monitoring.ingest import polls_record
 from monitoring.models import Store
-from monitoring.special_hours import MAX_SHIFTS_PER_DATE, special_hours_clear, special_hours_set
+from monitoring.stores.special_hours import MAX_SHIFTS_PER_DATE, special_hours_clear, special_hours_set
 
 StoreIdArgument = Annotated[strawberry.ID, strawberry.argument(description="The store's id, exactly as stored.")]
 

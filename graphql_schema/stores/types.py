@@ -7,19 +7,19 @@ import strawberry_django
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from graphql_schema.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
-from graphql_schema.errors import UserError, request_access
-from graphql_schema.fields import ObjectField
-from graphql_schema.pagination import Page, offset_paginated
+from graphql_schema.common.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
+from graphql_schema.common.errors import UserError, request_access
+from graphql_schema.common.fields import ObjectField
+from graphql_schema.common.pagination import Page, offset_paginated
 from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, polls_page
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
-from graphql_schema.units import minutes
+from graphql_schema.common.units import minutes
 from monitoring import engine
-from monitoring.access import stores_visible
+from monitoring.stores.access import stores_visible
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 from monitoring.reports import ReportInputError, horizon_from_minutes
-from monitoring.special_hours import special_hours_between
-from monitoring.timeline import store_incidents, store_timeline
+from monitoring.stores.special_hours import special_hours_between
+from monitoring.stores.timeline import store_incidents, store_timeline
 
 
 @strawberry_django.filter_type(Store, description="Which stores to list; the members given must all hold.")
@@ -74,7 +74,7 @@ class BusinessHoursType:
 
 
 LocalDate = date  # a field below is named `date`
-#: Most special-hours rows one `Store.specialHours` returns (graphql_schema.pricing).
+#: Most special-hours rows one `Store.specialHours` returns (graphql_schema.limits.pricing).
 SPECIAL_HOURS_MAX_ROWS = 100
 
 

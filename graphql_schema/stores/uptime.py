@@ -1,6 +1,6 @@
 """Live uptime per window (Store.uptime, ReportRow.hour/day/week): the window types and
 the batched computation. A page of stores asking for their uptime costs one engine call
-for the whole page (graphql_schema.pagination.Page gives each store its page), not one
+for the whole page (graphql_schema.common.pagination.Page gives each store its page), not one
 per store; a single store is a page of one."""
 
 import enum
@@ -8,11 +8,11 @@ from datetime import datetime
 
 import strawberry
 
-from graphql_schema.errors import request_access
-from graphql_schema.units import minutes
+from graphql_schema.common.errors import request_access
+from graphql_schema.common.units import minutes
 from monitoring import engine
 from monitoring.reports import horizon_from_minutes, report_compute, store_report_compute, window_seconds
-from monitoring.selectors import latest_poll_timestamp
+from monitoring.stores.selectors import latest_poll_timestamp
 
 _WINDOW_DESCRIPTIONS = {
     "hour": "The last hour: [asOf − 1 h, asOf).",

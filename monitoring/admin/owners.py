@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from monitoring.access import token_create
+from monitoring.stores.access import token_create
 from monitoring.models import ApiToken, Owner, Store
 
 from monitoring.admin.common import NulSafeAdmin, _count_of, titled
@@ -54,7 +54,7 @@ class ApiTokenAddForm(forms.ModelForm):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(NulSafeAdmin):
-    """Creating a token here makes the secret with monitoring.access.token_create (only
+    """Creating a token here makes the secret with monitoring.stores.access.token_create (only
     its SHA-256 is stored) and shows the raw token once, on the page that answers the
     form; it is never stored, logged, put in a cookie or shown again."""
 

@@ -6,9 +6,9 @@ from datetime import datetime, time, timedelta
 
 from django.contrib import admin
 
-from monitoring.ingest.copy_format import PG_EPOCH
+from monitoring.kernel.copy_format import PG_EPOCH
 from monitoring.models import StatusPollRow
-from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
+from monitoring.stores.selectors import earliest_poll_timestamp, latest_poll_timestamp
 
 from monitoring.admin.common import EstimatedCountPaginator, NulSafeAdmin, UTC, titled
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from monitoring.links import report_download_path
+from monitoring.web.links import report_download_path
 from monitoring.models import Report, ReportRow
 
 from monitoring.admin.common import NulSafeAdmin, _count_of

@@ -18,8 +18,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from monitoring.engine import DEFAULT_TIMEZONE
-from monitoring.ingest import values
-from monitoring.links import store_page_url
+from monitoring.kernel import values
+from monitoring.web.links import store_page_url
 from monitoring.models import BusinessHours, Store
 from monitoring.reports import ReportInputError, report_create
 
@@ -30,7 +30,7 @@ from monitoring.admin.common import DAY_NAMES, NulSafeAdmin, _count_of, titled
 
 
 class GrammarField(forms.CharField):
-    """A text field read by one function of the grammar (monitoring.ingest.values):
+    """A text field read by one function of the grammar (monitoring.kernel.values):
     the text as typed (not stripped), its refusal shown as the field's error."""
 
     def __init__(self, *, parse, show=None, **kwargs):

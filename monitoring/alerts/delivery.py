@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from monitoring.alerts.models import Delivery
 from monitoring.alerts.webhooks import private_address_problem
-from monitoring.ingest.values import instant_text
+from monitoring.kernel.values import instant_text
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from monitoring.alerts.events import STORE_DOWN, STORE_UP, AlertState, Transition, advance
 from monitoring.engine import business_intervals, from_us, inside_intervals, to_us
-from monitoring.ingest.values import poll_time_limit
-from monitoring.selectors import polls_between, store_schedules, stores_in_scope
+from monitoring.kernel.values import poll_time_limit
+from monitoring.stores.selectors import polls_between, store_schedules, stores_in_scope
 
 LOOKBACK = timedelta(days=8)
 _STATE_COLUMNS = ("last_poll_at", "last_evidence_at", "run_started_at", "run_length", "last_live_at")

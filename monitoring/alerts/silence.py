@@ -16,7 +16,7 @@ from django.utils import timezone
 from monitoring.alerts.evaluation import DELIVERY_INSERT, LOOKBACK, live_window
 from monitoring.alerts.events import STORE_SILENT
 from monitoring.engine import business_intervals, inside_intervals, to_us
-from monitoring.selectors import store_schedules, stores_in_scope
+from monitoring.stores.selectors import store_schedules, stores_in_scope
 
 
 def stores_silent_check(*, now: datetime | None = None) -> list[int]:

@@ -15,10 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import QuerySet
 
-from monitoring.access import Access
+from monitoring.stores.access import Access
 from monitoring.alerts.events import ALERT_EVENTS, DEFAULT_CONFIRM_POLLS, MAX_CONFIRM_POLLS
 from monitoring.alerts.models import Webhook
-from monitoring.ingest.values import InvalidValue
+from monitoring.kernel.values import InvalidValue
 from monitoring.models import Owner
 
 MAX_URL_LENGTH = 2000

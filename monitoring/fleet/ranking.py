@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from monitoring import engine, humanize
+from monitoring import engine
+from monitoring.kernel import humanize
 from monitoring.engine import TIMELINE_STATES
 from monitoring.reports import default_horizon
-from monitoring.selectors import polls_between, store_schedules
+from monitoring.stores.selectors import polls_between, store_schedules
 
 WEEK = timedelta(days=7)
 

@@ -17,12 +17,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from monitoring.access import Access, stores_visible
-from monitoring.data_version import data_version_read
+from monitoring.stores.access import Access, stores_visible
+from monitoring.stores.data_version import data_version_read
 from monitoring.fleet.models import FleetRanking
 from monitoring.fleet.ranking import FleetColumns, fleet_ranked
 from monitoring.reports import default_horizon
-from monitoring.selectors import latest_poll_timestamp
+from monitoring.stores.selectors import latest_poll_timestamp
 
 REFRESH_TASK = "monitoring.fleet.tasks.refresh_fleet_ranking"
 

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 from django.db import DatabaseError, transaction
 
-from monitoring.ingest.copy_format import PG_EPOCH
+from monitoring.kernel.copy_format import PG_EPOCH
 from monitoring.ingest.poll_arrays import PollArrays, RowsInTimeOrder, instants_repeat
 from monitoring.ingest.poll_writes import CHUNK_BYTES
 from monitoring.models import StatusPoll
-from monitoring.partitions import partitions_ensure, strays_place
+from monitoring.stores.partitions import partitions_ensure, strays_place
 
 
 @dataclass

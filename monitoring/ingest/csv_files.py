@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from monitoring.ingest.results import FileLoadResult, LoadError, Rejection, RejectSink, Progress
-from monitoring.ingest.values import CSV_BLANKS
+from monitoring.kernel.values import CSV_BLANKS
 
 STATUS = "status"
 HOURS = "hours"

@@ -3,7 +3,7 @@ the usual shapes, checked byte by byte in numpy) and their parsed values. Pure n
 no Django.
 
 A canonical line reads exactly as the precise per-row validation
-(`monitoring.ingest.values`) would read it (tests/test_status_parsing.py checks that
+(`monitoring.kernel.values`) would read it (tests/test_status_parsing.py checks that
 property); every other line (quotes, odd spacing, other time formats, bad values,
 non-ASCII bytes, instants out of range) goes through that per-row validation, which
 accepts or rejects it with a reason.
@@ -18,7 +18,7 @@ from datetime import date
 
 import numpy as np
 
-from monitoring.ingest.copy_format import PG_EPOCH_DATE as _PG_EPOCH
+from monitoring.kernel.copy_format import PG_EPOCH_DATE as _PG_EPOCH
 
 _MICROS_PER_DAY = 86_400_000_000
 _DIGIT_0 = ord("0")

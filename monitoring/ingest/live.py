@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 
 from django.db import DatabaseError, connection, transaction
 
-from monitoring.access import Access
+from monitoring.stores.access import Access
 from monitoring.alerts.evaluation import alerts_evaluate, live_window
-from monitoring.data_version import writer_lock
+from monitoring.stores.data_version import writer_lock
 from monitoring.ingest.poll_arrays import PollArrays, RowsInTimeOrder
 from monitoring.ingest.poll_writes import insert_store_ids, polls_write_staged, store_pks, tune_session
 from monitoring.ingest.results import FileLoadResult, Rejection, load_envelope
-from monitoring.ingest.values import InvalidPoll, poll, poll_time_limit
+from monitoring.kernel.values import InvalidPoll, poll, poll_time_limit
 
 LIVE = "polls"
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import numpy as np
 
-from monitoring.ingest.copy_format import HEADER, TRAILER, binary_rows, pg_microseconds
+from monitoring.kernel.copy_format import HEADER, TRAILER, binary_rows, pg_microseconds
 
 FIELDS = ("store_pk", "moment", "is_active", "line")
 #: Rows per slice when polls are written in time order.

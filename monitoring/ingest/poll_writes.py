@@ -2,7 +2,7 @@
 store keys, the staging table, and the one merge (the later line wins per key, only
 what differs from the stored poll is written).
 
-Every writer first takes the writer lock (`monitoring.data_version`), so no other
+Every writer first takes the writer lock (`monitoring.stores.data_version`), so no other
 transaction writes stores or polls until it commits: new keys are plain inserts and
 changed ones plain updates, without ON CONFLICT's per-row speculative insertion."""
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from monitoring.ingest.fast_parse import StoreIdCodes
 from monitoring.models import StatusPoll, Store
-from monitoring.partitions import brin_summarize, partitions_ensure_weeks, weeks_of
+from monitoring.stores.partitions import brin_summarize, partitions_ensure_weeks, weeks_of
 
 #: Bytes per read of a COPY stream.
 CHUNK_BYTES = 4 << 20

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitoring.people_csv import PeopleCsvWriter, spreadsheet_safe
+from monitoring.kernel.people_csv import PeopleCsvWriter, spreadsheet_safe
 
 #: Rejections kept in memory on a result (all of them go to the rejects file).
 MAX_REJECTIONS_KEPT = 1000

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from django.db import connection, transaction
 
-from monitoring.data_version import writer_lock
+from monitoring.stores.data_version import writer_lock
 from monitoring.ingest import bulk_path
-from monitoring.ingest.copy_format import HEADER, TRAILER, copy_rows_in
+from monitoring.kernel.copy_format import HEADER, TRAILER, copy_rows_in
 from monitoring.ingest.csv_files import (
     HOURS,
     SPECIAL_HOURS,
@@ -39,7 +39,7 @@ from monitoring.ingest.csv_files import (
 )
 from monitoring.ingest.poll_writes import insert_store_ids, insert_store_ids_keyed, staging_name, tune_session
 from monitoring.ingest.results import FileLoadResult, Rejection, load_envelope
-from monitoring.ingest.values import CSV_BLANKS, InvalidValue, day_of_week, local_date, local_time, store_id, zone
+from monitoring.kernel.values import CSV_BLANKS, InvalidValue, day_of_week, local_date, local_time, store_id, zone
 from monitoring.models import BusinessHours, SpecialHours, Store
 
 #: An empty business-hours table takes the bulk path from this many shifts on.

@@ -23,15 +23,15 @@ import numpy as np
 
 from django.db import connection, transaction
 
-from monitoring.data_version import writer_lock
+from monitoring.stores.data_version import writer_lock
 from monitoring.ingest import bulk_path
-from monitoring.ingest.copy_format import HEADER, TRAILER, pg_microseconds
+from monitoring.kernel.copy_format import HEADER, TRAILER, pg_microseconds
 from monitoring.ingest.csv_files import BLANK, STATUS, Header, RecordReader, read_header
 from monitoring.ingest.fast_parse import PARSE_PADDING, StoreIdCodes, parse_lines
 from monitoring.ingest.poll_arrays import PollArrays, RowsInTimeOrder, keys_distinct
 from monitoring.ingest.poll_writes import CHUNK_BYTES, StoreKeys, insert_store_ids, polls_write_staged, tune_session
 from monitoring.ingest.results import FileLoadResult, Load, LoadError, Progress, Rejection, load_envelope
-from monitoring.ingest.values import InvalidPoll, poll, poll_time_limit
+from monitoring.kernel.values import InvalidPoll, poll, poll_time_limit
 from monitoring.models import StatusPoll
 
 #: A file streamed into the empty table has partitions created up to its last lines'

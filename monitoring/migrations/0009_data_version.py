@@ -1,4 +1,4 @@
-"""A data version for cached reads (monitoring.data_version): every statement that
+"""A data version for cached reads (monitoring.stores.data_version): every statement that
 writes stores, business hours or polls bumps a sequence, holding an advisory lock
 until its transaction ends, so a reader can tell whether the version it read has
 all its writes committed."""
@@ -15,7 +15,7 @@ BEGIN
     RETURN NULL;
 END $$;
 """
-WRITER_LOCK_KEY = 0x75707469  # must equal monitoring.data_version.WRITER_LOCK_KEY
+WRITER_LOCK_KEY = 0x75707469  # must equal monitoring.stores.data_version.WRITER_LOCK_KEY
 
 
 def triggers(action: str) -> str:

@@ -9,7 +9,7 @@ _BATCH = 50
 
 
 def move_csv_out(apps, schema_editor):
-    from monitoring.storage import report_storage
+    from monitoring.kernel.storage import report_storage
 
     Report = apps.get_model("monitoring", "Report")
     storage = report_storage()
@@ -26,7 +26,7 @@ def move_csv_out(apps, schema_editor):
 
 
 def move_csv_back(apps, schema_editor):
-    from monitoring.storage import report_storage
+    from monitoring.kernel.storage import report_storage
 
     Report = apps.get_model("monitoring", "Report")
     storage = report_storage()

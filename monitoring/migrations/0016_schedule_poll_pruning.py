@@ -4,7 +4,7 @@ NAME = "prune old polls"
 
 
 def create_schedule(apps, schema_editor):
-    # Daily: polls older than POLL_RETENTION_DAYS are deleted (monitoring.retention).
+    # Daily: polls older than POLL_RETENTION_DAYS are deleted (monitoring.stores.retention).
     Schedule = apps.get_model("django_q", "Schedule")
     Schedule.objects.update_or_create(
         name=NAME,

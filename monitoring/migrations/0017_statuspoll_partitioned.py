@@ -1,5 +1,5 @@
 """The poll table becomes partitioned by range of timestamp_utc (issue #15): one
-partition per UTC week (monitoring.partitions names and creates them), a DEFAULT
+partition per UTC week (monitoring.stores.partitions names and creates them), a DEFAULT
 partition for strays. The existing rows are copied week by week into a new
 partitioned table, which then takes the old one's name, primary key, BRIN index, the
 data-version trigger (migration 0009; statement triggers on the parent fire for
@@ -40,7 +40,7 @@ DO $$
 DECLARE
     week timestamptz;
 BEGIN
-    -- One partition per UTC week holding polls (monitoring.partitions.partition_name).
+    -- One partition per UTC week holding polls (monitoring.stores.partitions.partition_name).
     FOR week IN
         SELECT generate_series(date_trunc('week', min(timestamp_utc) AT TIME ZONE 'UTC'),
                                max(timestamp_utc) AT TIME ZONE 'UTC', interval '7 days') AT TIME ZONE 'UTC'

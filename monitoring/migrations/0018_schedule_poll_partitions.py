@@ -4,7 +4,7 @@ NAME = "create poll partitions"
 
 
 def create_schedule(apps, schema_editor):
-    # Daily: the poll table's weekly partitions created weeks ahead (monitoring.partitions).
+    # Daily: the poll table's weekly partitions created weeks ahead (monitoring.stores.partitions).
     Schedule = apps.get_model("django_q", "Schedule")
     Schedule.objects.update_or_create(
         name=NAME,

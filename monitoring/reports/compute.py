@@ -10,10 +10,10 @@ from typing import Iterable, Iterator, Sequence, TextIO
 from django.conf import settings
 
 from monitoring.engine import WINDOWS, compute_uptime
-from monitoring.ingest import values
+from monitoring.kernel import values
 from monitoring.models import Store
-from monitoring.people_csv import PeopleCsvWriter, spreadsheet_safe
-from monitoring.selectors import (
+from monitoring.kernel.people_csv import PeopleCsvWriter, spreadsheet_safe
+from monitoring.stores.selectors import (
     latest_poll_timestamp,
     polls_between,
     store_pks_in_code_point_order,

@@ -1,4 +1,4 @@
-"""Finished report CSVs in the report storage (monitoring.storage): written from the
+"""Finished report CSVs in the report storage (monitoring.kernel.storage): written from the
 stored rows in store_id order through a spooled temporary file (memory bounded whatever
 the fleet), read back in blocks for downloads, deleted with their report."""
 
@@ -12,7 +12,7 @@ from django.db.models.functions import Collate
 
 from monitoring.models import Report
 from monitoring.reports.compute import CSV_HEADER, write_csv_header, write_csv_rows
-from monitoring.storage import report_storage
+from monitoring.kernel.storage import report_storage
 
 logger = logging.getLogger(__name__)
 

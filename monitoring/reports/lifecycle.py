@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone as django_timezone
 
-from monitoring.ingest.copy_format import copy_rows_in
+from monitoring.kernel.copy_format import copy_rows_in
 from monitoring.models import Report, ReportChunk, ReportRow
 from monitoring.reports import failover, files
 from monitoring.reports.compute import (
@@ -23,7 +23,7 @@ from monitoring.reports.compute import (
     resolve_as_of,
     validate_report_request,
 )
-from monitoring.selectors import store_pks_in_code_point_order, stores_in_scope
+from monitoring.stores.selectors import store_pks_in_code_point_order, stores_in_scope
 
 logger = logging.getLogger(__name__)
 

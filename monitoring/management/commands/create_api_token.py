@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.access import token_create
+from monitoring.stores.access import token_create
 from monitoring.models import Owner
 
 

@@ -1,7 +1,7 @@
 """`python manage.py generate_data OUTDIR --stores N --days D [--seed S] [--end ISO8601]`.
 
 Writes store_status.csv, menu_hours.csv and timezones.csv (SPEC §1) with synthetic,
-deterministic data; see monitoring/generation/ for what is in them. Needs no database.
+deterministic data; see monitoring/tools/generation/ for what is in them. Needs no database.
 """
 
 from datetime import datetime, timezone
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.generation import DEFAULT_END, generate_dataset
+from monitoring.tools.generation import DEFAULT_END, generate_dataset
 
 
 def _positive_int(value: str) -> int:

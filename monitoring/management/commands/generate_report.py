@@ -4,9 +4,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.ingest import values
+from monitoring.kernel import values
 from monitoring.reports import ReportInputError, report_csv_write, validate_report_request
-from monitoring.selectors import earliest_poll_timestamp, latest_poll_timestamp
+from monitoring.stores.selectors import earliest_poll_timestamp, latest_poll_timestamp
 
 
 def parse_as_of(value: str) -> datetime:

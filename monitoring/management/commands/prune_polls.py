@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from monitoring.ingest import values
-from monitoring.retention import polls_prune, retention_cut
+from monitoring.kernel import values
+from monitoring.stores.retention import polls_prune, retention_cut
 
 
 class Command(BaseCommand):

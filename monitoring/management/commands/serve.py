@@ -6,7 +6,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from monitoring.processes import (
+from monitoring.tools.processes import (
     kill_group,
     port_problem,
     server_address,

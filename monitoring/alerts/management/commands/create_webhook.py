@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.alerts.events import ALERT_EVENTS
 from monitoring.alerts.webhooks import webhook_create_for_owner
-from monitoring.ingest.values import InvalidValue
+from monitoring.kernel.values import InvalidValue
 
 
 class Command(BaseCommand):

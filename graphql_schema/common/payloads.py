@@ -1,0 +1,59 @@
+"""`userErrors { field message code }`: how a mutation reports input it refuses, in its
+result (Shopify's Admin API), so a client reads them where it reads the result.
+
+A client that did not select `userErrors` (SPEC §6's `triggerReport { id status }`) would
+otherwise see nothing but nulls: the refusal is then also a top-level error, with the
+same code and argument."""
+
+import strawberry
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
+
+from graphql_schema.common.errors import ErrorCode, UserError, graphql_name, graphql_names
+from monitoring.kernel.values import InvalidValue
+from monitoring.reports import ReportInputError
+
+USER_ERRORS_FIELD = "userErrors"
+
+
+@strawberry.type(name="UserError", description="Input a mutation refused: nothing was changed.")
+class UserErrorType:
+    field: str | None = strawberry.field(
+        description="The argument at fault, as the schema spells it (`asOf`, `storeIds[1]`); null for the whole request."
+    )
+    message: str = strawberry.field(description="What was wrong and how to fix it.")
+    code: ErrorCode = strawberry.field(description="INVALID_ARGUMENT or NOT_FOUND.")
+
+
+def user_error(error: Exception) -> UserErrorType:
+    """The userError of a refusal the client can fix (UserError, InvalidValue, ReportInputError)."""
+    if isinstance(error, UserError):
+        return UserErrorType(field=error.argument, message=str(error), code=error.code)
+    field = getattr(error, "field", None)
+    return UserErrorType(field=graphql_name(field), message=graphql_names(str(error)), code=ErrorCode.INVALID_ARGUMENT)
+
+
+REFUSALS = (UserError, InvalidValue, ReportInputError)
+
+
+def _selects(selections, name: str) -> bool:
+    """True when `name` is selected among `selections`, fragments included."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                return True
+        elif _selects(selection.selections, name):  # a fragment spread or an inline fragment
+            return True
+    return False
+
+
+def selects_user_errors(info: Info) -> bool:
+    return any(_selects(field.selections, USER_ERRORS_FIELD) for field in info.selected_fields)
+
+
+def refused(info: Info, error: Exception) -> list[UserErrorType]:
+    """[userError] of `error`, raising it as a top-level error too when the client did
+    not select userErrors."""
+    if not selects_user_errors(info):
+        raise error
+    return [user_error(error)]

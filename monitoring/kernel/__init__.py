@@ -1,0 +1,1 @@
+"""The kernel: what every layer may import, and which imports nothing of ours."""

@@ -1,0 +1,46 @@
+"""The data version: a number that changes whenever stores, business hours (weekly or
+special) or polls change, for caching reads derived from them (graphql_schema.limits.read_cache).
+
+Every writing statement on those tables bumps the `monitoring_data_version` sequence
+and holds the advisory lock WRITER_LOCK_KEY until its transaction ends (triggers of
+migrations 0009 and 0012): writers queue on it, one at a time. A reader reads the version and,
+in the same statement, checks that no writer holds the lock: then every write counted
+in the version is committed, and data read afterwards is at least that new, so a
+result may be cached under the version. Otherwise the version may count a write not
+yet visible; the result is served but not cached.
+
+A writer waiting for the lock in its trigger already holds its statement's table
+lock (ROW EXCLUSIVE), so writers must not take stronger table locks while holding the
+writer lock and waiting: the file loaders take the writer lock first (`writer_lock`)
+and need no table locks of their own (the empty-table bulk path asks for its exclusive
+lock with NOWAIT, and takes the ordinary path if it is busy).
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+WRITER_LOCK_KEY = 0x75707469  # "upti"; the triggers of migration 0009 use the same key
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    number: int
+    settled: bool  # no writer in flight: every write counted in `number` is committed
+
+
+def data_version_read() -> DataVersion:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_value + (CASE WHEN is_called THEN 0 ELSE -1 END),"
+            " CASE WHEN pg_try_advisory_lock_shared(%s) THEN pg_advisory_unlock_shared(%s) ELSE false END"
+            " FROM monitoring_data_version",
+            [WRITER_LOCK_KEY, WRITER_LOCK_KEY],
+        )
+        number, settled = cursor.fetchone()
+    return DataVersion(number=number, settled=bool(settled))
+
+
+def writer_lock(cursor) -> None:
+    """Queue as a writer now, before taking table locks (held until the transaction ends)."""
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK_KEY])

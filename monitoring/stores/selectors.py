@@ -1,0 +1,293 @@
+"""Read-side queries that feed the report engine from PostgreSQL in bulk.
+
+One pass per kind of data: stores with their zone, all their business hours (and the
+special hours of the dates the range needs), and the polls of the report's time range through a binary `COPY … TO STDOUT` parsed straight
+into numpy arrays (no per-row Python objects, no query per store).
+"""
+
+import io
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Iterator, Sequence
+
+import numpy as np
+from django.db import connection
+from django.db.models.functions import Collate
+
+from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
+from monitoring.kernel.copy_format import PG_EPOCH_UNIX_US, decode_records
+from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
+from monitoring.stores.partitions import partitions_list
+
+#: Heap pages read at either end of the poll table for a first min()/max() candidate.
+_EDGE_PAGES = 32
+#: An owner's latest poll is looked for first this far below the latest poll of all
+#: stores, then this far (polls arrive about hourly: a live owner has one in the last).
+_OWNER_RECENT_WINDOWS = (timedelta(minutes=5), timedelta(hours=2))
+
+
+def latest_poll_timestamp(*, owner_id: int | None = None) -> datetime | None:
+    """The latest poll instant among the stores a caller can see (SPEC §8): every store
+    when owner_id is None (staff, anonymous, the CLI; SPEC §5), else that owner's stores.
+    None when there is no such poll."""
+    latest = _poll_time_bound(latest=True)
+    if owner_id is None or latest is None:
+        return latest
+    return _owner_latest_poll(owner_id=owner_id, below=latest)
+
+
+def _owner_latest_poll(*, owner_id: int, below: datetime) -> datetime | None:
+    """The latest poll of an owner's stores, given `below`, the latest poll of all stores.
+
+    First the owner's polls at or after below - 5 minutes, then below - 2 hours: exact
+    as soon as one is found, since every later poll is in that range too (the short
+    window spares an owner of thousands of stores reading the polls of everyone's last
+    two hours; a miss costs a few stores ~0.4 ms). Else (stores gone quiet) the newest
+    poll of each store. Measured by bench/as_of.py."""
+    for window in _OWNER_RECENT_WINDOWS:
+        recent = owner_recent_poll(owner_id=owner_id, since=below - window)
+        if recent is not None:
+            return recent
+    return owner_newest_poll_by_store(owner_id=owner_id)
+
+
+def owner_recent_poll(*, owner_id: int, since: datetime) -> datetime | None:
+    """The latest poll at or after `since` among an owner's stores. PostgreSQL picks the
+    plan: for a few stores one (store, time) primary-key range probe each (~0.4 ms for
+    10), for thousands the BRIN time index's last block ranges hash-joined to the stores
+    (for 10,000 of 14,000 stores: ~5 ms over 5 minutes of polls, ~20 ms over 2 hours,
+    where a probe per store takes ~100 ms)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT max(p.timestamp_utc) FROM {StatusPoll._meta.db_table} p"
+            f" JOIN {Store._meta.db_table} s ON s.id = p.store_id"
+            " WHERE s.owner_id = %s AND p.timestamp_utc >= %s",
+            [owner_id, since],
+        )
+        return cursor.fetchone()[0]
+
+
+def owner_newest_poll_by_store(*, owner_id: int) -> datetime | None:
+    """The latest poll among an owner's stores, however old: the newest poll of each
+    store by one backward probe of the (store, time) primary key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT max(newest.timestamp_utc) FROM {Store._meta.db_table} s CROSS JOIN LATERAL"
+            f" (SELECT p.timestamp_utc FROM {StatusPoll._meta.db_table} p WHERE p.store_id = s.id"
+            "  ORDER BY p.timestamp_utc DESC LIMIT 1) newest"
+            " WHERE s.owner_id = %s",
+            [owner_id],
+        )
+        return cursor.fetchone()[0]
+
+
+def earliest_poll_timestamp() -> datetime | None:
+    return _poll_time_bound(latest=False)
+
+
+def _poll_time_bound(*, latest: bool) -> datetime | None:
+    """max() or min() of the poll instants. The time index is BRIN, which cannot answer
+    either alone: polls are stored in time order, so the last (first) pages of the
+    newest (oldest) weekly partition holding polls give a candidate (a TID range scan;
+    a `ctid` means nothing on the partitioned parent), and the BRIN indexes then find
+    the exact answer reading only the partitions and block ranges that can hold a
+    later (earlier) poll (the DEFAULT partition's strays included). Plain SQL: every
+    live uptime asks, and the ORM took longer to build a query than PostgreSQL took to
+    answer it."""
+    table = StatusPoll._meta.db_table
+    aggregate, beyond = ("max", ">=") if latest else ("min", "<=")
+    with connection.cursor() as cursor:
+        partitions = [name for name, _low, _high in partitions_list(cursor=cursor)]
+        for partition in reversed(partitions) if latest else partitions:
+            if latest:
+                last_pages = (
+                    f"greatest(pg_relation_size('{partition}') / current_setting('block_size')::int - {_EDGE_PAGES}, 0)"
+                )
+                edge = f"ctid >= (SELECT format('(%s,0)', {last_pages})::tid)"
+            else:
+                edge = f"ctid < '({_EDGE_PAGES},0)'::tid"
+            cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {partition} WHERE {edge}")
+            candidate = cursor.fetchone()[0]
+            if candidate is None:
+                continue  # an empty partition (created ahead, or pruned)
+            cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {table} WHERE timestamp_utc {beyond} %s", [candidate])
+            bound = cursor.fetchone()[0]
+            if bound is not None:
+                return bound
+            break
+        # No poll in the edge pages (or it was deleted meanwhile): the plain scan.
+        cursor.execute(f"SELECT {aggregate}(timestamp_utc) FROM {table}")
+        return cursor.fetchone()[0]
+
+
+def stores_in_scope(
+    *, store_ids: Sequence[str] | None, owner_id: int | None = None, store_pks: Sequence[int] | None = None
+) -> list[tuple[int, str, str | None]]:
+    """(pk, store_id, timezone_name) of the stores asked for (all when None), limited to
+    an owner's stores when owner_id is given, or to given primary keys, in pk order."""
+    stores = Store.objects.order_by("pk")
+    if store_pks is not None:
+        stores = stores.filter(pk__in=list(store_pks))
+    if owner_id is not None:
+        stores = stores.filter(owner_id=owner_id)
+    if store_ids is not None:
+        stores = stores.filter(store_id__in=list(store_ids))
+    return list(stores.values_list("pk", "store_id", "timezone_name"))
+
+
+def store_pks_in_code_point_order(
+    *, store_ids: Sequence[str] | None, owner_id: int | None = None, batch: int
+) -> Iterator[list[int]]:
+    """The pks of the stores in scope (as stores_in_scope), in store_id code-point order
+    (COLLATE "C": UTF-8 byte order is code-point order, whatever the database's
+    collation), `batch` at a time through a server-side cursor: the report's chunks,
+    whose CSV parts then follow one another in the file's order."""
+    stores = Store.objects.all()
+    if owner_id is not None:
+        stores = stores.filter(owner_id=owner_id)
+    if store_ids is not None:
+        stores = stores.filter(store_id__in=list(store_ids))
+    ordered = stores.order_by(Collate("store_id", "C")).values_list("pk", flat=True)
+    pks: list[int] = []
+    for pk in ordered.iterator(chunk_size=min(batch, 10_000)):
+        pks.append(pk)
+        if len(pks) == batch:
+            yield pks
+            pks = []
+    if pks:
+        yield pks
+
+
+#: A local date's shifts reach UTC instants up to ~2.5 days after its UTC midnight and
+#: ~14 hours before it: the special dates that can matter to [start, end] lie within these.
+_SPECIAL_DATES_BEFORE = timedelta(days=3)
+_SPECIAL_DATES_AFTER = timedelta(days=2)
+
+
+def special_dates_for(start: datetime, end: datetime) -> tuple[date, date]:
+    """The local dates whose special hours (SPEC §9) can change business hours within the
+    UTC range [start, end], in any zone (generously)."""
+    return (start - _SPECIAL_DATES_BEFORE).date(), (end + _SPECIAL_DATES_AFTER).date()
+
+
+def store_schedules(
+    *,
+    stores: Sequence[tuple[int, str, str | None]],
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[StoreSchedule]:
+    """The engine's view of each store, in the order given: weekly hours, and the special
+    hours of the dates that can matter to the UTC range [start, end] (every date when
+    no range is given)."""
+    pks = [pk for pk, _, _ in stores]
+    scope, scope_params = _store_scope(pks)
+    sql = (
+        f"SELECT store_id, day_of_week, start_time_local, end_time_local FROM {BusinessHours._meta.db_table}"
+        f" WHERE {scope}"
+    )
+    params: list = list(scope_params)
+    shifts_by_store: dict[int, list[Shift]] = defaultdict(list)
+    with connection.cursor() as cursor:  # plain rows: the ORM's per-row work doubled the time
+        cursor.execute(sql, params)
+        for store_pk, day, shift_start, shift_end in cursor.fetchall():
+            shifts_by_store[store_pk].append(Shift(day, shift_start, shift_end))
+    specials = _special_shifts(pks=pks, start=start, end=end)
+    return [
+        StoreSchedule(
+            store_id=store_id,
+            timezone_name=zone,
+            shifts=tuple(shifts_by_store.get(pk, ())),
+            special_shifts=tuple(specials.get(pk, ())),
+        )
+        for pk, store_id, zone in stores
+    ]
+
+
+def _store_scope(pks: list[int]) -> tuple[str, list]:
+    """A WHERE condition on `store_id` selecting these stores' rows (and perhaps a few
+    more, which callers ignore): a few stores by the index; the whole fleet (a dense run
+    of pks) by one bounded scan, cheaper than a huge list; a report chunk (scattered pks,
+    in store_id order) by a constant array, which PostgreSQL hashes. So a chunk reads its
+    own stores' rows, never the fleet's (memory bounded by the chunk)."""
+    if not pks:
+        return "false", []
+    low, high = min(pks), max(pks)
+    if len(pks) >= 1000 and high - low + 1 <= 2 * len(pks):
+        return "store_id BETWEEN %s AND %s", [low, high]
+    return "store_id = ANY(%s::bigint[])", [pks]
+
+
+def _special_shifts(*, pks: list[int], start: datetime | None, end: datetime | None) -> dict[int, list[SpecialShift]]:
+    """{store pk: its special shifts} of the dates that matter (one query; usually few rows)."""
+    scope, params = _store_scope(pks)
+    sql = f"SELECT store_id, date, start_time_local, end_time_local FROM {SpecialHours._meta.db_table} WHERE {scope}"
+    if start is not None and end is not None:
+        sql += " AND date BETWEEN %s AND %s"
+        params.extend(special_dates_for(start, end))
+    by_store: dict[int, list[SpecialShift]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for store_pk, day, shift_start, shift_end in cursor.fetchall():
+            by_store[store_pk].append(SpecialShift(day, shift_start, shift_end))
+    return by_store
+
+
+def polls_between(
+    *, stores: Sequence[tuple[int, str, str | None]], start: datetime, end: datetime
+) -> Polls:
+    """Polls with start <= timestamp <= end of the given stores, as engine arrays sorted by
+    (store index, time); the store index is the position in `stores`."""
+    pks = np.fromiter((pk for pk, _, _ in stores), dtype=np.int64, count=len(stores))
+    if len(pks) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return Polls(store_index=empty, timestamp_us=empty, is_active=np.empty(0, dtype=bool))
+    table = StatusPoll._meta.db_table
+    sql = (
+        f"SELECT store_id, timestamp_utc, is_active FROM {table}"
+        " WHERE timestamp_utc >= %s AND timestamp_utc <= %s"
+    )
+    params: list = [start, end]
+    low, high = int(pks.min()), int(pks.max())
+    if len(pks) < 1000:  # a few stores: use the (store, time) index
+        sql += " AND store_id = ANY(%s)"
+        params.append(pks.tolist())
+    elif high - low + 1 <= 2 * len(pks):  # a dense run of pks (the whole fleet): bound the range, filter below
+        sql += " AND store_id BETWEEN %s AND %s"
+        params.extend([low, high])
+    else:  # a report chunk, in store_id order: scattered pks; PostgreSQL hashes a constant array
+        sql += " AND store_id = ANY(%s::bigint[])"
+        params.append(pks.tolist())
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        copy_sql = cursor.mogrify(sql, params).decode()
+        cursor.copy_expert(f"COPY ({copy_sql}) TO STDOUT WITH (FORMAT binary)", buffer)
+    records = decode_records(buffer.getbuffer())
+
+    # Map store pks to positions in `stores` (pks are dense enough for a lookup table).
+    position = np.full(int(pks.max()) + 1, -1, dtype=np.int64)
+    position[pks] = np.arange(len(pks))
+    record_pks = records["store_pk"].astype(np.int64)
+    in_range = record_pks <= pks.max()
+    store_index = np.full(len(records), -1, dtype=np.int64)
+    store_index[in_range] = position[record_pks[in_range]]
+    keep = store_index >= 0
+    store_index = store_index[keep]
+    timestamp_us = records["timestamp_us"][keep].astype(np.int64) + PG_EPOCH_UNIX_US
+    is_active = records["is_active"][keep].astype(bool)
+    # The engine wants (store, time) order; the table is stored in time order.
+    later = (store_index[1:] > store_index[:-1]) | (
+        (store_index[1:] == store_index[:-1]) & (timestamp_us[1:] > timestamp_us[:-1])
+    )
+    if not later.all():
+        order = _store_time_order(store_index, timestamp_us)
+        store_index, timestamp_us, is_active = store_index[order], timestamp_us[order], is_active[order]
+    return Polls(store_index=store_index, timestamp_us=timestamp_us, is_active=is_active)
+
+
+def _store_time_order(store_index: np.ndarray, timestamp_us: np.ndarray) -> np.ndarray:
+    """argsort by (store, time): one int64 key when both fit (~3x faster than lexsort)."""
+    span = int(timestamp_us.max() - timestamp_us.min()) + 1
+    time_bits = span.bit_length()
+    if time_bits + int(store_index.max()).bit_length() <= 62:
+        return np.argsort((store_index << time_bits) | (timestamp_us - timestamp_us.min()))
+    return np.lexsort((timestamp_us, store_index))

@@ -1,0 +1,71 @@
+"""Special hours of one store (SPEC §9), read and edited one date at a time (the GraphQL
+API; files go through monitoring.ingest). On a date with special rows those rows are the
+store's shifts that day, its weekly hours do not apply; a date given no shifts is closed
+all day (one row with both times null). Clearing a date gives it back to the weekly hours.
+
+Values arrive already read by the grammar (monitoring.kernel.values: `local_date`,
+`local_time`); the writes take the writer lock (monitoring.stores.data_version) as every other
+writer of store data does, so cached reads never outlive them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, time
+
+from django.db import connection, transaction
+
+from monitoring.stores.data_version import writer_lock
+from monitoring.kernel.values import InvalidValue
+from monitoring.models import SpecialHours, Store
+
+#: Most shifts one date may be given (a split day has two or three).
+MAX_SHIFTS_PER_DATE = 10
+
+
+def special_hours_between(
+    *, store: Store, start: date | None = None, end: date | None = None, limit: int | None = None
+) -> list[SpecialHours]:
+    """The store's special rows with start <= date <= end (either bound optional), by
+    date and start time (a closed day's row first), at most `limit`."""
+    rows = SpecialHours.objects.filter(store_id=store.pk).order_by("date", "start_time_local", "end_time_local")
+    if start is not None:
+        rows = rows.filter(date__gte=start)
+    if end is not None:
+        rows = rows.filter(date__lte=end)
+    return list(rows[:limit] if limit is not None else rows)
+
+
+def special_hours_set(*, store: Store, date: date, shifts: Sequence[tuple[time, time]]) -> list[SpecialHours]:
+    """Makes `date`'s special rows exactly `shifts` ((start, end) local times; no shift:
+    closed all day). Rows already stored as asked stay untouched; returns the date's rows."""
+    wanted = list(dict.fromkeys(shifts)) or [(None, None)]
+    if len(wanted) > MAX_SHIFTS_PER_DATE:
+        raise InvalidValue("shifts", f"at most {MAX_SHIFTS_PER_DATE} shifts a date")
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            writer_lock(cursor)
+        stored = {(row.start_time_local, row.end_time_local): row for row in _rows_of(store, date)}
+        gone = [row.pk for key, row in stored.items() if key not in wanted]
+        if gone:
+            SpecialHours.objects.filter(pk__in=gone).delete()
+        new = [key for key in wanted if key not in stored]
+        if new:
+            SpecialHours.objects.bulk_create(
+                SpecialHours(store=store, date=date, start_time_local=start, end_time_local=end) for start, end in new
+            )
+        return _rows_of(store, date)
+
+
+def special_hours_clear(*, store: Store, date: date) -> int:
+    """Removes `date`'s special rows: the weekly hours apply again. Returns how many."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            writer_lock(cursor)
+        removed, _ = SpecialHours.objects.filter(store_id=store.pk, date=date).delete()
+    return removed
+
+
+def _rows_of(store: Store, day: date) -> list[SpecialHours]:
+    return list(
+        SpecialHours.objects.filter(store_id=store.pk, date=day).order_by("start_time_local", "end_time_local")
+    )

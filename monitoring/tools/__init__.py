@@ -1,0 +1,1 @@
+"""Tools apart from the domain: child processes (`make run`, `make stop`) and synthetic data generation."""

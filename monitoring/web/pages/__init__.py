@@ -1,0 +1,27 @@
+"""Server-rendered pages for owners and operators: a store's status page and a report's
+page. Thin: the numbers come from the report and timeline services (the same engine as
+the CSV); what is here only arranges them for display.
+
+Access is `request.access` (set by ApiAccessMiddleware for /stores/ and /reports/): a store
+or report outside it is answered with the same 404 as one that does not exist.
+
+One file a page or a part of one: `display` and `common` (shared), `status`, `fleet`
+(the home page), `reports`, `session` (sign in and out)."""
+
+from monitoring.web.pages.display import PX_PER_HOUR
+from monitoring.web.pages.status import status_page_context, store_page
+from monitoring.web.pages.fleet import home
+from monitoring.web.pages.reports import report_page, report_list, report_generate
+from monitoring.web.pages.session import sign_in, sign_out
+
+__all__ = [
+    "PX_PER_HOUR",
+    "home",
+    "report_generate",
+    "report_list",
+    "report_page",
+    "sign_in",
+    "sign_out",
+    "status_page_context",
+    "store_page",
+]

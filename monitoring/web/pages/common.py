@@ -1,0 +1,58 @@
+"""What every page shares: the 404 and 400 pages, the `as_of` query parameter (read by
+the grammar), who is viewing, and rendering with that."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render as django_render
+
+from monitoring.stores.access import Access, SESSION_TOKEN_KEY
+from monitoring.kernel import values
+from monitoring.models import ApiToken
+
+
+def _not_found(request: HttpRequest, what: str, reason: str = "") -> HttpResponse:
+    return render(request, "monitoring/not_found.html", {"what": what, "reason": reason}, status=404)
+
+
+def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "monitoring/bad_request.html", {"message": message}, status=400)
+
+
+def _as_of_param(request: HttpRequest) -> datetime | None:
+    """The page's `as_of` by the one grammar (SPEC §7): an offset required, years
+    2000–2100; absent or empty = the latest poll. Raises InvalidValue."""
+    value = request.GET.get("as_of", "")
+    if value == "":
+        return None
+    return values.as_of(value, field="as_of")
+
+
+# --------------------------------------------------------------------------- views
+
+
+def viewer(request: HttpRequest) -> dict | None:
+    """Who the page header says is signed in: the owner of the token signed in to this
+    browser session (or 'staff'), an admin user, a bearer token, or the anonymous demo.
+    None where the page has no access (sign-in, errors)."""
+    access: Access | None = getattr(request, "access", None)
+    if access is None:
+        return None
+    key_hash = request.session.get(SESSION_TOKEN_KEY) if hasattr(request, "session") else None
+    if key_hash:
+        token = ApiToken.objects.select_related("owner").filter(key_hash=key_hash).first()
+        name = token.owner.name if token and token.owner_id else "staff"
+        return {"name": name, "session": True}
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return {"name": f"{user.get_username()} (admin)", "session": True}
+    if request.headers.get("Authorization"):
+        return {"name": "an API token", "session": False}
+    return {"name": None, "demo": True, "session": False}
+
+
+def render(request: HttpRequest, template: str, context: dict | None = None, status: int | None = None) -> HttpResponse:
+    """django.shortcuts.render with the header's `viewer`."""
+    return django_render(request, template, {**(context or {}), "viewer": viewer(request)}, status=status)

@@ -1,0 +1,224 @@
+"""How figures are shown to people on the pages: local and UTC times, shifts, special
+days, uptime windows with their coverage, and the week chart's rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+
+from monitoring.kernel import humanize
+from monitoring.engine import DEFAULT_TIMEZONE
+from monitoring.models import BusinessHours, Store
+from monitoring.reports import window_seconds
+from monitoring.stores.special_hours import special_hours_between
+
+from zoneinfo import ZoneInfo
+
+
+UTC = dt_timezone.utc
+WEEK = timedelta(days=7)
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+STATE_LABELS = {"UP": "Up", "DOWN": "Down", "UNKNOWN": "Unknown", "CLOSED": "Closed"}
+STATE_COLORS = {"UP": "#2e9d4f", "DOWN": "#d64541", "UNKNOWN": "#9aa0a6", "CLOSED": "#eceff1"}
+
+# Timeline chart geometry (SVG user units): one row per local calendar day, a fixed scale
+# of PX_PER_HOUR so that a 23- or 25-hour day (DST) is drawn as long as it really is.
+PX_PER_HOUR = 40
+DAY_WIDTH = 24 * PX_PER_HOUR
+LABEL_WIDTH = 96
+ROW_HEIGHT = 22
+ROW_GAP = 8
+AXIS_HEIGHT = 22
+CHART_WIDTH = LABEL_WIDTH + DAY_WIDTH + PX_PER_HOUR + 8  # room for a 25-hour day
+REPORT_PREVIEW_ROWS = 20
+
+
+# --------------------------------------------------------------------------- display helpers
+
+
+def _zone(store: Store) -> ZoneInfo:
+    return ZoneInfo(store.timezone_name or DEFAULT_TIMEZONE)
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+    return humanize.local_time(moment, zone)
+
+
+def _utc(moment: datetime | None) -> str:
+    return humanize.utc_time(moment)
+
+
+def _clock(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _shift_text(start: time, end: time) -> str:
+    if start == end:
+        return f"{_clock(start)} for 24 hours"
+    if end == time(0):
+        return f"{_clock(start)}–24:00"
+    if end < start:
+        return f"{_clock(start)}–{_clock(end)} (next day)"
+    return f"{_clock(start)}–{_clock(end)}"
+
+
+def _hours_by_day(hours: list[BusinessHours]) -> list[dict]:
+    """Each weekday with its shifts as text, in the store's local time (SPEC §2, §3)."""
+    if not hours:
+        return []
+    days = []
+    for day, name in enumerate(DAY_NAMES):
+        shifts = [_shift_text(row.start_time_local, row.end_time_local) for row in hours if row.day_of_week == day]
+        days.append({"name": name, "shifts": shifts})
+    return days
+
+
+#: Special hours shown on the status page: from the week's first local date to this far ahead.
+SPECIAL_DAYS_AHEAD = timedelta(days=60)
+SPECIAL_DAYS_SHOWN = 40
+
+
+def _special_days(store: Store, *, first: date, last: date) -> list[dict]:
+    """The store's special dates in [first, last] with their shifts as text (SPEC §9); a
+    date with no shift is closed all day."""
+    days: dict[date, list[str]] = {}
+    for row in special_hours_between(store=store, start=first, end=last, limit=SPECIAL_DAYS_SHOWN * 4):
+        shifts = days.setdefault(row.date, [])
+        if not row.closed:
+            shifts.append(_shift_text(row.start_time_local, row.end_time_local))
+    return [
+        {"date": day.strftime("%a %d %b %Y"), "shifts": shifts} for day, shifts in list(days.items())[:SPECIAL_DAYS_SHOWN]
+    ]
+
+
+@dataclass
+class WindowFigures:
+    label: str
+    up_seconds: float
+    down_seconds: float
+    unknown_seconds: float
+
+    @property
+    def business_seconds(self) -> float:
+        return self.up_seconds + self.down_seconds + self.unknown_seconds
+
+    @property
+    def uptime_percent(self) -> float | None:
+        """up / (up + down): unknown time counts as neither (SPEC §4)."""
+        return humanize.uptime_percent(self.up_seconds, self.down_seconds)
+
+    @property
+    def figure(self) -> dict:
+        """The percentage with how much of the business time is known (humanize.coverage)."""
+        return humanize.coverage(self.up_seconds, self.down_seconds, self.unknown_seconds)
+
+    def share(self, seconds: float) -> float:
+        return 0.0 if self.business_seconds <= 0 else round(100.0 * seconds / self.business_seconds, 3)
+
+    @property
+    def up_share(self) -> float:
+        return self.share(self.up_seconds)
+
+    @property
+    def down_share(self) -> float:
+        return self.share(self.down_seconds)
+
+    @property
+    def unknown_share(self) -> float:
+        return self.share(self.unknown_seconds)
+
+    @property
+    def up_text(self) -> str:
+        return humanize.duration(self.up_seconds)
+
+    @property
+    def down_text(self) -> str:
+        return humanize.duration(self.down_seconds)
+
+    @property
+    def unknown_text(self) -> str:
+        return humanize.duration(self.unknown_seconds)
+
+    @property
+    def business_text(self) -> str:
+        return humanize.duration(self.business_seconds)
+
+
+def _window_figures(row: dict) -> list[WindowFigures]:
+    figures = []
+    for key, label in (("hour", "Last hour"), ("day", "Last day"), ("week", "Last week")):
+        up, down, unknown = window_seconds(row, key)
+        figures.append(WindowFigures(label=label, up_seconds=up, down_seconds=down, unknown_seconds=unknown))
+    return figures
+
+
+@dataclass
+class ChartRect:
+    x: float
+    width: float
+    seconds: float
+    state: str
+    title: str
+
+    @property
+    def color(self) -> str:
+        return STATE_COLORS[self.state]
+
+
+@dataclass
+class ChartRow:
+    label: str
+    y: float
+    length: float  # the local day's length on the chart (23 or 25 hours across DST)
+    rects: list[ChartRect] = field(default_factory=list)
+
+    @property
+    def text_y(self) -> float:
+        return self.y + ROW_HEIGHT / 2 + 4
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+
+def _chart_rows(segments, *, zone: ZoneInfo, start: datetime, end: datetime) -> list[ChartRow]:
+    """The timeline cut into local calendar days, one chart row each; x measures time since
+    local midnight at PX_PER_HOUR, so the rects' widths add up to the whole range."""
+    first_day = start.astimezone(zone).date()
+    last_day = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    rows: list[ChartRow] = []
+    day = first_day
+    index = 0
+    while day <= last_day:
+        day_start = _local_midnight(day, zone)
+        day_end = _local_midnight(day + timedelta(days=1), zone)
+        row = ChartRow(
+            label=day.strftime("%a %d %b"),
+            y=AXIS_HEIGHT + len(rows) * (ROW_HEIGHT + ROW_GAP),
+            length=round((day_end - day_start).total_seconds() / 3600 * PX_PER_HOUR, 3),
+        )
+        lo_day, hi_day = max(day_start, start), min(day_end, end)
+        while index < len(segments) and segments[index].end <= lo_day:
+            index += 1
+        j = index
+        while j < len(segments) and segments[j].start < hi_day:
+            segment = segments[j]
+            lo, hi = max(segment.start, lo_day), min(segment.end, hi_day)
+            if lo < hi:
+                seconds = (hi - lo).total_seconds()
+                row.rects.append(
+                    ChartRect(
+                        x=round(LABEL_WIDTH + (lo - day_start).total_seconds() / 3600 * PX_PER_HOUR, 3),
+                        width=round(seconds / 3600 * PX_PER_HOUR, 3),
+                        seconds=seconds,
+                        state=segment.state,
+                        title=(
+                            f"{STATE_LABELS[segment.state]} {lo.astimezone(zone):%a %H:%M}"
+                            f"–{hi.astimezone(zone):%H:%M} ({humanize.duration(seconds)})"
+                        ),
+                    )
+                )
+            j += 1
+        rows.append(row)
+        day += timedelta(days=1)
+    return rows

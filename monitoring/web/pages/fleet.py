@@ -1,0 +1,170 @@
+"""The home page: the fleet of stores the caller can see, worst first, from the fleet
+ranking (monitoring.fleet: computed in one batched engine call, kept and shared)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.db.models import Max
+from django.http import HttpRequest, HttpResponse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
+
+from monitoring import engine
+from monitoring.kernel import humanize
+from monitoring.stores.access import Access, stores_visible
+from monitoring.engine import DEFAULT_TIMEZONE, TIMELINE_STATES
+from monitoring.fleet.ranking import FleetRow, fleet_rows
+from monitoring.fleet.summary import fleet_ranking_for
+from monitoring.web.links import store_page_url
+from monitoring.models import StatusPoll
+from monitoring.reports import default_horizon
+from monitoring.stores.selectors import latest_poll_timestamp, polls_between, store_schedules
+from monitoring.web.pages.display import UTC, WEEK
+from monitoring.web.pages.common import _bad_request, render
+
+# --------------------------------------------------------------------------- the fleet (home page)
+
+#: Stores a page of the fleet table shows.
+FLEET_PAGE_SIZE = 50
+#: Up to this many visible stores, every store's figures are ranked worst-first across all
+#: of them (monitoring.fleet; ~14,000 stores: see bench/pages.py). Above it, only the page's
+#: stores are computed, in id order: narrow the search.
+FLEET_RANK_LIMIT = 20_000
+FLEET_STATES = ("down", "up", "closed", "unknown")
+
+
+def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta) -> None:
+    """What only the shown rows need: links, last poll in words and local time (one query
+    for stores with no poll in the week read), 'silent' / 'never reported', and how long a
+    down store has been down (its open incident: the down stores' hours and polls, read
+    for them alone, and the engine's incidents)."""
+    older_needed = [row.pk for row in rows if row.last_poll_us is None]
+    older = {}
+    if older_needed:
+        older = dict(
+            StatusPoll.objects.filter(store_id__in=older_needed, timestamp_utc__lte=as_of)
+            .values("store_id").annotate(latest=Max("timestamp_utc")).values_list("store_id", "latest")
+        )
+    down = [(row.pk, row.store_id, row.timezone_name) for row in rows if row.state == "DOWN"]
+    incidents_by_pk = {}
+    # Most outages are short: look back a day first, and a week only for those that began earlier.
+    for reach in (timedelta(days=1), WEEK):
+        if not down:
+            break
+        start = as_of - reach - horizon
+        schedules = store_schedules(stores=down, start=start, end=as_of)
+        polls = polls_between(stores=down, start=start, end=as_of)
+        longer = []
+        for i, store in enumerate(down):
+            a, b = np.searchsorted(polls.store_index, [i, i + 1])
+            incidents = engine.store_incidents(
+                schedule=schedules[i], timestamps_us=polls.timestamp_us[a:b], is_active=polls.is_active[a:b],
+                start=as_of - reach, end=as_of, horizon=horizon,
+            )
+            incidents_by_pk[store[0]] = incidents
+            if reach < WEEK and (not incidents or incidents[-1].start <= as_of - reach):
+                longer.append(store)
+        down = longer
+    for row in rows:
+        zone = ZoneInfo(row.timezone_name or DEFAULT_TIMEZONE)
+        row.page_url = store_page_url(row.store_id)
+        last = engine.from_us(row.last_poll_us) if row.last_poll_us is not None else older.get(row.pk)
+        if last is None:
+            row.last_poll_text = "never"
+            if row.state == "UNKNOWN":
+                row.label = "never reported"
+        else:
+            row.last_poll_text = humanize.ago(last, now=as_of)
+            row.last_poll_local = humanize.local_time(last, zone)
+            if row.state == "UNKNOWN":
+                row.label = "silent"
+        if incidents_by_pk.get(row.pk):
+            began = incidents_by_pk[row.pk][-1].start
+            row.down_for = ("over " if began <= as_of - WEEK else "") + humanize.duration((as_of - began).total_seconds())
+            row.down_since_local = humanize.local_time(began, zone)
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@require_http_methods(["GET", "HEAD"])
+def home(request: HttpRequest) -> HttpResponse:
+    """GET /[?state=down|up|closed|unknown][&q=prefix][&page=N]: the fleet. Every store the
+    caller can see (an owner's; staff and anonymous demo: all) with its state now, uptime
+    over the last day and week with how much of it is known, its open incident and its
+    last poll, worst first, 50 a page (store_page_url links; an id the grammar refuses,
+    from older data, is listed unlinked). as_of = the caller's latest poll (SPEC §8)."""
+    query = request.GET.get("q", "").strip()
+    if "\x00" in query:  # PostgreSQL text holds no NUL: no id starts with one
+        return _bad_request(request, "q holds a NUL character (U+0000)")
+    state_filter = request.GET.get("state", "").strip().lower()
+    if state_filter and state_filter not in FLEET_STATES:
+        return _bad_request(request, f"state must be one of: {', '.join(FLEET_STATES)}")
+    access: Access = request.access
+    as_of = latest_poll_timestamp(owner_id=access.owner_id) or datetime.now(UTC).replace(microsecond=0)
+    horizon = default_horizon()
+    stores = stores_visible(access=access)
+    ranked = stores.count() <= FLEET_RANK_LIMIT
+    page_number = _page_number(request)
+    if ranked:  # the whole fleet's ranking (kept: monitoring.fleet), then the search and filter
+        kept = fleet_ranking_for(access=access, as_of=as_of)
+        columns, as_of = kept.columns, kept.as_of
+        found = columns.select(prefix=query)
+        counts = columns.counts(found)
+        if state_filter:
+            found = found[columns.state[found] == TIMELINE_STATES.index(state_filter.upper())]
+        total_visible, matching = sum(counts.values()), len(found)
+        page_count = max(1, -(-matching // FLEET_PAGE_SIZE))
+        page_number = min(page_number, page_count)
+        offset = (page_number - 1) * FLEET_PAGE_SIZE
+        shown = [columns.row(i) for i in found[offset : offset + FLEET_PAGE_SIZE]]
+    else:  # too many to rank per request: the page's stores in id order
+        if query:
+            stores = stores.filter(store_id__startswith=query)
+        stores = stores.values_list("pk", "store_id", "timezone_name")
+        total_visible = stores.count()
+        offset = (page_number - 1) * FLEET_PAGE_SIZE
+        rows = fleet_rows(
+            stores=list(stores.order_by("store_id")[offset : offset + FLEET_PAGE_SIZE]), as_of=as_of, horizon=horizon
+        )
+        counts = {state: 0 for state in TIMELINE_STATES}
+        for row in rows:
+            counts[row.state] += 1
+        shown = [row for row in rows if not state_filter or row.state.lower() == state_filter]
+        page_count = -(-total_visible // FLEET_PAGE_SIZE)
+        matching = total_visible
+    _fleet_details(shown, as_of=as_of, horizon=horizon)
+
+    def link(page_to: int) -> str:
+        params = {key: value for key, value in (("q", query), ("state", state_filter)) if value}
+        params["page"] = page_to
+        return "?" + urlencode(params)
+
+    context = {
+        "rows": shown,
+        "query": query,
+        "state_filter": state_filter,
+        "ranked": ranked,
+        "rank_limit": f"{FLEET_RANK_LIMIT:,}",
+        "total_text": humanize.count(total_visible, "store"),
+        "matching_text": humanize.count(matching, "store"),
+        "counts": [
+            {"state": state, "count": f"{counts[state.upper()]:,}", "url": "?" + urlencode({**({"q": query} if query else {}), "state": state})}
+            for state in FLEET_STATES
+        ],
+        "as_of": as_of,
+        "as_of_utc": humanize.utc_time(as_of),
+        "page_number": page_number,
+        "page_count": max(page_count, 1),
+        "previous_url": link(page_number - 1) if page_number > 1 else None,
+        "next_url": link(page_number + 1) if page_number < page_count else None,
+        "first_index": (page_number - 1) * FLEET_PAGE_SIZE + 1,
+    }
+    return render(request, "monitoring/home.html", context)

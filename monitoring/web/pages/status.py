@@ -1,0 +1,133 @@
+"""A store's status page: uptime with coverage, the week's timeline chart, incidents,
+business and special hours."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_http_methods
+
+from monitoring.kernel import humanize
+from monitoring.stores.access import Access, stores_visible
+from monitoring.kernel import values
+from monitoring.web.links import store_id_from_page_request
+from monitoring.models import Store
+from monitoring.reports import ReportInputError, store_report_compute
+from monitoring.stores.selectors import latest_poll_timestamp
+from monitoring.stores.timeline import store_incidents, store_timeline
+
+from monitoring.web.pages.display import (
+    AXIS_HEIGHT,
+    CHART_WIDTH,
+    LABEL_WIDTH,
+    PX_PER_HOUR,
+    ROW_GAP,
+    ROW_HEIGHT,
+    SPECIAL_DAYS_AHEAD,
+    STATE_COLORS,
+    STATE_LABELS,
+    UTC,
+    WEEK,
+    _chart_rows,
+    _hours_by_day,
+    _local,
+    _special_days,
+    _utc,
+    _window_figures,
+    _zone,
+)
+from monitoring.web.pages.common import _as_of_param, _bad_request, _not_found, render
+
+
+def status_page_context(*, store: Store, access: Access, as_of: datetime | None = None) -> dict:
+    """Everything the status page shows for one store over the week ending at `as_of`
+    (default: the latest poll among the stores `access` can see, SPEC §5, §8)."""
+    as_of = (
+        as_of
+        or latest_poll_timestamp(owner_id=access.owner_id)
+        or datetime.now(UTC).replace(microsecond=0)
+    )
+    start = as_of - WEEK
+    zone = _zone(store)
+    (row,) = store_report_compute(store=store, as_of=as_of).rows
+    segments = store_timeline(store=store, start=start, end=as_of)
+    incidents = store_incidents(store=store, start=start, end=as_of)
+    hours = list(store.business_hours.order_by("day_of_week", "start_time_local"))
+    last_poll = store.polls.filter(timestamp_utc__lte=as_of).order_by("-timestamp_utc").first()
+    chart_rows = _chart_rows(segments, zone=zone, start=start, end=as_of)
+    return {
+        "store": store,
+        "zone_name": zone.key,
+        "zone_is_default": not store.timezone_name,
+        "hours_by_day": _hours_by_day(hours),
+        "special_days": _special_days(
+            store, first=start.astimezone(zone).date(), last=(as_of + SPECIAL_DAYS_AHEAD).astimezone(zone).date()
+        ),
+        "as_of": as_of,
+        "as_of_local": _local(as_of, zone),
+        "as_of_utc": _utc(as_of),
+        "start_local": _local(start, zone),
+        "current_state": segments[-1].state if segments else "UNKNOWN",
+        "owner_name": store.owner.name if store.owner_id else None,
+        "current_state_label": STATE_LABELS[segments[-1].state] if segments else "Unknown",
+        "legend": [
+            {"state": state, "label": label, "color": STATE_COLORS[state]} for state, label in STATE_LABELS.items()
+        ],
+        "last_poll": last_poll,
+        "last_poll_local": _local(last_poll.timestamp_utc, zone) if last_poll else None,
+        "windows": _window_figures(row),
+        "chart": {
+            "rows": chart_rows,
+            "width": CHART_WIDTH,
+            "height": AXIS_HEIGHT + len(chart_rows) * (ROW_HEIGHT + ROW_GAP),
+            "row_height": ROW_HEIGHT,
+            "label_width": LABEL_WIDTH,
+            "ticks": [
+                {"x": LABEL_WIDTH + hour * PX_PER_HOUR, "label": f"{hour:02d}:00"} for hour in range(0, 25, 3)
+            ],
+            "total_seconds": sum(segment.seconds for r in chart_rows for segment in r.rects),
+        },
+        "incidents": [
+            {
+                "start_local": _local(incident.start, zone),
+                "end_local": _local(incident.end, zone),
+                "start_utc": _utc(incident.start),
+                "end_utc": _utc(incident.end),
+                "minutes_lost": incident.business_seconds_lost / 60,
+                "lost_text": humanize.duration(incident.business_seconds_lost),
+                "length_text": humanize.duration((min(incident.end, as_of) - incident.start).total_seconds()),
+                "ongoing": incident.end >= as_of,
+                "began_earlier": incident.start <= start,
+            }
+            for incident in reversed(incidents)  # newest first
+        ],
+        "incident_minutes": sum(incident.business_seconds_lost for incident in incidents) / 60,
+        "incident_lost_text": humanize.duration(sum(incident.business_seconds_lost for incident in incidents)),
+        "last_poll_ago": humanize.ago(last_poll.timestamp_utc, now=as_of) if last_poll else None,
+    }
+
+
+@require_http_methods(["GET", "HEAD"])
+def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
+    """GET /stores/<store_id>/[?as_of=ISO8601] (or /stores/by-id/?id=<store_id>, see
+    links.store_page_url): uptime, last week's timeline, incidents. The id and `as_of`
+    go through the one grammar (SPEC §7): an id it refuses is no store (404, saying
+    why), a bad `as_of` is a 400 naming the field."""
+    store_id = store_id_from_page_request(store_id, request.GET)
+    try:
+        store_id = values.store_id(store_id, field="store_id")
+    except values.InvalidValue as error:
+        return _not_found(request, f"store {values.shown(store_id)}", reason=error.reason)
+    try:
+        as_of = _as_of_param(request)
+    except values.InvalidValue as error:
+        return _bad_request(request, error.reason)
+    store = stores_visible(access=request.access).select_related("owner").filter(store_id=store_id).first()
+    if store is None:
+        return _not_found(request, f"store {store_id}")
+    try:
+        context = status_page_context(store=store, access=request.access, as_of=as_of)
+    except ReportInputError as error:
+        return _bad_request(request, str(error))
+    return render(request, "monitoring/store_status.html", context)
