@@ -12,7 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
+from monitoring.kernel import values
 from monitoring.kernel.storage import report_storage
+from monitoring.kernel.values import InvalidValue
 
 
 def _grammar_checks(instance: models.Model, exclude, checks) -> None:
@@ -21,8 +23,6 @@ def _grammar_checks(instance: models.Model, exclude, checks) -> None:
     that returns the value to keep (e.g. a zone's canonical spelling) or raises
     InvalidValue. So every ModelForm (the admin's included) refuses what the grammar
     refuses, with its reason, as that field's error."""
-    from monitoring.kernel.values import InvalidValue  # monitoring.ingest imports the models
-
     errors: dict = {}
     try:
         models.Model.clean_fields(instance, exclude=exclude)
@@ -96,8 +96,6 @@ class Store(models.Model):
         """store_id by the grammar of store ids (never altered); timezone_name an IANA
         zone known to the tz database, kept in its canonical spelling; empty = None,
         the default zone."""
-        from monitoring.kernel import values
-
         def zone(name):
             return None if name in (None, "") else values.zone(name, field="timezone_name")
 
@@ -136,8 +134,6 @@ class BusinessHours(models.Model):
     def clean_fields(self, exclude=None):
         """day_of_week by the grammar's rule (0 = Monday … 6 = Sunday). The times are
         read from text by the grammar in the admin's form (monitoring.admin)."""
-        from monitoring.kernel import values
-
         _grammar_checks(self, exclude, {"day_of_week": lambda day: values.day_of_week(str(day), field="day_of_week")})
 
 

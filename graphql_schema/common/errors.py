@@ -8,7 +8,7 @@ variable's refusal `extensions.variable`. Everything not meant for the client is
 as "Unexpected error." (code INTERNAL) and logged with its traceback.
 
 A refused value (monitoring.kernel.values.InvalidValue), a report request that cannot be
-computed (ReportInputError) and a UserError are the client's to fix: their message is
+computed (InputError, e.g. ReportInputError) and a UserError are the client's to fix: their message is
 shown, with the snake_case names of the shared grammar and of monitoring.reports
 rewritten to the GraphQL names the client wrote (`as_of` → `asOf`).
 
@@ -37,7 +37,7 @@ from strawberry.utils.logging import StrawberryLogger
 
 from monitoring.stores.access import Access
 from monitoring.kernel.values import InvalidValue
-from monitoring.reports import ReportInputError
+from monitoring.kernel.errors import InputError
 
 
 @strawberry.enum(description="What went wrong, in `extensions.code` of every error and in `userErrors { code }`.")
@@ -88,7 +88,7 @@ class NotFound(UserError):
     code = ErrorCode.NOT_FOUND
 
 
-SAFE_ERRORS = (UserError, ReportInputError, InvalidValue)
+SAFE_ERRORS = (UserError, InputError, InvalidValue)
 
 #: Names used by the shared grammar and monitoring.reports → the GraphQL argument names.
 GRAPHQL_NAMES = {
@@ -242,9 +242,9 @@ def client_error(error: GraphQLError, document: DocumentNode | None) -> GraphQLE
     message = error.message
     if isinstance(original, SAFE_ERRORS):
         message = graphql_names(message)
-        if isinstance(original, (InvalidValue, ReportInputError)) and original.field:
+        if isinstance(original, (InvalidValue, InputError)) and original.field:
             extensions.setdefault("argument", graphql_name(original.field))
-        extensions.setdefault("code", getattr(original, "code", ErrorCode.INVALID_ARGUMENT).value)
+        extensions.setdefault("code", ErrorCode(getattr(original, "code", ErrorCode.INVALID_ARGUMENT)).value)
     elif "code" not in extensions:
         found, argument = _document_error_extensions(error, document)
         extensions.update(found)
@@ -296,7 +296,7 @@ def one_line(error: GraphQLError) -> str:
 class Schema(strawberry.Schema):
     """strawberry.Schema whose log tells client errors from server errors: an error the
     client can fix (graphql-core's syntax, validation and coercion errors, the limits,
-    UserError, InvalidValue, ReportInputError) is logged in one line, without a
+    UserError, InvalidValue, InputError) is logged in one line, without a
     traceback; an unexpected one (masked as "Unexpected error." in the response) is
     logged by strawberry, with its traceback."""
 

@@ -15,9 +15,10 @@ from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, po
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
 from graphql_schema.common.units import minutes
 from monitoring import engine
+from monitoring.kernel.periods import DEFAULT_TIMEZONE, zone_name
 from monitoring.stores.access import stores_visible
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
-from monitoring.reports import ReportInputError, horizon_from_minutes
+from monitoring.reports import horizon_from_minutes
 from monitoring.stores.special_hours import special_hours_between
 from monitoring.stores.timeline import store_incidents, store_timeline
 
@@ -33,12 +34,12 @@ class StoreFilter:
         return Q(**{f"{prefix}store_id__in": store_ids_argument(value, name="filters.ids")})
 
     @strawberry_django.filter_field(
-        description=f"Stores in this IANA zone; {engine.DEFAULT_TIMEZONE} includes stores with no zone row."
+        description=f"Stores in this IANA zone; {DEFAULT_TIMEZONE} includes stores with no zone row."
     )
     def timezone(self, value: str, prefix: str) -> Q:
         value = zone_argument(value, name="filters.timezone")
         q = Q(**{f"{prefix}timezone_name": value})
-        if value == engine.DEFAULT_TIMEZONE:
+        if value == DEFAULT_TIMEZONE:
             q |= Q(**{f"{prefix}timezone_name__isnull": True})
         return q
 
@@ -48,12 +49,12 @@ class StoreOrder:
     store_id: strawberry.auto = strawberry_django.order_field(name="id", description="By store id.")
 
     @strawberry_django.order_field(
-        description=f"By the zone the store's hours are read in: its own, else {engine.DEFAULT_TIMEZONE} (SPEC §2)."
+        description=f"By the zone the store's hours are read in: its own, else {DEFAULT_TIMEZONE} (SPEC §2)."
     )
     def timezone(self, info: strawberry.Info, queryset: QuerySet, value: strawberry_django.Ordering, prefix: str):
         # The effective zone (Store.timezone), not the stored NULL of a default-zone store.
         alias = f"{prefix.replace('__', '_')}effective_zone"
-        queryset = queryset.alias(**{alias: Coalesce(F(f"{prefix}timezone_name"), Value(engine.DEFAULT_TIMEZONE))})
+        queryset = queryset.alias(**{alias: Coalesce(F(f"{prefix}timezone_name"), Value(DEFAULT_TIMEZONE))})
         return queryset, [value.resolve(alias)]
 
 
@@ -144,17 +145,6 @@ def _range(from_: datetime, to: datetime) -> tuple[datetime, datetime]:
     return as_of_argument(from_, name="from"), as_of_argument(to, name="to")
 
 
-def _engine_range(function, **kwargs):
-    """A timeline service call, its range refusals ("to must be after from", "the range may
-    span at most 31 days") naming `to`, the end the client moves to fix them."""
-    try:
-        return function(**kwargs)
-    except ReportInputError as error:
-        if error.field:
-            raise
-        raise UserError(str(error), argument="to") from None
-
-
 @strawberry_django.type(Store, name="Store", filters=StoreFilter, ordering=StoreOrder, description="A store that is polled.")
 class StoreType:
     id: strawberry.ID = strawberry_django.field(
@@ -170,7 +160,7 @@ class StoreType:
 
     @strawberry_django.field(field_cls=ObjectField, only=["timezone_name"], description="IANA zone used for this store.")
     def timezone(self, root: Store) -> str:
-        return root.timezone_name or engine.DEFAULT_TIMEZONE
+        return zone_name(root.timezone_name)
 
     @strawberry_django.field(
         field_cls=ObjectField, only=["timezone_name"], description="True when no zone row exists (default used)."
@@ -257,8 +247,8 @@ class StoreType:
         self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
     ) -> list[TimelineSegment]:
         start, end = _range(from_, to)
-        segments = _engine_range(
-            store_timeline, store=root, start=start, end=end, horizon=horizon_from_minutes(horizon_minutes)
+        segments = store_timeline(
+            store=root, start=start, end=end, horizon=horizon_from_minutes(horizon_minutes)
         )
         return [TimelineSegment(start=s.start, end=s.end, state=SegmentState[s.state]) for s in segments]
 
@@ -267,8 +257,8 @@ class StoreType:
         self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
     ) -> list[OutageIncident]:
         start, end = _range(from_, to)
-        incidents = _engine_range(
-            store_incidents, store=root, start=start, end=end, horizon=horizon_from_minutes(horizon_minutes)
+        incidents = store_incidents(
+            store=root, start=start, end=end, horizon=horizon_from_minutes(horizon_minutes)
         )
         return [
             OutageIncident(start=i.start, end=i.end, minutes_lost=minutes(i.business_seconds_lost)) for i in incidents

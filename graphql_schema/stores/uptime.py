@@ -12,7 +12,7 @@ from graphql_schema.common.errors import request_access
 from graphql_schema.common.units import minutes
 from monitoring import engine
 from monitoring.reports import horizon_from_minutes, report_compute, store_report_compute, window_seconds
-from monitoring.stores.selectors import latest_poll_timestamp
+from monitoring.stores.selectors import default_as_of
 
 _WINDOW_DESCRIPTIONS = {
     "hour": "The last hour: [asOf − 1 h, asOf).",
@@ -90,11 +90,11 @@ def uptime_summary(row: dict, *, as_of: datetime, horizon_minutes: int) -> Uptim
     )
 
 
-def _default_as_of(request, *, owner_id: int | None) -> datetime | None:
+def _default_as_of(request, *, owner_id: int | None) -> datetime:
     """The caller's default asOf: the latest poll among the stores they can see (SPEC
     §8), looked up once per request, so a page of stores' uptimes shares one asOf."""
     if not hasattr(request, "_uptime_default_as_of"):
-        request._uptime_default_as_of = latest_poll_timestamp(owner_id=owner_id)
+        request._uptime_default_as_of = default_as_of(owner_id=owner_id)
     return request._uptime_default_as_of
 
 

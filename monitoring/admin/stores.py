@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from monitoring.engine import DEFAULT_TIMEZONE
+from monitoring.kernel.periods import DEFAULT_TIMEZONE, zone_name
 from monitoring.kernel import values
 from monitoring.web.links import store_page_url
 from monitoring.models import BusinessHours, Store
@@ -254,7 +254,7 @@ class StoreAdmin(NulSafeAdmin):
 
     @admin.display(description="zone", ordering="timezone_name")
     def zone(self, obj: Store) -> str:
-        return obj.timezone_name or DEFAULT_TIMEZONE
+        return zone_name(obj.timezone_name)
 
     @admin.display(description="default zone", boolean=True)
     def uses_default_zone(self, obj: Store) -> bool:

@@ -7,18 +7,21 @@ from its polls of the last LOOKBACK: an incident older than that counts from the
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Iterable
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from monitoring.alerts.events import STORE_DOWN, STORE_UP, AlertState, Transition, advance
 from monitoring.engine import business_intervals, from_us, inside_intervals, to_us
 from monitoring.kernel.values import poll_time_limit
 from monitoring.stores.selectors import polls_between, store_schedules, stores_in_scope
+
+logger = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(days=8)
 _STATE_COLUMNS = ("last_poll_at", "last_evidence_at", "run_started_at", "run_length", "last_live_at")
@@ -203,3 +206,20 @@ def alerts_evaluate_recent(*, now: datetime | None = None) -> list[int]:
         )
         pks = [row[0] for row in cursor.fetchall()]
     return alerts_evaluate(store_pks=pks, now=now)
+
+
+def on_live_polls_stored(*, polls, **_signal) -> None:
+    """Live polls just stored: the stores with a poll within H of the clock are evaluated
+    at once. The polls are committed: should this fail, the workers' minute check
+    evaluates them."""
+    live_since = timezone.now() - live_window()
+    try:
+        alerts_evaluate(store_pks={store_pk for store_pk, moment in polls if moment >= live_since})
+    except DatabaseError:
+        logger.exception("alerts: evaluating live polls failed; left to the minute check")
+
+
+def on_file_polls_stored(**_signal) -> None:
+    """Live polls in a file alert as if they came through the API (docs/rules.md §10); a
+    historical file finds no recent poll and costs one indexed query."""
+    alerts_evaluate_recent()

@@ -11,7 +11,8 @@ from operator import attrgetter
 
 import numpy as np
 
-from monitoring.engine.types import DEFAULT_TIMEZONE, SpecialShift, StoreSchedule, _DAY_US, _I64, _KEY_LIMIT
+from monitoring.kernel.periods import zone_name
+from monitoring.engine.types import SpecialShift, StoreSchedule, _DAY_US, _I64, _KEY_LIMIT
 from monitoring.engine.zones import _time_us, _wall_to_utc, _zone, _zone_table
 
 
@@ -65,7 +66,7 @@ def _shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
     n = len(schedules)
     zone_ids: dict[str, int] = {}
     store_zone = np.fromiter(
-        (zone_ids.setdefault(s.timezone_name or DEFAULT_TIMEZONE, len(zone_ids)) for s in schedules), _I64, n
+        (zone_ids.setdefault(zone_name(s.timezone_name), len(zone_ids)) for s in schedules), _I64, n
     )
     for name in zone_ids:
         _zone(name)  # unknown zone names fail here, loudly

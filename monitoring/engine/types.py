@@ -11,15 +11,12 @@ from typing import NamedTuple
 import numpy as np
 
 
-DEFAULT_TIMEZONE = "America/Chicago"
-DEFAULT_HORIZON = timedelta(hours=2)
-WINDOWS = (("hour", timedelta(hours=1)), ("day", timedelta(days=1)), ("week", timedelta(days=7)))
-STATES = ("up", "down", "unknown")
-#: The states of a timeline segment, a store's state now and a fleet row, in this order everywhere.
-TIMELINE_STATES = ("UP", "DOWN", "UNKNOWN", "CLOSED")
+from monitoring.kernel.periods import DEFAULT_HORIZON, DEFAULT_TIMEZONE, UNIX_EPOCH, WINDOWS
+from monitoring.kernel.states import MEASURED as STATES
+from monitoring.kernel.states import STATES as TIMELINE_STATES
 
 UTC = timezone.utc
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = UNIX_EPOCH
 _ONE_US = timedelta(microseconds=1)
 _US = 1_000_000
 _DAY_US = 86_400 * _US

@@ -11,8 +11,8 @@ import numpy as np
 
 from monitoring import engine
 from monitoring.kernel import humanize
-from monitoring.engine import TIMELINE_STATES
-from monitoring.reports import default_horizon
+from monitoring.kernel.states import CLOSED, DOWN, STATES, UNKNOWN, UP
+from monitoring.kernel.periods import default_horizon
 from monitoring.stores.selectors import polls_between, store_schedules
 
 WEEK = timedelta(days=7)
@@ -74,15 +74,15 @@ def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) ->
     # Evidence polls in [as_of - H, as_of]: inside one of their store's business intervals.
     recent = stamp >= t1 - h_us
     r_store, r_t, r_active = store_index[recent], stamp[recent], active[recent]
-    state = np.full(n, 2, np.int8)  # codes of TIMELINE_STATES: 0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED
+    state = np.full(n, UNKNOWN, np.int8)
     evidence = engine.inside_intervals(hours, r_store, r_t)
     e_store, e_active = r_store[evidence], r_active[evidence]
     if len(e_store):
         latest = np.ones(len(e_store), bool)
         latest[:-1] = e_store[1:] != e_store[:-1]
-        state[e_store[latest]] = np.where(e_active[latest], 0, 1)
-    state[~open_now] = 3
-    state[last_us < 0] = 2  # no poll in the week read: unknown, open or not (silent, or never reported)
+        state[e_store[latest]] = np.where(e_active[latest], UP, DOWN)
+    state[~open_now] = CLOSED
+    state[last_us < 0] = UNKNOWN  # no poll in the week read: unknown, open or not (silent, or never reported)
     return state, last_us, last_active
 
 
@@ -127,7 +127,7 @@ class FleetColumns:
     pk: np.ndarray  # int64
     store_id: list[str]
     timezone_name: list[str | None]
-    state: np.ndarray  # int8 codes of TIMELINE_STATES
+    state: np.ndarray  # int8 codes of STATES
     day: np.ndarray  # (n, 3) float64 seconds up, down, unknown
     week: np.ndarray
     last_poll_us: np.ndarray  # int64; -1: no poll in the week read
@@ -142,7 +142,7 @@ class FleetColumns:
             pk=int(self.pk[i]),
             store_id=self.store_id[i],
             timezone_name=self.timezone_name[i],
-            state=TIMELINE_STATES[self.state[i]],
+            state=STATES[self.state[i]],
             day=tuple(self.day[i].tolist()),
             week=tuple(self.week[i].tolist()),
             last_poll_us=last if last >= 0 else None,
@@ -157,7 +157,7 @@ class FleetColumns:
         known = up + down
         percent = np.where(known > 0, 100.0 * up / np.where(known > 0, known, 1.0), 0.0)
         ids = np.array(self.store_id, dtype=object)
-        order = np.lexsort((ids, percent, known <= 0, self.state != TIMELINE_STATES.index("DOWN")))
+        order = np.lexsort((ids, percent, known <= 0, self.state != DOWN))
         return self.take(order)
 
     def take(self, index: np.ndarray) -> "FleetColumns":
@@ -175,8 +175,8 @@ class FleetColumns:
     def counts(self, index: np.ndarray | None = None) -> dict[str, int]:
         """Rows per state (of `index`, or of all)."""
         codes = self.state if index is None else self.state[index]
-        found = np.bincount(codes, minlength=len(TIMELINE_STATES))
-        return {name: int(found[code]) for code, name in enumerate(TIMELINE_STATES)}
+        found = np.bincount(codes, minlength=len(STATES))
+        return {name: int(found[code]) for code, name in enumerate(STATES)}
 
     def select(self, *, prefix: str = "", state: str | None = None) -> np.ndarray:
         """Positions of the rows whose id starts with `prefix` and whose state is `state`."""
@@ -184,7 +184,7 @@ class FleetColumns:
         if prefix:
             keep &= np.fromiter((store_id.startswith(prefix) for store_id in self.store_id), bool, len(self))
         if state:
-            keep &= self.state == TIMELINE_STATES.index(state)
+            keep &= self.state == STATES.index(state)
         return np.flatnonzero(keep)
 
     def to_bytes(self) -> bytes:

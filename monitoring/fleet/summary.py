@@ -21,8 +21,8 @@ from monitoring.stores.access import Access, stores_visible
 from monitoring.stores.data_version import data_version_read
 from monitoring.fleet.models import FleetRanking
 from monitoring.fleet.ranking import FleetColumns, fleet_ranked
-from monitoring.reports import default_horizon
-from monitoring.stores.selectors import latest_poll_timestamp
+from monitoring.kernel.periods import default_horizon
+from monitoring.stores.selectors import default_as_of
 
 REFRESH_TASK = "monitoring.fleet.tasks.refresh_fleet_ranking"
 
@@ -109,7 +109,7 @@ def fleet_ranking_compute(*, scope: str, as_of: datetime | None = None, version=
     access = _access_of(scope)
     version = version or data_version_read()
     if as_of is None:
-        as_of = latest_poll_timestamp(owner_id=access.owner_id) or timezone.now().replace(microsecond=0)
+        as_of = default_as_of(owner_id=access.owner_id)
     started = timezone.now()
     columns = fleet_ranked(stores=scope_stores(access), as_of=as_of, horizon=default_horizon())
     kept = KeptRanking(version.number if version.settled else None, started, as_of, columns)

@@ -4,22 +4,19 @@ and written by the same staging table and merge as a status file."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 
 from monitoring.stores.access import Access
-from monitoring.alerts.evaluation import alerts_evaluate, live_window
 from monitoring.stores.data_version import writer_lock
 from monitoring.ingest.poll_arrays import PollArrays, RowsInTimeOrder
 from monitoring.ingest.poll_writes import insert_store_ids, polls_write_staged, store_pks, tune_session
 from monitoring.ingest.results import FileLoadResult, Rejection, load_envelope
+from monitoring.ingest.signals import live_polls_stored
 from monitoring.kernel.values import InvalidPoll, poll, poll_time_limit
 
 LIVE = "polls"
-logger = logging.getLogger(__name__)
 
 
 def polls_record(*, polls: Iterable, access: Access) -> FileLoadResult:
@@ -73,9 +70,5 @@ def polls_record(*, polls: Iterable, access: Access) -> FileLoadResult:
                 )
         load.rejects.kept.sort(key=lambda rejection: rejection.index)
     if valid:
-        live_since = datetime.now(UTC) - live_window()
-        try:
-            alerts_evaluate(store_pks={pks[row[1]] for row in valid if row[2] >= live_since})
-        except DatabaseError:  # the polls are stored; the workers' minute check evaluates them
-            logger.exception("alerts: evaluating live polls failed; left to the minute check")
+        live_polls_stored.send(sender=LIVE, polls=[(pks[row[1]], row[2]) for row in valid])
     return load.result

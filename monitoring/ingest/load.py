@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from monitoring.alerts.evaluation import alerts_evaluate_recent
 from monitoring.ingest.csv_files import HOURS, LOAD_ORDER, SPECIAL_HOURS, STATUS, TIMEZONES, read_header
 from monitoring.ingest.results import FileLoadResult
+from monitoring.ingest.signals import file_polls_stored
 from monitoring.ingest.small_files import load_business_hours_file, load_special_hours_file, load_timezones_file
 from monitoring.ingest.status_file import load_status_file
 
@@ -45,7 +45,5 @@ def load_files(
         if on_loaded is not None:
             on_loaded(result)
     if any(result.kind == STATUS and result.loaded + result.replaced for result in results):
-        # Live polls in the file alert as if they came through the API (SPEC §10);
-        # a historical file finds no recent poll here and costs one indexed query.
-        alerts_evaluate_recent()
+        file_polls_stored.send(sender=STATUS)
     return results

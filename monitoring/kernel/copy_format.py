@@ -15,10 +15,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-#: PostgreSQL's timestamp epoch, as an instant, in Unix microseconds and as a date.
-PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
-PG_EPOCH_UNIX_US = 946_684_800 * 1_000_000
-PG_EPOCH_DATE = date(2000, 1, 1)
+from monitoring.kernel.periods import PG_EPOCH, PG_EPOCH_DATE, PG_EPOCH_UNIX_US
+
 MICROSECOND = timedelta(microseconds=1)
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

@@ -11,10 +11,12 @@ from django.conf import settings
 
 from monitoring.engine import WINDOWS, compute_uptime
 from monitoring.kernel import values
+from monitoring.kernel.errors import InputError
+from monitoring.kernel.periods import default_horizon
 from monitoring.models import Store
 from monitoring.kernel.people_csv import PeopleCsvWriter, spreadsheet_safe
 from monitoring.stores.selectors import (
-    latest_poll_timestamp,
+    default_as_of,
     polls_between,
     store_pks_in_code_point_order,
     store_schedules,
@@ -36,13 +38,9 @@ LONGEST_WINDOW = max(length for _, length in WINDOWS)
 MAX_HORIZON_MINUTES = 7 * 24 * 60
 
 
-class ReportInputError(ValueError):
-    """A report request that cannot be computed as asked (safe to show to clients);
-    `field` names the input at fault when one is (as_of, store_ids, horizon_minutes)."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class ReportInputError(InputError):
+    """A report request that cannot be computed as asked; `field` names the input at
+    fault when one is (as_of, store_ids, horizon_minutes)."""
 
 
 @dataclass(frozen=True)
@@ -50,10 +48,6 @@ class ComputedReport:
     as_of: datetime
     horizon: timedelta
     rows: list[dict]  # SPEC §5 units plus unknown_*, sorted by store_id
-
-
-def default_horizon() -> timedelta:
-    return timedelta(minutes=settings.REPORT_HORIZON_MINUTES)
 
 
 def horizon_from_minutes(minutes: int | None) -> timedelta | None:
@@ -104,7 +98,7 @@ def resolve_as_of(as_of: datetime | None, *, owner_id: int | None = None) -> dat
     """The as_of asked for, or by default the latest poll among the stores the caller
     can see (SPEC §5, §8): an owner's stores when owner_id is given, else every store;
     with no such poll, the present. So one owner's polls never move another's as_of."""
-    return as_of or latest_poll_timestamp(owner_id=owner_id) or datetime.now(timezone.utc)
+    return as_of or default_as_of(owner_id=owner_id)
 
 
 def compute_rows(*, stores: Sequence[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> list[dict]:

@@ -7,7 +7,7 @@ into numpy arrays (no per-row Python objects, no query per store).
 
 import io
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -24,6 +24,14 @@ _EDGE_PAGES = 32
 #: An owner's latest poll is looked for first this far below the latest poll of all
 #: stores, then this far (polls arrive about hourly: a live owner has one in the last).
 _OWNER_RECENT_WINDOWS = (timedelta(minutes=5), timedelta(hours=2))
+
+
+def default_as_of(*, owner_id: int | None = None) -> datetime:
+    """The as_of of every figure not given one (docs/rules.md §2, §8): the latest poll
+    among the stores the caller can see (an owner's own stores when owner_id is given,
+    else every store), so one owner's polls never move another's figures; with no such
+    poll, the present, to the second."""
+    return latest_poll_timestamp(owner_id=owner_id) or datetime.now(UTC).replace(microsecond=0)
 
 
 def latest_poll_timestamp(*, owner_id: int | None = None) -> datetime | None:

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 
 from monitoring import engine
 from monitoring.models import Store
-from monitoring.reports import ReportInputError, default_horizon
+from monitoring.kernel.periods import default_horizon
+from monitoring.kernel.errors import InputError
 from monitoring.stores.selectors import polls_between, store_schedules
 
 MAX_RANGE = timedelta(days=31)
@@ -13,11 +14,11 @@ MAX_RANGE = timedelta(days=31)
 
 def _validated_range(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
-        raise ReportInputError("from and to must include a time zone")
+        raise InputError("from and to must include a time zone", field="to")
     if end <= start:
-        raise ReportInputError("to must be after from")
+        raise InputError("to must be after from", field="to")
     if end - start > MAX_RANGE:
-        raise ReportInputError(f"the range may span at most {MAX_RANGE.days} days")
+        raise InputError(f"the range may span at most {MAX_RANGE.days} days", field="to")
 
 
 def _for_store(engine_function, store: Store, start: datetime, end: datetime, horizon: timedelta | None):

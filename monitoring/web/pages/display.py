@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 
 from monitoring.kernel import humanize
-from monitoring.engine import DEFAULT_TIMEZONE
+from monitoring.kernel.periods import WEEK, zone_name
 from monitoring.models import BusinessHours, Store
 from monitoring.reports import window_seconds
 from monitoring.stores.special_hours import special_hours_between
@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 
 UTC = dt_timezone.utc
-WEEK = timedelta(days=7)
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 STATE_LABELS = {"UP": "Up", "DOWN": "Down", "UNKNOWN": "Unknown", "CLOSED": "Closed"}
 STATE_COLORS = {"UP": "#2e9d4f", "DOWN": "#d64541", "UNKNOWN": "#9aa0a6", "CLOSED": "#eceff1"}
@@ -37,7 +36,7 @@ REPORT_PREVIEW_ROWS = 20
 
 
 def _zone(store: Store) -> ZoneInfo:
-    return ZoneInfo(store.timezone_name or DEFAULT_TIMEZONE)
+    return ZoneInfo(zone_name(store.timezone_name))
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> str:

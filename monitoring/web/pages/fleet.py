@@ -15,13 +15,14 @@ from django.views.decorators.http import require_http_methods
 from monitoring import engine
 from monitoring.kernel import humanize
 from monitoring.stores.access import Access, stores_visible
-from monitoring.engine import DEFAULT_TIMEZONE, TIMELINE_STATES
+from monitoring.kernel.periods import zone_name
+from monitoring.kernel.states import STATES
 from monitoring.fleet.ranking import FleetRow, fleet_rows
 from monitoring.fleet.summary import fleet_ranking_for
 from monitoring.web.links import store_page_url
 from monitoring.models import StatusPoll
-from monitoring.reports import default_horizon
-from monitoring.stores.selectors import latest_poll_timestamp, polls_between, store_schedules
+from monitoring.kernel.periods import default_horizon
+from monitoring.stores.selectors import default_as_of, polls_between, store_schedules
 from monitoring.web.pages.display import UTC, WEEK
 from monitoring.web.pages.common import _bad_request, render
 
@@ -69,7 +70,7 @@ def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta)
                 longer.append(store)
         down = longer
     for row in rows:
-        zone = ZoneInfo(row.timezone_name or DEFAULT_TIMEZONE)
+        zone = ZoneInfo(zone_name(row.timezone_name))
         row.page_url = store_page_url(row.store_id)
         last = engine.from_us(row.last_poll_us) if row.last_poll_us is not None else older.get(row.pk)
         if last is None:
@@ -108,7 +109,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if state_filter and state_filter not in FLEET_STATES:
         return _bad_request(request, f"state must be one of: {', '.join(FLEET_STATES)}")
     access: Access = request.access
-    as_of = latest_poll_timestamp(owner_id=access.owner_id) or datetime.now(UTC).replace(microsecond=0)
+    as_of = default_as_of(owner_id=access.owner_id)
     horizon = default_horizon()
     stores = stores_visible(access=access)
     ranked = stores.count() <= FLEET_RANK_LIMIT
@@ -119,7 +120,7 @@ def home(request: HttpRequest) -> HttpResponse:
         found = columns.select(prefix=query)
         counts = columns.counts(found)
         if state_filter:
-            found = found[columns.state[found] == TIMELINE_STATES.index(state_filter.upper())]
+            found = found[columns.state[found] == STATES.index(state_filter.upper())]
         total_visible, matching = sum(counts.values()), len(found)
         page_count = max(1, -(-matching // FLEET_PAGE_SIZE))
         page_number = min(page_number, page_count)
@@ -134,7 +135,7 @@ def home(request: HttpRequest) -> HttpResponse:
         rows = fleet_rows(
             stores=list(stores.order_by("store_id")[offset : offset + FLEET_PAGE_SIZE]), as_of=as_of, horizon=horizon
         )
-        counts = {state: 0 for state in TIMELINE_STATES}
+        counts = {state: 0 for state in STATES}
         for row in rows:
             counts[row.state] += 1
         shown = [row for row in rows if not state_filter or row.state.lower() == state_filter]

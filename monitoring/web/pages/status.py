@@ -14,7 +14,7 @@ from monitoring.kernel import values
 from monitoring.web.links import store_id_from_page_request
 from monitoring.models import Store
 from monitoring.reports import ReportInputError, store_report_compute
-from monitoring.stores.selectors import latest_poll_timestamp
+from monitoring.stores.selectors import default_as_of
 from monitoring.stores.timeline import store_incidents, store_timeline
 
 from monitoring.web.pages.display import (
@@ -43,11 +43,7 @@ from monitoring.web.pages.common import _as_of_param, _bad_request, _not_found, 
 def status_page_context(*, store: Store, access: Access, as_of: datetime | None = None) -> dict:
     """Everything the status page shows for one store over the week ending at `as_of`
     (default: the latest poll among the stores `access` can see, SPEC §5, §8)."""
-    as_of = (
-        as_of
-        or latest_poll_timestamp(owner_id=access.owner_id)
-        or datetime.now(UTC).replace(microsecond=0)
-    )
+    as_of = as_of or default_as_of(owner_id=access.owner_id)
     start = as_of - WEEK
     zone = _zone(store)
     (row,) = store_report_compute(store=store, as_of=as_of).rows
