@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 
-from monitoring.stores.access import Access
+from monitoring.stores.access import Access, stores_visible
 from monitoring.stores.data_version import writer_lock
 from monitoring.ingest.poll_arrays import PollArrays, RowsInTimeOrder
 from monitoring.ingest.poll_writes import insert_store_ids, polls_write_staged, store_pks, tune_session
@@ -50,11 +50,9 @@ def polls_record(*, polls: Iterable, access: Access) -> FileLoadResult:
             if access.is_owner:
                 # Exactly the id that would be stored is looked up: someone else's store
                 # and a store that does not exist are the same "not found".
-                cursor.execute(
-                    "SELECT store_id FROM monitoring_store WHERE owner_id = %s AND store_id = ANY(%s)",
-                    [access.owner_id, list(store_ids)],
+                own = set(
+                    stores_visible(access=access).filter(store_id__in=list(store_ids)).values_list("store_id", flat=True)
                 )
-                own = {row[0] for row in cursor.fetchall()}
                 for index, sid, *_ in valid:
                     if sid not in own:
                         load.rejects.add(Rejection(None, None, "store_id", "store not found", sid, index))

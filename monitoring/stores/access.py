@@ -170,8 +170,22 @@ def cross_site_problem(request) -> str | None:
 
 
 def stores_visible(*, access: Access) -> QuerySet[Store]:
+    """The one tenancy rule: an owner sees their own stores, staff every store. Every
+    other `*_visible` selector, and every raw query that must respect it
+    (`store_keys_visible_sql`), is built on this one."""
     stores = Store.objects.all()
     return stores if access.all_stores else stores.filter(owner_id=access.owner_id)
+
+
+def owner_access(owner_id: int | None) -> Access:
+    """The access of an owner by id; None: every store (staff, the CLI)."""
+    return EVERYTHING if owner_id is None else Access(owner_id=owner_id, all_stores=False)
+
+
+def store_keys_visible_sql(*, access: Access) -> tuple[str, tuple]:
+    """`(sql, params)` of a subquery giving the keys (pk) of the stores `access` sees,
+    for raw SQL that must follow the same rule: `… WHERE p.store_id IN (<sql>)`."""
+    return stores_visible(access=access).order_by().values("pk").query.sql_with_params()
 
 
 def polls_visible(*, access: Access) -> QuerySet[StatusPoll]:

@@ -17,6 +17,7 @@ from django.db.models.functions import Collate
 from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
 from monitoring.kernel.copy_format import PG_EPOCH_UNIX_US, decode_records
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
+from monitoring.stores.access import owner_access, store_keys_visible_sql, stores_visible
 from monitoring.stores.partitions import partitions_list
 
 #: Heap pages read at either end of the poll table for a first min()/max() candidate.
@@ -65,12 +66,12 @@ def owner_recent_poll(*, owner_id: int, since: datetime) -> datetime | None:
     10), for thousands the BRIN time index's last block ranges hash-joined to the stores
     (for 10,000 of 14,000 stores: ~5 ms over 5 minutes of polls, ~20 ms over 2 hours,
     where a probe per store takes ~100 ms)."""
+    visible, params = store_keys_visible_sql(access=owner_access(owner_id))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT max(p.timestamp_utc) FROM {StatusPoll._meta.db_table} p"
-            f" JOIN {Store._meta.db_table} s ON s.id = p.store_id"
-            " WHERE s.owner_id = %s AND p.timestamp_utc >= %s",
-            [owner_id, since],
+            f" WHERE p.store_id IN ({visible}) AND p.timestamp_utc >= %s",
+            [*params, since],
         )
         return cursor.fetchone()[0]
 
@@ -78,13 +79,13 @@ def owner_recent_poll(*, owner_id: int, since: datetime) -> datetime | None:
 def owner_newest_poll_by_store(*, owner_id: int) -> datetime | None:
     """The latest poll among an owner's stores, however old: the newest poll of each
     store by one backward probe of the (store, time) primary key."""
+    visible, params = store_keys_visible_sql(access=owner_access(owner_id))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT max(newest.timestamp_utc) FROM {Store._meta.db_table} s CROSS JOIN LATERAL"
+            f"SELECT max(newest.timestamp_utc) FROM ({visible}) s(id) CROSS JOIN LATERAL"
             f" (SELECT p.timestamp_utc FROM {StatusPoll._meta.db_table} p WHERE p.store_id = s.id"
-            "  ORDER BY p.timestamp_utc DESC LIMIT 1) newest"
-            " WHERE s.owner_id = %s",
-            [owner_id],
+            "  ORDER BY p.timestamp_utc DESC LIMIT 1) newest",
+            params,
         )
         return cursor.fetchone()[0]
 
@@ -133,11 +134,9 @@ def stores_in_scope(
 ) -> list[tuple[int, str, str | None]]:
     """(pk, store_id, timezone_name) of the stores asked for (all when None), limited to
     an owner's stores when owner_id is given, or to given primary keys, in pk order."""
-    stores = Store.objects.order_by("pk")
+    stores = stores_visible(access=owner_access(owner_id)).order_by("pk")
     if store_pks is not None:
         stores = stores.filter(pk__in=list(store_pks))
-    if owner_id is not None:
-        stores = stores.filter(owner_id=owner_id)
     if store_ids is not None:
         stores = stores.filter(store_id__in=list(store_ids))
     return list(stores.values_list("pk", "store_id", "timezone_name"))
@@ -150,9 +149,7 @@ def store_pks_in_code_point_order(
     (COLLATE "C": UTF-8 byte order is code-point order, whatever the database's
     collation), `batch` at a time through a server-side cursor: the report's chunks,
     whose CSV parts then follow one another in the file's order."""
-    stores = Store.objects.all()
-    if owner_id is not None:
-        stores = stores.filter(owner_id=owner_id)
+    stores = stores_visible(access=owner_access(owner_id))
     if store_ids is not None:
         stores = stores.filter(store_id__in=list(store_ids))
     ordered = stores.order_by(Collate("store_id", "C")).values_list("pk", flat=True)
