@@ -102,7 +102,9 @@ def assert_refused_everywhere(client, admin_client, tmp_path: Path, world, store
             path = tmp_path / f"{loader.__name__}.csv"
             path.write_bytes(content)
             result = loader(path=path)
-            assert (result.rejected, result.loaded) == (1, 0), (loader.__name__, result.rejections)
+            # A quoted LF ends the line: both halves of the row are rejected.
+            rows = 2 if "\n" in store_id else 1
+            assert (result.rejected, result.loaded) == (rows, 0), (loader.__name__, result.rejections)
             reasons.append(result.rejections[0].reason)
     for token in (world["owner_token"], world["staff_token"]):
         result = gql(

@@ -36,6 +36,7 @@ from monitoring.ingest import poll_arrays, status_file
 from monitoring.kernel import values
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 from monitoring.stores.partitions import partition_name, week_start
+from monitoring.ingest.csv_files import STRAY_QUOTE, UNTERMINATED_QUOTE
 from monitoring.ingest.fast_parse import StoreIdCodes, parse_lines
 from tests.partition_plans import indexes_used
 
@@ -179,15 +180,15 @@ BAD_STATUS_FILE = (
     b"k\xff,2023-01-22 12:00:00 UTC,active\n"  # 12 invalid UTF-8
     b"l\x00,2023-01-22 12:00:00 UTC,active\n"  # 13 NUL
     b"\n"  # 14 blank: skipped
-    b'"m\nn",2023-01-22 12:00:00 UTC,active\n'  # 15-16 one record over two lines: fine
-    b'o,2023-01-22 12:00:00 UTC,"act\nive"\n'  # 17-18 one record, bad status
+    b'"m\nn",2023-01-22 12:00:00 UTC,active\n'  # 15 unterminated quote, 16 misplaced quote
+    b'o,2023-01-22 12:00:00 UTC,"act\nive"\n'  # 17 unterminated quote, 18 misplaced quote
     b"p,2023-01-22 12:00:60 UTC,active\n"  # 19 leap second
     b"q,2023-13-01 12:00:00 UTC,active\n"  # 20 month 13
     b"r,1899-12-31 12:00:00 UTC,active\n"  # 21 year out of range
     b"s,2023-01-22 12:00:00.1234567 UTC,active\n"  # 22 seven fraction digits
     b"t,2023-01-22 12:00:00 UTC,active\n"  # 23 ok
-    b'u,2023-01-22 12:00:00 UTC,"active\n'  # 24 unterminated quote, to the end
-    b"v,2023-01-22 12:00:00 UTC,active\n"  # 25 (inside the open quote)
+    b'u,2023-01-22 12:00:00 UTC,"active\n'  # 24 unterminated quote: this line only
+    b"v,2023-01-22 12:00:00 UTC,active\n"  # 25 ok
 )
 
 
@@ -206,8 +207,10 @@ def test_bad_rows_are_rejected_with_their_line_and_reason(db, tmp_path):
         (11, ""),
         (12, ""),
         (13, ""),
-        (15, "store_id"),
-        (17, "status"),
+        (15, ""),
+        (16, ""),
+        (17, ""),
+        (18, ""),
         (19, "timestamp_utc"),
         (20, "timestamp_utc"),
         (21, "timestamp_utc"),
@@ -218,7 +221,8 @@ def test_bad_rows_are_rejected_with_their_line_and_reason(db, tmp_path):
     assert reasons[3] == "unknown status 'sleeping' (expected active or inactive)"
     assert reasons[4].startswith("unparsable timestamp_utc 'yesterday' (write e.g. 2023-01-25T18:13:22Z")
     assert reasons[5] == "timestamp_utc out of range '2023-02-29 12:00:00 UTC' (no such date or time)"
-    assert reasons[15] == "store_id holds a control character (U+000A) at character 2"
+    assert reasons[15] == reasons[17] == reasons[24] == UNTERMINATED_QUOTE
+    assert reasons[16] == reasons[18] == STRAY_QUOTE
     assert reasons[21] == "timestamp_utc 1899-12-31T12:00:00+00:00 is before 2000"
     assert reasons[7] == "missing store_id"
     assert reasons[8] == "missing timestamp_utc"
@@ -227,13 +231,12 @@ def test_bad_rows_are_rejected_with_their_line_and_reason(db, tmp_path):
     assert reasons[11] == "expected 3 fields, found 4"
     assert reasons[12].startswith("invalid UTF-8")
     assert reasons[13] == "NUL character in the row"
-    assert reasons[24] == "unterminated quoted value"
     assert all(r.file == "store_status.csv" for r in result.rejections)
-    assert [p[0] for p in polls()] == ["a", "t"]
-    assert result.rejected == 18 and result.skipped == 1 and result.loaded == 2
+    assert [p[0] for p in polls()] == ["a", "t", "v"]
+    assert result.rejected == 20 and result.skipped == 1 and result.loaded == 3
     assert result.rows == result.loaded + result.skipped + result.rejected
     # Stores of rows rejected for another field still exist (they appear in the input).
-    assert {"b", "c", "d", "h", "o"} <= set(Store.objects.values_list("store_id", flat=True))
+    assert {"b", "c", "d", "h"} <= set(Store.objects.values_list("store_id", flat=True))
     with rejects.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [int(row["line"]) for row in rows] == [line for line, _ in rejections(result)]
@@ -764,7 +767,7 @@ def test_fast_path_and_python_path_agree(db, tmp_path_factory, moments, style, d
     path = tmp_path_factory.mktemp("agree") / "s.csv"
     path.write_text("store_id,timestamp_utc,status\n" + "".join(f"f{i},{t},active\n" for i, t in enumerate(texts)))
     lines = "".join(f"f{i},{t},active\n" for i, t in enumerate(texts)).encode()
-    columns = {"width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False, "in_quote": False,
+    columns = {"width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False,
                "latest_us": (datetime(2026, 1, 1, tzinfo=UTC) - datetime(2000, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)}
     assert parse_lines(lines, len(lines), store_codes=StoreIdCodes(), **columns).canonical.all()
     load_status_file(path=path)
@@ -1025,13 +1028,13 @@ def test_bulk_path_with_stores_created_in_the_same_transaction(db, tmp_path):
 
 
 def test_chunk_boundaries_do_not_change_what_is_loaded(db, tmp_path, monkeypatch):
-    """Lines cut by chunk boundaries, a quoted value spanning lines across chunks, a
+    """Lines cut by chunk boundaries, a quote left open at a chunk's end, a
     line longer than a chunk and a last line without its line end: the same polls,
     counts and rejections whatever the chunk size."""
     lines = ["store_id,timestamp_utc,status"]
     for i in range(40):
         lines.append(f"s{i % 7},2023-01-18 {i % 24:02d}:{i:02d}:04.{i:03d} UTC,{'active' if i % 3 else 'inactive'}")
-    lines[10] = '"s1","2023-01-18 03:09:04 UTC","act\nive"'  # a value over two lines: rejected
+    lines[10] = '"s1","2023-01-18 03:09:04 UTC","act\nive"'  # two lines: both rejected
     lines[20] = "x" * 300 + ",2023-01-18 05:00:00 UTC,active"  # longer than a small chunk (and 255)
     lines[30] = "s2,2023-01-18 06:00:00 UTC,sleeping"
     path = write(tmp_path, "s.csv", "\n".join(lines))  # no final line end
@@ -1042,7 +1045,7 @@ def test_chunk_boundaries_do_not_change_what_is_loaded(db, tmp_path, monkeypatch
         results.append((polls(), result.rows, result.loaded + result.unchanged, rejections(result)))
         StatusPoll.objects.all().delete()
     assert results[0] == results[1] == results[2]
-    assert results[0][1] == 40 and [line for line, _ in results[0][3]] == [11, 22, 32]
+    assert results[0][1] == 41 and [line for line, _ in results[0][3]] == [11, 12, 22, 32]
 
 
 # --------------------------------------------------------------------------- issue #11: the whole load, fast
@@ -1101,11 +1104,8 @@ def _records_line_by_line(path: Path, width: int):
             out.append(("blank", line_no))
         elif isinstance(record, Rejection):
             out.append(("rejected", record.line, record.reason, record.raw))
-        elif record is not None:
+        else:
             out.append(("record", *record))
-    closing = reader.close()
-    if closing is not None:
-        out.append(("rejected", closing.line, closing.reason, closing.raw))
     return out
 
 
@@ -1214,7 +1214,7 @@ def _status_with_odd_lines(directory: Path, rows: int) -> Path:
     random.Random(3).shuffle(order)
     for i in order:
         lines.append(f"st-{i % 89},{start + timedelta(minutes=i, microseconds=i):%Y-%m-%d %H:%M:%S.%f} UTC,active")
-    lines[5] = '"st-1","2023-01-19 03:09:04 UTC","act\nive"'  # over two lines: rejected
+    lines[5] = '"st-1","2023-01-19 03:09:04 UTC","act\nive"'  # over two lines: both rejected
     lines[9] = '"st-2","2023-01-19 03:09:05 UTC",inactive'  # quoted: read row by row
     lines[12] = "new-store,2023-01-19 03:09:06Z,Active"
     lines[14] = lines[15].replace("active", "inactive")  # a key twice: the later line wins
@@ -1248,7 +1248,7 @@ def test_the_status_file_read_ahead_loads_what_a_plain_read_loads(db, tmp_path, 
         BusinessHours.objects.all().delete()
         Store.objects.all().delete()
     assert seen[0] == seen[1]
-    assert "rejected 2," in seen[0][3] and "superseded 1," in seen[0][3]
+    assert "rejected 3," in seen[0][3] and "superseded 1," in seen[0][3]
     assert status_file._READ_AHEADS == {}
 
 

@@ -27,7 +27,7 @@ def micros(moment: datetime) -> int:
 
 
 COLUMNS = {
-    "width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False, "in_quote": False,
+    "width": 3, "store_id": 0, "timestamp": 1, "status": 2, "crlf": False,
     "latest_us": micros(LATEST),
 }
 
@@ -35,7 +35,7 @@ COLUMNS = {
 def precise(line: bytes):
     """What the per-row path makes of one line: (store_id, µs, is_active) or None."""
     record = RecordReader("f.csv", 3).feed(2, line)
-    if record is None or record is BLANK or isinstance(record, Rejection):
+    if record is BLANK or isinstance(record, Rejection):
         return None
     try:
         store_id, moment, active = values.poll(*record[2], latest=LATEST, from_csv=True)
@@ -105,13 +105,12 @@ def test_other_lines_go_to_the_precise_path(line):
     assert read([USUAL[0], line, USUAL[1]]) == [precise(USUAL[0]), None, precise(USUAL[1])]
 
 
-def test_crlf_files_and_lines_inside_a_quoted_value():
+def test_crlf_files_and_lines_after_an_unterminated_quote():
     crlf = [line.replace(b"\n", b"\r\n") for line in USUAL[:2]]
     assert read(crlf, crlf=True) == [precise(line) for line in crlf]
     assert read(USUAL[:1], crlf=True) == [None]  # an LF line in a CRLF file
-    # A quote opened on an earlier line (or chunk) makes the following lines its value.
-    assert read([b'42,"2023\n', USUAL[0], b'x",active\n', USUAL[1]]) == [None, None, None, precise(USUAL[1])]
-    assert read(USUAL[:2], in_quote=True) == [None, None]
+    # A quote left open ends with its line: the next line is canonical again.
+    assert read([b'42,"2023\n', USUAL[0], b'x",active\n', USUAL[1]]) == [None, precise(USUAL[0]), None, precise(USUAL[1])]
 
 
 _BYTES = st.sampled_from(list(b"0123456789-:. TZUCactiveINACTV+,\"x\t\r") + [0xC3, 0x00])

@@ -336,15 +336,14 @@ def parse_lines(
     timestamp: int,
     status: int,
     crlf: bool,
-    in_quote: bool,
     store_codes: StoreIdCodes,
     latest_us: int,
 ) -> ParsedChunk:
     """Reads the whole lines (each ending in LF) chunk[:size] of a status file with `width`
     columns (`store_id`, `timestamp`, `status`: their positions). A line is
-    canonical when it is plain (no quote, not inside a quoted value continued from an
-    earlier line: `in_quote`), printable ASCII, has `width` fields, ends in CRLF iff
-    `crlf`, and its store id (1–255 bytes, no space), timestamp and status are
+    canonical when it is plain (no quote; a quoted value never continues on the next
+    line, so a line's quotes say nothing of the others), printable ASCII, has `width`
+    fields, ends in CRLF iff `crlf`, and its store id (1–255 bytes, no space), timestamp and status are
     canonical, the instant from 2000-01-01 UTC up to `latest_us` (both µs since then). chunk holds PARSE_PADDING bytes (any) past size, read past the last line."""
     if len(chunk) < size + PARSE_PADDING:
         chunk = chunk[:size] + bytes(PARSE_PADDING)
@@ -367,11 +366,8 @@ def parse_lines(
         return np.searchsorted(line_ends, positions)
 
     ok = np.ones(lines, bool)
-    if in_quote or chunk.find(b'"', 0, size) >= 0:
-        quotes = np.flatnonzero(body == ord('"'))
-        quotes_per_line = np.bincount(line_of(quotes), minlength=lines)
-        open_before = (np.cumsum(quotes_per_line) - quotes_per_line + in_quote) % 2 == 1
-        ok &= (quotes_per_line == 0) & ~open_before
+    if chunk.find(b'"', 0, size) >= 0:
+        ok[line_of(np.flatnonzero(body == ord('"')))] = False
     if width > 3:
         # Columns not otherwise read: printable ASCII but '"' (the per-row path must
         # not find a NUL, a non-UTF-8 byte or a quote there either).

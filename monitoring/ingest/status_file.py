@@ -55,8 +55,7 @@ TIME_ORDER_WIDE_SHARE = 0.1
 class ReadPart:
     """A chunk of a status file as read: its canonical rows as arrays (store ids as
     codes of `StoreIdCodes`, not store keys yet), and what `RecordReader` made of its
-    other lines (records, `Rejection`s, `BLANK`s, in line order; the last part ends
-    with an unterminated quoted value's rejection, if any)."""
+    other lines (records, `Rejection`s, `BLANK`s, in line order)."""
 
     codes: np.ndarray
     moments: np.ndarray
@@ -133,30 +132,22 @@ class ChunkReader:
         if not data:
             return None
         parsed = parse_lines(
-            data + bytes(PARSE_PADDING), len(data), in_quote=False, store_codes=StoreIdCodes(), **self.columns
+            data + bytes(PARSE_PADDING), len(data), store_codes=StoreIdCodes(), **self.columns
         )
         return int(parsed.moments.max()) if len(parsed.moments) else None
 
     def _parse(self, data: bytes, lines_end: int, size: int, last: bool) -> ReadPart:
         records: list = []
         if lines_end:
-            parsed = parse_lines(
-                data, lines_end, in_quote=bool(self.records.pending), store_codes=self.codes, **self.columns
-            )
+            parsed = parse_lines(data, lines_end, store_codes=self.codes, **self.columns)
             lines = np.arange(self.next_line, self.next_line + len(parsed.line_ends))
             self.next_line += len(lines)
             for index in np.flatnonzero(~parsed.canonical).tolist():
                 raw = data[parsed.line_starts[index] : parsed.line_ends[index] + 1]
-                record = self.records.feed(int(lines[index]), raw)
-                if record is not None:
-                    records.append(record)
+                records.append(self.records.feed(int(lines[index]), raw))
             arrays = (parsed.codes, parsed.moments, parsed.is_active, lines[parsed.canonical])
         else:
             arrays = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool), np.empty(0, np.int64))
-        if last:
-            closing = self.records.close()
-            if closing is not None:
-                records.append(closing)
         return ReadPart(*arrays, records=records, size=size, last=last)
 
 

@@ -6,6 +6,10 @@ same thing everywhere, and a refusal names the field and says why.
 Each function takes the text as received and returns the value, or raises
 `InvalidValue(field, reason)`. Only CSV cells are trimmed (of ASCII spaces and tabs,
 `trim=True`); nothing else is altered. No Django here, except `poll_time_limit`.
+
+Digits are ASCII `0`-`9` only, in every kind of value: Python's `int()`, `str.isdigit()`
+and a regex's `\\d` also take other scripts' digits (fullwidth `０９`, Arabic-Indic `٠٩`),
+so a number is matched by `[0-9]` (with `re.ASCII`) before `int()` reads it.
 """
 
 from __future__ import annotations
@@ -95,9 +99,9 @@ def store_id(value: object, *, trim: bool = False, field: str = "store_id") -> s
 # --------------------------------------------------------------------------- instants
 
 _INSTANT_RE = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<clock>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)"
-    r" ?(?:(?P<utc>UTC|GMT|Z)|(?P<offset>[+-]\d{2}(?::?\d{2})?))?",
-    re.IGNORECASE,
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ](?P<clock>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)"
+    r" ?(?:(?P<utc>UTC|GMT|Z)|(?P<offset>[+-][0-9]{2}(?::?[0-9]{2})?))?",
+    re.IGNORECASE | re.ASCII,
 )
 
 
@@ -197,7 +201,7 @@ def day_of_week(value: object, *, trim: bool = False, field: str = "day") -> int
     return int(text)
 
 
-_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?")
+_TIME_RE = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?", re.ASCII)
 
 
 def local_time(value: object, *, end: bool, trim: bool = False, field: str = "start_time_local") -> time:
@@ -218,7 +222,7 @@ def local_time(value: object, *, end: bool, trim: bool = False, field: str = "st
     return time(hour, minute, second, fraction)
 
 
-_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 #: The local dates a special-hours row may have: the years 2000–2100, as `as_of`.
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
