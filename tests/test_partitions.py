@@ -113,28 +113,36 @@ def test_a_file_into_the_empty_table_takes_the_bulk_path_into_new_partitions(tmp
 
 
 def test_live_polls_create_the_partition_of_their_week():
-    moment = datetime(2024, 2, 14, 9, 30, tzinfo=UTC)
-    assert partition_name(week=week_start(moment)) not in _names()
+    moment = (datetime.now(UTC) - timedelta(days=30)).replace(microsecond=0)  # among the current weeks
     result = polls_record(access=EVERYTHING, polls=[("live-1", moment.isoformat(), "active")])
     assert result.loaded == 1
     assert _rows_by_table() == {partition_name(week=week_start(moment)): 1}
 
 
-def test_polls_decades_apart_create_the_partitions_of_their_weeks_only(settings):
-    """Two live polls 24 years apart: two partitions, not the ~1,250 weeks between them."""
+def _status_file(tmp_path, polls: list[tuple[str, datetime, str]]):
+    path = tmp_path / "store_status.csv"
+    path.write_text(
+        "store_id,timestamp_utc,status\n"
+        + "".join(f"{store_id},{moment:%Y-%m-%d %H:%M:%S} UTC,{status}\n" for store_id, moment, status in polls)
+    )
+    return path
+
+
+def test_polls_decades_apart_create_the_partitions_of_their_weeks_only(tmp_path):
+    """Two polls of a file 24 years apart: two partitions, not the ~1,250 weeks between them."""
     old, new = datetime(2001, 3, 7, 9, tzinfo=UTC), datetime(2025, 3, 5, 9, tzinfo=UTC)
     before = set(_names())
-    result = polls_record(access=EVERYTHING, polls=[("far-1", old.isoformat(), "active"), ("far-1", new.isoformat(), "inactive")])
+    result = load_status_file(path=_status_file(tmp_path, [("far-1", old, "active"), ("far-1", new, "inactive")]))
     assert result.loaded == 2
     assert set(_names()) - before == {partition_name(week=week_start(old)), partition_name(week=week_start(new))}
 
 
-def test_one_write_creates_at_most_max_new_partitions_the_rest_wait_in_the_default(monkeypatch):
+def test_one_write_creates_at_most_max_new_partitions_the_rest_wait_in_the_default(monkeypatch, tmp_path):
     from monitoring.stores import partitions
 
     monkeypatch.setattr(partitions, "MAX_NEW_PARTITIONS", 3)
     weeks = [datetime(2011, 1, 5, 12, tzinfo=UTC) + timedelta(weeks=n) for n in range(5)]
-    assert polls_record(access=EVERYTHING, polls=[("many-weeks", week.isoformat(), "active") for week in weeks]).loaded == 5
+    assert load_status_file(path=_status_file(tmp_path, [("many-weeks", week, "active") for week in weeks])).loaded == 5
     rows = _rows_by_table()
     assert rows[default_partition()] == 2  # the two oldest weeks
     assert sorted(name for name in rows if name != default_partition()) == sorted(

@@ -15,6 +15,7 @@ from monitoring.ingest.poll_writes import insert_store_ids, polls_write_staged, 
 from monitoring.ingest.results import FileLoadResult, Rejection, load_envelope
 from monitoring.ingest.signals import live_polls_stored
 from monitoring.kernel.values import InvalidPoll, poll, poll_time_limit
+from monitoring.stores.partitions import current_weeks
 
 LIVE = "polls"
 
@@ -24,7 +25,10 @@ def polls_record(*, polls: Iterable, access: Access) -> FileLoadResult:
     A poll refused (by the grammar, or for a store the caller may not write: an owner
     writes only to their own stores, staff may create new ones) is a rejection with
     the item's `index` (from 0), its field and reason, and stores nothing: not even
-    its store. The later poll wins per key, as in a file."""
+    its store. The later poll wins per key, as in a file. Partitions are created only
+    for the current weeks (`current_weeks`): a poll of an older week whose partition
+    does not exist is stored in the DEFAULT partition, so that no caller adds shared
+    structure (every partition slows every tenant's plans) for weeks of its choosing."""
     latest = poll_time_limit()
     with load_envelope(kind=LIVE, path=None, keep_all_rejections=True) as load:
         result = load.result
@@ -65,6 +69,7 @@ def polls_record(*, polls: Iterable, access: Access) -> FileLoadResult:
                 result.loaded, result.replaced, result.unchanged, result.superseded = polls_write_staged(
                     cursor, RowsInTimeOrder(polls_in, with_line=True), keys_distinct=False,
                     timings=result.timings, temporary=True, summarize=False,
+                    new_weeks_within=current_weeks(now=datetime.now(UTC)),
                 )
         load.rejects.kept.sort(key=lambda rejection: rejection.index)
     if valid:

@@ -137,28 +137,30 @@ def _latest_sql(source: str) -> str:
     )
 
 
-def _time_range_sql(cursor, source: str) -> str:
+def _time_range_sql(cursor, source: str, *, new_weeks_within) -> str:
     """`BETWEEN first AND last` of the instants in source, as literals: bounds the
     stored polls a merge compares with to the partitions and block ranges holding them
     (a day's file no longer scans the whole table). The weekly partitions of that range
-    are created first if missing (`partitions_ensure_weeks`): the merge inserts into them."""
+    are created first if missing (`partitions_ensure_weeks`, only for weeks in
+    `new_weeks_within` when given): the merge inserts into them, or into the DEFAULT."""
     cursor.execute(f"SELECT min(ts), max(ts) FROM ({source}) src")
     first, last = cursor.fetchone()
     if first is not None:
         # The weeks that have rows, not every week between the first and the last: two
         # polls decades apart must not create a thousand partitions.
-        partitions_ensure_weeks(weeks=weeks_of(cursor, source), cursor=cursor)
+        partitions_ensure_weeks(weeks=weeks_of(cursor, source), cursor=cursor, within=new_weeks_within)
     return cursor.mogrify("BETWEEN %s AND %s", (first, last)).decode()
 
 
-def merge_polls(cursor, source: str, *, keys_distinct: bool) -> tuple[int, int, int]:
+def merge_polls(cursor, source: str, *, keys_distinct: bool, new_weeks_within=None) -> tuple[int, int, int]:
     """The upsert of polls from `source` (store_pk, ts, is_active, line), the writer
     lock held: the later line wins per key; new keys are inserted in time order,
     changed ones updated, identical ones left alone. When no key came twice
     (`keys_distinct`) the aggregate that picks each key's latest line is skipped (1.5 s
-    of a 2 M-row reload). Returns (distinct keys, inserted, updated)."""
+    of a 2 M-row reload). `new_weeks_within`: the weeks it may create partitions for
+    (None: any week its rows have). Returns (distinct keys, inserted, updated)."""
     polls = StatusPoll._meta.db_table
-    in_range = _time_range_sql(cursor, source)
+    in_range = _time_range_sql(cursor, source, new_weeks_within=new_weeks_within)
     cursor.execute(
         f"WITH latest AS ({source if keys_distinct else _latest_sql(source)}),"
         f" compared AS MATERIALIZED ("
@@ -177,11 +179,12 @@ def merge_polls(cursor, source: str, *, keys_distinct: bool) -> tuple[int, int, 
 
 
 def polls_write_staged(
-    cursor, stream, *, keys_distinct, timings: dict, temporary: bool, summarize: bool
+    cursor, stream, *, keys_distinct, timings: dict, temporary: bool, summarize: bool, new_weeks_within=None
 ) -> tuple[int, int, int, int]:
     """Polls into a table that may hold some: `stream` (a binary COPY stream of
     store_pk, ts, is_active, line) goes into a staging table, then one `merge_polls`.
-    `keys_distinct` is a bool or a callable asked once the stream is read. Returns
+    `keys_distinct` is a bool or a callable asked once the stream is read;
+    `new_weeks_within` bounds the partitions it creates (`merge_polls`). Returns
     (loaded, replaced, unchanged, superseded)."""
     staging = staging_name("polls")
     cursor.execute(
@@ -200,6 +203,7 @@ def polls_write_staged(
             cursor,
             f"SELECT store_pk, ts, is_active, line FROM {staging}",
             keys_distinct=keys_distinct() if callable(keys_distinct) else keys_distinct,
+            new_weeks_within=new_weeks_within,
         )
     timings["merge"] = time_module.perf_counter() - t0
     if summarize and loaded:

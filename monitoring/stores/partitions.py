@@ -4,16 +4,18 @@
 UTC week (Monday 00:00 to Monday 00:00), named `monitoring_statuspoll_pYYYYwWW` (ISO
 year and week), plus a DEFAULT partition. Partitions are created ahead by the daily
 schedule "create poll partitions" (migration 0018) and on demand by every poll write
-for the time range it is about to write (`poll_writes`, `bulk_path`). The DEFAULT
-partition is a safety net, normally empty: a row no partition covers (a write that
-could not know its range before it started, such as a file streamed in time order
-into the empty table) lands there instead of failing the write, and
-`partitions_ensure` moves it into its week's partition when that week is created.
+for the weeks it is about to write (`poll_writes`, `bulk_path`): an operator's file load
+for any of its weeks, a live or API write (`recordPolls`) only for the current weeks
+(`current_weeks`: the retention period before now to the weeks created ahead). The
+DEFAULT partition holds what no partition covers: a live poll of an older week (stored
+and read as any), or a row of a write that could not know its range before it started
+(a file streamed in time order into the empty table); `partitions_ensure` moves such
+rows into their week's partition when that week is created.
 
 Why a DEFAULT at all: the bulk path streams a file into the table while it is still
 being parsed, so its time range is only known at the end; without a DEFAULT such a
 load would fail on the first row of a week not created yet. The price: creating a
-partition scans the DEFAULT (empty: nothing to read).
+partition scans the DEFAULT (normally empty or small: what live writes sent for old weeks).
 
 Creating, attaching or dropping a partition takes an ACCESS EXCLUSIVE lock on the
 poll table: these functions take the writer lock first (`data_version.writer_lock`),
@@ -21,8 +23,10 @@ as every poll writer does, so they queue behind writers instead of deadlocking."
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
 
 from monitoring.stores.data_version import writer_lock
@@ -34,6 +38,12 @@ WEEKS_AHEAD = 4
 #: At most this many partitions are created by one write (the newest weeks first); rows of
 #: older weeks wait in the DEFAULT partition until a later write or load places them.
 MAX_NEW_PARTITIONS = 60
+#: Weekly partitions the poll table may hold in all (ten years of weeks): past it, rows of
+#: weeks outside the current ones (`current_weeks`) wait in the DEFAULT partition and the
+#: operator is told. Every partition costs every plan of a poll query without a time bound.
+MAX_PARTITIONS = 520
+
+logger = logging.getLogger(__name__)
 
 
 def parent_table() -> str:
@@ -88,18 +98,46 @@ def partitions_ensure(*, start: datetime, end: datetime, cursor=None) -> list[st
     return partitions_ensure_weeks(weeks=weeks_between(start, end), cursor=cursor)
 
 
-def partitions_ensure_weeks(*, weeks, cursor=None) -> list[str]:
+def current_weeks(*, now: datetime) -> tuple[datetime, datetime]:
+    """(first, last) week start of the weeks live writes use: from POLL_RETENTION_DAYS
+    before `now` to the last week the schedule creates ahead. A live or API write creates
+    partitions only for these (`partitions_ensure_weeks(within=…)`), and the ceiling
+    (MAX_PARTITIONS) never keeps them from being created."""
+    return (
+        week_start(now - timedelta(days=settings.POLL_RETENTION_DAYS)),
+        week_start(now) + WEEKS_AHEAD * WEEK,
+    )
+
+
+def partitions_ensure_weeks(*, weeks, cursor=None, within: tuple[datetime, datetime] | None = None) -> list[str]:
     """Creates the missing partitions of `weeks` (week starts), the newest first, at most
     MAX_NEW_PARTITIONS in one call: rows of older weeks wait in the DEFAULT partition
     (a write that spans decades creates no thousand tables in one request, and stays
-    correct). Rows of a week that wait in the DEFAULT are moved into its new partition.
-    Returns the names created."""
+    correct). With `within` (first, last week start), only weeks in it are created: what
+    a live or API write passes (`current_weeks`), so that no caller adds shared structure
+    for the weeks of its choosing. Past MAX_PARTITIONS in all, only weeks among the
+    current ones are created. Rows of a week that wait in the DEFAULT are moved into its
+    new partition. Returns the names created."""
     if cursor is None:
         with connection.cursor() as cursor:
-            return partitions_ensure_weeks(weeks=weeks, cursor=cursor)
+            return partitions_ensure_weeks(weeks=weeks, cursor=cursor, within=within)
     existing = {low for _name, low, _high in partitions_list(cursor=cursor)}
-    newest_first = sorted({week_start(week) for week in weeks} - existing, reverse=True)
-    missing = sorted(newest_first[:MAX_NEW_PARTITIONS])
+    wanted = {week_start(week) for week in weeks} - existing
+    if within is not None:
+        wanted = {week for week in wanted if within[0] <= week <= within[1]}
+    newest_first = sorted(wanted, reverse=True)[:MAX_NEW_PARTITIONS]
+    first, last = current_weeks(now=datetime.now(UTC))
+    current = [week for week in newest_first if first <= week <= last]
+    others = [week for week in newest_first if not first <= week <= last]
+    room = max(MAX_PARTITIONS - len(existing) - len(current), 0)
+    if len(others) > room:
+        logger.warning(
+            "poll partitions: %d exist, the ceiling is %d (partitions.MAX_PARTITIONS); the polls of %d older"
+            " weeks stay in the DEFAULT partition (stored and read as any). Prune old polls"
+            " (manage.py prune_polls) or raise the ceiling.",
+            len(existing), MAX_PARTITIONS, len(others) - room,
+        )
+    missing = sorted(current + others[:room])
     if not missing:
         return []
     writer_lock(cursor)

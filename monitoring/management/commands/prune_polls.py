@@ -1,14 +1,15 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from monitoring.kernel import values
-from monitoring.stores.retention import polls_prune, retention_cut
+from monitoring.stores.retention import polls_prune, polls_prune_by_retention
 
 
 class Command(BaseCommand):
     help = (
         "Delete the polls stamped before an instant (--before), or by default those older than "
-        "POLL_RETENTION_DAYS before the latest poll (what the daily schedule does)."
+        "POLL_RETENTION_DAYS before their own store's latest poll (what the daily schedule does)."
     )
     requires_system_checks = []
 
@@ -21,10 +22,11 @@ class Command(BaseCommand):
                 cut = values.as_of(before, field="before")  # the one grammar of instants (SPEC §7)
             except values.InvalidValue as error:
                 raise CommandError(f"--before: {error.reason}") from None
-        else:
-            cut = retention_cut(now=timezone.now())
-            if cut is None:
-                self.stdout.write("no polls stored: nothing to prune")
-                return
-        deleted = polls_prune(before=cut)
-        self.stdout.write(f"deleted {deleted} polls stamped before {cut.isoformat()}")
+            deleted = polls_prune(before=cut)
+            self.stdout.write(f"deleted {deleted} polls stamped before {cut.isoformat()}")
+            return
+        # Each store's own clock: no tenant's latest poll moves another's cut.
+        deleted = polls_prune_by_retention(now=timezone.now())
+        self.stdout.write(
+            f"deleted {deleted} polls older than {settings.POLL_RETENTION_DAYS} days before their store's latest poll"
+        )
