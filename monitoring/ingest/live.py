@@ -5,6 +5,7 @@ and written by the same staging table and merge as a status file."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
