@@ -260,6 +260,12 @@ if TRUSTED_PROXY:
 # for one username from one address (django-axes; 0 failures: off).
 RATE_LIMIT_REPORTS = int(os.environ.get("RATE_LIMIT_REPORTS", "30"))
 RATE_LIMIT_POLLS = int(os.environ.get("RATE_LIMIT_POLLS", "600"))
+# setSpecialHours, clearSpecialHours, createWebhook and deleteWebhook count together,
+# per caller, this many a minute (0: no limit): each takes the writer lock every other
+# writer waits for, or adds a subscriber. A store keeps at most
+# SPECIAL_HOURS_MAX_ROWS_PER_STORE special-hours rows written through the API.
+RATE_LIMIT_WRITES = int(os.environ.get("RATE_LIMIT_WRITES", "120"))
+SPECIAL_HOURS_MAX_ROWS_PER_STORE = int(os.environ.get("SPECIAL_HOURS_MAX_ROWS_PER_STORE", "2000"))
 INSTALLED_APPS += ["monitoring.throttle", "axes"]
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
