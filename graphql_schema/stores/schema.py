@@ -15,6 +15,7 @@ from graphql_schema.stores.polls import PollInput, PollRejection, RecordPollsRes
 from graphql_schema.stores.types import ShiftInput, SpecialHoursType, StoreType
 from monitoring.access import stores_visible
 from monitoring.ingest import polls_record
+from monitoring.ingest.values import InvalidValue
 from monitoring.models import Store
 from monitoring.special_hours import MAX_SHIFTS_PER_DATE, special_hours_clear, special_hours_set
 
@@ -120,7 +121,7 @@ class Mutation:
         rate_limit(info, scope="writes")
         try:
             if len(shifts) > MAX_SHIFTS_PER_DATE:  # before reading any: a variable's list is unbounded
-                raise UserError(f"at most {MAX_SHIFTS_PER_DATE} shifts a date (got {len(shifts)})", argument="shifts")
+                raise InvalidValue("shifts", f"at most {MAX_SHIFTS_PER_DATE} shifts a date")
             store = _visible_store(info, store_id, name="storeId")
             times = shifts_argument([(shift.start_time_local, shift.end_time_local) for shift in shifts])
             rows = special_hours_set(store=store, date=date, shifts=times)
