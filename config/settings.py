@@ -73,6 +73,8 @@ MIDDLEWARE = [
     # First: a path or query string with NUL or bytes that are not UTF-8 is refused (400).
     "monitoring.middleware.MalformedRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (and the usual headers) on every HTML response.
+    "monitoring.middleware.ContentSecurityPolicyMiddleware",
     # Static files (GraphiQL's scripts, the admin's styles), in production too: see STATIC_URL.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
