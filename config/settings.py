@@ -109,7 +109,10 @@ if not DATABASE_URL:
     from config.embedded_postgres import embedded_database_url
 
     DATABASE_URL = embedded_database_url(DATA_DIR)
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# A connection kept between requests (conn_max_age) is checked before a request or a
+# worker task reuses it: one the server dropped (restart, failover, idle timeout) is
+# replaced instead of failing that request.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -347,7 +350,7 @@ if not REPORT_HEARTBEAT_SECONDS < REPORT_CHUNK_STALE_AFTER:
 # writes, and the reads of everything else, to DATABASE_URL.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
     MIDDLEWARE.append("config.db_router.GraphQLReplicaReadsMiddleware")

@@ -16,7 +16,7 @@ PAGE_PREFIXES = ("/stores/", "/reports/")
 
 #: The code an HTTP refusal carries in the API's error body (a body that cannot be read:
 #: INVALID_ARGUMENT), as every GraphQL error carries one (docs/api.md).
-HTTP_ERROR_CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 429: "RATE_LIMITED"}
+HTTP_ERROR_CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 429: "RATE_LIMITED", 500: "INTERNAL", 503: "INTERNAL"}
 
 
 def api_error(message: str, status: int) -> JsonResponse:

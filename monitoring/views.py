@@ -2,6 +2,7 @@
 Thin: parsing and HTTP shapes here, the work in monitoring.reports."""
 
 import json
+import sys
 import uuid
 from datetime import datetime
 from functools import wraps
@@ -9,6 +10,7 @@ from functools import wraps
 from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
@@ -18,7 +20,7 @@ from monitoring.access import reports_visible, stores_visible
 from monitoring.ingest import values
 from monitoring.ingest.values import InvalidValue
 from monitoring.links import LinkExpired, LinkInvalid, report_id_from_token
-from monitoring.middleware import API_PREFIXES
+from monitoring.middleware import API_PREFIXES, api_error
 from monitoring.models import Report
 from monitoring.reports import ReportInputError, report_create
 from monitoring.reports.files import csv_file_blocks, csv_file_bytes, csv_file_size
@@ -220,6 +222,20 @@ def page_not_found(request: HttpRequest, exception: Exception, *args, **kwargs) 
     if _is_api(request):
         return _error(f"not found: {request.path_info}", 404)
     return defaults.page_not_found(request, exception, *args, **kwargs)
+
+
+def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """handler500: on API paths the API's JSON error (code INTERNAL), never an HTML page
+    or a traceback (Django has logged it); a dropped database connection is 503, worth
+    retrying."""
+    if _is_api(request):
+        error = sys.exc_info()[1]
+        if isinstance(error, (OperationalError, InterfaceError)):
+            response = api_error("the database is not reachable right now; retry shortly", 503)
+            response["Retry-After"] = "1"
+            return response
+        return api_error("unexpected server error (it is logged)", 500)
+    return defaults.server_error(request, *args, **kwargs)
 
 
 def csv_response(report: Report) -> HttpResponse:
