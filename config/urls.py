@@ -30,3 +30,4 @@ urlpatterns = [
 # API paths answer JSON errors for these too (monitoring.views); pages keep Django's.
 handler400 = "monitoring.views.bad_request"
 handler404 = "monitoring.views.page_not_found"
+handler500 = "monitoring.views.server_error"
