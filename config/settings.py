@@ -73,6 +73,8 @@ MIDDLEWARE = [
     # First: a path or query string with NUL or bytes that are not UTF-8 is refused (400).
     "monitoring.web.middleware.MalformedRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (and the usual headers) on every HTML response.
+    "monitoring.web.middleware.ContentSecurityPolicyMiddleware",
     # Static files (GraphiQL's scripts, the admin's styles), in production too: see STATIC_URL.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,7 +109,10 @@ if not DATABASE_URL:
     from config.embedded_postgres import embedded_database_url
 
     DATABASE_URL = embedded_database_url(DATA_DIR)
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# A connection kept between requests (conn_max_age) is checked before a request or a
+# worker task reuses it: one the server dropped (restart, failover, idle timeout) is
+# replaced instead of failing that request.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -260,6 +265,12 @@ if TRUSTED_PROXY:
 # for one username from one address (django-axes; 0 failures: off).
 RATE_LIMIT_REPORTS = int(os.environ.get("RATE_LIMIT_REPORTS", "30"))
 RATE_LIMIT_POLLS = int(os.environ.get("RATE_LIMIT_POLLS", "600"))
+# setSpecialHours, clearSpecialHours, createWebhook and deleteWebhook count together,
+# per caller, this many a minute (0: no limit): each takes the writer lock every other
+# writer waits for, or adds a subscriber. A store keeps at most
+# SPECIAL_HOURS_MAX_ROWS_PER_STORE special-hours rows written through the API.
+RATE_LIMIT_WRITES = int(os.environ.get("RATE_LIMIT_WRITES", "120"))
+SPECIAL_HOURS_MAX_ROWS_PER_STORE = int(os.environ.get("SPECIAL_HOURS_MAX_ROWS_PER_STORE", "2000"))
 INSTALLED_APPS += ["monitoring.throttle", "axes"]
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes asks
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
@@ -339,7 +350,7 @@ if not REPORT_HEARTBEAT_SECONDS < REPORT_CHUNK_STALE_AFTER:
 # writes, and the reads of everything else, to DATABASE_URL.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
     MIDDLEWARE.append("config.db_router.GraphQLReplicaReadsMiddleware")

@@ -31,3 +31,4 @@ urlpatterns = [
 # API paths answer JSON errors for these too (monitoring.web.rest); pages keep Django's.
 handler400 = "monitoring.web.rest.bad_request"
 handler404 = "monitoring.web.rest.page_not_found"
+handler500 = "monitoring.web.rest.server_error"

@@ -7,6 +7,7 @@ web process, API requests go first and reports take the spare CPU."""
 import os
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
 from monitoring.stores.partitions import partitions_ensure_ahead
@@ -23,18 +24,37 @@ def _batch_priority() -> None:
     _niced = True
 
 
+def _healthy_connection() -> None:
+    """Start a task on a connection that works: a kept one the server dropped since the
+    last task (restart, failover, pg_terminate_backend) would fail the task's first query
+    and leave its report to the stale sweep. One probe; if it fails, the connection is
+    closed and the task's first query opens a new one. Inside a transaction (a task run
+    inline, django-q2's sync mode) the caller's connection is left alone."""
+    if connection.in_atomic_block:
+        return
+    close_old_connections()  # with CONN_HEALTH_CHECKS: the next query checks it first
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except (OperationalError, InterfaceError):
+        connection.close()
+
+
 def run_report(report_id: str) -> None:
     _batch_priority()
+    _healthy_connection()
     report_run(report_id=report_id)
 
 
 def run_report_chunk(chunk_id: int) -> None:
     _batch_priority()
+    _healthy_connection()
     report_chunk_run(chunk_id=chunk_id)
 
 
 def recover_stale_reports() -> int:
     # The minute's backstop: also the chunk sweep, should a worker's failover thread be gone.
+    _healthy_connection()
     return reports_recover_stale() + chunks_sweep()
 
 

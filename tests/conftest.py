@@ -44,6 +44,7 @@ def _rate_limits_never_reached(settings):
     its own with override_settings, which wins over this."""
     settings.RATE_LIMIT_REPORTS = 10**9
     settings.RATE_LIMIT_POLLS = 10**9
+    settings.RATE_LIMIT_WRITES = 10**9
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from graphql_schema.alerts.types import MAX_DELIVERIES, AlertEvent, CreateWebhookPayload, WebhookType
 from graphql_schema.common.errors import UserError, request_access
+from graphql_schema.limits.rate_limits import rate_limit
 from monitoring.alerts.models import Delivery
 from monitoring.alerts.webhooks import webhook_create, webhook_delete, webhooks_visible
 
@@ -46,6 +47,7 @@ class Mutation:
             strawberry.argument(description="Consecutive inactive evidence polls before STORE_DOWN (count, 1–100; default 1)."),
         ] = None,
     ) -> CreateWebhookPayload:
+        rate_limit(info, scope="writes")
         webhook, secret = webhook_create(
             access=request_access(info),
             url=url,
@@ -58,6 +60,7 @@ class Mutation:
     def delete_webhook(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The webhook's id.")]
     ) -> bool:
+        rate_limit(info, scope="writes")
         try:
             return webhook_delete(access=request_access(info), webhook_id=uuid.UUID(str(id)))
         except ValueError:

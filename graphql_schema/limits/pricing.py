@@ -14,7 +14,8 @@ of page sizes down each path, summed over the query:
   `PAGINATION_MAX_LIMIT`: that cap). A negative limit counts 0: the field refuses it
   (graphql_schema.common.pagination) before anything below it runs; so does a variable's value
   that GraphQL's Int refuses (the operation then does not run). A plain list counts its
-  cap from LIST_CAPS (DEFAULT_LIST_CAP when it is not there), lists of scalars included;
+  cap from LIST_CAPS (DEFAULT_LIST_CAP when it is not there), lists of scalars included,
+  unless it takes `first` (`Report.storeIds(first:)`): then it counts that page size;
 - scalar fields count 0 (the token limit bounds how many a query names per object);
   introspection (`__schema`, `__type`, `__typename`) counts 0: the schema bounds it.
 
@@ -80,7 +81,6 @@ LIST_CAPS = {
     "UptimeSummary.windows": 3,  # hour, day, week: always 3
     "Store.timeline": 500,  # segments in ≤ 31 days (a change of state, open or close each)
     "Store.incidents": 200,  # outages in ≤ 31 days
-    "Report.storeIds": 100,  # the stores a report was asked for (strings)
     "RecordPollsResult.rejections": MAX_POLLS_PER_REQUEST,  # at most one per poll sent
     "Store.specialHours": SPECIAL_HOURS_MAX_ROWS,  # the resolver returns at most this many
     "SetSpecialHoursPayload.specialHours": MAX_SHIFTS_PER_DATE,  # the date's rows: at most one per shift
@@ -228,6 +228,8 @@ class _Pricing:
             if _list_of(field.type):
                 if page is not None and name in (RESULTS_FIELD, NODES_FIELD):
                     size = page
+                elif KEYSET_ARGUMENT in field.args:  # a page of a list: its `first`
+                    size = self.first_size(node)
                 else:
                     size = LIST_CAPS.get(f"{parent.name}.{name}", DEFAULT_LIST_CAP)
             elif node.selection_set is not None:

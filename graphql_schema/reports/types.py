@@ -1,16 +1,20 @@
 import enum
+from bisect import bisect_right
 from datetime import datetime, timedelta, timezone
+from typing import Annotated
 
 import strawberry
 import strawberry_django
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import F, Func, IntegerField, Q, QuerySet, TextField
 from strawberry.types import Info
 
 from graphql_schema.common.arguments import store_id_argument, store_ids_argument
 from graphql_schema.common.errors import request_access
 from graphql_schema.common.fields import ObjectField
-from graphql_schema.common.pagination import Page, offset_paginated
+from graphql_schema.common.pagination import Page, keyset_first, offset_paginated, page_cap
 from graphql_schema.common.payloads import UserErrorType
 from graphql_schema.stores.uptime import UptimeWindow, uptime_window
 from graphql_schema.common.units import rounded
@@ -146,12 +150,51 @@ def _download(root: Report, info: Info) -> tuple[str, datetime]:
 
 _COMPLETE = Report.Status.COMPLETE
 
+# `Report.storeIds` is a page of the stored list (sorted by id, SPEC §1 ids in code-point
+# order), never the whole of it: a report may name every store of a large fleet. A page
+# of reports reads at most the first `page_cap()` ids of each from PostgreSQL (the
+# optimizer's annotation); a page after a cursor reads that page only.
+
+
+def _store_ids_head(info: Info) -> Func:
+    return Func(
+        F("store_ids"), template=f"(%(expressions)s)[1:{page_cap()}]", output_field=ArrayField(TextField())
+    )
+
+
+_STORE_IDS_TOTAL = Func(F("store_ids"), function="cardinality", output_field=IntegerField())
+
+_STORE_IDS_AFTER_SQL = f"""
+SELECT ARRAY(
+    SELECT s FROM unnest(store_ids) WITH ORDINALITY AS u(s, i)
+    WHERE s COLLATE "C" > %s ORDER BY i LIMIT %s
+), store_ids IS NULL
+FROM {Report._meta.db_table} WHERE id = %s
+"""
+
+
+def store_ids_page(root: Report, *, first: int, after: str | None) -> list[str] | None:
+    """At most `first` of the report's store ids (sorted) after `after`; None: all stores.
+    From the ids already loaded, the optimizer's head, or one bounded query."""
+    if "store_ids" in root.__dict__:
+        ids = root.store_ids
+        if ids is None:
+            return None
+        start = 0 if after is None else bisect_right(ids, after)  # Python's order: code points
+        return ids[start : start + first]
+    if after is None and hasattr(root, "store_ids_head"):
+        return None if root.store_ids_head is None else root.store_ids_head[:first]
+    # A cursor: UTF-8 bytes ("C" collation) compare as code points do.
+    with connection.cursor() as cursor:
+        cursor.execute(_STORE_IDS_AFTER_SQL, [after or "", first, root.pk])
+        page, all_stores = cursor.fetchone()
+    return None if all_stores else page
+
 
 @strawberry_django.type(Report, name="Report", description="A report (SPEC §5) and where it is in its lifecycle.")
 class ReportType:
     id: strawberry.ID = strawberry_django.field(description="The report's id (a UUID).")
     horizon_minutes: int = strawberry_django.field(description="H, in minutes (SPEC §4).")
-    store_ids: list[strawberry.ID] | None = strawberry_django.field(description="The stores asked for; null = all.")
     created_at: datetime = strawberry_django.field(description="When it was asked for.")
     started_at: datetime | None = strawberry_django.field(description="When it started running; null while PENDING.")
     finished_at: datetime | None = strawberry_django.field(description="When it completed or failed.")
@@ -170,6 +213,37 @@ class ReportType:
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs) -> QuerySet:
         return queryset & reports_visible(access=request_access(info))
+
+    @strawberry_django.field(
+        only=["id"],
+        annotate={"store_ids_head": _store_ids_head},
+        description=(
+            "The stores asked for, by id, a page at a time: at most `first` (default 100, at most 500) after the id"
+            " `after`; null = all stores. `storeIdsTotal` counts them all."
+        ),
+    )
+    def store_ids(
+        self,
+        root: Report,
+        first: Annotated[int | None, strawberry.argument(description="Page size, a count of ids: 0–500, default 100.")] = None,
+        after: Annotated[
+            strawberry.ID | None, strawberry.argument(description="The last id of the previous page: the ids after it.")
+        ] = None,
+    ) -> list[strawberry.ID] | None:
+        page = store_ids_page(root, first=keyset_first(first), after=None if after is None else str(after))
+        return None if page is None else [strawberry.ID(store_id) for store_id in page]
+
+    @strawberry_django.field(
+        only=["id"],
+        annotate={"store_ids_count": _STORE_IDS_TOTAL},
+        description="How many stores were asked for (a count; storeIds pages through them); null = all stores.",
+    )
+    def store_ids_total(self, root: Report) -> int | None:
+        if "store_ids" in root.__dict__:
+            return None if root.store_ids is None else len(root.store_ids)
+        if hasattr(root, "store_ids_count"):
+            return root.store_ids_count
+        return Report.objects.filter(pk=root.pk).annotate(count=_STORE_IDS_TOTAL).values_list("count", flat=True).get()
 
     @strawberry_django.field(only=["status"], description="PENDING, RUNNING, COMPLETE or FAILED.")
     def status(self, root: Report) -> ReportStatus:

@@ -15,6 +15,7 @@ from graphql_schema.stores.polls import PollInput, PollRejection, RecordPollsRes
 from graphql_schema.stores.types import ShiftInput, SpecialHoursType, StoreType
 from monitoring.stores.access import stores_visible
 from monitoring.ingest import polls_record
+from monitoring.kernel.values import InvalidValue
 from monitoring.models import Store
 from monitoring.stores.special_hours import MAX_SHIFTS_PER_DATE, special_hours_clear, special_hours_set
 
@@ -105,7 +106,8 @@ class Mutation:
         handle_django_errors=False,
         description=(
             "Special hours (holidays, events) of a store on one local date: that date's shifts become exactly `shifts` (an empty"
-            f" list: closed all day; at most {MAX_SHIFTS_PER_DATE}); the weekly hours do not apply that date."
+            f" list: closed all day; at most {MAX_SHIFTS_PER_DATE}); the weekly hours do not apply that date. A store keeps"
+            " at most SPECIAL_HOURS_MAX_ROWS_PER_STORE rows; writes are rate limited per caller (RATE_LIMITED)."
             " Answers the date's rows; input refused: `userErrors`, nothing changed."
         ),
     )
@@ -116,7 +118,10 @@ class Mutation:
         date: Annotated[LocalDate, strawberry.argument(description="The store's local date.")],
         shifts: Annotated[list[ShiftInput], strawberry.argument(description="The date's shifts; empty: closed all day.")],
     ) -> SetSpecialHoursPayload | None:
+        rate_limit(info, scope="writes")
         try:
+            if len(shifts) > MAX_SHIFTS_PER_DATE:  # before reading any: a variable's list is unbounded
+                raise InvalidValue("shifts", f"at most {MAX_SHIFTS_PER_DATE} shifts a date")
             store = _visible_store(info, store_id, name="storeId")
             times = shifts_argument([(shift.start_time_local, shift.end_time_local) for shift in shifts])
             rows = special_hours_set(store=store, date=date, shifts=times)
@@ -136,6 +141,7 @@ class Mutation:
         store_id: StoreIdArgument,
         date: Annotated[LocalDate, strawberry.argument(description="The store's local date.")],
     ) -> ClearSpecialHoursPayload | None:
+        rate_limit(info, scope="writes")
         try:
             store = _visible_store(info, store_id, name="storeId")
         except REFUSALS as error:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, time
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from monitoring.stores.data_version import writer_lock
@@ -37,13 +38,23 @@ def special_hours_between(
 
 def special_hours_set(*, store: Store, date: date, shifts: Sequence[tuple[time, time]]) -> list[SpecialHours]:
     """Makes `date`'s special rows exactly `shifts` ((start, end) local times; no shift:
-    closed all day). Rows already stored as asked stay untouched; returns the date's rows."""
+    closed all day). Rows already stored as asked stay untouched; returns the date's rows.
+    A store holds at most SPECIAL_HOURS_MAX_ROWS_PER_STORE rows (counted under the writer
+    lock, so concurrent writes cannot pass it together)."""
     wanted = list(dict.fromkeys(shifts)) or [(None, None)]
     if len(wanted) > MAX_SHIFTS_PER_DATE:
         raise InvalidValue("shifts", f"at most {MAX_SHIFTS_PER_DATE} shifts a date")
     with transaction.atomic():
         with connection.cursor() as cursor:
             writer_lock(cursor)
+        ceiling = settings.SPECIAL_HOURS_MAX_ROWS_PER_STORE
+        others = SpecialHours.objects.filter(store_id=store.pk).exclude(date=date).count()
+        if others + len(wanted) > ceiling:
+            raise InvalidValue(
+                "date",
+                f"the store already has {others} special-hours rows on other dates; at most {ceiling} a store"
+                " (clear dates that are past first)",
+            )
         stored = {(row.start_time_local, row.end_time_local): row for row in _rows_of(store, date)}
         gone = [row.pk for key, row in stored.items() if key not in wanted]
         if gone:

@@ -1,8 +1,9 @@
-"""Rate limits per caller (issue #12): report triggers and live polls.
+"""Rate limits per caller: report triggers, live polls and writes of settings.
 
 A caller is an API token (bearer or signed in to the browser), a staff user's admin
 session, or, when anonymous, the client's address (`client_address`). Each scope allows
-`limit` hits a minute (settings RATE_LIMIT_REPORTS, RATE_LIMIT_POLLS; 0: no limit).
+`limit` hits a minute (settings RATE_LIMIT_REPORTS, RATE_LIMIT_POLLS, RATE_LIMIT_WRITES;
+0: no limit).
 
 The count is a sliding-window counter: the hits of the current minute plus the hits of
 the previous minute weighted by how much of it still lies within the last 60 seconds.
@@ -26,6 +27,8 @@ WINDOW_SECONDS = 60
 SCOPES = {
     "reports": ("RATE_LIMIT_REPORTS", "report requests"),
     "polls": ("RATE_LIMIT_POLLS", "recordPolls requests"),
+    # Special hours and webhooks: each write takes the writer lock or adds a subscriber.
+    "writes": ("RATE_LIMIT_WRITES", "special-hours and webhook writes"),
 }
 
 #: Old counters (callers not seen for two windows) are deleted by about one hit in this many.

@@ -16,7 +16,7 @@ PAGE_PREFIXES = ("/stores/", "/reports/")
 
 #: The code an HTTP refusal carries in the API's error body (a body that cannot be read:
 #: INVALID_ARGUMENT), as every GraphQL error carries one (docs/api.md).
-HTTP_ERROR_CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 429: "RATE_LIMITED"}
+HTTP_ERROR_CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 429: "RATE_LIMITED", 500: "INTERNAL", 503: "INTERNAL"}
 
 
 def api_error(message: str, status: int) -> JsonResponse:
@@ -143,3 +143,41 @@ class MalformedRequestMiddleware:
         if request.path_info.startswith(API_PREFIXES):
             return api_error(problem, 400)
         return HttpResponseBadRequest(f"Bad request: {problem}.", content_type="text/plain; charset=utf-8")
+
+
+#: Every HTML page's policy: our own scripts, styles and images only (the pages have no
+#: script; their styles are static files), no plugins, no framing, forms post only here.
+#: Style attributes stay allowed (`style-src-attr`): the pages size their bars with
+#: them; an attribute cannot load anything (img-src, default-src) nor run script.
+PAGE_CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sets PAGE_CONTENT_SECURITY_POLICY on every HTML response that has no policy of
+    its own (GraphiQL sets a stricter one, graphql_schema.views), with the headers
+    Django's SecurityMiddleware sets made sure of here too (nosniff, Referrer-Policy):
+    a page's protection does not depend on a setting left on."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.get("Content-Type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

@@ -2,6 +2,7 @@
 Thin: parsing and HTTP shapes here, the work in monitoring.reports."""
 
 import json
+import sys
 import uuid
 from datetime import datetime
 from functools import wraps
@@ -9,6 +10,7 @@ from functools import wraps
 from django.core.exceptions import BadRequest as DjangoBadRequest
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
@@ -18,7 +20,7 @@ from monitoring.stores.access import reports_visible, stores_visible
 from monitoring.kernel import values
 from monitoring.kernel.values import InvalidValue
 from monitoring.web.links import LinkExpired, LinkInvalid, report_id_from_token
-from monitoring.web.middleware import API_PREFIXES
+from monitoring.web.middleware import API_PREFIXES, api_error
 from monitoring.models import Report
 from monitoring.reports import ReportInputError, report_create
 from monitoring.reports.files import csv_file_blocks, csv_file_bytes, csv_file_size
@@ -123,6 +125,21 @@ def _trigger(request: HttpRequest, *, store_ids: list[str] | None, body: dict) -
     return JsonResponse({"report_id": str(report.id)})
 
 
+def _without_body(response: HttpResponse) -> HttpResponse:
+    """The answer to HEAD: the GET's status and headers, no body. A streamed CSV's
+    generator is dropped unstarted: its file is never opened. (Not response.close(): that
+    sends request_finished, which closes the request's database connections.)
+    Content-Length stays what the GET would send."""
+    if isinstance(response, StreamingHttpResponse):
+        head = HttpResponse(status=response.status_code)
+        for name, value in response.items():
+            head[name] = value
+        return head
+    response["Content-Length"] = str(len(response.content))
+    response.content = b""
+    return response
+
+
 def _api(*methods: str):
     """A JSON endpoint accepting `methods`: every refusal is a JSON error (400 for a
     value refused by the grammar, naming the field), never an HTML page or a 500."""
@@ -135,7 +152,7 @@ def _api(*methods: str):
                 response["Allow"] = ", ".join(methods)
                 return response
             try:
-                return view(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
             except BadRequest as error:
                 return _error(str(error), error.status)
             except InvalidValue as error:
@@ -143,7 +160,7 @@ def _api(*methods: str):
             except RateLimited as error:
                 response = _error(str(error), 429)
                 response["Retry-After"] = str(error.retry_after)
-                return response
+            return _without_body(response) if request.method == "HEAD" else response
 
         # Django's CSRF check would refuse every curl call; ApiAccessMiddleware makes it
         # (and same-origin checks) for requests authenticated by a session cookie.
@@ -171,11 +188,11 @@ def store_trigger_report(request: HttpRequest, store_id: str) -> JsonResponse:
     return _trigger(request, store_ids=[store_id], body=body)
 
 
-@_api("GET", "POST")
+@_api("GET", "HEAD", "POST")
 def get_report(request: HttpRequest) -> HttpResponse:
     """GET /get_report/?report_id=… or POST {"report_id": …}: {"status": "Running"} until
-    done, then the CSV (status Complete)."""
-    if request.method == "GET":
+    done, then the CSV (status Complete). HEAD: the GET's answer without its body."""
+    if request.method in ("GET", "HEAD"):
         report_id = _report_id(request.GET.get("report_id"))
     else:
         report_id = _report_id(_json_body(request).get("report_id"))
@@ -207,6 +224,20 @@ def page_not_found(request: HttpRequest, exception: Exception, *args, **kwargs) 
     return defaults.page_not_found(request, exception, *args, **kwargs)
 
 
+def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """handler500: on API paths the API's JSON error (code INTERNAL), never an HTML page
+    or a traceback (Django has logged it); a dropped database connection is 503, worth
+    retrying."""
+    if _is_api(request):
+        error = sys.exc_info()[1]
+        if isinstance(error, (OperationalError, InterfaceError)):
+            response = api_error("the database is not reachable right now; retry shortly", 503)
+            response["Retry-After"] = "1"
+            return response
+        return api_error("unexpected server error (it is logged)", 500)
+    return defaults.server_error(request, *args, **kwargs)
+
+
 def csv_response(report: Report) -> HttpResponse:
     """The finished CSV: streamed from the report storage in blocks when it is big (the
     web process's memory does not grow with the file), in one piece when small; from
@@ -228,9 +259,10 @@ def csv_response(report: Report) -> HttpResponse:
     return response
 
 
-@_api("GET")
+@_api("GET", "HEAD")
 def download_report(request: HttpRequest, token: str) -> HttpResponse:
-    """The signed link: opens its own report only, and only until it expires."""
+    """The signed link: opens its own report only, and only until it expires (HEAD:
+    the same answer without its body, e.g. a download manager's size check)."""
     try:
         report_id = report_id_from_token(token=token)
     except LinkExpired:

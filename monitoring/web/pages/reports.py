@@ -14,7 +14,9 @@ from monitoring.kernel import humanize
 from monitoring.stores.access import reports_visible
 from monitoring.web.links import report_download_path, store_page_url
 from monitoring.models import Report
+from monitoring.web.middleware import api_error
 from monitoring.reports import report_create
+from monitoring.throttle.limits import RateLimited, rate_limit_hit
 
 from monitoring.web.pages.display import REPORT_PREVIEW_ROWS, UTC, _utc
 from monitoring.web.pages.common import _not_found, render
@@ -65,9 +67,25 @@ def report_page(request: HttpRequest, report_id) -> HttpResponse:
 @require_http_methods(["POST"])
 def report_generate(request: HttpRequest) -> HttpResponse:
     """POST /reports/generate/ (the home page's button, with Django's CSRF token): a new
-    report of every store the caller can see, as of their latest poll; then its page."""
+    report of every store the caller can see, as of their latest poll; then its page.
+    Counted against the caller's report limit, as the REST and GraphQL triggers are."""
+    try:
+        rate_limit_hit(scope="reports", caller=request.caller)
+    except RateLimited as error:
+        return _rate_limited(request, error)
     report = report_create(owner_id=request.access.owner_id)
     return HttpResponseRedirect(reverse("report-page", kwargs={"report_id": report.id}))
+
+
+def _rate_limited(request: HttpRequest, error: RateLimited) -> HttpResponse:
+    """429 with Retry-After: the API's JSON error (code RATE_LIMITED), or for a browser's
+    form post the same message on a page."""
+    if "text/html" in request.headers.get("Accept", ""):
+        response = render(request, "monitoring/rate_limited.html", {"message": str(error)}, status=429)
+    else:
+        response = api_error(str(error), 429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 REPORT_LIST_SIZE = 50
