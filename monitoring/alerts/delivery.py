@@ -219,6 +219,8 @@ def webhook_post(*, url: str, body: bytes, headers: dict[str, str], deadline: fl
                 stream.settimeout(_left(deadline))
                 # SNI and certificate checked against the name in the URL, not the address.
                 stream = ssl.create_default_context().wrap_socket(stream, server_hostname=target.host)
+            # Under a kilobyte: it goes into the socket's buffer at once, however slowly
+            # the other side reads.
             stream.settimeout(_left(deadline))
             stream.sendall(request)
             code = _status(stream, deadline=deadline)

@@ -192,7 +192,7 @@ def address_problem(host: str, address: Address) -> str | None:
             checked = address.ipv4_mapped
         elif address in _NAT64:
             checked = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        elif any(address in prefix for prefix in _REFUSED_V6):
+        elif address.is_global and any(address in prefix for prefix in _REFUSED_V6):
             return (
                 f"host {host!r} is an IPv6 address that carries an IPv4 address ({address}): refused as private"
                 " in production (WEBHOOK_ALLOW_PRIVATE=1 allows it)"
