@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models.constants import LOOKUP_SEP
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,9 +18,26 @@ from monitoring.admin.common import NulSafeAdmin, _count_of, titled
 
 # --------------------------------------------------------------------------- owners and tokens
 
+#: Fields that hold a secret or what proves one: a token's hash, a webhook's signing
+#: secret. A change list filtered on one (`?key_hash__startswith=ab`) answers yes or no
+#: to a guess, so the value could be read a character at a time.
+SECRET_FIELDS = frozenset({"key_hash", "secret"})
+
+
+class SecretLookupsRefused:
+    """An admin mixin: no URL filters on a secret field, whichever model's (directly or
+    across a relation): Django allows a filter on any field of the model itself, so
+    it is refused here (a 400, DisallowedModelAdminLookup). Searching and ordering
+    reach only search_fields and list_display, which never name one."""
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if SECRET_FIELDS.intersection(lookup.split(LOOKUP_SEP)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
 
 @admin.register(Owner)
-class OwnerAdmin(NulSafeAdmin):
+class OwnerAdmin(SecretLookupsRefused, NulSafeAdmin):
     list_display = ("name", "stores_count", "tokens_count", "created_at")
     search_fields = ("name",)
     readonly_fields = ("created_at",)
@@ -53,7 +71,7 @@ class ApiTokenAddForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(NulSafeAdmin):
+class ApiTokenAdmin(SecretLookupsRefused, NulSafeAdmin):
     """Creating a token here makes the secret with monitoring.stores.access.token_create (only
     its SHA-256 is stored) and shows the raw token once, on the page that answers the
     form; it is never stored, logged, put in a cookie or shown again."""

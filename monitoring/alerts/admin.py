@@ -1,8 +1,9 @@
-"""The alerts in the admin: webhooks (their secret never shown) and the delivery log,
-read-only: deliveries are made by the evaluation, not by hand."""
+"""The alerts in the admin: webhooks (their secret never shown, nor filtered on) and the
+delivery log, read-only: deliveries are made by the evaluation, not by hand."""
 
 from django.contrib import admin
 
+from monitoring.admin.owners import SecretLookupsRefused
 from monitoring.alerts.models import Delivery, Webhook
 
 
@@ -23,7 +24,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(SecretLookupsRefused, admin.ModelAdmin):
     list_display = ("url", "owner", "events", "confirm_polls", "created_at")
     list_filter = ("owner",)
     search_fields = ("url", "owner__name")
@@ -36,7 +37,7 @@ class WebhookAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(SecretLookupsRefused, admin.ModelAdmin):
     list_display = ("created_at", "event", "store", "webhook", "status", "attempts", "last_attempt_at", "last_result")
     list_filter = ("status", "event")
     search_fields = ("store__store_id", "webhook__url")

@@ -6,27 +6,34 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
-import urllib.error
-import urllib.request
+import re
+import socket
+import ssl
+import threading
+import time
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.db import connection
 from django.utils import timezone
 
 from monitoring.alerts.models import Delivery
-from monitoring.alerts.webhooks import private_address_problem
-from monitoring.kernel.values import instant_text
+from monitoring.alerts.webhooks import Address, address_problem, webhook_target
+from monitoring.kernel.values import InvalidValue, instant_text
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Signature-256"
 TASK = "monitoring.alerts.tasks.deliver"
-#: A claim older than this without a result belongs to a worker that died: tried again.
+#: A claim older than ALERT_TIMEOUT_SECONDS + this without a result belongs to a worker
+#: that died: tried again. A try ends by its claim's time + ALERT_TIMEOUT_SECONDS (the
+#: deadline bounds the DNS lookup, connection, TLS, request and response header together,
+#: see webhook_post), then writes its result: this margin is for that write and the
+#: clocks of the workers, so a delivery has at most one try in flight.
 _STUCK_AFTER = timedelta(seconds=60)
 
 
@@ -83,9 +90,11 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
     if claimed is None:
         return None
     attempt = claimed[0]
+    # The try's clock starts at the claim (what deliveries_requeue measures from).
+    deadline = time.monotonic() + settings.ALERT_TIMEOUT_SECONDS
     delivery = Delivery.objects.select_related("webhook", "store").get(pk=delivery_id)
     try:
-        result = _send(delivery)
+        result = _send(delivery, deadline=deadline)
         status, next_at = Delivery.Status.DELIVERED, None
     except DeliveryFailed as failure:
         result = str(failure)[:500]
@@ -125,6 +134,8 @@ def deliveries_requeue(*, now: datetime | None = None) -> int:
     (deliveries_retry_due, here too in case no sweep thread runs). Sending twice is not
     possible: an attempt is claimed first."""
     now = now or timezone.now()
+    # Strictly after the longest try (ALERT_TIMEOUT_SECONDS from its claim): a try still
+    # in flight is never queued again beside itself.
     stuck_since = now - _STUCK_AFTER - timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS)
     Delivery.objects.filter(status=Delivery.Status.SENDING, last_attempt_at__lt=stuck_since).update(
         status=Delivery.Status.RETRYING, next_attempt_at=now
@@ -138,17 +149,15 @@ def deliveries_requeue(*, now: datetime | None = None) -> int:
     return len(lost) + len(deliveries_retry_due(now=now))
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failed delivery: following it could lead to an address we refuse."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
+#: The most of a response read: its status line and header. The body is never read
+#: (the status says whether the alert was taken), so a receiver cannot feed us forever.
+_HEAD_LIMIT = 16 * 1024
+_STATUS_LINE = re.compile(rb"HTTP/1\.[0-9] ([0-9]{3})(?: [^\r\n]*)?")
 
 
-def _send(delivery: Delivery) -> str:
+def _send(delivery: Delivery, *, deadline: float) -> str:
+    """One try: an email, or the signed POST. `deadline` (time.monotonic()) bounds the
+    whole try, however slowly the other side answers."""
     webhook = delivery.webhook
     body = delivery_body(delivery)
     if webhook.is_email:
@@ -159,32 +168,142 @@ def _send(delivery: Delivery) -> str:
                 message=json.dumps(json.loads(body), indent=2),
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 recipient_list=[address],
+                # The relay is the operator's (EMAIL_HOST), not the subscriber's: a
+                # timeout per SMTP step (Django's default is none) is bound enough.
+                connection=get_connection(timeout=max(deadline - time.monotonic(), 0.1)),
             )
         except Exception as error:  # any backend's failure is this attempt's failure
             raise DeliveryFailed(f"email: {type(error).__name__}: {error}") from error
         return "email sent"
-    problem = private_address_problem(urlsplit(webhook.url).hostname or "")
-    if problem:
-        raise DeliveryFailed(problem)
-    request = urllib.request.Request(
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "store-uptime-monitor-alerts/1",
-            SIGNATURE_HEADER: signature(webhook.secret, body),
-            "X-Delivery-Id": str(delivery.pk),
-            "X-Alert-Event": delivery.event,
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "store-uptime-monitor-alerts/1",
+        SIGNATURE_HEADER: signature(webhook.secret, body),
+        "X-Delivery-Id": str(delivery.pk),
+        "X-Alert-Event": delivery.event,
+    }
+    return webhook_post(url=webhook.url, body=body, headers=headers, deadline=deadline)
+
+
+def webhook_post(*, url: str, body: bytes, headers: dict[str, str], deadline: float) -> str:
+    """POSTs `body` to `url`, done by `deadline` (time.monotonic()) or failed: the name
+    is resolved once, every address it resolves to is checked (webhooks.address_problem),
+    and the connection goes to a checked address, so a name that answers a public
+    address to the check and a private one to the connection gets nothing (DNS
+    rebinding). https: TLS verified against the URL's host name (and sent it as SNI);
+    the Host header is the URL's. No proxy, no redirect (a 3xx is a failed try: the
+    place it names was never checked), no body read. Returns `HTTP <status>` for a 2xx;
+    raises DeliveryFailed otherwise."""
     try:
-        with _OPENER.open(request, timeout=settings.ALERT_TIMEOUT_SECONDS) as response:
-            code = response.status
-    except urllib.error.HTTPError as error:
-        raise DeliveryFailed(f"HTTP {error.code}") from None
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as error:
-        raise DeliveryFailed(f"{type(error).__name__}: {getattr(error, 'reason', error)}") from None
+        target = webhook_target(url)
+    except InvalidValue as error:
+        raise DeliveryFailed(error.reason) from None
+    limit = settings.ALERT_TIMEOUT_SECONDS
+    if target.literal is not None:
+        addresses = [target.literal]
+    else:
+        addresses = _resolved(target.host, target.port, deadline=deadline)
+    for address in addresses:
+        problem = address_problem(target.host, address)
+        if problem:
+            raise DeliveryFailed(problem)
+    request = (
+        f"POST {target.target} HTTP/1.1\r\nHost: {target.host_header}\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode("ascii") + body
+    try:
+        stream = _connected(addresses, target.port, deadline=deadline)
+        try:
+            if target.scheme == "https":
+                stream.settimeout(_left(deadline))
+                # SNI and certificate checked against the name in the URL, not the address.
+                stream = ssl.create_default_context().wrap_socket(stream, server_hostname=target.host)
+            # Under a kilobyte: it goes into the socket's buffer at once, however slowly
+            # the other side reads.
+            stream.settimeout(_left(deadline))
+            stream.sendall(request)
+            code = _status(stream, deadline=deadline)
+        finally:
+            stream.close()
+    except TimeoutError:
+        raise DeliveryFailed(f"timed out: no answer within {limit:g} s") from None
+    except OSError as error:  # refused, reset, unreachable, TLS and certificate errors
+        raise DeliveryFailed(f"{type(error).__name__}: {error}") from None
     if not 200 <= code < 300:
         raise DeliveryFailed(f"HTTP {code}")
     return f"HTTP {code}"
+
+
+def _left(deadline: float) -> float:
+    """The time left for this try, for the next blocking call; none left: timed out."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
+
+
+def _resolved(host: str, port: int, *, deadline: float) -> list[Address]:
+    """The addresses `host` resolves to (each once, in the resolver's order), asked in a
+    thread so the wait is bounded: getaddrinfo itself cannot be given a timeout. A
+    lookup still running at the deadline is left to finish on its own."""
+    answer: dict = {}
+
+    def lookup():
+        try:
+            answer["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as error:
+            answer["error"] = error
+
+    resolver = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+    resolver.start()
+    resolver.join(max(deadline - time.monotonic(), 0))
+    if resolver.is_alive():
+        raise DeliveryFailed(f"host {host!r}: no DNS answer within {settings.ALERT_TIMEOUT_SECONDS:g} s")
+    if "error" in answer or not answer.get("infos"):
+        raise DeliveryFailed(f"host {host!r} does not resolve")
+    addresses: list[Address] = []
+    for info in answer["infos"]:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _connected(addresses: list[Address], port: int, *, deadline: float) -> socket.socket:
+    """A TCP connection to the first of `addresses` that answers before the deadline."""
+    failure: OSError = OSError("no address")
+    for address in addresses:
+        try:
+            # A literal address: create_connection resolves nothing more.
+            return socket.create_connection((str(address), port), timeout=_left(deadline))
+        except TimeoutError:
+            raise
+        except OSError as error:
+            failure = error
+    raise failure
+
+
+def _status(stream: socket.socket, *, deadline: float) -> int:
+    """The status of the response: reads its status line and header (at most
+    _HEAD_LIMIT bytes), each read bounded by the time left, not a byte of the body.
+    Interim (1xx) responses are skipped."""
+    received = b""
+    while True:
+        end = received.find(b"\r\n\r\n")
+        if end >= 0:
+            head, received = received[:end], received[end + 4 :]
+            found = _STATUS_LINE.fullmatch(head.split(b"\r\n", 1)[0])
+            if found is None:
+                raise DeliveryFailed("not an HTTP response")
+            code = int(found[1])
+            if code >= 200:
+                return code
+            continue  # 1xx: the response follows
+        if len(received) >= _HEAD_LIMIT:
+            raise DeliveryFailed(f"response header longer than {_HEAD_LIMIT} bytes")
+        stream.settimeout(_left(deadline))
+        chunk = stream.recv(_HEAD_LIMIT - len(received))
+        if not chunk:
+            raise DeliveryFailed("connection closed before a complete response header")
+        received += chunk
