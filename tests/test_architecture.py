@@ -23,6 +23,9 @@ LAYERS = (
         (
             "monitoring.web", "monitoring.admin", "monitoring.management", "monitoring.tasks",
             "monitoring.apps", "graphql_schema", "config",
+            # A domain app's own edges: its admin, commands and task entry points.
+            "monitoring.alerts.admin", "monitoring.alerts.management", "monitoring.alerts.tasks",
+            "monitoring.fleet.tasks",
         ),
     ),
 )
