@@ -1,4 +1,4 @@
-"""Benchmark: alerts from live polls to a local webhook receiver (SPEC §10, issue #13).
+"""Benchmark: alerts from live polls to a local webhook receiver (docs/rules.md §10).
 
     .venv/bin/python bench/alerts.py [--stores 1000] [--rate 20] [--seconds 60] [--load-stores 14000]
 

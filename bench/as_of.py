@@ -1,4 +1,4 @@
-"""Benchmark: the default `as_of` per caller (SPEC §8), i.e. the latest poll among the
+"""Benchmark: the default `as_of` per caller (docs/rules.md §8), i.e. the latest poll among the
 stores a caller can see, next to the global one (staff, anonymous, the CLI).
 
     .venv/bin/python bench/as_of.py [--stores 14000] [--calls 200] [--reuse]

@@ -21,7 +21,7 @@ run it a few times (`--runs`) and read the best figures.
 
     .venv/bin/python bench/load.py --whole [--runs 3]
 
-The whole `load_data DIR` (issue #11): the three generated files, the status file
+The whole `load_data DIR`: the three generated files, the status file
 shaped like the public release (`shape_whole`: every block of 5,000 lines spans the
 whole week; ~0.1% exact duplicate lines and ~0.02% conflicting re-polls of a key,
 the same store and instant with the other status), made once under
@@ -365,7 +365,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bench_load database")
     parser.add_argument("--stress", action="store_true", help="also load the file with every status flipped")
     parser.add_argument("--shuffled", action="store_true", help="also load the file shuffled, into an empty database")
-    parser.add_argument("--whole", action="store_true", help="the whole load_data DIR, public-release shaped (#11)")
+    parser.add_argument("--whole", action="store_true", help="the whole load_data DIR, public-release shaped")
     options = parser.parse_args()
     if options.whole:
         run_whole(options)

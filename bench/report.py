@@ -11,7 +11,7 @@ database of its own, then prints
 - one store's report (best of 5).
 
 With --special-share S (and --special-dates N, default 5), the same scale is then measured
-again after loading a special-hours file (SPEC §9) that gives a share S of the stores N
+again after loading a special-hours file (docs/rules.md §9) that gives a share S of the stores N
 special dates each in the report's week (closed days, short days, overnight shifts).
 """
 
@@ -98,7 +98,7 @@ def measure_in_process() -> dict:
 def special_hours_file(url: str, *, share: float, dates: int, seed: int = 1) -> Path:
     """A special-hours file for a share of the stores of the bench database: `dates`
     distinct local dates each among the 8 dates of the report's week, each date closed,
-    short or overnight (SPEC §9)."""
+    short or overnight (docs/rules.md §9)."""
     import numpy as np
     import psycopg2
 

@@ -12,14 +12,14 @@ counted). The database's own CPU is not in these figures. --profile KIND prints 
 cProfile of that kind instead.
 
 Kinds: `stores` (a page of 50 stores, ids and zones), `fleet` (a page of 50 stores with
-their uptime windows: one batched engine call, issue #16), `uptime` (one store's), `trigger`,
+their uptime windows: one batched engine call), `uptime` (one store's), `trigger`,
 `status`. Each also prints the median wall time of a request. --uncached turns the read
 cache off (API_READ_CACHE_SECONDS=0): every request runs; --only KIND runs one kind.
 
---pricing measures what pricing a query (graphql_schema.limits.pricing, SPEC §8) adds: each
+--pricing measures what pricing a query (graphql_schema.limits.pricing, docs/rules.md §8) adds: each
 kind with pricing on and off (GRAPHQL_MAX_NODES=0), rounds interleaved, the read cache
 off so that every request runs; the pricing call alone (remembered and computed anew);
-and the wall time to refuse issue #12's 15-alias query (new document, then repeated).
+and the wall time to refuse the alias-cost query (new document, then repeated).
 """
 
 import argparse
@@ -140,7 +140,7 @@ def pricing_bench(application, kinds: dict, args) -> None:
         print(f"  {kind:<8} CPU on {on:6.3f} ms  off {off:6.3f} ms  added {on - off:+.3f} ms/request"
               f"  | pricing call: {remembered:5.1f} µs remembered, {computed:5.1f} µs computed"
               f"  price {pricing.request_price(context):,}")
-    # Issue #12's query: refused before any resolver runs.
+    # The alias-cost query: refused before any resolver runs.
     cold = []
     for index in range(20):  # a new document each time: parsed, validated and priced
         started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Read replicas (issue #15): with DATABASE_REPLICA_URL set, the GraphQL API's reads go
+"""Read replicas: with DATABASE_REPLICA_URL set, the GraphQL API's reads go
 to the "replica" database alias; everything else (writes, the worker, the loaders, the
 pages, the admin) stays on "default".
 

@@ -153,11 +153,11 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-# The report engine and its defaults (SPEC §2, §4).
+# The report engine and its defaults (docs/rules.md §2, §4).
 REPORT_HORIZON_MINUTES = int(os.environ.get("REPORT_HORIZON_MINUTES", "120"))
-# Signed download links expire after this many seconds (SPEC §6).
+# Signed download links expire after this many seconds (docs/rules.md §6).
 REPORT_LINK_MAX_AGE = int(os.environ.get("REPORT_LINK_MAX_AGE", "3600"))
-# A poll stamped later than now + this many seconds (wall clock) is refused (SPEC §7).
+# A poll stamped later than now + this many seconds (wall clock) is refused (docs/rules.md §7).
 POLL_MAX_FUTURE_SECONDS = int(os.environ.get("POLL_MAX_FUTURE", "300"))
 
 # The server log (config/log_format.py): a client error (4xx) is one line, "METHOD path
@@ -207,7 +207,7 @@ STRAWBERRY_DJANGO = {
     "PAGINATION_MAX_LIMIT": 500,
 }
 
-# GraphQL limits (issue #12): a query is priced before any resolver runs
+# GraphQL limits: a query is priced before any resolver runs
 # (graphql_schema.limits.pricing: the most objects and list entries its response can hold) and
 # refused above GRAPHQL_MAX_NODES (0: not priced); a response longer than
 # GRAPHQL_MAX_RESPONSE_BYTES is replaced by an error stating the limit (0: off); the read
@@ -234,7 +234,7 @@ CACHES = {
 API_ANONYMOUS_ACCESS = env_bool("API_ANONYMOUS_ACCESS", not PRODUCTION)
 
 # Reports are computed this many stores at a time (chunks, in store_id order; several are
-# parallel tasks): a report's memory follows this, not the fleet (issue #15); each chunk
+# parallel tasks): a report's memory follows this, not the fleet; each chunk
 # reads the week's poll pages again, so bigger chunks are faster.
 REPORT_CHUNK_SIZE = int(os.environ.get("REPORT_CHUNK_SIZE", "10000"))
 # Report workers lower their CPU priority by this much (nice) before their first report,
@@ -245,7 +245,7 @@ REPORT_MAX_ATTEMPTS = int(os.environ.get("REPORT_MAX_ATTEMPTS", "3"))
 # A PENDING/RUNNING report with no progress for this long is stale: retried or FAILED.
 REPORT_STALE_AFTER = int(os.environ.get("REPORT_STALE_AFTER", str(Q_CLUSTER["retry"] + 60)))
 
-# Tenancy (issue #12): reports (rows, chunks, CSV) are deleted this many days after they
+# Tenancy: reports (rows, chunks, CSV) are deleted this many days after they
 # were made, by a daily schedule on the workers (monitoring.reports.reports_prune); their
 # download links then answer 410. X-Forwarded-Proto is believed only when told that a
 # proxy we trust sets it (TRUSTED_PROXY=1): otherwise any client could claim HTTPS.
@@ -256,7 +256,7 @@ TRUSTED_PROXY = env_bool("TRUSTED_PROXY", False)
 if TRUSTED_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Abuse limits (issue #12): requests riding a browser session must come from our own
+# Abuse limits: requests riding a browser session must come from our own
 # pages (monitoring.stores.access.cross_site_problem: CSRF token or same origin); report
 # triggers (REST and GraphQL) and recordPolls are limited per caller (API token, admin
 # user, or anonymous client address) to this many a minute, counted in PostgreSQL so
@@ -283,7 +283,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "monitoring.throttle.limits.client_address"  # TRUSTED_PROXY: X-Forwarded-For
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts, not every attempt nor its start-up line
 
-# Alerts (SPEC §10, issue #13; monitoring.alerts): webhooks are posted, or emails sent,
+# Alerts (docs/rules.md §10; monitoring.alerts): webhooks are posted, or emails sent,
 # by the workers; each delivery is tried ALERT_MAX_ATTEMPTS times, waiting
 # ALERT_RETRY_SECONDS × 3^(attempt − 1) between tries, each try given ALERT_TIMEOUT_SECONDS.
 # A webhook URL on a loopback or private address is refused in production unless
@@ -307,7 +307,7 @@ else:
     EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "alerts@localhost")
 
-# Scaling (issue #15; docs/scaling.md). Finished report CSVs live in the "reports"
+# Scaling (docs/scaling.md). Finished report CSVs live in the "reports"
 # storage: files under REPORT_FILES_DIR by default; REPORT_STORAGE=s3 puts them in any
 # S3-compatible bucket through django-storages (install django-storages[s3]; credentials
 # from the usual AWS_* variables). Downloads above REPORT_DOWNLOAD_STREAM_ABOVE bytes are
@@ -359,7 +359,7 @@ POLL_RETENTION_DAYS = int(os.environ.get("POLL_RETENTION_DAYS", "35"))
 if POLL_RETENTION_DAYS < 8:  # a report reads a week and the horizon before it
     raise ImproperlyConfigured("POLL_RETENTION_DAYS must be at least 8")
 
-# The fleet page (issue #13; monitoring.fleet): after a write, a ranking computed at most
+# The fleet page (monitoring.fleet): after a write, a ranking computed at most
 # this long ago is still shown while a worker computes the new one (0: always wait for it).
 INSTALLED_APPS += ["monitoring.fleet"]
 FLEET_SUMMARY_MAX_AGE_SECONDS = float(os.environ.get("FLEET_SUMMARY_MAX_AGE_SECONDS", "60"))

@@ -11,7 +11,7 @@ urlpatterns = [
     # The API: curl and programs send a bearer token or nothing, so Django's CSRF check
     # (which would refuse them all) is off here; a request that rides a session cookie
     # is checked instead by monitoring.web.middleware.ApiAccessMiddleware (CSRF token or
-    # same origin, SPEC §8).
+    # same origin, docs/rules.md §8).
     path("graphql/", csrf_exempt(CachedGraphQLView.as_view(schema=schema)), name="graphql"),
     path("trigger_report/", views.trigger_report, name="trigger-report"),
     path("get_report/", views.get_report, name="get-report"),

@@ -1,9 +1,9 @@
 """The GraphQL endpoint's HTTP layer: a request strawberry cannot read (a body that is
 not UTF-8, not JSON, nested too deeply, not an object; a field of the wrong kind) is
-answered 400 with a JSON error before strawberry parses it, never 500 (SPEC §7); every
+answered 400 with a JSON error before strawberry parses it, never 500 (docs/rules.md §7); every
 HTTP error of strawberry's own (405, unsupported content type) is JSON too. A response
 longer than `GRAPHQL_MAX_RESPONSE_BYTES` is not sent: an error stating the limit is
-(SPEC §8; HTTP 200, as every GraphQL refusal of a query)."""
+(docs/rules.md §8; HTTP 200, as every GraphQL refusal of a query)."""
 
 import json
 import logging
@@ -127,7 +127,7 @@ class JSONGraphQLView(GraphQLView):
         return self._body[1]
 
     def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
-        """GraphiQL from this server's static files (issue #14), under a strict CSP."""
+        """GraphiQL from this server's static files, under a strict CSP."""
         context = {"csrf_cookie_name": settings.CSRF_COOKIE_NAME}
         response = HttpResponse(render_to_string("graphql/graphiql.html", context, request=request))
         response["Content-Security-Policy"] = GRAPHIQL_CONTENT_SECURITY_POLICY

@@ -18,7 +18,7 @@ from monitoring.kernel.values import InvalidValue
 
 
 def _grammar_checks(instance: models.Model, exclude, checks) -> None:
-    """Model.clean_fields, then the grammar of SPEC §7 (monitoring.kernel.values) on
+    """Model.clean_fields, then the grammar of docs/rules.md §7 (monitoring.kernel.values) on
     the fields that passed it: `checks` maps a field name to a function of its value
     that returns the value to keep (e.g. a zone's canonical spelling) or raises
     InvalidValue. So every ModelForm (the admin's included) refuses what the grammar
@@ -82,7 +82,7 @@ class ApiToken(models.Model):
 
 class Store(models.Model):
     store_id = models.TextField(unique=True)
-    # None means "no time zone row": the default zone applies (SPEC §2).
+    # None means "no time zone row": the default zone applies (docs/rules.md §2).
     timezone_name = models.TextField(null=True, blank=True)
     owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.SET_NULL, related_name="stores")
 
@@ -108,7 +108,7 @@ class BusinessHours(models.Model):
     """One open shift on one weekday, in the store's local time.
 
     `end_time_local` <= `start_time_local` means the shift runs past midnight; an
-    end of `24:00` is stored as 00:00, which SPEC §3 makes the same instants.
+    end of `24:00` is stored as 00:00, which docs/rules.md §3 makes the same instants.
     """
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="business_hours")
@@ -138,7 +138,7 @@ class BusinessHours(models.Model):
 
 
 class SpecialHours(models.Model):
-    """One special-hours row (SPEC §9): on `date` (the store's local calendar date) the
+    """One special-hours row (docs/rules.md §9): on `date` (the store's local calendar date) the
     store's shifts are exactly its special rows, and its weekly hours do not apply.
     Both times null = closed all day. Times as in BusinessHours (end <= start runs past
     midnight; 24:00 is stored as 00:00)."""
@@ -226,8 +226,7 @@ class StatusPollRow(models.Model):
 
 
 class StoredCsvDescriptor(DeferredAttribute):
-    """`report.csv`: the column's text when it holds one (a report finished before
-    issue #15, not yet moved), else the text of the stored file (csv_file), read whole:
+    """`report.csv`: the column's text when it holds one (a report finished before CSVs moved to storage), else the text of the stored file (csv_file), read whole:
     for tests and small reports; downloads stream the file (monitoring.web.rest)."""
 
     def __get__(self, instance, cls=None):
@@ -272,7 +271,7 @@ class Report(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    # What was asked for; None = the latest poll of the stores in scope when the report runs (SPEC §8).
+    # What was asked for; None = the latest poll of the stores in scope when the report runs (docs/rules.md §8).
     requested_as_of = models.DateTimeField(null=True, blank=True)
     as_of = models.DateTimeField(null=True, blank=True)
     horizon_minutes = models.PositiveIntegerField(default=120)
@@ -287,7 +286,7 @@ class Report(models.Model):
     store_count = models.PositiveIntegerField(null=True, blank=True)
     # The finished CSV, in the report storage (monitoring.kernel.storage), streamed on download.
     csv_file = models.FileField(storage=report_storage, max_length=255, blank=True, default="")
-    # Before issue #15 the CSV was kept here; migration 0015 moved it to csv_file. Read
+    # Reports once kept their CSV here; migration 0015 moved it to csv_file. Read
     # as `report.csv`, it gives the CSV text from either place (see StoredCsvField).
     csv = StoredCsvField(blank=True, default="")
     # How many times a worker has started on it (bounded by REPORT_MAX_ATTEMPTS).
@@ -323,7 +322,7 @@ class ReportChunk(models.Model):
 
 
 class ReportRow(models.Model):
-    """One store's figures, in SPEC §5 units (hour columns in minutes, day and week
+    """One store's figures, in docs/rules.md §5 units (hour columns in minutes, day and week
     in hours), unrounded; the CSV rounds to 2 decimals."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="rows")

@@ -33,7 +33,7 @@ def add_polls(store: Store, polls: list[tuple[datetime, bool]]) -> None:
 
 
 def worked_example_store(store_id: str = "worked-example") -> tuple[Store, datetime]:
-    """SPEC §4's example: open 09:00–12:00 every day (New York), polls 10:14 active and
+    """docs/rules.md §4's example: open 09:00–12:00 every day (New York), polls 10:14 active and
     11:15 inactive on Wednesday 2023-01-25; returns the store and noon that day (UTC)."""
     zone = ZoneInfo("America/New_York")
     store = make_store(store_id, zone="America/New_York", hours=[(day, "09:00", "12:00") for day in range(7)])

@@ -3,7 +3,7 @@
 Nothing here shares code or tricks with `monitoring.engine` beyond its input types:
 business hours come from a plain loop over local dates converted one by one with
 ``datetime(..., tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)`` (no transition
-tables; a special date (SPEC §9) takes its special rows instead of its weekday's rows),
+tables; a special date (docs/rules.md §9) takes its special rows instead of its weekday's rows),
 and the status of an instant is found by a linear scan for the nearest
 evidence poll.  Durations are integrated exactly: the status can only change at an
 interval bound, at ``poll ± H`` or half-way between two consecutive evidence polls, so
@@ -35,7 +35,7 @@ def local_to_utc_us(day: date, t, zone_name: str) -> int:
 
 
 def day_shifts(schedule, d: date) -> list:
-    """(start, end) local times of the shifts starting on local date d (SPEC §3, §9): the
+    """(start, end) local times of the shifts starting on local date d (docs/rules.md §3, §9): the
     special rows of d when it has any (closed-all-day rows give none), else the weekly rows
     of d's weekday, else (no weekly rows at all) the whole day."""
     specials = [sp for sp in schedule.special_shifts if sp.date == d]

@@ -1,4 +1,4 @@
-"""Abuse limits (issue #12, SPEC §8), over real HTTP against pytest-django's live_server:
+"""Abuse limits (docs/rules.md §8), over real HTTP against pytest-django's live_server:
 
 - a state-changing request riding a browser session (sign-in cookie or admin session)
   needs Django's CSRF token or a same-origin request; a cross-site one is refused (403);

@@ -234,7 +234,7 @@ def test_revoke_action(admin_client, world):
     assert ApiToken.objects.get(pk=world["token"].pk).revoked_at is not None
 
 
-# --------------------------------------------------------------------------- the grammar in the admin (SPEC §7)
+# --------------------------------------------------------------------------- the grammar in the admin (docs/rules.md §7)
 
 INLINE_EMPTY = {
     "business_hours-TOTAL_FORMS": "0",
@@ -411,7 +411,7 @@ def test_admin_refuses_a_nul_itself(rf, admin_user, world):
         assert list(queryset) == []
 
 
-# --------------------------------------------------------------------------- admin polish (issue #14)
+# --------------------------------------------------------------------------- admin polish
 
 
 def test_model_names_and_filter_titles_read_as_english(admin_client, world):

@@ -1,4 +1,4 @@
-"""Alerts (SPEC §10) in process: the state machine, evaluation on arrival (recordPolls
+"""Alerts (docs/rules.md §10) in process: the state machine, evaluation on arrival (recordPolls
 and load_data), STORE_SILENT, delivery with signature and retries, subscriptions over
 GraphQL and the command line. The real-process run is tests/test_alerts_e2e.py."""
 

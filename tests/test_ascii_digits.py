@@ -1,4 +1,4 @@
-"""Digits are ASCII only (SPEC §7, one grammar): a value written with another script's
+"""Digits are ASCII only (docs/rules.md §7, one grammar): a value written with another script's
 digits (fullwidth `０９:００`, Arabic-Indic `٠٩:٠٠`) is refused on every path, as dates
 and instants are, instead of being read as the ASCII number `int()` would make of it."""
 

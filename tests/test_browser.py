@@ -88,7 +88,7 @@ def assert_png(path: Path) -> None:
 
 def test_status_page_in_chromium(chromium, live_server, tmp_path):
     store, _ = busy_week_store()
-    # Special hours (SPEC §9): a short Monday in the week shown, and a closed Friday ahead.
+    # Special hours (docs/rules.md §9): a short Monday in the week shown, and a closed Friday ahead.
     special_hours_set(store=store, date=date(2023, 1, 23), shifts=[(time(10), time(12))])
     special_hours_set(store=store, date=date(2023, 1, 27), shifts=[])
     url = f"{live_server.url}/stores/{store.store_id}/"

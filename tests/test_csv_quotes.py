@@ -1,4 +1,4 @@
-"""A quoted value ends on its own line (SPEC §1: no input has a value over several
+"""A quoted value ends on its own line (docs/rules.md §1: no input has a value over several
 lines): a line whose quote is left open is rejected alone, with its line number and
 reason, and the next line is read as a row of its own, in every kind of file and on
 every path that reads one (whole small files, small files line by line, the status

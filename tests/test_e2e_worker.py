@@ -90,7 +90,7 @@ def redis_available() -> bool:
 @pytest.mark.skipif(not redis_available(), reason="no Redis at 127.0.0.1:6379")
 def test_redis_broker_is_a_setting_away(tmp_path):
     """The same flow with web server and worker both on django-q2's Redis broker, each a
-    real process; the REST shapes of the original assignment."""
+    real process; the REST shapes in their compatible shapes."""
     worked_example_store()
     make_store("no-polls")
     env = {"Q_BROKER": "redis", "REDIS_URL": "redis://127.0.0.1:6379/0"}

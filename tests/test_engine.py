@@ -1,4 +1,4 @@
-"""Named cases for the pure engine (SPEC §2–§5). Expected values are worked out by hand in each test."""
+"""Named cases for the pure engine (docs/rules.md §2–§5). Expected values are worked out by hand in each test."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def polls_of(rows) -> Polls:
 
 def uptime(schedules, rows, as_of, horizon=DEFAULT_HORIZON):
     result = compute_uptime(schedules=schedules, polls=polls_of(rows), as_of=as_of, horizon=horizon)
-    # SPEC §5: up + down + unknown == business time, for every store and window.
+    # docs/rules.md §5: up + down + unknown == business time, for every store and window.
     assert result.seconds.shape == (len(schedules), 3, 3)
     np.testing.assert_allclose(result.seconds.sum(axis=2), result.business_seconds, atol=1e-6)
     assert (result.seconds >= 0).all()
@@ -92,7 +92,7 @@ def incidents(schedule, rows, start, end, horizon=DEFAULT_HORIZON):
                            start=start, end=end, horizon=horizon)
 
 
-# --------------------------------------------------------------------------- SPEC §4 worked example
+# --------------------------------------------------------------------------- docs/rules.md §4 worked example
 
 
 @pytest.mark.parametrize("horizon", [timedelta(hours=2), timedelta(hours=10)])
@@ -259,7 +259,7 @@ def test_lord_howe_half_hour_dst():
     ]
 
 
-# --------------------------------------------------------------------------- special hours (SPEC §9)
+# --------------------------------------------------------------------------- special hours (docs/rules.md §9)
 
 EVERY_DAY_9_17 = [shift(d, 9, 17) for d in range(7)]
 
@@ -301,7 +301,7 @@ def test_special_overnight_shift_runs_into_the_next_date():
         (utc(2023, 1, 25, 20), utc(2023, 1, 26, 2)),  # the special, past midnight
         (utc(2023, 1, 26, 9), utc(2023, 1, 26, 17)),  # the next date's weekly shift still applies
     ]
-    # 24-hour and end-of-day specials as in SPEC §3
+    # 24-hour and end-of-day specials as in docs/rules.md §3
     assert intervals(store(EVERY_DAY_9_17, special=[special(date(2023, 1, 25), 6, 6)]),
                      utc(2023, 1, 25), utc(2023, 1, 26, 12)) == [(utc(2023, 1, 25, 6), utc(2023, 1, 26, 6)),
                                                                 (utc(2023, 1, 26, 9), utc(2023, 1, 26, 12))]

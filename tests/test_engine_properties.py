@@ -67,7 +67,7 @@ def shifts(draw):
 
 @st.composite
 def special_dates(draw, anchor: date):
-    """Special hours (SPEC §9) on dates near `anchor` (a DST change's date, mostly): closed
+    """Special hours (docs/rules.md §9) on dates near `anchor` (a DST change's date, mostly): closed
     days, short days, overnight and 24-hour specials, split specials, and now and then a
     closed-all-day row next to a shift (the shift decides)."""
     out = []

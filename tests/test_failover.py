@@ -1,4 +1,4 @@
-"""Fast failover of report chunks (issue #15): heartbeats, the sweep, a chunk computed
+"""Fast failover of report chunks: heartbeats, the sweep, a chunk computed
 twice committing once, and a worker SIGKILLed mid-report with django-q2's own retry
 left at its default (6 minutes) — the report still completes within 90 s."""
 

@@ -1,4 +1,4 @@
-"""The fleet page's ranking (issue #13, monitoring.fleet): kept while the data version
+"""The fleet page's ranking (monitoring.fleet): kept while the data version
 holds; after a write, the kept ranking is shown while it is at most
 FLEET_SUMMARY_MAX_AGE_SECONDS old and one refresh is queued for the workers; older than
 that, the request computes it. The worker's refresh is shared with every process."""

@@ -21,7 +21,7 @@ def _plan(sql: str, params: list) -> str:
 
 
 def test_polls_are_indexed_for_one_store_and_for_all_stores_between_two_instants(db):
-    """SPEC's two questions of the poll table go through its indexes: "this store's
+    """The two questions of the poll table go through its indexes: "this store's
     polls between t1 and t2" the (store, instant) primary key, "all polls between t1
     and t2" the BRIN time index (polls stored in time order)."""
     stores = [Store.objects.create(store_id=f"s{i}") for i in range(50)]

@@ -1,4 +1,4 @@
-"""Hostile input at every URL and every GraphQL argument (SPEC §7): no input, however
+"""Hostile input at every URL and every GraphQL argument (docs/rules.md §7): no input, however
 malformed (NUL, CR, BOM, lone surrogates, invalid UTF-8, 10,000-character strings,
 deep nesting, a scalar where an object belongs), makes the server answer 500; the API
 answers JSON, and a GraphQL error caused by input is never "Unexpected error."."""

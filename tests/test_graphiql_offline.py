@@ -1,4 +1,4 @@
-"""GraphiQL at /graphql/ works with no network (issue #14): its scripts and styles are this
+"""GraphiQL at /graphql/ works with no network: its scripts and styles are this
 server's static files (graphql_schema/static/graphiql/), not a CDN's.
 
 Headless Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe:

@@ -116,7 +116,7 @@ def test_trigger_report_then_read_it(gql):
     done = gql.query(query, {"id": triggered["id"]}).data["report"]
     assert done["status"] == "COMPLETE" and done["storeCount"] == 1
     expected = report_compute(as_of=noon).rows[0]
-    # The deprecated fields keep SPEC §5's units (hours for the day), rounded as every Float.
+    # The deprecated fields keep docs/rules.md §5's units (hours for the day), rounded as every Float.
     assert done["rows"]["results"] == [
         {"storeId": "worked-example", "uptimeLastDay": round(expected["uptime_last_day"], 2),
          "unknownLastWeek": round(expected["unknown_last_week"], 2),
@@ -312,7 +312,7 @@ UPTIME = "query($id: ID!, $asOf: DateTime) { store(id: $id) { uptime(asOf: $asOf
 
 
 def test_naive_instants_are_refused_with_how_to_write_an_offset(gql):
-    """Every DateTime argument is read by monitoring.kernel.values.instant (SPEC §7)."""
+    """Every DateTime argument is read by monitoring.kernel.values.instant (docs/rules.md §7)."""
     store, noon = worked_example_store()
     result = gql.query(UPTIME, {"id": store.store_id, "asOf": "2023-01-25T12:00:00"}, assert_no_errors=False)
     message = result.errors[0]["message"]
@@ -412,7 +412,7 @@ def test_http_errors_of_the_endpoint_are_json(client):
     assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
 
 
-# --------------------------------------------------------------------------- special hours (SPEC §9)
+# --------------------------------------------------------------------------- special hours (docs/rules.md §9)
 
 SPECIAL = """query($id: ID!, $from: Date, $to: Date) { store(id: $id) {
     specialHours(from: $from, to: $to) { date startTimeLocal endTimeLocal closed } } }"""

@@ -1,4 +1,4 @@
-"""The GraphQL API as a contract a typed client builds on (issue #16, docs/api.md):
+"""The GraphQL API as a contract a typed client builds on (docs/api.md):
 error codes and arguments, nullable lookups, one DateTime, minutes and rounding,
 deprecated fields that still answer, narrowable report states, pages, batched uptime,
 a described schema."""
@@ -183,7 +183,7 @@ def test_trigger_report_user_errors(gql):
     }
     bad = gql.query('mutation { triggerReport(storeIds: ["a\\r"]) { userErrors { field code } } }')
     assert bad.data["triggerReport"]["userErrors"] == [{"field": "storeIds[0]", "code": "INVALID_ARGUMENT"}]
-    # SPEC §6's selection, without userErrors: the refusal is a top-level error too.
+    # docs/rules.md §6's selection, without userErrors: the refusal is a top-level error too.
     plain = gql.query("mutation { triggerReport(horizonMinutes: 0) { id status } }", assert_no_errors=False)
     assert plain.data == {"triggerReport": None}
     assert plain.errors[0]["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "horizonMinutes"}
@@ -226,7 +226,7 @@ def test_minutes_everywhere_rounded_to_two_decimals_and_deprecated_fields_answer
     ).data["report"]["rows"]["results"][0]
     expected = report_compute(as_of=noon).rows[0]
     assert row["hour"]["kind"] == "HOUR" and row["day"]["kind"] == "DAY" and row["week"]["kind"] == "WEEK"
-    # Minutes in every window; the deprecated fields keep SPEC §5's units (day in hours).
+    # Minutes in every window; the deprecated fields keep docs/rules.md §5's units (day in hours).
     assert row["day"]["uptimeMinutes"] == round(expected["uptime_last_day"] * 60, 2) == 104.5
     assert row["day"]["downtimeMinutes"] == round(expected["downtime_last_day"] * 60, 2) == 75.5
     assert row["uptimeLastDay"] == round(expected["uptime_last_day"], 2) == 1.74

@@ -1,4 +1,4 @@
-"""Every hostile store id through every path that takes one (SPEC §7): a CSV row of each
+"""Every hostile store id through every path that takes one (docs/rules.md §7): a CSV row of each
 kind of file, `recordPolls` as owner and as staff, REST, GraphQL, the pages and the
 admin. The outcome must be the same everywhere: refused with a reason, nothing stored,
 no other store touched, full reports still COMPLETE, pages still 200."""
@@ -39,7 +39,7 @@ HOSTILE = [
     ("lone surrogate", OWN + "\ud800"),
     ("too long", "9" * 256),
 ]
-#: Refused on the API paths only: in a CSV cell, surrounding TABs and spaces are trimmed (SPEC §7).
+#: Refused on the API paths only: in a CSV cell, surrounding TABs and spaces are trimmed (docs/rules.md §7).
 API_ONLY = [("TAB after", OWN + "\t"), ("space after", OWN + " ")]
 STAMP = "2023-01-25 16:00:00 UTC"
 
@@ -155,7 +155,7 @@ def test_a_hostile_store_id_is_refused_on_every_path(client, admin_client, tmp_p
 
 
 def test_csv_cells_are_trimmed_of_tabs_and_spaces_only(tmp_path, world):
-    """The CSV path's one difference, by SPEC §7: `ID<TAB>` in a cell is the store ID."""
+    """The CSV path's one difference, by docs/rules.md §7: `ID<TAB>` in a cell is the store ID."""
     path = tmp_path / "store_status.csv"
     path.write_bytes(b"store_id,timestamp_utc,status\n" + OWN.encode() + b"\t ," + STAMP.encode() + b",inactive\n")
     assert load_status_file(path=path).loaded == 1

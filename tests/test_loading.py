@@ -1,4 +1,4 @@
-"""CSV loading (SPEC §1–§2) against the real PostgreSQL, through the real code paths."""
+"""CSV loading (docs/rules.md §1–§2) against the real PostgreSQL, through the real code paths."""
 
 import csv
 import io
@@ -554,7 +554,7 @@ def test_business_hours_file_is_authoritative_per_store(db, tmp_path):
     assert sorted(BusinessHours.objects.values_list("id", "store_id", "day_of_week", "start_time_local", "end_time_local")) == before
 
 
-# --------------------------------------------------------------------------- special hours (SPEC §9)
+# --------------------------------------------------------------------------- special hours (docs/rules.md §9)
 
 
 def specials() -> list[tuple]:
@@ -1048,7 +1048,7 @@ def test_chunk_boundaries_do_not_change_what_is_loaded(db, tmp_path, monkeypatch
     assert results[0][1] == 41 and [line for line, _ in results[0][3]] == [11, 12, 22, 32]
 
 
-# --------------------------------------------------------------------------- issue #11: the whole load, fast
+# --------------------------------------------------------------------------- the whole load, fast
 
 
 @settings(max_examples=60)
@@ -1087,7 +1087,7 @@ def test_time_order_and_the_latest_line_per_key(rows, wide):
 
 
 def _records_line_by_line(path: Path, width: int):
-    """What the reading of a small file was before issue #11: every physical line
+    """What the reading of a small file was before the fast path: every physical line
     through RecordReader."""
     from monitoring.ingest.csv_files import BLANK, RecordReader
     from monitoring.ingest.results import Rejection

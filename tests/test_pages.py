@@ -1,5 +1,5 @@
 """The server-rendered pages: a store's status page and a report's page, their figures
-(the engine's, SPEC §4–5), and who may see them."""
+(the engine's, docs/rules.md §4–5), and who may see them."""
 
 import re
 import uuid
@@ -62,7 +62,7 @@ def test_status_page_worked_example(client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "worked-example" in html and "America/New_York" in html
-    # SPEC §4: up 104.5 min, down 75.5 min on the day → 58.1 % over the day and week.
+    # docs/rules.md §4: up 104.5 min, down 75.5 min on the day → 58.1 % over the day and week.
     assert html.count("58.1%") == 2
     assert "1 h 44 min" in html and "1 h 15 min" in html  # humanize.duration: two units, truncated
     # The last hour [11:00, 12:00) is all down.
@@ -81,7 +81,7 @@ def test_status_page_worked_example(client):
 
 
 def test_status_page_honours_special_hours(client):
-    """SPEC §9: a special date replaces the weekly hours in the figures, the timeline and the
+    """docs/rules.md §9: a special date replaces the weekly hours in the figures, the timeline and the
     incidents, and the page lists it."""
     from datetime import date, time
 
@@ -287,7 +287,7 @@ def test_home_lists_visible_stores(client, owners):
         assert b'href="/stores/a1/"' in alice.content and b'href="/stores/b1/"' not in alice.content
 
 
-# --------------------------------------------------------------------------- hostile ids and values (SPEC §7)
+# --------------------------------------------------------------------------- hostile ids and values (docs/rules.md §7)
 
 # Ids that, put in a path as they are, would resolve elsewhere or not at all.
 TRICKY_IDS = [
@@ -587,7 +587,7 @@ def test_generate_report_from_the_home_page(browser, owners):
     assert [store for store, _ in fleet_rows(home)] == ["a1"]  # only Alice's stores
     form = re.search(r'<form method="post" action="(/reports/generate/)" id="generate-report"', home)
     assert form
-    # Without the form's token the session cannot make a report (SPEC §8).
+    # Without the form's token the session cannot make a report (docs/rules.md §8).
     assert browser.post("/reports/generate/").status_code == 403
     assert Report.objects.count() == 1
     response = browser.post("/reports/generate/", {"csrfmiddlewaretoken": csrf_token(home)})

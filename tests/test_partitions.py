@@ -1,4 +1,4 @@
-"""The poll table in weekly time partitions (issue #15): partitions created ahead (the
+"""The poll table in weekly time partitions: partitions created ahead (the
 daily schedule) and on demand (file loads, live polls), strays of the DEFAULT partition
 moved to their week, retention dropping whole partitions and deleting only inside the
 boundary one, reports over what is kept unchanged, partition pruning of time-range reads."""

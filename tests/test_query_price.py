@@ -1,4 +1,4 @@
-"""SPEC §8: a GraphQL query is priced before it runs (the product of page sizes down
+"""docs/rules.md §8: a GraphQL query is priced before it runs (the product of page sizes down
 each path, summed over the query; a list without a page size counts as its cap) and
 refused above GRAPHQL_MAX_NODES with an error stating the price and the limit; responses
 and the read cache are bounded in bytes (graphql_schema.limits.pricing, views, byte_cache)."""
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 UTC = timezone.utc
 LIMIT = 50_000
 
-# The query of issue #12: 3.2 KB, within the depth, alias and token limits, that ran
+# The alias-cost query: 3.2 KB, within the depth, alias and token limits, that ran
 # for 2 min 16 s and answered 54 MB.
 ALIASES = "query { " + " ".join(
     f"a{i}: stores(pagination: {{limit: 500}}) {{ results {{ statusPolls(pagination: {{limit: 500}}) "

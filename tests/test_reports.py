@@ -34,7 +34,7 @@ def test_worked_example_through_the_database():
 
 
 def test_special_hours_file_through_the_report_and_generate_report(tmp_path):
-    """SPEC §9 end to end: a special-hours file loaded, then the report (service, worker and
+    """docs/rules.md §9 end to end: a special-hours file loaded, then the report (service, worker and
     command) honours it; the selector reads only the dates the report's range needs."""
     from datetime import date, time
 
@@ -195,7 +195,7 @@ def test_generate_report_store_ids_by_the_grammar(bad_id):
         call_command("generate_report", "--store", bad_id, stdout=io.StringIO())
 
 
-# --------------------------------------------------------------------------- hostile values (SPEC §7)
+# --------------------------------------------------------------------------- hostile values (docs/rules.md §7)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +224,7 @@ def read_csv(text: str) -> list[list[str]]:
 
 
 def test_report_csv_neutralises_formulas_and_keeps_numbers():
-    """SPEC §7: a cell a spreadsheet would run as a formula gets an apostrophe; the
+    """docs/rules.md §7: a cell a spreadsheet would run as a formula gets an apostrophe; the
     figures are numbers and are written as they are."""
     ids = ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tTAB", "plain", "mid=dle"]
     for store_id in ids:

@@ -82,7 +82,7 @@ def test_bad_requests_get_json_errors(client):
 
 
 def test_values_go_through_the_shared_grammar(client):
-    """SPEC §7: store ids exactly as given (never stripped), instants with an offset,
+    """docs/rules.md §7: store ids exactly as given (never stripped), instants with an offset,
     `as_of` in 2000–2100; a refusal is a 400 naming the field."""
     make_store("x")
     response = client.post("/trigger_report/", {"store_ids": ["a\r"]}, content_type="application/json")

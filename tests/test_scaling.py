@@ -1,4 +1,4 @@
-"""Issue #15: finished CSVs in the report storage (written, streamed, moved out of the
+"""finished CSVs in the report storage (written, streamed, moved out of the
 old column, deleted with their report), reports computed chunk by chunk in store_id
 order, and the settings that choose the storage."""
 
@@ -110,7 +110,7 @@ def test_old_csv_text_moves_to_the_storage(report_files):
     noon = _stores_out_of_order()
     report = report_run(report_id=report_create(as_of=noon).id)
     text = report.csv
-    # A report finished before issue #15: its CSV in the column, no file.
+    # A report finished before CSVs moved to storage: its CSV in the column, no file.
     report_storage().delete(report.csv_file.name)
     Report.objects.filter(pk=report.pk).update(csv=text, csv_file="")
     assert Report.objects.get(pk=report.pk).csv == text  # read from the column meanwhile

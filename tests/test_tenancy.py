@@ -1,4 +1,4 @@
-"""Tenancy (issue #12, SPEC §8): per-caller default as_of over real HTTP, retention of
+"""Tenancy (docs/rules.md §8): per-caller default as_of over real HTTP, retention of
 reports (410 for the signed link of a pruned report, 404 for its id), and the proxy
 header believed only when TRUSTED_PROXY=1."""
 

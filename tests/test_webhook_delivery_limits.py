@@ -1,4 +1,4 @@
-"""How a webhook POST is made (SPEC §10): one try is bounded in wall-clock time however
+"""How a webhook POST is made (docs/rules.md §10): one try is bounded in wall-clock time however
 slowly the receiver (or the resolver) answers, the sweep never takes a try in flight
 for a dead worker's, and the connection goes to the very addresses that were checked
 (a name that answers a public address, then a private one, reaches nothing private),

@@ -1,4 +1,4 @@
-"""Which webhook URLs are accepted (SPEC §10): a malformed one is refused naming the
+"""Which webhook URLs are accepted (docs/rules.md §10): a malformed one is refused naming the
 field, over GraphQL and on the command line, never with a traceback; in production an
 address that is or carries a private IPv4 address, or a local name, is refused; and
 making a webhook never waits on DNS."""

@@ -1,4 +1,4 @@
-"""Alerts in GraphQL (SPEC §10): `webhooks`, `createWebhook`, `deleteWebhook`; each
+"""Alerts in GraphQL (docs/rules.md §10): `webhooks`, `createWebhook`, `deleteWebhook`; each
 within the caller's access (an owner: their own webhooks, for their stores)."""
 
 import uuid

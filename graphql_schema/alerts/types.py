@@ -1,4 +1,4 @@
-"""GraphQL types of alerts (SPEC §10): webhooks, their delivery log, the payload of
+"""GraphQL types of alerts (docs/rules.md §10): webhooks, their delivery log, the payload of
 `createWebhook`."""
 
 from datetime import datetime

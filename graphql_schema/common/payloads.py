@@ -1,7 +1,7 @@
 """`userErrors { field message code }`: how a mutation reports input it refuses, in its
 result (Shopify's Admin API), so a client reads them where it reads the result.
 
-A client that did not select `userErrors` (SPEC §6's `triggerReport { id status }`) would
+A client that did not select `userErrors` (docs/rules.md §6's `triggerReport { id status }`) would
 otherwise see nothing but nulls: the refusal is then also a top-level error, with the
 same code and argument."""
 

@@ -1,4 +1,4 @@
-"""GraphQL scalars read with the shared grammar (SPEC §7, monitoring.kernel.values)."""
+"""GraphQL scalars read with the shared grammar (docs/rules.md §7, monitoring.kernel.values)."""
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timezone

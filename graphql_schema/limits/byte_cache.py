@@ -1,4 +1,4 @@
-"""An in-process cache bounded in bytes (SPEC §8), for the GraphQL read cache.
+"""An in-process cache bounded in bytes (docs/rules.md §8), for the GraphQL read cache.
 
 Django's LocMemCache bounds the number of entries only: 20,000 entries of a few MB each
 would be tens of GB. This backend keeps at most `MAX_BYTES` per process (values, keys

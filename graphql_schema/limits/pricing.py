@@ -1,5 +1,5 @@
 """A GraphQL query is priced before any resolver runs, and refused above the limit
-(SPEC §8, `GRAPHQL_MAX_NODES`).
+(docs/rules.md §8, `GRAPHQL_MAX_NODES`).
 
 The price is the most objects and list entries the response can hold, i.e. the product
 of page sizes down each path, summed over the query:

@@ -34,7 +34,7 @@ ReportStatus = strawberry.enum(
         "ReportStatus",
         {s.name: strawberry.enum_value(s.value, description=_STATUS_DESCRIPTIONS[s.name]) for s in Report.Status},
     ),
-    description="Where a report is: PENDING → RUNNING → COMPLETE or FAILED (SPEC §6).",
+    description="Where a report is: PENDING → RUNNING → COMPLETE or FAILED (docs/rules.md §6).",
 )
 
 
@@ -54,7 +54,7 @@ def _deprecated_unit(kind: str, window: str) -> dict:
     return dict(
         field_cls=ObjectField,
         only=[f"{kind}_last_{window}"],
-        description=f"{kind.capitalize()} in the last {window}, in {unit} (SPEC §5's CSV unit), 2 decimals.",
+        description=f"{kind.capitalize()} in the last {window}, in {unit} (docs/rules.md §5's CSV unit), 2 decimals.",
         deprecation_reason=f"Mixed units across windows: use `{window} {{ {kind}Minutes }}` (minutes).",
     )
 
@@ -134,7 +134,7 @@ class CompletedReport:
     as_of: datetime = strawberry.field(description="The end of the report's windows.")
     store_count: int = strawberry.field(description="Stores in the report (a count of rows).")
     finished_at: datetime = strawberry.field(description="When it completed.")
-    download_url: str = strawberry.field(description="Signed link to the CSV (SPEC §5), valid until downloadUrlExpiresAt.")
+    download_url: str = strawberry.field(description="Signed link to the CSV (docs/rules.md §5), valid until downloadUrlExpiresAt.")
     download_url_expires_at: datetime = strawberry.field(description="When downloadUrl stops opening (410 after).")
 
 
@@ -150,7 +150,7 @@ def _download(root: Report, info: Info) -> tuple[str, datetime]:
 
 _COMPLETE = Report.Status.COMPLETE
 
-# `Report.storeIds` is a page of the stored list (sorted by id, SPEC §1 ids in code-point
+# `Report.storeIds` is a page of the stored list (sorted by id, docs/rules.md §1 ids in code-point
 # order), never the whole of it: a report may name every store of a large fleet. A page
 # of reports reads at most the first `page_cap()` ids of each from PostgreSQL (the
 # optimizer's annotation); a page after a cursor reads that page only.
@@ -191,10 +191,10 @@ def store_ids_page(root: Report, *, first: int, after: str | None) -> list[str] 
     return None if all_stores else page
 
 
-@strawberry_django.type(Report, name="Report", description="A report (SPEC §5) and where it is in its lifecycle.")
+@strawberry_django.type(Report, name="Report", description="A report (docs/rules.md §5) and where it is in its lifecycle.")
 class ReportType:
     id: strawberry.ID = strawberry_django.field(description="The report's id (a UUID).")
-    horizon_minutes: int = strawberry_django.field(description="H, in minutes (SPEC §4).")
+    horizon_minutes: int = strawberry_django.field(description="H, in minutes (docs/rules.md §4).")
     created_at: datetime = strawberry_django.field(description="When it was asked for.")
     started_at: datetime | None = strawberry_django.field(description="When it started running; null while PENDING.")
     finished_at: datetime | None = strawberry_django.field(description="When it completed or failed.")
@@ -278,7 +278,7 @@ class TriggerReportPayload:
     report: ReportType | None = strawberry.field(description="The report queued; null when refused.")
     user_errors: list[UserErrorType] = strawberry.field(description="Why the request was refused; empty when queued.")
 
-    @strawberry.field(description="The report's id (SPEC §6's `triggerReport { id status }`); null when refused.")
+    @strawberry.field(description="The report's id (docs/rules.md §6's `triggerReport { id status }`); null when refused.")
     def id(self) -> strawberry.ID | None:
         return None if self.report is None else strawberry.ID(str(self.report.id))
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from graphql_schema.stores.types import StoreType
 
 
-@strawberry.enum(description="A poll's status (SPEC §1's active and inactive).")
+@strawberry.enum(description="A poll's status (docs/rules.md §1's active and inactive).")
 class PollStatus(enum.Enum):
     ACTIVE = strawberry.enum_value("ACTIVE", description="The store was taking orders.")
     INACTIVE = strawberry.enum_value("INACTIVE", description="The store was not taking orders.")
@@ -83,13 +83,13 @@ def polls_page(
     return StatusPollConnection(nodes=page, page_info=KeysetPageInfo(end_cursor=end_cursor, has_next_page=len(rows) > size))
 
 
-@strawberry.input(description="One live poll, validated with the CSV loader's rules (SPEC §1, §7).")
+@strawberry.input(description="One live poll, validated with the CSV loader's rules (docs/rules.md §1, §7).")
 class PollInput:
     store_id: strawberry.ID = strawberry.field(description="The store's id, exactly (never trimmed).")
     timestamp_utc: datetime = strawberry.field(
         description="When it was polled: a DateTime (an offset required), from 2000 to now + 5 minutes."
     )
-    status: str = strawberry.field(description="active or inactive, in any case (SPEC §1's spellings).")
+    status: str = strawberry.field(description="active or inactive, in any case (docs/rules.md §1's spellings).")
 
 
 @strawberry.type(description="A poll of the request that was not stored, and why.")

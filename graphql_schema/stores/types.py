@@ -49,7 +49,7 @@ class StoreOrder:
     store_id: strawberry.auto = strawberry_django.order_field(name="id", description="By store id.")
 
     @strawberry_django.order_field(
-        description=f"By the zone the store's hours are read in: its own, else {DEFAULT_TIMEZONE} (SPEC §2)."
+        description=f"By the zone the store's hours are read in: its own, else {DEFAULT_TIMEZONE} (docs/rules.md §2)."
     )
     def timezone(self, info: strawberry.Info, queryset: QuerySet, value: strawberry_django.Ordering, prefix: str):
         # The effective zone (Store.timezone), not the stored NULL of a default-zone store.
@@ -80,7 +80,7 @@ SPECIAL_HOURS_MAX_ROWS = 100
 
 
 @strawberry_django.type(
-    SpecialHours, name="SpecialHours", description="One special-hours row (SPEC §9): a shift, or closed all day."
+    SpecialHours, name="SpecialHours", description="One special-hours row (docs/rules.md §9): a shift, or closed all day."
 )
 class SpecialHoursType:
     date: LocalDate = strawberry_django.field(description="The store's local calendar date.")
@@ -151,7 +151,7 @@ class StoreType:
         field_cls=ObjectField, field_name="store_id", description="The store's opaque id (any text, compared exactly)."
     )
     business_hours: list[BusinessHoursType] = strawberry_django.field(
-        description="Weekly hours, by weekday; none at all: open 24x7 (SPEC §2)."
+        description="Weekly hours, by weekday; none at all: open 24x7 (docs/rules.md §2)."
     )
 
     @classmethod

@@ -25,7 +25,7 @@ Window = strawberry.enum(
         "Window",
         {name.upper(): strawberry.enum_value(name.upper(), description=_WINDOW_DESCRIPTIONS[name]) for name, _ in engine.WINDOWS},
     ),
-    description="A report window, ending at the report's asOf (half-open, SPEC §5).",
+    description="A report window, ending at the report's asOf (half-open, docs/rules.md §5).",
 )
 
 
@@ -56,7 +56,7 @@ class UptimeWindow:
 
 
 def uptime_window(row: dict, name: str) -> UptimeWindow:
-    """The window `name` ("hour", "day", "week") of a report row in SPEC §5 units."""
+    """The window `name` ("hour", "day", "week") of a report row in docs/rules.md §5 units."""
     up, down, unknown = window_seconds(row, name)
     return UptimeWindow(
         kind=Window[name.upper()],
@@ -74,7 +74,7 @@ def uptime_window(row: dict, name: str) -> UptimeWindow:
 class UptimeSummary:
     as_of: datetime = strawberry.field(description="The end of every window (the argument, or the default).")
     horizon_minutes: int = strawberry.field(
-        description="H, in minutes: a poll tells the status up to H before and after it (SPEC §4)."
+        description="H, in minutes: a poll tells the status up to H before and after it (docs/rules.md §4)."
     )
     windows: list[UptimeWindow] = strawberry.field(description="The three windows, in the order HOUR, DAY, WEEK.")
     hour: UptimeWindow = strawberry.field(description="The last hour.")
@@ -91,7 +91,7 @@ def uptime_summary(row: dict, *, as_of: datetime, horizon_minutes: int) -> Uptim
 
 
 def _default_as_of(request, *, owner_id: int | None) -> datetime:
-    """The caller's default asOf: the latest poll among the stores they can see (SPEC
+    """The caller's default asOf: the latest poll among the stores they can see (docs/rules.md
     §8), looked up once per request, so a page of stores' uptimes shares one asOf."""
     if not hasattr(request, "_uptime_default_as_of"):
         request._uptime_default_as_of = default_as_of(owner_id=owner_id)

@@ -1,4 +1,4 @@
-"""Stores and their business hours: forms read with the grammar (SPEC §7), stores
+"""Stores and their business hours: forms read with the grammar (docs/rules.md §7), stores
 reachable by their store id, links to the status page, a trigger-report action."""
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class StoreAdminForm(forms.ModelForm):
 
 class BusinessHoursForm(forms.ModelForm):
     """A shift read by the grammar of the hours file: day 0–6 (0 = Monday), times
-    HH:MM or HH:MM:SS, 24:00 only as an end time (stored as 00:00, SPEC §3)."""
+    HH:MM or HH:MM:SS, 24:00 only as an end time (stored as 00:00, docs/rules.md §3)."""
 
     day_of_week = forms.TypedChoiceField(
         choices=[("", "---------"), *((str(day), name) for day, name in enumerate(DAY_NAMES))],

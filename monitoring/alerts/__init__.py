@@ -1,4 +1,4 @@
-"""Alerts (SPEC §10): owners are told when a store stops taking orders during its
+"""Alerts (docs/rules.md §10): owners are told when a store stops taking orders during its
 business hours, the moment the system can know it.
 
 The flow, file by file:

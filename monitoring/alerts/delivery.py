@@ -1,4 +1,4 @@
-"""Delivering alerts (SPEC §10): a worker claims a delivery's attempt with one UPDATE (so
+"""Delivering alerts (docs/rules.md §10): a worker claims a delivery's attempt with one UPDATE (so
 two workers never send the same attempt), posts the signed JSON or sends the email,
 records the attempt, and on failure schedules the next try with backoff."""
 

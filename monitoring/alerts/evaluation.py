@@ -28,7 +28,7 @@ _STATE_COLUMNS = ("last_poll_at", "last_evidence_at", "run_started_at", "run_len
 
 
 def live_window() -> timedelta:
-    """H (SPEC §4, §10): a poll older than this when it arrives is historical."""
+    """H (docs/rules.md §4, §10): a poll older than this when it arrives is historical."""
     return timedelta(minutes=settings.REPORT_HORIZON_MINUTES)
 
 

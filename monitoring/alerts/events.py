@@ -1,4 +1,4 @@
-"""The alert events and the state machine over one store's polls (SPEC §10). Pure: no
+"""The alert events and the state machine over one store's polls (docs/rules.md §10). Pure: no
 Django, instants as int64 microseconds since the epoch, like the engine.
 
 A store's state is its newest evidence poll and the run of inactive evidence polls that

@@ -40,7 +40,7 @@ class Webhook(models.Model):
 
 class StoreAlertState(models.Model):
     """What alerting knows of a store: its newest poll seen, its newest evidence poll and
-    the run of inactive evidence polls that ends it (SPEC §10). Kept only for stores
+    the run of inactive evidence polls that ends it (docs/rules.md §10). Kept only for stores
     some webhook covers; built from the stored polls when first needed."""
 
     store = models.OneToOneField(Store, primary_key=True, on_delete=models.CASCADE, related_name="alert_state")

@@ -1,4 +1,4 @@
-"""STORE_SILENT (SPEC §10): a store open for more than H of business time with no evidence
+"""STORE_SILENT (docs/rules.md §10): a store open for more than H of business time with no evidence
 poll, checked against the wall clock once a minute by a schedule on the workers.
 
 Only stores monitored live are checked: their newest live poll is within LOOKBACK.

@@ -1,4 +1,4 @@
-"""The pure report engine: business hours, interpolation and uptime (SPEC §2–§5).
+"""The pure report engine: business hours, interpolation and uptime (docs/rules.md §2–§5).
 
 The flow, file by file: `types` (constants and data types) -> `zones` (wall time to UTC)
 -> `schedules` (business hours as intervals on one axis) -> `uptime` (polls, pieces,
@@ -50,17 +50,17 @@ poll arrays plus one Python pass over the shift objects (see bench/engine.py).
 A change point half-way between two polls is rounded down to the microsecond (the
 resolution of the inputs); everything else is exact.
 
-Special hours (SPEC §9) are a correction applied only to the stores that have them: the
+Special hours (docs/rules.md §9) are a correction applied only to the stores that have them: the
 weekly occurrences of such a store whose local date is one of its special dates are
 dropped (one ``searchsorted`` among the special (store, date) keys), and the special
 shifts of the dates near the range are converted with the same per-zone table and added
 before the merge.  A store without special rows costs nothing more.  A store with special
-rows but no weekly rows is open 24 hours on every other date (SPEC §2's 24x7), built as
+rows but no weekly rows is open 24 hours on every other date (docs/rules.md §2's 24x7), built as
 seven 00:00–00:00 weekly shifts.
 
 A shift whose converted UTC end is not after its converted UTC start (possible only
 for a shift lying inside a spring-forward gap, e.g. 02:30–03:00 on the day clocks go
-from 02:00 to 03:00) is empty: SPEC §3 maps both ends with the rule above and the
+from 02:00 to 03:00) is empty: docs/rules.md §3 maps both ends with the rule above and the
 resulting interval has no length.
 """
 

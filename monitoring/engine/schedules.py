@@ -173,7 +173,7 @@ def _raw_intervals(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int):
             k = np.arange(total, dtype=_I64) - np.repeat(np.cumsum(count) - count, count)
             day = first[row] + 7 * k
             st = store[row]
-            if special is not None:  # the weekly shifts do not apply on a special date (SPEC §9)
+            if special is not None:  # the weekly shifts do not apply on a special date (docs/rules.md §9)
                 weekday = ~_on_special_date(special, st, day)
                 if not weekday.all():
                     row, day, st = row[weekday], day[weekday], st[weekday]

@@ -38,7 +38,7 @@ class Shift(NamedTuple):
 
 
 class SpecialShift(NamedTuple):
-    """One special-hours row (SPEC §9).  On a local date with at least one special row, the
+    """One special-hours row (docs/rules.md §9).  On a local date with at least one special row, the
     store's shifts are exactly its special rows; the weekly shifts do not apply that date."""
 
     date: date  # local calendar date
@@ -54,8 +54,8 @@ class SpecialShift(NamedTuple):
 class StoreSchedule:
     store_id: str
     timezone_name: str | None  # None => DEFAULT_TIMEZONE
-    shifts: tuple[Shift, ...]  # empty => open 24x7 (SPEC §2); a weekday with no shift is closed
-    # Special dates (SPEC §9), any order.  With no weekly shifts, the other dates are open all day.
+    shifts: tuple[Shift, ...]  # empty => open 24x7 (docs/rules.md §2); a weekday with no shift is closed
+    # Special dates (docs/rules.md §9), any order.  With no weekly shifts, the other dates are open all day.
     special_shifts: tuple[SpecialShift, ...] = ()
 
 

@@ -117,7 +117,7 @@ def inside_intervals(
 ) -> np.ndarray:
     """For each (store, instant): is the instant inside one of that store's intervals
     (`business_intervals`' output: sorted by store, then start; half-open [start, end))?
-    An evidence poll (SPEC §4) is a poll inside its store's business hours."""
+    An evidence poll (docs/rules.md §4) is a poll inside its store's business hours."""
     stores, starts, ends = intervals
     store_index, t = np.asarray(store_index, dtype=_I64), np.asarray(timestamps_us, dtype=_I64)
     if not len(t) or not len(starts):

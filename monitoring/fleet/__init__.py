@@ -1,4 +1,4 @@
-"""The fleet summary behind the home page (issue #13): every store a caller can see,
+"""The fleet summary behind the home page: every store a caller can see,
 its state now and its figures for the last day and week, worst first.
 
 `ranking` computes it (one read of hours and polls, one engine call); `summary` keeps it:

@@ -55,7 +55,7 @@ class FleetRow:
 def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per store (batched, no loop over stores): its state just before `as_of` as the
     status page's timeline ends (CLOSED outside business hours; else the status of the
-    latest evidence poll within H, SPEC §4; else UNKNOWN; and UNKNOWN for a store with
+    latest evidence poll within H, docs/rules.md §4; else UNKNOWN; and UNKNOWN for a store with
     no poll at all in the week read), and its latest poll read (µs, or -1) with that
     poll's status."""
     n = len(schedules)

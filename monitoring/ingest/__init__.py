@@ -1,5 +1,5 @@
-"""Everything that enters: the CSV files of SPEC §1 and live polls, checked by one
-grammar (SPEC §7). The flow, file by file:
+"""Everything that enters: the CSV files of docs/rules.md §1 and live polls, checked by one
+grammar (docs/rules.md §7). The flow, file by file:
 
 - `values`: the grammar, one function per kind of value, used by every path;
 - `csv_files`: kinds, file names, headers, physical lines -> records;

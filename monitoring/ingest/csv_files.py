@@ -1,9 +1,9 @@
-"""CSV framing of the input files: kinds and their columns (SPEC §1), file names
+"""CSV framing of the input files: kinds and their columns (docs/rules.md §1), file names
 and discovery in a folder, the header line, and physical lines -> records with exact
 line numbers, where a row that is not well-formed CSV is rejected alone.
 
 A record is one physical line: a quoted value ends on the line it starts on. No input
-of SPEC §1 has a value over several lines, and a quote left open must cost its own
+of docs/rules.md §1 has a value over several lines, and a quote left open must cost its own
 line only, not swallow every line after it."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-#: File names of SPEC §1, lowercase; a name matches case-insensitively.
+#: File names of docs/rules.md §1, lowercase; a name matches case-insensitively.
 FILE_NAMES: dict[str, tuple[str, ...]] = {
     STATUS: ("store_status.csv", "store status.csv"),
     HOURS: ("menu_hours.csv", "menu hours.csv"),
@@ -272,7 +272,7 @@ def kind_of(name: str) -> str | None:
 
 
 def find_input_files(*, directory: Path | str) -> dict[str, Path]:
-    """The input files of a folder by their SPEC §1 names (case-insensitive):
+    """The input files of a folder by their docs/rules.md §1 names (case-insensitive):
     {kind: path} for the kinds present. `LoadError` if the folder cannot be read or
     holds two candidates for one kind."""
     directory = Path(directory)

@@ -103,7 +103,7 @@ class Progress:
 class RejectSink:
     """Collects rejections: a count, the first few in memory, all in a temporary
     CSV that becomes the rejects file once the transaction has committed. Store ids of
-    rows rejected for another field are kept too (their stores still exist, SPEC §2)."""
+    rows rejected for another field are kept too (their stores still exist, docs/rules.md §2)."""
 
     def __init__(self, path: Path | None, *, keep_all: bool = False) -> None:
         self.path = Path(path) if path else None

@@ -269,7 +269,7 @@ def special_shift_times(start: object, end: object, *, trim: bool = False) -> tu
 def load_special_hours_file(
     *, path: Path | str, rejects_path: Path | str | None = None, progress: bool = False
 ) -> FileLoadResult:
-    """Loads a special-hours file (SPEC §9): for every store and date with a valid row,
+    """Loads a special-hours file (docs/rules.md §9): for every store and date with a valid row,
     that date's stored special rows become exactly the file's (other dates, and the
     weekly hours, untouched). A closed-all-day row next to shifts of the same store and
     date is rejected (the shifts decide the day)."""

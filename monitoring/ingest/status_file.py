@@ -1,4 +1,4 @@
-"""A status-poll file (SPEC §1) into PostgreSQL in one transaction: read in chunks
+"""A status-poll file (docs/rules.md §1) into PostgreSQL in one transaction: read in chunks
 (`ChunkReader`), canonical lines parsed as arrays (`fast_parse`), any other line
 validated alone (`values.poll`), streamed as binary COPY while the next chunk is
 read. Into an empty poll table the rows go straight in (`bulk_path`): in time order,
@@ -387,7 +387,7 @@ class PollStream:
 def load_status_file(
     *, path: Path | str, rejects_path: Path | str | None = None, progress: bool = False
 ) -> FileLoadResult:
-    """Loads a status-poll file (SPEC §1) in one transaction; see docs/loading.md."""
+    """Loads a status-poll file (docs/rules.md §1) in one transaction; see docs/loading.md."""
     header = read_header(path=path, kind=STATUS)
     with load_envelope(kind=STATUS, path=header.path, rejects_path=rejects_path, progress=progress) as load:
         _load(load, header)

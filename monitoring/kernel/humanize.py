@@ -2,7 +2,7 @@
 
 Durations come from pendulum (`pendulum.duration`) cut to their two largest units
 ("2 h 14 min", "1 d 3 h", "45 s"); ages from pendulum's `diff_for_humans` ("3 min ago");
-an uptime figure always says how much of the business time is known (SPEC §4: unknown
+an uptime figure always says how much of the business time is known (docs/rules.md §4: unknown
 time counts as neither uptime nor downtime), so that a percentage over mostly unknown
 time is never shown bare."""
 

@@ -1,6 +1,6 @@
 """CSV files meant for people (the report, the rejects files): opened in spreadsheets,
 so a cell that a spreadsheet would run as a formula is neutralised, and any value
-round-trips (SPEC §7)."""
+round-trips (docs/rules.md §7)."""
 
 import csv
 

@@ -1,4 +1,4 @@
-"""The grammar of every value that enters (SPEC §7): one function per kind of value,
+"""The grammar of every value that enters (docs/rules.md §7): one function per kind of value,
 used by every path: CSV cells, `recordPolls`, REST bodies and query strings, GraphQL
 arguments, page query strings, admin forms and CLI options. The same text means the
 same thing everywhere, and a refusal names the field and says why.
@@ -24,7 +24,7 @@ import pendulum
 
 UTC = timezone.utc
 MAX_STORE_ID_LENGTH = 255
-#: Characters a store id never holds (SPEC §7): control, format, surrogate,
+#: Characters a store id never holds (docs/rules.md §7): control, format, surrogate,
 #: private-use, unassigned, line and paragraph separators.
 FORBIDDEN_CATEGORIES = {
     "Cc": "a control character",
@@ -206,7 +206,7 @@ _TIME_RE = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?
 
 def local_time(value: object, *, end: bool, trim: bool = False, field: str = "start_time_local") -> time:
     """`HH:MM` or `HH:MM:SS[.ffffff]`; `24:00` only as an end time, returned as 00:00
-    (SPEC §3 makes both the same instants)."""
+    (docs/rules.md §3 makes both the same instants)."""
     text = _text(value, field, trim)
     match = _TIME_RE.fullmatch(text)
     if not match:
@@ -267,7 +267,7 @@ def zone(value: object, *, trim: bool = False, field: str = "timezone_str", empt
 
 class InvalidPoll(InvalidValue):
     """A poll refused: as InvalidValue, plus its store id when that one was valid (a
-    CSV row's store still exists, SPEC §2)."""
+    CSV row's store still exists, docs/rules.md §2)."""
 
     def __init__(self, error: InvalidValue, store_id: str | None) -> None:
         super().__init__(error.field, error.reason)

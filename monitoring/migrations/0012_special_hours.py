@@ -1,4 +1,4 @@
-"""Special hours (SPEC §9): one row per special shift of a store on a local date (both
+"""Special hours (docs/rules.md §9): one row per special shift of a store on a local date (both
 times null: closed all day); writes to it bump the data version like business hours
 (migration 0009's trigger function)."""
 

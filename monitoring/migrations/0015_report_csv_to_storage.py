@@ -1,5 +1,5 @@
 """Finished CSVs kept in the report row's text column go to the report storage
-(issue #15); the column is emptied. Reading `report.csv` works from either place
+; the column is emptied. Reading `report.csv` works from either place
 meanwhile (monitoring.models.StoredCsvField), so a report missed here still downloads."""
 
 from django.core.files.base import ContentFile

@@ -1,4 +1,4 @@
-"""The poll table becomes partitioned by range of timestamp_utc (issue #15): one
+"""The poll table becomes partitioned by range of timestamp_utc: one
 partition per UTC week (monitoring.stores.partitions names and creates them), a DEFAULT
 partition for strays. The existing rows are copied week by week into a new
 partitioned table, which then takes the old one's name, primary key, BRIN index, the

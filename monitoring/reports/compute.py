@@ -1,4 +1,4 @@
-"""Computing a report with the engine and rendering its CSV (SPEC §5), for any set of
+"""Computing a report with the engine and rendering its CSV (docs/rules.md §5), for any set of
 stores: the whole fleet at once (the API's rows) or chunk by chunk (a report's tasks and
 `report_csv_write`, whose memory depends on REPORT_CHUNK_SIZE, not on the fleet)."""
 
@@ -23,7 +23,7 @@ from monitoring.stores.selectors import (
     stores_in_scope,
 )
 
-# SPEC §5, exactly (the original assignment's `update_last_week` was a typo).
+# docs/rules.md §5, exactly (the compatible REST `update_last_week` was a typo).
 CSV_HEADER = (
     "store_id",
     "uptime_last_hour",
@@ -47,7 +47,7 @@ class ReportInputError(InputError):
 class ComputedReport:
     as_of: datetime
     horizon: timedelta
-    rows: list[dict]  # SPEC §5 units plus unknown_*, sorted by store_id
+    rows: list[dict]  # docs/rules.md §5 units plus unknown_*, sorted by store_id
 
 
 def horizon_from_minutes(minutes: int | None) -> timedelta | None:
@@ -68,7 +68,7 @@ def validate_report_request(
     horizon_minutes: int | None,
     owner_id: int | None = None,
 ) -> None:
-    """Refuses, before any report is made, what the grammar of SPEC §7 refuses: an
+    """Refuses, before any report is made, what the grammar of docs/rules.md §7 refuses: an
     `as_of` without an offset or outside the years 2000–2100, an invalid store id (it
     is named), a horizon out of range, a store the caller cannot see."""
     if as_of is not None:
@@ -96,13 +96,13 @@ def validate_report_request(
 
 def resolve_as_of(as_of: datetime | None, *, owner_id: int | None = None) -> datetime:
     """The as_of asked for, or by default the latest poll among the stores the caller
-    can see (SPEC §5, §8): an owner's stores when owner_id is given, else every store;
+    can see (docs/rules.md §5, §8): an owner's stores when owner_id is given, else every store;
     with no such poll, the present. So one owner's polls never move another's as_of."""
     return as_of or default_as_of(owner_id=owner_id)
 
 
 def compute_rows(*, stores: Sequence[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> list[dict]:
-    """SPEC §5 rows (plus unknown and incident counts) of the given stores, in their order."""
+    """docs/rules.md §5 rows (plus unknown and incident counts) of the given stores, in their order."""
     start = as_of - LONGEST_WINDOW - horizon
     schedules = store_schedules(stores=stores, start=start, end=as_of)
     polls = polls_between(stores=stores, start=start, end=as_of)
@@ -122,7 +122,7 @@ def report_compute(
     horizon: timedelta | None = None,
     owner_id: int | None = None,
 ) -> ComputedReport:
-    """The report of SPEC §5, computed now from what is stored (an owner's stores only,
+    """The report of docs/rules.md §5, computed now from what is stored (an owner's stores only,
     and by default as of their latest poll, when owner_id is given)."""
     stores = stores_in_scope(store_ids=store_ids, owner_id=owner_id)
     return _computed_report(stores=stores, as_of=as_of, horizon=horizon, owner_id=owner_id)
@@ -138,7 +138,7 @@ def store_report_compute(
     """report_compute for one store the caller has read already (the live uptime of
     the API and of the status page): no query to find it again. `owner_id` is the
     caller's (Access.owner_id; None for staff and anonymous): the default as_of is the
-    latest poll among the stores the caller can see (SPEC §8)."""
+    latest poll among the stores the caller can see (docs/rules.md §8)."""
     return _computed_report(
         stores=[(store.pk, store.store_id, store.timezone_name)], as_of=as_of, horizon=horizon, owner_id=owner_id
     )
@@ -159,7 +159,7 @@ def _computed_report(
 
 def window_seconds(row: dict, window: str) -> tuple[float, float, float]:
     """(up, down, unknown) seconds of one window ("hour", "day", "week") of a report row,
-    whose figures are in SPEC §5 units (minutes for the hour, hours for day and week)."""
+    whose figures are in docs/rules.md §5 units (minutes for the hour, hours for day and week)."""
     unit = 60.0 if window == "hour" else 3600.0
     return tuple(row[f"{kind}_last_{window}"] * unit for kind in ("uptime", "downtime", "unknown"))
 
@@ -175,7 +175,7 @@ def write_csv_header(out: TextIO) -> PeopleCsvWriter:
 
 
 def write_csv_rows(writer: PeopleCsvWriter, rows: Iterable[dict]) -> None:
-    """Rows of the CSV of SPEC §5, a file for people (SPEC §7): a store id that a
+    """Rows of the CSV of docs/rules.md §5, a file for people (docs/rules.md §7): a store id that a
     spreadsheet would run as a formula (first character = + - @, TAB or CR) gets an
     apostrophe before it; any id reads back as written (a cell holding a CR or LF is
     quoted). The figures are numbers and stay as they are."""
@@ -186,7 +186,7 @@ def write_csv_rows(writer: PeopleCsvWriter, rows: Iterable[dict]) -> None:
 
 
 def report_csv(*, rows: Iterable[dict]) -> str:
-    """The CSV of SPEC §5 as one text (rows in the order given)."""
+    """The CSV of docs/rules.md §5 as one text (rows in the order given)."""
     out = io.StringIO()
     write_csv_rows(write_csv_header(out), rows)
     return out.getvalue()
@@ -217,7 +217,7 @@ def report_csv_write(
     horizon: timedelta | None = None,
     owner_id: int | None = None,
 ) -> tuple[datetime, int]:
-    """Write the CSV of SPEC §5 to `out` chunk by chunk (the same bytes as
+    """Write the CSV of docs/rules.md §5 to `out` chunk by chunk (the same bytes as
     report_csv(rows=report_compute(...).rows)); returns (as_of, stores written)."""
     as_of = resolve_as_of(as_of, owner_id=owner_id)
     writer = write_csv_header(out)

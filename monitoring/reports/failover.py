@@ -1,4 +1,4 @@
-"""Fast failover of report chunks (issue #15): a running chunk beats; a sweep queues
+"""Fast failover of report chunks: a running chunk beats; a sweep queues
 again a chunk whose run went silent, within REPORT_CHUNK_STALE_AFTER +
 REPORT_SWEEP_SECONDS of its last beat (30 + 10 s by default) instead of django-q2's
 retry (Q_RETRY, 6 minutes), which stays as the backstop.

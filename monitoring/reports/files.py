@@ -35,7 +35,7 @@ def _stored_rows(*, report: Report) -> Iterable[dict]:
 
 
 def csv_file_save(*, report: Report) -> tuple[str, int]:
-    """Write the report's CSV (SPEC §5) to the storage; returns (its name, stores in it).
+    """Write the report's CSV (docs/rules.md §5) to the storage; returns (its name, stores in it).
     A report completed again (never, but a re-run must not leave two files) replaces it."""
     storage = report_storage()
     name = csv_file_name(report_id=report.pk)

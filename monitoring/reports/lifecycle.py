@@ -90,7 +90,7 @@ def report_run(*, report_id) -> Report:
         report.progress_at = now
         report.attempts += 1
         if not report.chunks.exists():
-            # An owner's report: as of the latest poll among their stores (SPEC §8).
+            # An owner's report: as of the latest poll among their stores (docs/rules.md §8).
             report.as_of = resolve_as_of(report.requested_as_of, owner_id=report.owner_id)
             _plan_chunks(report=report)
         report.save()
@@ -184,7 +184,7 @@ ROW_TYPES = ("uuid", "text", *("float8",) * (len(CSV_HEADER) - 1 + len(UNKNOWN_C
 
 def _insert_report_rows(*, report: Report, rows: list[dict]) -> None:
     """COPY the rows in (bulk_create took ~0.5 s for 14,000 rows, COPY ~30 ms), as
-    binary COPY: any stored store id round-trips (SPEC §7), even one from older data
+    binary COPY: any stored store id round-trips (docs/rules.md §7), even one from older data
     that holds a CR or a quote. Only an unfinished chunk's rows are written (under the
     report's lock), once: no chunk's stores have rows yet."""
     records = (

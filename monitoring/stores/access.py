@@ -5,7 +5,7 @@ sees everything. Without a token, access depends on API_ANONYMOUS_ACCESS (on for
 demo of `make run`, off under DJANGO_ENV=production).
 
 A request authenticated by a browser session (the sign-in cookie, or a staff admin
-session) may change state only from our own pages (SPEC §8): `cross_site_problem`."""
+session) may change state only from our own pages (docs/rules.md §8): `cross_site_problem`."""
 
 import hashlib
 import secrets

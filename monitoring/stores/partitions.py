@@ -1,4 +1,4 @@
-"""Weekly time partitions of the poll table (issue #15; migration 0017).
+"""Weekly time partitions of the poll table (migration 0017).
 
 `monitoring_statuspoll` is partitioned by range of `timestamp_utc`, one partition per
 UTC week (Monday 00:00 to Monday 00:00), named `monitoring_statuspoll_pYYYYwWW` (ISO

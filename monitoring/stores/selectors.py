@@ -36,8 +36,8 @@ def default_as_of(*, owner_id: int | None = None) -> datetime:
 
 
 def latest_poll_timestamp(*, owner_id: int | None = None) -> datetime | None:
-    """The latest poll instant among the stores a caller can see (SPEC §8): every store
-    when owner_id is None (staff, anonymous, the CLI; SPEC §5), else that owner's stores.
+    """The latest poll instant among the stores a caller can see (docs/rules.md §8): every store
+    when owner_id is None (staff, anonymous, the CLI; docs/rules.md §5), else that owner's stores.
     None when there is no such poll."""
     latest = _poll_time_bound(latest=True)
     if owner_id is None or latest is None:
@@ -170,7 +170,7 @@ _SPECIAL_DATES_AFTER = timedelta(days=2)
 
 
 def special_dates_for(start: datetime, end: datetime) -> tuple[date, date]:
-    """The local dates whose special hours (SPEC §9) can change business hours within the
+    """The local dates whose special hours (docs/rules.md §9) can change business hours within the
     UTC range [start, end], in any zone (generously)."""
     return (start - _SPECIAL_DATES_BEFORE).date(), (end + _SPECIAL_DATES_AFTER).date()
 

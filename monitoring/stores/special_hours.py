@@ -1,4 +1,4 @@
-"""Special hours of one store (SPEC §9), read and edited one date at a time (the GraphQL
+"""Special hours of one store (docs/rules.md §9), read and edited one date at a time (the GraphQL
 API; files go through monitoring.ingest). On a date with special rows those rows are the
 store's shifts that day, its weekly hours do not apply; a date given no shifts is closed
 all day (one row with both times null). Clearing a date gives it back to the weekly hours.

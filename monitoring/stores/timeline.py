@@ -25,7 +25,7 @@ def _for_store(engine_function, store: Store, start: datetime, end: datetime, ho
     _validated_range(start, end)
     horizon = horizon or default_horizon()
     stores = [(store.pk, store.store_id, store.timezone_name)]
-    # Polls earlier than start - horizon cannot affect [start, end) (SPEC §4).
+    # Polls earlier than start - horizon cannot affect [start, end) (docs/rules.md §4).
     (schedule,) = store_schedules(stores=stores, start=start - horizon, end=end)
     polls = polls_between(stores=stores, start=start - horizon, end=end)
     return engine_function(

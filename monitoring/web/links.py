@@ -66,7 +66,7 @@ def store_page_url(store_id: str) -> str | None:
       which a proxy may normalise or refuse): /stores/by-id/?id=<id percent-encoded>.
       The page reads the id from the query string; a query string has no dot-segments.
       (A store whose id is "by-id" is /stores/by-id/, without the parameter.)
-    - An id the grammar refuses (SPEC §7; older data holding a CR or LF): None, no
+    - An id the grammar refuses (docs/rules.md §7; older data holding a CR or LF): None, no
       link. The page refuses such an id too, so the link would only lead to an error.
     """
     try:

@@ -52,7 +52,7 @@ class ApiAccessMiddleware:
     """Sets request.access and request.caller (who is counted for rate limits) for
     protected paths, or answers 401 with a JSON error. A state-changing request
     authenticated by a session cookie (sign-in or admin) must come from our own pages
-    (CSRF token or same origin, SPEC §8), or it is refused: 403 with a JSON error. Bearer
+    (CSRF token or same origin, docs/rules.md §8), or it is refused: 403 with a JSON error. Bearer
     tokens and anonymous calls carry no cookie a foreign page could ride: unchanged."""
 
     def __init__(self, get_response):
@@ -125,7 +125,7 @@ def _query_problem(query_string: str) -> str | None:
 
 class MalformedRequestMiddleware:
     """Refuses, before anything reads them, a path or query string holding NUL or not
-    valid UTF-8 (SPEC §7: no input makes the server answer 500; PostgreSQL refuses NUL
+    valid UTF-8 (docs/rules.md §7: no input makes the server answer 500; PostgreSQL refuses NUL
     in text): 400 with a JSON error on API paths, a short plain-text page elsewhere."""
 
     def __init__(self, get_response):

@@ -1,4 +1,4 @@
-"""REST endpoints of the original assignment (SPEC §6) and the signed CSV download.
+"""REST endpoints in their compatible shapes (docs/rules.md §6) and the signed CSV download.
 Thin: parsing and HTTP shapes here, the work in monitoring.reports."""
 
 import json
@@ -79,7 +79,7 @@ def _optional_as_of(body: dict) -> datetime | None:
 
 
 def _store_ids(body: dict) -> list[str] | None:
-    """`store_ids`: null, or a list of store ids, each exactly as given (SPEC §7)."""
+    """`store_ids`: null, or a list of store ids, each exactly as given (docs/rules.md §7)."""
     items = body.get("store_ids")
     if items is None:
         return None

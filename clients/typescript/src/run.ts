@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   }
   check("polls by cursor, oldest first", instants.length > 0 && instants.every((t, i) => i === 0 || (instants[i - 1] ?? "") < t), instants.length);
 
-  // Live polls: SPEC §1's status spellings in any case; a bad one is a rejection.
+  // Live polls: docs/rules.md §1's status spellings in any case; a bad one is a rejection.
   const recorded = await client.data<RecordPollsMutation, RecordPollsMutationVariables>(RecordPolls, {
     polls: [
       { storeId, timestampUtc: "2023-01-25 17:59:00 UTC", status: "ACTIVE" },

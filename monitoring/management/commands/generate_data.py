@@ -1,6 +1,6 @@
 """`python manage.py generate_data OUTDIR --stores N --days D [--seed S] [--end ISO8601]`.
 
-Writes store_status.csv, menu_hours.csv and timezones.csv (SPEC §1) with synthetic,
+Writes store_status.csv, menu_hours.csv and timezones.csv (docs/rules.md §1) with synthetic,
 deterministic data; see monitoring/tools/generation/ for what is in them. Needs no database.
 """
 

@@ -10,7 +10,7 @@ from monitoring.stores.selectors import earliest_poll_timestamp, latest_poll_tim
 
 
 def parse_as_of(value: str) -> datetime:
-    """--as-of by the one grammar of instants (SPEC §7): an offset is required (a text
+    """--as-of by the one grammar of instants (docs/rules.md §7): an offset is required (a text
     without one is refused, saying how to write one), years 2000–2100."""
     try:
         return values.as_of(value, field="as_of")
@@ -28,7 +28,7 @@ def parse_store_ids(ids: list[str]) -> list[str]:
     return ids
 
 
-#: The report's windows (SPEC §5): [as_of - length, as_of).
+#: The report's windows (docs/rules.md §5): [as_of - length, as_of).
 WINDOWS = (("last hour", timedelta(hours=1)), ("last day", timedelta(days=1)), ("last week", timedelta(days=7)))
 
 
@@ -56,7 +56,7 @@ def as_of_warning(as_of: datetime, given: str, *, horizon: timedelta) -> str | N
 
 
 class Command(BaseCommand):
-    help = "Compute the uptime report (SPEC §5) synchronously and write its CSV."
+    help = "Compute the uptime report (docs/rules.md §5) synchronously and write its CSV."
     # The system checks import the URL conf and with it the GraphQL schema (~1 s);
     # this command needs neither.
     requires_system_checks = []

@@ -1,4 +1,4 @@
-"""`manage.py load_data DIR` or `--status F --hours F --timezones F [--special F]` (SPEC §6, §9).
+"""`manage.py load_data DIR` or `--status F --hours F --timezones F [--special F]` (docs/rules.md §6, §9).
 
 Thin: `monitoring.ingest.load_files` does the work (the status file, loaded last,
 is read and parsed in a thread meanwhile: `status_file.reading_ahead`). One summary
@@ -41,9 +41,9 @@ SHOWN_REJECTIONS = 10
 
 class Command(BaseCommand):
     help = (
-        "Loads store status polls, business hours and time zones from CSV files (SPEC §1): "
+        "Loads store status polls, business hours and time zones from CSV files (docs/rules.md §1): "
         "the files of DIR found by their usual names, and/or the files given with --status, "
-        "--hours, --timezones (and special hours, SPEC §9: --special, optional). Rejected rows are reported and written to "
+        "--hours, --timezones (and special hours, docs/rules.md §9: --special, optional). Rejected rows are reported and written to "
         "<input name without .csv>.rejects.csv (store_status.csv -> store_status.rejects.csv) "
         "next to each input; the good rows load anyway (--strict: then exit 1). "
         "An unmigrated database is migrated first."

@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, before=None, **options):
         if before is not None:
             try:
-                cut = values.as_of(before, field="before")  # the one grammar of instants (SPEC §7)
+                cut = values.as_of(before, field="before")  # the one grammar of instants (docs/rules.md §7)
             except values.InvalidValue as error:
                 raise CommandError(f"--before: {error.reason}") from None
             deleted = polls_prune(before=cut)

@@ -1,6 +1,6 @@
 """Synthetic, deterministic input files shaped like the public store-monitoring data.
 
-`generate_dataset()` writes the three files of SPEC §1 into a folder:
+`generate_dataset()` writes the three files of docs/rules.md §1 into a folder:
 
 - ``store_status.csv`` (``store_id,timestamp_utc,status``): roughly hourly polls of
   every store (spacing 55–65 min, random seconds and microseconds; trailing zeros of

@@ -22,7 +22,7 @@ def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
 
 
 def _as_of_param(request: HttpRequest) -> datetime | None:
-    """The page's `as_of` by the one grammar (SPEC §7): an offset required, years
+    """The page's `as_of` by the one grammar (docs/rules.md §7): an offset required, years
     2000–2100; absent or empty = the latest poll. Raises InvalidValue."""
     value = request.GET.get("as_of", "")
     if value == "":

@@ -62,7 +62,7 @@ def _shift_text(start: time, end: time) -> str:
 
 
 def _hours_by_day(hours: list[BusinessHours]) -> list[dict]:
-    """Each weekday with its shifts as text, in the store's local time (SPEC §2, §3)."""
+    """Each weekday with its shifts as text, in the store's local time (docs/rules.md §2, §3)."""
     if not hours:
         return []
     days = []
@@ -78,7 +78,7 @@ SPECIAL_DAYS_SHOWN = 40
 
 
 def _special_days(store: Store, *, first: date, last: date) -> list[dict]:
-    """The store's special dates in [first, last] with their shifts as text (SPEC §9); a
+    """The store's special dates in [first, last] with their shifts as text (docs/rules.md §9); a
     date with no shift is closed all day."""
     days: dict[date, list[str]] = {}
     for row in special_hours_between(store=store, start=first, end=last, limit=SPECIAL_DAYS_SHOWN * 4):
@@ -103,7 +103,7 @@ class WindowFigures:
 
     @property
     def uptime_percent(self) -> float | None:
-        """up / (up + down): unknown time counts as neither (SPEC §4)."""
+        """up / (up + down): unknown time counts as neither (docs/rules.md §4)."""
         return humanize.uptime_percent(self.up_seconds, self.down_seconds)
 
     @property

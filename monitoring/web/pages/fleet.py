@@ -101,7 +101,7 @@ def home(request: HttpRequest) -> HttpResponse:
     caller can see (an owner's; staff and anonymous demo: all) with its state now, uptime
     over the last day and week with how much of it is known, its open incident and its
     last poll, worst first, 50 a page (store_page_url links; an id the grammar refuses,
-    from older data, is listed unlinked). as_of = the caller's latest poll (SPEC §8)."""
+    from older data, is listed unlinked). as_of = the caller's latest poll (docs/rules.md §8)."""
     query = request.GET.get("q", "").strip()
     if "\x00" in query:  # PostgreSQL text holds no NUL: no id starts with one
         return _bad_request(request, "q holds a NUL character (U+0000)")

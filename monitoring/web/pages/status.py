@@ -42,7 +42,7 @@ from monitoring.web.pages.common import _as_of_param, _bad_request, _not_found, 
 
 def status_page_context(*, store: Store, access: Access, as_of: datetime | None = None) -> dict:
     """Everything the status page shows for one store over the week ending at `as_of`
-    (default: the latest poll among the stores `access` can see, SPEC §5, §8)."""
+    (default: the latest poll among the stores `access` can see, docs/rules.md §5, §8)."""
     as_of = as_of or default_as_of(owner_id=access.owner_id)
     start = as_of - WEEK
     zone = _zone(store)
@@ -108,7 +108,7 @@ def status_page_context(*, store: Store, access: Access, as_of: datetime | None 
 def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
     """GET /stores/<store_id>/[?as_of=ISO8601] (or /stores/by-id/?id=<store_id>, see
     links.store_page_url): uptime, last week's timeline, incidents. The id and `as_of`
-    go through the one grammar (SPEC §7): an id it refuses is no store (404, saying
+    go through the one grammar (docs/rules.md §7): an id it refuses is no store (404, saying
     why), a bad `as_of` is a 400 naming the field."""
     store_id = store_id_from_page_request(store_id, request.GET)
     try:
