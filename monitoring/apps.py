@@ -1,12 +1,6 @@
 from django.apps import AppConfig
 
 
-def _start_report_failover(**_signal_arguments) -> None:
-    from monitoring.reports.failover import start_worker_thread
-
-    start_worker_thread()
-
-
 class MonitoringConfig(AppConfig):
     name = "monitoring"
     verbose_name = "Store monitoring"
@@ -14,6 +8,10 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
-        # Each django-q2 worker process runs the report failover thread (heartbeats and the
-        # chunk sweep, monitoring.reports.failover) from its start.
-        post_spawn.connect(_start_report_failover, dispatch_uid="monitoring.report_failover")
+        from monitoring.reports.failover import chunks_sweep
+        from monitoring.worker import thread as worker_thread
+
+        # Each django-q2 worker process runs the background thread from its start: it
+        # beats for the report chunk at hand and sweeps for chunks gone silent.
+        worker_thread.register_sweep(chunks_sweep)
+        post_spawn.connect(worker_thread.start, dispatch_uid="monitoring.worker_thread")

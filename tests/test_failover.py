@@ -11,10 +11,12 @@ from django.utils import timezone as django_timezone
 
 from monitoring.models import Report, ReportChunk, ReportRow
 from monitoring.tools.processes import stop_process_group
+from monitoring.worker import thread as worker_thread
 from monitoring.reports import (
     compute,
     failover,
     lifecycle,
+    queue,
     report_chunk_run,
     report_compute,
     report_create,
@@ -43,7 +45,7 @@ def report_files(tmp_path, settings):
 def queued(monkeypatch):
     """Chunks queued (no worker in these tests: they run by hand)."""
     chunks: list[int] = []
-    monkeypatch.setattr(lifecycle, "chunk_enqueue", lambda *, chunk_id, report_id: chunks.append(chunk_id))
+    monkeypatch.setattr(queue, "chunk_enqueue", lambda *, chunk_id, report_id: chunks.append(chunk_id))
     return chunks
 
 
@@ -144,7 +146,7 @@ def test_worker_thread_beats_for_the_running_chunk(settings, queued, report_file
     settings.REPORT_HEARTBEAT_SECONDS = 0.1
     _, _, (first, _second) = _chunked_report(settings, stores=4, size=2)
     started = django_timezone.now()
-    failover.start_worker_thread()
+    worker_thread.start()
     try:
         with failover.beating(chunk_id=first.pk):
             beat = wait_for(
@@ -153,7 +155,7 @@ def test_worker_thread_beats_for_the_running_chunk(settings, queued, report_file
                 what="a heartbeat from the failover thread",
             )
     finally:
-        failover.stop_worker_thread()
+        worker_thread.stop()
     assert beat
 
 
@@ -208,7 +210,7 @@ def test_worker_killed_mid_report_completes_within_90_seconds(tmp_path, settings
 @pytest.mark.django_db
 def test_sweep_requeues_a_pending_report_overtaken_in_the_queue(settings, monkeypatch):
     enqueued = []
-    monkeypatch.setattr(lifecycle, "report_enqueue", lambda *, report: enqueued.append(report.pk))
+    monkeypatch.setattr(queue, "report_enqueue", lambda *, report: enqueued.append(report.pk))
     _, noon = worked_example_store()
     lost = report_create(as_of=noon)  # its task fetched by a worker that died
     now = django_timezone.now()
@@ -224,7 +226,7 @@ def test_sweep_requeues_a_pending_report_overtaken_in_the_queue(settings, monkey
 def test_a_report_whose_chunk_still_beats_is_not_stale(settings, queued, report_files, monkeypatch):
     """A long chunk: no progress for REPORT_STALE_AFTER, but its run beats: left alone."""
     enqueued = []
-    monkeypatch.setattr(lifecycle, "report_enqueue", lambda *, report: enqueued.append(report.pk))
+    monkeypatch.setattr(queue, "report_enqueue", lambda *, report: enqueued.append(report.pk))
     report, _, (first, _second) = _chunked_report(settings, stores=4, size=2)
     now = django_timezone.now()
     long_ago = now - timedelta(seconds=settings.REPORT_STALE_AFTER + 1)

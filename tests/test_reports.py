@@ -354,7 +354,7 @@ def test_lost_database_connection_is_retried(monkeypatch):
     """A real dropped connection: the backend is terminated in the middle of the task."""
     from django.db import OperationalError, connection
 
-    from monitoring.reports import compute, lifecycle
+    from monitoring.reports import compute, lifecycle, queue
 
     store, noon = worked_example_store()
     report = report_create(as_of=noon)
@@ -367,7 +367,7 @@ def test_lost_database_connection_is_retried(monkeypatch):
         return real_compute(**kwargs)
 
     monkeypatch.setattr(compute, "compute_uptime", compute_then_lose_connection)
-    monkeypatch.setattr(lifecycle, "report_enqueue", lambda *, report: queued.append(report.pk))
+    monkeypatch.setattr(queue, "report_enqueue", lambda *, report: queued.append(report.pk))
     with pytest.raises(OperationalError):
         report_run(report_id=report.id)
     assert queued == [report.pk]  # queued again, on a fresh connection

@@ -11,10 +11,10 @@ class AlertsConfig(AppConfig):
         from monitoring.alerts.delivery import deliveries_retry_due
         from monitoring.alerts.evaluation import on_file_polls_stored, on_live_polls_stored
         from monitoring.ingest.signals import file_polls_stored, live_polls_stored
-        from monitoring.reports.failover import register_worker_sweep
+        from monitoring.worker.thread import register_sweep
 
-        # Retries that are due are queued by each worker's sweep thread (every
+        # Retries that are due are queued by each worker's background thread (every
         # REPORT_SWEEP_SECONDS), not by django-q2's scheduler, which looks every 30 s.
-        register_worker_sweep(deliveries_retry_due)
+        register_sweep(deliveries_retry_due)
         live_polls_stored.connect(on_live_polls_stored, dispatch_uid="alerts-live-polls")
         file_polls_stored.connect(on_file_polls_stored, dispatch_uid="alerts-file-polls")

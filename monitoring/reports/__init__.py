@@ -22,12 +22,12 @@ from monitoring.reports.compute import (
     window_seconds,
 )
 from monitoring.reports.failover import chunks_sweep
+from monitoring.reports.queue import report_enqueue
 from monitoring.reports.lifecycle import (
     INCIDENT_COLUMNS,
     ROW_COLUMNS,
     report_chunk_run,
     report_create,
-    report_enqueue,
     report_run,
     reports_prune,
     reports_recover_stale,

@@ -1,7 +1,7 @@
 """The background report lifecycle (PENDING → RUNNING → COMPLETE | FAILED): a report's
 stores are split into chunks (consecutive in store_id order), each computed by a
 worker task that writes its rows in one transaction; the last chunk in writes the CSV
-to the report storage. Failover (heartbeats, the sweep) is in .failover."""
+to the report storage. Failover (heartbeats, the sweep) is in .failover; queueing in .queue."""
 
 import logging
 from datetime import datetime, timedelta
@@ -15,6 +15,8 @@ from django.utils import timezone as django_timezone
 from monitoring.kernel.copy_format import copy_rows_in
 from monitoring.models import Report, ReportChunk, ReportRow
 from monitoring.reports import failover, files
+from monitoring.reports import queue
+from monitoring.worker import thread as worker_thread
 from monitoring.reports.compute import (
     CSV_HEADER,
     UNKNOWN_COLUMNS,
@@ -44,20 +46,8 @@ def report_create(
         requested_as_of=as_of,
         horizon_minutes=horizon_minutes or settings.REPORT_HORIZON_MINUTES,
     )
-    transaction.on_commit(lambda: report_enqueue(report=report))
+    transaction.on_commit(lambda: queue.report_enqueue(report=report))
     return report
-
-
-def report_enqueue(*, report: Report) -> None:
-    from django_q.tasks import async_task
-
-    async_task("monitoring.tasks.run_report", str(report.id), task_name=f"report-{report.id}")
-
-
-def chunk_enqueue(*, chunk_id: int, report_id) -> None:
-    from django_q.tasks import async_task
-
-    async_task("monitoring.tasks.run_report_chunk", chunk_id, task_name=f"report-{report_id}-chunk-{chunk_id}")
 
 
 def _plan_chunks(*, report: Report) -> None:
@@ -104,7 +94,7 @@ def report_run(*, report_id) -> Report:
             report_chunk_run(chunk_id=chunk_id)
     else:
         for chunk_id in chunks:
-            chunk_enqueue(chunk_id=chunk_id, report_id=report.id)
+            queue.chunk_enqueue(chunk_id=chunk_id, report_id=report.id)
     report.refresh_from_db()
     return report
 
@@ -173,7 +163,7 @@ def _chunk_compute_and_store(*, chunk: ReportChunk, report: Report) -> None:
             report.save(update_fields=["progress_at"])
         else:
             _report_complete(report=report)
-    failover.sweep_soon()
+    worker_thread.sweep_soon()
 
 
 INCIDENT_COLUMNS = ("incidents_last_hour", "incidents_last_day", "incidents_last_week")
@@ -230,7 +220,7 @@ def _report_retry_later(*, report_id, chunk_id: int, reason: str) -> None:
         _report_fail(report=report, message=f"{reason}; gave up after {report.attempts} attempts")
     else:
         ReportChunk.objects.filter(pk=chunk_id, finished_at__isnull=True).update(heartbeat_at=None)
-        report_enqueue(report=report)
+        queue.report_enqueue(report=report)
 
 
 def reports_recover_stale(*, now: datetime | None = None) -> int:
@@ -253,7 +243,7 @@ def reports_recover_stale(*, now: datetime | None = None) -> int:
             _report_fail(report=report, message=f"the report did not finish after {report.attempts} attempts")
         else:
             Report.objects.filter(pk=report.pk).update(progress_at=now)  # not picked again next minute
-            report_enqueue(report=report)
+            queue.report_enqueue(report=report)
     return count
 
 
