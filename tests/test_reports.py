@@ -354,7 +354,7 @@ def test_lost_database_connection_is_retried(monkeypatch):
     """A real dropped connection: the backend is terminated in the middle of the task."""
     from django.db import OperationalError, connection
 
-    from monitoring.reports import compute, lifecycle, queue
+    from monitoring.reports import compute, queue
 
     store, noon = worked_example_store()
     report = report_create(as_of=noon)
