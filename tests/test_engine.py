@@ -744,8 +744,8 @@ def test_chunked_key_space_gives_identical_results(monkeypatch):
     whole = uptime(scheds, rows, as_of)
     week = (as_of - timedelta(days=8), as_of)
     whole_iv = business_intervals(schedules=scheds, start=week[0], end=week[1])
-    monkeypatch.setattr(engine_schedules, "_KEY_LIMIT", 2 * 10**12)  # a couple of stores per chunk
-    assert len(engine_schedules._chunks(len(scheds), 7 * 86400 * 10**6)) > 2
+    monkeypatch.setattr(engine_schedules, "KEY_LIMIT", 2 * 10**12)  # a couple of stores per chunk
+    assert len(engine_schedules.chunks(len(scheds), 7 * 86400 * 10**6)) > 2
     chunked = uptime(scheds, rows, as_of)
     np.testing.assert_array_equal(chunked.seconds, whole.seconds)
     np.testing.assert_array_equal(chunked.incident_counts, whole.incident_counts)
@@ -782,7 +782,7 @@ def test_incident_ends_matches_a_plain_walk_over_the_pieces():
 def test_locate_sorted_matches_searchsorted():
     rng = np.random.default_rng(5)
     ks = np.unique(rng.integers(0, 10_000, 50))
-    axis = engine_schedules._Axis(r0=0, K=10**6, P=0, s_lo=0, ks=np.concatenate(([-1], ks, [10**6])),
+    axis = engine_schedules.Axis(r0=0, K=10**6, P=0, s_lo=0, ks=np.concatenate(([-1], ks, [10**6])),
                         ke=np.concatenate(([-1], ks + 1, [10**6])), cum=np.zeros(len(ks) + 2, np.int64))
     keys = np.sort(np.concatenate((rng.integers(0, 10_000, 5000), ks, ks[:10])))  # ties and duplicates
     np.testing.assert_array_equal(axis.locate_sorted(keys), axis.locate(keys))

@@ -18,7 +18,7 @@ UTC = dt_timezone.utc
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _count_of(model, fk: str) -> Coalesce:
+def count_of(model, fk: str) -> Coalesce:
     """A correlated COUNT(*) per row of the change list page (only the rows shown are
     counted, unlike a GROUP BY over the whole table)."""
     counted = (

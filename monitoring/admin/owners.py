@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from monitoring.stores.access import token_create
 from monitoring.models import ApiToken, Owner, Store
 
-from monitoring.admin.common import NulSafeAdmin, _count_of, titled
+from monitoring.admin.common import NulSafeAdmin, count_of, titled
 
 
 # --------------------------------------------------------------------------- owners and tokens
@@ -46,7 +46,7 @@ class OwnerAdmin(SecretLookupsRefused, NulSafeAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(stores_count=_count_of(Store, "owner"), tokens_count=_count_of(ApiToken, "owner"))
+            .annotate(stores_count=count_of(Store, "owner"), tokens_count=count_of(ApiToken, "owner"))
         )
 
     @admin.display(description="stores", ordering="stores_count")

@@ -10,7 +10,7 @@ from django.utils.text import Truncator
 from monitoring.web.links import report_download_path
 from monitoring.models import Report, ReportRow
 
-from monitoring.admin.common import NulSafeAdmin, _count_of
+from monitoring.admin.common import NulSafeAdmin, count_of
 
 
 # --------------------------------------------------------------------------- reports
@@ -67,7 +67,7 @@ class ReportAdmin(NulSafeAdmin):
             .get_queryset(request)
             .defer("csv")
             .select_related("owner")
-            .annotate(row_count=_count_of(ReportRow, "report"))
+            .annotate(row_count=count_of(ReportRow, "report"))
         )
 
     def has_add_permission(self, request):

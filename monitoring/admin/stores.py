@@ -23,7 +23,7 @@ from monitoring.web.links import store_page_url
 from monitoring.models import BusinessHours, Store
 from monitoring.reports import ReportInputError, report_create
 
-from monitoring.admin.common import DAY_NAMES, NulSafeAdmin, _count_of, titled
+from monitoring.admin.common import DAY_NAMES, NulSafeAdmin, count_of, titled
 
 
 # --------------------------------------------------------------------------- stores
@@ -174,7 +174,7 @@ class StoreAdmin(NulSafeAdmin):
     actions = ("trigger_report",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(hours_count=_count_of(BusinessHours, "store"))
+        return super().get_queryset(request).annotate(hours_count=count_of(BusinessHours, "store"))
 
     def get_ordering(self, request):
         term = _search_term(request)

@@ -1,5 +1,5 @@
 """Business hours as UTC intervals: weekly shifts and special hours per store, vectorised
-per time zone, merged, and laid out on one global axis (`_Axis`) with a cumulative
+per time zone, merged, and laid out on one global axis (`Axis`) with a cumulative
 business-time function."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from operator import attrgetter
 import numpy as np
 
 from monitoring.kernel.periods import zone_name
-from monitoring.engine.types import SpecialShift, StoreSchedule, _DAY_US, _I64, _KEY_LIMIT
-from monitoring.engine.zones import _time_us, _wall_to_utc, _zone, _zone_table
+from monitoring.engine.types import SpecialShift, StoreSchedule, DAY_US, I64, KEY_LIMIT
+from monitoring.engine.zones import time_us, wall_to_utc, zone_info, zone_table
 
 
 # --------------------------------------------------------------------------- schedules
@@ -55,46 +55,46 @@ class _TimeUs(dict):
     """time -> µs after midnight, memoised (a few hundred distinct values at most)."""
 
     def __missing__(self, t: time) -> int:
-        v = self[t] = _time_us(t)
+        v = self[t] = time_us(t)
         return v
 
 
 _GET_DOW, _GET_START, _GET_END = attrgetter("day_of_week"), attrgetter("start"), attrgetter("end")
 
 
-def _shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
+def shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
     n = len(schedules)
     zone_ids: dict[str, int] = {}
     store_zone = np.fromiter(
-        (zone_ids.setdefault(zone_name(s.timezone_name), len(zone_ids)) for s in schedules), _I64, n
+        (zone_ids.setdefault(zone_name(s.timezone_name), len(zone_ids)) for s in schedules), I64, n
     )
     for name in zone_ids:
-        _zone(name)  # unknown zone names fail here, loudly
-    counts = np.fromiter((len(s.shifts) for s in schedules), _I64, n)
+        zone_info(name)  # unknown zone names fail here, loudly
+    counts = np.fromiter((len(s.shifts) for s in schedules), I64, n)
     flat = [sh for s in schedules for sh in s.shifts]
     m = len(flat)
     cache = _TimeUs()
-    sh_dow = np.fromiter(map(_GET_DOW, flat), _I64, m)
-    sh_start = np.fromiter(map(cache.__getitem__, map(_GET_START, flat)), _I64, m)
-    sh_end = np.fromiter(map(cache.__getitem__, map(_GET_END, flat)), _I64, m)
+    sh_dow = np.fromiter(map(_GET_DOW, flat), I64, m)
+    sh_start = np.fromiter(map(cache.__getitem__, map(_GET_START, flat)), I64, m)
+    sh_end = np.fromiter(map(cache.__getitem__, map(_GET_END, flat)), I64, m)
     if m and (sh_dow.min() < 0 or sh_dow.max() > 6):
         raise ValueError("day_of_week must be 0 (Monday) … 6 (Sunday)")
     sh_dur = sh_end - sh_start
-    sh_dur[sh_dur <= 0] += _DAY_US
-    sh_store = np.repeat(np.arange(n, dtype=_I64), counts)
+    sh_dur[sh_dur <= 0] += DAY_US
+    sh_store = np.repeat(np.arange(n, dtype=I64), counts)
     always_open = counts == 0
     special = None
     flat_special = [(i, sp) for i, s in enumerate(schedules) if s.special_shifts for sp in s.special_shifts]
     if flat_special:
         special = _special_table(flat_special, n, store_zone, cache)
         # 24x7 stores with special dates: open all day on every other date.
-        all_day = np.flatnonzero(always_open & special.has_special).astype(_I64)
+        all_day = np.flatnonzero(always_open & special.has_special).astype(I64)
         if len(all_day):
             always_open = always_open & ~special.has_special
             sh_store = np.concatenate((sh_store, np.repeat(all_day, 7)))
-            sh_dow = np.concatenate((sh_dow, np.tile(np.arange(7, dtype=_I64), len(all_day))))
-            sh_start = np.concatenate((sh_start, np.zeros(7 * len(all_day), _I64)))
-            sh_dur = np.concatenate((sh_dur, np.full(7 * len(all_day), _DAY_US, _I64)))
+            sh_dow = np.concatenate((sh_dow, np.tile(np.arange(7, dtype=I64), len(all_day))))
+            sh_start = np.concatenate((sh_start, np.zeros(7 * len(all_day), I64)))
+            sh_dur = np.concatenate((sh_dur, np.full(7 * len(all_day), DAY_US, I64)))
     return _ShiftTable(
         n_stores=n,
         zone_names=list(zone_ids),
@@ -111,15 +111,15 @@ def _shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
 
 def _special_table(flat: list[tuple[int, SpecialShift]], n: int, store_zone: np.ndarray, cache: _TimeUs) -> _SpecialTable:
     m = len(flat)
-    store = np.fromiter((i for i, _ in flat), _I64, m)
-    day = np.fromiter((sp.date.toordinal() - _EPOCH_ORDINAL for _, sp in flat), _I64, m)
+    store = np.fromiter((i for i, _ in flat), I64, m)
+    day = np.fromiter((sp.date.toordinal() - _EPOCH_ORDINAL for _, sp in flat), I64, m)
     opens = np.fromiter((sp.start is not None for _, sp in flat), bool, m)
     if any((sp.start is None) != (sp.end is None) for _, sp in flat):
         raise ValueError("a special shift needs both times, or neither (closed all day)")
-    start = np.fromiter((cache[sp.start] if sp.start is not None else 0 for _, sp in flat), _I64, m)
-    end = np.fromiter((cache[sp.end] if sp.end is not None else 0 for _, sp in flat), _I64, m)
+    start = np.fromiter((cache[sp.start] if sp.start is not None else 0 for _, sp in flat), I64, m)
+    end = np.fromiter((cache[sp.end] if sp.end is not None else 0 for _, sp in flat), I64, m)
     dur = end - start
-    dur[dur <= 0] += _DAY_US
+    dur[dur <= 0] += DAY_US
     has_special = np.zeros(n, bool)
     has_special[store] = True
     return _SpecialTable(
@@ -151,54 +151,54 @@ def _raw_intervals(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int):
     special = table.special
     if special is not None:
         sp_in_chunk = (special.sp_store >= s_lo) & (special.sp_store < s_hi)
-    lo_day = r0 // _DAY_US - 4
-    hi_day = r1 // _DAY_US + 4
+    lo_day = r0 // DAY_US - 4
+    hi_day = r1 // DAY_US + 4
     for z, name in enumerate(table.zone_names):
         sel = in_chunk & (table.sh_zone == z)
         sp_sel = sp_in_chunk & (special.sp_zone == z) if special is not None else None
         weekly, special_shifts = sel.any(), sp_sel is not None and sp_sel.any()
         if not (weekly or special_shifts):
             continue
-        ztab = _zone_table(name, lo_day, hi_day)
+        ztab = zone_table(name, lo_day, hi_day)
         omin, omax = int(ztab[1].min()), int(ztab[1].max())
         # A shift starting on local date D covers wall times within [D, D + 2 days).
-        dmin = (r0 + omin) // _DAY_US - 2
-        dmax = (r1 + omax) // _DAY_US + 1
+        dmin = (r0 + omin) // DAY_US - 2
+        dmax = (r1 + omax) // DAY_US + 1
         if weekly:
             store, dow, start, dur = table.sh_store[sel], table.sh_dow[sel], table.sh_start[sel], table.sh_dur[sel]
             first = dmin + (dow - (dmin + 3) % 7) % 7  # 1970-01-01 (day 0) was a Thursday (weekday 3)
             count = np.maximum((dmax - first) // 7 + 1, 0)
             total = int(count.sum())
             row = np.repeat(np.arange(len(first)), count)
-            k = np.arange(total, dtype=_I64) - np.repeat(np.cumsum(count) - count, count)
+            k = np.arange(total, dtype=I64) - np.repeat(np.cumsum(count) - count, count)
             day = first[row] + 7 * k
             st = store[row]
             if special is not None:  # the weekly shifts do not apply on a special date (docs/rules.md §9)
                 weekday = ~_on_special_date(special, st, day)
                 if not weekday.all():
                     row, day, st = row[weekday], day[weekday], st[weekday]
-            wall_start = day * _DAY_US + start[row]
+            wall_start = day * DAY_US + start[row]
             wall_end = wall_start + dur[row]
             st_parts.append(st)
-            s_parts.append(_wall_to_utc(wall_start, ztab))
-            e_parts.append(_wall_to_utc(wall_end, ztab))
+            s_parts.append(wall_to_utc(wall_start, ztab))
+            e_parts.append(wall_to_utc(wall_end, ztab))
         if special_shifts:
             day = special.sp_day
             sp_sel &= (day >= dmin) & (day <= dmax)
-            wall_start = day[sp_sel] * _DAY_US + special.sp_start[sp_sel]
+            wall_start = day[sp_sel] * DAY_US + special.sp_start[sp_sel]
             wall_end = wall_start + special.sp_dur[sp_sel]
             st_parts.append(special.sp_store[sp_sel])
-            s_parts.append(_wall_to_utc(wall_start, ztab))
-            e_parts.append(_wall_to_utc(wall_end, ztab))
-    open_all = np.flatnonzero(table.always_open[s_lo:s_hi]).astype(_I64) + s_lo
+            s_parts.append(wall_to_utc(wall_start, ztab))
+            e_parts.append(wall_to_utc(wall_end, ztab))
+    open_all = np.flatnonzero(table.always_open[s_lo:s_hi]).astype(I64) + s_lo
     st_parts.append(open_all)
-    s_parts.append(np.full(len(open_all), r0, _I64))
-    e_parts.append(np.full(len(open_all), r1, _I64))
+    s_parts.append(np.full(len(open_all), r0, I64))
+    e_parts.append(np.full(len(open_all), r1, I64))
     return np.concatenate(st_parts), np.concatenate(s_parts), np.concatenate(e_parts)
 
 
 @dataclass
-class _Axis:
+class Axis:
     """Merged business intervals of stores [s_lo, s_hi) laid out on one int64 key axis.
 
     key(store, t) = (store - s_lo) * K + (t - r0 + P): each store owns K consecutive keys, and any
@@ -244,7 +244,7 @@ class _Axis:
         return store + self.s_lo, ks - base, ke - base
 
 
-def _axis(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int, pad: int = 0) -> _Axis:
+def business_axis(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int, pad: int = 0) -> Axis:
     """Business intervals of stores [s_lo, s_hi), clipped to [r0, r1) and merged."""
     K = max(r1 - r0, 0) + 2 * pad + 1
     store, s, e = _raw_intervals(table, r0, r1, s_lo, s_hi)
@@ -267,12 +267,12 @@ def _axis(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int, pad: int =
     top = (s_hi - s_lo + 1) * K
     ks = np.concatenate(([-1], ks, [top]))
     ke = np.concatenate(([-1], ke, [top]))
-    cum = np.zeros(len(ks), _I64)
+    cum = np.zeros(len(ks), I64)
     np.cumsum(ke[:-1] - ks[:-1], out=cum[1:])
-    return _Axis(r0=r0, K=K, P=pad, s_lo=s_lo, ks=ks, ke=ke, cum=cum)
+    return Axis(r0=r0, K=K, P=pad, s_lo=s_lo, ks=ks, ke=ke, cum=cum)
 
 
-def _chunks(n_stores: int, K: int) -> list[tuple[int, int]]:
+def chunks(n_stores: int, K: int) -> list[tuple[int, int]]:
     """Store ranges small enough that (stores + 1) * K fits the key space."""
-    per = max(1, _KEY_LIMIT // (K + 1) - 1)
+    per = max(1, KEY_LIMIT // (K + 1) - 1)
     return [(lo, min(lo + per, n_stores)) for lo in range(0, n_stores, per)] or [(0, 0)]

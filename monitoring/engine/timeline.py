@@ -7,24 +7,24 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from monitoring.engine.types import DEFAULT_HORIZON, TIMELINE_STATES, Incident, Segment, StoreSchedule, _I64, _US
-from monitoring.engine.zones import from_us, _td_us, to_us
-from monitoring.engine.schedules import _axis, _shift_table
-from monitoring.engine.uptime import _as_i64_us, _normalised_polls
+from monitoring.engine.types import DEFAULT_HORIZON, TIMELINE_STATES, Incident, Segment, StoreSchedule, I64, US
+from monitoring.engine.zones import from_us, td_us, to_us
+from monitoring.engine.schedules import business_axis, shift_table
+from monitoring.engine.uptime import as_i64_us, normalised_polls
 
 
 def _timeline_us(schedule: StoreSchedule, timestamps_us, is_active, start: datetime, end: datetime, horizon):
     """Pieces of [start, end): (bounds µs array, state codes) with codes 0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED."""
     s0, s1 = to_us(start), to_us(end)
-    H = _td_us(horizon)
-    table = _shift_table([schedule])
-    t = _as_i64_us(timestamps_us)
+    H = td_us(horizon)
+    table = shift_table([schedule])
+    t = as_i64_us(timestamps_us)
     keep = (t >= s0 - H) & (t <= s1)
-    store, t, active = _normalised_polls(np.zeros(int(keep.sum()), _I64), t[keep], np.asarray(is_active)[keep], 1)
+    store, t, active = normalised_polls(np.zeros(int(keep.sum()), I64), t[keep], np.asarray(is_active)[keep], 1)
     r0 = min(s0, max(s0 - H, int(t.min()) if len(t) else s0))
     r1 = s1 + 1
     H = min(H, r1 - r0 + 1)
-    axis = _axis(table, r0, r1, 0, 1, pad=H)
+    axis = business_axis(table, r0, r1, 0, 1, pad=H)
     # store 0: key = t - r0 + P; work in those keys and shift back at the end
     off = axis.key(0, 0)
     pk = t + off
@@ -107,8 +107,8 @@ def store_incidents(
             run_end = int(bounds[i + 1])
             lost += int(bounds[i + 1] - bounds[i])
         elif c != 3 and run_start is not None:
-            incidents.append(Incident(from_us(run_start), from_us(run_end), lost / _US))
+            incidents.append(Incident(from_us(run_start), from_us(run_end), lost / US))
             run_start = None
     if run_start is not None:
-        incidents.append(Incident(from_us(run_start), from_us(run_end), lost / _US))
+        incidents.append(Incident(from_us(run_start), from_us(run_end), lost / US))
     return incidents

@@ -16,13 +16,13 @@ from monitoring.kernel.states import MEASURED as STATES
 from monitoring.kernel.states import STATES as TIMELINE_STATES
 
 UTC = timezone.utc
-_EPOCH = UNIX_EPOCH
-_ONE_US = timedelta(microseconds=1)
-_US = 1_000_000
-_DAY_US = 86_400 * _US
-_I64 = np.int64
+EPOCH = UNIX_EPOCH
+ONE_US = timedelta(microseconds=1)
+US = 1_000_000
+DAY_US = 86_400 * US
+I64 = np.int64
 # Keys are store * K + t; keep every key (and sums of lengths) well inside int64.
-_KEY_LIMIT = 1 << 62
+KEY_LIMIT = 1 << 62
 
 
 # --------------------------------------------------------------------------- data types
@@ -67,7 +67,7 @@ class Polls:
 
     @classmethod
     def empty(cls) -> Polls:
-        return cls(np.zeros(0, _I64), np.zeros(0, _I64), np.zeros(0, bool))
+        return cls(np.zeros(0, I64), np.zeros(0, I64), np.zeros(0, bool))
 
 
 _ROW_KEYS = tuple(
@@ -89,7 +89,7 @@ class UptimeResult:
 
     def __post_init__(self) -> None:
         if self.incident_counts is None:
-            self.incident_counts = np.zeros((len(self.store_ids), len(WINDOWS)), _I64)
+            self.incident_counts = np.zeros((len(self.store_ids), len(WINDOWS)), I64)
 
     def spec_rows(self) -> Iterator[dict]:
         """One dict per store, in schedule order: hour values in minutes, day and week in hours."""

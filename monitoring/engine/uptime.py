@@ -16,28 +16,28 @@ from monitoring.engine.types import (
     StoreSchedule,
     UptimeResult,
     WINDOWS,
-    _I64,
-    _KEY_LIMIT,
-    _US,
+    I64,
+    KEY_LIMIT,
+    US,
 )
-from monitoring.engine.zones import _td_us, to_us
-from monitoring.engine.schedules import _Axis, _axis, _chunks, _shift_table
+from monitoring.engine.zones import td_us, to_us
+from monitoring.engine.schedules import Axis, business_axis, chunks, shift_table
 
 
 # --------------------------------------------------------------------------- polls
 
 
-def _as_i64_us(a) -> np.ndarray:
+def as_i64_us(a) -> np.ndarray:
     a = np.asarray(a)
     if a.dtype.kind == "M":
-        return a.astype("datetime64[us]").view(_I64)
-    return a.astype(_I64, copy=False)
+        return a.astype("datetime64[us]").view(I64)
+    return a.astype(I64, copy=False)
 
 
-def _normalised_polls(store, t, active, n_stores: int):
+def normalised_polls(store, t, active, n_stores: int):
     """Sorted by (store, t), unique (the last given wins), valid store indexes only."""
-    store = np.asarray(store).astype(_I64, copy=False)
-    t = _as_i64_us(t)
+    store = np.asarray(store).astype(I64, copy=False)
+    t = as_i64_us(t)
     active = np.asarray(active).astype(bool, copy=False)
     if not (len(store) == len(t) == len(active)):
         raise ValueError("polls arrays must have equal lengths")
@@ -47,7 +47,7 @@ def _normalised_polls(store, t, active, n_stores: int):
         return store, t, active
     t_lo = int(t.min())
     span = int(t.max()) - t_lo + 1
-    if n_stores * span < _KEY_LIMIT:
+    if n_stores * span < KEY_LIMIT:
         key = store * span + (t - t_lo)
         ordered = bool(np.all(key[1:] > key[:-1]))
     else:
@@ -62,7 +62,7 @@ def _normalised_polls(store, t, active, n_stores: int):
     return store, t, active
 
 
-def _owned(axis: _Axis, store, t, horizon_us: int):
+def _owned(axis: Axis, store, t, horizon_us: int):
     """Evidence polls and the business measure C at both ends of the piece of time each one owns.
 
     Polls must be sorted by (store, t), with t in [r0, r0 + K - 2P) and horizon_us <= P.
@@ -104,11 +104,11 @@ def business_intervals(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(store_index, start_us, end_us): merged, non-overlapping, sorted by (store, start), clipped to [start, end)."""
     r0, r1 = to_us(start), to_us(end)
-    table = _shift_table(schedules)
+    table = shift_table(schedules)
     if r1 <= r0 or not schedules:
-        z = np.zeros(0, _I64)
+        z = np.zeros(0, I64)
         return z, z.copy(), z.copy()
-    parts = [_axis(table, r0, r1, lo, hi).intervals() for lo, hi in _chunks(len(schedules), r1 - r0 + 1)]
+    parts = [business_axis(table, r0, r1, lo, hi).intervals() for lo, hi in chunks(len(schedules), r1 - r0 + 1)]
     return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
 
 
@@ -119,7 +119,7 @@ def inside_intervals(
     (`business_intervals`' output: sorted by store, then start; half-open [start, end))?
     An evidence poll (docs/rules.md §4) is a poll inside its store's business hours."""
     stores, starts, ends = intervals
-    store_index, t = np.asarray(store_index, dtype=_I64), np.asarray(timestamps_us, dtype=_I64)
+    store_index, t = np.asarray(store_index, dtype=I64), np.asarray(timestamps_us, dtype=I64)
     if not len(t) or not len(starts):
         return np.zeros(len(t), dtype=bool)
     base = int(min(starts.min(), t.min()))
@@ -140,31 +140,31 @@ def compute_uptime(
 ) -> UptimeResult:
     """Up/down/unknown business seconds per store for the last hour, day and week before as_of."""
     n = len(schedules)
-    H = _td_us(horizon)
+    H = td_us(horizon)
     t1 = to_us(as_of)
-    win_starts = [t1 - _td_us(w) for _, w in WINDOWS]
+    win_starts = [t1 - td_us(w) for _, w in WINDOWS]
     w0 = min(win_starts)
-    table = _shift_table(schedules)
+    table = shift_table(schedules)
 
-    store, t, active = polls.store_index, _as_i64_us(polls.timestamp_us), polls.is_active
+    store, t, active = polls.store_index, as_i64_us(polls.timestamp_us), polls.is_active
     # Only polls in [w0 - H, as_of] can matter (the owned piece of an earlier one ends before w0,
     # and it cannot narrow a later poll's piece inside the week either).
     keep = (t >= w0 - H) & (t <= t1)
     if not keep.all():
         store, t, active = np.asarray(store)[keep], t[keep], np.asarray(active)[keep]
-    store, t, active = _normalised_polls(store, t, active, n)
+    store, t, active = normalised_polls(store, t, active, n)
     r0 = min(w0, max(w0 - H, int(t.min()) if len(t) else w0))
     r1 = t1 + 1  # a poll exactly at as_of is evidence if as_of is in business hours
     H = min(H, r1 - r0 + 1)  # a longer horizon changes nothing inside [r0, r1)
 
     seconds = np.zeros((n, len(WINDOWS), len(STATES)))
     business = np.zeros((n, len(WINDOWS)))
-    incident_counts = np.zeros((n, len(WINDOWS)), _I64)
-    for s_lo, s_hi in _chunks(n, r1 - r0 + 2 * H + 1):
+    incident_counts = np.zeros((n, len(WINDOWS)), I64)
+    for s_lo, s_hi in chunks(n, r1 - r0 + 2 * H + 1):
         if s_hi <= s_lo:
             continue
         m = s_hi - s_lo
-        axis = _axis(table, r0, r1, s_lo, s_hi, pad=H)
+        axis = business_axis(table, r0, r1, s_lo, s_hi, pad=H)
         if (s_lo, s_hi) == (0, n):
             cs, ct, ca = store, t, active
         else:
@@ -176,7 +176,7 @@ def compute_uptime(
         loc = cs - s_lo
         down = ~ca
         slot = loc * 2 + down  # 2 * store + (0 up | 1 down)
-        base_keys = axis.key(np.arange(s_lo, s_hi, dtype=_I64), 0)  # key of t = 0, per store
+        base_keys = axis.key(np.arange(s_lo, s_hi, dtype=I64), 0)  # key of t = 0, per store
         c_end = axis.measure_to(base_keys + t1)
         c_starts = []
         for w, ws in enumerate(win_starts):
@@ -198,8 +198,8 @@ def compute_uptime(
         end_loc, end_c = _incident_ends(loc, down, a_w0, b_w0, week_piece)
         for w, c_start in enumerate(c_starts):
             incident_counts[s_lo:s_hi, w] = np.bincount(end_loc[end_c > c_start[end_loc]], minlength=m)
-    business /= _US
-    seconds /= _US
+    business /= US
+    seconds /= US
     seconds[:, :, 2] = business - seconds[:, :, 0] - seconds[:, :, 1]
     np.maximum(seconds[:, :, 2], 0.0, out=seconds[:, :, 2])  # float rounding only; exact in µs
     return UptimeResult(

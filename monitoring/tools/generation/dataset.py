@@ -13,13 +13,13 @@ from monitoring.tools.generation.shapes import (
     HOURS_FILE,
     STATUS_FILE,
     TIMEZONES_FILE,
-    _DAY,
-    _EPOCH,
-    _HOURS_KINDS,
+    DAY,
+    EPOCH,
+    HOURS_KINDS,
 )
-from monitoring.tools.generation.stores import _hours_rows, _quota, _store_ids, _timezones
-from monitoring.tools.generation.polls import _poll_kinds, _polls, _writer_order
-from monitoring.tools.generation.writers import _write_hours, _write_status, _write_timezones
+from monitoring.tools.generation.stores import generated_hours_rows, quota, store_ids, generated_timezones
+from monitoring.tools.generation.polls import poll_kinds, generated_polls, writer_order
+from monitoring.tools.generation.writers import write_hours, write_status, write_timezones
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,8 @@ def generate_dataset(
     if end.tzinfo is None:
         end = end.replace(tzinfo=timezone.utc)
     end = end.astimezone(timezone.utc)
-    end_us = (end - _EPOCH) // timedelta(microseconds=1)
-    window_us = int(round(days * _DAY))
+    end_us = (end - EPOCH) // timedelta(microseconds=1)
+    window_us = int(round(days * DAY))
     start_us = end_us - window_us
 
     out_dir = Path(out_dir)
@@ -94,18 +94,18 @@ def generate_dataset(
         np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(5)
     )
 
-    ids = _store_ids(ids_rng, stores)
-    tz_kind, zones = _timezones(tz_rng, stores)
-    hours_kind = _quota(hours_rng, stores, _HOURS_KINDS, "regular")
-    hours_rows, closed_days_stores = _hours_rows(hours_rng, hours_kind)
-    poll_kind = _poll_kinds(polls_rng, stores, tz_kind, hours_kind)
+    ids = store_ids(ids_rng, stores)
+    tz_kind, zones = generated_timezones(tz_rng, stores)
+    hours_kind = quota(hours_rng, stores, HOURS_KINDS, "regular")
+    hours_rows, closed_days_stores = generated_hours_rows(hours_rng, hours_kind)
+    poll_kind = poll_kinds(polls_rng, stores, tz_kind, hours_kind)
 
-    tz_count = _write_timezones(out_dir / TIMEZONES_FILE, ids, tz_kind, zones)
-    hours_count = _write_hours(out_dir / HOURS_FILE, ids, hours_rows)
+    tz_count = write_timezones(out_dir / TIMEZONES_FILE, ids, tz_kind, zones)
+    hours_count = write_hours(out_dir / HOURS_FILE, ids, hours_rows)
 
-    store_idx, ts_us, inactive, poll_stats = _polls(polls_rng, poll_kind, start_us, end_us)
-    order = _writer_order(order_rng, ts_us)
-    _write_status(out_dir / STATUS_FILE, ids, store_idx, ts_us, inactive, order)
+    store_idx, ts_us, inactive, poll_stats = generated_polls(polls_rng, poll_kind, start_us, end_us)
+    order = writer_order(order_rng, ts_us)
+    write_status(out_dir / STATUS_FILE, ids, store_idx, ts_us, inactive, order)
 
     kinds: dict[str, int] = {}
     for prefix, labels in (("hours", hours_kind), ("tz", tz_kind), ("polls", poll_kind)):
@@ -116,7 +116,7 @@ def generate_dataset(
     kinds.update(poll_stats)
 
     def as_dt(us: int) -> datetime:
-        return _EPOCH + timedelta(microseconds=int(us))
+        return EPOCH + timedelta(microseconds=int(us))
 
     return GeneratedSummary(
         out_dir=out_dir,

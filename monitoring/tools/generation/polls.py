@@ -10,20 +10,20 @@ import numpy as np
 from monitoring.tools.generation.shapes import (
     SPACING_MAX,
     SPACING_MIN,
-    _DAY,
-    _FLAKY_FRACTION,
-    _HOUR,
-    _LONG_OUTAGE_FRACTION,
-    _MIN,
-    _POLL_KINDS,
+    DAY,
+    FLAKY_FRACTION,
+    HOUR,
+    LONG_OUTAGE_FRACTION,
+    MIN,
+    POLL_KINDS,
 )
-from monitoring.tools.generation.stores import _quota
+from monitoring.tools.generation.stores import quota
 
 
-def _poll_kinds(
+def poll_kinds(
     rng: np.random.Generator, n: int, tz_kind: np.ndarray, hours_kind: np.ndarray
 ) -> np.ndarray:
-    kinds = _quota(rng, n, _POLL_KINDS, "normal")
+    kinds = quota(rng, n, POLL_KINDS, "normal")
     # A store that never polls must still appear somewhere: give it a time zone row.
     never = np.flatnonzero(kinds == "never")
     bad = [i for i in never if tz_kind[i] != "zone" and hours_kind[i] == "none"]
@@ -33,7 +33,7 @@ def _poll_kinds(
     return kinds
 
 
-def _polls(
+def generated_polls(
     rng: np.random.Generator, kinds: np.ndarray, start_us: int, end_us: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
     """(store index, timestamp µs, inactive) per poll, in store-major order."""
@@ -47,7 +47,7 @@ def _polls(
     # Times: a random phase in the first hour, then spacings of 55-65 minutes.
     # Built in int64 µs so every poll has random seconds and microseconds.
     times = np.empty((n, slots), dtype=np.int64)
-    times[:, 0] = start_us + rng.integers(0, _HOUR, size=n, dtype=np.int64)
+    times[:, 0] = start_us + rng.integers(0, HOUR, size=n, dtype=np.int64)
     times[:, 1:] = rng.integers(SPACING_MIN, SPACING_MAX, size=(n, slots - 1), dtype=np.int64, endpoint=True)
     np.cumsum(times, axis=1, out=times)
     keep = times <= end_us
@@ -57,34 +57,34 @@ def _polls(
     keep &= rng.random((n, slots), dtype=np.float32) >= miss_rate[:, None].astype(np.float32)
 
     # Silences (only when the window leaves room for them).
-    day = _DAY
+    day = DAY
     never = kinds == "never"
     keep[never] = False
     silent_stores = np.flatnonzero(kinds == "silent")
     if silent_stores.size and window >= 2 * day:
         length = rng.integers(day, min(3 * day, window // 2), size=silent_stores.size, endpoint=True)
         # Strictly inside the window (polls on both sides), so it is a gap, not an edge.
-        room = window - length - 4 * _HOUR
-        begin = start_us + 2 * _HOUR + (rng.random(silent_stores.size) * room).astype(np.int64)
+        room = window - length - 4 * HOUR
+        begin = start_us + 2 * HOUR + (rng.random(silent_stores.size) * room).astype(np.int64)
         t = times[silent_stores]
         keep[silent_stores] &= ~((t >= begin[:, None]) & (t < (begin + length)[:, None]))
     dark = np.flatnonzero(kinds == "dark")
     if dark.size and window >= 2 * day:
-        stop = end_us - rng.integers(day, min(2 * day, window - _HOUR), size=dark.size, endpoint=True)
+        stop = end_us - rng.integers(day, min(2 * day, window - HOUR), size=dark.size, endpoint=True)
         keep[dark] &= times[dark] < stop[:, None]
     late = np.flatnonzero(kinds == "late")
     if late.size and window >= 2 * day:
-        first = start_us + rng.integers(day, min(2 * day, window - _HOUR), size=late.size, endpoint=True)
+        first = start_us + rng.integers(day, min(2 * day, window - HOUR), size=late.size, endpoint=True)
         keep[late] &= times[late] >= first[:, None]
 
     # Outage episodes: a poll starts an episode with probability p, which lasts 1-6
     # polls (episodes may touch and merge). "inactive until slot" = running maximum.
-    flaky = rng.random(n) < _FLAKY_FRACTION
+    flaky = rng.random(n) < FLAKY_FRACTION
     p = np.where(flaky, rng.uniform(0.04, 0.12, size=n), rng.uniform(0.002, 0.02, size=n)).astype(np.float32)
     starts = rng.random((n, slots), dtype=np.float32) < p[:, None]
     col = np.arange(slots, dtype=np.int32)
     until = np.where(starts, col + rng.integers(1, 7, size=(n, slots), dtype=np.int32), 0).astype(np.int32)
-    long_outage = rng.random(n) < _LONG_OUTAGE_FRACTION
+    long_outage = rng.random(n) < LONG_OUTAGE_FRACTION
     if n >= 40 and not long_outage.any():
         long_outage[rng.integers(0, n)] = True
     for i in np.flatnonzero(long_outage):
@@ -108,15 +108,15 @@ def _polls(
     return store_idx, ts, status, stats
 
 
-def _writer_order(rng: np.random.Generator, ts: np.ndarray) -> np.ndarray:
+def writer_order(rng: np.random.Generator, ts: np.ndarray) -> np.ndarray:
     """Roughly time order: up to 10 min of jitter, and ~0.1% of rows up to 6 h late."""
     if ts.size == 0:
         return np.zeros(0, dtype=np.int64)
-    key = ts + rng.integers(0, 10 * _MIN, size=ts.size, dtype=np.int64)
+    key = ts + rng.integers(0, 10 * MIN, size=ts.size, dtype=np.int64)
     late = rng.random(ts.size, dtype=np.float32) < 0.001
-    key[late] += rng.integers(_HOUR, 6 * _HOUR, size=int(late.sum()), dtype=np.int64)
+    key[late] += rng.integers(HOUR, 6 * HOUR, size=int(late.sum()), dtype=np.int64)
     # Buckets of >= 1 minute that fit in 16 bits, so the stable sort is a radix sort
     # (linear time); inside a bucket rows keep their store-major order.
     low = int(key.min())
-    bucket = max(_MIN, -(-(int(key.max()) - low + 1) // 65536))
+    bucket = max(MIN, -(-(int(key.max()) - low + 1) // 65536))
     return np.argsort(((key - low) // bucket).astype(np.uint16), kind="stable")

@@ -15,16 +15,16 @@ STATUS_FILE = "store_status.csv"
 HOURS_FILE = "menu_hours.csv"
 TIMEZONES_FILE = "timezones.csv"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_US = 1_000_000  # microseconds per second
-_MIN = 60 * _US
-_HOUR = 60 * _MIN
-_DAY = 24 * _HOUR
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+US = 1_000_000  # microseconds per second
+MIN = 60 * US
+HOUR = 60 * MIN
+DAY = 24 * HOUR
 _INT64_MAX = np.iinfo(np.int64).max
 
 # Poll spacing, in microseconds (inclusive bounds).
-SPACING_MIN = 55 * _MIN
-SPACING_MAX = 65 * _MIN
+SPACING_MIN = 55 * MIN
+SPACING_MAX = 65 * MIN
 
 # Zones with a row: weights (roughly the public mix, plus some awkward zones).
 ZONE_WEIGHTS: dict[str, float] = {
@@ -41,8 +41,8 @@ ZONE_WEIGHTS: dict[str, float] = {
 }
 
 # Per-store kinds, as exact fractions of the stores (see _quota).
-_TZ_KINDS = {"none": 0.05, "empty": 0.01}  # rest: a named zone
-_HOURS_KINDS = {
+TZ_KINDS = {"none": 0.05, "empty": 0.01}  # rest: a named zone
+HOURS_KINDS = {
     "none": 0.18,  # no rows: open 24x7
     "allday": 0.10,  # 00:00:00-23:59:59 (or 23:59:00) every day
     "split": 0.12,  # lunch and dinner shifts
@@ -52,15 +52,15 @@ _HOURS_KINDS = {
     "overlap": 0.02,  # two overlapping rows on a day
     # rest: "regular" (one shift a day, maybe longer at the weekend)
 }
-_CLOSED_DAYS_FRACTION = 0.20  # of the stores with regular/split/overnight hours
-_POLL_KINDS = {
+CLOSED_DAYS_FRACTION = 0.20  # of the stores with regular/split/overnight hours
+POLL_KINDS = {
     "never": 0.01,  # appears only in menu_hours/timezones
     "silent": 0.03,  # stops polling for 1-3 days, then comes back
     "dark": 0.01,  # stops polling 1-2 days before the end
     "late": 0.01,  # starts polling 1-2 days after the start
     # rest: "normal"
 }
-_FLAKY_FRACTION = 0.08  # outage episodes much more often
-_LONG_OUTAGE_FRACTION = 0.01  # one outage of 12-72 polls
-_UUID_FRACTION = 0.03
-_SHORT_ID_FRACTION = 0.03  # numeric ids with 15-18 digits
+FLAKY_FRACTION = 0.08  # outage episodes much more often
+LONG_OUTAGE_FRACTION = 0.01  # one outage of 12-72 polls
+UUID_FRACTION = 0.03
+SHORT_ID_FRACTION = 0.03  # numeric ids with 15-18 digits

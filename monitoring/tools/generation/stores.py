@@ -9,17 +9,17 @@ import numpy as np
 
 from monitoring.tools.generation.shapes import (
     ZONE_WEIGHTS,
-    _CLOSED_DAYS_FRACTION,
-    _SHORT_ID_FRACTION,
-    _TZ_KINDS,
-    _UUID_FRACTION,
+    CLOSED_DAYS_FRACTION,
+    SHORT_ID_FRACTION,
+    TZ_KINDS,
+    UUID_FRACTION,
 )
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _quota(rng: np.random.Generator, n: int, fractions: dict[str, float], rest: str) -> np.ndarray:
+def quota(rng: np.random.Generator, n: int, fractions: dict[str, float], rest: str) -> np.ndarray:
     """Labels for n stores with exact counts (round(f*n), at least 1 once n >= 40)."""
     labels: list[str] = []
     for name, frac in fractions.items():
@@ -32,10 +32,10 @@ def _quota(rng: np.random.Generator, n: int, fractions: dict[str, float], rest: 
     return rng.permutation(np.array(labels, dtype=f"U{width}"))
 
 
-def _store_ids(rng: np.random.Generator, n: int) -> list[str]:
+def store_ids(rng: np.random.Generator, n: int) -> list[str]:
     """Unique opaque ids: mostly 19-digit numbers (< 2**63), some shorter, some UUIDs."""
-    n_uuid = int(round(_UUID_FRACTION * n)) if n >= 10 else 0
-    n_short = int(round(_SHORT_ID_FRACTION * n)) if n >= 10 else 0
+    n_uuid = int(round(UUID_FRACTION * n)) if n >= 10 else 0
+    n_short = int(round(SHORT_ID_FRACTION * n)) if n >= 10 else 0
     seen: set[str] = set()
     out: list[str] = []
     while len(out) < n:
@@ -58,21 +58,21 @@ def _store_ids(rng: np.random.Generator, n: int) -> list[str]:
     return [out[i] for i in rng.permutation(n)] if n else out
 
 
-def _timezones(rng: np.random.Generator, n: int) -> tuple[np.ndarray, list[str]]:
-    kind = _quota(rng, n, _TZ_KINDS, "zone")
+def generated_timezones(rng: np.random.Generator, n: int) -> tuple[np.ndarray, list[str]]:
+    kind = quota(rng, n, TZ_KINDS, "zone")
     names = list(ZONE_WEIGHTS)
     weights = np.array([ZONE_WEIGHTS[z] for z in names])
     n_zone = int((kind == "zone").sum())
     # Exact proportions too, with every zone present once there is room for it.
     fractions = {z: w / weights.sum() for z, w in zip(names, weights)}
-    picked = _quota(rng, n_zone, fractions, names[0]) if n_zone else np.array([], dtype="U1")
+    picked = quota(rng, n_zone, fractions, names[0]) if n_zone else np.array([], dtype="U1")
     zones = [""] * n
     for i, z in zip(np.flatnonzero(kind == "zone"), picked):
         zones[i] = str(z)
     return kind, zones
 
 
-def _hms(seconds: int) -> str:
+def hms(seconds: int) -> str:
     seconds %= 86400
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
@@ -92,14 +92,14 @@ def _pick(u: float, choices: list) -> float:
     return choices[min(int(u * len(choices)), len(choices) - 1)]
 
 
-def _hours_rows(rng: np.random.Generator, kinds: np.ndarray) -> tuple[list[list[tuple[int, int, int]]], int]:
+def generated_hours_rows(rng: np.random.Generator, kinds: np.ndarray) -> tuple[list[list[tuple[int, int, int]]], int]:
     """Per store: (day, start_seconds, end_seconds) rows, end seconds 86399 for 23:59:59."""
     n = kinds.size
     u = rng.random((n, 24))  # all per-store randomness, drawn at once
     closed_candidates = np.isin(kinds, ["regular", "split", "overnight_single", "overnight_split"])
     closed_flag = np.zeros(n, dtype=bool)
     candidates = np.flatnonzero(closed_candidates)
-    n_closed = int(round(_CLOSED_DAYS_FRACTION * candidates.size))
+    n_closed = int(round(CLOSED_DAYS_FRACTION * candidates.size))
     if candidates.size >= 10:
         n_closed = max(n_closed, 1)
     closed_flag[rng.permutation(candidates)[:n_closed]] = True

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from monitoring.tools.generation.shapes import _HOUR, _US
-from monitoring.tools.generation.stores import _hms
+from monitoring.tools.generation.shapes import HOUR, US
+from monitoring.tools.generation.stores import hms
 
 
 # --------------------------------------------------------------------------- writers
 
 
-def _write_timezones(path: Path, ids: list[str], kinds: np.ndarray, zones: list[str]) -> int:
+def write_timezones(path: Path, ids: list[str], kinds: np.ndarray, zones: list[str]) -> int:
     lines = ["store_id,timezone_str\n"]
     for i, store_id in enumerate(ids):
         if kinds[i] == "none":
@@ -23,13 +23,13 @@ def _write_timezones(path: Path, ids: list[str], kinds: np.ndarray, zones: list[
     return len(lines) - 1
 
 
-def _write_hours(path: Path, ids: list[str], rows: list[list[tuple[int, int, int]]]) -> int:
+def write_hours(path: Path, ids: list[str], rows: list[list[tuple[int, int, int]]]) -> int:
     lines = ["store_id,dayOfWeek,start_time_local,end_time_local\n"]
     text: dict[int, str] = {}  # few distinct times: format each once
     for store_id, store_rows in zip(ids, rows):
         for day, start, end in store_rows:
-            a = text.get(start) or text.setdefault(start, _hms(start))
-            b = text.get(end) or text.setdefault(end, _hms(end))
+            a = text.get(start) or text.setdefault(start, hms(start))
+            b = text.get(end) or text.setdefault(end, hms(end))
             lines.append(f"{store_id},{day},{a},{b}\n")
     path.write_text("".join(lines), encoding="utf-8", newline="")
     return len(lines) - 1
@@ -49,7 +49,7 @@ def _timestamp_tables(first_hour: int, last_hour: int) -> tuple[np.ndarray, np.n
     """Lookup tables for ``YYYY-MM-DD HH:`` (per hour since the epoch), ``MM:SS``,
     ``.fff`` and ``fff`` (the fraction with its trailing zeros turned into NULs)."""
     hours = np.arange(first_hour, last_hour + 1, dtype=np.int64)
-    dt = (hours * _HOUR).astype("datetime64[us]")
+    dt = (hours * HOUR).astype("datetime64[us]")
     day = dt.astype("datetime64[D]")
     month = day.astype("datetime64[M]")
     year = month.astype("datetime64[Y]").astype(np.int64) + 1970
@@ -90,7 +90,7 @@ def _timestamp_tables(first_hour: int, last_hour: int) -> tuple[np.ndarray, np.n
 _CHUNK = 1 << 18
 
 
-def _write_status(
+def write_status(
     path: Path,
     ids: list[str],
     store_idx: np.ndarray,
@@ -117,8 +117,8 @@ def _write_status(
         fh.write(b"store_id,timestamp_utc,status\n")
         if order.size == 0:
             return
-        first_hour = int(ts.min() // _HOUR)
-        hour_table, minsec_table, high_table, low_table = _timestamp_tables(first_hour, int(ts.max() // _HOUR))
+        first_hour = int(ts.min() // HOUR)
+        hour_table, minsec_table, high_table, low_table = _timestamp_tables(first_hour, int(ts.max() // HOUR))
         c_hour = id_width
         c_minsec = c_hour + 14
         c_high = c_minsec + 5
@@ -132,12 +132,12 @@ def _write_status(
             sel = order[lo : lo + _CHUNK]
             mat = buffer[: sel.size]
             t = ts[sel]
-            in_hour = t % _HOUR
-            micro = (in_hour % _US).astype(np.int32)
+            in_hour = t % HOUR
+            micro = (in_hour % US).astype(np.int32)
             low = micro % 1000
             mat[:, :id_width] = id_table[store_idx[sel]]
-            mat[:, c_hour:c_minsec] = hour_table[t // _HOUR - first_hour]
-            mat[:, c_minsec:c_high] = minsec_table[in_hour // _US]
+            mat[:, c_hour:c_minsec] = hour_table[t // HOUR - first_hour]
+            mat[:, c_minsec:c_high] = minsec_table[in_hour // US]
             mat[:, c_high:c_low] = high_table[micro // 1000 + 1000 * (low == 0)]
             mat[:, c_low:c_utc] = low_table[low]
             mat[:, c_status:] = status_table[inactive[sel].view(np.uint8)]
