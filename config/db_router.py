@@ -11,8 +11,9 @@ from contextvars import ContextVar
 
 from django.conf import settings
 
+from monitoring.web.middleware import GRAPHQL_PREFIX
+
 REPLICA = "replica"
-GRAPHQL_PREFIX = "/graphql/"
 
 #: "replica" while a GraphQL request may read from the replica; None otherwise.
 _read_alias: ContextVar[str | None] = ContextVar("replica_read_alias", default=None)

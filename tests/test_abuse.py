@@ -315,15 +315,14 @@ def test_sliding_window_retry_after():
 
 @pytest.mark.django_db
 @override_settings(RATE_LIMIT_REPORTS=30)
-def test_rate_limit_cost_per_hit():
-    """One UPSERT on an unlogged table: about a tenth of a millisecond (≤ 1 ms asserted)."""
-    rate_limit_hit(scope="reports", caller="address:warm-up")
-    started = time.perf_counter()
+def test_rate_counters_are_one_row_per_caller_in_an_unlogged_table():
+    """A hit is one UPSERT of the caller's row on an unlogged table (its cost is measured
+    by bench/request_cpu.py, not here)."""
     for index in range(300):
         rate_limit_hit(scope="reports", caller=f"address:10.0.{index // 250}.{index % 250}")
-    per_hit = (time.perf_counter() - started) / 300
-    assert per_hit < 0.001, f"{per_hit * 1000:.3f} ms a hit"
     with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM throttle_ratecounter WHERE key LIKE 'reports:address:10.0.%'")
+        assert cursor.fetchone() == (300,)
         cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = 'throttle_ratecounter'")
         assert cursor.fetchone() == ("u",)
 

@@ -63,10 +63,7 @@ def test_the_alias_query_of_the_issue_is_refused_before_any_resolver_runs(client
     add_polls(store, [(datetime(2023, 1, 25, tzinfo=UTC) + timedelta(hours=h), True) for h in range(3)])
     for _ in range(2):  # parsed and validated, then from the caches
         with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
             body = post(client, ALIASES)
-            elapsed = time.perf_counter() - started
-        assert elapsed < 1.0  # the bench measures it properly: well under 100 ms
         assert body["data"] is None
         [error] = body["errors"]
         assert error["message"] == (

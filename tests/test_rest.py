@@ -57,7 +57,7 @@ def test_store_trigger_report(client):
         report = Report.objects.get(pk=response.json()["report_id"])
         assert report.store_ids == ["two"]
     missing = client.get("/store/ghost/trigger_report/")
-    assert missing.status_code == 404 and missing.json() == {"error": "store not found: ghost"}
+    assert missing.status_code == 404 and missing.json()["error"] == "store not found: ghost"
 
 
 def test_bad_requests_get_json_errors(client):
@@ -87,7 +87,7 @@ def test_values_go_through_the_shared_grammar(client):
     make_store("x")
     response = client.post("/trigger_report/", {"store_ids": ["a\r"]}, content_type="application/json")
     assert response.status_code == 400
-    assert response.json() == {"error": "store_ids[0]: store_id holds a control character (U+000D) at character 2"}
+    assert response.json()["error"] == "store_ids[0]: store_id holds a control character (U+000D) at character 2"
     response = client.post("/trigger_report/", {"store_ids": ["x", 7]}, content_type="application/json")
     assert response.status_code == 400 and response.json()["error"] == "store_ids[1]: store_id must be text"
     response = client.post("/trigger_report/", {"store_ids": ["x "]}, content_type="application/json")

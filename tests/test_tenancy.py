@@ -229,7 +229,7 @@ def test_old_reports_are_pruned_with_their_rows_and_links_answer_410(client):
     for pruned in (old, old_owned):
         response = client.get(links[pruned.pk])
         assert response.status_code == 410
-        assert response.json() == {"error": "this report has been deleted"}
+        assert response.json()["error"] == "this report has been deleted"
     assert client.get(links[recent.pk]).status_code == 200
 
     # Its id is as unknown as any: REST, GraphQL and the report page.
@@ -261,7 +261,7 @@ def test_a_pruned_reports_link_answers_410_over_http(live_server):
     link = live_server.url + report_download_path(report_id=report.pk)
     assert reports_prune() == 1
     status, _, text = http(link)
-    assert status == 410 and json.loads(text) == {"error": "this report has been deleted"}
+    assert status == 410 and json.loads(text)["error"] == "this report has been deleted"
     status, _, _ = http(f"{live_server.url}/get_report/?report_id={report.pk}", token=raw)
     assert status == 404
 

@@ -7,16 +7,31 @@ from django.utils.http import urlencode
 
 from monitoring.stores.access import AuthenticationFailed, cross_site_problem, request_credentials
 
+# The paths of config/urls.py, by what they answer, written once.
+GRAPHQL_PREFIX = "/graphql/"
+DOWNLOAD_PREFIX = "/reports/download/"
+#: Paths whose every answer, errors included, is JSON (the download link answers the
+#: CSV or a JSON error).
+API_PREFIXES = (GRAPHQL_PREFIX, "/trigger_report/", "/get_report/", "/store/", DOWNLOAD_PREFIX)
+#: Server-rendered pages (and the home page, "/").
+PAGE_PREFIXES = ("/stores/", "/reports/")
 # Everything that shows store data needs an Access; the signed download link is its own
 # credential, and the admin has Django's session login.
-PROTECTED_PREFIXES = ("/graphql/", "/trigger_report/", "/get_report/", "/store/", "/stores/", "/reports/")
-OPEN_PREFIXES = ("/reports/download/",)
-PAGE_PREFIXES = ("/stores/", "/reports/")
+PROTECTED_PREFIXES = tuple(prefix for prefix in API_PREFIXES if prefix != DOWNLOAD_PREFIX) + PAGE_PREFIXES
+OPEN_PREFIXES = (DOWNLOAD_PREFIX,)
 
 
 #: The code an HTTP refusal carries in the API's error body (a body that cannot be read:
 #: INVALID_ARGUMENT), as every GraphQL error carries one (docs/api.md).
-HTTP_ERROR_CODES = {401: "UNAUTHENTICATED", 403: "FORBIDDEN", 429: "RATE_LIMITED", 500: "INTERNAL", 503: "INTERNAL"}
+HTTP_ERROR_CODES = {
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    410: "NOT_FOUND",
+    429: "RATE_LIMITED",
+    500: "INTERNAL",
+    503: "INTERNAL",
+}
 
 
 def api_error(message: str, status: int) -> JsonResponse:
@@ -24,11 +39,6 @@ def api_error(message: str, status: int) -> JsonResponse:
     with a code as every GraphQL error has."""
     code = HTTP_ERROR_CODES.get(status, "INVALID_ARGUMENT")
     return JsonResponse({"error": message, "errors": [{"message": message, "extensions": {"code": code}}]}, status=status)
-
-
-#: Paths whose every answer, errors included, is JSON (the download link answers the
-#: CSV or a JSON error).
-API_PREFIXES = ("/graphql/", "/trigger_report/", "/get_report/", "/store/", "/reports/download/")
 
 
 def _wants_html(request) -> bool:
@@ -61,7 +71,7 @@ class ApiAccessMiddleware:
     def __call__(self, request):
         path = request.path
         if (path == "/" or path.startswith(PROTECTED_PREFIXES)) and not path.startswith(OPEN_PREFIXES):
-            if path == "/graphql/" and request.method == "GET" and "query" not in request.GET and _wants_html(request):
+            if path == GRAPHQL_PREFIX and request.method == "GET" and "query" not in request.GET and _wants_html(request):
                 return self.get_response(request)  # the GraphiQL page itself: it sends the token per request
             try:
                 credentials = request_credentials(request)

@@ -33,7 +33,7 @@ class BadRequest(Exception):
 
 
 def _error(message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+    return api_error(message, status)
 
 
 def _form_fields(request: HttpRequest) -> dict:
