@@ -4,7 +4,6 @@ refused above GRAPHQL_MAX_NODES with an error stating the price and the limit; r
 and the read cache are bounded in bytes (graphql_schema.limits.pricing, views, byte_cache)."""
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
