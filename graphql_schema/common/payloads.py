@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
+from graphql_schema.common.fields import priced
 from graphql_schema.common.errors import ErrorCode, UserError, graphql_name, graphql_names
 from monitoring.kernel.values import InvalidValue
 from monitoring.reports import ReportInputError
@@ -23,6 +24,11 @@ class UserErrorType:
     )
     message: str = strawberry.field(description="What was wrong and how to fix it.")
     code: ErrorCode = strawberry.field(description="INVALID_ARGUMENT or NOT_FOUND.")
+
+
+def user_errors_field(*, description: str):
+    """A payload's `userErrors`: a request is refused for one reason, so it prices as one item."""
+    return strawberry.field(description=description, metadata=priced(max_items=1))
 
 
 def user_error(error: Exception) -> UserErrorType:
