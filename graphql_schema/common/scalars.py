@@ -15,8 +15,10 @@ UTC = timezone.utc
 def _grammar_scalar(
     *, origin: type, name: str, description: str, read: Callable[[object], object], write: Callable[[object], str]
 ) -> ScalarDefinition:
-    """A scalar parsed by a function of the grammar. A refusal is a GraphQLError, shown
-    as is by graphql-core ("Variable '$asOf' has invalid value: …")."""
+    """A scalar parsed by a function of the grammar. A refusal is a GraphQLError whose
+    message is the grammar's reason, which never names a field: graphql-core puts the
+    variable before it ("Variable '$asOf' has invalid value: …"), and
+    graphql_schema.common.errors the argument of a literal ("asOf: …")."""
 
     def parse(value: object) -> object:
         try:

@@ -14,8 +14,10 @@ of page sizes down each path, summed over the query:
   `PAGINATION_MAX_LIMIT`: that cap). A negative limit counts 0: the field refuses it
   (graphql_schema.common.pagination) before anything below it runs; so does a variable's value
   that GraphQL's Int refuses (the operation then does not run). A plain list counts its
-  cap from LIST_CAPS (DEFAULT_LIST_CAP when it is not there), lists of scalars included,
-  unless it takes `first` (`Report.storeIds(first:)`): then it counts that page size;
+  cap (DEFAULT_LIST_CAP when it declares none), lists of scalars included,
+  unless it takes `first` (`Report.storeIds(first:)`): then it counts that page size.
+  The cap is declared on the field itself, `metadata=priced(max_items=N)`
+  (graphql_schema.common.fields), so it moves with the field when it is renamed;
 - scalar fields count 0 (the token limit bounds how many a query names per object);
   introspection (`__schema`, `__type`, `__typename`) counts 0: the schema bounds it.
 
@@ -44,6 +46,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -61,9 +64,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry_django.settings import strawberry_django_settings
 
-from graphql_schema.stores.schema import MAX_POLLS_PER_REQUEST
-from graphql_schema.stores.types import SPECIAL_HOURS_MAX_ROWS
-from monitoring.stores.special_hours import MAX_SHIFTS_PER_DATE
+from graphql_schema.common.fields import MAX_ITEMS
 
 logger = logging.getLogger(__name__)
 
@@ -74,22 +75,42 @@ RESULTS_FIELD = "results"
 KEYSET_ARGUMENT = "first"
 NODES_FIELD = "nodes"
 
-#: The page size of a plain list (no `pagination` argument): a hard bound where the data
-#: has one, otherwise a generous estimate of the longest list a store produces.
-LIST_CAPS = {
-    "Store.businessHours": 21,  # 7 days × up to 3 shifts a day
-    "UptimeSummary.windows": 3,  # hour, day, week: always 3
-    "Store.timeline": 500,  # segments in ≤ 31 days (a change of state, open or close each)
-    "Store.incidents": 200,  # outages in ≤ 31 days
-    "RecordPollsResult.rejections": MAX_POLLS_PER_REQUEST,  # at most one per poll sent
-    "Store.specialHours": SPECIAL_HOURS_MAX_ROWS,  # the resolver returns at most this many
-    "SetSpecialHoursPayload.specialHours": MAX_SHIFTS_PER_DATE,  # the date's rows: at most one per shift
-    "RecordPollsResult.userErrors": 1,  # a request is refused for one reason
-    "TriggerReportPayload.userErrors": 1,
-    "SetSpecialHoursPayload.userErrors": 1,
-    "ClearSpecialHoursPayload.userErrors": 1,
-}
+#: The page size of a plain list that declares no cap.
 DEFAULT_LIST_CAP = 100
+#: Where strawberry keeps, on a graphql-core field, the strawberry field it came from.
+STRAWBERRY_DEFINITION = "strawberry-definition"
+
+
+def declared_cap(*, field: GraphQLField) -> int | None:
+    """The `max_items` in the strawberry metadata of `field` (`priced`), or None: a hard
+    bound where the data has one, otherwise a generous estimate of the longest list a
+    store produces."""
+    definition = (field.extensions or {}).get(STRAWBERRY_DEFINITION)
+    return (getattr(definition, "metadata", None) or {}).get(MAX_ITEMS)
+
+
+def list_cap(*, field: GraphQLField) -> int:
+    """The page size of a plain list field (no `pagination`, no `first`)."""
+    cap = declared_cap(field=field)
+    return DEFAULT_LIST_CAP if cap is None else cap
+
+
+def declared_caps(*, schema: GraphQLSchema) -> dict[str, int]:
+    """`"Type.field"` → the cap each field of `schema` declares: a view for reading (tests,
+    documentation); pricing reads each field's own."""
+    caps = {}
+    for type_name, graphql_type in schema.type_map.items():
+        if isinstance(graphql_type, GraphQLObjectType):
+            for field_name, field in graphql_type.fields.items():
+                cap = declared_cap(field=field)
+                if cap is not None:
+                    caps[f"{type_name}.{field_name}"] = cap
+    return caps
+
+
+#: Every declared cap by `"Type.field"`, filled by graphql_schema.schema once the schema
+#: is built (the schema is built with QueryPrice, so it cannot be read from here).
+LIST_CAPS: dict[str, int] = {}
 
 #: Fields visited (fragments expanded) before a query is refused as too large to price:
 #: any real query is far below (a page of stores with everything: ~40).
@@ -231,7 +252,7 @@ class _Pricing:
                 elif KEYSET_ARGUMENT in field.args:  # a page of a list: its `first`
                     size = self.first_size(node)
                 else:
-                    size = LIST_CAPS.get(f"{parent.name}.{name}", DEFAULT_LIST_CAP)
+                    size = list_cap(field=field)
             elif node.selection_set is not None:
                 size = 1
             else:

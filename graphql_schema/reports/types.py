@@ -15,7 +15,7 @@ from graphql_schema.common.arguments import store_id_argument, store_ids_argumen
 from graphql_schema.common.errors import request_access
 from graphql_schema.common.fields import ObjectField
 from graphql_schema.common.pagination import Page, keyset_first, offset_paginated, page_cap
-from graphql_schema.common.payloads import UserErrorType
+from graphql_schema.common.payloads import UserErrorType, user_errors_field
 from graphql_schema.stores.uptime import UptimeWindow, uptime_window
 from graphql_schema.common.units import rounded
 from monitoring.stores.access import reports_visible
@@ -276,7 +276,7 @@ class ReportType:
 @strawberry.type(description="What triggerReport answers: the report queued, or why none was.")
 class TriggerReportPayload:
     report: ReportType | None = strawberry.field(description="The report queued; null when refused.")
-    user_errors: list[UserErrorType] = strawberry.field(description="Why the request was refused; empty when queued.")
+    user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when queued.")
 
     @strawberry.field(description="The report's id (docs/rules.md §6's `triggerReport { id status }`); null when refused.")
     def id(self) -> strawberry.ID | None:

@@ -10,9 +10,9 @@ import strawberry_django
 from django.db.models import QuerySet
 
 from graphql_schema.common.errors import request_access
-from graphql_schema.common.fields import ObjectField
+from graphql_schema.common.fields import ObjectField, priced
 from graphql_schema.common.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
-from graphql_schema.common.payloads import UserErrorType
+from graphql_schema.common.payloads import UserErrorType, user_errors_field
 from graphql_schema.common.scalars import rfc3339
 from monitoring.stores.access import polls_visible
 from monitoring.kernel import values
@@ -92,6 +92,10 @@ class PollInput:
     status: str = strawberry.field(description="active or inactive, in any case (docs/rules.md §1's spellings).")
 
 
+#: Most polls one recordPolls takes (and so most rejections it answers).
+MAX_POLLS_PER_REQUEST = 5000
+
+
 @strawberry.type(description="A poll of the request that was not stored, and why.")
 class PollRejection:
     index: int = strawberry.field(description="Position of the poll in the request, from 0.")
@@ -107,7 +111,10 @@ class RecordPollsResult:
     unchanged: int = strawberry.field(description="Polls already stored with this status (a count).")
     superseded: int = strawberry.field(description="Earlier duplicates of a later poll in the same request (a count).")
     rejected: int = strawberry.field(description="Polls refused, listed in `rejections` (a count).")
-    rejections: list[PollRejection] = strawberry.field(description="Each poll refused, with its field and reason.")
-    user_errors: list[UserErrorType] = strawberry.field(
+    rejections: list[PollRejection] = strawberry.field(
+        description="Each poll refused, with its field and reason.",
+        metadata=priced(max_items=MAX_POLLS_PER_REQUEST),  # at most one per poll sent
+    )
+    user_errors: list[UserErrorType] = user_errors_field(
         description="Why the request as a whole was refused (nothing stored then); empty when it ran."
     )

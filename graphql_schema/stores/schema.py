@@ -8,10 +8,11 @@ from strawberry.types import Info
 from graphql_schema.common.arguments import shifts_argument, store_id_argument
 from graphql_schema.common.errors import NotFound, UserError, request_access
 from graphql_schema.common.pagination import Page, offset_paginated
-from graphql_schema.common.payloads import REFUSALS, UserErrorType, refused
+from graphql_schema.common.fields import priced
+from graphql_schema.common.payloads import REFUSALS, UserErrorType, refused, user_errors_field
 from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.common.scalars import rfc3339
-from graphql_schema.stores.polls import PollInput, PollRejection, RecordPollsResult
+from graphql_schema.stores.polls import MAX_POLLS_PER_REQUEST, PollInput, PollRejection, RecordPollsResult
 from graphql_schema.stores.types import ShiftInput, SpecialHoursType, StoreType
 from monitoring.stores.access import stores_visible
 from monitoring.ingest import polls_record
@@ -42,8 +43,6 @@ def _visible_store(info: Info, value: str, *, name: str) -> Store:
     return store
 
 
-MAX_POLLS_PER_REQUEST = 5000
-
 #: The grammar's names of a poll's fields → PollInput's.
 POLL_FIELDS = {"store_id": "storeId", "timestamp_utc": "timestampUtc", "status": "status"}
 
@@ -51,9 +50,10 @@ POLL_FIELDS = {"store_id": "storeId", "timestamp_utc": "timestampUtc", "status":
 @strawberry.type(description="What setSpecialHours answers: the date's rows, or why nothing changed.")
 class SetSpecialHoursPayload:
     special_hours: list[SpecialHoursType] | None = strawberry.field(
-        description="The date's rows after the change (closed all day: one row without times); null when refused."
+        description="The date's rows after the change (closed all day: one row without times); null when refused.",
+        metadata=priced(max_items=MAX_SHIFTS_PER_DATE),  # at most one row per shift
     )
-    user_errors: list[UserErrorType] = strawberry.field(description="Why the request was refused; empty when done.")
+    user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
 
 
 @strawberry.type(description="What clearSpecialHours answers.")
@@ -61,7 +61,7 @@ class ClearSpecialHoursPayload:
     cleared: bool | None = strawberry.field(
         description="True if the date had special hours (now removed); null when refused."
     )
-    user_errors: list[UserErrorType] = strawberry.field(description="Why the request was refused; empty when done.")
+    user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
 
 
 @strawberry.type

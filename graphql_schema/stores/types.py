@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 
 from graphql_schema.common.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.common.errors import UserError, request_access
-from graphql_schema.common.fields import ObjectField
+from graphql_schema.common.fields import ObjectField, priced
 from graphql_schema.common.pagination import Page, offset_paginated
 from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, polls_page
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
@@ -75,7 +75,7 @@ class BusinessHoursType:
 
 
 LocalDate = date  # a field below is named `date`
-#: Most special-hours rows one `Store.specialHours` returns (graphql_schema.limits.pricing).
+#: Most special-hours rows one `Store.specialHours` returns (its price cap too).
 SPECIAL_HOURS_MAX_ROWS = 100
 
 
@@ -151,7 +151,8 @@ class StoreType:
         field_cls=ObjectField, field_name="store_id", description="The store's opaque id (any text, compared exactly)."
     )
     business_hours: list[BusinessHoursType] = strawberry_django.field(
-        description="Weekly hours, by weekday; none at all: open 24x7 (docs/rules.md §2)."
+        description="Weekly hours, by weekday; none at all: open 24x7 (docs/rules.md §2).",
+        metadata=priced(max_items=21),  # 7 days × up to 3 shifts a day
     )
 
     @classmethod
@@ -181,7 +182,8 @@ class StoreType:
             "Special hours (holidays, events) with from <= date <= to, by date: on a date with special rows they are"
             f" the day's shifts, the weekly hours do not apply. A range holding more than {SPECIAL_HOURS_MAX_ROWS} rows"
             " is refused: narrow it."
-        )
+        ),
+        metadata=priced(max_items=SPECIAL_HOURS_MAX_ROWS),  # the resolver returns at most this many
     )
     def special_hours(
         self,
@@ -242,7 +244,10 @@ class StoreType:
     ) -> UptimeSummary:
         return store_uptime(info, root, as_of=as_of_argument(as_of, name="asOf"), horizon_minutes=horizon_minutes)
 
-    @strawberry_django.field(description="Up/down/unknown/closed segments covering [from, to) exactly (≤ 31 days).")
+    @strawberry_django.field(
+        description="Up/down/unknown/closed segments covering [from, to) exactly (≤ 31 days).",
+        metadata=priced(max_items=500),  # a change of state, an opening or a closing each, in ≤ 31 days
+    )
     def timeline(
         self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
     ) -> list[TimelineSegment]:
@@ -252,7 +257,10 @@ class StoreType:
         )
         return [TimelineSegment(start=s.start, end=s.end, state=SegmentState[s.state]) for s in segments]
 
-    @strawberry_django.field(description="Outages during business hours in [from, to) (≤ 31 days).")
+    @strawberry_django.field(
+        description="Outages during business hours in [from, to) (≤ 31 days).",
+        metadata=priced(max_items=200),  # outages in ≤ 31 days: a generous estimate
+    )
     def incidents(
         self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
     ) -> list[OutageIncident]:

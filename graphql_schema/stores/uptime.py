@@ -9,6 +9,7 @@ from datetime import datetime
 import strawberry
 
 from graphql_schema.common.errors import request_access
+from graphql_schema.common.fields import priced
 from graphql_schema.common.units import minutes
 from monitoring import engine
 from monitoring.reports import horizon_from_minutes, report_compute, store_report_compute, window_seconds
@@ -76,7 +77,9 @@ class UptimeSummary:
     horizon_minutes: int = strawberry.field(
         description="H, in minutes: a poll tells the status up to H before and after it (docs/rules.md §4)."
     )
-    windows: list[UptimeWindow] = strawberry.field(description="The three windows, in the order HOUR, DAY, WEEK.")
+    windows: list[UptimeWindow] = strawberry.field(
+        description="The three windows, in the order HOUR, DAY, WEEK.", metadata=priced(max_items=len(engine.WINDOWS))
+    )
     hour: UptimeWindow = strawberry.field(description="The last hour.")
     day: UptimeWindow = strawberry.field(description="The last day.")
     week: UptimeWindow = strawberry.field(description="The last week.")

@@ -259,7 +259,7 @@ def special_shift_times(start: object, end: object, *, trim: bool = False) -> tu
         return None, None
     if empty(start) or empty(end):
         missing = "start_time_local" if empty(start) else "end_time_local"
-        raise InvalidValue(missing, f"missing {missing} (a day closed all day leaves both times empty)")
+        raise InvalidValue(missing, "missing (a day closed all day leaves both times empty)")
     return (
         local_time(start, end=False, trim=trim, field="start_time_local"),
         local_time(end, end=True, trim=trim, field="end_time_local"),

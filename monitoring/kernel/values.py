@@ -22,6 +22,8 @@ from zoneinfo import available_timezones
 
 import pendulum
 
+from monitoring.kernel.errors import InputError
+
 UTC = timezone.utc
 MAX_STORE_ID_LENGTH = 255
 #: Characters a store id never holds (docs/rules.md §7): control, format, surrogate,
@@ -45,13 +47,14 @@ INSTANT_EXAMPLE = "2023-01-25T18:13:22Z, 2023-01-25 18:13:22 UTC or 2023-01-25T1
 CSV_BLANKS = " \t"
 
 
-class InvalidValue(ValueError):
-    """A value refused by the grammar: `field` names it, `reason` says why."""
+class InvalidValue(InputError):
+    """A value refused by the grammar: `field` names it, `reason` says why (its str:
+    `field: reason`). Each interface writes the reason after its own name of the field
+    (`as_of: …` on REST and the CLI, `asOf: …` on GraphQL, a column beside it in a
+    rejects file), so a reason never starts with the field's name."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+        super().__init__(reason, field=field)
 
 
 def shown(value: str, limit: int = 60) -> str:
@@ -63,10 +66,10 @@ def _text(value: object, field: str, trim: bool) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidValue(field, f"{field} must be text")
+        raise InvalidValue(field, "must be text")
     text = value.strip(CSV_BLANKS) if trim else value
     if not text:
-        raise InvalidValue(field, f"missing {field}")
+        raise InvalidValue(field, "missing")
     return text
 
 
@@ -79,7 +82,7 @@ def store_id(value: object, *, trim: bool = False, field: str = "store_id") -> s
     exactly the id that is stored and looked up."""
     text = _text(value, field, trim)
     if len(text) > MAX_STORE_ID_LENGTH:
-        raise InvalidValue(field, f"{field} longer than {MAX_STORE_ID_LENGTH} characters")
+        raise InvalidValue(field, f"longer than {MAX_STORE_ID_LENGTH} characters")
     # str.isprintable() is False exactly for the forbidden categories and for space
     # separators other than ' ': the fast answer for nearly every id.
     if not text.isprintable():
@@ -88,11 +91,11 @@ def store_id(value: object, *, trim: bool = False, field: str = "store_id") -> s
             if category in FORBIDDEN_CATEGORIES:
                 raise InvalidValue(
                     field,
-                    f"{field} holds {FORBIDDEN_CATEGORIES[category]} (U+{ord(char):04X}) at character {position}",
+                    f"holds {FORBIDDEN_CATEGORIES[category]} (U+{ord(char):04X}) at character {position}",
                 )
     for char, end in ((text[0], "starts"), (text[-1], "ends")):
         if unicodedata.category(char) == "Zs":
-            raise InvalidValue(field, f"{field} {end} with a space (U+{ord(char):04X})")
+            raise InvalidValue(field, f"{end} with a space (U+{ord(char):04X})")
     return text
 
 
@@ -121,18 +124,18 @@ def instant(value: object, *, field: str, naive_utc: bool = False, trim: bool = 
     text = _text(value, field, trim)
     match = _INSTANT_RE.fullmatch(text)
     if match is None:
-        raise InvalidValue(field, f"unparsable {field} {shown(text)} (write e.g. {INSTANT_EXAMPLE})")
+        raise InvalidValue(field, f"unparsable {shown(text)} (write e.g. {INSTANT_EXAMPLE})")
     offset = "+00:00" if match["utc"] else (match["offset"] or "")
     if not offset and not naive_utc:
         raise InvalidValue(
-            field, f"{field} {shown(text)} has no offset: say which zone it is in (e.g. {INSTANT_EXAMPLE})"
+            field, f"{shown(text)} has no offset: say which zone it is in (e.g. {INSTANT_EXAMPLE})"
         )
     try:
         parsed = pendulum.parse(f"{match['date']}T{match['clock']}{offset}", strict=True, tz=None)
         if offset and abs(parsed.utcoffset().total_seconds()) > 14 * 3600 + 59 * 60:  # ±14:59, as fast_parse
             raise ValueError
     except (ValueError, TypeError):  # pendulum's ParserError is a ValueError
-        raise InvalidValue(field, f"{field} out of range {shown(text)} (no such date or time)") from None
+        raise InvalidValue(field, f"out of range {shown(text)} (no such date or time)") from None
     moment = datetime(
         parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute, parsed.second, parsed.microsecond,
         tzinfo=timezone(parsed.utcoffset() or timedelta()),
@@ -140,7 +143,7 @@ def instant(value: object, *, field: str, naive_utc: bool = False, trim: bool = 
     try:
         return moment.astimezone(UTC)
     except OverflowError:
-        raise InvalidValue(field, f"{field} out of range {shown(text)}") from None
+        raise InvalidValue(field, f"out of range {shown(text)}") from None
 
 
 def poll_time_limit(now: datetime | None = None) -> datetime:
@@ -157,10 +160,10 @@ def poll_instant(
     (`poll_time_limit()`)."""
     moment = instant(value, field=field, naive_utc=naive_utc, trim=trim)
     if moment < EARLIEST_POLL:
-        raise InvalidValue(field, f"{field} {moment.isoformat()} is before 2000")
+        raise InvalidValue(field, f"{moment.isoformat()} is before 2000")
     if moment > latest:
         raise InvalidValue(
-            field, f"{field} {moment.isoformat()} is in the future (the latest accepted is {latest.isoformat()})"
+            field, f"{moment.isoformat()} is in the future (the latest accepted is {latest.isoformat()})"
         )
     return moment
 
@@ -173,9 +176,9 @@ def as_of(value: object, *, field: str = "as_of") -> datetime:
 def as_of_range(moment: datetime, *, field: str = "as_of") -> datetime:
     """The range check of `as_of`, for a datetime already parsed (GraphQL's scalar)."""
     if moment.tzinfo is None:
-        raise InvalidValue(field, f"{field} has no offset: say which zone it is in (e.g. {INSTANT_EXAMPLE})")
+        raise InvalidValue(field, f"has no offset: say which zone it is in (e.g. {INSTANT_EXAMPLE})")
     if not EARLIEST_AS_OF <= moment < LATEST_AS_OF:
-        raise InvalidValue(field, f"{field} must be in the years 2000–2100, not {moment.isoformat()}")
+        raise InvalidValue(field, f"must be in the years 2000–2100, not {moment.isoformat()}")
     return moment
 
 
@@ -190,14 +193,14 @@ def status(value: object, *, trim: bool = False, field: str = "status") -> bool:
         return True
     if lowered == "inactive":
         return False
-    raise InvalidValue(field, f"unknown {field} {shown(text)} (expected active or inactive)")
+    raise InvalidValue(field, f"unknown {shown(text)} (expected active or inactive)")
 
 
 def day_of_week(value: object, *, trim: bool = False, field: str = "day") -> int:
     """0 = Monday … 6 = Sunday."""
     text = _text(value, field, trim)
     if len(text) != 1 or text not in "0123456":
-        raise InvalidValue(field, f"invalid {field} {shown(text)} (expected 0-6, 0 = Monday)")
+        raise InvalidValue(field, f"invalid {shown(text)} (expected 0-6, 0 = Monday)")
     return int(text)
 
 
@@ -210,7 +213,7 @@ def local_time(value: object, *, end: bool, trim: bool = False, field: str = "st
     text = _text(value, field, trim)
     match = _TIME_RE.fullmatch(text)
     if not match:
-        raise InvalidValue(field, f"unparsable {field} {shown(text)} (expected HH:MM or HH:MM:SS)")
+        raise InvalidValue(field, f"unparsable {shown(text)} (expected HH:MM or HH:MM:SS)")
     hour, minute = int(match.group(1)), int(match.group(2))
     second, fraction = int(match.group(3) or 0), int((match.group(4) or "").ljust(6, "0"))
     if hour == 24 and minute == 0 and second == 0 and fraction == 0:
@@ -218,7 +221,7 @@ def local_time(value: object, *, end: bool, trim: bool = False, field: str = "st
             return time(0, 0)
         raise InvalidValue(field, "24:00 is only allowed as an end time")
     if hour > 23 or minute > 59 or second > 59:
-        raise InvalidValue(field, f"{field} out of range {shown(text)}")
+        raise InvalidValue(field, f"out of range {shown(text)}")
     return time(hour, minute, second, fraction)
 
 
@@ -234,13 +237,13 @@ def local_date(value: object, *, trim: bool = False, field: str = "date") -> dat
     text = _text(value, field, trim)
     match = _DATE_RE.fullmatch(text)
     if match is None:
-        raise InvalidValue(field, f"unparsable {field} {shown(text)} (expected YYYY-MM-DD)")
+        raise InvalidValue(field, f"unparsable {shown(text)} (expected YYYY-MM-DD)")
     try:
         day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        raise InvalidValue(field, f"{field} out of range {shown(text)} (no such date)") from None
+        raise InvalidValue(field, f"out of range {shown(text)} (no such date)") from None
     if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise InvalidValue(field, f"{field} must be in the years 2000–2100, not {text}")
+        raise InvalidValue(field, f"must be in the years 2000–2100, not {text}")
     return day
 
 

@@ -40,7 +40,7 @@ MAX_HORIZON_MINUTES = 7 * 24 * 60
 
 class ReportInputError(InputError):
     """A report request that cannot be computed as asked; `field` names the input at
-    fault when one is (as_of, store_ids, horizon_minutes)."""
+    fault when one is (as_of, store_ids, store_ids[i], horizon_minutes)."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,7 @@ def horizon_from_minutes(minutes: int | None) -> timedelta | None:
     if minutes is None:
         return None
     if not 1 <= minutes <= MAX_HORIZON_MINUTES:
-        raise ReportInputError(
-            f"horizon_minutes must be between 1 and {MAX_HORIZON_MINUTES}", field="horizon_minutes"
-        )
+        raise ReportInputError(f"must be between 1 and {MAX_HORIZON_MINUTES}", field="horizon_minutes")
     return timedelta(minutes=minutes)
 
 
@@ -79,19 +77,18 @@ def validate_report_request(
     horizon_from_minutes(horizon_minutes)
     if store_ids is not None:
         if not store_ids:
-            raise ReportInputError("store_ids, when given, must name at least one store", field="store_ids")
-        for store_id in store_ids:
+            raise ReportInputError("when given, must name at least one store", field="store_ids")
+        for index, store_id in enumerate(store_ids):
             try:
-                values.store_id(store_id, field="store_id")
+                values.store_id(store_id, field=f"store_ids[{index}]")
             except values.InvalidValue as error:
-                named = values.shown(store_id) if isinstance(store_id, str) else repr(store_id)[:60]
-                raise ReportInputError(f"invalid store_id {named}: {error.reason}", field="store_ids") from None
+                raise ReportInputError(error.reason, field=error.field) from None
         # Someone else's store is as unknown to an owner as a store that does not exist.
         known = {store_id for _, store_id, _ in stores_in_scope(store_ids=store_ids, owner_id=owner_id)}
         missing = sorted(set(store_ids) - known)
         if missing:
             shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
-            raise ReportInputError(f"unknown store_id(s): {shown}", field="store_ids")
+            raise ReportInputError(f"no such store{'' if len(missing) == 1 else 's'}: {shown}", field="store_ids")
 
 
 def resolve_as_of(as_of: datetime | None, *, owner_id: int | None = None) -> datetime:

@@ -14,11 +14,11 @@ MAX_RANGE = timedelta(days=31)
 
 def _validated_range(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
-        raise InputError("from and to must include a time zone", field="to")
+        raise InputError("must include a time zone, as must from", field="to")
     if end <= start:
-        raise InputError("to must be after from", field="to")
+        raise InputError("must be after from", field="to")
     if end - start > MAX_RANGE:
-        raise InputError(f"the range may span at most {MAX_RANGE.days} days", field="to")
+        raise InputError(f"may be at most {MAX_RANGE.days} days after from", field="to")
 
 
 def _for_store(engine_function, store: Store, start: datetime, end: datetime, horizon: timedelta | None):

@@ -118,7 +118,7 @@ def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
     try:
         as_of = _as_of_param(request)
     except values.InvalidValue as error:
-        return _bad_request(request, error.reason)
+        return _bad_request(request, str(error))  # "as_of: …": the reason never names its field
     store = stores_visible(access=request.access).select_related("owner").filter(store_id=store_id).first()
     if store is None:
         return _not_found(request, f"store {store_id}")
