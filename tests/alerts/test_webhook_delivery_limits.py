@@ -10,10 +10,14 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 from django.utils import timezone
-
-from monitoring.alerts.delivery import SIGNATURE_HEADER, deliveries_requeue, delivery_attempt
+from monitoring.alerts.delivery import (
+    SIGNATURE_HEADER,
+    deliveries_requeue,
+    delivery_attempt,
+)
 from monitoring.alerts.events import STORE_DOWN
 from monitoring.alerts.models import Delivery, Webhook
+
 from tests.factories import make_store
 from tests.webhook_network import (
     LocalNetwork,

@@ -9,11 +9,11 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-
-from monitoring.stores.access import EVERYTHING, token_create
 from monitoring.alerts.models import Webhook
 from monitoring.alerts.webhooks import webhook_create
 from monitoring.kernel.values import InvalidValue
+from monitoring.stores.access import EVERYTHING, token_create
+
 from tests import processes
 from tests.webhook_network import LocalNetwork
 

@@ -1,4 +1,4 @@
-"""Alerts end to end (SPEC §10, issue #13) with real processes: `runserver`, two
+"""Alerts end to end (SPEC §10) with real processes: `runserver`, two
 `qcluster` workers and a local HTTP receiver. A live inactive poll during business
 hours delivers a signed STORE_DOWN within seconds, the active one after it STORE_UP;
 a historical poll and another owner's store deliver nothing; a receiver answering 500
@@ -13,14 +13,14 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-
-from monitoring.stores.access import token_create
 from monitoring.alerts.delivery import SIGNATURE_HEADER
 from monitoring.models import Owner
+from monitoring.stores.access import token_create
+
 from tests.alert_receiver import Receiver
 from tests.factories import make_store
+from tests.graphql_client import graphql_over_http
 from tests.processes import free_port, running_web_server, running_worker, wait_for
-from tests.test_tenancy import graphql
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +31,7 @@ RECORD = """mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { loade
 
 def record(base, token, store_id, moment, status):
     polls = [{"storeId": store_id, "timestampUtc": moment.isoformat(), "status": status}]
-    answer = graphql(base, RECORD, token=token, variables={"polls": polls})
+    answer = graphql_over_http(base, RECORD, token=token, variables={"polls": polls})
     assert answer["recordPolls"]["rejected"] == 0
 
 
@@ -56,8 +56,8 @@ def test_live_polls_deliver_signed_alerts_once(tmp_path):
         running_worker(tmp_path / "worker-1.log", **env),
         running_worker(tmp_path / "worker-2.log", **env),
     ):
-        secret = graphql(base, CREATE, token=alice_token, variables={"url": receiver.url + "/ok"})["createWebhook"]["secret"]
-        graphql(base, CREATE, token=alice_token, variables={"url": receiver.url + "/fail", "events": ["STORE_DOWN"]})
+        secret = graphql_over_http(base, CREATE, token=alice_token, variables={"url": receiver.url + "/ok"})["createWebhook"]["secret"]
+        graphql_over_http(base, CREATE, token=alice_token, variables={"url": receiver.url + "/fail", "events": ["STORE_DOWN"]})
         now = timezone.now()
 
         # The same live inactive poll sent twice at once: one STORE_DOWN, signed.
@@ -90,7 +90,7 @@ def test_live_polls_deliver_signed_alerts_once(tmp_path):
         assert events == [("STORE_DOWN", "a1"), ("STORE_UP", "a1")]
         failures = receiver.on("/fail")
         assert {r.body for r in failures} == {failures[0].body} and failures[0].json["store_id"] == "a1"
-        deliveries = graphql(base, "{ webhooks { url deliveries { event status attempts } } }", token=alice_token)
+        deliveries = graphql_over_http(base, "{ webhooks { url deliveries { event status attempts } } }", token=alice_token)
         by_url = {hook["url"]: hook["deliveries"] for hook in deliveries["webhooks"]}
         assert by_url[receiver.url + "/ok"] == [
             {"event": "STORE_UP", "status": "DELIVERED", "attempts": 1},

@@ -14,12 +14,12 @@ import urllib.request
 import psycopg2
 import pytest
 from django.db import connection
-
 from monitoring.models import Report
-from monitoring.tools.processes import stop_process_group
 from monitoring.reports import report_create, report_run
-from tests.factories import worked_example_store
+from monitoring.tools.processes import stop_process_group
+
 from tests import processes
+from tests.factories import worked_example_store
 from tests.processes import ROOT, free_port, running_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -11,28 +11,17 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
-
 from monitoring.models import Report
 from monitoring.reports import report_run
 from monitoring.stores.special_hours import special_hours_set
-from tests.test_pages import busy_week_store
+
+from tests.chromium import HEADLESS_FLAGS
+from tests.factories import busy_week_store, hourly, make_store
+from tests.processes import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "bench" / "out"
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    for candidate in (os.environ.get("CHROMIUM", ""), *CHROMIUM_CANDIDATES):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("chromium")
-    if found:
-        return found
-    pytest.skip("chromium not installed: apt-get install chromium")
 
 
 @pytest.fixture(autouse=True)
@@ -40,20 +29,6 @@ def anonymous_access():
     # The live server answers without credentials here (the demo setting, made explicit).
     with override_settings(API_ANONYMOUS_ACCESS=True):
         yield
-
-
-# Headless Chromium as every browser test runs it (tests/test_graphiql_offline.py too).
-HEADLESS_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
 
 
 def run_chromium(binary: str, tmp_path: Path, url: str, *mode: str, size: str = "1280,900") -> str:
@@ -133,9 +108,6 @@ def test_report_page_in_chromium(chromium, live_server, tmp_path):
 
 
 def test_fleet_and_reports_pages_in_chromium(chromium, live_server, tmp_path):
-    from tests.factories import make_store
-    from tests.test_pages import hourly
-
     _, end = busy_week_store()
     hourly(make_store("down-now", zone="UTC"), hours=7 * 24 + 3, status=lambda age: age > 2, end=end)
     hourly(make_store("new-store", zone="UTC"), hours=24, end=end)

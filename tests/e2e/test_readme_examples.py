@@ -29,10 +29,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
-
 from monitoring.ingest import find_input_files, load_files
 from monitoring.models import Report
 from monitoring.reports import report_run
+
 from tests.processes import ROOT
 
 README = ROOT / "README.md"
@@ -47,7 +47,7 @@ CSV_HEADER = (
 NOT_RUN = [
     (re.compile(r"^(\w+=\S+\s+)*make\b"),
      "a make target: it installs, serves until stopped, or runs the whole suite "
-     "(make run / make stop's processes: tests/test_make_run.py)"),
+     "(make run / make stop's processes: tests/tools/test_make_run.py)"),
     (re.compile(r"-m pytest\b"), "runs the test suite from inside the test suite"),
     (re.compile(r"path/to/"), "a placeholder path, not a file"),
     (re.compile(r"\.\./shared/"), "needs the public data files in ../shared/, outside the repository"),

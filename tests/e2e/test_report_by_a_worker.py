@@ -11,21 +11,10 @@ from django.conf import settings
 from django.core.management import call_command
 
 from tests.factories import add_polls, make_store, worked_example_store
+from tests.graphql_client import graphql_over_http
 from tests.processes import free_port, running_web_server, running_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def graphql(base_url: str, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{base_url}/graphql/",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = json.loads(response.read())
-    assert "errors" not in body, body
-    return body["data"]
 
 
 def test_trigger_poll_complete_download(live_server, tmp_path):
@@ -35,10 +24,10 @@ def test_trigger_poll_complete_download(live_server, tmp_path):
     make_store("no-polls")
 
     with running_worker(tmp_path / "qcluster.log") as worker:
-        report_id = graphql(live_server.url, "mutation { triggerReport { id status } }")["triggerReport"]["id"]
+        report_id = graphql_over_http(live_server.url, "mutation { triggerReport { id status } }")["triggerReport"]["id"]
 
         def finished():
-            report = graphql(
+            report = graphql_over_http(
                 live_server.url, "query($id: ID!) { report(id: $id) { status downloadUrl error } }", {"id": report_id}
             )["report"]
             return report if report["status"] in ("COMPLETE", "FAILED") else None

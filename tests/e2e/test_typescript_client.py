@@ -9,9 +9,9 @@ import shutil
 import subprocess
 
 import pytest
-
-from monitoring.stores.access import token_create
 from monitoring.models import Owner
+from monitoring.stores.access import token_create
+
 from tests.factories import worked_example_store
 from tests.processes import ROOT, free_port, running_web_server, running_worker
 

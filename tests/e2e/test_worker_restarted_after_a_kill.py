@@ -2,15 +2,14 @@
 
 import io
 import signal
-import time
 
 import pytest
 from django.core.management import call_command
-
 from monitoring.models import Report, ReportChunk
 from monitoring.reports import report_create
-from tests.factories import worked_example_store
 from monitoring.tools.processes import stop_process_group
+
+from tests.factories import worked_example_store
 from tests.processes import running_worker, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -18,7 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 # Short timeouts so that a task held by a dead worker is handed out again quickly.
 FAST_RETRY = {
     "Q_WORKERS": "1", "Q_TIMEOUT": "5", "Q_RETRY": "6", "REPORT_CHUNK_SIZE": "2",
-    # The failover sweep, quick (tests/test_failover.py runs it with its defaults).
+    # The failover sweep, quick (tests/reports/test_chunk_failover.py runs it with its defaults).
     "REPORT_HEARTBEAT_SECONDS": "0.5", "REPORT_SWEEP_SECONDS": "1", "REPORT_CHUNK_STALE_AFTER": "4",
 }
 

@@ -12,9 +12,9 @@ from datetime import date, datetime, time, timedelta, timezone
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
-
 from monitoring import engine
 from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
+
 from tests import reference_engine as ref
 
 UTC = timezone.utc

@@ -1,4 +1,4 @@
-"""The fleet page's ranking (issue #13, monitoring.fleet): kept while the data version
+"""The fleet page's ranking (monitoring.fleet): kept while the data version
 holds; after a write, the kept ranking is shown while it is at most
 FLEET_SUMMARY_MAX_AGE_SECONDS old and one refresh is queued for the workers; older than
 that, the request computes it. The worker's refresh is shared with every process."""
@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django_q.models import OrmQ
-
 from monitoring.fleet.models import FleetRanking
 from monitoring.fleet.summary import fleet_rankings_forget
 from monitoring.fleet.tasks import refresh_fleet_ranking
+
 from tests.factories import add_polls, worked_example_store
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +49,8 @@ def test_a_write_is_shown_once_a_worker_has_refreshed_and_never_later_than_the_l
 
 
 def test_owners_have_rankings_of_their_own(settings):
-    from monitoring.stores.access import token_create
     from monitoring.models import Owner
+    from monitoring.stores.access import token_create
 
     settings.API_ANONYMOUS_ACCESS = True
     alice = Owner.objects.create(name="alice")
@@ -67,7 +67,6 @@ def test_owners_have_rankings_of_their_own(settings):
 
 def test_columns_round_trip_through_their_blob():
     import numpy as np
-
     from monitoring.fleet.ranking import FleetColumns
 
     columns = FleetColumns(

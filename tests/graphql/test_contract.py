@@ -1,4 +1,4 @@
-"""The GraphQL API as a contract a typed client builds on (issue #16, docs/api.md):
+"""The GraphQL API as a contract a typed client builds on (docs/api.md):
 error codes and arguments, nullable lookups, one DateTime, minutes and rounding,
 deprecated fields that still answer, narrowable report states, pages, batched uptime,
 a described schema."""
@@ -10,19 +10,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from graphql_schema.common.errors import ErrorCode
+from graphql_schema.common.scalars import rfc3339
+from graphql_schema.schema import schema
+from monitoring.models import Report
+from monitoring.reports import report_compute, report_run
+
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLObjectType,
     get_named_type,
 )
-from strawberry_django.test.client import TestClient
-
-from graphql_schema.common.errors import ErrorCode
-from graphql_schema.common.scalars import rfc3339
-from graphql_schema.schema import schema
-from monitoring.models import Report
-from monitoring.reports import report_compute, report_run
 from tests.factories import add_polls, make_store, worked_example_store
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +29,6 @@ pytestmark = pytest.mark.django_db
 UTC = timezone.utc
 CODES = {code.value for code in ErrorCode}
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-
-
-@pytest.fixture
-def gql() -> TestClient:
-    return TestClient("/graphql/")
 
 
 def test_error_codes_are_the_documented_set():

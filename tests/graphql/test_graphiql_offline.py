@@ -1,4 +1,4 @@
-"""GraphiQL at /graphql/ works with no network (issue #14): its scripts and styles are this
+"""GraphiQL at /graphql/ works with no network: its scripts and styles are this
 server's static files (graphql_schema/static/graphiql/), not a CDN's.
 
 Headless Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe:
@@ -28,13 +28,13 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from django.contrib.staticfiles import finders
-
-from monitoring.stores.access import token_create
 from monitoring.models import Owner
-from tests.factories import worked_example_store
-from tests.test_browser import HEADLESS_FLAGS, chromium  # noqa: F401 (a fixture)
+from monitoring.stores.access import token_create
 
-STATIC_GRAPHIQL = Path(__file__).resolve().parent.parent / "graphql_schema" / "static" / "graphiql"
+from tests.chromium import HEADLESS_FLAGS
+from tests.factories import worked_example_store
+
+STATIC_GRAPHIQL = Path(__file__).resolve().parents[2] / "graphql_schema" / "static" / "graphiql"
 # Every name but this machine's resolves to nothing; what is not loopback goes to a dead proxy.
 NETWORK_OFF = (
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
@@ -225,7 +225,7 @@ class Page:
 
 
 @pytest.fixture
-def browser(chromium, tmp_path):  # noqa: F811 (chromium: the fixture imported above)
+def browser(chromium, tmp_path):
     devtools = DevTools(chromium, tmp_path, *NETWORK_OFF)
     try:
         yield devtools

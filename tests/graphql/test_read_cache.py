@@ -2,20 +2,19 @@
 served stale: any write to stores, hours or polls (through the app or not) changes
 the version; a response is cached only when every counted write was committed."""
 
-import json
-from datetime import datetime, timezone
+from datetime import timezone
 
 import psycopg2
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-
-from monitoring.stores.access import token_create
-from monitoring.stores.data_version import data_version_read
-from monitoring.stores.access import EVERYTHING
 from monitoring.ingest import polls_record
 from monitoring.models import Owner, Store
+from monitoring.stores.access import EVERYTHING, token_create
+from monitoring.stores.data_version import data_version_read
+
 from tests.factories import make_store
+from tests.graphql_client import graphql
 
 UTC = timezone.utc
 PAGE = "query { stores(pagination: {limit: 10}) { totalCount results { id timezone } } }"
@@ -23,13 +22,10 @@ UPTIME = 'query { store(id: "s1") { uptime { windows { window uptimeMinutes } } 
 
 
 def post(client, query, token=None, variables=None):
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    """The answer, and how many SQL queries it took."""
     with CaptureQueriesContext(connection) as queries:
-        response = client.post(
-            "/graphql/", json.dumps({"query": query, "variables": variables}), content_type="application/json", **headers
-        )
-    assert response.status_code == 200
-    return response.json(), len(queries)
+        answer = graphql(client, query, variables, token=token)
+    return answer, len(queries)
 
 
 @pytest.mark.django_db
@@ -100,7 +96,6 @@ def test_concurrent_writers_queue_and_never_deadlock(tmp_path):
     import threading
 
     from django.db import connections
-
     from monitoring.ingest import BULK_MIN_BYTES, load_status_file
 
     make_store("edited")

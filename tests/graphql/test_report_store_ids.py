@@ -2,25 +2,17 @@
 after, by id), `storeIdsTotal` counts them, and the query price counts what the page can
 really hold: a report naming thousands of stores never answers more ids than priced."""
 
-import json
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-
 from monitoring.models import Report
+
+from tests.graphql_client import graphql
 
 pytestmark = pytest.mark.django_db
 
 STORE_IDS = sorted(f"store-{index:04d}" for index in range(1234))
-
-
-def gql(client, query: str, variables: dict | None = None) -> dict:
-    response = client.post(
-        "/graphql/", json.dumps({"query": query, "variables": variables or {}}), content_type="application/json"
-    )
-    assert response.status_code == 200, response.content[:300]
-    return response.json()
 
 
 @pytest.fixture
@@ -31,7 +23,7 @@ def big_report() -> Report:
 def test_a_page_of_reports_answers_no_more_ids_than_it_is_priced_at(client, big_report):
     Report.objects.create(store_ids=None, horizon_minutes=120)  # all stores: null
     with CaptureQueriesContext(connection) as queries:
-        answer = gql(client, "{ reports(pagination: {limit: 5}) { results { storeIds storeIdsTotal } } }")
+        answer = graphql(client, "{ reports(pagination: {limit: 5}) { results { storeIds storeIdsTotal } } }")
     results = answer["data"]["reports"]["results"]
     returned = 5 + sum(len(result["storeIds"] or []) for result in results)
     assert returned <= answer["extensions"]["cost"]["nodes"] == 1 + 5 + 5 * 100
@@ -48,7 +40,7 @@ def test_store_ids_page_through_by_first_and_after(client, big_report):
       report(id: $id) { storeIds(first: $first, after: $after) storeIdsTotal } }"""
     seen, after = [], None
     while True:
-        answer = gql(client, query, {"id": str(big_report.id), "first": 500, "after": after})
+        answer = graphql(client, query, {"id": str(big_report.id), "first": 500, "after": after})
         page = answer["data"]["report"]["storeIds"]
         assert answer["data"]["report"]["storeIdsTotal"] == len(STORE_IDS)
         assert answer["extensions"]["cost"]["nodes"] == 1 + 500
@@ -58,13 +50,13 @@ def test_store_ids_page_through_by_first_and_after(client, big_report):
         after = page[-1]
     assert seen == STORE_IDS
     # The same from a page of reports (the annotated head, then a cursor query).
-    paged = gql(client, '{ reports { results { a: storeIds(first: 3) b: storeIds(first: 2, after: "store-0002") } } }')
+    paged = graphql(client, '{ reports { results { a: storeIds(first: 3) b: storeIds(first: 2, after: "store-0002") } } }')
     [result] = paged["data"]["reports"]["results"]
     assert result == {"a": STORE_IDS[:3], "b": ["store-0003", "store-0004"]}
 
 
 @pytest.mark.parametrize("first", [-1, 501])
 def test_a_page_size_out_of_range_is_refused(client, big_report, first):
-    answer = gql(client, "query($id: ID!, $f: Int) { report(id: $id) { storeIds(first: $f) } }", {"id": str(big_report.id), "f": first})
+    answer = graphql(client, "query($id: ID!, $f: Int) { report(id: $id) { storeIds(first: $f) } }", {"id": str(big_report.id), "f": first})
     [error] = answer["errors"]
     assert error["extensions"]["code"] == "INVALID_ARGUMENT" and error["extensions"]["argument"] == "first"

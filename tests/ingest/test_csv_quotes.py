@@ -14,9 +14,19 @@ import pytest
 from django.core.management import call_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from monitoring.ingest import BULK_MIN_BYTES, load_special_hours_file, load_status_file, load_timezones_file, status_file
-from monitoring.ingest.csv_files import BLANK, STRAY_QUOTE, UNTERMINATED_QUOTE, RecordReader
+from monitoring.ingest import (
+    BULK_MIN_BYTES,
+    load_special_hours_file,
+    load_status_file,
+    load_timezones_file,
+    status_file,
+)
+from monitoring.ingest.csv_files import (
+    BLANK,
+    STRAY_QUOTE,
+    UNTERMINATED_QUOTE,
+    RecordReader,
+)
 from monitoring.ingest.results import Rejection
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 

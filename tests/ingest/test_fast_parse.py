@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from monitoring.kernel import copy_format
-from monitoring.kernel import values
 from monitoring.ingest.csv_files import BLANK, RecordReader
 from monitoring.ingest.fast_parse import StoreIdCodes, parse_lines
 from monitoring.ingest.results import Rejection
+from monitoring.kernel import copy_format, values
 
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 #: The latest poll instant both paths accept here (the loader uses now + POLL_MAX_FUTURE).

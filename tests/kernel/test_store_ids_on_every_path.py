@@ -9,18 +9,23 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
-from monitoring.stores.access import token_create
-from monitoring.ingest import load_business_hours_file, load_status_file, load_timezones_file
+from monitoring.ingest import (
+    load_business_hours_file,
+    load_status_file,
+    load_timezones_file,
+)
 from monitoring.models import Owner, Report, StatusPoll, Store
 from monitoring.reports import report_create, report_run
+from monitoring.stores.access import token_create
+
 from tests.factories import worked_example_store
+from tests.graphql_client import graphql
 
 pytestmark = pytest.mark.django_db
 
 OWN = "4242424242424242424"  # the owner's real store; the look-alikes below imitate it
 
-#: (name, id): the issue's look-alikes and one of each forbidden Unicode category.
+#: (name, id): look-alikes of a real id and one of each forbidden Unicode category.
 HOSTILE = [
     ("no-break space after", OWN + "\u00a0"),
     ("LF after", OWN + "\n"),
@@ -80,15 +85,6 @@ def url_segment(value: str) -> str:
     return quote(value, safe="", errors="surrogatepass")
 
 
-def gql(client, query, variables, token):
-    response = client.post(
-        "/graphql/", {"query": query, "variables": variables}, content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code < 500
-    return response.json()
-
-
 def assert_refused_everywhere(client, admin_client, tmp_path: Path, world, store_id: str, *, csv: bool) -> None:
     reasons: list[str] = []
     if csv:
@@ -107,11 +103,12 @@ def assert_refused_everywhere(client, admin_client, tmp_path: Path, world, store
             assert (result.rejected, result.loaded) == (rows, 0), (loader.__name__, result.rejections)
             reasons.append(result.rejections[0].reason)
     for token in (world["owner_token"], world["staff_token"]):
-        result = gql(
+        result = graphql(
             client,
             "mutation($p: [PollInput!]!) { recordPolls(polls: $p) { loaded rejected rejections { field reason } } }",
             {"p": [{"storeId": store_id, "timestampUtc": STAMP, "status": "active"}]},
-            token,
+            token=token,
+            status=None,
         )["data"]["recordPolls"]
         assert (result["loaded"], result["rejected"]) == (0, 1) and result["rejections"][0]["field"] in ("store_id", "storeId")
         reasons.append(result["rejections"][0]["reason"])
@@ -124,9 +121,9 @@ def assert_refused_everywhere(client, admin_client, tmp_path: Path, world, store
         reasons.append(response.json()["error"])
         response = client.get(f"/store/{url_segment(store_id)}/trigger_report/", headers=headers)
         assert response.status_code in (400, 404) and response.json()["error"]
-        looked_up = gql(client, "query($id: ID!) { store(id: $id) { id } }", {"id": store_id}, token)
+        looked_up = graphql(client, "query($id: ID!) { store(id: $id) { id } }", {"id": store_id}, token=token, status=None)
         assert looked_up["errors"][0]["message"] != "Unexpected error."
-        triggered = gql(client, "mutation($ids: [ID!]) { triggerReport(storeIds: $ids) { id } }", {"ids": [store_id]}, token)
+        triggered = graphql(client, "mutation($ids: [ID!]) { triggerReport(storeIds: $ids) { id } }", {"ids": [store_id]}, token=token, status=None)
         assert triggered.get("errors") and triggered["errors"][0]["message"] != "Unexpected error."
     assert all(reason for reason in reasons)
     page = client.get(f"/stores/{url_segment(store_id)}/")

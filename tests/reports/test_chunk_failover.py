@@ -1,4 +1,4 @@
-"""Fast failover of report chunks (issue #15): heartbeats, the sweep, a chunk computed
+"""Fast failover of report chunks: heartbeats, the sweep, a chunk computed
 twice committing once, and a worker SIGKILLed mid-report with django-q2's own retry
 left at its default (6 minutes) — the report still completes within 90 s."""
 
@@ -8,9 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.utils import timezone as django_timezone
-
 from monitoring.models import Report, ReportChunk, ReportRow
-from monitoring.tools.processes import stop_process_group
 from monitoring.reports import (
     compute,
     failover,
@@ -21,6 +19,8 @@ from monitoring.reports import (
     report_csv,
     report_run,
 )
+from monitoring.tools.processes import stop_process_group
+
 from tests.factories import add_polls, make_store, worked_example_store
 from tests.processes import running_worker, wait_for
 

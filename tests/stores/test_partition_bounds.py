@@ -10,12 +10,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 from django.test import override_settings
-
-from monitoring.stores.access import token_create
 from monitoring.ingest import load_status_file
 from monitoring.models import Owner, StatusPoll
-from monitoring.stores.partitions import current_weeks, default_partition, partition_name, partitions_list, week_start
+from monitoring.stores.access import token_create
+from monitoring.stores.partitions import (
+    current_weeks,
+    default_partition,
+    partition_name,
+    partitions_list,
+    week_start,
+)
+
 from tests.factories import make_store
+from tests.graphql_client import graphql
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +35,10 @@ def _names() -> set[str]:
     return {name for name, _low, _high in partitions_list()}
 
 
-def _gql(client, query: str, *, token: str, variables: dict) -> dict:
-    response = client.post(
-        "/graphql/", {"query": query, "variables": variables}, content_type="application/json",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert response.status_code == 200, response.content
-    payload = response.json()
-    assert "errors" not in payload, payload
-    return payload["data"]
+def graphql_data(client, query: str, *, token: str, variables: dict) -> dict:
+    answer = graphql(client, query, variables, token=token)
+    assert "errors" not in answer, answer
+    return answer["data"]
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def test_record_polls_over_25_years_creates_only_the_current_weeks(client, two_o
     stored once and reads back, and another owner's reads are unchanged."""
     now = datetime.now(UTC).replace(microsecond=0)
     bob_polls = [now - timedelta(hours=hours) for hours in range(10, 0, -1)]
-    data = _gql(client, RECORD, token=two_owners["bob"], variables={"polls": [
+    data = graphql_data(client, RECORD, token=two_owners["bob"], variables={"polls": [
         {"storeId": "b1", "timestampUtc": moment.isoformat(), "status": "active"} for moment in bob_polls]})
     assert data["recordPolls"]["loaded"] == 10
     before = _names()
@@ -70,7 +72,7 @@ def test_record_polls_over_25_years_creates_only_the_current_weeks(client, two_o
         moment += timedelta(weeks=1)
     assert len(weeks) > 1300
     for part in (weeks[0::3], weeks[1::3], weeks[2::3]):
-        data = _gql(client, RECORD, token=two_owners["mallory"], variables={"polls": [
+        data = graphql_data(client, RECORD, token=two_owners["mallory"], variables={"polls": [
             {"storeId": "m1", "timestampUtc": week.isoformat(), "status": "active"} for week in part]})
         assert data["recordPolls"] == {"loaded": len(part), "rejected": 0, "userErrors": []}
     first, last = current_weeks(now=now)
@@ -83,23 +85,23 @@ def test_record_polls_over_25_years_creates_only_the_current_weeks(client, two_o
         cursor.execute(f"SELECT count(*) FROM {default_partition()}")
         assert cursor.fetchone()[0] >= len(weeks) - len(current)
     # Read back through the API: the first page, and a year's range in the DEFAULT.
-    page = _gql(client, READ, token=two_owners["mallory"], variables={"id": "m1", "first": 3})
+    page = graphql_data(client, READ, token=two_owners["mallory"], variables={"id": "m1", "first": 3})
     assert _instants(page["store"]["polls"]["nodes"]) == weeks[:3]
-    year = _gql(client, READ, token=two_owners["mallory"], variables={
+    year = graphql_data(client, READ, token=two_owners["mallory"], variables={
         "id": "m1", "first": 100, "from": "2010-01-01T00:00:00Z", "to": "2011-01-01T00:00:00Z"})
     assert _instants(year["store"]["polls"]["nodes"]) == [
         week for week in weeks if datetime(2010, 1, 1, tzinfo=UTC) <= week < datetime(2011, 1, 1, tzinfo=UTC)
     ]
     # The other owner reads their own polls, as before.
-    mine = _gql(client, READ, token=two_owners["bob"], variables={"id": "b1", "first": 10})
+    mine = graphql_data(client, READ, token=two_owners["bob"], variables={"id": "b1", "first": 10})
     assert _instants(mine["store"]["polls"]["nodes"]) == bob_polls
 
 
 def test_a_live_poll_of_an_older_week_goes_to_its_partition_when_it_exists(tmp_path):
     """A week an operator loaded keeps receiving polls in its partition; a week later
     loaded by a file takes in the DEFAULT's polls of that week."""
-    from monitoring.stores.access import EVERYTHING
     from monitoring.ingest import polls_record
+    from monitoring.stores.access import EVERYTHING
 
     loaded, sent = datetime(2023, 1, 25, 12, tzinfo=UTC), datetime(2019, 6, 5, 12, tzinfo=UTC)
     path = tmp_path / "store_status.csv"

@@ -1,4 +1,4 @@
-"""The poll table in weekly time partitions (issue #15): partitions created ahead (the
+"""The poll table in weekly time partitions: partitions created ahead (the
 daily schedule) and on demand (file loads, live polls), strays of the DEFAULT partition
 moved to their week, retention dropping whole partitions and deleting only inside the
 boundary one, reports over what is kept unchanged, partition pruning of time-range reads."""
@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-
+from monitoring.ingest import load_status_file, polls_record
+from monitoring.reports import report_compute
 from monitoring.stores.access import EVERYTHING
 from monitoring.stores.data_version import data_version_read
-from monitoring.ingest import load_status_file, polls_record
 from monitoring.stores.partitions import (
     default_partition,
     partition_name,
@@ -20,9 +20,9 @@ from monitoring.stores.partitions import (
     partitions_list,
     week_start,
 )
-from monitoring.reports import report_compute
 from monitoring.stores.retention import polls_prune
 from monitoring.stores.selectors import polls_between, stores_in_scope
+
 from tests.factories import add_polls, make_store
 from tests.partition_plans import indexes_used, partitions_scanned
 
@@ -101,9 +101,11 @@ def test_a_file_creates_the_partitions_its_rows_need(tmp_path):
 
 @pytest.mark.parametrize("shuffled_from", [None, 0], ids=["streamed in time order", "read whole, shuffled"])
 def test_a_file_into_the_empty_table_takes_the_bulk_path_into_new_partitions(tmp_path, shuffled_from):
-    from tests.test_loading import BULK_MIN_BYTES, _big_status_file
+    from monitoring.ingest import BULK_MIN_BYTES
 
-    path, expected = _big_status_file(tmp_path, BULK_MIN_BYTES // 40, shuffled_from=shuffled_from)
+    from tests.status_files import big_status_file
+
+    path, expected = big_status_file(tmp_path, BULK_MIN_BYTES // 40, shuffled_from=shuffled_from)
     earlier = set(_names())  # a committed test on this worker may have left some
     result = load_status_file(path=path)
     assert "bulk_copy" in result.timings and result.loaded == len(expected)

@@ -7,13 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
-
-from monitoring.stores.access import EVERYTHING
-from monitoring.stores.data_version import data_version_read
+from django.utils import timezone as django_timezone
 from monitoring.ingest import polls_record
 from monitoring.models import Owner, StatusPoll
+from monitoring.reports import report_compute, report_csv
+from monitoring.stores.access import EVERYTHING
+from monitoring.stores.data_version import data_version_read
 from monitoring.stores.partitions import partition_name, partitions_list, week_start
 from monitoring.stores.retention import polls_prune_by_retention
+
 from tests.factories import add_polls, make_store
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +103,54 @@ def test_the_command_prunes_by_each_stores_clock(settings, capsys):
     call_command("prune_polls")
     assert "deleted 1 polls older than 10 days before their store's latest poll" in capsys.readouterr().out
     assert len(_instants(history)) == 5 * 24 and len(_instants(live)) == 1
+
+
+pytestmark = pytest.mark.django_db
+
+
+def _hourly_polls(days: int):
+    """Three stores polled hourly for `days` days up to 2023-01-25 12:00 UTC; returns that instant."""
+    from datetime import datetime, timezone
+
+    from tests.factories import add_polls
+
+    end = datetime(2023, 1, 25, 12, tzinfo=timezone.utc)
+    for index in range(3):
+        store = make_store(f"hourly-{index}", zone="UTC")
+        add_polls(store, [(end - timedelta(hours=hour), (hour + index) % 7 != 0) for hour in range(days * 24)])
+    return end
+
+
+def test_prune_polls_cuts_exactly_and_keeps_the_last_day(capsys):
+    from django.core.management import call_command
+    from monitoring.models import StatusPoll
+
+    end = _hourly_polls(28)
+    before = report_csv(rows=report_compute(as_of=end).rows)
+    cut = end - timedelta(days=9, minutes=30)  # between two polls
+    kept = StatusPoll.objects.filter(timestamp_utc__gte=cut).count()
+    call_command("prune_polls", "--before", cut.isoformat())
+    assert f"deleted {3 * 28 * 24 - kept} polls" in capsys.readouterr().out
+    assert StatusPoll.objects.count() == kept and not StatusPoll.objects.filter(timestamp_utc__lt=cut).exists()
+    # The report over what is kept (the last week and its horizon) is unchanged.
+    assert report_csv(rows=report_compute(as_of=end).rows) == before
+
+
+def test_retention_keeps_days_before_the_latest_poll(settings):
+    from monitoring.models import StatusPoll
+    from monitoring.stores.retention import polls_prune_by_retention
+
+    end = _hourly_polls(20)
+    settings.POLL_RETENTION_DAYS = 10
+    # The data's clock, not the wall clock: historical data keeps its last 10 days.
+    deleted = polls_prune_by_retention(now=django_timezone.now())
+    oldest = StatusPoll.objects.order_by("timestamp_utc").values_list("timestamp_utc", flat=True).first()
+    assert oldest == end - timedelta(days=10) and deleted == 3 * (20 * 24 - (10 * 24 + 1))
+    assert polls_prune_by_retention(now=django_timezone.now()) == 0
+
+
+def test_prune_polls_refuses_an_instant_without_offset():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--before: .*offset"):
+        call_command("prune_polls", "--before", "2023-01-25T12:00:00")

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
-
 from monitoring.tools.generation import DEFAULT_END, generate_dataset
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT
+
 FILES = ("store_status.csv", "menu_hours.csv", "timezones.csv")
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC$")
 TIME_RE = re.compile(r"^\d\d:\d\d:\d\d$")

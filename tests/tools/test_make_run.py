@@ -18,10 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from monitoring.tools.processes import port_problem
+
 from tests.processes import ROOT, free_port, http_status, processes_marked, wait_for
-from tests.processes import test_database_url as database_url  # (imported as test_*, pytest would run it)
+from tests.processes import (
+    test_database_url as database_url,  # (imported as test_*, pytest would run it)
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

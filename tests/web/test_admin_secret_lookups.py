@@ -2,10 +2,9 @@
 or a token's hash would answer yes or no to a guess, one character at a time."""
 
 import pytest
-
-from monitoring.stores.access import EVERYTHING, token_create
 from monitoring.alerts.webhooks import webhook_create
 from monitoring.models import Owner
+from monitoring.stores.access import EVERYTHING, token_create
 
 pytestmark = pytest.mark.django_db
 

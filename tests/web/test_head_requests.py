@@ -3,9 +3,9 @@ the GET's status and headers (Content-Length included), without a body; a stream
 CSV is not read."""
 
 import pytest
-
-from monitoring.web.links import report_download_path
 from monitoring.reports import report_create, report_run
+from monitoring.web.links import report_download_path
+
 from tests.factories import worked_example_store
 
 pytestmark = pytest.mark.django_db

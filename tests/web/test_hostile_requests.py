@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
+from config import urls
 from django.urls import URLPattern, URLResolver
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from config import urls
 from monitoring.models import Report
+
 from tests.factories import worked_example_store
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")]

@@ -5,10 +5,10 @@ import uuid
 
 import pytest
 from django.test import override_settings
-
 from monitoring.models import Report
-from monitoring.web.links import report_download_path
 from monitoring.reports import report_compute, report_csv, report_run
+from monitoring.web.links import report_download_path
+
 from tests.factories import make_store, worked_example_store
 
 pytestmark = pytest.mark.django_db

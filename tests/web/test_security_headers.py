@@ -6,8 +6,8 @@ import re
 
 import pytest
 from django.contrib.staticfiles import finders
-
 from monitoring.reports import report_create
+
 from tests.factories import worked_example_store
 
 pytestmark = pytest.mark.django_db
