@@ -5,7 +5,7 @@
 
 1. On --stores × 1 week: trigger-to-COMPLETE of a full report through real `qcluster`
    workers, with 1 and 2 worker processes and several REPORT_CHUNK_SIZE values (the
-   report is identical whatever the split; see tests/test_reports.py).
+   report is identical whatever the split; see tests/reports/test_reports.py).
 2. Memory bounded by the chunk: on --stores and --big (4×) × 1 week, peak
    RSS of one process running a whole report as a worker does (every chunk in turn,
    rows stored, CSV written to the report storage) and of `report_csv_write` (the CSV

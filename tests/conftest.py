@@ -3,6 +3,12 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from monitoring.alerts.webhooks import webhook_create
+from monitoring.models import Owner
+from monitoring.stores.access import Access
+
+from tests.factories import make_store, worked_example_store
+from tests.generated_input import snapshot
 
 # Bounded, deterministic property tests: CI must finish and never flake.
 settings.register_profile(
@@ -26,6 +32,17 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The headless browser's binary (tests/chromium.py); its tests are skipped without one."""
+    from tests.chromium import chromium_binary
+
+    found = chromium_binary()
+    if not found:
+        pytest.skip("chromium not installed: apt-get install chromium")
+    return found
+
+
 @pytest.fixture(autouse=True)
 def _fresh_read_cache():
     """Each test starts with an empty GraphQL read cache (graphql_schema.limits.read_cache):
@@ -40,7 +57,7 @@ def _fresh_read_cache():
 def _rate_limits_never_reached(settings):
     """Tests send hundreds of triggers and recordPolls a minute from one address: the
     limits (monitoring.throttle) are counted, so that path always runs, but never
-    reached, so every request reaches the code behind them. tests/test_abuse.py sets
+    reached, so every request reaches the code behind them. tests/web/test_rate_limits.py sets
     its own with override_settings, which wins over this."""
     settings.RATE_LIMIT_REPORTS = 10**9
     settings.RATE_LIMIT_POLLS = 10**9
@@ -50,7 +67,7 @@ def _rate_limits_never_reached(settings):
 @pytest.fixture(autouse=True)
 def _fleet_rankings_exact(settings):
     """Each test starts with no kept fleet ranking, and is never shown one from before its
-    own last write; tests/test_fleet_summary.py tests the kept and shared ranking."""
+    own last write; tests/fleet/test_fleet_ranking.py tests the kept and shared ranking."""
     from monitoring.fleet.summary import fleet_rankings_forget
 
     fleet_rankings_forget()
@@ -70,3 +87,39 @@ def _report_files_removed_after_the_run(django_db_setup, django_db_blocker):
         location = getattr(report_storage(), "base_location", None)
     if location and "test" in Path(location).name:
         shutil.rmtree(location, ignore_errors=True)
+
+
+@pytest.fixture
+def baseline():
+    store, _ = worked_example_store("baseline")
+    store.timezone_name = "America/New_York"
+    store.save()
+    return snapshot()
+
+
+@pytest.fixture
+def alert_world(db):
+    alice, bob = Owner.objects.create(name="alice"), Owner.objects.create(name="bob")
+    a1, a2, b1 = make_store("a1"), make_store("a2"), make_store("b1")  # no hours: open 24×7
+    a1.owner = a2.owner = alice
+    b1.owner = bob
+    for store in (a1, a2, b1):
+        store.save()
+    alice_access = Access(owner_id=alice.pk, all_stores=False)
+    webhook, secret = webhook_create(access=alice_access, url="https://example.com/hook")
+    return {"alice": alice_access, "bob": Access(owner_id=bob.pk, all_stores=False), "webhook": webhook, "secret": secret}
+
+
+@pytest.fixture
+def alice(db):
+    """An owner, alice, with one store (s1, the worked example's) and her bearer token."""
+    from monitoring.models import Owner
+    from monitoring.stores.access import token_create
+
+    from tests.factories import worked_example_store
+
+    owner = Owner.objects.create(name="alice")
+    store, _ = worked_example_store("s1")
+    store.owner = owner
+    store.save()
+    return {"owner": owner, "store": store, "token": token_create(name="t", owner=owner)[1]}

@@ -10,7 +10,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.db import connection
-
 from monitoring.tools.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent

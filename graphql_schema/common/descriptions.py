@@ -1,7 +1,7 @@
 """Descriptions of what strawberry and strawberry_django put in the schema without one
 (the root types, offset pagination's input, the Ordering enum, the filters' AND/OR/NOT/
 DISTINCT, the `pagination`/`filters`/`ordering` arguments): every type, field, argument
-and enum value a client sees is described (tests/test_graphql_contract.py walks them)."""
+and enum value a client sees is described (tests/graphql/test_contract.py walks them)."""
 
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, GraphQLSchema
 

@@ -181,7 +181,7 @@ def small_file_records(header: Header, sink: RejectSink, result: FileLoadResult,
 
     The file is read whole. A plain line (ASCII, no quote, no NUL, no CR but in its
     line end) is split on commas: exactly what `RecordReader` makes of it (csv reads
-    nothing else into such a line; tests/test_loading.py checks the two agree); any
+    nothing else into such a line; tests/ingest/test_small_files.py checks the two agree); any
     other line goes through `RecordReader`."""
     records = RecordReader(header.path.name, len(header.names))
     width = len(header.names)

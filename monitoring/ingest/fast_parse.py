@@ -3,7 +3,7 @@ the usual shapes, checked byte by byte in numpy) and their parsed values. Pure n
 no Django.
 
 A canonical line reads exactly as the precise per-row validation
-(`monitoring.kernel.values`) would read it (tests/test_status_parsing.py checks that
+(`monitoring.kernel.values`) would read it (tests/ingest/test_fast_parse.py checks that
 property); every other line (quotes, odd spacing, other time formats, bad values,
 non-ASCII bytes, instants out of range) goes through that per-row validation, which
 accepts or rejects it with a reason.

@@ -138,7 +138,7 @@ def request_access(request) -> Access:
 # Django's own checks of the Origin header and of the CSRF token (the csrftoken cookie
 # against the X-CSRFToken header or the csrfmiddlewaretoken form field), as its
 # CsrfViewMiddleware makes them; its private methods, so Django is pinned and
-# tests/test_abuse.py covers every branch.
+# tests/web/test_csrf.py covers every branch.
 _django_csrf = CsrfViewMiddleware(lambda request: None)
 _SAME_ORIGIN_FETCH = ("same-origin", "none")  # Sec-Fetch-Site: our page, or typed by the user
 

@@ -1,0 +1,60 @@
+"""Webhook subscriptions over GraphQL (owner scoped) and the command line (the secret
+printed once); the API's enums are the domain's lists."""
+
+import io
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+from monitoring.alerts.models import Delivery, Webhook
+from monitoring.models import Owner
+from monitoring.stores.access import token_create
+
+from tests.alert_polls import record
+from tests.graphql_client import graphql
+
+CREATE = """mutation($url: String!) { createWebhook(url: $url, events: [STORE_DOWN, STORE_UP], confirmPolls: 2) {
+  webhook { id url events } secret } }"""
+
+
+LIST = "{ webhooks { id url events confirmPolls deliveries { event storeId status attempts lastAttemptAt } } }"
+
+
+@override_settings(API_ANONYMOUS_ACCESS=False)
+def test_webhooks_over_graphql_are_owner_scoped(client, alert_world):
+    alice = Owner.objects.get(name="alice")
+    alice_token = token_create(name="t", owner=alice)[1]
+    bob_token = token_create(name="t", owner=Owner.objects.get(name="bob"))[1]
+    created = graphql(client, CREATE, {"url": "https://example.com/new"}, token=alice_token)["data"]["createWebhook"]
+    assert created["secret"].startswith("whsec_") and created["webhook"]["events"] == ["STORE_DOWN", "STORE_UP"]
+    record(alert_world["alice"], ("a1", timezone.now() - timedelta(minutes=1), "inactive"))
+    listed = graphql(client, LIST, token=alice_token)["data"]["webhooks"]
+    assert [hook["confirmPolls"] for hook in listed] == [1, 2]
+    assert listed[0]["deliveries"] == [
+        {"event": "STORE_DOWN", "storeId": "a1", "status": "PENDING", "attempts": 0, "lastAttemptAt": None}
+    ]
+    assert graphql(client, LIST, token=bob_token)["data"]["webhooks"] == []
+    delete = "mutation($id: ID!) { deleteWebhook(id: $id) }"
+    assert graphql(client, delete, {"id": created["webhook"]["id"]}, token=bob_token)["data"]["deleteWebhook"] is False
+    assert graphql(client, delete, {"id": created["webhook"]["id"]}, token=alice_token)["data"]["deleteWebhook"] is True
+    refused = graphql(client, CREATE, {"url": "ftp://example.com"}, token=alice_token)
+    assert refused["data"] is None and refused["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "url"}
+    too_many = graphql(client, "mutation { createWebhook(url: \"https://example.com\", confirmPolls: 0) { secret } }", token=alice_token)
+    assert too_many["errors"][0]["extensions"]["argument"] == "confirmPolls"
+    assert too_many["errors"][0]["message"].startswith("confirmPolls: ")
+
+
+def test_create_webhook_command_prints_the_secret_once(alert_world):
+    out = io.StringIO()
+    call_command("create_webhook", "--owner", "bob", "https://example.com/bob", stdout=out)
+    webhook = Webhook.objects.get(url="https://example.com/bob")
+    assert webhook.owner.name == "bob" and f"secret (shown once): {webhook.secret}" in out.getvalue()
+
+
+def test_the_api_enums_are_the_domains_lists():
+    from graphql_schema.alerts.types import AlertEvent, DeliveryStatus
+    from monitoring.alerts.events import ALERT_EVENTS
+
+    assert [event.value for event in AlertEvent] == list(ALERT_EVENTS)
+    assert [status.value for status in DeliveryStatus] == list(Delivery.Status.values)
