@@ -51,13 +51,20 @@ def report_create(
 def report_enqueue(*, report: Report) -> None:
     from django_q.tasks import async_task
 
-    async_task("monitoring.tasks.run_report", str(report.id), task_name=f"report-{report.id}")
+    # The report cluster named: this also runs in the alerts cluster's sweep threads,
+    # whose default queue is the alerts one.
+    async_task(
+        "monitoring.tasks.run_report", str(report.id), task_name=f"report-{report.id}", cluster=settings.Q_REPORT_CLUSTER
+    )
 
 
 def chunk_enqueue(*, chunk_id: int, report_id) -> None:
     from django_q.tasks import async_task
 
-    async_task("monitoring.tasks.run_report_chunk", chunk_id, task_name=f"report-{report_id}-chunk-{chunk_id}")
+    async_task(
+        "monitoring.tasks.run_report_chunk", chunk_id,
+        task_name=f"report-{report_id}-chunk-{chunk_id}", cluster=settings.Q_REPORT_CLUSTER,
+    )
 
 
 def _plan_chunks(*, report: Report) -> None:
