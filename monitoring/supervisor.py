@@ -85,7 +85,7 @@ class ClusterSupervisor:
 
     @property
     def beat_folder(self) -> Path:
-        return self.data_dir / "run" / "workers" / f"{os.getpid()}-{self.name}-{self._incarnation}"
+        return self.data_dir / "worker-beats" / f"{os.getpid()}-{self.name}-{self._incarnation}"
 
     def start(self) -> None:
         self._incarnation += 1

@@ -89,7 +89,7 @@ def _cluster_pid(supervisor, name: str) -> int:
 
 def _worker_pids(data_dir: Path, name: str) -> list[int]:
     """The live workers of the newest `name` cluster, from their beat files."""
-    folders = sorted((data_dir / "run" / "workers").glob(f"*-{name}-*"), key=lambda f: int(f.name.rsplit("-", 1)[1]))
+    folders = sorted((data_dir / "worker-beats").glob(f"*-{name}-*"), key=lambda f: int(f.name.rsplit("-", 1)[1]))
     if not folders:
         return []
     pids = [int(path.stem) for path in folders[-1].glob("*.json")]
