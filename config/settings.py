@@ -206,8 +206,10 @@ if SUPERVISOR_STALL_SECONDS < 3 or SUPERVISOR_GRACE_SECONDS < 0:
     raise ImproperlyConfigured("SUPERVISOR_STALL_SECONDS must be at least 3, SUPERVISOR_GRACE_SECONDS ≥ 0")
 if Q_BROKER == "orm":
     Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["broker_class"] = "monitoring.brokers.OrmBroker"  # django-q2's, noting what its pusher takes
 else:  # Redis is a setting away: Q_BROKER=redis, REDIS_URL=redis://host:6379/0
     Q_CLUSTER["redis"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    Q_CLUSTER["broker_class"] = "monitoring.brokers.RedisBroker"
 
 STRAWBERRY_DJANGO = {
     # Page sizes are capped whatever the client asks for.

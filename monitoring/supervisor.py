@@ -7,9 +7,10 @@ the cluster when
 - a dead process of it has not been reaped for that long: its guard loop is stuck
   (django-q2's sentinel blocks on a lock a SIGKILLed worker held, and then reincarnates
   nothing and ignores SIGTERM);
-- tasks have waited in its queue for that long while no task started and no worker beat
-  on a task of its own (monitoring.worker_beats): the workers are wedged (blocked on a
-  queue lock a killed process held) or gone.
+- tasks have waited for that long, in its queue or taken off it by its pusher, while no
+  task started and no worker beat on a task of its own (monitoring.worker_beats,
+  monitoring.brokers): the workers are wedged (blocked on a queue lock a killed process
+  held) or gone.
 
 A restart is SIGTERM to the cluster's main process, SIGKILL to its whole process group
 after SUPERVISOR_GRACE_SECONDS, then a new cluster. With the ORM broker the queue entries
@@ -103,6 +104,7 @@ class ClusterSupervisor:
         self._stopped_since: float | None = None
         self._zombies: dict[int, float] = {}
         self._waiting_seen: float | None = None
+        self._backlog_seen: float | None = None
         self._checked = 0.0
 
     def signal_stop(self) -> None:
@@ -201,18 +203,22 @@ class ClusterSupervisor:
         return None
 
     def _stall_problem(self) -> str | None:
-        waiting = self._waiting_since()
-        if waiting is None:
-            return None
         now = time.time()
         beats = beats_read(folder=self.beat_folder)
         if any(b.get("busy_since") and now - b.get("beat", 0) < self.stall for b in beats):
+            self._backlog_seen = None
             return None  # a live worker is on a task: slow work, not a stall
+        # Tasks the pusher took that no worker started: waiting inside the cluster.
+        backlog = sum(b.get("taken", 0) for b in beats) - sum(b.get("started", 0) for b in beats)
+        self._backlog_seen = (self._backlog_seen or now) if backlog > 0 else None
+        pending = [since for since in (self._waiting_since(), self._backlog_seen) if since is not None]
+        if not pending:
+            return None
         last_start = max((b.get("last_start") or 0 for b in beats), default=0)
-        quiet = now - max(waiting, last_start, self._started_wall)
+        quiet = now - max(min(pending), last_start, self._started_wall)
         if quiet < self.stall:
             return None
-        return f"tasks have waited in its queue for {quiet:.0f} s while none started"
+        return f"tasks have waited for {quiet:.0f} s while none started"
 
     def _waiting_since(self) -> float | None:
         """Since when (Unix time) the oldest task free to take has waited in this

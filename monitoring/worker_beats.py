@@ -1,6 +1,9 @@
 """What a worker process tells its supervisor (monitoring.supervisor): a small file,
 <WORKER_BEAT_DIR>/<pid>.json, rewritten every BEAT_SECONDS by a thread of its own and at
-each task's start and end: {"pid", "beat", "busy_since", "last_start"} (Unix times).
+each task's start and end: {"pid", "beat", "busy_since", "last_start", "started"} (Unix
+times; how many tasks it started). The cluster's pusher writes <pid>.json too, {"pid",
+"taken"}, each time it takes tasks off the queue (monitoring.brokers): more taken than
+started is work waiting inside the cluster.
 
 Only a supervised cluster beats (its supervisor sets WORKER_BEAT_DIR for it). The beat
 has a thread of its own, not the report failover thread: that one waits on the database,
@@ -20,7 +23,8 @@ BEAT_DIR_ENV = "WORKER_BEAT_DIR"
 BEAT_SECONDS = 1.0
 
 _lock = threading.Lock()
-_state: dict = {"busy_since": None, "last_start": None}
+_state: dict = {"busy_since": None, "last_start": None, "started": 0}
+_taken = 0
 _thread: threading.Thread | None = None
 
 
@@ -29,13 +33,13 @@ def beat_dir() -> Path | None:
     return Path(folder) if folder else None
 
 
-def _write() -> None:
+def _write(*, record: dict | None = None) -> None:
     folder = beat_dir()
     if folder is None:
         return
     pid = os.getpid()
     with _lock:
-        record = {"pid": pid, "beat": time.time(), **_state}
+        record = {"pid": pid, "beat": time.time(), **(_state if record is None else record)}
     partial = folder / f".{pid}.partial"
     try:
         partial.write_text(json.dumps(record))
@@ -65,7 +69,7 @@ def task_started(**_signal_arguments) -> None:
         return
     now = time.time()
     with _lock:
-        _state.update(busy_since=now, last_start=now)
+        _state.update(busy_since=now, last_start=now, started=_state["started"] + 1)
     _write()
 
 
@@ -78,8 +82,19 @@ def task_finished(**_signal_arguments) -> None:
     _write()
 
 
+def tasks_taken(*, count: int) -> None:
+    """The pusher took `count` tasks off the queue (negative: handed none of them on)."""
+    global _taken
+    if beat_dir() is None:
+        return
+    with _lock:
+        _taken += count
+        record = {"taken": _taken}
+    _write(record=record)
+
+
 def beats_read(*, folder: Path) -> list[dict]:
-    """Every worker's last record in `folder` (the supervisor's side)."""
+    """Every worker's and pusher's last record in `folder` (the supervisor's side)."""
     records = []
     for path in folder.glob("*.json"):
         try:

@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from monitoring.brokers import OrmBroker
 from monitoring.models import Report
 from monitoring.reports import report_create
 from monitoring.supervisor import ClusterSupervisor
@@ -42,12 +43,12 @@ def test_a_stall_is_tasks_waiting_while_none_starts_and_no_worker_is_on_one(tmp_
     assert supervisor._stall_problem() is None  # another cluster's queue
     entry = OrmQ.objects.create(key="uptime", payload="x", lock=timezone.now() - timedelta(seconds=60))
     _beat(supervisor.beat_folder, 1, beat=now, last_start=now - 50)
-    assert "waited in its queue" in supervisor._stall_problem()
+    assert "waited for" in supervisor._stall_problem()
 
     _beat(supervisor.beat_folder, 2, beat=now, busy_since=now - 50, last_start=now - 50)
     assert supervisor._stall_problem() is None  # a worker beats on a long task: slow, not stalled
     _beat(supervisor.beat_folder, 2, beat=now - 30, busy_since=now - 50, last_start=now - 50)
-    assert "waited in its queue" in supervisor._stall_problem()  # ... until its beat goes silent
+    assert "waited for" in supervisor._stall_problem()  # ... until its beat goes silent
 
     _beat(supervisor.beat_folder, 1, beat=now, last_start=now - 2)
     assert supervisor._stall_problem() is None  # a task started lately
@@ -59,6 +60,37 @@ def test_a_stall_is_tasks_waiting_while_none_starts_and_no_worker_is_on_one(tmp_
     supervisor._started_wall = now
     OrmQ.objects.filter(pk=entry.pk).update(lock=timezone.now() - timedelta(seconds=60))
     assert supervisor._stall_problem() is None  # the cluster has just started
+
+
+@pytest.mark.django_db
+def test_tasks_taken_by_the_pusher_and_never_started_are_a_stall(tmp_path, settings, monkeypatch):
+    """A wedged cluster's pusher took tasks off the queue (their entries look busy until
+    Q_RETRY) and no worker starts them: the pusher's count tells."""
+    settings.SUPERVISOR_STALL_SECONDS = 10
+    supervisor = ClusterSupervisor(name="uptime", data_dir=tmp_path)
+    supervisor._incarnation = 1
+    folder = supervisor.beat_folder
+    folder.mkdir(parents=True)
+    now = time.time()
+    supervisor._started_wall = now - 100
+
+    # The pusher's broker notes what it takes (monitoring.brokers), in this process here.
+    monkeypatch.setenv("WORKER_BEAT_DIR", str(folder))
+    monkeypatch.setattr("monitoring.worker_beats._taken", 0)
+    broker = OrmBroker(list_key="uptime")
+    for _ in range(2):
+        broker.enqueue("payload")
+    assert len(broker.dequeue()) == 1 and len(broker.dequeue()) == 1
+    assert json.loads((folder / f"{os.getpid()}.json").read_text())["taken"] == 2
+    assert OrmQ.objects.filter(key="uptime", lock__lte=timezone.now()).count() == 0  # nothing free to take
+
+    _beat(folder, 1, beat=now, last_start=now - 50)
+    (folder / "1.json").write_text(json.dumps({"pid": 1, "beat": now, "busy_since": None, "last_start": now - 50, "started": 1}))
+    assert supervisor._stall_problem() is None  # just seen
+    supervisor._backlog_seen = now - 30
+    assert "waited for" in supervisor._stall_problem()
+    (folder / "1.json").write_text(json.dumps({"pid": 1, "beat": now, "busy_since": None, "last_start": now - 1, "started": 2}))
+    assert supervisor._stall_problem() is None  # both started
 
 
 @pytest.fixture
