@@ -124,9 +124,6 @@ class ClusterSupervisor:
                 pass
         shutil.rmtree(self.beat_folder, ignore_errors=True)
 
-    def stop(self, *, timeout: float) -> None:
-        supervisors_stop([self], timeout=timeout)
-
     def _restart(self, *, reason: str) -> None:
         self.say(f"{self.name} cluster (pid {self.pgid}): {reason}; restarting it")
         self.signal_stop()
