@@ -17,9 +17,10 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# Serves the app on $(HOST):$(PORT) with its django-q2 worker, on the demo data in
-# csv_data/. The port is checked first (a busy one stops here, before anything starts);
-# Ctrl-C, `make stop` or either process dying stops both (monitoring/tools/processes.py).
+# Serves the app on $(HOST):$(PORT) with its django-q2 worker clusters (reports, alerts;
+# each restarted by a supervisor when it exits or stops making progress), on the demo data
+# in csv_data/. The port is checked first (a busy one stops here, before anything starts);
+# Ctrl-C, `make stop` or the web server dying stops them all (monitoring/tools/processes.py).
 run: install
 	@$(PY) -m monitoring.tools.processes check-port $(HOST) $(PORT)
 	$(PY) manage.py migrate --noinput

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from harness import ROOT, fresh_database, generated, load_and_settle, machine
+from harness import ROOT, fresh_database, generated, load_and_settle, machine, start_workers, stop_workers
 from monitoring.tools.processes import stop_process_group  # after harness: it puts the project on sys.path
 
 PORT = 8765
@@ -53,10 +53,7 @@ def start_servers(url: str, log_dir, q_workers: int = 1) -> list[subprocess.Pope
         cwd=ROOT, env=env, stdout=open(log_dir / "web.log", "wb"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-        stdout=open(log_dir / "qcluster.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    worker = start_workers(env, log_dir / "qcluster.log")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -149,8 +146,9 @@ def main() -> None:
 
 
 def stop_servers(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        stop_process_group(process)
+    web, workers = processes
+    stop_process_group(web)
+    stop_workers(workers)
 
 if __name__ == "__main__":
     main()

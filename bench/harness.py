@@ -96,3 +96,28 @@ def settle(url: str) -> None:
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("CHECKPOINT")
     connection.close()
+
+
+def start_workers(env: dict, log_path: Path) -> subprocess.Popen:
+    """Both worker clusters (reports, alerts) under their supervisor, as production runs
+    them (`manage.py supervise_workers`), in a process group of its own."""
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "supervise_workers"], cwd=ROOT, env=env,
+        stdout=open(log_path, "wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def stop_workers(supervisor: subprocess.Popen) -> None:
+    """SIGTERM to the supervisor (it stops its clusters), then SIGKILL to whatever is left
+    of its group and of its clusters' groups."""
+    import psutil
+
+    from monitoring.tools.processes import kill_group, stop_process_group
+
+    try:
+        groups = [child.pid for child in psutil.Process(supervisor.pid).children()]
+    except psutil.Error:
+        groups = []
+    stop_process_group(supervisor, timeout=45)
+    for pgid in groups:
+        kill_group(pgid)

@@ -26,7 +26,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from harness import ROOT, database_url, fresh_database, generated, machine, manage
+from harness import ROOT, database_url, fresh_database, generated, machine, manage, start_workers, stop_workers
 
 DB_NAME = "bench_pages"
 WEEK = timedelta(days=7)
@@ -133,17 +133,12 @@ def main() -> None:
         print(f"{label:40s}  {summary(fleet_times)}")
     # Data arriving: a poll for one store before each request. The page shows the ranking
     # kept (at most FLEET_SUMMARY_MAX_AGE_SECONDS old) while a `qcluster` worker computes the new one.
-    import subprocess
     from datetime import timedelta as _td
 
     from monitoring.stores.access import EVERYTHING
     from monitoring.ingest import polls_record
-    from monitoring.tools.processes import stop_process_group
 
-    worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=os.environ,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    worker = start_workers(dict(os.environ), Path(os.devnull))
     time.sleep(3)  # the worker starts
     after_write, moment = [], as_of
     for i in range(args.fleet_samples):
@@ -151,7 +146,7 @@ def main() -> None:
         polls_record(polls=[(stores[i].store_id, moment.isoformat(), "active")], access=EVERYTHING)
         after_write.append(fleet({}))
         time.sleep(0.5)  # a request every half second, as a busy dashboard would
-    stop_process_group(worker)
+    stop_workers(worker)
     refreshed = FleetRanking.objects.get(scope="all")
     print(f"{'fleet page /, each after a new poll':40s}  {summary(after_write)}")
     print(f"    (the kept ranking shown while the worker refreshes it; the last refresh was for as_of"

@@ -23,8 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-from harness import ROOT, fresh_database, generated, load_and_settle, machine
+from harness import ROOT, fresh_database, generated, load_and_settle, machine, start_workers, stop_workers
 from monitoring.tools.processes import stop_process_group  # after harness: it puts the project on sys.path
 
 
@@ -41,10 +42,7 @@ def report_through_workers(url: str, *, workers: int, chunk_size: int) -> float:
     import psycopg2
 
     env = {**os.environ, "DATABASE_URL": url, "Q_WORKERS": str(workers), "REPORT_CHUNK_SIZE": str(chunk_size)}
-    cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    cluster = start_workers(env, Path(os.devnull))
     try:
         time.sleep(4)  # let the cluster start its processes
         trigger = subprocess.run(
@@ -73,7 +71,7 @@ def report_through_workers(url: str, *, workers: int, chunk_size: int) -> float:
             raise SystemExit(f"report {report_id} failed")
         return float(seconds)
     finally:
-        stop_process_group(cluster)
+        stop_workers(cluster)
 
 
 #: One process runs a whole report as a worker would: every chunk in turn (none queued).

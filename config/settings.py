@@ -196,10 +196,25 @@ Q_CLUSTER = {
     "catch_up": False,
     "ack_failures": True,
 }
+# Alert delivery has its own cluster and queue (Q_ALERT_CLUSTER, set up with the alert
+# settings below), so a slow webhook receiver never holds the workers reports wait for.
+Q_REPORT_CLUSTER = Q_CLUSTER["name"]
+Q_ALERT_CLUSTER = "alerts"
+# Each cluster runs under a supervisor (monitoring.worker.supervisor: `serve`, or `manage.py
+# supervise_workers` in production) that restarts it when it exits, when a process of it
+# has been stopped, when it does not reap a dead process, or when tasks have waited in its
+# queue for SUPERVISOR_STALL_SECONDS while none started and no worker beats on a task:
+# SIGTERM, SIGKILL to its process group after SUPERVISOR_GRACE_SECONDS, a new one.
+SUPERVISOR_STALL_SECONDS = float(os.environ.get("SUPERVISOR_STALL_SECONDS", "15"))
+SUPERVISOR_GRACE_SECONDS = float(os.environ.get("SUPERVISOR_GRACE_SECONDS", "5"))
+if SUPERVISOR_STALL_SECONDS < 3 or SUPERVISOR_GRACE_SECONDS < 0:
+    raise ImproperlyConfigured("SUPERVISOR_STALL_SECONDS must be at least 3, SUPERVISOR_GRACE_SECONDS ≥ 0")
 if Q_BROKER == "orm":
     Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["broker_class"] = "monitoring.worker.brokers.OrmBroker"  # django-q2's, noting what its pusher takes
 else:  # Redis is a setting away: Q_BROKER=redis, REDIS_URL=redis://host:6379/0
     Q_CLUSTER["redis"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    Q_CLUSTER["broker_class"] = "monitoring.worker.brokers.RedisBroker"
 
 STRAWBERRY_DJANGO = {
     # Page sizes are capped whatever the client asks for.
@@ -295,6 +310,18 @@ ALERT_RETRY_SECONDS = float(os.environ.get("ALERT_RETRY_SECONDS", "10"))
 ALERT_TIMEOUT_SECONDS = float(os.environ.get("ALERT_TIMEOUT_SECONDS", "5"))
 if ALERT_MAX_ATTEMPTS < 1 or ALERT_RETRY_SECONDS < 0 or ALERT_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("ALERT_MAX_ATTEMPTS must be ≥ 1, ALERT_RETRY_SECONDS ≥ 0, ALERT_TIMEOUT_SECONDS > 0")
+# The alerts cluster: `Q_CLUSTER_NAME=alerts manage.py qcluster` (serve and
+# supervise_workers start it beside the report cluster), ALERT_WORKERS processes. A
+# webhook try takes at most ALERT_TIMEOUT_SECONDS × 2 of wall clock; an alert task is
+# stopped after that and a margin for its database work, and a task whose worker died is
+# handed out again after that (a second run is a no-op: each attempt is claimed first).
+ALERT_WORKERS = int(os.environ.get("ALERT_WORKERS", "2"))
+if ALERT_WORKERS < 1:
+    raise ImproperlyConfigured("ALERT_WORKERS must be at least 1")
+ALERT_TASK_TIMEOUT = int(ALERT_TIMEOUT_SECONDS * 2) + 30
+Q_CLUSTER["ALT_CLUSTERS"] = {
+    Q_ALERT_CLUSTER: {"workers": ALERT_WORKERS, "timeout": ALERT_TASK_TIMEOUT, "retry": ALERT_TASK_TIMEOUT + 30},
+}
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
 if EMAIL_HOST:

@@ -1,5 +1,6 @@
 """A local HTTP receiver for webhook tests: records every request; `/ok...` answers 204,
-`/fail...` 500."""
+`/fail...` 500, `/slow...` 204 one byte every SLOW_BYTE_SECONDS (the status line itself:
+a client's per-read timeout never fires, only a limit on the whole try stops it)."""
 
 import json
 import threading
@@ -20,10 +21,15 @@ class Received:
         return json.loads(self.body)
 
 
+SLOW_BYTE_SECONDS = 3.0
+
+
 class Receiver:
     def __init__(self):
         self.received: list[Received] = []
+        self.slow_open = 0  # slow answers being written now
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,8 +37,27 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers), body, time.time()))
+                if self.path.startswith("/slow"):
+                    self._trickle(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                    return
                 self.send_response(500 if self.path.startswith("/fail") else 204)
                 self.end_headers()
+
+            def _trickle(self, answer: bytes):
+                with receiver._lock:
+                    receiver.slow_open += 1
+                try:
+                    for byte in answer:
+                        if receiver._closing.wait(SLOW_BYTE_SECONDS):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client gave up
+                finally:
+                    with receiver._lock:
+                        receiver.slow_open -= 1
+                self.close_connection = True
 
             def log_message(self, *args):
                 pass
@@ -46,6 +71,7 @@ class Receiver:
         return self
 
     def __exit__(self, *exc):
+        self._closing.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -1,4 +1,5 @@
-"""Real processes for end-to-end tests: a `qcluster` worker on the test database."""
+"""Real processes for end-to-end tests: `qcluster` workers, a web server, a supervisor,
+on the test database."""
 
 import os
 import socket
@@ -10,7 +11,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.db import connection
-from monitoring.tools.processes import stop_process_group
+
+from monitoring.tools.processes import kill_group, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,21 +31,57 @@ def test_database_url() -> str:
 
 
 @contextmanager
-def running_worker(log_path: Path, **extra_env: str):
+def running_worker(log_path: Path, *, alerts: bool = True, **extra_env: str):
+    """A report cluster (`qcluster`, yielded) and, unless alerts=False, an alerts cluster
+    (`Q_CLUSTER_NAME=alerts qcluster`, logging beside log_path), each in a process group
+    of its own, unsupervised: a test kills them as it likes."""
     env = {**os.environ, "DATABASE_URL": test_database_url(), **extra_env}
+    env.pop("Q_CLUSTER_NAME", None)
+    names = [None, "alerts"] if alerts else [None]
+    clusters = []
+    try:
+        for name in names:
+            path = log_path if name is None else log_path.with_name(f"{log_path.stem}-{name}{log_path.suffix}")
+            with open(path, "wb") as log:
+                clusters.append(subprocess.Popen(
+                    [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+                    cwd=ROOT,
+                    env=env if name is None else {**env, "Q_CLUSTER_NAME": name},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: we can stop it and its children
+                ))
+        yield clusters[0]
+    finally:
+        for cluster in clusters:
+            if cluster.poll() is None:
+                cluster.terminate()  # together: each finishes or hands back its task
+        for cluster in clusters:
+            stop_process_group(cluster)
+
+
+@contextmanager
+def running_supervisor(log_path: Path, *args: str, **extra_env: str):
+    """`manage.py supervise_workers` (both clusters, supervised) on the test database."""
+    env = {**os.environ, "DATABASE_URL": test_database_url(), **extra_env}
+    env.pop("Q_CLUSTER_NAME", None)
     with open(log_path, "wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "qcluster"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: we can stop it and its children
+        supervisor = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "supervise_workers", *args],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        try:
-            yield worker
-        finally:
-            stop_process_group(worker)
+    try:
+        yield supervisor
+    finally:
+        import psutil
+
+        try:  # the clusters it runs now (each a process group): killed too should it not stop them
+            groups = [child.pid for child in psutil.Process(supervisor.pid).children()]
+        except psutil.Error:
+            groups = []
+        stop_process_group(supervisor, timeout=45)
+        for pgid in groups:
+            kill_group(pgid)
 
 
 def free_port() -> int:

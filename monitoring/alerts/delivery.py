@@ -65,10 +65,12 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def deliveries_enqueue(*, delivery_ids) -> None:
+    """Queues a delivery task each on the alerts cluster's own queue (whoever queues it:
+    a web request, a report worker's sweep): a slow receiver holds alert workers only."""
     from django_q.tasks import async_task
 
     for delivery_id in delivery_ids:
-        async_task(TASK, delivery_id, task_name=f"alert-{delivery_id}")
+        async_task(TASK, delivery_id, task_name=f"alert-{delivery_id}", cluster=settings.Q_ALERT_CLUSTER)
 
 
 def retry_delay(attempt: int) -> timedelta:

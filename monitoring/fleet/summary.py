@@ -100,7 +100,9 @@ def _request_refresh(scope: str, *, now: datetime) -> None:
     if asked:
         from django_q.tasks import async_task
 
-        transaction.on_commit(lambda: async_task(REFRESH_TASK, scope, task_name=f"fleet-{scope}"))
+        transaction.on_commit(
+            lambda: async_task(REFRESH_TASK, scope, task_name=f"fleet-{scope}", cluster=settings.Q_REPORT_CLUSTER)
+        )
 
 
 def fleet_ranking_compute(*, scope: str, as_of: datetime | None = None, version=None) -> KeptRanking:

@@ -7,7 +7,8 @@ of `make run`) and `python -m monitoring.tools.processes stop` (`make stop`) run
 loading the settings, which would start the embedded PostgreSQL just to stop it.
 
 What `serve` started is written to `<DATA_DIR>/run/<serve pid>.json` (its pid and the
-process groups of its two children) and removed when it exits; `stop` signals every
+process groups of its children: the web server and a worker cluster each, rewritten when
+a cluster is replaced) and removed when it exits; `stop` signals every
 serve found there (serve then stops its children), kills what is left of their groups,
 and stops the embedded PostgreSQL under `<DATA_DIR>/postgres` unless DATABASE_URL is set.
 """
@@ -167,7 +168,7 @@ def _recorded_serve(record: dict):
 
 def stop_runs(data_dir: Path, *, timeout: float = 45, say=print) -> int:
     """Stop every `serve` recorded under data_dir: SIGTERM to serve (it stops its web
-    server and worker and removes its record), then SIGKILL to whatever is left of their
+    server and worker clusters and removes its record), then SIGKILL to whatever is left of their
     process groups (a serve that was SIGKILLed, or does not stop within `timeout`).
     Returns how many runs were found."""
     records = []
@@ -186,13 +187,14 @@ def stop_runs(data_dir: Path, *, timeout: float = 45, say=print) -> int:
     for process in still:
         process.kill()
     for path, record in records:
-        left = [pgid for pgid in (record.get("web"), record.get("worker")) if isinstance(pgid, int) and group_processes(pgid)]
+        groups = [record.get("web"), record.get("worker"), *(record.get("workers") or [])]
+        left = [pgid for pgid in groups if isinstance(pgid, int) and group_processes(pgid)]
         for pgid in left:
             kill_group(pgid)
         path.unlink(missing_ok=True)
         what = f"serve (pid {record.get('serve')}, http://{server_address(str(record.get('host')), record.get('port'))}/)"
         if path in serving:
-            say(f"stopped {what} and its web server and worker" + (" (killed: it did not stop in time)" if serving[path] in still else ""))
+            say(f"stopped {what} and its web server and workers" + (" (killed: it did not stop in time)" if serving[path] in still else ""))
         elif left:
             say(f"killed what was left of {what}: process groups {', '.join(map(str, left))}")
         else:

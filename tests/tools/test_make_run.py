@@ -1,5 +1,5 @@
-"""`make run` / `make stop` with real processes: `manage.py serve` (runserver + qcluster,
-each a child in a process group of its own) on the test database, the port checked
+"""`make run` / `make stop` with real processes: `manage.py serve` (runserver + the two
+supervised qcluster clusters, each a child in a process group of its own) on the test database, the port checked
 before anything starts, nothing left behind however a run ends, and `stop` (what
 `make stop` runs) stopping a serve and the embedded PostgreSQL.
 
@@ -88,7 +88,11 @@ def test_a_second_serve_fails_fast_and_ctrl_c_stops_the_first_and_its_children(t
         running = children_of(first_marker)
         assert "qcluster" in running and "runserver" in running, running
         record = run_record(data_dir, first)
-        assert record["port"] == port and record["web"] != record["worker"]
+        assert record["port"] == port and len(record["workers"]) == 2 and record["web"] not in record["workers"]
+        # Both worker clusters run, the alerts one with its own queue name.
+        clusters = {p.info["environ"].get("Q_CLUSTER_NAME") for p in processes_marked(MARKER, first_marker)
+                    if "qcluster" in (p.info["cmdline"] or [])}
+        assert clusters == {"uptime", "alerts"}, clusters
 
         # A second one on the same port: one line, a non-zero exit, nothing started.
         second_marker = uuid.uuid4().hex

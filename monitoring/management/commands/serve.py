@@ -14,15 +14,17 @@ from monitoring.tools.processes import (
     stop_process_group,
     write_run_record,
 )
+from monitoring.worker.supervisor import ClusterSupervisor, cluster_names, supervisors_stop
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Command(BaseCommand):
     help = (
-        "Serve the app (runserver) with its django-q2 worker (qcluster) alongside: what `make run` runs. "
-        "Both are child processes in process groups of their own; Ctrl-C, SIGTERM (`make stop`) or "
-        "either child exiting stops both."
+        "Serve the app (runserver) with its django-q2 worker clusters (qcluster: reports, and alerts) "
+        "alongside, each cluster under a supervisor that restarts it when it exits or stops making progress "
+        "(monitoring.worker.supervisor): what `make run` runs. Each is a child process in a process group of its "
+        "own; Ctrl-C, SIGTERM (`make stop`) or the web server exiting stops them all."
     )
     requires_system_checks = []  # runserver runs them, in its own process
 
@@ -37,6 +39,7 @@ class Command(BaseCommand):
             raise CommandError(problem)
 
         children = {}
+        clusters = []
         stop_signal = None
 
         def request_stop(signum, frame):
@@ -46,6 +49,9 @@ class Command(BaseCommand):
             else:  # a second signal while stopping: no more waiting
                 for child in children.values():
                     kill_group(child.pid)
+                for cluster in clusters:
+                    if cluster.pgid is not None:
+                        kill_group(cluster.pgid)
 
         # Set explicitly: a parent may have ignored SIGINT (nohup, `&` in some shells).
         for signum in STOP_SIGNALS:
@@ -56,29 +62,45 @@ class Command(BaseCommand):
         if "whitenoise.middleware.WhiteNoiseMiddleware" not in settings.MIDDLEWARE:
             runserver.append("--insecure")  # serve the admin's and GraphiQL's static files without DEBUG
         record = None
-        try:
-            children["worker"] = start_child([*manage, "qcluster"])
-            children["web server"] = start_child(runserver)
-            record = write_run_record(
-                settings.DATA_DIR, host=host, port=int(port),
-                web=children["web server"].pid, worker=children["worker"].pid,
+        clusters.extend(
+            ClusterSupervisor(name=name, data_dir=settings.DATA_DIR, say=self._say) for name in cluster_names()
+        )
+
+        def record_children():
+            # Rewritten whenever a cluster is replaced: `make stop` kills the groups recorded.
+            return write_run_record(
+                settings.DATA_DIR, host=host, port=int(port), web=children["web server"].pid,
+                workers=[cluster.pgid for cluster in clusters if cluster.pgid is not None],
             )
+
+        try:
+            for cluster in clusters:
+                cluster.start()
+            children["web server"] = start_child(runserver)
+            record = record_children()
             self.stdout.write(
                 f"serving http://{server_address(host, port)}/ (web server pid {children['web server'].pid}, "
-                f"worker pid {children['worker'].pid}); Ctrl-C or `make stop` stops both",
+                f"worker clusters {', '.join(f'{c.name} pid {c.pgid}' for c in clusters)}, supervised); "
+                "Ctrl-C or `make stop` stops them all",
             )
             self.stdout.flush()
             while stop_signal is None:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        raise CommandError(f"the {name} exited (code {child.returncode}); stopping the rest")
+                web = children["web server"]
+                if web.poll() is not None:
+                    raise CommandError(f"the web server exited (code {web.returncode}); stopping the rest")
+                if any([cluster.watch() for cluster in clusters]):
+                    record = record_children()
                 time.sleep(0.2)
         finally:
-            # Web server first (no new requests), then the worker (finishes or hands back
-            # its task); each signalled, waited for, then its whole group killed.
-            for name in ("web server", "worker"):
-                if name in children:
-                    stop_process_group(children[name])
+            # Web server first (no new requests), then the clusters together (each finishes
+            # or hands back its tasks); each signalled, waited for, then its group killed.
+            if "web server" in children:
+                stop_process_group(children["web server"])
+            supervisors_stop(clusters, timeout=30)
             if record is not None:
                 record.unlink(missing_ok=True)
-        self.stdout.write(f"stopped ({signal.Signals(stop_signal).name}): web server and worker")
+        self.stdout.write(f"stopped ({signal.Signals(stop_signal).name}): web server and workers")
+
+    def _say(self, message: str) -> None:
+        self.stderr.write(message)
+        self.stderr.flush()
