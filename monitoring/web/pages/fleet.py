@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from monitoring import engine
-from monitoring.kernel import humanize
+from monitoring.kernel import humanize, values
 from monitoring.stores.access import Access, stores_visible
 from monitoring.kernel.periods import zone_name
 from monitoring.kernel.states import STATES
@@ -89,9 +89,11 @@ def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta)
 
 
 def _page_number(request: HttpRequest) -> int:
+    """`?page=N` by the one grammar (ASCII digits: `٣` is no page 3); anything else,
+    or out of range, is the first page: a page number is never an error."""
     try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
+        return values.whole_number(request.GET.get("page", "1"), field="page", minimum=1)
+    except values.InvalidValue:
         return 1
 
 
