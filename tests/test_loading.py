@@ -830,7 +830,7 @@ def test_load_data_command(db, tmp_path):
     call_command("load_data", str(folder), stdout=out, stderr=err)
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith("timezones.csv (timezones): 1 rows: loaded 1, replaced 0,")
+    assert lines[0].startswith("timezones.csv (timezones): 1 row: loaded 1, replaced 0,")
     assert lines[2].startswith("store_status.csv (status): 2 rows: loaded 1, replaced 0, unchanged 0, rejected 1,")
     assert "store_status.csv:3: timestamp_utc: unparsable timestamp_utc 'x' (write e.g." in err.getvalue()
     rejects = folder / "store_status.rejects.csv"  # default: next to the input
@@ -973,7 +973,7 @@ def test_generate_report_warns_when_as_of_misses_the_stored_polls(db, tmp_path, 
     err = io.StringIO()
     call_command("generate_report", "--as-of", as_of, "--output", str(tmp_path / "r.csv"), stderr=err)
     lines = err.getvalue().splitlines()
-    assert lines[-1].startswith("wrote 1 stores to")
+    assert lines[-1].startswith("wrote 1 store to")
     assert lines[:-1] == ([f"warning: {warning}"] if warning else [])
 
 

@@ -76,9 +76,11 @@ def utc_time(moment: datetime | None) -> str:
     return "—" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def count(number: int, noun: str, plural: str | None = None) -> str:
-    """'14,000 stores', '1 store'."""
-    return f"{number:,} {noun if number == 1 else (plural or noun + 's')}"
+def count(number: int, noun: str, plural: str | None = None, *, grouped: bool = True) -> str:
+    """'14,000 stores', '1 store'; `grouped=False`: '14000 stores' (command output that
+    scripts read)."""
+    figure = f"{number:,}" if grouped else str(number)
+    return f"{figure} {noun if number == 1 else (plural or noun + 's')}"
 
 
 def uptime_percent(up: float, down: float) -> float | None:

@@ -34,6 +34,7 @@ from monitoring.ingest import (
     read_header,
 )
 from monitoring.ingest.status_file import reading_ahead
+from monitoring.kernel.humanize import count
 from monitoring.models import Store
 
 SHOWN_REJECTIONS = 10
@@ -89,7 +90,7 @@ class Command(BaseCommand):
         if options["if_empty"]:
             stores = Store.objects.count()
             if stores:
-                self.stdout.write(f"load_data: skipped (--if-empty): the database already has {stores} stores")
+                self.stdout.write(f"load_data: skipped (--if-empty): the database already has {count(stores, 'store', grouped=False)}")
                 return
         rejects_dir = Path(options["rejects"]) if options["rejects"] else None
         try:
