@@ -291,9 +291,9 @@ def test_webhooks_over_graphql_are_owner_scoped(client, world):
         {"event": "STORE_DOWN", "storeId": "a1", "status": "PENDING", "attempts": 0, "lastAttemptAt": None}
     ]
     assert gql(client, LIST, bob_token)["data"]["webhooks"] == []
-    delete = "mutation($id: ID!) { deleteWebhook(id: $id) }"
-    assert gql(client, delete, bob_token, {"id": created["webhook"]["id"]})["data"]["deleteWebhook"] is False
-    assert gql(client, delete, alice_token, {"id": created["webhook"]["id"]})["data"]["deleteWebhook"] is True
+    delete = "mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }"
+    assert gql(client, delete, bob_token, {"id": created["webhook"]["id"]})["data"]["deleteWebhook"]["deleted"] is False
+    assert gql(client, delete, alice_token, {"id": created["webhook"]["id"]})["data"]["deleteWebhook"]["deleted"] is True
     refused = gql(client, CREATE, alice_token, {"url": "ftp://example.com"})
     assert refused["data"] is None and refused["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "url"}
     too_many = gql(client, "mutation { createWebhook(url: \"https://example.com\", confirmPolls: 0) { secret } }", alice_token)

@@ -19,7 +19,7 @@ SET = """mutation($date: Date!, $shifts: [ShiftInput!]!) {
     specialHours { date } userErrors { field message code } } }"""
 CLEAR = 'mutation { clearSpecialHours(storeId: "s1", date: "2023-12-25") { cleared } }'
 CREATE = 'mutation { createWebhook(url: "https://example.com/hook") { webhook { id } secret } }'
-DELETE = "mutation($id: ID!) { deleteWebhook(id: $id) }"
+DELETE = "mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }"
 ONE_SHIFT = [{"startTimeLocal": "09:00", "endTimeLocal": "12:00"}]
 
 
@@ -73,7 +73,7 @@ def test_special_hours_and_webhook_writes_are_limited_per_caller(client, alice, 
     assert gql(client, alice, SET, {"date": "2023-12-25", "shifts": ONE_SHIFT}).json()["data"]["setSpecialHours"]
     assert gql(client, alice, CLEAR).json()["data"]["clearSpecialHours"]["cleared"] is True
     webhook_id = gql(client, alice, CREATE).json()["data"]["createWebhook"]["webhook"]["id"]
-    assert gql(client, alice, DELETE, {"id": webhook_id}).json()["data"]["deleteWebhook"] is True
+    assert gql(client, alice, DELETE, {"id": webhook_id}).json()["data"]["deleteWebhook"]["deleted"] is True
     for query, variables in (
         (SET, {"date": "2023-12-26", "shifts": ONE_SHIFT}),
         (CLEAR, None),
