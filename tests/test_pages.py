@@ -496,12 +496,12 @@ def test_home_is_the_fleet_worst_first_with_coverage(client, fleet):
     assert "6 stores you can see" in html
     b_down = fleet_row(html, "b-down")
     assert "down for 2 h 30 min" in b_down
-    assert "24 h of 24 h known" in b_down and "168 h of 168 h known" in b_down
+    assert "1 d of 1 d known" in b_down and "7 d of 7 d known" in b_down
     assert "just now" in b_down and "Wed 25 Jan 2023 12:00 UTC" in b_down  # last poll, at as_of
     # A week of mostly unknown time is qualified, never a bare 100%.
     f_new = fleet_row(html, "f-new")
-    assert "100% up but only 25 h of 168 h known" in f_new  # 24 polls: 25 h within H of one
-    assert "100% up 24 h of 24 h known" in f_new
+    assert "100% up but only 1 d 1 h of 7 d known" in f_new  # 24 polls: 25 h within H of one
+    assert "100% up 1 d of 1 d known" in f_new
     # No polls in the window: said in words.
     assert "no polls in this window: uptime unknown" in fleet_row(html, "d-never")
     assert "never" in fleet_row(html, "d-never")
@@ -540,8 +540,8 @@ def test_status_page_coverage_in_words(client, fleet):
     html = client.get("/stores/d-never/").content.decode()
     assert html.count("no polls in this window: uptime unknown") == 3
     html = client.get("/stores/f-new/").content.decode()
-    assert "but only 25 h of 168 h known" in html  # the week
-    assert "1 h of 1 h known" in html and "24 h of 24 h known" in html
+    assert "but only 1 d 1 h of 7 d known" in html  # the week
+    assert "1 h of 1 h known" in html and "1 d of 1 d known" in html
 
 
 def test_humanize():
@@ -556,8 +556,8 @@ def test_humanize():
     assert humanize.ago(now - timedelta(hours=2), now=now) == "2 h ago"
     assert humanize.ago(now - timedelta(seconds=5), now=now) == "a few seconds ago"
     assert humanize.percent_text(99.96) == "99.9%" and humanize.percent_text(100.0) == "100%"
-    assert humanize.coverage(4 * 3600, 0, 164 * 3600)["text"] == "100% up — but only 4 h of 168 h known"
-    assert humanize.coverage(20 * 3600 * 0.981, 20 * 3600 * 0.019, 4 * 3600)["text"] == "98.1% up · 20 h of 24 h known"
+    assert humanize.coverage(4 * 3600, 0, 164 * 3600)["text"] == "100% up — but only 4 h of 7 d known"
+    assert humanize.coverage(20 * 3600 * 0.981, 20 * 3600 * 0.019, 4 * 3600)["text"] == "98.1% up · 20 h of 1 d known"
     assert humanize.coverage(0, 0, 3600)["text"] == "no polls in this window: uptime unknown"
 
 
