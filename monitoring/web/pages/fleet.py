@@ -118,7 +118,7 @@ def home(request: HttpRequest) -> HttpResponse:
     page_number = _page_number(request)
     if ranked:  # the whole fleet's ranking (kept: monitoring.fleet), then the search and filter
         kept = fleet_ranking_for(access=access, as_of=as_of)
-        columns, as_of = kept.columns, kept.as_of
+        columns, as_of, refreshing = kept.columns, kept.as_of, kept.refreshing
         found = columns.select(prefix=query)
         counts = columns.counts(found)
         if state_filter:
@@ -129,6 +129,7 @@ def home(request: HttpRequest) -> HttpResponse:
         offset = (page_number - 1) * FLEET_PAGE_SIZE
         shown = [columns.row(i) for i in found[offset : offset + FLEET_PAGE_SIZE]]
     else:  # too many to rank per request: the page's stores in id order
+        refreshing = False
         if query:
             stores = stores.filter(store_id__startswith=query)
         stores = stores.values_list("pk", "store_id", "timezone_name")
@@ -164,6 +165,8 @@ def home(request: HttpRequest) -> HttpResponse:
         ],
         "as_of": as_of,
         "as_of_utc": humanize.utc_time(as_of),
+        "as_of_hhmm": f"{as_of.astimezone(UTC):%H:%M} UTC",
+        "refreshing": refreshing,
         "page_number": page_number,
         "page_count": max(page_count, 1),
         "previous_url": link(page_number - 1) if page_number > 1 else None,
