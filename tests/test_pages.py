@@ -491,7 +491,7 @@ def test_home_is_the_fleet_worst_first_with_coverage(client, fleet):
     html = client.get("/", headers=HTML).content.decode()
     assert fleet_rows(html) == [
         ("b-down", "down"), ("c-half", "up"), ("a-up", "up"), ("f-new", "up"),
-        ("d-never", "never reported"), ("e-silent", "silent"),
+        ("d-never", "unknown"), ("e-silent", "silent"),  # the badge's word is its filter's
     ]
     assert "6 stores you can see" in html
     b_down = fleet_row(html, "b-down")
@@ -508,14 +508,17 @@ def test_home_is_the_fleet_worst_first_with_coverage(client, fleet):
     assert "10 d ago" in fleet_row(html, "e-silent") or "1 wk ago" in fleet_row(html, "e-silent")
     assert "no polls in this window: uptime unknown" in fleet_row(html, "e-silent")
     # The filters' counts.
-    assert 'data-state="down">down now (1)<' in html and 'data-state="unknown">unknown (2)<' in html
+    assert 'data-state="down">down now (1)<' in html and 'data-state="unknown">unknown (1)<' in html
+    assert 'data-state="silent">silent (1)<' in html and "never reported" in fleet_row(html, "d-never")
 
 
 def test_home_filters_down_now_and_searches(client, fleet):
     html = client.get("/", {"state": "down"}, headers=HTML).content.decode()
     assert fleet_rows(html) == [("b-down", "down")]
     html = client.get("/", {"state": "unknown"}, headers=HTML).content.decode()
-    assert [store for store, _ in fleet_rows(html)] == ["d-never", "e-silent"]
+    assert [store for store, _ in fleet_rows(html)] == ["d-never"]
+    html = client.get("/", {"state": "silent"}, headers=HTML).content.decode()
+    assert fleet_rows(html) == [("e-silent", "silent")]
     html = client.get("/", {"q": "c-"}, headers=HTML).content.decode()
     assert fleet_rows(html) == [("c-half", "up")]
     assert client.get("/", {"state": "sideways"}, headers=HTML).status_code == 400
