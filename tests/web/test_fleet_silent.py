@@ -28,11 +28,11 @@ def badges(html: str) -> dict[str, str]:
 def stores():
     # The latest poll of all sets as_of: 09:21.
     add_polls(make_store("clock", zone="UTC"), [(AS_OF, True)])
-    # Opens at 09:00; polled yesterday in hours and at 08:39 today, before opening: 30 min
-    # of business time after its last evidence poll yesterday, 21 min today.
+    # Opens at 09:00; polled yesterday in hours and at 08:39 on the 25th, before opening: 30 min
+    # of business time after its last evidence poll the day before, 21 min on the 25th.
     just = make_store("just-opened", zone="UTC", hours=[(day, "09:00", "17:00") for day in EVERY_DAY])
     add_polls(just, [*YESTERDAY, (AS_OF - timedelta(minutes=42), True)])
-    # Opened at 06:00, its last poll at 05:50: 1 h 30 min yesterday and 3 h 21 min today
+    # Opened at 06:00, its last poll at 05:50: 1 h 30 min the day before and 3 h 21 min on the 25th
     # of business time without an evidence poll.
     early = make_store("opened-early", zone="UTC", hours=[(day, "06:00", "18:00") for day in EVERY_DAY])
     add_polls(early, [*YESTERDAY, (AS_OF - timedelta(hours=3, minutes=31), True)])
