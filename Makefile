@@ -39,6 +39,7 @@ test: install
 demo-data: install
 	$(PY) manage.py generate_data csv_data --stores 300 --days 7 --seed 2023
 
+# Each bench drops the databases it created when it exits (BENCH_KEEP=1 keeps them); the
+# generated files they share (bench/out/, ~700 MB) are removed once both are done.
 bench: install
-	$(PY) bench/load.py
-	$(PY) bench/report.py
+	status=0; $(PY) bench/load.py || status=$$?; $(PY) bench/report.py || status=$$?; rm -rf bench/out; exit $$status

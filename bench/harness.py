@@ -1,7 +1,13 @@
 """Shared plumbing for the benchmarks: a database of their own on the same server the
 project uses (DATABASE_URL, or the embedded one), generated data cached under bench/out/,
-and `manage.py` runs against that database."""
+and `manage.py` runs against that database.
 
+The databases a benchmark creates are dropped when it exits (a 56,000-store one holds
+gigabytes, in `.data/postgres` on the embedded server), unless BENCH_KEEP=1 (for
+`--reuse` in a later run). bench/out/ is a cache kept between runs: `make bench` removes
+it when done, `rm -rf bench/out` by hand."""
+
+import atexit
 import os
 import subprocess
 import sys
@@ -28,8 +34,40 @@ def database_url(name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+#: Databases this run created: dropped at exit unless BENCH_KEEP=1.
+_created: list[str] = []
+
+
+def _drop(name: str) -> None:
+    import psycopg2
+
+    admin = psycopg2.connect(database_url("postgres"))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@atexit.register
+def _drop_created() -> None:
+    if os.environ.get("BENCH_KEEP", "").strip() in {"1", "true", "yes"}:
+        if _created:
+            print(f"BENCH_KEEP: kept database(s) {', '.join(_created)}", file=sys.stderr)
+        return
+    for name in _created:
+        try:
+            _drop(name)
+        except Exception as error:  # the server may be gone already; say so, don't hide the figures
+            print(f"could not drop bench database {name}: {error}", file=sys.stderr)
+
+
+def databases_keep() -> None:
+    """This run's databases stay after it (a bench's own `--keep`)."""
+    _created.clear()
+
+
 def fresh_database(name: str) -> str:
-    """Drop and create `name`, migrate it, return its URL."""
+    """Drop and create `name`, migrate it, return its URL (dropped again at exit)."""
     import psycopg2
 
     admin = psycopg2.connect(database_url("postgres"))
@@ -38,6 +76,8 @@ def fresh_database(name: str) -> str:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{name}"')
     admin.close()
+    if name not in _created:
+        _created.append(name)
     url = database_url(name)
     manage(["migrate", "--noinput", "-v", "0"], url)
     return url

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import psycopg2
 
-from harness import OUT, ROOT, database_url, fresh_database, generated
+from harness import OUT, ROOT, database_url, databases_keep, fresh_database, generated
 
 BENCH_DB = "bench_load"
 
@@ -352,7 +352,9 @@ def run_whole(options) -> None:
             sys.exit(1)
     print(f"\nratios: {', '.join(f'{r:.2f}' for r in ratios)} (best {min(ratios):.2f}x, median"
           f" {sorted(ratios)[len(ratios) // 2]:.2f}x)")
-    if not options.keep:
+    if options.keep:
+        databases_keep()
+    else:
         drop_bench_database()
 
 
@@ -406,7 +408,9 @@ def main() -> None:
         if options.shuffled:
             print(f"  bare COPY of the shuffled file      {shuffled_floor:6.1f} s  {rows / shuffled_floor:>10,.0f} rows/s")
             print_load("load (shuffled file)", *shuffled_load, rows, shuffled_floor)
-        if not options.keep:
+        if options.keep:
+            databases_keep()
+        else:
             drop_bench_database()
 
 def drop_bench_database() -> None:

@@ -13,6 +13,7 @@ errors are sorted the same way by graphql_schema.common.errors.Schema.process_er
 """
 
 import logging
+import re
 from http import HTTPStatus
 
 #: Longest path and reason written on a request's line.
@@ -61,3 +62,18 @@ class RequestLineFormatter(logging.Formatter):
         if record.status_code < 500:
             shown.exc_info, shown.exc_text, shown.stack_info = None, None, None
         return super().format(shown)
+
+
+class RoutineTaskLines(logging.Filter):
+    """django-q writes four INFO lines for every task it runs (enqueued, created from a
+    schedule, processing, processed): with the every-minute schedules (stale reports,
+    alerts) an idle worker wrote about eight lines a minute. Those lines are dropped
+    unless the log level is DEBUG; the cluster's start and stop, warnings and failures
+    are kept."""
+
+    ROUTINE = re.compile(r"^Enqueued \[| created task .* from schedule \[| processing .*'|^Processed '")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and self.ROUTINE.search(record.getMessage()):
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True

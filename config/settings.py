@@ -173,9 +173,14 @@ LOGGING = {
             "datefmt": "%Y-%m-%d %H:%M:%S",
         }
     },
+    "filters": {"routine_tasks": {"()": "config.log_format.RoutineTaskLines"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "operator"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "pgserver": {"level": "WARNING"},
+        # An idle worker is quiet: django-q's line per scheduled task only at LOG_LEVEL=DEBUG.
+        "django-q": {"filters": ["routine_tasks"]},
+    },
 }
 
 # django-q2 on the ORM broker: the queue lives in the same PostgreSQL, no extra service.

@@ -5,6 +5,7 @@ numbers and UUIDs both occur) and is never parsed as a number.
 """
 
 import uuid
+from datetime import timezone
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
@@ -15,6 +16,18 @@ from django.db.models.query_utils import DeferredAttribute
 from monitoring.kernel import values
 from monitoring.kernel.storage import report_storage
 from monitoring.kernel.values import InvalidValue
+
+#: Weekday names as the admin shows a shift (0 = Monday, docs/rules.md §1).
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _shift_text(start, end) -> str:
+    """'09:00–17:00'; an end of 00:00 is the end of the day (stored 24:00, docs/rules.md §3)."""
+    return f"{start:%H:%M}–{'24:00' if end.hour == end.minute == 0 and end.second == 0 else f'{end:%H:%M}'}"
+
+
+def _instant_text(moment) -> str:
+    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S.%f} UTC"
 
 
 def _grammar_checks(instance: models.Model, exclude, checks) -> None:
@@ -136,6 +149,10 @@ class BusinessHours(models.Model):
         read from text by the grammar in the admin's form (monitoring.admin)."""
         _grammar_checks(self, exclude, {"day_of_week": lambda day: values.day_of_week(str(day), field="day_of_week")})
 
+    def __str__(self) -> str:
+        day = _DAYS[self.day_of_week] if 0 <= self.day_of_week < 7 else f"day {self.day_of_week}"
+        return f"{self.store}: {day} {_shift_text(self.start_time_local, self.end_time_local)}"
+
 
 class SpecialHours(models.Model):
     """One special-hours row (docs/rules.md §9): on `date` (the store's local calendar date) the
@@ -170,6 +187,10 @@ class SpecialHours(models.Model):
     def closed(self) -> bool:
         return self.start_time_local is None
 
+    def __str__(self) -> str:
+        hours = "closed" if self.closed else _shift_text(self.start_time_local, self.end_time_local)
+        return f"{self.store}: {self.date:%Y-%m-%d} {hours}"
+
 
 #: The BRIN index of the poll instants ("all polls between t1 and t2").
 POLL_TIME_INDEX = "status_poll_time_brin"
@@ -202,6 +223,9 @@ class StatusPoll(models.Model):
     def status(self) -> str:
         return "active" if self.is_active else "inactive"
 
+    def __str__(self) -> str:
+        return f"{self.store}: {self.status} at {_instant_text(self.timestamp_utc)}"
+
 
 class StatusPollRow(models.Model):
     """The poll table as the admin lists it (read-only): the admin cannot register a
@@ -223,6 +247,9 @@ class StatusPollRow(models.Model):
     @property
     def status(self) -> str:
         return "active" if self.is_active else "inactive"
+
+    def __str__(self) -> str:
+        return f"{self.store}: {self.status} at {_instant_text(self.timestamp_utc)}"
 
 
 class StoredCsvDescriptor(DeferredAttribute):
@@ -297,6 +324,9 @@ class Report(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"report {self.id} ({self.status.lower()})"
+
 
 class ReportChunk(models.Model):
     """A slice of a report's stores (consecutive in store_id order), computed by one
@@ -319,6 +349,9 @@ class ReportChunk(models.Model):
     class Meta:
         ordering = ["report", "index"]
         constraints = [models.UniqueConstraint(fields=["report", "index"], name="report_chunk_unique_index")]
+
+    def __str__(self) -> str:
+        return f"report {self.report_id}, part {self.index + 1}"
 
 
 class ReportRow(models.Model):
@@ -344,3 +377,6 @@ class ReportRow(models.Model):
     class Meta:
         ordering = ["store_id"]
         constraints = [models.UniqueConstraint(fields=["report", "store_id"], name="report_row_unique_store")]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} in report {self.report_id}"

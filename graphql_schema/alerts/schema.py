@@ -8,8 +8,15 @@ import strawberry
 from django.db.models import Prefetch
 from strawberry.types import Info
 
-from graphql_schema.alerts.types import MAX_DELIVERIES, AlertEvent, CreateWebhookPayload, WebhookType
+from graphql_schema.alerts.types import (
+    MAX_DELIVERIES,
+    AlertEvent,
+    CreateWebhookPayload,
+    DeleteWebhookPayload,
+    WebhookType,
+)
 from graphql_schema.common.errors import UserError, request_access
+from graphql_schema.common.payloads import refused
 from graphql_schema.limits.rate_limits import rate_limit
 from monitoring.alerts.models import Delivery
 from monitoring.alerts.webhooks import webhook_create, webhook_delete, webhooks_visible
@@ -56,13 +63,18 @@ class Mutation:
         )
         return CreateWebhookPayload(webhook=WebhookType.of(webhook), secret=secret)
 
-    @strawberry.mutation(description="Deletes one of the caller's webhooks and its delivery log. True if it existed.")
+    @strawberry.mutation(
+        description="Deletes one of the caller's webhooks and its delivery log: `deleted` says whether it existed."
+    )
     def delete_webhook(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The webhook's id.")]
-    ) -> bool:
+    ) -> DeleteWebhookPayload:
         rate_limit(info, scope="writes")
         try:
-            return webhook_delete(access=request_access(info), webhook_id=uuid.UUID(str(id)))
+            webhook_id = uuid.UUID(str(id))
         except ValueError:
-            raise UserError(f"id: not a webhook id: {id!r}", argument="id") from None
+            error = UserError(f"id: not a webhook id: {id!r}", argument="id")
+            return DeleteWebhookPayload(deleted=False, id=id, user_errors=refused(info, error))
+        deleted = webhook_delete(access=request_access(info), webhook_id=webhook_id)
+        return DeleteWebhookPayload(deleted=deleted, id=id, user_errors=[])
 

@@ -1,5 +1,5 @@
-"""GraphQL types of alerts (docs/rules.md §10): webhooks, their delivery log, the payload of
-`createWebhook`."""
+"""GraphQL types of alerts (docs/rules.md §10): webhooks, their delivery log, the payloads of
+`createWebhook` and `deleteWebhook`."""
 
 from datetime import datetime
 from enum import Enum
@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from graphql_schema.common.payloads import UserErrorType
 from monitoring.alerts import events
 from monitoring.alerts.models import Delivery, Webhook
 
@@ -105,4 +106,15 @@ class CreateWebhookPayload:
     webhook: WebhookType = strawberry.field(description="The webhook.")
     secret: str = strawberry.field(
         description="Signs each delivery: header X-Signature-256 is `sha256=` and the hex HMAC-SHA256 of the raw body."
+    )
+
+
+@strawberry.type(description="What `deleteWebhook` did.")
+class DeleteWebhookPayload:
+    deleted: bool = strawberry.field(
+        description="True if the webhook existed (among the caller's) and is gone with its delivery log; false if there was none."
+    )
+    id: strawberry.ID = strawberry.field(description="The id asked for.")
+    user_errors: list[UserErrorType] = strawberry.field(
+        description="Why the request was refused (an id that is no webhook id); empty otherwise."
     )

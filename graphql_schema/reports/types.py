@@ -198,7 +198,11 @@ class ReportType:
     created_at: datetime = strawberry_django.field(description="When it was asked for.")
     started_at: datetime | None = strawberry_django.field(description="When it started running; null while PENDING.")
     finished_at: datetime | None = strawberry_django.field(description="When it completed or failed.")
-    error: str | None = strawberry_django.field(field_name="error", description="Why it FAILED; empty otherwise.")
+
+    @strawberry_django.field(description="Why it FAILED; null otherwise.", only=["error"])
+    def error(self) -> str | None:
+        return self.error or None  # the column holds "" when there is no error
+
     requested_as_of: datetime | None = strawberry_django.field(
         description="The asOf asked for; null: the latest poll when it runs."
     )

@@ -12,7 +12,14 @@ report for the stores selected.
 One file a part of the site: `common` (shared helpers), `stores`, `polls`, `reports`,
 `owners` (and API tokens). Importing them registers their ModelAdmins."""
 
+from django.contrib import admin
+
 from monitoring.admin import owners, polls, reports, stores  # noqa: F401  (registers their ModelAdmins)
+
+# The product's name, not "Django administration", on every admin page and tab.
+admin.site.site_header = "Store uptime monitor"
+admin.site.site_title = "Store uptime monitor admin"
+admin.site.index_title = "Stores, polls, reports and alerts"
 from monitoring.admin.common import EstimatedCountPaginator
 
 __all__ = [

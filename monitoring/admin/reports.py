@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from monitoring.kernel import humanize
 from monitoring.web.links import report_download_path
 from monitoring.models import Report, ReportRow
 
@@ -82,7 +83,7 @@ class ReportAdmin(NulSafeAdmin):
     @admin.display(description="duration")
     def duration(self, obj: Report) -> str:
         if obj.started_at and obj.finished_at:
-            return f"{(obj.finished_at - obj.started_at).total_seconds():.2f} s"
+            return humanize.duration((obj.finished_at - obj.started_at).total_seconds())
         return "—"
 
     @admin.display(description="rows", ordering="row_count")

@@ -128,9 +128,11 @@ class DayOfWeekFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        if value not in {str(day) for day in range(7)}:
+        try:
+            day = values.whole_number(value, field="day", maximum=6)
+        except values.InvalidValue:
             return queryset.none()
-        return queryset.filter(day_of_week=int(value))
+        return queryset.filter(day_of_week=day)
 
 
 class DefaultZoneFilter(admin.SimpleListFilter):

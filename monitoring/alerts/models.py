@@ -51,6 +51,9 @@ class StoreAlertState(models.Model):
     last_live_at = models.DateTimeField(null=True, help_text="Newest poll that arrived live (within H of the clock).")
     silent_for = models.DateTimeField(null=True, help_text="The evidence poll after which STORE_SILENT was sent.")
 
+    def __str__(self) -> str:
+        return f"alert state of {self.store}"
+
 
 class Delivery(models.Model):
     """One event for one webhook, and how its delivery went. Unique per (webhook, store,

@@ -12,3 +12,6 @@ class FleetRanking(models.Model):
     store_count = models.IntegerField()
     data = models.BinaryField()
     refresh_requested_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"fleet ranking ({self.scope})"

@@ -1,5 +1,13 @@
 """The fleet ranking: every store's state now, its last day's and last week's figures
-and latest poll, from one read of hours and polls and one engine call, worst first."""
+and latest poll, from one read of hours and polls and one engine call, worst first.
+
+Data only: how a row reads on a page (words, links, local times) is the page's
+(monitoring.web.pages.fleet).
+
+"Silent" (docs/rules.md §4.4) is an UNKNOWN store that is open now, has reported at some
+time, and has had more than H of business time since its last evidence poll (the same
+rule as the STORE_SILENT alert, §10). A store that opened less than H of business time
+ago, its last poll before opening, is unknown, not silent: it has not missed a poll yet."""
 
 from __future__ import annotations
 
@@ -10,10 +18,9 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from monitoring import engine
-from monitoring.kernel import humanize
 from monitoring.kernel.states import CLOSED, DOWN, STATES, UNKNOWN, UP
 from monitoring.kernel.periods import default_horizon
-from monitoring.stores.selectors import polls_between, store_schedules
+from monitoring.stores.selectors import polls_between, store_schedules, stores_polled
 
 WEEK = timedelta(days=7)
 
@@ -28,28 +35,41 @@ class FleetRow:
     week: tuple[float, float, float]
     last_poll_us: int | None = None  # the last poll within the week (+ H) read for the figures
     last_poll_active: bool | None = None
-    label: str = ""  # for UNKNOWN: "silent" or "never reported"
-    page_url: str | None = None
-    down_for: str = ""
-    down_since_local: str = ""
-    last_poll_text: str = ""
-    last_poll_local: str = ""
+    silent: bool = False  # UNKNOWN, open, and more than H of business time without an evidence poll
 
-    @property
-    def state_label(self) -> str:
-        return self.label or self.state.lower()
 
-    @property
-    def week_percent(self) -> float | None:
-        return humanize.uptime_percent(self.week[0], self.week[1])
-
-    @property
-    def day_figure(self) -> dict:
-        return humanize.coverage(*self.day)
-
-    @property
-    def week_figure(self) -> dict:
-        return humanize.coverage(*self.week)
+def _silent(schedules, polls, stores, *, candidates: np.ndarray, start: datetime, as_of: datetime, h_us: int) -> np.ndarray:
+    """Of the `candidates` (UNKNOWN and open now), those that have reported at some time
+    and have had more than H of business time since their last evidence poll (or since
+    `start`, the read's beginning, without one in the read): True per store. One engine
+    call over the candidates' hours; the stores with no poll in the read are asked of the
+    database once (have they ever polled?)."""
+    n = len(schedules)
+    silent = np.zeros(n, bool)
+    if not len(candidates):
+        return silent
+    t0, t1 = engine.to_us(start), engine.to_us(as_of)
+    position = np.full(n, -1, np.int64)
+    position[candidates] = np.arange(len(candidates))
+    intervals = engine.business_intervals(
+        schedules=[schedules[i] for i in candidates], start=start, end=as_of + timedelta(microseconds=1)
+    )
+    mine = position[polls.store_index] >= 0
+    p_store, p_t = position[polls.store_index[mine]], polls.timestamp_us[mine]
+    evidence = engine.inside_intervals(intervals, p_store, p_t) & (p_t <= t1)
+    since = np.full(len(candidates), t0, np.int64)
+    np.maximum.at(since, p_store[evidence], p_t[evidence])
+    index, starts, ends = intervals
+    quiet = np.maximum(np.minimum(ends, t1) - np.maximum(starts, since[index]), 0)
+    business = np.bincount(index, weights=quiet, minlength=len(candidates))
+    polled = np.zeros(len(candidates), bool)
+    polled[np.unique(p_store)] = True
+    unread = candidates[~polled]
+    if len(unread):
+        ever = stores_polled(store_pks=[stores[i][0] for i in unread], until=as_of)
+        polled |= np.isin([stores[i][0] for i in candidates], list(ever))
+    silent[candidates] = polled & (business > h_us)
+    return silent
 
 
 def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,7 +103,7 @@ def _current_states(schedules, polls, *, as_of: datetime, horizon: timedelta) ->
         state[e_store[latest]] = np.where(e_active[latest], UP, DOWN)
     state[~open_now] = CLOSED
     state[last_us < 0] = UNKNOWN  # no poll in the week read: unknown, open or not (silent, or never reported)
-    return state, last_us, last_active
+    return state, last_us, last_active, open_now
 
 
 def fleet_rows(
@@ -106,7 +126,11 @@ def fleet_columns(
     schedules = store_schedules(stores=stores, start=start, end=as_of)
     polls = polls_between(stores=stores, start=start, end=as_of)
     result = engine.compute_uptime(schedules=schedules, polls=polls, as_of=as_of, horizon=horizon)
-    states, last_us, last_active = _current_states(schedules, polls, as_of=as_of, horizon=horizon)
+    states, last_us, last_active, open_now = _current_states(schedules, polls, as_of=as_of, horizon=horizon)
+    silent = _silent(
+        schedules, polls, stores, candidates=np.flatnonzero((states == UNKNOWN) & open_now), start=start, as_of=as_of,
+        h_us=int(horizon.total_seconds() * 1_000_000),
+    )
     return FleetColumns(
         pk=np.fromiter((pk for pk, _, _ in stores), np.int64, len(stores)),
         store_id=[store_id for _, store_id, _ in stores],
@@ -116,6 +140,7 @@ def fleet_columns(
         week=result.seconds[:, 2, :].copy(),
         last_poll_us=last_us,
         last_poll_active=last_active,
+        silent=silent,
     )
 
 
@@ -132,6 +157,11 @@ class FleetColumns:
     week: np.ndarray
     last_poll_us: np.ndarray  # int64; -1: no poll in the week read
     last_poll_active: np.ndarray  # bool
+    silent: np.ndarray | None = None  # bool: UNKNOWN stores that are silent (None: none are)
+
+    def __post_init__(self) -> None:
+        if self.silent is None:
+            object.__setattr__(self, "silent", np.zeros(len(self.store_id), bool))
 
     def __len__(self) -> int:
         return len(self.store_id)
@@ -147,6 +177,7 @@ class FleetColumns:
             week=tuple(self.week[i].tolist()),
             last_poll_us=last if last >= 0 else None,
             last_poll_active=bool(self.last_poll_active[i]) if last >= 0 else None,
+            silent=bool(self.silent[i]),
         )
 
     def worst_first(self) -> "FleetColumns":
@@ -170,7 +201,12 @@ class FleetColumns:
             week=self.week[index],
             last_poll_us=self.last_poll_us[index],
             last_poll_active=self.last_poll_active[index],
+            silent=self.silent[index],
         )
+
+    def silent_count(self, index: np.ndarray | None = None) -> int:
+        """Silent rows (of `index`, or of all): counted among UNKNOWN by `counts`."""
+        return int(np.count_nonzero(self.silent if index is None else self.silent[index]))
 
     def counts(self, index: np.ndarray | None = None) -> dict[str, int]:
         """Rows per state (of `index`, or of all)."""
@@ -178,13 +214,16 @@ class FleetColumns:
         found = np.bincount(codes, minlength=len(STATES))
         return {name: int(found[code]) for code, name in enumerate(STATES)}
 
-    def select(self, *, prefix: str = "", state: str | None = None) -> np.ndarray:
-        """Positions of the rows whose id starts with `prefix` and whose state is `state`."""
+    def select(self, *, prefix: str = "", state: str | None = None, silent: bool | None = None) -> np.ndarray:
+        """Positions of the rows whose id starts with `prefix`, whose state is `state` and
+        (unless None) that are silent or not."""
         keep = np.ones(len(self), bool)
         if prefix:
             keep &= np.fromiter((store_id.startswith(prefix) for store_id in self.store_id), bool, len(self))
         if state:
             keep &= self.state == STATES.index(state)
+        if silent is not None:
+            keep &= self.silent == silent
         return np.flatnonzero(keep)
 
     def to_bytes(self) -> bytes:
@@ -199,6 +238,7 @@ class FleetColumns:
             week=self.week,
             last_poll_us=self.last_poll_us,
             last_poll_active=self.last_poll_active,
+            silent=self.silent,
             store_id=np.frombuffer("\0".join(self.store_id).encode(), np.uint8),
             timezone_name=np.frombuffer("\0".join(zone or "" for zone in self.timezone_name).encode(), np.uint8),
         )
@@ -213,6 +253,8 @@ class FleetColumns:
             return cls(
                 pk=arrays["pk"], store_id=ids, timezone_name=zones, state=arrays["state"], day=arrays["day"],
                 week=arrays["week"], last_poll_us=arrays["last_poll_us"], last_poll_active=arrays["last_poll_active"],
+                # A ranking stored before silence was kept: none silent until its refresh.
+                silent=arrays["silent"] if "silent" in arrays.files else None,
             )
 
 

@@ -9,7 +9,7 @@ GIL); older than that, or never computed, the request computes it and shares it.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,6 +33,9 @@ class KeptRanking:
     computed_at: datetime
     as_of: datetime
     columns: FleetColumns
+    #: Served while newer data exists and a refresh is queued for the workers: the page
+    #: says "refreshing" beside its "as of".
+    refreshing: bool = False
 
 
 #: Per process: the ranking last loaded or computed per scope.
@@ -78,7 +81,7 @@ def fleet_ranking_for(*, access: Access, as_of: datetime) -> KeptRanking:
             if not exact:
                 _request_refresh(scope, now=now)
             if kept is not None:
-                return kept
+                return kept if exact else replace(kept, refreshing=True)
     return fleet_ranking_compute(scope=scope, as_of=as_of, version=version)
 
 

@@ -23,7 +23,9 @@ from monitoring.ingest.csv_files import (
     TIMEZONES,
     default_rejects_path,
     expected_names,
+    FILE_NAMES,
     find_input_files,
+    folder_survey,
     read_header,
 )
 from monitoring.ingest.live import polls_record
@@ -46,6 +48,8 @@ __all__ = [
     "default_rejects_path",
     "expected_names",
     "find_input_files",
+    "folder_survey",
+    "FILE_NAMES",
     "load_business_hours_file",
     "load_files",
     "load_special_hours_file",

@@ -297,6 +297,60 @@ def find_input_files(*, directory: Path | str) -> dict[str, Path]:
     return files
 
 
+#: A kind's usual names without `.csv`: a file whose name starts with one of them
+#: (`store_status_sample.csv`, `menu_hours (1).csv`) is a close name for that kind.
+_STEMS: dict[str, tuple[str, ...]] = {kind: tuple(name[:-4] for name in names) for kind, names in FILE_NAMES.items()}
+
+
+def close_kind_of(name: str) -> str | None:
+    """The kind whose usual name `name` starts with, for a `.csv` that has no usual
+    name itself (not a rejects file); None otherwise."""
+    lowered = name.lower()
+    if not lowered.endswith(".csv") or lowered.endswith(REJECTS_SUFFIX) or kind_of(name):
+        return None
+    for kind, stems in _STEMS.items():
+        if any(lowered.startswith(stem) for stem in stems):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class FolderSurvey:
+    """What a folder holds for each kind: `files` ({kind: path}, what to load: usual
+    names first, else a single close name), `close` (the kinds taken by a close name),
+    `ambiguous` ({kind: close names} when several compete and none is taken), `others`
+    (CSV files of no kind)."""
+
+    directory: Path
+    files: dict[str, Path]
+    close: frozenset[str]
+    ambiguous: dict[str, tuple[Path, ...]]
+    others: tuple[Path, ...]
+
+
+def folder_survey(*, directory: Path | str) -> FolderSurvey:
+    """`find_input_files`, and for a kind with no file of its usual name, the one file
+    whose name starts with it (`store_status_sample.csv` for the status file): taken,
+    and said so by the caller. Two such files for one kind are both left: the caller
+    names them. `LoadError` as `find_input_files`."""
+    directory = Path(directory)
+    files = find_input_files(directory=directory)
+    near: dict[str, list[Path]] = {}
+    others: list[Path] = []
+    for entry in sorted(directory.iterdir()):
+        if not entry.is_file() or kind_of(entry.name) or entry.name.lower().endswith(REJECTS_SUFFIX):
+            continue
+        kind = close_kind_of(entry.name)
+        if kind is not None and kind not in files:
+            near.setdefault(kind, []).append(entry)
+        elif kind is None and entry.name.lower().endswith(".csv"):
+            others.append(entry)
+    close = {kind for kind, paths in near.items() if len(paths) == 1}
+    files.update({kind: near[kind][0] for kind in close})
+    ambiguous = {kind: tuple(paths) for kind, paths in near.items() if len(paths) > 1}
+    return FolderSurvey(directory, files, frozenset(close), ambiguous, tuple(others))
+
+
 def default_rejects_path(path: Path, rejects_dir: Path | None = None) -> Path:
     """`<name without .csv>.rejects.csv`, in `rejects_dir` or next to the input."""
     stem = path.name[:-4] if path.name.lower().endswith(".csv") else path.name

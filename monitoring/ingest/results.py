@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitoring.kernel.humanize import count
 from monitoring.kernel.people_csv import PeopleCsvWriter, spreadsheet_safe
 
 #: Rejections kept in memory on a result (all of them go to the rejects file).
@@ -74,7 +75,7 @@ class FileLoadResult:
             parts.append(f"removed {self.removed}")
         parts.append(f"rejected {self.rejected}")
         parts.append(f"new stores {self.stores_created}")
-        return f"{name} ({self.kind}): {self.rows} rows: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
+        return f"{name} ({self.kind}): {count(self.rows, 'row', grouped=False)}: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
 
 
 class Progress:

@@ -1,7 +1,10 @@
 """Durations, ages, local times and uptime figures for people, the same on every page.
 
-Durations come from pendulum (`pendulum.duration`) cut to their two largest units
-("2 h 14 min", "1 d 3 h", "45 s"); ages from pendulum's `diff_for_humans` ("3 min ago");
+Every duration shown to people (business time, uptime, downtime, incidents, outages,
+how long a report took; pages and admin alike) is written by `duration`, one rule: its
+two largest units, cut down to the smaller one ("2 h 14 min", "1 d 3 h", "45 s"), never
+rounded up, so no part shown exceeds the whole it is part of ("1 d 1 h of 7 d known");
+ages from pendulum's `diff_for_humans` ("3 min ago");
 an uptime figure always says how much of the business time is known (docs/rules.md §4: unknown
 time counts as neither uptime nor downtime), so that a percentage over mostly unknown
 time is never shown bare."""
@@ -22,12 +25,13 @@ _WORDS = {"second": "s", "minute": "min", "hour": "h", "day": "d", "week": "wk",
 
 
 def duration(seconds: float) -> str:
-    """'45 s', '12 min', '2 h 14 min', '1 d 3 h': the two largest units, truncated to
-    the second (so parts never add up to more than the whole)."""
-    span = pendulum.duration(seconds=max(0, int(seconds)))
-    total = int(span.total_seconds())
+    """'45 s', '12 min', '2 h 14 min', '1 d 3 h': the two largest units, cut down (never
+    rounded up) to the smaller one, so that parts never add up to more than the whole
+    and an amount never reads larger than another that holds it. '0 min' for nothing,
+    'under 1 s' for less than a second."""
+    total = int(max(0.0, seconds))
     if total == 0:
-        return "0 min" if seconds <= 0 else "0 s"
+        return "0 min" if seconds <= 0 else "under 1 s"
     parts = []
     for unit, size in _UNITS:
         value, total = divmod(total, size)
@@ -38,16 +42,6 @@ def duration(seconds: float) -> str:
     while len(parts) > 1 and parts[-1][0] == 0:  # "2 h", not "2 h 0 min"
         parts.pop()
     return " ".join(f"{value} {unit}" for value, unit in parts)
-
-
-def hours_amount(seconds: float) -> str:
-    """An amount of business time in hours: '4 h', '20 h', '168 h', '2.5 h', '45 min'."""
-    if seconds < 3600:
-        return duration(seconds)
-    hours = seconds / 3600
-    if hours < 10:
-        return f"{hours:.1f}".removesuffix(".0") + " h"
-    return f"{hours:,.0f} h"
 
 
 def ago(moment: datetime | None, *, now: datetime) -> str:
@@ -76,9 +70,11 @@ def utc_time(moment: datetime | None) -> str:
     return "—" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def count(number: int, noun: str, plural: str | None = None) -> str:
-    """'14,000 stores', '1 store'."""
-    return f"{number:,} {noun if number == 1 else (plural or noun + 's')}"
+def count(number: int, noun: str, plural: str | None = None, *, grouped: bool = True) -> str:
+    """'14,000 stores', '1 store'; `grouped=False`: '14000 stores' (command output that
+    scripts read)."""
+    figure = f"{number:,}" if grouped else str(number)
+    return f"{figure} {noun if number == 1 else (plural or noun + 's')}"
 
 
 def uptime_percent(up: float, down: float) -> float | None:
@@ -103,9 +99,10 @@ def percent_text(value: float) -> str:
 
 def coverage(up: float, down: float, unknown: float) -> dict:
     """How an uptime figure over one window reads, with how much of it is known:
-    `headline` (the percentage, or words when there is none), `coverage` ('4 h of 168 h
-    known'), `text` (one line: '99.2% up · 4 h of 168 h known'), `qualified` (True when
-    less than half the business time is known: the headline says 'but only …')."""
+    `headline` (the percentage, or words when there is none), `coverage` ('4 h of 7 d
+    known'), `text` (one line: '99.2% up · 4 h of 7 d known'), `qualified` (True when
+    less than half the business time is known: the headline says 'but only …').
+    Amounts are `duration`s, as the business time beside them is."""
     known = up + down
     business = known + unknown
     percent = uptime_percent(up, down)
@@ -120,7 +117,7 @@ def coverage(up: float, down: float, unknown: float) -> dict:
     if business <= 0:
         result.update(headline="closed", text="closed: no business hours in this window")
         return result
-    amounts = f"{hours_amount(known)} of {hours_amount(business)}"
+    amounts = f"{duration(known)} of {duration(business)}"
     if percent is None:
         result.update(headline="unknown", text="no polls in this window: uptime unknown")
         return result

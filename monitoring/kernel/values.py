@@ -185,6 +185,27 @@ def as_of_range(moment: datetime, *, field: str = "as_of") -> datetime:
 # --------------------------------------------------------------------------- status, days, times, zones
 
 
+_WHOLE_RE = re.compile(r"[0-9]+", re.ASCII)
+#: Digits a whole number may have: enough for any bound here, and far below the text
+#: Python's int() refuses to read (4,300 digits).
+_WHOLE_DIGITS = 18
+
+
+def whole_number(
+    value: object, *, field: str, minimum: int = 0, maximum: int | None = None, trim: bool = False
+) -> int:
+    """A whole number written in ASCII digits (`0`-`9`, no sign, no `_`, no spaces),
+    within [minimum, maximum]. `int()` alone would read `٣`, `３`, ` 3 `, `+3` and `1_0`."""
+    text = _text(value, field, trim)
+    if _WHOLE_RE.fullmatch(text) is None:
+        raise InvalidValue(field, f"invalid {field} {shown(text)} (expected a whole number written with the digits 0-9)")
+    number = int(text) if len(text) <= _WHOLE_DIGITS else None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        upper = f" to {maximum}" if maximum is not None else " or more"
+        raise InvalidValue(field, f"{field} {shown(text)} is out of range (expected {minimum}{upper})")
+    return number
+
+
 def status(value: object, *, trim: bool = False, field: str = "status") -> bool:
     """`active` (True) or `inactive` (False), any case."""
     text = _text(value, field, trim)

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone as django_timezone
 
 from monitoring.kernel.copy_format import copy_rows_in
+from monitoring.kernel.humanize import count as counted
 from monitoring.models import Report, ReportChunk, ReportRow
 from monitoring.reports import failover, files
 from monitoring.reports import queue
@@ -73,7 +74,7 @@ def report_run(*, report_id) -> Report:
         if report.status in (Report.Status.COMPLETE, Report.Status.FAILED):
             return report
         if report.attempts >= settings.REPORT_MAX_ATTEMPTS:
-            return _report_fail(report=report, message=f"the report did not finish after {report.attempts} attempts")
+            return _report_fail(report=report, message=f"the report did not finish after {counted(report.attempts, 'attempt')}")
         now = django_timezone.now()
         report.status = Report.Status.RUNNING
         report.started_at = now
@@ -133,7 +134,7 @@ def _chunk_claim(*, chunk_id: int) -> ReportChunk | None:
             return None
         if chunk.attempts >= settings.REPORT_MAX_ATTEMPTS:
             _report_fail(
-                report=chunk.report, message=f"a part of the report did not finish after {chunk.attempts} attempts"
+                report=chunk.report, message=f"a part of the report did not finish after {counted(chunk.attempts, 'attempt')}"
             )
             return None
         chunk.attempts += 1
@@ -217,7 +218,7 @@ def _report_retry_later(*, report_id, chunk_id: int, reason: str) -> None:
     connection.close()
     report = Report.objects.get(pk=report_id)
     if report.attempts >= settings.REPORT_MAX_ATTEMPTS:
-        _report_fail(report=report, message=f"{reason}; gave up after {report.attempts} attempts")
+        _report_fail(report=report, message=f"{reason}; gave up after {counted(report.attempts, 'attempt')}")
     else:
         ReportChunk.objects.filter(pk=chunk_id, finished_at__isnull=True).update(heartbeat_at=None)
         queue.report_enqueue(report=report)
@@ -240,7 +241,7 @@ def reports_recover_stale(*, now: datetime | None = None) -> int:
     for report in stale:
         count += 1
         if report.attempts >= settings.REPORT_MAX_ATTEMPTS:
-            _report_fail(report=report, message=f"the report did not finish after {report.attempts} attempts")
+            _report_fail(report=report, message=f"the report did not finish after {counted(report.attempts, 'attempt')}")
         else:
             Report.objects.filter(pk=report.pk).update(progress_at=now)  # not picked again next minute
             queue.report_enqueue(report=report)

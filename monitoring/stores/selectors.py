@@ -296,3 +296,18 @@ def _store_time_order(store_index: np.ndarray, timestamp_us: np.ndarray) -> np.n
     if time_bits + int(store_index.max()).bit_length() <= 62:
         return np.argsort((store_index << time_bits) | (timestamp_us - timestamp_us.min()))
     return np.lexsort((timestamp_us, store_index))
+
+
+def stores_polled(*, store_pks: Sequence[int], until: datetime) -> set[int]:
+    """The stores among `store_pks` with at least one poll at or before `until` (one
+    index probe per store: for the few whose polls fall outside a range already read)."""
+    if not store_pks:
+        return set()
+    table = StatusPoll._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s FROM unnest(%s::bigint[]) s"
+            f" WHERE EXISTS (SELECT 1 FROM {table} p WHERE p.store_id = s AND p.timestamp_utc <= %s)",
+            [list(store_pks), until],
+        )
+        return {row[0] for row in cursor.fetchall()}

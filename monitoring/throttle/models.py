@@ -14,3 +14,6 @@ class RateCounter(models.Model):
 
     class Meta:
         verbose_name = "rate counter"
+
+    def __str__(self) -> str:
+        return f"rate counter {self.key}"

@@ -35,9 +35,9 @@ def test_webhooks_over_graphql_are_owner_scoped(client, alert_world):
         {"event": "STORE_DOWN", "storeId": "a1", "status": "PENDING", "attempts": 0, "lastAttemptAt": None}
     ]
     assert graphql(client, LIST, token=bob_token)["data"]["webhooks"] == []
-    delete = "mutation($id: ID!) { deleteWebhook(id: $id) }"
-    assert graphql(client, delete, {"id": created["webhook"]["id"]}, token=bob_token)["data"]["deleteWebhook"] is False
-    assert graphql(client, delete, {"id": created["webhook"]["id"]}, token=alice_token)["data"]["deleteWebhook"] is True
+    delete = "mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }"
+    assert graphql(client, delete, {"id": created["webhook"]["id"]}, token=bob_token)["data"]["deleteWebhook"]["deleted"] is False
+    assert graphql(client, delete, {"id": created["webhook"]["id"]}, token=alice_token)["data"]["deleteWebhook"]["deleted"] is True
     refused = graphql(client, CREATE, {"url": "ftp://example.com"}, token=alice_token)
     assert refused["data"] is None and refused["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "url"}
     too_many = graphql(client, "mutation { createWebhook(url: \"https://example.com\", confirmPolls: 0) { secret } }", token=alice_token)

@@ -23,7 +23,7 @@ CLEAR = 'mutation { clearSpecialHours(storeId: "s1", date: "2023-12-25") { clear
 CREATE = 'mutation { createWebhook(url: "https://example.com/hook") { webhook { id } secret } }'
 
 
-DELETE = "mutation($id: ID!) { deleteWebhook(id: $id) }"
+DELETE = "mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }"
 
 
 ONE_SHIFT = [{"startTimeLocal": "09:00", "endTimeLocal": "12:00"}]
@@ -39,7 +39,7 @@ def test_special_hours_and_webhook_writes_are_limited_per_caller(client, alice, 
     assert graphql(client, SET, {"date": "2023-12-25", "shifts": ONE_SHIFT}, token=alice["token"])["data"]["setSpecialHours"]
     assert graphql(client, CLEAR, token=alice["token"])["data"]["clearSpecialHours"]["cleared"] is True
     webhook_id = graphql(client, CREATE, token=alice["token"])["data"]["createWebhook"]["webhook"]["id"]
-    assert graphql(client, DELETE, {"id": webhook_id}, token=alice["token"])["data"]["deleteWebhook"] is True
+    assert graphql(client, DELETE, {"id": webhook_id}, token=alice["token"])["data"]["deleteWebhook"]["deleted"] is True
     for query, variables in (
         (SET, {"date": "2023-12-26", "shifts": ONE_SHIFT}),
         (CLEAR, None),

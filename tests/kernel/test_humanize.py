@@ -23,6 +23,6 @@ def test_humanize():
     assert humanize.ago(now - timedelta(hours=2), now=now) == "2 h ago"
     assert humanize.ago(now - timedelta(seconds=5), now=now) == "a few seconds ago"
     assert humanize.percent_text(99.96) == "99.9%" and humanize.percent_text(100.0) == "100%"
-    assert humanize.coverage(4 * 3600, 0, 164 * 3600)["text"] == "100% up — but only 4 h of 168 h known"
-    assert humanize.coverage(20 * 3600 * 0.981, 20 * 3600 * 0.019, 4 * 3600)["text"] == "98.1% up · 20 h of 24 h known"
+    assert humanize.coverage(4 * 3600, 0, 164 * 3600)["text"] == "100% up — but only 4 h of 7 d known"
+    assert humanize.coverage(20 * 3600 * 0.981, 20 * 3600 * 0.019, 4 * 3600)["text"] == "98.1% up · 20 h of 1 d known"
     assert humanize.coverage(0, 0, 3600)["text"] == "no polls in this window: uptime unknown"

@@ -33,7 +33,7 @@ def test_generate_report_warns_when_as_of_misses_the_stored_polls(db, tmp_path, 
     err = io.StringIO()
     call_command("generate_report", "--as-of", as_of, "--output", str(tmp_path / "r.csv"), stderr=err)
     lines = err.getvalue().splitlines()
-    assert lines[-1].startswith("wrote 1 stores to")
+    assert lines[-1].startswith("wrote 1 store to")
     assert lines[:-1] == ([f"warning: {warning}"] if warning else [])
 
 

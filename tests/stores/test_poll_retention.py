@@ -101,7 +101,7 @@ def test_the_command_prunes_by_each_stores_clock(settings, capsys):
     add_polls(history, _hourly(HISTORY_END, 5))
     add_polls(live, [(datetime.now(UTC).replace(microsecond=0) - timedelta(days=days), True) for days in (30, 1)])
     call_command("prune_polls")
-    assert "deleted 1 polls older than 10 days before their store's latest poll" in capsys.readouterr().out
+    assert "deleted 1 poll older than 10 days before their store's latest poll" in capsys.readouterr().out
     assert len(_instants(history)) == 5 * 24 and len(_instants(live)) == 1
 
 

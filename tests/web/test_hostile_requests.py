@@ -37,6 +37,7 @@ ROUTES = {
     "reports/generate/": "/reports/generate/",
     "reports/<uuid:report_id>/": "/reports/{}/",
     "stores/<path:store_id>/": "/stores/{}/",
+    "favicon.ico": "/favicon.ico",
 }
 
 HOSTILE = [

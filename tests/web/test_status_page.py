@@ -167,5 +167,5 @@ def test_status_page_coverage_in_words(client, fleet):
     html = client.get("/stores/d-never/").content.decode()
     assert html.count("no polls in this window: uptime unknown") == 3
     html = client.get("/stores/f-new/").content.decode()
-    assert "but only 25 h of 168 h known" in html  # the week
-    assert "1 h of 1 h known" in html and "24 h of 24 h known" in html
+    assert "but only 1 d 1 h of 7 d known" in html  # the week
+    assert "1 h of 1 h known" in html and "1 d of 1 d known" in html

@@ -7,32 +7,35 @@
 (function () {
   "use strict";
 
-  const EXAMPLE_QUERY = `# Welcome to GraphiQL 🍓
+  // What the editor opens on (without ?q=): an example of this API that runs as it is
+  // (tests/graphql/test_graphiql_example.py runs it).
+  const EXAMPLE_QUERY = `# The store uptime monitor's API. Run this with Ctrl-Enter (or the play button);
+# the Docs button lists every type, docs/api.md is the contract in full.
 #
-# GraphiQL is an in-browser tool for writing, validating, and
-# testing GraphQL queries.
+# Without a token you see the demo's stores; with one, add under Headers:
+#   {"Authorization": "Bearer <token>"}
 #
-# Type queries into this side of the screen, and you will see intelligent
-# typeaheads aware of the current GraphQL type schema and live syntax and
-# validation errors highlighted within the text.
-#
-# GraphQL queries typically start with a "{" character. Lines that starts
-# with a # are ignored.
-#
-# An example GraphQL query might look like:
-#
-#     {
-#       field(arg: "value") {
-#         subField
-#       }
-#     }
-#
-# Keyboard shortcuts:
-#
-#       Run Query:  Ctrl-Enter (or press the play button above)
-#
-#   Auto Complete:  Ctrl-Space (or just start typing)
-#
+# The first 10 stores with their uptime over the last day and week, in minutes of
+# business time (unknown time is neither up nor down; docs/rules.md §4).
+query FleetUptime {
+  stores(ordering: [{id: ASC}], pagination: {offset: 0, limit: 10}) {
+    totalCount
+    results {
+      id
+      timezone
+      uptime {
+        asOf
+        day { uptimeMinutes downtimeMinutes unknownMinutes }
+        week { uptimeMinutes downtimeMinutes unknownMinutes }
+      }
+    }
+  }
+}
+
+# Then a report for every store (a CSV, computed by the workers):
+#   mutation { triggerReport { id status userErrors { field message code } } }
+# and its progress, with the id it answered:
+#   query { report(id: "...") { status completed { downloadUrl } } }
 `;
 
   const container = document.getElementById("graphiql");

@@ -4,19 +4,26 @@ Writes store_status.csv, menu_hours.csv and timezones.csv (docs/rules.md §1) wi
 deterministic data; see monitoring/tools/generation/ for what is in them. Needs no database.
 """
 
+import argparse
 from datetime import datetime, timezone
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from monitoring.kernel import values
 from monitoring.tools.generation import DEFAULT_END, generate_dataset
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(value)
-    return number
+def _whole(field: str, minimum: int):
+    """An option's whole number, read by the one grammar (ASCII digits, bounds)."""
+
+    def read(value: str) -> int:
+        try:
+            return values.whole_number(value, field=field, minimum=minimum)
+        except values.InvalidValue as error:
+            raise argparse.ArgumentTypeError(error.reason) from None
+
+    return read
 
 
 def _end(value: str) -> datetime:
@@ -38,9 +45,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("out_dir", metavar="OUTDIR", type=Path)
-        parser.add_argument("--stores", type=_positive_int, required=True, help="distinct store ids")
-        parser.add_argument("--days", type=_positive_int, required=True, help="days of polls before --end")
-        parser.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
+        parser.add_argument("--stores", type=_whole("--stores", 0), required=True, help="distinct store ids")
+        parser.add_argument("--days", type=_whole("--days", 1), required=True, help="days of polls before --end")
+        parser.add_argument("--seed", type=_whole("--seed", 0), default=0, help="same seed, same bytes (default 0)")
         parser.add_argument(
             "--end",
             type=str,

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from monitoring.kernel import values
+from monitoring.kernel.humanize import count as counted
 from monitoring.reports import ReportInputError, report_csv_write, validate_report_request
 from monitoring.stores.selectors import earliest_poll_timestamp, latest_poll_timestamp
 
@@ -93,7 +94,7 @@ class Command(BaseCommand):
         else:
             with output.open("w", newline="") as out:
                 as_of_used, count = report_csv_write(out=out, as_of=as_of_time, store_ids=stores, horizon=horizon)
-            self.stderr.write(f"wrote {count} stores to {output} (as of {as_of_used.isoformat()})")
+            self.stderr.write(f"wrote {counted(count, 'store', grouped=False)} to {output} (as of {as_of_used.isoformat()})")
 
 
 class _Unended:

@@ -3,6 +3,11 @@
 Thin: `monitoring.ingest.load_files` does the work (the status file, loaded last,
 is read and parsed in a thread meanwhile: `status_file.reading_ahead`). One summary
 line per file (`-v 2`: and where its time went).
+A folder's files are found by their usual names (docs/rules.md §1); for a kind with none, the one
+file whose name starts with a usual name (`store_status_sample.csv`) is taken. What was
+found for each kind (status, hours, time zones, special hours), and what was not, is
+written first (stderr), close names and other CSV files of the folder included. A load
+that stored nothing at all (no row loaded, replaced or found unchanged) exits 1.
 Rejected rows do not fail the command (exit 0) unless `--strict`: they are counted,
 the first few printed, and all of them written to `<input name without .csv>.rejects.csv`
 (store_status.csv -> store_status.rejects.csv) next to the input (or in `--rejects DIR`);
@@ -28,15 +33,24 @@ from monitoring.ingest import (
     FileLoadResult,
     LoadError,
     default_rejects_path,
+    FILE_NAMES,
     expected_names,
-    find_input_files,
+    folder_survey,
     load_files,
     read_header,
 )
 from monitoring.ingest.status_file import reading_ahead
+from monitoring.kernel.humanize import count
 from monitoring.models import Store
 
 SHOWN_REJECTIONS = 10
+#: The kinds as the folder's description lists them: kind, label, its option.
+KIND_LINES = (
+    (STATUS, "status", "status"),
+    (HOURS, "hours", "hours"),
+    (TIMEZONES, "time zones", "timezones"),
+    (SPECIAL_HOURS, "special hours", "special"),
+)
 
 
 class Command(BaseCommand):
@@ -89,7 +103,7 @@ class Command(BaseCommand):
         if options["if_empty"]:
             stores = Store.objects.count()
             if stores:
-                self.stdout.write(f"load_data: skipped (--if-empty): the database already has {stores} stores")
+                self.stdout.write(f"load_data: skipped (--if-empty): the database already has {count(stores, 'store', grouped=False)}")
                 return
         rejects_dir = Path(options["rejects"]) if options["rejects"] else None
         try:
@@ -104,6 +118,11 @@ class Command(BaseCommand):
                 )
         except LoadError as error:
             raise CommandError(str(error)) from None
+        kept = sum(result.loaded + result.replaced + result.unchanged + result.superseded for result in results)
+        if not kept:
+            # Headers but no row (or every row rejected): nothing is in the database that
+            # was not there before; a script must not take this for a load.
+            raise CommandError("loaded nothing: no row of the files above was stored (see the rejected rows, if any)")
         rejected = sum(result.rejected for result in results)
         if options["strict"] and rejected:
             where = [str(result.rejects_path) for result in results if result.rejects_path]
@@ -142,12 +161,15 @@ class Command(BaseCommand):
 
     def _files(self, options) -> dict[str, Path]:
         files: dict[str, Path] = {}
+        survey = None
         if options["directory"]:
             try:
-                files.update(find_input_files(directory=options["directory"]))
+                survey = folder_survey(directory=options["directory"])
             except LoadError as error:
                 raise CommandError(str(error)) from None
+            files.update(survey.files)
             if not files:
+                self._describe(survey, files)
                 raise CommandError(f"{options['directory']}: no input file found; expected {_expected()}")
         for kind, option in ((STATUS, "status"), (HOURS, "hours"), (TIMEZONES, "timezones"), (SPECIAL_HOURS, "special")):
             if options[option]:
@@ -157,11 +179,33 @@ class Command(BaseCommand):
                 files[kind] = path
         if not files:
             raise CommandError("give a directory or at least one of --status, --hours, --timezones, --special")
-        if options["directory"]:
+        if survey is not None:
+            self._describe(survey, files)
             missing = [kind for kind in (STATUS, HOURS, TIMEZONES) if kind not in files]
             if missing:
                 self.stderr.write(f"load_data: no {', '.join(missing)} file in {options['directory']}")
         return files
+
+    def _describe(self, survey, files: dict[str, Path]) -> None:
+        """One line per kind: the file used (and why, for a close name), or "not found"
+        with what the folder holds that might be it."""
+        self.stderr.write(f"load_data: in {survey.directory}:")
+        for kind, label, option in KIND_LINES:
+            path = files.get(kind)
+            usual = FILE_NAMES[kind][0]
+            if path is not None and kind in survey.close:
+                line = f"{path.name} (taken for {usual}: its name starts with it)"
+            elif path is not None:
+                line = path.name if path.parent == survey.directory else f"{path} (--{option})"
+            elif kind in survey.ambiguous:
+                names = ", ".join(p.name for p in survey.ambiguous[kind])
+                line = f"not found: several names close to {usual} ({names}); name one with --{option}"
+            else:
+                line = f"not found (expected {usual}{'; optional' if kind == SPECIAL_HOURS else ''})"
+            self.stderr.write(f"  {label:<14} {line}")
+        if survey.others and any(kind not in files for kind in (STATUS, HOURS, TIMEZONES)):
+            names = ", ".join(p.name for p in survey.others)
+            self.stderr.write(f"  other CSV files here, not loaded: {names} (rename one, or pass --status/--hours/--timezones)")
 
     def _rejects_path(self, path: Path, rejects_dir: Path | None) -> Path | None:
         target = default_rejects_path(path, rejects_dir)

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from monitoring.kernel import values
+from monitoring.kernel.humanize import count
 from monitoring.stores.retention import polls_prune, polls_prune_by_retention
 
 
@@ -23,10 +24,10 @@ class Command(BaseCommand):
             except values.InvalidValue as error:
                 raise CommandError(f"--before: {error.reason}") from None
             deleted = polls_prune(before=cut)
-            self.stdout.write(f"deleted {deleted} polls stamped before {cut.isoformat()}")
+            self.stdout.write(f"deleted {count(deleted, 'poll', grouped=False)} stamped before {cut.isoformat()}")
             return
         # Each store's own clock: no tenant's latest poll moves another's cut.
         deleted = polls_prune_by_retention(now=timezone.now())
         self.stdout.write(
-            f"deleted {deleted} polls older than {settings.POLL_RETENTION_DAYS} days before their store's latest poll"
+            f"deleted {count(deleted, 'poll', grouped=False)} older than {count(settings.POLL_RETENTION_DAYS, 'day')} before their store's latest poll"
         )

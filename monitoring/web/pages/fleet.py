@@ -3,6 +3,7 @@ ranking (monitoring.fleet: computed in one batched engine call, kept and shared)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from monitoring import engine
-from monitoring.kernel import humanize
+from monitoring.kernel import humanize, values
 from monitoring.stores.access import Access, stores_visible
 from monitoring.kernel.periods import zone_name
 from monitoring.kernel.states import STATES
@@ -34,14 +35,60 @@ FLEET_PAGE_SIZE = 50
 #: of them (monitoring.fleet; ~14,000 stores: see bench/pages.py). Above it, only the page's
 #: stores are computed, in id order: narrow the search.
 FLEET_RANK_LIMIT = 20_000
-FLEET_STATES = ("down", "up", "closed", "unknown")
+#: The states a store is shown in: its badge's word is its filter's word. "silent" and
+#: "unknown" are both UNKNOWN to the engine: silent is open for more than H of business
+#: time with no evidence poll (monitoring.fleet.ranking); unknown is everything else
+#: unknown (just opened with its last poll before opening, never reported, ...).
+FLEET_STATES = ("down", "up", "closed", "silent", "unknown")
 
 
-def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta) -> None:
+def state_word(row: FleetRow) -> str:
+    """The one word of a row's state, on its badge and in the filter that lists it."""
+    return "silent" if row.silent else row.state.lower()
+
+
+@dataclass
+class FleetRowView:
+    """How one row of the fleet table reads: the ranking's data (`row`) and its words."""
+
+    row: FleetRow
+    page_url: str | None = None
+    last_poll_text: str = ""
+    last_poll_local: str = ""
+    note: str = ""  # under an unknown badge: "never reported"
+    down_for: str = ""
+    down_since_local: str = ""
+
+    @property
+    def store_id(self) -> str:
+        return self.row.store_id
+
+    @property
+    def timezone_name(self) -> str | None:
+        return self.row.timezone_name
+
+    @property
+    def state(self) -> str:
+        return self.row.state
+
+    @property
+    def state_word(self) -> str:
+        return state_word(self.row)
+
+    @property
+    def day_figure(self) -> dict:
+        return humanize.coverage(*self.row.day)
+
+    @property
+    def week_figure(self) -> dict:
+        return humanize.coverage(*self.row.week)
+
+
+def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta) -> list[FleetRowView]:
     """What only the shown rows need: links, last poll in words and local time (one query
-    for stores with no poll in the week read), 'silent' / 'never reported', and how long a
-    down store has been down (its open incident: the down stores' hours and polls, read
-    for them alone, and the engine's incidents)."""
+    for stores with no poll in the week read), 'never reported', and how long a down
+    store has been down (its open incident: the down stores' hours and polls, read for
+    them alone, and the engine's incidents)."""
     older_needed = [row.pk for row in rows if row.last_poll_us is None]
     older = {}
     if older_needed:
@@ -69,29 +116,32 @@ def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta)
             if reach < WEEK and (not incidents or incidents[-1].start <= as_of - reach):
                 longer.append(store)
         down = longer
+    views = []
     for row in rows:
         zone = ZoneInfo(zone_name(row.timezone_name))
-        row.page_url = store_page_url(row.store_id)
+        view = FleetRowView(row=row, page_url=store_page_url(row.store_id))
         last = engine.from_us(row.last_poll_us) if row.last_poll_us is not None else older.get(row.pk)
         if last is None:
-            row.last_poll_text = "never"
+            view.last_poll_text = "never"
             if row.state == "UNKNOWN":
-                row.label = "never reported"
+                view.note = "never reported"
         else:
-            row.last_poll_text = humanize.ago(last, now=as_of)
-            row.last_poll_local = humanize.local_time(last, zone)
-            if row.state == "UNKNOWN":
-                row.label = "silent"
+            view.last_poll_text = humanize.ago(last, now=as_of)
+            view.last_poll_local = humanize.local_time(last, zone)
         if incidents_by_pk.get(row.pk):
             began = incidents_by_pk[row.pk][-1].start
-            row.down_for = ("over " if began <= as_of - WEEK else "") + humanize.duration((as_of - began).total_seconds())
-            row.down_since_local = humanize.local_time(began, zone)
+            view.down_for = ("over " if began <= as_of - WEEK else "") + humanize.duration((as_of - began).total_seconds())
+            view.down_since_local = humanize.local_time(began, zone)
+        views.append(view)
+    return views
 
 
 def _page_number(request: HttpRequest) -> int:
+    """`?page=N` by the one grammar (ASCII digits: `٣` is no page 3); anything else,
+    or out of range, is the first page: a page number is never an error."""
     try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
+        return values.whole_number(request.GET.get("page", "1"), field="page", minimum=1)
+    except values.InvalidValue:
         return 1
 
 
@@ -116,17 +166,25 @@ def home(request: HttpRequest) -> HttpResponse:
     page_number = _page_number(request)
     if ranked:  # the whole fleet's ranking (kept: monitoring.fleet), then the search and filter
         kept = fleet_ranking_for(access=access, as_of=as_of)
-        columns, as_of = kept.columns, kept.as_of
+        columns, as_of, refreshing = kept.columns, kept.as_of, kept.refreshing
         found = columns.select(prefix=query)
         counts = columns.counts(found)
-        if state_filter:
-            found = found[columns.state[found] == STATES.index(state_filter.upper())]
+        counts["SILENT"] = columns.silent_count(found)
+        counts["UNKNOWN"] -= counts["SILENT"]
+        if state_filter == "silent":
+            found = found[columns.silent[found]]
+        elif state_filter:
+            keep = columns.state[found] == STATES.index(state_filter.upper())
+            if state_filter == "unknown":
+                keep &= ~columns.silent[found]
+            found = found[keep]
         total_visible, matching = sum(counts.values()), len(found)
         page_count = max(1, -(-matching // FLEET_PAGE_SIZE))
         page_number = min(page_number, page_count)
         offset = (page_number - 1) * FLEET_PAGE_SIZE
         shown = [columns.row(i) for i in found[offset : offset + FLEET_PAGE_SIZE]]
     else:  # too many to rank per request: the page's stores in id order
+        refreshing = False
         if query:
             stores = stores.filter(store_id__startswith=query)
         stores = stores.values_list("pk", "store_id", "timezone_name")
@@ -135,13 +193,13 @@ def home(request: HttpRequest) -> HttpResponse:
         rows = fleet_rows(
             stores=list(stores.order_by("store_id")[offset : offset + FLEET_PAGE_SIZE]), as_of=as_of, horizon=horizon
         )
-        counts = {state: 0 for state in STATES}
+        counts = {state.upper(): 0 for state in FLEET_STATES}
         for row in rows:
-            counts[row.state] += 1
-        shown = [row for row in rows if not state_filter or row.state.lower() == state_filter]
+            counts[state_word(row).upper()] += 1
+        shown = [row for row in rows if not state_filter or state_word(row) == state_filter]
         page_count = -(-total_visible // FLEET_PAGE_SIZE)
         matching = total_visible
-    _fleet_details(shown, as_of=as_of, horizon=horizon)
+    shown = _fleet_details(shown, as_of=as_of, horizon=horizon)
 
     def link(page_to: int) -> str:
         params = {key: value for key, value in (("q", query), ("state", state_filter)) if value}
@@ -162,6 +220,8 @@ def home(request: HttpRequest) -> HttpResponse:
         ],
         "as_of": as_of,
         "as_of_utc": humanize.utc_time(as_of),
+        "as_of_hhmm": f"{as_of.astimezone(UTC):%H:%M} UTC",
+        "refreshing": refreshing,
         "page_number": page_number,
         "page_count": max(page_count, 1),
         "previous_url": link(page_number - 1) if page_number > 1 else None,

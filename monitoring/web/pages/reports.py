@@ -45,7 +45,7 @@ def report_page(request: HttpRequest, report_id) -> HttpResponse:
         "report": report,
         "complete": complete,
         "in_progress": in_progress,
-        "duration": None if duration is None else (f"{duration:.2f} s" if duration < 60 else humanize.duration(duration)),
+        "duration": None if duration is None else humanize.duration(duration),
         "download_url": report_download_path(report_id=report.id) if complete else None,
         "created_utc": _utc(report.created_at),
         "started_utc": _utc(report.started_at),

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
+from monitoring.fleet.ranking import fleet_rows
 from monitoring.kernel import humanize
 from monitoring.stores.access import Access, stores_visible
 from monitoring.kernel import values
@@ -52,6 +53,12 @@ def status_page_context(*, store: Store, access: Access, as_of: datetime | None 
     hours = list(store.business_hours.order_by("day_of_week", "start_time_local"))
     last_poll = store.polls.filter(timestamp_utc__lte=as_of).order_by("-timestamp_utc").first()
     chart_rows = _chart_rows(segments, zone=zone, start=start, end=as_of)
+    current_state = segments[-1].state if segments else "UNKNOWN"
+    current_label = STATE_LABELS[current_state]
+    if current_state == "UNKNOWN":
+        # The fleet page's word for it (monitoring.fleet.ranking): silent, or unknown.
+        (ranked,) = fleet_rows(stores=[(store.pk, store.store_id, store.timezone_name)], as_of=as_of)
+        current_label = "Silent" if ranked.silent else current_label
     return {
         "store": store,
         "zone_name": zone.key,
@@ -64,9 +71,9 @@ def status_page_context(*, store: Store, access: Access, as_of: datetime | None 
         "as_of_local": _local(as_of, zone),
         "as_of_utc": _utc(as_of),
         "start_local": _local(start, zone),
-        "current_state": segments[-1].state if segments else "UNKNOWN",
+        "current_state": current_state,
         "owner_name": store.owner.name if store.owner_id else None,
-        "current_state_label": STATE_LABELS[segments[-1].state] if segments else "Unknown",
+        "current_state_label": current_label,
         "legend": [
             {"state": state, "label": label, "color": STATE_COLORS[state]} for state, label in STATE_LABELS.items()
         ],
