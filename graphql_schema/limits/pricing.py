@@ -61,6 +61,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry_django.settings import strawberry_django_settings
 
+from graphql_schema.history.types import DAILY_MAX_DAYS
 from graphql_schema.stores.schema import MAX_POLLS_PER_REQUEST
 from graphql_schema.stores.types import SPECIAL_HOURS_MAX_ROWS
 from monitoring.stores.special_hours import MAX_SHIFTS_PER_DATE
@@ -81,6 +82,7 @@ LIST_CAPS = {
     "UptimeSummary.windows": 3,  # hour, day, week: always 3
     "Store.timeline": 500,  # segments in ≤ 31 days (a change of state, open or close each)
     "Store.incidents": 200,  # outages in ≤ 31 days
+    "Store.daily": DAILY_MAX_DAYS,  # one entry per local date; the resolver refuses more
     "RecordPollsResult.rejections": MAX_POLLS_PER_REQUEST,  # at most one per poll sent
     "Store.specialHours": SPECIAL_HOURS_MAX_ROWS,  # the resolver returns at most this many
     "SetSpecialHoursPayload.specialHours": MAX_SHIFTS_PER_DATE,  # the date's rows: at most one per shift
