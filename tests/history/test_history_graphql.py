@@ -251,3 +251,18 @@ def test_an_owner_reads_only_their_stores_history(client):
     body = post('query { store(id: "own") { uptimeBetween(from: "2023-03-01T00:00:00Z", to: "2023-03-06T00:00:00Z") { uptimeMinutes } } }')
     # 24x7: up from 00:00 (the first poll) to 11:00 (H after the last).
     assert body["data"]["store"]["uptimeBetween"]["uptimeMinutes"] == 11 * 60
+
+
+def test_a_range_report_whose_default_to_falls_before_from_fails_with_the_reason():
+    """`to` by default is resolved when the report runs: if the latest poll is then no
+    longer after `from` (polls deleted meanwhile), the report fails saying why."""
+    from monitoring.models import StatusPoll
+    from monitoring.reports import report_create
+
+    store = make_store("s")
+    add_polls(store, [(datetime(2023, 3, 1, h, tzinfo=UTC), True) for h in range(10)])
+    report = report_create(range_start=datetime(2023, 3, 1, 5, 30, tzinfo=UTC))
+    StatusPoll.objects.filter(timestamp_utc__gte=datetime(2023, 3, 1, 5, tzinfo=UTC)).delete()
+    report = report_run(report_id=report.id)
+    assert report.status == "FAILED"
+    assert report.error == "to (2023-03-01T04:00:00.000000Z) must be after from (2023-03-01T05:30:00.000000Z)"
