@@ -390,6 +390,11 @@ if DATABASE_REPLICA_URL:
 POLL_RETENTION_DAYS = int(os.environ.get("POLL_RETENTION_DAYS", "35"))
 if POLL_RETENTION_DAYS < 8:  # a report reads a week and the horizon before it
     raise ImproperlyConfigured("POLL_RETENTION_DAYS must be at least 8")
+# The longest range a history question may span, in days (docs/rules.md §11): a range
+# report, Store.uptimeBetween and Store.daily are refused beyond it.
+HISTORY_RETENTION_DAYS = int(os.environ.get("HISTORY_RETENTION_DAYS", "400"))
+if HISTORY_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("HISTORY_RETENTION_DAYS must be at least 1")
 
 # The fleet page (monitoring.fleet): after a write, a ranking computed at most
 # this long ago is still shown while a worker computes the new one (0: always wait for it).

@@ -320,12 +320,20 @@ class Report(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # Last sign of life (start, each finished chunk): a report silent for too long is stale.
     progress_at = models.DateTimeField(null=True, blank=True)
+    # A range report (docs/rules.md §11) covers [range_start, as_of): its `to` is its as_of
+    # (requested_as_of as asked, None = the latest poll when it runs), its rows are
+    # ReportRangeRow and its CSV the range CSV. None: the weekly report.
+    range_start = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"report {self.id} ({self.status.lower()})"
+
+    @property
+    def is_range(self) -> bool:
+        return self.range_start is not None
 
 
 class ReportChunk(models.Model):
@@ -380,3 +388,23 @@ class ReportRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id} in report {self.report_id}"
+
+class ReportRangeRow(models.Model):
+    """One store's figures in a range report (docs/rules.md §11): business minutes over
+    [range_start, as_of), unrounded; the CSV rounds to 2 decimals."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="range_rows")
+    store_id = models.TextField()
+    uptime_minutes = models.FloatField()
+    downtime_minutes = models.FloatField()
+    unknown_minutes = models.FloatField()
+    business_minutes = models.FloatField()
+
+    class Meta:
+        ordering = ["store_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "store_id"], name="report_range_row_unique_store")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} in range report {self.report_id}"

@@ -176,3 +176,38 @@ def incidents(schedule, polls, start_us: int, end_us: int, horizon_us: int) -> l
     if current is not None:
         out.append(tuple(current))
     return out
+
+
+def range_figures(schedule, polls, start_us: int, end_us: int, horizon_us: int) -> dict[str, float]:
+    """Business seconds up / down / unknown / business of one store over [start, end),
+    with the polls at or before `end` as evidence (docs/rules.md §11): the pieces of the
+    timeline, summed by state."""
+    polls = list(polls)
+    out = {"up": 0.0, "down": 0.0, "unknown": 0.0, "business": 0.0}
+    if end_us <= start_us:
+        return out
+    lo = int(min([start_us - horizon_us] + [t for t, _ in polls])) - 1
+    model = StoreModel(schedule, polls, end_us, horizon_us, lo, end_us + 1)
+    for p, q, state in model.pieces(start_us, end_us):
+        if state != "CLOSED":
+            out[state.lower()] += (q - p) / 1e6
+            out["business"] += (q - p) / 1e6
+    return out
+
+
+def local_midnight_us(d: date, zone_name: str | None) -> int:
+    """00:00 local on `d` as UTC µs (fold=0, as every local time of the rules)."""
+    return local_to_utc_us(d, time(0), zone_name or DEFAULT_ZONE)
+
+
+def daily_figures(schedule, polls, first: date, last: date, horizon_us: int) -> list[tuple[date, dict[str, float]]]:
+    """(date, range_figures of [d 00:00, d+1 00:00) local) for each date first..last, one
+    day at a time."""
+    out = []
+    d = first
+    while d <= last:
+        start = local_midnight_us(d, schedule.timezone_name)
+        end = local_midnight_us(d + timedelta(days=1), schedule.timezone_name)
+        out.append((d, range_figures(schedule, polls, start, end, horizon_us)))
+        d += timedelta(days=1)
+    return out

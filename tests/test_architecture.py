@@ -17,7 +17,7 @@ LAYERS = (
     ("stores", ("monitoring.stores",)),
     ("worker", ("monitoring.worker",)),
     ("ingest", ("monitoring.ingest",)),
-    ("domain", ("monitoring.reports", "monitoring.alerts", "monitoring.fleet")),
+    ("domain", ("monitoring.reports", "monitoring.alerts", "monitoring.fleet", "monitoring.history")),
     (
         "edges",
         (

@@ -7,11 +7,12 @@ import strawberry_django
 from strawberry.types import Info
 
 from graphql_schema.common.arguments import as_of_argument, store_ids_argument
-from graphql_schema.common.errors import NotFound, request_access
+from graphql_schema.common.errors import NotFound, UserError, request_access
 from graphql_schema.common.pagination import Page, offset_paginated
 from graphql_schema.common.payloads import REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.reports.types import ReportType, TriggerReportPayload
+from monitoring.history import HistoryInputError
 from monitoring.stores.access import reports_visible
 from monitoring.reports import MAX_HORIZON_MINUTES, report_create
 
@@ -58,15 +59,31 @@ class Mutation:
             int | None,
             strawberry.argument(description=f"H in minutes (1–{MAX_HORIZON_MINUTES}; default 120): how long a poll tells."),
         ] = None,
+        from_: Annotated[
+            datetime | None,
+            strawberry.argument(
+                name="from",
+                description="A range report from this instant (included): its CSV is the range CSV (not with asOf).",
+            ),
+        ] = None,
+        to: Annotated[
+            datetime | None,
+            strawberry.argument(description="The range's end (excluded); null: the latest poll when it runs."),
+        ] = None,
     ) -> TriggerReportPayload | None:
         rate_limit(info, scope="reports")
         try:
+            if from_ is None and to is not None:
+                raise UserError("to needs from: a range report covers [from, to)", argument="from")
+            if from_ is not None and as_of is not None:
+                raise UserError("asOf is the weekly report's: a range report ends at `to`", argument="asOf")
             report = report_create(
                 store_ids=None if store_ids is None else store_ids_argument(store_ids, name="storeIds"),
-                as_of=as_of_argument(as_of, name="asOf"),
+                as_of=as_of_argument(as_of, name="asOf") if from_ is None else as_of_argument(to, name="to"),
                 horizon_minutes=horizon_minutes,
                 owner_id=request_access(info).owner_id,
+                range_start=as_of_argument(from_, name="from"),
             )
-        except REFUSALS as error:
+        except (*REFUSALS, HistoryInputError) as error:
             return TriggerReportPayload(report=None, user_errors=refused(info, error))
         return TriggerReportPayload(report=report, user_errors=[])

@@ -212,6 +212,16 @@ class ReportType:
     store_count: int | None = strawberry_django.field(
         description="Stores in the report (a count); set once COMPLETE, also in `completed`."
     )
+    range_start: datetime | None = strawberry_django.field(
+        name="from", description="A range report's start (included); null for the weekly report."
+    )
+
+    @strawberry_django.field(
+        only=["range_start", "as_of", "requested_as_of"],
+        description="A range report's end (excluded): the `to` asked for, else its asOf once it runs; null for the weekly report.",
+    )
+    def to(self, root: Report) -> datetime | None:
+        return (root.as_of or root.requested_as_of) if root.range_start is not None else None
     rows: Page[ReportRowType] = offset_paginated(description="One row per store, ordered by store id.")
 
     @classmethod

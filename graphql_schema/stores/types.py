@@ -14,6 +14,7 @@ from graphql_schema.common.pagination import Page, offset_paginated
 from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, polls_page
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
 from graphql_schema.common.units import minutes
+from graphql_schema.history import types as history_types
 from monitoring import engine
 from monitoring.kernel.periods import DEFAULT_TIMEZONE, zone_name
 from monitoring.stores.access import stores_visible
@@ -243,6 +244,24 @@ class StoreType:
         horizon_minutes: HorizonArgument = None,
     ) -> UptimeSummary:
         return store_uptime(info, root, as_of=as_of_argument(as_of, name="asOf"), horizon_minutes=horizon_minutes)
+
+    uptime_between: history_types.RangeUptime = strawberry_django.field(
+        resolver=history_types.uptime_between,
+        only=["store_id", "timezone_name"],
+        description=(
+            "Business minutes up, down and unknown over [from, to), any length up to HISTORY_RETENTION_DAYS (400 days);"
+            " the polls at or before `to` are the evidence."
+        ),
+    )
+    daily: list[history_types.DailyUptime] = strawberry_django.field(
+        resolver=history_types.daily,
+        only=["store_id", "timezone_name"],
+        description=(
+            "One entry per local calendar date from `from` to `to` (both included, at most"
+            f" {history_types.DAILY_MAX_DAYS}): [00:00, next 00:00) in the store's zone."
+        ),
+        metadata=priced(max_items=history_types.DAILY_MAX_DAYS),  # the resolver refuses more dates
+    )
 
     @strawberry_django.field(
         description="Up/down/unknown/closed segments covering [from, to) exactly (≤ 31 days).",

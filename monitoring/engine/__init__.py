@@ -2,7 +2,8 @@
 
 The flow, file by file: `types` (constants and data types) -> `zones` (wall time to UTC)
 -> `schedules` (business hours as intervals on one axis) -> `uptime` (polls, pieces,
-the report) -> `timeline` (one store's segments and incidents).
+the report) -> `timeline` (one store's segments and incidents) -> `ranges` (any range, and local
+calendar days, with the range's end as as_of: docs/rules.md §11).
 
 No Django here: stdlib, numpy and zoneinfo only, so the engine can be tested and
 benchmarked on plain arrays.
@@ -81,12 +82,14 @@ from monitoring.engine.types import (
 from monitoring.engine.zones import from_us, to_us
 from monitoring.engine.uptime import business_intervals, compute_uptime, inside_intervals
 from monitoring.engine.timeline import store_timeline, store_incidents
+from monitoring.engine.ranges import RangeFigures, daily_uptime, local_midnights, range_uptime, window_uptime
 
 __all__ = [
     "DEFAULT_HORIZON",
     "DEFAULT_TIMEZONE",
     "Incident",
     "Polls",
+    "RangeFigures",
     "STATES",
     "TIMELINE_STATES",
     "Segment",
@@ -98,8 +101,12 @@ __all__ = [
     "business_intervals",
     "inside_intervals",
     "compute_uptime",
+    "daily_uptime",
     "from_us",
+    "local_midnights",
+    "range_uptime",
     "store_incidents",
     "store_timeline",
     "to_us",
+    "window_uptime",
 ]

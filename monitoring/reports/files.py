@@ -10,6 +10,7 @@ from typing import Iterable, Iterator
 from django.core.files import File
 from django.db.models.functions import Collate
 
+from monitoring import history
 from monitoring.models import Report
 from monitoring.reports.compute import CSV_HEADER, write_csv_header, write_csv_rows
 from monitoring.kernel.storage import report_storage
@@ -30,19 +31,26 @@ def csv_file_name(*, report_id) -> str:
 
 def _stored_rows(*, report: Report) -> Iterable[dict]:
     """The report's rows in store_id code-point order (COLLATE "C"), a few thousand at a time."""
-    rows = report.rows.order_by(Collate("store_id", "C")).values("store_id", *CSV_HEADER[1:])
+    if report.is_range:
+        rows = report.range_rows.order_by(Collate("store_id", "C")).values(*history.RANGE_CSV_HEADER)
+    else:
+        rows = report.rows.order_by(Collate("store_id", "C")).values("store_id", *CSV_HEADER[1:])
     return rows.iterator(chunk_size=_ROWS_PER_FETCH)
 
 
 def csv_file_save(*, report: Report) -> tuple[str, int]:
-    """Write the report's CSV (docs/rules.md §5) to the storage; returns (its name, stores in it).
-    A report completed again (never, but a re-run must not leave two files) replaces it."""
+    """Write the report's CSV (docs/rules.md §5; a range report's: §11) to the
+    storage; returns (its name, stores in it). A report completed again (never, but a
+    re-run must not leave two files) replaces it."""
     storage = report_storage()
     name = csv_file_name(report_id=report.pk)
     count = 0
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+b") as spool:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        writer = write_csv_header(text)
+        if report.is_range:
+            writer, write_rows = history.range_csv_header(text), history.range_csv_rows
+        else:
+            writer, write_rows = write_csv_header(text), write_csv_rows
 
         def counted(rows):
             nonlocal count
@@ -50,7 +58,7 @@ def csv_file_save(*, report: Report) -> tuple[str, int]:
                 count += 1
                 yield row
 
-        write_csv_rows(writer, counted(_stored_rows(report=report)))
+        write_rows(writer, counted(_stored_rows(report=report)))
         text.flush()
         text.detach()  # the spool stays open for the storage to read
         spool.seek(0)

@@ -12,9 +12,10 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone as django_timezone
 
+from monitoring import history
 from monitoring.kernel.copy_format import copy_rows_in
 from monitoring.kernel.humanize import count as counted
-from monitoring.models import Report, ReportChunk, ReportRow
+from monitoring.models import Report, ReportChunk, ReportRangeRow, ReportRow
 from monitoring.reports import failover, files
 from monitoring.reports import queue
 from monitoring.worker import thread as worker_thread
@@ -37,15 +38,25 @@ def report_create(
     as_of: datetime | None = None,
     horizon_minutes: int | None = None,
     owner_id: int | None = None,
+    range_start: datetime | None = None,
 ) -> Report:
     """A new PENDING report, queued for the worker once this transaction commits. An
-    owner's report covers only their stores."""
-    validate_report_request(as_of=as_of, store_ids=store_ids, horizon_minutes=horizon_minutes, owner_id=owner_id)
+    owner's report covers only their stores. With `range_start` it is a range report
+    (docs/rules.md §11) over [range_start, as_of), `as_of` being its `to` (None: the
+    caller's latest poll when it runs)."""
+    if range_start is not None:
+        # Checked now against today's default `to`; checked again when it runs.
+        history.range_resolve(start=range_start, end=as_of, owner_id=owner_id)
+    validate_report_request(
+        as_of=None if range_start is not None else as_of, store_ids=store_ids, horizon_minutes=horizon_minutes,
+        owner_id=owner_id,
+    )
     report = Report.objects.create(
         owner_id=owner_id,
         store_ids=sorted(set(store_ids)) if store_ids is not None else None,
         requested_as_of=as_of,
         horizon_minutes=horizon_minutes or settings.REPORT_HORIZON_MINUTES,
+        range_start=range_start,
     )
     transaction.on_commit(lambda: queue.report_enqueue(report=report))
     return report
@@ -55,6 +66,10 @@ def _plan_chunks(*, report: Report) -> None:
     """The report's chunks: its stores in store_id order, REPORT_CHUNK_SIZE at a time
     (read through a server-side cursor: no list of the whole fleet in memory)."""
     size = settings.REPORT_CHUNK_SIZE
+    if report.is_range:  # longer ranges read more polls per store: fewer stores per chunk
+        size = history.range_chunk_size(
+            start=report.range_start, end=report.as_of, horizon=timedelta(minutes=report.horizon_minutes)
+        )
     index = -1
     for index, pks in enumerate(
         store_pks_in_code_point_order(store_ids=report.store_ids, owner_id=report.owner_id, batch=size)
@@ -83,6 +98,12 @@ def report_run(*, report_id) -> Report:
         if not report.chunks.exists():
             # An owner's report: as of the latest poll among their stores (docs/rules.md §8).
             report.as_of = resolve_as_of(report.requested_as_of, owner_id=report.owner_id)
+            if report.is_range:
+                try:
+                    history.range_validate(start=report.range_start, end=report.as_of)
+                except history.HistoryInputError as error:
+                    report.save()
+                    return _report_fail(report=report, message=error.reason)
             _plan_chunks(report=report)
         report.save()
         unfinished = report.chunks.filter(finished_at__isnull=True).exclude(heartbeat_at__gte=failover.stale_cutoff())
@@ -145,7 +166,11 @@ def _chunk_claim(*, chunk_id: int) -> ReportChunk | None:
 
 def _chunk_compute_and_store(*, chunk: ReportChunk, report: Report) -> None:
     stores = stores_in_scope(store_ids=None, store_pks=chunk.store_pks)
-    rows = compute_rows(stores=stores, as_of=report.as_of, horizon=timedelta(minutes=report.horizon_minutes))
+    horizon = timedelta(minutes=report.horizon_minutes)
+    if report.is_range:
+        rows = history.range_rows(stores=stores, start=report.range_start, end=report.as_of, horizon=horizon)
+    else:
+        rows = compute_rows(stores=stores, as_of=report.as_of, horizon=horizon)
     failover.beat(chunk_id=chunk.pk)
     with transaction.atomic():
         # Locking the report serialises chunk completions: exactly one sees the last chunk
@@ -155,7 +180,10 @@ def _chunk_compute_and_store(*, chunk: ReportChunk, report: Report) -> None:
         chunk = ReportChunk.objects.select_for_update().get(pk=chunk.pk)
         if chunk.finished_at is not None or report.status != Report.Status.RUNNING:
             return
-        _insert_report_rows(report=report, rows=rows)
+        if report.is_range:
+            _insert_range_rows(report=report, rows=rows)
+        else:
+            _insert_report_rows(report=report, rows=rows)
         now = django_timezone.now()
         chunk.finished_at = now
         chunk.save(update_fields=["finished_at"])
@@ -189,6 +217,18 @@ def _insert_report_rows(*, report: Report, rows: list[dict]) -> None:
     )
     with connection.cursor() as cursor:
         copy_rows_in(cursor, ReportRow._meta.db_table, ("report_id", *ROW_COLUMNS), ROW_TYPES, records)
+
+
+#: PostgreSQL types of (report_id, *RANGE_CSV_HEADER), for the binary COPY.
+RANGE_ROW_TYPES = ("uuid", "text", *("float8",) * (len(history.RANGE_CSV_HEADER) - 1))
+
+
+def _insert_range_rows(*, report: Report, rows: list[dict]) -> None:
+    """A range report's rows, by binary COPY as the weekly report's."""
+    columns = history.RANGE_CSV_HEADER
+    records = ((report.pk, row["store_id"], *(float(row[c]) for c in columns[1:])) for row in rows)
+    with connection.cursor() as cursor:
+        copy_rows_in(cursor, ReportRangeRow._meta.db_table, ("report_id", *columns), RANGE_ROW_TYPES, records)
 
 
 def _report_complete(*, report: Report) -> None:
@@ -268,6 +308,7 @@ def reports_prune(*, now: datetime | None = None) -> int:
         pks = [pk for pk, _ in batch]
         with transaction.atomic():
             ReportRow.objects.filter(report_id__in=pks).delete()
+            ReportRangeRow.objects.filter(report_id__in=pks).delete()
             ReportChunk.objects.filter(report_id__in=pks).delete()
             deleted += Report.objects.filter(pk__in=pks).delete()[1].get(Report._meta.label, 0)
         # After the commit: at worst (the process dies right here) a file outlives its

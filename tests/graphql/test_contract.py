@@ -86,6 +86,10 @@ REACH = {
     ("Store", "incidents", "from"): f'query {{ store(id: "worked-example") {{ incidents(from: ARG, to: "{GOOD}") {{ start }} }} }}',
     ("Store", "incidents", "to"): 'query { store(id: "worked-example") { incidents(from: "2023-01-24T17:00:00Z", to: ARG) { start } } }',
     ("Mutation", "triggerReport", "asOf"): "mutation { triggerReport(asOf: ARG) { id status } }",
+    ("Store", "uptimeBetween", "from"): f'query {{ store(id: "worked-example") {{ uptimeBetween(from: ARG, to: "{GOOD}") {{ uptimeMinutes }} }} }}',
+    ("Store", "uptimeBetween", "to"): 'query { store(id: "worked-example") { uptimeBetween(from: "2023-01-24T17:00:00Z", to: ARG) { uptimeMinutes } } }',
+    ("Mutation", "triggerReport", "from"): "mutation { triggerReport(from: ARG) { id status } }",
+    ("Mutation", "triggerReport", "to"): 'mutation { triggerReport(from: "2023-01-24T17:00:00Z", to: ARG) { id status } }',
     ("Mutation", "recordPolls", "polls[0].timestampUtc"):
         'mutation { recordPolls(polls: [{storeId: "worked-example", timestampUtc: ARG, status: "active"}]) { loaded } }',
 }

@@ -1,0 +1,102 @@
+"""History over any range on the Store type (docs/rules.md §11): `uptimeBetween(from, to)`
+and `daily(from, to)`, thin over monitoring.history. Figures in minutes, 2 decimals each
+(graphql_schema.common.units)."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+import strawberry
+
+from graphql_schema.common.arguments import as_of_argument
+from graphql_schema.common.errors import request_access
+from graphql_schema.common.units import rounded
+from monitoring import history
+from monitoring.kernel.periods import default_horizon
+from monitoring.models import Store
+from monitoring.reports import MAX_HORIZON_MINUTES, horizon_from_minutes
+
+LocalDate = date  # a field below is named `date`
+#: Most entries of one `Store.daily` (graphql_schema.limits.pricing prices it so).
+DAILY_MAX_DAYS = history.DAILY_MAX_DAYS
+
+
+@strawberry.type(
+    description=(
+        "Business time over [from, to) by status, in minutes (2 decimals each): uptime + downtime + unknown ="
+        " business time. Polls at or before `to` are the evidence."
+    )
+)
+class RangeUptime:
+    from_: datetime = strawberry.field(name="from", description="Start of the range (included).")
+    to: datetime = strawberry.field(description="End of the range (excluded); the polls up to it count.")
+    horizon_minutes: int = strawberry.field(description="H, in minutes: a poll tells the status up to H around it.")
+    uptime_minutes: float = strawberry.field(description="Business time whose status was active, in minutes.")
+    downtime_minutes: float = strawberry.field(description="Business time whose status was inactive, in minutes.")
+    unknown_minutes: float = strawberry.field(description="Business time with no poll within H, in minutes.")
+    business_minutes: float = strawberry.field(description="Business time in the range, in minutes.")
+
+
+@strawberry.type(
+    description=(
+        "One local calendar date of a store: [00:00, next 00:00) in its zone (23 or 25 hours across a DST change),"
+        " in minutes (2 decimals each), with the polls at or before the day's end as evidence."
+    )
+)
+class DailyUptime:
+    date: LocalDate = strawberry.field(description="The store's local date.")
+    from_: datetime = strawberry.field(name="from", description="00:00 local that day, as an instant.")
+    to: datetime = strawberry.field(description="00:00 local the next day, as an instant (excluded).")
+    uptime_minutes: float = strawberry.field(description="Business time whose status was active, in minutes.")
+    downtime_minutes: float = strawberry.field(description="Business time whose status was inactive, in minutes.")
+    unknown_minutes: float = strawberry.field(description="Business time with no poll within H, in minutes.")
+    business_minutes: float = strawberry.field(description="Business time that day, in minutes.")
+
+
+RangeFrom = Annotated[datetime, strawberry.argument(name="from", description="Start of the range (included).")]
+RangeTo = Annotated[
+    datetime,
+    strawberry.argument(description="End of the range (excluded); at most HISTORY_RETENTION_DAYS (400) after from."),
+]
+DayFrom = Annotated[date, strawberry.argument(name="from", description="First local date (included).")]
+DayTo = Annotated[
+    date, strawberry.argument(description=f"Last local date (included); at most {DAILY_MAX_DAYS} dates in all.")
+]
+Horizon = Annotated[
+    int | None,
+    strawberry.argument(description=f"H in minutes (1–{MAX_HORIZON_MINUTES}; default 120): how long a poll tells."),
+]
+
+
+def uptime_between(
+    root: Store, info: strawberry.Info, from_: RangeFrom, to: RangeTo, horizon_minutes: Horizon = None
+) -> RangeUptime:
+    horizon = horizon_from_minutes(horizon_minutes)
+    start, end, row = history.store_range_figures(
+        store=root, start=as_of_argument(from_, name="from"), end=as_of_argument(to, name="to"), horizon=horizon,
+        owner_id=request_access(info).owner_id,
+    )
+    return RangeUptime(
+        from_=start,
+        to=end,
+        horizon_minutes=int((horizon or default_horizon()).total_seconds() // 60),
+        uptime_minutes=rounded(row["uptime_minutes"]),
+        downtime_minutes=rounded(row["downtime_minutes"]),
+        unknown_minutes=rounded(row["unknown_minutes"]),
+        business_minutes=rounded(row["business_minutes"]),
+    )
+
+
+def daily(root: Store, from_: DayFrom, to: DayTo, horizon_minutes: Horizon = None) -> list[DailyUptime]:
+    days = history.store_daily_figures(store=root, first=from_, last=to, horizon=horizon_from_minutes(horizon_minutes))
+    return [
+        DailyUptime(
+            date=day.date,
+            from_=day.start,
+            to=day.end,
+            uptime_minutes=rounded(day.uptime_minutes),
+            downtime_minutes=rounded(day.downtime_minutes),
+            unknown_minutes=rounded(day.unknown_minutes),
+            business_minutes=rounded(day.business_minutes),
+        )
+        for day in days
+    ]

@@ -1,0 +1,216 @@
+"""Business minutes up, down and unknown over any windows: one range for many stores, and
+the local calendar days of each store (docs/rules.md §11).
+
+A *window* is ``[start, end)`` of one store with ``end`` as its as_of: only polls at or
+before ``end`` are evidence, as in the report (docs/rules.md §4, §5). So a day's figures
+never depend on a poll taken after that day, and a range's figures are the report's rule
+with ``as_of = to``.
+
+How it stays vectorised (no Python loop over stores or windows):
+
+1. Business hours of every store over ``[min start - H, max end]`` on one axis
+   (``schedules._axis``) with its cumulative business time ``C``; evidence polls are the
+   polls inside an interval, found once.
+2. A poll older than ``start - H`` cannot tell anything inside a window (every instant of
+   it is then more than H from that poll, so nearer polls decide or it is unknown), and a
+   poll after ``end`` is not evidence for it: each window takes the evidence polls of its
+   store with ``start - H <= t <= end``, a contiguous run of the sorted polls. The runs are
+   laid end to end (``np.repeat``); a poll near a day boundary is in two runs.
+3. Within a run each poll owns ``[max(mid(prev), t - H), min(mid(next), t + H))`` as in
+   ``compute_uptime``; the business measure of that piece clipped to the window is
+   ``clip(C(hi)) - clip(C(lo))``, summed per (window, up | down) with ``np.bincount``.
+   Business time is ``C(end) - C(start)``; unknown is the rest.
+
+Daily windows are ``[d 00:00 local, d+1 00:00 local)``: local midnights are converted per
+zone with the same wall-clock table as business hours (zoneinfo's ``fold=0`` rule, so a
+midnight that does not exist maps as 02:30 does on a spring-forward day). A day is then
+23 or 25 hours long across a DST change, as the wall clock says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from monitoring.engine.schedules import _ShiftTable, _axis, _chunks, _shift_table
+from monitoring.engine.types import DEFAULT_HORIZON, Polls, StoreSchedule, _DAY_US, _I64, _US
+from monitoring.engine.uptime import _as_i64_us, _normalised_polls
+from monitoring.engine.zones import _td_us, _wall_to_utc, _zone_table, to_us
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@dataclass
+class RangeFigures:
+    """Seconds per window: ``seconds[..., k]`` for k = up, down, unknown (engine.STATES),
+    and ``business_seconds`` (== up + down + unknown). For `range_uptime` the leading
+    shape is (n_stores,); for `daily_uptime` (n_stores, n_days)."""
+
+    store_ids: list[str]
+    seconds: np.ndarray
+    business_seconds: np.ndarray
+    starts_us: np.ndarray  # int64, each window's start (µs since the epoch, UTC)
+    ends_us: np.ndarray  # int64, each window's end
+    dates: list[date] | None = None  # daily_uptime: the local dates, in order
+
+
+def window_uptime(
+    *,
+    schedules: Sequence[StoreSchedule],
+    polls: Polls,
+    window_store: np.ndarray,
+    window_start_us: np.ndarray,
+    window_end_us: np.ndarray,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds (m, 3) up/down/unknown, business seconds (m,)) for m windows, window i
+    being ``[window_start_us[i], window_end_us[i])`` of store ``window_store[i]`` (an index
+    into `schedules`) with the polls at or before its end as evidence. Any order, any
+    overlap; an empty or reversed window counts nothing."""
+    table = _shift_table(schedules)
+    return _window_uptime(table, polls, window_store, window_start_us, window_end_us, _td_us(horizon))
+
+
+def range_uptime(
+    *,
+    schedules: Sequence[StoreSchedule],
+    polls: Polls,
+    start: datetime,
+    end: datetime,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> RangeFigures:
+    """Every store's business seconds up, down and unknown over ``[start, end)``, with the
+    polls at or before `end` as evidence."""
+    n = len(schedules)
+    a, b = to_us(start), to_us(end)
+    stores = np.arange(n, dtype=_I64)
+    starts, ends = np.full(n, a, _I64), np.full(n, b, _I64)
+    seconds, business = window_uptime(
+        schedules=schedules, polls=polls, window_store=stores, window_start_us=starts, window_end_us=ends,
+        horizon=horizon,
+    )
+    return RangeFigures([s.store_id for s in schedules], seconds, business, starts, ends)
+
+
+def local_midnights(*, schedules: Sequence[StoreSchedule], first: date, last: date) -> np.ndarray:
+    """int64 (n_stores, days + 1): the UTC instant (µs) of 00:00 local on each date from
+    `first` to the day after `last`, in each store's zone (fold=0: a missing midnight maps
+    to the instant it would have been under the offset before the change)."""
+    return _local_midnights(_shift_table(schedules), first, last)
+
+
+def daily_uptime(
+    *,
+    schedules: Sequence[StoreSchedule],
+    polls: Polls,
+    first: date,
+    last: date,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> RangeFigures:
+    """Every store's figures for each local date from `first` to `last` (both included):
+    ``[d 00:00, d+1 00:00)`` in the store's zone, with the polls at or before the end of
+    that day as evidence."""
+    n = len(schedules)
+    days = (last - first).days + 1
+    if days < 1:
+        raise ValueError("last must not be before first")
+    table = _shift_table(schedules)
+    midnights = _local_midnights(table, first, last)
+    starts, ends = midnights[:, :-1], midnights[:, 1:]
+    stores = np.repeat(np.arange(n, dtype=_I64), days)
+    seconds, business = _window_uptime(table, polls, stores, starts.ravel(), ends.ravel(), _td_us(horizon))
+    return RangeFigures(
+        store_ids=[s.store_id for s in schedules],
+        seconds=seconds.reshape(n, days, 3),
+        business_seconds=business.reshape(n, days),
+        starts_us=starts.copy(),
+        ends_us=ends.copy(),
+        dates=[first + timedelta(days=k) for k in range(days)],
+    )
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _local_midnights(table: _ShiftTable, first: date, last: date) -> np.ndarray:
+    d0 = first.toordinal() - _EPOCH_ORDINAL
+    d1 = last.toordinal() - _EPOCH_ORDINAL + 1
+    wall = np.arange(d0, d1 + 1, dtype=_I64) * _DAY_US
+    out = np.empty((table.n_stores, len(wall)), _I64)
+    for z, name in enumerate(table.zone_names):
+        rows = table.store_zone == z
+        if rows.any():
+            # Days in UTC around the wall dates: offsets are within ±1 day.
+            out[rows] = _wall_to_utc(wall, _zone_table(name, d0 - 2, d1 + 2))
+    return out
+
+
+def _window_uptime(table: _ShiftTable, polls: Polls, ws, wa, wb, H: int) -> tuple[np.ndarray, np.ndarray]:
+    n = table.n_stores
+    ws, wa, wb = (np.asarray(x, dtype=_I64) for x in (ws, wa, wb))
+    m = len(ws)
+    if not (len(wa) == len(wb) == m):
+        raise ValueError("window arrays must have equal lengths")
+    if m and (ws.min() < 0 or ws.max() >= n):
+        raise ValueError("window store index out of range")
+    seconds = np.zeros((m, 3))
+    business = np.zeros(m)
+    wb = np.maximum(wa, wb)  # a reversed window is empty
+    live = np.flatnonzero(wb > wa)
+    if not len(live):
+        return seconds, business
+    r0 = int(wa[live].min()) - H  # polls down to the earliest start - H may be evidence
+    r1 = int(wb[live].max()) + 1  # a poll exactly at an end is evidence if that end is open
+
+    store, t, active = polls.store_index, _as_i64_us(polls.timestamp_us), polls.is_active
+    keep = (t >= r0) & (t < r1)
+    if not keep.all():
+        store, t, active = np.asarray(store)[keep], t[keep], np.asarray(active)[keep]
+    store, t, active = _normalised_polls(store, t, active, n)
+
+    order = live[np.argsort(ws[live], kind="stable")]  # windows by store, for the chunks
+    w_store = ws[order]
+    for s_lo, s_hi in _chunks(n, r1 - r0 + 2 * H + 1):
+        if s_hi <= s_lo:
+            continue
+        wi = order[np.searchsorted(w_store, s_lo) : np.searchsorted(w_store, s_hi)]
+        if not len(wi):
+            continue
+        axis = _axis(table, r0, r1, s_lo, s_hi, pad=H)
+        p0, p1 = np.searchsorted(store, [s_lo, s_hi])
+        pk = axis.key(store[p0:p1], t[p0:p1])
+        j = axis.locate_sorted(pk)
+        ev = pk < axis.ke[j]  # evidence: inside a business interval
+        pk, up = pk[ev], active[p0:p1][ev]
+
+        key_a = axis.key(ws[wi], wa[wi])
+        key_b = axis.key(ws[wi], wb[wi])
+        c_a, c_b = axis.measure_to(key_a), axis.measure_to(key_b)
+        business[wi] = c_b - c_a
+        # Each window's run of evidence polls: start - H <= t <= end.
+        first = np.searchsorted(pk, key_a - H, side="left")
+        count = np.searchsorted(pk, key_b, side="right") - first
+        total = int(count.sum())
+        if not total:
+            continue
+        local = np.repeat(np.arange(len(wi), dtype=_I64), count)
+        poll = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(total, dtype=_I64)
+        k = pk[poll]
+        lo, hi = k - H, k + H
+        if total > 1:
+            same = local[1:] == local[:-1]
+            mid = (k[:-1] + k[1:]) >> 1  # floor: the change point is rounded down to the µs
+            np.maximum(lo[1:], mid, out=lo[1:], where=same)
+            np.minimum(hi[:-1], mid, out=hi[:-1], where=same)
+        lo_c, hi_c = c_a[local], c_b[local]
+        piece = np.clip(axis.measure_to(hi), lo_c, hi_c) - np.clip(axis.measure_to(lo), lo_c, hi_c)
+        slot = local * 2 + ~up[poll]  # 2 * window + (0 up | 1 down)
+        sums = np.bincount(slot, piece, minlength=2 * len(wi)).reshape(len(wi), 2)
+        seconds[wi, :2] = sums
+    business /= _US
+    seconds /= _US
+    seconds[:, 2] = np.maximum(business - seconds[:, 0] - seconds[:, 1], 0.0)  # float rounding only
+    return seconds, business

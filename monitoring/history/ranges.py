@@ -1,0 +1,242 @@
+"""History over any range (docs/rules.md §11): business minutes up, down and unknown over
+``[from, to)`` for many stores, and per local calendar day for one store, computed from
+the stored polls with the engine (monitoring.engine.ranges); the range CSV.
+
+Every figure uses the polls at or before the end of its own range as evidence: the
+report's rule with ``as_of = to``. `to` defaults to the caller's default as_of (the
+latest poll among the stores they can see, docs/rules.md §8).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TextIO
+
+from django.conf import settings
+
+from monitoring.engine import daily_uptime, from_us, range_uptime
+from monitoring.kernel import values
+from monitoring.kernel.errors import InputError
+from monitoring.kernel.people_csv import PeopleCsvWriter, spreadsheet_safe
+from monitoring.kernel.periods import default_horizon
+from monitoring.models import Store
+from monitoring.stores.selectors import (
+    default_as_of,
+    polls_between,
+    store_pks_in_code_point_order,
+    store_schedules,
+    stores_in_scope,
+)
+
+#: The range CSV's header, exactly (docs/rules.md §11).
+RANGE_CSV_HEADER = ("store_id", "uptime_minutes", "downtime_minutes", "unknown_minutes", "business_minutes")
+#: Most local dates one daily question answers: a year, leap day included. The API
+#: prices `Store.daily` with it (graphql_schema.limits.pricing).
+DAILY_MAX_DAYS = 366
+#: Local midnights lie within a day of UTC midnight in every zone (offsets are at most
+#: ±14 h): polls and special hours are read this much wider than the dates asked for.
+_ZONE_SLACK = timedelta(days=1)
+_WEEK = timedelta(days=7)
+
+
+class HistoryInputError(InputError):
+    """A history question that cannot be answered as asked; `field` names the input at
+    fault (from, to)."""
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One local calendar date of one store: ``[start, end)`` is its 00:00 to the next
+    date's 00:00 in the store's zone (23 or 25 hours across a DST change); minutes
+    unrounded."""
+
+    date: date
+    start: datetime
+    end: datetime
+    uptime_minutes: float
+    downtime_minutes: float
+    unknown_minutes: float
+    business_minutes: float
+
+
+def max_range() -> timedelta:
+    return timedelta(days=settings.HISTORY_RETENTION_DAYS)
+
+
+def range_validate(*, start: datetime, end: datetime) -> None:
+    """Refuses a range the rules do not answer: an instant without an offset or outside
+    the years 2000–2100, `to` not after `from`, or longer than HISTORY_RETENTION_DAYS."""
+    for moment, field in ((start, "from"), (end, "to")):
+        try:
+            values.as_of_range(moment, field=field)
+        except values.InvalidValue as error:
+            raise HistoryInputError(error.reason, field=field) from None
+    if end <= start:
+        raise HistoryInputError(
+            f"to ({values.instant_text(end)}) must be after from ({values.instant_text(start)})", field="to"
+        )
+    if end - start > max_range():
+        raise HistoryInputError(
+            f"from is {_days(end - start)} days before to: a range spans at most"
+            f" {settings.HISTORY_RETENTION_DAYS} days (HISTORY_RETENTION_DAYS)",
+            field="from",
+        )
+
+
+def range_resolve(*, start: datetime, end: datetime | None, owner_id: int | None = None) -> tuple[datetime, datetime]:
+    """(from, to) checked, `to` defaulting to the caller's default as_of (an owner's
+    latest poll when owner_id is given, else everyone's)."""
+    if end is None:
+        end = default_as_of(owner_id=owner_id)
+    range_validate(start=start, end=end)
+    return start, end
+
+
+def daily_validate(*, first: date, last: date) -> None:
+    """Refuses dates the rules do not answer: `to` before `from`, more than DAILY_MAX_DAYS
+    dates, or a span longer than HISTORY_RETENTION_DAYS."""
+    if last < first:
+        raise HistoryInputError(f"to ({last.isoformat()}) must not be before from ({first.isoformat()})", field="to")
+    days = (last - first).days + 1
+    most = min(DAILY_MAX_DAYS, settings.HISTORY_RETENTION_DAYS)
+    if days > most:
+        raise HistoryInputError(f"from–to holds {days} dates: at most {most} are answered at once", field="from")
+
+
+def _days(length: timedelta) -> str:
+    return f"{length / timedelta(days=1):.10g}"
+
+
+def _figures_row(store_id: str, seconds, business: float) -> dict:
+    return {
+        "store_id": store_id,
+        "uptime_minutes": float(seconds[0]) / 60,
+        "downtime_minutes": float(seconds[1]) / 60,
+        "unknown_minutes": float(seconds[2]) / 60,
+        "business_minutes": float(business) / 60,
+    }
+
+
+def range_rows(
+    *, stores: Sequence[tuple[int, str, str | None]], start: datetime, end: datetime, horizon: timedelta
+) -> list[dict]:
+    """One row per store given (pk, store_id, zone), in their order: minutes up, down,
+    unknown and business over [start, end), unrounded. The caller has checked the range."""
+    schedules = store_schedules(stores=stores, start=start - horizon, end=end)
+    polls = polls_between(stores=stores, start=start - horizon, end=end)
+    figures = range_uptime(schedules=schedules, polls=polls, start=start, end=end, horizon=horizon)
+    return [
+        _figures_row(store_id, figures.seconds[i], figures.business_seconds[i])
+        for i, store_id in enumerate(figures.store_ids)
+    ]
+
+
+def store_range_figures(
+    *, store: Store, start: datetime, end: datetime | None = None, horizon: timedelta | None = None,
+    owner_id: int | None = None,
+) -> tuple[datetime, datetime, dict]:
+    """(from, to, row) of one store the caller has read already (through
+    stores_visible); `to` defaults to the caller's default as_of."""
+    start, end = range_resolve(start=start, end=end, owner_id=owner_id)
+    (row,) = range_rows(
+        stores=[(store.pk, store.store_id, store.timezone_name)], start=start, end=end,
+        horizon=horizon or default_horizon(),
+    )
+    return start, end, row
+
+
+def store_daily_figures(
+    *, store: Store, first: date, last: date, horizon: timedelta | None = None
+) -> list[DayFigures]:
+    """The figures of each local date from `first` to `last` (both included) of one
+    store the caller has read already; each day's evidence is the polls at or before
+    its end, so a finished day's figures do not move with later polls."""
+    daily_validate(first=first, last=last)
+    horizon = horizon or default_horizon()
+    stores = [(store.pk, store.store_id, store.timezone_name)]
+    # Generous bounds in UTC: the engine cuts at the store's own midnights.
+    start = datetime.combine(first, datetime.min.time(), values.UTC) - _ZONE_SLACK - horizon
+    end = datetime.combine(last, datetime.min.time(), values.UTC) + 2 * _ZONE_SLACK
+    schedules = store_schedules(stores=stores, start=start, end=end)
+    polls = polls_between(stores=stores, start=start, end=end)
+    figures = daily_uptime(schedules=schedules, polls=polls, first=first, last=last, horizon=horizon)
+    return [
+        DayFigures(
+            date=day,
+            start=from_us(figures.starts_us[0, k]),
+            end=from_us(figures.ends_us[0, k]),
+            uptime_minutes=float(figures.seconds[0, k, 0]) / 60,
+            downtime_minutes=float(figures.seconds[0, k, 1]) / 60,
+            unknown_minutes=float(figures.seconds[0, k, 2]) / 60,
+            business_minutes=float(figures.business_seconds[0, k]) / 60,
+        )
+        for k, day in enumerate(figures.dates)
+    ]
+
+
+def range_chunk_size(*, start: datetime, end: datetime, horizon: timedelta) -> int:
+    """Stores per chunk of a range report: REPORT_CHUNK_SIZE for a week or less, fewer
+    for longer ranges, so that a chunk reads about as many polls as a weekly report's
+    (memory follows the chunk, not the range)."""
+    size = settings.REPORT_CHUNK_SIZE
+    ratio = (_WEEK + horizon) / max(end - start + horizon, timedelta(microseconds=1))
+    return max(1, min(size, math.floor(size * ratio)))
+
+
+def range_rows_chunked(
+    *,
+    start: datetime,
+    end: datetime,
+    horizon: timedelta,
+    store_ids: Sequence[str] | None = None,
+    owner_id: int | None = None,
+    chunk_size: int | None = None,
+) -> Iterator[list[dict]]:
+    """The range's rows a chunk of stores at a time, in store_id code-point order (each
+    chunk read and computed once the previous one is consumed)."""
+    chunk_size = chunk_size or range_chunk_size(start=start, end=end, horizon=horizon)
+    for pks in store_pks_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size):
+        stores = stores_in_scope(store_ids=None, store_pks=pks)
+        yield sorted(range_rows(stores=stores, start=start, end=end, horizon=horizon), key=lambda r: r["store_id"])
+
+
+def _two_decimals(value: float) -> str:
+    return f"{round(value, 2) + 0.0:.2f}"  # as the weekly report; + 0.0 turns -0.0 into 0.0
+
+
+def range_csv_header(out: TextIO) -> PeopleCsvWriter:
+    writer = PeopleCsvWriter(out)
+    writer.writerow(RANGE_CSV_HEADER)
+    return writer
+
+
+def range_csv_rows(writer: PeopleCsvWriter, rows: Iterable[dict]) -> None:
+    """Rows of the range CSV, a file for people: a store id a spreadsheet would run as a
+    formula gets an apostrophe (docs/rules.md §7); figures with 2 decimals."""
+    for row in rows:
+        writer.writerow(
+            [spreadsheet_safe(row["store_id"]), *(_two_decimals(row[column]) for column in RANGE_CSV_HEADER[1:])]
+        )
+
+
+def range_csv_write(
+    *,
+    out: TextIO,
+    start: datetime,
+    end: datetime | None = None,
+    store_ids: Sequence[str] | None = None,
+    horizon: timedelta | None = None,
+    owner_id: int | None = None,
+) -> tuple[datetime, datetime, int]:
+    """Write the range CSV to `out` chunk by chunk; returns (from, to, stores written)."""
+    start, end = range_resolve(start=start, end=end, owner_id=owner_id)
+    horizon = horizon or default_horizon()
+    writer = range_csv_header(out)
+    count = 0
+    for rows in range_rows_chunked(start=start, end=end, horizon=horizon, store_ids=store_ids, owner_id=owner_id):
+        range_csv_rows(writer, rows)
+        count += len(rows)
+    return start, end, count
