@@ -9,7 +9,7 @@ with ``as_of = to``.
 How it stays vectorised (no Python loop over stores or windows):
 
 1. Business hours of every store over ``[min start - H, max end]`` on one axis
-   (``schedules._axis``) with its cumulative business time ``C``; evidence polls are the
+   (``schedules.business_axis``) with its cumulative business time ``C``; evidence polls are the
    polls inside an interval, found once.
 2. A poll older than ``start - H`` cannot tell anything inside a window (every instant of
    it is then more than H from that poll, so nearer polls decide or it is unknown), and a
@@ -35,10 +35,10 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from monitoring.engine.schedules import _ShiftTable, _axis, _chunks, _shift_table
-from monitoring.engine.types import DEFAULT_HORIZON, Polls, StoreSchedule, _DAY_US, _I64, _US
-from monitoring.engine.uptime import _as_i64_us, _normalised_polls
-from monitoring.engine.zones import _td_us, _wall_to_utc, _zone_table, to_us
+from monitoring.engine.schedules import ShiftTable, business_axis, chunks, shift_table
+from monitoring.engine.types import DEFAULT_HORIZON, Polls, StoreSchedule, DAY_US, I64, US
+from monitoring.engine.uptime import as_i64_us, normalised_polls
+from monitoring.engine.zones import td_us, wall_to_utc, zone_table, to_us
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -70,8 +70,8 @@ def window_uptime(
     being ``[window_start_us[i], window_end_us[i])`` of store ``window_store[i]`` (an index
     into `schedules`) with the polls at or before its end as evidence. Any order, any
     overlap; an empty or reversed window counts nothing."""
-    table = _shift_table(schedules)
-    return _window_uptime(table, polls, window_store, window_start_us, window_end_us, _td_us(horizon))
+    table = shift_table(schedules)
+    return _window_uptime(table, polls, window_store, window_start_us, window_end_us, td_us(horizon))
 
 
 def range_uptime(
@@ -86,8 +86,8 @@ def range_uptime(
     polls at or before `end` as evidence."""
     n = len(schedules)
     a, b = to_us(start), to_us(end)
-    stores = np.arange(n, dtype=_I64)
-    starts, ends = np.full(n, a, _I64), np.full(n, b, _I64)
+    stores = np.arange(n, dtype=I64)
+    starts, ends = np.full(n, a, I64), np.full(n, b, I64)
     seconds, business = window_uptime(
         schedules=schedules, polls=polls, window_store=stores, window_start_us=starts, window_end_us=ends,
         horizon=horizon,
@@ -99,7 +99,7 @@ def local_midnights(*, schedules: Sequence[StoreSchedule], first: date, last: da
     """int64 (n_stores, days + 1): the UTC instant (µs) of 00:00 local on each date from
     `first` to the day after `last`, in each store's zone (fold=0: a missing midnight maps
     to the instant it would have been under the offset before the change)."""
-    return _local_midnights(_shift_table(schedules), first, last)
+    return _local_midnights(shift_table(schedules), first, last)
 
 
 def daily_uptime(
@@ -117,11 +117,11 @@ def daily_uptime(
     days = (last - first).days + 1
     if days < 1:
         raise ValueError("last must not be before first")
-    table = _shift_table(schedules)
+    table = shift_table(schedules)
     midnights = _local_midnights(table, first, last)
     starts, ends = midnights[:, :-1], midnights[:, 1:]
-    stores = np.repeat(np.arange(n, dtype=_I64), days)
-    seconds, business = _window_uptime(table, polls, stores, starts.ravel(), ends.ravel(), _td_us(horizon))
+    stores = np.repeat(np.arange(n, dtype=I64), days)
+    seconds, business = _window_uptime(table, polls, stores, starts.ravel(), ends.ravel(), td_us(horizon))
     return RangeFigures(
         store_ids=[s.store_id for s in schedules],
         seconds=seconds.reshape(n, days, 3),
@@ -135,22 +135,22 @@ def daily_uptime(
 # --------------------------------------------------------------------------- internals
 
 
-def _local_midnights(table: _ShiftTable, first: date, last: date) -> np.ndarray:
+def _local_midnights(table: ShiftTable, first: date, last: date) -> np.ndarray:
     d0 = first.toordinal() - _EPOCH_ORDINAL
     d1 = last.toordinal() - _EPOCH_ORDINAL + 1
-    wall = np.arange(d0, d1 + 1, dtype=_I64) * _DAY_US
-    out = np.empty((table.n_stores, len(wall)), _I64)
+    wall = np.arange(d0, d1 + 1, dtype=I64) * DAY_US
+    out = np.empty((table.n_stores, len(wall)), I64)
     for z, name in enumerate(table.zone_names):
         rows = table.store_zone == z
         if rows.any():
             # Days in UTC around the wall dates: offsets are within ±1 day.
-            out[rows] = _wall_to_utc(wall, _zone_table(name, d0 - 2, d1 + 2))
+            out[rows] = wall_to_utc(wall, zone_table(name, d0 - 2, d1 + 2))
     return out
 
 
-def _window_uptime(table: _ShiftTable, polls: Polls, ws, wa, wb, H: int) -> tuple[np.ndarray, np.ndarray]:
+def _window_uptime(table: ShiftTable, polls: Polls, ws, wa, wb, H: int) -> tuple[np.ndarray, np.ndarray]:
     n = table.n_stores
-    ws, wa, wb = (np.asarray(x, dtype=_I64) for x in (ws, wa, wb))
+    ws, wa, wb = (np.asarray(x, dtype=I64) for x in (ws, wa, wb))
     m = len(ws)
     if not (len(wa) == len(wb) == m):
         raise ValueError("window arrays must have equal lengths")
@@ -165,21 +165,21 @@ def _window_uptime(table: _ShiftTable, polls: Polls, ws, wa, wb, H: int) -> tupl
     r0 = int(wa[live].min()) - H  # polls down to the earliest start - H may be evidence
     r1 = int(wb[live].max()) + 1  # a poll exactly at an end is evidence if that end is open
 
-    store, t, active = polls.store_index, _as_i64_us(polls.timestamp_us), polls.is_active
+    store, t, active = polls.store_index, as_i64_us(polls.timestamp_us), polls.is_active
     keep = (t >= r0) & (t < r1)
     if not keep.all():
         store, t, active = np.asarray(store)[keep], t[keep], np.asarray(active)[keep]
-    store, t, active = _normalised_polls(store, t, active, n)
+    store, t, active = normalised_polls(store, t, active, n)
 
     order = live[np.argsort(ws[live], kind="stable")]  # windows by store, for the chunks
     w_store = ws[order]
-    for s_lo, s_hi in _chunks(n, r1 - r0 + 2 * H + 1):
+    for s_lo, s_hi in chunks(n, r1 - r0 + 2 * H + 1):
         if s_hi <= s_lo:
             continue
         wi = order[np.searchsorted(w_store, s_lo) : np.searchsorted(w_store, s_hi)]
         if not len(wi):
             continue
-        axis = _axis(table, r0, r1, s_lo, s_hi, pad=H)
+        axis = business_axis(table, r0, r1, s_lo, s_hi, pad=H)
         p0, p1 = np.searchsorted(store, [s_lo, s_hi])
         pk = axis.key(store[p0:p1], t[p0:p1])
         j = axis.locate_sorted(pk)
@@ -196,8 +196,8 @@ def _window_uptime(table: _ShiftTable, polls: Polls, ws, wa, wb, H: int) -> tupl
         total = int(count.sum())
         if not total:
             continue
-        local = np.repeat(np.arange(len(wi), dtype=_I64), count)
-        poll = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(total, dtype=_I64)
+        local = np.repeat(np.arange(len(wi), dtype=I64), count)
+        poll = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(total, dtype=I64)
         k = pk[poll]
         lo, hi = k - H, k + H
         if total > 1:
@@ -210,7 +210,7 @@ def _window_uptime(table: _ShiftTable, polls: Polls, ws, wa, wb, H: int) -> tupl
         slot = local * 2 + ~up[poll]  # 2 * window + (0 up | 1 down)
         sums = np.bincount(slot, piece, minlength=2 * len(wi)).reshape(len(wi), 2)
         seconds[wi, :2] = sums
-    business /= _US
-    seconds /= _US
+    business /= US
+    seconds /= US
     seconds[:, 2] = np.maximum(business - seconds[:, 0] - seconds[:, 1], 0.0)  # float rounding only
     return seconds, business

@@ -20,7 +20,7 @@ from monitoring.engine.zones import time_us, wall_to_utc, zone_info, zone_table
 
 
 @dataclass
-class _ShiftTable:
+class ShiftTable:
     n_stores: int
     zone_names: list[str]
     store_zone: np.ndarray  # int64 per store
@@ -62,7 +62,7 @@ class _TimeUs(dict):
 _GET_DOW, _GET_START, _GET_END = attrgetter("day_of_week"), attrgetter("start"), attrgetter("end")
 
 
-def shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
+def shift_table(schedules: Sequence[StoreSchedule]) -> ShiftTable:
     n = len(schedules)
     zone_ids: dict[str, int] = {}
     store_zone = np.fromiter(
@@ -95,7 +95,7 @@ def shift_table(schedules: Sequence[StoreSchedule]) -> _ShiftTable:
             sh_dow = np.concatenate((sh_dow, np.tile(np.arange(7, dtype=I64), len(all_day))))
             sh_start = np.concatenate((sh_start, np.zeros(7 * len(all_day), I64)))
             sh_dur = np.concatenate((sh_dur, np.full(7 * len(all_day), DAY_US, I64)))
-    return _ShiftTable(
+    return ShiftTable(
         n_stores=n,
         zone_names=list(zone_ids),
         store_zone=store_zone,
@@ -144,7 +144,7 @@ def _on_special_date(special: _SpecialTable, store: np.ndarray, day: np.ndarray)
     return hit
 
 
-def _raw_intervals(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int):
+def _raw_intervals(table: ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int):
     """Unmerged UTC business intervals of stores [s_lo, s_hi) that may touch [r0, r1)."""
     st_parts, s_parts, e_parts = [], [], []
     in_chunk = (table.sh_store >= s_lo) & (table.sh_store < s_hi)
@@ -244,7 +244,7 @@ class Axis:
         return store + self.s_lo, ks - base, ke - base
 
 
-def business_axis(table: _ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int, pad: int = 0) -> Axis:
+def business_axis(table: ShiftTable, r0: int, r1: int, s_lo: int, s_hi: int, pad: int = 0) -> Axis:
     """Business intervals of stores [s_lo, s_hi), clipped to [r0, r1) and merged."""
     K = max(r1 - r0, 0) + 2 * pad + 1
     store, s, e = _raw_intervals(table, r0, r1, s_lo, s_hi)
