@@ -76,11 +76,11 @@ def range_validate(*, start: datetime, end: datetime) -> None:
             raise HistoryInputError(error.reason, field=field) from None
     if end <= start:
         raise HistoryInputError(
-            f"to ({values.instant_text(end)}) must be after from ({values.instant_text(start)})", field="to"
+            f"must be after from ({values.instant_text(end)} is not after {values.instant_text(start)})", field="to"
         )
     if end - start > max_range():
         raise HistoryInputError(
-            f"from is {_days(end - start)} days before to: a range spans at most"
+            f"is {_days(end - start)} days before to: a range spans at most"
             f" {settings.HISTORY_RETENTION_DAYS} days (HISTORY_RETENTION_DAYS)",
             field="from",
         )
@@ -99,7 +99,7 @@ def daily_validate(*, first: date, last: date) -> None:
     """Refuses dates the rules do not answer: `to` before `from`, more than DAILY_MAX_DAYS
     dates, or a span longer than HISTORY_RETENTION_DAYS."""
     if last < first:
-        raise HistoryInputError(f"to ({last.isoformat()}) must not be before from ({first.isoformat()})", field="to")
+        raise HistoryInputError(f"must not be before from ({last.isoformat()} is before {first.isoformat()})", field="to")
     days = (last - first).days + 1
     most = min(DAILY_MAX_DAYS, settings.HISTORY_RETENTION_DAYS)
     if days > most:

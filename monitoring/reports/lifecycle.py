@@ -103,7 +103,7 @@ def report_run(*, report_id) -> Report:
                     history.range_validate(start=report.range_start, end=report.as_of)
                 except history.HistoryInputError as error:
                     report.save()
-                    return _report_fail(report=report, message=error.reason)
+                    return _report_fail(report=report, message=str(error))
             _plan_chunks(report=report)
         report.save()
         unfinished = report.chunks.filter(finished_at__isnull=True).exclude(heartbeat_at__gte=failover.stale_cutoff())

@@ -36,6 +36,19 @@ def test_deliveries_and_reports_go_to_their_own_queues(monkeypatch):
     report_enqueue(report=Report(id="00000000-0000-0000-0000-000000000001"))
     chunk_enqueue(chunk_id=7, report_id="00000000-0000-0000-0000-000000000001")
     assert sorted(OrmQ.objects.values_list("key", flat=True)) == ["alerts", "alerts", "uptime", "uptime"]
+    import importlib
+
+    from django.apps import apps
+
+    # The migrations' schedules, again: an earlier transactional test may have flushed them.
+    for name, steps in (
+        ("monitoring.migrations.0004_schedule_stale_report_recovery", ("create_schedule",)),
+        ("monitoring.alerts.migrations.0002_schedule_every_minute", ("create_schedule",)),
+        ("monitoring.alerts.migrations.0003_schedule_on_alerts_cluster", ("to_alerts_cluster",)),
+    ):
+        migration = importlib.import_module(name)
+        for step in steps:
+            getattr(migration, step)(apps, None)
     assert Schedule.objects.get(name="alerts every minute").cluster == "alerts"
     assert Schedule.objects.get(name="recover stale reports").cluster is None  # the report cluster's
 
