@@ -393,7 +393,11 @@ def checks(chaos: Chaos, receiver: Receiver, ok_hook: str, slow_hook: str) -> li
     overlapping = 0
     for delivery_id in slow:
         tries = sorted(arrivals.get(delivery_id, []), key=lambda r: r["start"])
-        overlapping += sum(1 for a, b in zip(tries, tries[1:]) if (a["end"] or float("inf")) > b["start"])
+        overlaps = [(a, b) for a, b in zip(tries, tries[1:]) if (a["end"] or float("inf")) > b["start"]]
+        overlapping += len(overlaps)
+        for a, b in overlaps:
+            print(f"delivery {delivery_id}: a try from {a['start']:.1f} to {a['end'] or float('inf'):.1f},"
+                  f" the next from {b['start']:.1f} (Unix time)")
     slow_statuses = {}
     for _, url, status, _ in deliveries:
         if url == slow_hook:

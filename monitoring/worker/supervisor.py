@@ -4,7 +4,7 @@ the cluster when
 
 - the cluster exited (after a pause that grows while it keeps exiting at once);
 - a process of it has been stopped (SIGSTOP, a debugger) for SUPERVISOR_STALL_SECONDS;
-- a dead process of it has not been reaped for that long: its guard loop is stuck
+- a dead process of it has been neither reaped nor replaced for DEAD_PROCESS_SECONDS: its guard loop is stuck
   (django-q2's sentinel blocks on a lock a SIGKILLed worker held, and then reincarnates
   nothing and ignores SIGTERM);
 - tasks have waited for that long, in its queue or taken off it by its pusher, while no
@@ -45,6 +45,12 @@ CHECK_SECONDS = 1.0
 #: that doubles each time (up to MAX_BACKOFF), not at once.
 QUICK_EXIT_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 30.0
+#: django-q2's guard replaces a dead worker within a cycle (0.5 s): one dead this long,
+#: neither reaped nor replaced, means the guard loop is stuck.
+DEAD_PROCESS_SECONDS = 3.0
+#: A new cluster whose workers have not beaten once yet is starting (Django's start-up on
+#: a busy machine), not stalled: judged only after this long.
+STARTUP_SECONDS = 30.0
 
 
 def cluster_names() -> list[str]:
@@ -105,6 +111,7 @@ class ClusterSupervisor:
         self._zombies: dict[int, float] = {}
         self._waiting_seen: float | None = None
         self._backlog_seen: float | None = None
+        self._first_beat_seen: float | None = None
         self._checked = 0.0
 
     def signal_stop(self) -> None:
@@ -195,13 +202,17 @@ class ClusterSupervisor:
         self._zombies = {pid: self._zombies.get(pid, now) for pid in zombies} if short else {}
         if self._stopped_since is not None and now - self._stopped_since >= self.stall:
             return f"a process of it has been stopped for {now - self._stopped_since:.0f} s"
-        if self._zombies and now - min(self._zombies.values()) >= self.stall:
+        if self._zombies and now - min(self._zombies.values()) >= DEAD_PROCESS_SECONDS:
             return f"a dead process of it has been neither reaped nor replaced for {now - min(self._zombies.values()):.0f} s"
         return None
 
     def _stall_problem(self) -> str | None:
         now = time.time()
         beats = beats_read(folder=self.beat_folder)
+        if beats:
+            self._first_beat_seen = self._first_beat_seen or now
+        elif now - self._started_wall < STARTUP_SECONDS:
+            return None  # no worker has started yet: starting, not stalled
         if any(b.get("busy_since") and now - b.get("beat", 0) < self.stall for b in beats):
             self._backlog_seen = None
             return None  # a live worker is on a task: slow work, not a stall
@@ -212,7 +223,7 @@ class ClusterSupervisor:
         if not pending:
             return None
         last_start = max((b.get("last_start") or 0 for b in beats), default=0)
-        quiet = now - max(min(pending), last_start, self._started_wall)
+        quiet = now - max(min(pending), last_start, self._started_wall, self._first_beat_seen or 0)
         if quiet < self.stall:
             return None
         return f"tasks have waited for {quiet:.0f} s while none started"

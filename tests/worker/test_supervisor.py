@@ -7,6 +7,7 @@ wedged on a lock a killed process held) and reports still complete."""
 import json
 import os
 import random
+import shutil
 import signal
 import time
 from datetime import timedelta
@@ -19,7 +20,7 @@ from django_q.models import OrmQ
 from monitoring.worker.brokers import OrmBroker
 from monitoring.models import Report
 from monitoring.reports import report_create
-from monitoring.worker.supervisor import ClusterSupervisor
+from monitoring.worker.supervisor import STARTUP_SECONDS, ClusterSupervisor
 from tests.factories import worked_example_store
 from tests.processes import running_supervisor, wait_for
 
@@ -37,6 +38,7 @@ def test_a_stall_is_tasks_waiting_while_none_starts_and_no_worker_is_on_one(tmp_
     supervisor.beat_folder.mkdir(parents=True)
     now = time.time()
     supervisor._started_wall = now - 100
+    supervisor._first_beat_seen = now - 100  # its workers have beaten since
     assert supervisor._stall_problem() is None  # nothing waits
 
     OrmQ.objects.create(key="alerts", payload="x", lock=timezone.now() - timedelta(seconds=60))
@@ -73,6 +75,7 @@ def test_tasks_taken_by_the_pusher_and_never_started_are_a_stall(tmp_path, setti
     folder.mkdir(parents=True)
     now = time.time()
     supervisor._started_wall = now - 100
+    supervisor._first_beat_seen = now - 100  # its workers have beaten since
 
     # The pusher's broker notes what it takes (monitoring.worker.brokers), in this process here.
     monkeypatch.setenv("WORKER_BEAT_DIR", str(folder))
@@ -216,3 +219,26 @@ def test_workers_killed_again_and_again_and_reports_still_complete(tmp_path, rep
     assert set(statuses.values()) == {Report.Status.COMPLETE}, statuses
     restarts = log.read_text().count("restarting it")
     print(f"{kills} workers killed, {len(reports)} reports COMPLETE, cluster replaced {restarts} times")
+
+
+@pytest.mark.django_db
+def test_a_cluster_whose_workers_have_not_started_is_starting_not_stalled(tmp_path, settings):
+    """Django's start-up on a busy machine can outlast the stall limit: waiting tasks count
+    against a new cluster only from its workers' first beat (or after STARTUP_SECONDS)."""
+    settings.SUPERVISOR_STALL_SECONDS = 5
+    supervisor = ClusterSupervisor(name="uptime", data_dir=tmp_path)
+    supervisor._incarnation = 1
+    supervisor.beat_folder.mkdir(parents=True)
+    now = time.time()
+    supervisor._started_wall = now - 20
+    OrmQ.objects.create(key="uptime", payload="x", lock=timezone.now() - timedelta(seconds=60))
+    assert supervisor._stall_problem() is None  # no worker has beaten yet: starting
+    _beat(supervisor.beat_folder, 1, beat=now)
+    assert supervisor._stall_problem() is None  # first beat just now: its workers get their turn
+    supervisor._first_beat_seen = now - 6
+    assert "waited for" in supervisor._stall_problem()
+    supervisor._first_beat_seen = None
+    shutil.rmtree(supervisor.beat_folder)
+    supervisor.beat_folder.mkdir()
+    supervisor._started_wall = now - STARTUP_SECONDS - 1
+    assert "waited for" in supervisor._stall_problem()  # never started at all
