@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 
 from monitoring.kernel import humanize
 from monitoring.kernel.periods import WEEK, zone_name
+from monitoring.kernel.states import STATES
 from monitoring.models import BusinessHours, Store
 from monitoring.reports import window_seconds
 from monitoring.stores.special_hours import special_hours_between
@@ -17,8 +18,9 @@ from zoneinfo import ZoneInfo
 
 UTC = dt_timezone.utc
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-STATE_LABELS = {"UP": "Up", "DOWN": "Down", "UNKNOWN": "Unknown", "CLOSED": "Closed"}
-STATE_COLORS = {"UP": "#2e9d4f", "DOWN": "#d64541", "UNKNOWN": "#9aa0a6", "CLOSED": "#eceff1"}
+STATE_LABELS = {state: state.capitalize() for state in STATES}
+#: Colours in the order of STATES: up, down, unknown, closed.
+STATE_COLORS = dict(zip(STATES, ("#2e9d4f", "#d64541", "#9aa0a6", "#eceff1"), strict=True))
 
 # Timeline chart geometry (SVG user units): one row per local calendar day, a fixed scale
 # of PX_PER_HOUR so that a 23- or 25-hour day (DST) is drawn as long as it really is.
