@@ -91,7 +91,7 @@ def client_address(request) -> str | None:
     return _ip(request.META.get("REMOTE_ADDR"))
 
 
-def _retry_after(*, hits: int, previous_hits: int, fraction: float, limit: int) -> int:
+def retry_after_seconds(*, hits: int, previous_hits: int, fraction: float, limit: int) -> int:
     """Seconds until one more hit would be allowed, if none come meanwhile."""
     wait = None
     if previous_hits and hits + 1 <= limit:
@@ -123,5 +123,5 @@ def rate_limit_hit(*, scope: str, caller: str) -> None:
     raise RateLimited(
         scope=scope,
         limit=limit,
-        retry_after=_retry_after(hits=hits, previous_hits=previous_hits, fraction=fraction, limit=limit),
+        retry_after=retry_after_seconds(hits=hits, previous_hits=previous_hits, fraction=fraction, limit=limit),
     )

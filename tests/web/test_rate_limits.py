@@ -14,7 +14,7 @@ from monitoring.stores.access import token_create
 from monitoring.throttle.limits import (
     WINDOW_SECONDS,
     RateLimited,
-    _retry_after,
+    retry_after_seconds,
     client_address,
     rate_limit_hit,
 )
@@ -103,11 +103,11 @@ def test_sliding_window_retry_after():
     """Hits of the previous window weigh what of it lies within the last minute."""
     # 31 hits in this window (the 31st refused), nothing before, limit 30: wait for the next window.
     # In it, the 31 hits weigh 31·(1 − f) + 1 <= 30 from f = 1 − 29/31: 30 s + 3.9 s.
-    assert _retry_after(hits=31, previous_hits=0, fraction=0.5, limit=30) == 34
+    assert retry_after_seconds(hits=31, previous_hits=0, fraction=0.5, limit=30) == 34
     # 10 hits now, 60 in the previous window, at 25% of this one: 60·0.75 + 10 = 55 > 30;
     # one more fits once 60·(1 − f) + 11 <= 30, f >= 0.6833…: in 26 s.
-    assert _retry_after(hits=10, previous_hits=60, fraction=0.25, limit=30) == 26
-    assert _retry_after(hits=2, previous_hits=0, fraction=0.0, limit=1) == 120  # limit 1: the window after next
+    assert retry_after_seconds(hits=10, previous_hits=60, fraction=0.25, limit=30) == 26
+    assert retry_after_seconds(hits=2, previous_hits=0, fraction=0.0, limit=1) == 120  # limit 1: the window after next
 
 
 @pytest.mark.django_db

@@ -13,15 +13,15 @@ from monitoring.kernel import values
 from monitoring.models import ApiToken
 
 
-def _not_found(request: HttpRequest, what: str, reason: str = "") -> HttpResponse:
+def not_found_page(request: HttpRequest, what: str, reason: str = "") -> HttpResponse:
     return render(request, "monitoring/not_found.html", {"what": what, "reason": reason}, status=404)
 
 
-def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
+def bad_request_page(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "monitoring/bad_request.html", {"message": message}, status=400)
 
 
-def _as_of_param(request: HttpRequest) -> datetime | None:
+def as_of_param(request: HttpRequest) -> datetime | None:
     """The page's `as_of` by the one grammar (docs/rules.md §7): an offset required, years
     2000–2100; absent or empty = the latest poll. Raises InvalidValue."""
     value = request.GET.get("as_of", "")

@@ -37,15 +37,15 @@ REPORT_PREVIEW_ROWS = 20
 # --------------------------------------------------------------------------- display helpers
 
 
-def _zone(store: Store) -> ZoneInfo:
+def zone_info(store: Store) -> ZoneInfo:
     return ZoneInfo(zone_name(store.timezone_name))
 
 
-def _local(moment: datetime | None, zone: ZoneInfo) -> str:
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
     return humanize.local_time(moment, zone)
 
 
-def _utc(moment: datetime | None) -> str:
+def utc_text(moment: datetime | None) -> str:
     return humanize.utc_time(moment)
 
 
@@ -63,7 +63,7 @@ def _shift_text(start: time, end: time) -> str:
     return f"{_clock(start)}–{_clock(end)}"
 
 
-def _hours_by_day(hours: list[BusinessHours]) -> list[dict]:
+def hours_by_day_of(hours: list[BusinessHours]) -> list[dict]:
     """Each weekday with its shifts as text, in the store's local time (docs/rules.md §2, §3)."""
     if not hours:
         return []
@@ -79,7 +79,7 @@ SPECIAL_DAYS_AHEAD = timedelta(days=60)
 SPECIAL_DAYS_SHOWN = 40
 
 
-def _special_days(store: Store, *, first: date, last: date) -> list[dict]:
+def special_days_of(store: Store, *, first: date, last: date) -> list[dict]:
     """The store's special dates in [first, last] with their shifts as text (docs/rules.md §9); a
     date with no shift is closed all day."""
     days: dict[date, list[str]] = {}
@@ -145,7 +145,7 @@ class WindowFigures:
         return humanize.duration(self.business_seconds)
 
 
-def _window_figures(row: dict) -> list[WindowFigures]:
+def window_figures(row: dict) -> list[WindowFigures]:
     figures = []
     for key, label in (("hour", "Last hour"), ("day", "Last day"), ("week", "Last week")):
         up, down, unknown = window_seconds(row, key)
@@ -182,7 +182,7 @@ def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
-def _chart_rows(segments, *, zone: ZoneInfo, start: datetime, end: datetime) -> list[ChartRow]:
+def chart_rows_of(segments, *, zone: ZoneInfo, start: datetime, end: datetime) -> list[ChartRow]:
     """The timeline cut into local calendar days, one chart row each; x measures time since
     local midnight at PX_PER_HOUR, so the rects' widths add up to the whole range."""
     first_day = start.astimezone(zone).date()

@@ -25,7 +25,7 @@ from monitoring.models import StatusPoll
 from monitoring.kernel.periods import default_horizon
 from monitoring.stores.selectors import default_as_of, polls_between, store_schedules
 from monitoring.web.pages.display import UTC, WEEK
-from monitoring.web.pages.common import _bad_request, render
+from monitoring.web.pages.common import bad_request_page, render
 
 # --------------------------------------------------------------------------- the fleet (home page)
 
@@ -136,7 +136,7 @@ def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta)
     return views
 
 
-def _page_number(request: HttpRequest) -> int:
+def page_number_of(request: HttpRequest) -> int:
     """`?page=N` by the one grammar (ASCII digits: `٣` is no page 3); anything else,
     or out of range, is the first page: a page number is never an error."""
     try:
@@ -154,16 +154,16 @@ def home(request: HttpRequest) -> HttpResponse:
     from older data, is listed unlinked). as_of = the caller's latest poll (docs/rules.md §8)."""
     query = request.GET.get("q", "").strip()
     if "\x00" in query:  # PostgreSQL text holds no NUL: no id starts with one
-        return _bad_request(request, "q holds a NUL character (U+0000)")
+        return bad_request_page(request, "q holds a NUL character (U+0000)")
     state_filter = request.GET.get("state", "").strip().lower()
     if state_filter and state_filter not in FLEET_STATES:
-        return _bad_request(request, f"state must be one of: {', '.join(FLEET_STATES)}")
+        return bad_request_page(request, f"state must be one of: {', '.join(FLEET_STATES)}")
     access: Access = request.access
     as_of = default_as_of(owner_id=access.owner_id)
     horizon = default_horizon()
     stores = stores_visible(access=access)
     ranked = stores.count() <= FLEET_RANK_LIMIT
-    page_number = _page_number(request)
+    page_number = page_number_of(request)
     if ranked:  # the whole fleet's ranking (kept: monitoring.fleet), then the search and filter
         kept = fleet_ranking_for(access=access, as_of=as_of)
         columns, as_of, refreshing = kept.columns, kept.as_of, kept.refreshing

@@ -18,9 +18,9 @@ from monitoring.web.middleware import api_error
 from monitoring.reports import report_create
 from monitoring.throttle.limits import RateLimited, rate_limit_hit
 
-from monitoring.web.pages.display import REPORT_PREVIEW_ROWS, UTC, _utc
-from monitoring.web.pages.common import _not_found, render
-from monitoring.web.pages.fleet import _page_number
+from monitoring.web.pages.display import REPORT_PREVIEW_ROWS, UTC, utc_text
+from monitoring.web.pages.common import not_found_page, render
+from monitoring.web.pages.fleet import page_number_of
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -29,7 +29,7 @@ def report_page(request: HttpRequest, report_id) -> HttpResponse:
     refreshes itself every 2 s while PENDING or RUNNING."""
     report = reports_visible(access=request.access).defer("csv").filter(pk=report_id).first()
     if report is None:
-        return _not_found(request, f"report {report_id}")
+        return not_found_page(request, f"report {report_id}")
     complete = report.status == Report.Status.COMPLETE
     in_progress = report.status in (Report.Status.PENDING, Report.Status.RUNNING)
     duration = None
@@ -47,11 +47,11 @@ def report_page(request: HttpRequest, report_id) -> HttpResponse:
         "in_progress": in_progress,
         "duration": None if duration is None else humanize.duration(duration),
         "download_url": report_download_path(report_id=report.id) if complete else None,
-        "created_utc": _utc(report.created_at),
-        "started_utc": _utc(report.started_at),
-        "finished_utc": _utc(report.finished_at),
-        "as_of_utc": _utc(report.as_of),
-        "requested_as_of_utc": _utc(report.requested_as_of) if report.requested_as_of else "latest poll",
+        "created_utc": utc_text(report.created_at),
+        "started_utc": utc_text(report.started_at),
+        "finished_utc": utc_text(report.finished_at),
+        "as_of_utc": utc_text(report.as_of),
+        "requested_as_of_utc": utc_text(report.requested_as_of) if report.requested_as_of else "latest poll",
         "scope_preview": (report.store_ids or [])[:10],
         "scope_more": max(0, len(report.store_ids or []) - 10),
         "preview": preview,
@@ -97,7 +97,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
     and download link once COMPLETE."""
     reports = reports_visible(access=request.access).defer("csv").order_by("-created_at", "-pk")
     paginator = Paginator(reports, REPORT_LIST_SIZE, allow_empty_first_page=True)
-    page = paginator.get_page(_page_number(request))
+    page = paginator.get_page(page_number_of(request))
     now = datetime.now(UTC)
     rows = []
     for report in page.object_list:
@@ -106,8 +106,8 @@ def report_list(request: HttpRequest) -> HttpResponse:
             {
                 "report": report,
                 "age": humanize.ago(report.created_at, now=now),
-                "created_utc": _utc(report.created_at),
-                "as_of_utc": _utc(report.as_of) if report.as_of else "latest poll",
+                "created_utc": utc_text(report.created_at),
+                "as_of_utc": utc_text(report.as_of) if report.as_of else "latest poll",
                 "download_url": report_download_path(report_id=report.id) if complete else None,
                 "stores": "—" if report.store_count is None else f"{report.store_count:,}",
             }

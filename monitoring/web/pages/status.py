@@ -30,15 +30,15 @@ from monitoring.web.pages.display import (
     STATE_LABELS,
     UTC,
     WEEK,
-    _chart_rows,
-    _hours_by_day,
-    _local,
-    _special_days,
-    _utc,
-    _window_figures,
-    _zone,
+    chart_rows_of,
+    hours_by_day_of,
+    local_time,
+    special_days_of,
+    utc_text,
+    window_figures,
+    zone_info,
 )
-from monitoring.web.pages.common import _as_of_param, _bad_request, _not_found, render
+from monitoring.web.pages.common import as_of_param, bad_request_page, not_found_page, render
 
 
 def status_page_context(*, store: Store, access: Access, as_of: datetime | None = None) -> dict:
@@ -46,13 +46,13 @@ def status_page_context(*, store: Store, access: Access, as_of: datetime | None 
     (default: the latest poll among the stores `access` can see, docs/rules.md §5, §8)."""
     as_of = as_of or default_as_of(owner_id=access.owner_id)
     start = as_of - WEEK
-    zone = _zone(store)
+    zone = zone_info(store)
     (row,) = store_report_compute(store=store, as_of=as_of).rows
     segments = store_timeline(store=store, start=start, end=as_of)
     incidents = store_incidents(store=store, start=start, end=as_of)
     hours = list(store.business_hours.order_by("day_of_week", "start_time_local"))
     last_poll = store.polls.filter(timestamp_utc__lte=as_of).order_by("-timestamp_utc").first()
-    chart_rows = _chart_rows(segments, zone=zone, start=start, end=as_of)
+    chart_rows = chart_rows_of(segments, zone=zone, start=start, end=as_of)
     current_state = segments[-1].state if segments else "UNKNOWN"
     current_label = STATE_LABELS[current_state]
     if current_state == "UNKNOWN":
@@ -63,14 +63,14 @@ def status_page_context(*, store: Store, access: Access, as_of: datetime | None 
         "store": store,
         "zone_name": zone.key,
         "zone_is_default": not store.timezone_name,
-        "hours_by_day": _hours_by_day(hours),
-        "special_days": _special_days(
+        "hours_by_day": hours_by_day_of(hours),
+        "special_days": special_days_of(
             store, first=start.astimezone(zone).date(), last=(as_of + SPECIAL_DAYS_AHEAD).astimezone(zone).date()
         ),
         "as_of": as_of,
-        "as_of_local": _local(as_of, zone),
-        "as_of_utc": _utc(as_of),
-        "start_local": _local(start, zone),
+        "as_of_local": local_time(as_of, zone),
+        "as_of_utc": utc_text(as_of),
+        "start_local": local_time(start, zone),
         "current_state": current_state,
         "owner_name": store.owner.name if store.owner_id else None,
         "current_state_label": current_label,
@@ -78,8 +78,8 @@ def status_page_context(*, store: Store, access: Access, as_of: datetime | None 
             {"state": state, "label": label, "color": STATE_COLORS[state]} for state, label in STATE_LABELS.items()
         ],
         "last_poll": last_poll,
-        "last_poll_local": _local(last_poll.timestamp_utc, zone) if last_poll else None,
-        "windows": _window_figures(row),
+        "last_poll_local": local_time(last_poll.timestamp_utc, zone) if last_poll else None,
+        "windows": window_figures(row),
         "chart": {
             "rows": chart_rows,
             "width": CHART_WIDTH,
@@ -93,10 +93,10 @@ def status_page_context(*, store: Store, access: Access, as_of: datetime | None 
         },
         "incidents": [
             {
-                "start_local": _local(incident.start, zone),
-                "end_local": _local(incident.end, zone),
-                "start_utc": _utc(incident.start),
-                "end_utc": _utc(incident.end),
+                "start_local": local_time(incident.start, zone),
+                "end_local": local_time(incident.end, zone),
+                "start_utc": utc_text(incident.start),
+                "end_utc": utc_text(incident.end),
                 "minutes_lost": incident.business_seconds_lost / 60,
                 "lost_text": humanize.duration(incident.business_seconds_lost),
                 "length_text": humanize.duration((min(incident.end, as_of) - incident.start).total_seconds()),
@@ -121,16 +121,16 @@ def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
     try:
         store_id = values.store_id(store_id, field="store_id")
     except values.InvalidValue as error:
-        return _not_found(request, f"store {values.shown(store_id)}", reason=error.reason)
+        return not_found_page(request, f"store {values.shown(store_id)}", reason=error.reason)
     try:
-        as_of = _as_of_param(request)
+        as_of = as_of_param(request)
     except values.InvalidValue as error:
-        return _bad_request(request, str(error))  # "as_of: …": the reason never names its field
+        return bad_request_page(request, str(error))  # "as_of: …": the reason never names its field
     store = stores_visible(access=request.access).select_related("owner").filter(store_id=store_id).first()
     if store is None:
-        return _not_found(request, f"store {store_id}")
+        return not_found_page(request, f"store {store_id}")
     try:
         context = status_page_context(store=store, access=request.access, as_of=as_of)
     except ReportInputError as error:
-        return _bad_request(request, str(error))
+        return bad_request_page(request, str(error))
     return render(request, "monitoring/store_status.html", context)
