@@ -4,6 +4,7 @@ Report work is batch work: a worker process lowers its own CPU priority
 (REPORT_WORKER_NICE) before its first report, so that on a machine it shares with the
 web process, API requests go first and reports take the spare CPU."""
 
+import logging
 import os
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from monitoring.stores.partitions import partitions_ensure_ahead
 from monitoring.reports import chunks_sweep, report_chunk_run, report_run, reports_prune, reports_recover_stale
 from monitoring.stores.retention import polls_prune_by_retention
 
+logger = logging.getLogger(__name__)
 _niced = False
 
 
@@ -40,16 +42,31 @@ def _healthy_connection() -> None:
         connection.close()
 
 
+def _once_more_on_a_lost_connection(work):
+    """Runs `work()`; if the database connection is lost midway (a server restart,
+    pg_terminate_backend), runs it once more on a new connection instead of leaving its
+    report to the stale sweep (tens of seconds). Report work is safe to run again: a
+    report or a chunk is claimed first, and a chunk commits its rows once."""
+    try:
+        return work()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        logger.warning("report task lost its database connection; running it once more", exc_info=True)
+        connection.close()
+        return work()
+
+
 def run_report(report_id: str) -> None:
     _batch_priority()
     _healthy_connection()
-    report_run(report_id=report_id)
+    _once_more_on_a_lost_connection(lambda: report_run(report_id=report_id))
 
 
 def run_report_chunk(chunk_id: int) -> None:
     _batch_priority()
     _healthy_connection()
-    report_chunk_run(chunk_id=chunk_id)
+    _once_more_on_a_lost_connection(lambda: report_chunk_run(chunk_id=chunk_id))
 
 
 def recover_stale_reports() -> int:

@@ -83,10 +83,19 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
     the new status, or None when there was nothing to do."""
     now = now or timezone.now()
     with connection.cursor() as cursor:
+        # A retry is claimed only once its backoff has passed since the previous try's
+        # claim plus that try's longest run: a task queued twice (two sweeps, a restarted
+        # cluster's tasks handed out again) never tries again right after a failure, and
+        # the receiver has had time to see the previous connection closed.
         cursor.execute(
             "UPDATE alerts_delivery SET status = %s, attempts = attempts + 1, last_attempt_at = %s"
-            " WHERE id = %s AND status IN (%s, %s) RETURNING attempts",
-            [Delivery.Status.SENDING, now, delivery_id, Delivery.Status.PENDING, Delivery.Status.RETRYING],
+            " WHERE id = %s AND (status = %s OR (status = %s AND (last_attempt_at IS NULL"
+            " OR last_attempt_at <= %s - make_interval(secs => %s * power(3, greatest(attempts, 1) - 1) + %s))))"
+            " RETURNING attempts",
+            [
+                Delivery.Status.SENDING, now, delivery_id, Delivery.Status.PENDING, Delivery.Status.RETRYING,
+                now, settings.ALERT_RETRY_SECONDS, settings.ALERT_TIMEOUT_SECONDS,
+            ],
         )
         claimed = cursor.fetchone()
     if claimed is None:

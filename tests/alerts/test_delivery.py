@@ -27,8 +27,9 @@ def test_delivery_is_signed_and_retried_then_failed(alert_world):
             StoreAlertState.objects.all().delete()
             record(alert_world["alice"], ("a1", timezone.now() - timedelta(minutes=1), "inactive"))
             delivery = Delivery.objects.get()
+            later = [timezone.now() + timedelta(minutes=10 * n) for n in range(3)]  # each try once due
             with override_settings(ALERT_MAX_ATTEMPTS=2, ALERT_RETRY_SECONDS=0):
-                statuses = [delivery_attempt(delivery_id=delivery.pk) for _ in range(3)]
+                statuses = [delivery_attempt(delivery_id=delivery.pk, now=moment) for moment in later]
             if path == "/ok":
                 assert statuses == ["DELIVERED", None, None]
             else:
@@ -87,3 +88,21 @@ def test_a_retry_is_queued_once_when_due(alert_world):
     assert deliveries_retry_due(now=later) == [delivery.pk]
     assert deliveries_retry_due(now=later) == []  # a second sweep at once: already queued
     assert OrmQ.objects.count() == queued + 1
+
+
+def test_a_retry_is_not_tried_before_its_backoff_even_when_queued_twice(alert_world):
+    """A delivery task queued twice (two sweeps, tasks handed out again after a restart)
+    does not try again right after a failure: a retry waits for its backoff, counted from
+    the previous try's claim plus the longest a try can take."""
+    with Receiver() as receiver:
+        Webhook.objects.filter(pk=alert_world["webhook"].pk).update(url=receiver.url + "/fail")
+        record(alert_world["alice"], ("a1", timezone.now() - timedelta(minutes=1), "inactive"))
+        delivery = Delivery.objects.get()
+        first = timezone.now()
+        with override_settings(ALERT_RETRY_SECONDS=10, ALERT_TIMEOUT_SECONDS=5):
+            assert delivery_attempt(delivery_id=delivery.pk, now=first) == "RETRYING"
+            assert delivery_attempt(delivery_id=delivery.pk, now=first + timedelta(seconds=1)) is None
+            assert delivery_attempt(delivery_id=delivery.pk, now=first + timedelta(seconds=14)) is None
+            assert delivery_attempt(delivery_id=delivery.pk, now=first + timedelta(seconds=15)) == "RETRYING"
+            assert delivery_attempt(delivery_id=delivery.pk, now=first + timedelta(seconds=30)) is None  # 2nd backoff: 30 s
+        assert len(receiver.on("/fail")) == 2
