@@ -113,7 +113,9 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
             status, next_at = Delivery.Status.FAILED, None
             logger.warning("alert delivery %s failed after %s attempts: %s", delivery_id, attempt, result)
         else:
-            status, next_at = Delivery.Status.RETRYING, timezone.now() + retry_delay(attempt)
+            # Due as the claim above counts it: the backoff after this try's longest run.
+            due = now + timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS) + retry_delay(attempt)
+            status, next_at = Delivery.Status.RETRYING, due
     # A retry is queued when due by deliveries_retry_due (the workers' sweep thread).
     Delivery.objects.filter(pk=delivery_id).update(status=status, next_attempt_at=next_at, last_result=result)
     return status
