@@ -210,7 +210,7 @@ Q_ALERT_CLUSTER = "alerts"
 # has been stopped, when it does not reap a dead process, or when tasks have waited in its
 # queue for SUPERVISOR_STALL_SECONDS while none started and no worker beats on a task:
 # SIGTERM, SIGKILL to its process group after SUPERVISOR_GRACE_SECONDS, a new one.
-SUPERVISOR_STALL_SECONDS = float(os.environ.get("SUPERVISOR_STALL_SECONDS", "5"))
+SUPERVISOR_STALL_SECONDS = float(os.environ.get("SUPERVISOR_STALL_SECONDS", "4"))
 SUPERVISOR_GRACE_SECONDS = float(os.environ.get("SUPERVISOR_GRACE_SECONDS", "1"))
 if SUPERVISOR_STALL_SECONDS < 3 or SUPERVISOR_GRACE_SECONDS < 0:
     raise ImproperlyConfigured("SUPERVISOR_STALL_SECONDS must be at least 3, SUPERVISOR_GRACE_SECONDS ≥ 0")

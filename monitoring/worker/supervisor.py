@@ -40,7 +40,7 @@ from monitoring.worker.beats import BEAT_DIR_ENV, beats_read
 logger = logging.getLogger(__name__)
 
 #: How often the queue and the beats are looked at (the process states: at every watch).
-CHECK_SECONDS = 1.0
+CHECK_SECONDS = 0.5
 #: A cluster that exits within this long of its start is started again after a pause
 #: that doubles each time (up to MAX_BACKOFF), not at once.
 QUICK_EXIT_SECONDS = 10.0
@@ -80,6 +80,7 @@ class ClusterSupervisor:
         self.process: subprocess.Popen | None = None
         self.restarts = 0
         self._backoff = 0.0
+        self._quick_exits = 0
         self._start_at = 0.0
         self._incarnation = 0
         self._reset_observations()
@@ -131,13 +132,16 @@ class ClusterSupervisor:
                 pass
         shutil.rmtree(self.beat_folder, ignore_errors=True)
 
-    def _restart(self, *, reason: str) -> None:
+    def _restart(self, *, reason: str, idle: bool = False) -> None:
+        """`idle`: no worker is on a task (work waits and none starts), so nothing is cut
+        short by killing the cluster at once; a wedged cluster ignores SIGTERM anyway."""
         self.say(f"{self.name} cluster (pid {self.pgid}): {reason}; restarting it")
-        self.signal_stop()
-        try:
-            self.process.wait(timeout=self.grace)
-        except subprocess.TimeoutExpired:
-            pass
+        if not idle:
+            self.signal_stop()
+            try:
+                self.process.wait(timeout=self.grace)
+            except subprocess.TimeoutExpired:
+                pass
         self.finish_stop()
         self._release_taken()
         self.restarts += 1
@@ -155,7 +159,9 @@ class ClusterSupervisor:
         if code is not None:
             if self._start_at == 0.0:  # first noticed: start again now, or after a pause
                 quick = now - self._started < QUICK_EXIT_SECONDS
-                self._backoff = min(MAX_BACKOFF_SECONDS, max(1.0, self._backoff * 2)) if quick else 0.0
+                # The first quick exit starts it again at once; then 1 s, 2 s, 4 s … apart.
+                self._backoff = min(MAX_BACKOFF_SECONDS, max(1.0, self._backoff * 2)) if quick and self._quick_exits else 0.0
+                self._quick_exits = self._quick_exits + 1 if quick else 0
                 self._start_at = now + self._backoff
                 self.say(f"{self.name} cluster (pid {self.pgid}) exited with code {code}; "
                          f"starting it again{f' in {self._backoff:.0f} s' if self._backoff else ''}")
@@ -167,12 +173,13 @@ class ClusterSupervisor:
                 self.start()
                 return f"exited with code {code}"
             return None
-        reason = self._process_problem(now=now)
+        reason, idle = self._process_problem(now=now), False
         if reason is None and now - self._checked >= CHECK_SECONDS:
             self._checked = now
             reason = self._stall_problem()
+            idle = reason is not None
         if reason is not None:
-            self._restart(reason=reason)
+            self._restart(reason=reason, idle=idle)
         return reason
 
     def _process_problem(self, *, now: float) -> str | None:
