@@ -148,16 +148,7 @@ def start_workers(env: dict, log_path: Path) -> subprocess.Popen:
 
 
 def stop_workers(supervisor: subprocess.Popen) -> None:
-    """SIGTERM to the supervisor (it stops its clusters), then SIGKILL to whatever is left
-    of its group and of its clusters' groups."""
-    import psutil
+    """The supervisor stopped, and whatever is left of its clusters."""
+    from monitoring.tools.processes import stop_supervisor
 
-    from monitoring.tools.processes import kill_group, stop_process_group
-
-    try:
-        groups = [child.pid for child in psutil.Process(supervisor.pid).children()]
-    except psutil.Error:
-        groups = []
-    stop_process_group(supervisor, timeout=45)
-    for pgid in groups:
-        kill_group(pgid)
+    stop_supervisor(supervisor)

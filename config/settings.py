@@ -373,9 +373,13 @@ REPORT_DOWNLOAD_STREAM_ABOVE = int(os.environ.get("REPORT_DOWNLOAD_STREAM_ABOVE"
 # Fast failover: a running report chunk beats every REPORT_HEARTBEAT_SECONDS; the sweep
 # (a thread in each worker process, every REPORT_SWEEP_SECONDS) queues again a chunk
 # silent for REPORT_CHUNK_STALE_AFTER seconds. Q_RETRY stays the backstop.
-REPORT_HEARTBEAT_SECONDS = float(os.environ.get("REPORT_HEARTBEAT_SECONDS", "5"))
-REPORT_SWEEP_SECONDS = float(os.environ.get("REPORT_SWEEP_SECONDS", "10"))
-REPORT_CHUNK_STALE_AFTER = float(os.environ.get("REPORT_CHUNK_STALE_AFTER", "30"))
+# A beat is one UPDATE of one row: beating every second costs nothing, and a killed
+# run's chunk (or a report whose task a killed worker took) is queued again within
+# seconds, not half a minute. A run starved of CPU past the staleness is at worst
+# computed twice; its rows commit once.
+REPORT_HEARTBEAT_SECONDS = float(os.environ.get("REPORT_HEARTBEAT_SECONDS", "1"))
+REPORT_SWEEP_SECONDS = float(os.environ.get("REPORT_SWEEP_SECONDS", "2"))
+REPORT_CHUNK_STALE_AFTER = float(os.environ.get("REPORT_CHUNK_STALE_AFTER", "6"))
 if not REPORT_HEARTBEAT_SECONDS < REPORT_CHUNK_STALE_AFTER:
     raise ImproperlyConfigured("REPORT_HEARTBEAT_SECONDS must be below REPORT_CHUNK_STALE_AFTER")
 # Read replicas: with DATABASE_REPLICA_URL set, GraphQL reads go to it (config/db_router.py);

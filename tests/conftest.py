@@ -123,3 +123,27 @@ def alice(db):
     store.owner = owner
     store.save()
     return {"owner": owner, "store": store, "token": token_create(name="t", owner=owner)[1]}
+
+
+@pytest.fixture
+def report_files(tmp_path, settings):
+    """Report CSVs in a folder of this test's own."""
+    folder = tmp_path / "reports"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "reports": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": folder}},
+    }
+    return folder
+
+
+@pytest.fixture
+def worker_report_files(tmp_path, settings):
+    """Report CSVs in a folder of this test's own, laid out as the workers' are
+    (REPORT_FILES_DIR=folder: a folder per database under it), so a worker process
+    started with REPORT_FILES_DIR set to it writes where the test reads."""
+    folder = tmp_path / "reports"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "reports": {"BACKEND": "monitoring.kernel.storage.PerDatabaseFileSystemStorage", "OPTIONS": {"location": folder}},
+    }
+    return folder

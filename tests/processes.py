@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from django.db import connection
 
-from monitoring.tools.processes import kill_group, stop_process_group
+from monitoring.tools.processes import stop_process_group, stop_supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,15 +73,7 @@ def running_supervisor(log_path: Path, *args: str, **extra_env: str):
     try:
         yield supervisor
     finally:
-        import psutil
-
-        try:  # the clusters it runs now (each a process group): killed too should it not stop them
-            groups = [child.pid for child in psutil.Process(supervisor.pid).children()]
-        except psutil.Error:
-            groups = []
-        stop_process_group(supervisor, timeout=45)
-        for pgid in groups:
-            kill_group(pgid)
+        stop_supervisor(supervisor)
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from monitoring.alerts.models import Delivery
@@ -117,8 +117,24 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
             due = now + timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS) + retry_delay(attempt)
             status, next_at = Delivery.Status.RETRYING, due
     # A retry is queued when due by deliveries_retry_due (the workers' sweep thread).
-    Delivery.objects.filter(pk=delivery_id).update(status=status, next_attempt_at=next_at, last_result=result)
+    _result_record(delivery_id=delivery_id, status=status, next_at=next_at, result=result)
     return status
+
+
+def _result_record(*, delivery_id: int, status: str, next_at, result: str, tries: int = 5) -> None:
+    """Records a try's result, on a new connection if the server dropped this one during
+    the try: a delivered alert left SENDING would be sent again once its claim looks
+    stuck. If the database stays away, the claim does look stuck later: sent again,
+    which is the receiver's X-Delivery-Id to tell apart."""
+    for attempt in range(1, tries + 1):
+        try:
+            Delivery.objects.filter(pk=delivery_id).update(status=status, next_attempt_at=next_at, last_result=result)
+            return
+        except (OperationalError, InterfaceError):
+            connection.close()
+            if attempt == tries:
+                raise
+            time.sleep(0.2 * attempt)
 
 
 #: A retry queued and not tried within this long (its queue entry lost) is queued again.

@@ -50,6 +50,21 @@ def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
         pass
 
 
+def stop_supervisor(process: subprocess.Popen, *, timeout: float = 45) -> None:
+    """Stop a worker supervisor (`manage.py supervise_workers`): SIGTERM to it (it stops
+    its clusters in order), then SIGKILL to whatever is left of its group and of the
+    process groups of the clusters it ran (each a child of it, in a group of its own)."""
+    import psutil
+
+    try:
+        groups = [child.pid for child in psutil.Process(process.pid).children()]
+    except psutil.Error:
+        groups = []
+    stop_process_group(process, timeout=timeout)
+    for pgid in groups:
+        kill_group(pgid)
+
+
 # --- make run: the port first ------------------------------------------------------
 
 

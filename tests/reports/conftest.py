@@ -4,10 +4,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def report_files(tmp_path, settings):
-    folder = tmp_path / "reports"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "reports": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": folder}},
-    }
-    return folder
+def _report_files_everywhere(report_files):
+    """Every report test writes its CSVs under its own folder (tests/conftest.py)."""
+    return report_files

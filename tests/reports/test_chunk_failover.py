@@ -30,18 +30,6 @@ LONG_AGO = timedelta(minutes=5)
 
 
 @pytest.fixture
-def report_files(tmp_path, settings):
-    """Report CSVs in a folder of this test's own (and the same for worker processes)."""
-    folder = tmp_path / "reports"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        # As the workers' (REPORT_FILES_DIR=folder): a folder per database under it.
-        "reports": {"BACKEND": "monitoring.kernel.storage.PerDatabaseFileSystemStorage", "OPTIONS": {"location": folder}},
-    }
-    return folder
-
-
-@pytest.fixture
 def queued(monkeypatch):
     """Chunks queued (no worker in these tests: they run by hand)."""
     chunks: list[int] = []
@@ -60,7 +48,7 @@ def _chunked_report(settings, *, stores: int, size: int):
 
 
 @pytest.mark.django_db
-def test_a_chunk_computed_twice_commits_once(settings, queued, report_files, monkeypatch):
+def test_a_chunk_computed_twice_commits_once(settings, queued, worker_report_files, monkeypatch):
     report, noon, (first, second) = _chunked_report(settings, stores=4, size=2)
     real_compute = compute.compute_uptime
     takeovers = []
@@ -90,7 +78,7 @@ def test_a_chunk_computed_twice_commits_once(settings, queued, report_files, mon
 
 
 @pytest.mark.django_db
-def test_a_chunk_held_by_a_live_run_is_not_taken(settings, queued, report_files):
+def test_a_chunk_held_by_a_live_run_is_not_taken(settings, queued, worker_report_files):
     report, _, (first, _second) = _chunked_report(settings, stores=4, size=2)
     ReportChunk.objects.filter(pk=first.pk).update(heartbeat_at=django_timezone.now(), attempts=1)
     report_chunk_run(chunk_id=first.pk)
@@ -99,7 +87,7 @@ def test_a_chunk_held_by_a_live_run_is_not_taken(settings, queued, report_files)
 
 
 @pytest.mark.django_db
-def test_sweep_requeues_silent_chunks_only(settings, queued, report_files):
+def test_sweep_requeues_silent_chunks_only(settings, queued, worker_report_files):
     report, _, chunks = _chunked_report(settings, stores=6, size=2)
     first, second, third = chunks
     queued.clear()
@@ -122,7 +110,7 @@ def test_sweep_requeues_silent_chunks_only(settings, queued, report_files):
 
 
 @pytest.mark.django_db
-def test_sweep_requeues_a_chunk_overtaken_in_the_queue(settings, queued, report_files):
+def test_sweep_requeues_a_chunk_overtaken_in_the_queue(settings, queued, worker_report_files):
     """A dead worker had fetched the first chunks ahead; a live one has started later
     chunks queued at the same time: the skipped ones are queued again without waiting
     for the report to go quiet."""
@@ -142,7 +130,7 @@ def test_sweep_requeues_a_chunk_overtaken_in_the_queue(settings, queued, report_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_thread_beats_for_the_running_chunk(settings, queued, report_files):
+def test_worker_thread_beats_for_the_running_chunk(settings, queued, worker_report_files):
     settings.REPORT_HEARTBEAT_SECONDS = 0.1
     _, _, (first, _second) = _chunked_report(settings, stores=4, size=2)
     started = django_timezone.now()
@@ -172,12 +160,12 @@ def _fleet(count: int, *, days: int = 7) -> datetime:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_report_completes_within_90_seconds(tmp_path, settings, report_files):
+def test_worker_killed_mid_report_completes_within_90_seconds(tmp_path, settings, worker_report_files):
     """Default Q_RETRY (360 s) and Q_TIMEOUT: only the heartbeat sweep can bring the
     report back in time."""
     as_of = _fleet(300)
     settings.REPORT_CHUNK_SIZE = 10
-    env = {"Q_WORKERS": "1", "REPORT_CHUNK_SIZE": "10", "REPORT_FILES_DIR": str(report_files)}
+    env = {"Q_WORKERS": "1", "REPORT_CHUNK_SIZE": "10", "REPORT_FILES_DIR": str(worker_report_files)}
     report = report_create(as_of=as_of)
 
     with running_worker(tmp_path / "first.log", **env) as worker:
@@ -223,7 +211,7 @@ def test_sweep_requeues_a_pending_report_overtaken_in_the_queue(settings, monkey
 
 
 @pytest.mark.django_db
-def test_a_report_whose_chunk_still_beats_is_not_stale(settings, queued, report_files, monkeypatch):
+def test_a_report_whose_chunk_still_beats_is_not_stale(settings, queued, worker_report_files, monkeypatch):
     """A long chunk: no progress for REPORT_STALE_AFTER, but its run beats: left alone."""
     enqueued = []
     monkeypatch.setattr(queue, "report_enqueue", lambda *, report: enqueued.append(report.pk))

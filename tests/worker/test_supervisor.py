@@ -96,17 +96,6 @@ def test_tasks_taken_by_the_pusher_and_never_started_are_a_stall(tmp_path, setti
     assert supervisor._stall_problem() is None  # both started
 
 
-@pytest.fixture
-def report_files(tmp_path, settings):
-    """Report CSVs in a folder of this test's own (and the same for worker processes)."""
-    folder = tmp_path / "reports"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "reports": {"BACKEND": "monitoring.kernel.storage.PerDatabaseFileSystemStorage", "OPTIONS": {"location": folder}},
-    }
-    return folder
-
-
 def _cluster_pid(supervisor, name: str) -> int:
     import psutil
 
@@ -140,13 +129,13 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _env(tmp_path: Path, report_files: Path, **extra) -> dict:
+def _env(tmp_path: Path, worker_report_files: Path, **extra) -> dict:
     from django.conf import settings
 
     return {
         "DATA_DIR": str(tmp_path / "data"),
         "SECRET_KEY": settings.SECRET_KEY,  # tasks are signed with it (and DATA_DIR holds the default one)
-        "REPORT_FILES_DIR": str(report_files),
+        "REPORT_FILES_DIR": str(worker_report_files),
         "SUPERVISOR_STALL_SECONDS": "5",
         "SUPERVISOR_GRACE_SECONDS": "2",
         "REPORT_CHUNK_STALE_AFTER": "5",
@@ -158,10 +147,10 @@ def _env(tmp_path: Path, report_files: Path, **extra) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_stopped_cluster_is_replaced_and_a_queued_report_completes(tmp_path, report_files):
+def test_a_stopped_cluster_is_replaced_and_a_queued_report_completes(tmp_path, worker_report_files):
     _, noon = worked_example_store()
     log = tmp_path / "supervisor.log"
-    with running_supervisor(log, **_env(tmp_path, report_files, Q_WORKERS="1")) as supervisor:
+    with running_supervisor(log, **_env(tmp_path, worker_report_files, Q_WORKERS="1")) as supervisor:
         stopped = _cluster_pid(supervisor, "uptime")
         wait_for(lambda: _worker_pids(tmp_path / "data", "uptime"), timeout=60, what="a worker's beat")
         os.killpg(stopped, signal.SIGSTOP)
@@ -184,12 +173,12 @@ def test_a_stopped_cluster_is_replaced_and_a_queued_report_completes(tmp_path, r
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_workers_killed_again_and_again_and_reports_still_complete(tmp_path, report_files):
+def test_workers_killed_again_and_again_and_reports_still_complete(tmp_path, worker_report_files):
     noon = None
     for index in range(6):
         _, noon = worked_example_store(f"store-{index}")
     data_dir = tmp_path / "data"
-    env = _env(tmp_path, report_files, Q_WORKERS="2", REPORT_CHUNK_SIZE="1", REPORT_MAX_ATTEMPTS="100")
+    env = _env(tmp_path, worker_report_files, Q_WORKERS="2", REPORT_CHUNK_SIZE="1", REPORT_MAX_ATTEMPTS="100")
     log = tmp_path / "supervisor.log"
     random.seed(7)
     reports = []
