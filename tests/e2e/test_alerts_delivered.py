@@ -43,9 +43,11 @@ def test_live_polls_deliver_signed_alerts_once(tmp_path):
         store.save()
     alice_token = token_create(name="e2e", owner=alice)[1]
     bob_token = token_create(name="e2e", owner=bob)[1]
-    # Retries due 1 s after a failure, queued by the workers' sweep thread (every second here).
+    # Retries due 1 s after a failed try's longest run (2 s here), queued by the workers'
+    # background thread (every second here).
     env = {
         "ALERT_RETRY_SECONDS": "1",
+        "ALERT_TIMEOUT_SECONDS": "2",
         "ALERT_MAX_ATTEMPTS": "3",
         "REPORT_SWEEP_SECONDS": "1",
         "REPORT_HEARTBEAT_SECONDS": "0.5",
