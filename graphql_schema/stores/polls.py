@@ -3,7 +3,7 @@ input and result of the `recordPolls` mutation."""
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 import strawberry_django
@@ -19,10 +19,6 @@ from monitoring.kernel import values
 from monitoring.kernel.values import InvalidValue
 from monitoring.models import StatusPoll
 
-if TYPE_CHECKING:
-    from graphql_schema.stores.types import StoreType
-
-
 @strawberry.enum(description="A poll's status (docs/rules.md §1's active and inactive).")
 class PollStatus(enum.Enum):
     ACTIVE = strawberry.enum_value("ACTIVE", description="The store was taking orders.")
@@ -33,7 +29,8 @@ class PollStatus(enum.Enum):
 class StatusPollType:
     timestamp_utc: datetime = strawberry_django.field(field_cls=ObjectField, description="When the store was polled.")
     is_active: bool = strawberry_django.field(field_cls=ObjectField, description="True when the status was active.")
-    store: Annotated["StoreType", strawberry.lazy("graphql_schema.stores.types")] = strawberry_django.field(
+    # By name, resolved when the schema is built: types.py imports this module.
+    store: Annotated["StoreType", strawberry.lazy("graphql_schema.stores.types")] = strawberry_django.field(  # noqa: F821
         description="The store polled."
     )
 
