@@ -20,8 +20,8 @@ from django.conf import settings
 from monitoring.engine import daily_uptime, from_us, range_uptime
 from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
-from monitoring.kernel.people_csv import PeopleCsvWriter, spreadsheet_safe
-from monitoring.kernel.periods import default_horizon
+from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows
+from monitoring.kernel.periods import WEEK, default_horizon
 from monitoring.models import Store
 from monitoring.stores.selectors import (
     default_as_of,
@@ -39,7 +39,6 @@ DAILY_MAX_DAYS = 366
 #: Local midnights lie within a day of UTC midnight in every zone (offsets are at most
 #: ±14 h): polls and special hours are read this much wider than the dates asked for.
 _ZONE_SLACK = timedelta(days=1)
-_WEEK = timedelta(days=7)
 
 
 class HistoryInputError(InputError):
@@ -182,7 +181,7 @@ def range_chunk_size(*, start: datetime, end: datetime, horizon: timedelta) -> i
     for longer ranges, so that a chunk reads about as many polls as a weekly report's
     (memory follows the chunk, not the range)."""
     size = settings.REPORT_CHUNK_SIZE
-    ratio = (_WEEK + horizon) / max(end - start + horizon, timedelta(microseconds=1))
+    ratio = (WEEK + horizon) / max(end - start + horizon, timedelta(microseconds=1))
     return max(1, min(size, math.floor(size * ratio)))
 
 
@@ -203,23 +202,13 @@ def range_rows_chunked(
         yield sorted(range_rows(stores=stores, start=start, end=end, horizon=horizon), key=lambda r: r["store_id"])
 
 
-def _two_decimals(value: float) -> str:
-    return f"{round(value, 2) + 0.0:.2f}"  # as the weekly report; + 0.0 turns -0.0 into 0.0
-
-
 def range_csv_header(out: TextIO) -> PeopleCsvWriter:
-    writer = PeopleCsvWriter(out)
-    writer.writerow(RANGE_CSV_HEADER)
-    return writer
+    return figures_csv(out, RANGE_CSV_HEADER)
 
 
 def range_csv_rows(writer: PeopleCsvWriter, rows: Iterable[dict]) -> None:
-    """Rows of the range CSV, a file for people: a store id a spreadsheet would run as a
-    formula gets an apostrophe (docs/rules.md §7); figures with 2 decimals."""
-    for row in rows:
-        writer.writerow(
-            [spreadsheet_safe(row["store_id"]), *(_two_decimals(row[column]) for column in RANGE_CSV_HEADER[1:])]
-        )
+    """Rows of the range CSV, a file for people, as the weekly report's (docs/rules.md §7)."""
+    figures_rows(writer, rows, RANGE_CSV_HEADER)
 
 
 def range_csv_write(

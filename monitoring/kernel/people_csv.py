@@ -28,3 +28,24 @@ class PeopleCsvWriter:
         cells = ["" if cell is None else cell for cell in row]
         has_cr = any(isinstance(cell, str) and "\r" in cell for cell in cells)
         (self._quoted if has_cr else self._plain).writerow(cells)
+
+
+def two_decimals(value: float) -> str:
+    """A figure of a report CSV: rounded to 2 decimals, never "-0.00"."""
+    return f"{round(value, 2) + 0.0:.2f}"  # + 0.0 turns -0.0 into 0.0
+
+
+def figures_csv(out, header) -> PeopleCsvWriter:
+    """A writer of a figures CSV (a report: `store_id` then figures), its header written."""
+    writer = PeopleCsvWriter(out)
+    writer.writerow(header)
+    return writer
+
+
+def figures_rows(writer: PeopleCsvWriter, rows, header) -> None:
+    """Rows of a figures CSV, each a dict with the header's columns: a store id that a
+    spreadsheet would run as a formula (first character = + - @, TAB or CR) gets an
+    apostrophe; any id reads back as written (a cell holding a CR or LF is quoted); the
+    figures with 2 decimals."""
+    for row in rows:
+        writer.writerow([spreadsheet_safe(row[header[0]]), *(two_decimals(row[column]) for column in header[1:])])

@@ -14,7 +14,7 @@ from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.periods import default_horizon
 from monitoring.models import Store
-from monitoring.kernel.people_csv import PeopleCsvWriter, spreadsheet_safe
+from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows
 from monitoring.stores.selectors import (
     default_as_of,
     polls_between,
@@ -161,25 +161,13 @@ def window_seconds(row: dict, window: str) -> tuple[float, float, float]:
     return tuple(row[f"{kind}_last_{window}"] * unit for kind in ("uptime", "downtime", "unknown"))
 
 
-def _two_decimals(value: float) -> str:
-    return f"{round(value, 2) + 0.0:.2f}"  # + 0.0 turns -0.0 into 0.0
-
-
 def write_csv_header(out: TextIO) -> PeopleCsvWriter:
-    writer = PeopleCsvWriter(out)
-    writer.writerow(CSV_HEADER)
-    return writer
+    return figures_csv(out, CSV_HEADER)
 
 
 def write_csv_rows(writer: PeopleCsvWriter, rows: Iterable[dict]) -> None:
-    """Rows of the CSV of docs/rules.md §5, a file for people (docs/rules.md §7): a store id that a
-    spreadsheet would run as a formula (first character = + - @, TAB or CR) gets an
-    apostrophe before it; any id reads back as written (a cell holding a CR or LF is
-    quoted). The figures are numbers and stay as they are."""
-    for row in rows:
-        writer.writerow(
-            [spreadsheet_safe(row["store_id"]), *(_two_decimals(row[column]) for column in CSV_HEADER[1:])]
-        )
+    """Rows of the CSV of docs/rules.md §5, a file for people (docs/rules.md §7)."""
+    figures_rows(writer, rows, CSV_HEADER)
 
 
 def report_csv(*, rows: Iterable[dict]) -> str:
