@@ -10,7 +10,7 @@
    RSS of one process running a whole report as a worker does (every chunk in turn,
    rows stored, CSV written to the report storage) and of `report_csv_write` (the CSV
    streamed chunk by chunk, no rows stored), at the REPORT_CHUNK_SIZE in force; the
-   ratio big/small (goal ≤ 1.3×); and `generate_report` (the whole fleet at once).
+   ratio big/small (goal ≤ 1.3×); and the whole `generate_report` command (it writes chunk by chunk too).
 3. --huge × 1 week (250,000 stores ≈ 40 M polls): wall time, polls/s and peak RSS of
    the worker path, and a line of projection to 1 M stores.
 The machine has 2 cores shared by PostgreSQL, the workers and this script.
@@ -90,7 +90,7 @@ assert report.status == "COMPLETE", report.error
 print(f"{time.perf_counter() - start:.2f}", report.chunks.count(), report.store_count)
 """
 
-#: The CSV streamed chunk by chunk to a file, nothing stored (what generate_report can use).
+#: The CSV streamed chunk by chunk to a file, nothing stored (what generate_report does).
 STREAMED = """
 import os
 from monitoring.reports import report_csv_write
