@@ -43,7 +43,7 @@ How `compute_uptime` stays fast (no Python loop over polls or stores):
    order, a DOWN piece continues the incident of the one before iff that one is DOWN too and
    no business time lies between them (``C`` equal at the two ends: only closed time, so no
    UNKNOWN).  Each incident's end ``C`` is kept, and a window counts the incidents ending
-   after its start (``C(end) > C(ws)``); see ``_incident_ends``.
+   after its start (``C(end) > C(ws)``); see ``incident_ends``.
 
 With ~14,000 stores and ~2 million polls the cost is a few dozen numpy passes over the
 poll arrays plus one Python pass over the shift objects (see bench/engine.py).
@@ -82,7 +82,16 @@ from monitoring.engine.types import (
 from monitoring.engine.zones import from_us, to_us
 from monitoring.engine.uptime import business_intervals, compute_uptime, inside_intervals
 from monitoring.engine.timeline import store_timeline, store_incidents
-from monitoring.engine.ranges import RangeFigures, daily_uptime, local_midnights, range_uptime, window_uptime
+from monitoring.engine.ranges import (
+    RangeFigures,
+    WindowFigures,
+    daily_uptime,
+    incidents_joined,
+    local_midnights,
+    range_uptime,
+    window_figures,
+    window_uptime,
+)
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -97,16 +106,19 @@ __all__ = [
     "SpecialShift",
     "StoreSchedule",
     "UptimeResult",
+    "WindowFigures",
     "WINDOWS",
     "business_intervals",
     "inside_intervals",
     "compute_uptime",
     "daily_uptime",
     "from_us",
+    "incidents_joined",
     "local_midnights",
     "range_uptime",
     "store_incidents",
     "store_timeline",
     "to_us",
+    "window_figures",
     "window_uptime",
 ]

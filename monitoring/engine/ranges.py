@@ -37,7 +37,7 @@ import numpy as np
 
 from monitoring.engine.schedules import ShiftTable, business_axis, chunks, shift_table
 from monitoring.engine.types import DEFAULT_HORIZON, Polls, StoreSchedule, DAY_US, I64, US
-from monitoring.engine.uptime import as_i64_us, normalised_polls
+from monitoring.engine.uptime import as_i64_us, incident_ends, normalised_polls
 from monitoring.engine.zones import td_us, wall_to_utc, zone_table, to_us
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -57,6 +57,22 @@ class RangeFigures:
     dates: list[date] | None = None  # daily_uptime: the local dates, in order
 
 
+@dataclass
+class WindowFigures:
+    """Per window: ``seconds`` (m, 3) up/down/unknown, ``business`` (m,); ``incidents``
+    (m,) the outage incidents (maximal DOWN runs of business time, docs/rules.md §5) seen
+    in the window, each clipped to it; ``starts_down`` / ``ends_down`` (m,) whether the
+    window's business time begins / ends inside a DOWN piece with no unknown time before /
+    after it, so that an incident crossing from one window into the next one with
+    business time is one incident (`incidents_joined`)."""
+
+    seconds: np.ndarray
+    business: np.ndarray
+    incidents: np.ndarray
+    starts_down: np.ndarray
+    ends_down: np.ndarray
+
+
 def window_uptime(
     *,
     schedules: Sequence[StoreSchedule],
@@ -70,8 +86,52 @@ def window_uptime(
     being ``[window_start_us[i], window_end_us[i])`` of store ``window_store[i]`` (an index
     into `schedules`) with the polls at or before its end as evidence. Any order, any
     overlap; an empty or reversed window counts nothing."""
+    figures = window_figures(
+        schedules=schedules, polls=polls, window_store=window_store, window_start_us=window_start_us,
+        window_end_us=window_end_us, horizon=horizon,
+    )
+    return figures.seconds, figures.business
+
+
+def window_figures(
+    *,
+    schedules: Sequence[StoreSchedule],
+    polls: Polls,
+    window_store: np.ndarray,
+    window_start_us: np.ndarray,
+    window_end_us: np.ndarray,
+    window_as_of_us: np.ndarray | None = None,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> WindowFigures:
+    """`window_uptime` with incidents, and with each window's evidence cut at its own
+    as_of (``window_as_of_us[i] >= window_end_us[i]``; default its end). A poll after
+    ``end + H`` can change nothing inside ``[start, end)``, so an as_of of ``end + H`` or
+    later gives the figures of the window with every poll as evidence."""
     table = shift_table(schedules)
-    return _window_uptime(table, polls, window_store, window_start_us, window_end_us, td_us(horizon))
+    return _window_figures(
+        table, polls, window_store, window_start_us, window_end_us,
+        window_end_us if window_as_of_us is None else window_as_of_us, td_us(horizon),
+    )
+
+
+def incidents_joined(figures: WindowFigures, order: np.ndarray) -> np.ndarray:
+    """Incidents over consecutive windows: `order` (k, w) holds, per row, window indexes
+    that tile one store's time in order (-1 for none); returns (k,) the incidents of
+    their union, an incident that crosses from one window into the next window with
+    business time counted once."""
+    order = np.asarray(order, dtype=I64)
+    k, w = order.shape
+    total = np.zeros(k, I64)
+    open_down = np.zeros(k, bool)  # the last window with business time ended inside a DOWN run
+    for column in range(w):
+        index = order[:, column]
+        there = index >= 0
+        safe = np.where(there, index, 0)
+        busy = there & (figures.business[safe] > 0)
+        joined = busy & open_down & figures.starts_down[safe]
+        total += np.where(there, figures.incidents[safe], 0) - joined
+        open_down = np.where(busy, figures.ends_down[safe], open_down)
+    return total
 
 
 def range_uptime(
@@ -121,7 +181,8 @@ def daily_uptime(
     midnights = _local_midnights(table, first, last)
     starts, ends = midnights[:, :-1], midnights[:, 1:]
     stores = np.repeat(np.arange(n, dtype=I64), days)
-    seconds, business = _window_uptime(table, polls, stores, starts.ravel(), ends.ravel(), td_us(horizon))
+    figures = _window_figures(table, polls, stores, starts.ravel(), ends.ravel(), ends.ravel(), td_us(horizon))
+    seconds, business = figures.seconds, figures.business
     return RangeFigures(
         store_ids=[s.store_id for s in schedules],
         seconds=seconds.reshape(n, days, 3),
@@ -148,22 +209,27 @@ def _local_midnights(table: ShiftTable, first: date, last: date) -> np.ndarray:
     return out
 
 
-def _window_uptime(table: ShiftTable, polls: Polls, ws, wa, wb, H: int) -> tuple[np.ndarray, np.ndarray]:
+def _window_figures(table: ShiftTable, polls: Polls, ws, wa, wb, wz, H: int) -> WindowFigures:
     n = table.n_stores
-    ws, wa, wb = (np.asarray(x, dtype=I64) for x in (ws, wa, wb))
+    ws, wa, wb, wz = (np.asarray(x, dtype=I64) for x in (ws, wa, wb, wz))
     m = len(ws)
-    if not (len(wa) == len(wb) == m):
+    if not (len(wa) == len(wb) == len(wz) == m):
         raise ValueError("window arrays must have equal lengths")
     if m and (ws.min() < 0 or ws.max() >= n):
         raise ValueError("window store index out of range")
     seconds = np.zeros((m, 3))
     business = np.zeros(m)
+    incidents = np.zeros(m, I64)
+    starts_down = np.zeros(m, bool)
+    ends_down = np.zeros(m, bool)
+    result = WindowFigures(seconds, business, incidents, starts_down, ends_down)
     wb = np.maximum(wa, wb)  # a reversed window is empty
+    wz = np.maximum(wz, wb)  # evidence reaches at least the window's end
     live = np.flatnonzero(wb > wa)
     if not len(live):
-        return seconds, business
+        return result
     r0 = int(wa[live].min()) - H  # polls down to the earliest start - H may be evidence
-    r1 = int(wb[live].max()) + 1  # a poll exactly at an end is evidence if that end is open
+    r1 = int(wz[live].max()) + 1  # a poll exactly at an as_of is evidence
 
     store, t, active = polls.store_index, as_i64_us(polls.timestamp_us), polls.is_active
     keep = (t >= r0) & (t < r1)
@@ -188,11 +254,12 @@ def _window_uptime(table: ShiftTable, polls: Polls, ws, wa, wb, H: int) -> tuple
 
         key_a = axis.key(ws[wi], wa[wi])
         key_b = axis.key(ws[wi], wb[wi])
+        key_z = axis.key(ws[wi], wz[wi])
         c_a, c_b = axis.measure_to(key_a), axis.measure_to(key_b)
         business[wi] = c_b - c_a
-        # Each window's run of evidence polls: start - H <= t <= end.
+        # Each window's run of evidence polls: start - H <= t <= as_of.
         first = np.searchsorted(pk, key_a - H, side="left")
-        count = np.searchsorted(pk, key_b, side="right") - first
+        count = np.searchsorted(pk, key_z, side="right") - first
         total = int(count.sum())
         if not total:
             continue
@@ -206,11 +273,23 @@ def _window_uptime(table: ShiftTable, polls: Polls, ws, wa, wb, H: int) -> tuple
             np.maximum(lo[1:], mid, out=lo[1:], where=same)
             np.minimum(hi[:-1], mid, out=hi[:-1], where=same)
         lo_c, hi_c = c_a[local], c_b[local]
-        piece = np.clip(axis.measure_to(hi), lo_c, hi_c) - np.clip(axis.measure_to(lo), lo_c, hi_c)
-        slot = local * 2 + ~up[poll]  # 2 * window + (0 up | 1 down)
+        a = np.clip(axis.measure_to(lo), lo_c, hi_c)
+        b = np.clip(axis.measure_to(hi), lo_c, hi_c)
+        piece = b - a
+        down = ~up[poll]
+        slot = local * 2 + down  # 2 * window + (0 up | 1 down)
         sums = np.bincount(slot, piece, minlength=2 * len(wi)).reshape(len(wi), 2)
         seconds[wi, :2] = sums
+        end_local, _end_c = incident_ends(local, down, a, b, piece)
+        incidents[wi] = np.bincount(end_local, minlength=len(wi))
+        busy = np.flatnonzero(piece > 0)
+        if len(busy):
+            owner = local[busy]
+            head = busy[np.r_[True, owner[1:] != owner[:-1]]]
+            tail = busy[np.r_[owner[1:] != owner[:-1], True]]
+            starts_down[wi[local[head]]] = down[head] & (a[head] == c_a[local[head]])
+            ends_down[wi[local[tail]]] = down[tail] & (b[tail] == c_b[local[tail]])
     business /= US
     seconds /= US
     seconds[:, 2] = np.maximum(business - seconds[:, 0] - seconds[:, 1], 0.0)  # float rounding only
-    return seconds, business
+    return result

@@ -195,7 +195,7 @@ def compute_uptime(
                 sums = np.bincount(slot, piece, minlength=2 * m)
                 week_piece = piece
             seconds[s_lo:s_hi, w, :2] = sums.reshape(m, 2)
-        end_loc, end_c = _incident_ends(loc, down, a_w0, b_w0, week_piece)
+        end_loc, end_c = incident_ends(loc, down, a_w0, b_w0, week_piece)
         for w, c_start in enumerate(c_starts):
             incident_counts[s_lo:s_hi, w] = np.bincount(end_loc[end_c > c_start[end_loc]], minlength=m)
     business /= US
@@ -210,7 +210,7 @@ def compute_uptime(
     )
 
 
-def _incident_ends(loc, down, a, b, piece):
+def incident_ends(loc, down, a, b, piece):
     """Outage incidents of the longest window, one entry per incident: (store, C at its end).
 
     Inputs are per evidence poll, sorted by (store, t): its owned piece clipped to the longest

@@ -17,28 +17,20 @@ from typing import TextIO
 
 from django.conf import settings
 
-from monitoring.engine import daily_uptime, from_us, range_uptime
+from monitoring.engine import from_us
 from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows
 from monitoring.kernel.periods import WEEK, default_horizon
 from monitoring.models import Store
-from monitoring.stores.selectors import (
-    default_as_of,
-    polls_between,
-    store_pks_in_code_point_order,
-    store_schedules,
-    stores_in_scope,
-)
+from monitoring.stores.selectors import default_as_of, store_pks_in_code_point_order, stores_in_scope
+from monitoring.stores.summaries import daily_totals, range_totals
 
 #: The range CSV's header, exactly (docs/rules.md §11).
 RANGE_CSV_HEADER = ("store_id", "uptime_minutes", "downtime_minutes", "unknown_minutes", "business_minutes")
 #: Most local dates one daily question answers: a year, leap day included. The API
 #: prices `Store.daily` with it (graphql_schema.limits.pricing).
 DAILY_MAX_DAYS = 366
-#: Local midnights lie within a day of UTC midnight in every zone (offsets are at most
-#: ±14 h): polls and special hours are read this much wider than the dates asked for.
-_ZONE_SLACK = timedelta(days=1)
 
 
 class HistoryInputError(InputError):
@@ -123,13 +115,11 @@ def range_rows(
     *, stores: Sequence[tuple[int, str, str | None]], start: datetime, end: datetime, horizon: timedelta
 ) -> list[dict]:
     """One row per store given (pk, store_id, zone), in their order: minutes up, down,
-    unknown and business over [start, end), unrounded. The caller has checked the range."""
-    schedules = store_schedules(stores=stores, start=start - horizon, end=end)
-    polls = polls_between(stores=stores, start=start - horizon, end=end)
-    figures = range_uptime(schedules=schedules, polls=polls, start=start, end=end, horizon=horizon)
+    unknown and business over [start, end), unrounded, from kept days and the raw polls
+    at their edges (monitoring.stores.summaries). The caller has checked the range."""
+    totals = range_totals(stores=stores, start=start, end=end, horizon=horizon)
     return [
-        _figures_row(store_id, figures.seconds[i], figures.business_seconds[i])
-        for i, store_id in enumerate(figures.store_ids)
+        _figures_row(store_id, totals.seconds[i], totals.business[i]) for i, (_pk, store_id, _zone) in enumerate(stores)
     ]
 
 
@@ -155,24 +145,20 @@ def store_daily_figures(
     its end, so a finished day's figures do not move with later polls."""
     daily_validate(first=first, last=last)
     horizon = horizon or default_horizon()
-    stores = [(store.pk, store.store_id, store.timezone_name)]
-    # Generous bounds in UTC: the engine cuts at the store's own midnights.
-    start = datetime.combine(first, datetime.min.time(), values.UTC) - _ZONE_SLACK - horizon
-    end = datetime.combine(last, datetime.min.time(), values.UTC) + 2 * _ZONE_SLACK
-    schedules = store_schedules(stores=stores, start=start, end=end)
-    polls = polls_between(stores=stores, start=start, end=end)
-    figures = daily_uptime(schedules=schedules, polls=polls, first=first, last=last, horizon=horizon)
+    midnights, seconds, business = daily_totals(
+        stores=[(store.pk, store.store_id, store.timezone_name)], first=first, last=last, horizon=horizon
+    )
     return [
         DayFigures(
-            date=day,
-            start=from_us(figures.starts_us[0, k]),
-            end=from_us(figures.ends_us[0, k]),
-            uptime_minutes=float(figures.seconds[0, k, 0]) / 60,
-            downtime_minutes=float(figures.seconds[0, k, 1]) / 60,
-            unknown_minutes=float(figures.seconds[0, k, 2]) / 60,
-            business_minutes=float(figures.business_seconds[0, k]) / 60,
+            date=first + timedelta(days=k),
+            start=from_us(int(midnights[0, k])),
+            end=from_us(int(midnights[0, k + 1])),
+            uptime_minutes=float(seconds[0, k, 0]) / 60,
+            downtime_minutes=float(seconds[0, k, 1]) / 60,
+            unknown_minutes=float(seconds[0, k, 2]) / 60,
+            business_minutes=float(business[0, k]) / 60,
         )
-        for k, day in enumerate(figures.dates)
+        for k in range(seconds.shape[1])
     ]
 
 

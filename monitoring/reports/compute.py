@@ -7,21 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator, Sequence, TextIO
 
+import numpy as np
 from django.conf import settings
 
-from monitoring.engine import WINDOWS, compute_uptime
+from monitoring.engine import WINDOWS, UptimeResult
 from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.periods import default_horizon
 from monitoring.models import Store
 from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows
-from monitoring.stores.selectors import (
-    default_as_of,
-    polls_between,
-    store_pks_in_code_point_order,
-    store_schedules,
-    stores_in_scope,
-)
+from monitoring.stores.selectors import default_as_of, store_pks_in_code_point_order, stores_in_scope
+from monitoring.stores.summaries import range_totals
 
 # docs/rules.md §5, exactly (the compatible REST `update_last_week` was a typo).
 CSV_HEADER = (
@@ -99,11 +95,19 @@ def resolve_as_of(as_of: datetime | None, *, owner_id: int | None = None) -> dat
 
 
 def compute_rows(*, stores: Sequence[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> list[dict]:
-    """docs/rules.md §5 rows (plus unknown and incident counts) of the given stores, in their order."""
-    start = as_of - LONGEST_WINDOW - horizon
-    schedules = store_schedules(stores=stores, start=start, end=as_of)
-    polls = polls_between(stores=stores, start=start, end=as_of)
-    result = compute_uptime(schedules=schedules, polls=polls, as_of=as_of, horizon=horizon)
+    """docs/rules.md §5 rows (plus unknown and incident counts) of the given stores, in
+    their order: the week from kept days and the polls at its edges, the shorter windows
+    from the polls (monitoring.stores.summaries)."""
+    shorter = [length for _, length in WINDOWS if length != LONGEST_WINDOW]
+    totals = range_totals(
+        stores=stores, start=as_of - LONGEST_WINDOW, end=as_of, horizon=horizon, incidents=True, tails=shorter
+    )
+    result = UptimeResult(
+        store_ids=[store_id for _, store_id, _ in stores],
+        seconds=np.concatenate((totals.tail_seconds, totals.seconds[:, None, :]), axis=1),
+        business_seconds=np.concatenate((totals.tail_business, totals.business[:, None]), axis=1),
+        incident_counts=np.concatenate((totals.tail_incidents, totals.incidents[:, None]), axis=1),
+    )
     return list(result.spec_rows())
 
 

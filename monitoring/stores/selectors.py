@@ -242,16 +242,25 @@ def polls_between(
 ) -> Polls:
     """Polls with start <= timestamp <= end of the given stores, as engine arrays sorted by
     (store index, time); the store index is the position in `stores`."""
+    return polls_in_bands(stores=stores, bands=[(start, end)])
+
+
+def polls_in_bands(
+    *, stores: Sequence[tuple[int, str, str | None]], bands: Sequence[tuple[datetime, datetime]]
+) -> Polls:
+    """As `polls_between`, for the polls inside any of the time bands (start, end), both
+    ends included; bands do not overlap."""
     pks = np.fromiter((pk for pk, _, _ in stores), dtype=np.int64, count=len(stores))
-    if len(pks) == 0:
+    if len(pks) == 0 or not bands:
         empty = np.empty(0, dtype=np.int64)
         return Polls(store_index=empty, timestamp_us=empty, is_active=np.empty(0, dtype=bool))
     table = StatusPoll._meta.db_table
     sql = (
-        f"SELECT store_id, timestamp_utc, is_active FROM {table}"
-        " WHERE timestamp_utc >= %s AND timestamp_utc <= %s"
+        f"SELECT store_id, timestamp_utc, is_active FROM {table} WHERE ("
+        + " OR ".join("(timestamp_utc >= %s AND timestamp_utc <= %s)" for _ in bands)
+        + ")"
     )
-    params: list = [start, end]
+    params: list = [moment for band in bands for moment in band]
     low, high = int(pks.min()), int(pks.max())
     if len(pks) < 1000:  # a few stores: use the (store, time) index
         sql += " AND store_id = ANY(%s)"

@@ -15,7 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
-from monitoring.engine.ranges import daily_uptime, local_midnights, range_uptime, window_uptime
+from monitoring.engine import compute_uptime
+from monitoring.engine.ranges import (
+    daily_uptime,
+    incidents_joined,
+    local_midnights,
+    range_uptime,
+    window_figures,
+    window_uptime,
+)
 from tests import reference_engine as ref
 
 UTC = timezone.utc
@@ -225,3 +233,44 @@ def test_local_midnights_follow_zoneinfo():
     for i, s in enumerate(scheds):
         for k in range(got.shape[1]):
             assert got[i, k] == ref.local_midnight_us(date(2023, 3, 10) + timedelta(days=k), s.timezone_name)
+
+
+@st.composite
+def split_week_case(draw):
+    event = draw(st.sampled_from(EVENTS))
+    scheds = draw(stores(event))
+    end_s = int(event.timestamp()) + draw(st.integers(0, 3 * 86_400))
+    start_s = end_s - 7 * 86_400
+    horizon_s = draw(st.sampled_from(HORIZONS))
+    cuts = sorted(draw(st.sets(st.integers(start_s + 1, end_s - 1), max_size=8)))
+    marks = [start_s, end_s, *cuts]
+    polls = _polls_near(draw, len(scheds), start_s - 2 * horizon_s - 3600, end_s + 3600, marks, horizon_s)
+    return scheds, polls, start_s, end_s, cuts, horizon_s
+
+
+@settings(max_examples=120)
+@given(split_week_case())
+def test_a_week_split_anywhere_adds_up_to_the_report_week(case):
+    """Windows that tile the week, each with its evidence cut at min(week end, its end + H),
+    add up to the report's week (docs/rules.md §5): seconds by sum, incidents joined
+    across the cuts (`incidents_joined`)."""
+    scheds, polls, start_s, end_s, cuts, horizon_s = case
+    bounds = [start_s, *cuts, end_s]
+    n, w = len(scheds), len(bounds) - 1
+    store = np.repeat(np.arange(n), w)
+    starts = np.tile(np.array(bounds[:-1], np.int64) * SEC, n)
+    ends = np.tile(np.array(bounds[1:], np.int64) * SEC, n)
+    as_of = np.minimum(ends + horizon_s * SEC, end_s * SEC)
+    engine_polls = _engine_polls(polls)
+    horizon = timedelta(seconds=horizon_s)
+    parts = window_figures(
+        schedules=scheds, polls=engine_polls, window_store=store, window_start_us=starts, window_end_us=ends,
+        window_as_of_us=as_of, horizon=horizon,
+    )
+    week = compute_uptime(schedules=scheds, polls=engine_polls, as_of=datetime.fromtimestamp(end_s, UTC), horizon=horizon)
+    joined = incidents_joined(parts, np.arange(n * w).reshape(n, w))
+    for i in range(n):
+        got = parts.seconds[i * w : (i + 1) * w].sum(axis=0)
+        assert np.allclose(got, week.seconds[i, 2], atol=TOL), (got, week.seconds[i, 2])
+        assert abs(parts.business[i * w : (i + 1) * w].sum() - week.business_seconds[i, 2]) <= TOL
+        assert joined[i] == week.incident_counts[i, 2]

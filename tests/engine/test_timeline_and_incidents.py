@@ -115,8 +115,8 @@ def test_timeline_uses_only_polls_up_to_its_end():
     assert timeline(store(), rows, utc(2023, 1, 23, 11), utc(2023, 1, 23, 11)) == []
 
 
-def test_incident_ends_matches_a_plain_walk_over_the_pieces():
-    """_incident_ends on synthetic pieces (many without business time, in runs) against a plain loop."""
+def testincident_ends_matches_a_plain_walk_over_the_pieces():
+    """incident_ends on synthetic pieces (many without business time, in runs) against a plain loop."""
     rng = np.random.default_rng(17)
     for _ in range(200):
         n = int(rng.integers(0, 40))
@@ -136,5 +136,5 @@ def test_incident_ends_matches_a_plain_walk_over_the_pieces():
             prev = (loc[k], down[k], b[k])
         if prev is not None and prev[1]:
             ends.append((prev[0], prev[2]))
-        got_loc, got_c = engine_uptime._incident_ends(loc, down, a, b, b - a)
+        got_loc, got_c = engine_uptime.incident_ends(loc, down, a, b, b - a)
         assert list(zip(got_loc.tolist(), got_c.tolist())) == [(int(x), int(y)) for x, y in ends]

@@ -50,7 +50,7 @@ def _chunked_report(settings, *, stores: int, size: int):
 @pytest.mark.django_db
 def test_a_chunk_computed_twice_commits_once(settings, queued, worker_report_files, monkeypatch):
     report, noon, (first, second) = _chunked_report(settings, stores=4, size=2)
-    real_compute = compute.compute_uptime
+    real_compute = compute.range_totals
     takeovers = []
 
     def first_run_freezes_and_is_taken_over(**kwargs):
@@ -63,7 +63,7 @@ def test_a_chunk_computed_twice_commits_once(settings, queued, worker_report_fil
             report_chunk_run(chunk_id=first.pk)
         return real_compute(**kwargs)
 
-    monkeypatch.setattr(compute, "compute_uptime", first_run_freezes_and_is_taken_over)
+    monkeypatch.setattr(compute, "range_totals", first_run_freezes_and_is_taken_over)
     report_chunk_run(chunk_id=first.pk)
     first.refresh_from_db()
     assert takeovers == [first.pk] and first.attempts == 2

@@ -264,7 +264,7 @@ def test_lost_database_connection_is_retried(monkeypatch):
 
     store, noon = worked_example_store()
     report = report_create(as_of=noon)
-    real_compute = compute.compute_uptime
+    real_compute = compute.range_totals
     queued = []
 
     def compute_then_lose_connection(**kwargs):
@@ -272,7 +272,7 @@ def test_lost_database_connection_is_retried(monkeypatch):
             cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         return real_compute(**kwargs)
 
-    monkeypatch.setattr(compute, "compute_uptime", compute_then_lose_connection)
+    monkeypatch.setattr(compute, "range_totals", compute_then_lose_connection)
     monkeypatch.setattr(queue, "report_enqueue", lambda *, report: queued.append(report.pk))
     with pytest.raises(OperationalError):
         report_run(report_id=report.id)
