@@ -14,6 +14,7 @@ from django.utils import timezone
 from monitoring.stores.partitions import partitions_ensure_ahead
 from monitoring.reports import chunks_sweep, report_chunk_run, report_run, reports_prune, reports_recover_stale
 from monitoring.stores.retention import polls_prune_by_retention
+from monitoring.stores.summaries import summaries_bring_up_to_date
 
 logger = logging.getLogger(__name__)
 _niced = False
@@ -86,3 +87,11 @@ def prune_old_polls() -> int:
 def create_poll_partitions() -> int:
     """Daily: the poll table's weekly partitions, this week's and WEEKS_AHEAD after."""
     return len(partitions_ensure_ahead(now=timezone.now()))
+
+
+def keep_daily_figures() -> int:
+    """Every minute: kept days marked stale are computed again, and the days that closed
+    since are kept (docs/rules.md §11), at most HISTORY_KEEP_BUDGET days a run."""
+    _batch_priority()
+    _healthy_connection()
+    return summaries_bring_up_to_date(budget=settings.HISTORY_KEEP_BUDGET)

@@ -30,12 +30,17 @@ def pg_microseconds(moment: datetime) -> int:
     return (moment - PG_EPOCH) // MICROSECOND
 
 
+#: The wire type of each numpy dtype `binary_rows` takes.
+_WIRE = {np.dtype(np.bool_): "u1", np.dtype(np.int32): ">i4", np.dtype(np.int64): ">i8", np.dtype(np.float64): ">f8"}
+
+
 def binary_rows(columns: list[np.ndarray]) -> bytes:
-    """Binary COPY rows (no header or trailer) of non-null bigint (int64),
-    timestamptz (int64 µs since 2000-01-01 UTC) or boolean columns."""
+    """Binary COPY rows (no header or trailer) of non-null columns: bigint or timestamptz
+    (int64; a timestamptz as µs since 2000-01-01 UTC), integer or date (int32; a date as
+    days since 2000-01-01), double precision (float64), boolean."""
     fields = [("count", ">i2")]
     for index, column in enumerate(columns):
-        fields += [(f"length{index}", ">i4"), (f"value{index}", "u1" if column.dtype == np.bool_ else ">i8")]
+        fields += [(f"length{index}", ">i4"), (f"value{index}", _WIRE[column.dtype])]
     # The field count and lengths are the same in every row: a template row, repeated
     # (much faster than filling those fields column by column).
     template = np.zeros(1, np.dtype(fields))

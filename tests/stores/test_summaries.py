@@ -200,3 +200,26 @@ def test_a_quarter_reads_kept_days_and_only_the_polls_at_its_edges():
     assert np.allclose(after.seconds, _raw_range(stores, start + timedelta(hours=3), end).seconds, atol=TOL)
     assert not np.allclose(after.seconds, got.seconds)
     assert summaries_refresh_stale() == len(stale)
+
+
+def test_small_build_slices_keep_the_same_days(monkeypatch):
+    """Slices of a few store-days (a date split by stores, runs of dates) keep exactly the
+    rows one slice keeps."""
+    from monitoring.stores.summaries import build
+    from tests.factories import add_polls, make_store
+
+    start = datetime(2023, 3, 8, tzinfo=UTC)
+    stores = []
+    for i, zone in enumerate(["America/New_York", "Asia/Kolkata", None, "Europe/London", "Australia/Lord_Howe"]):
+        store = make_store(f"slices-{i}", zone=zone, hours=[(d, "07:00", "23:00") for d in range(7)])
+        add_polls(store, [(start + timedelta(minutes=59 * k + i), (k + i) % 5 != 0) for k in range(9 * 24)])
+        stores.append(store.pk)
+    until = start + timedelta(days=9)
+    summaries_extend(until=until, store_pks=stores)
+    columns = ("store_id", "day", "start_utc", "up_seconds", "down_seconds", "day_up_seconds", "incidents", "ends_down")
+    whole = sorted(DaySummary.objects.filter(store_id__in=stores).values_list(*columns))
+    assert len(whole) >= 5 * 7
+    DaySummary.objects.filter(store_id__in=stores).delete()
+    monkeypatch.setattr(build, "BUILD_POLLS", 3 * build._POLLS_PER_DAY)  # three store-days a slice
+    summaries_extend(until=until, store_pks=stores)
+    assert sorted(DaySummary.objects.filter(store_id__in=stores).values_list(*columns)) == whole

@@ -11,6 +11,7 @@ bounded slice (about BUILD_POLLS polls), so writers wait for the lock no longer 
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -18,17 +19,17 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from psycopg2.extras import execute_values
 
 from monitoring.engine import StoreSchedule, from_us, local_midnights, to_us, window_figures
 from monitoring.engine.zones import td_us
-from monitoring.kernel.periods import default_horizon
+from monitoring.kernel.copy_format import HEADER, TRAILER, binary_rows
+from monitoring.kernel.periods import PG_EPOCH_DATE, PG_EPOCH_UNIX_US, default_horizon
 from monitoring.models import DaySummary, Store
 from monitoring.stores.data_version import writer_lock
 from monitoring.stores.selectors import earliest_poll_timestamp, latest_poll_timestamp, polls_between, store_schedules
 
 #: Polls one build transaction reads, about (a day of a store is ~24).
-BUILD_POLLS = 300_000
+BUILD_POLLS = 1_000_000
 _POLLS_PER_DAY = 24
 _TABLE = DaySummary._meta.db_table
 _COLUMNS = (
@@ -59,12 +60,8 @@ def summaries_compute_and_write(*, spans: Sequence[tuple[int, date, date]], hori
     first = min(f for _, f, _ in spans)
     last = max(l for _, _, l in spans)
     H = td_us(horizon)
-    # Generous UTC bounds: local midnights lie within a day of UTC ones.
-    lo = datetime.combine(first, datetime.min.time(), tzinfo=UTC) - timedelta(days=1) - horizon
-    hi = datetime.combine(last, datetime.min.time(), tzinfo=UTC) + timedelta(days=2) + horizon
-    schedules = store_schedules(stores=stores, start=lo, end=hi)
-    polls = polls_between(stores=stores, start=lo, end=hi)
-    midnights = local_midnights(schedules=schedules, first=first, last=last)
+    zones_only = [StoreSchedule(store_id, zone, ()) for _pk, store_id, zone in stores]
+    midnights = local_midnights(schedules=zones_only, first=first, last=last)
     w_store, w_day = [], []
     for pk, f, l in spans:
         i = index[pk]
@@ -75,6 +72,10 @@ def summaries_compute_and_write(*, spans: Sequence[tuple[int, date, date]], hori
     w_day = np.array(w_day, dtype=np.int64)
     starts = midnights[w_store, w_day]
     ends = midnights[w_store, w_day + 1]
+    # Exactly the polls that can matter: from the earliest start - H to the latest end + H.
+    lo, hi = from_us(int(starts.min()) - H), from_us(int(ends.max()) + H)
+    schedules = store_schedules(stores=stores, start=lo, end=hi)
+    polls = polls_between(stores=stores, start=lo, end=hi)
     # Both readings in one pass: every poll as evidence, and the day alone.
     m = len(w_store)
     figures = window_figures(
@@ -85,47 +86,74 @@ def summaries_compute_and_write(*, spans: Sequence[tuple[int, date, date]], hori
         window_as_of_us=np.concatenate((ends + H, ends)),
         horizon=horizon,
     )
-    rows = []
-    for j in range(m):
-        start, end = int(starts[j]), int(ends[j])
-        rows.append((
-            stores[w_store[j]][0], first + timedelta(days=int(w_day[j])), from_us(start), from_us(end), H,
-            from_us(start - H), from_us(end + H),
-            float(figures.seconds[j, 0]), float(figures.seconds[j, 1]), float(figures.business[j]),
-            float(figures.seconds[m + j, 0]), float(figures.seconds[m + j, 1]),
-            int(figures.incidents[j]), bool(figures.starts_down[j]), bool(figures.ends_down[j]), False, False,
-        ))
+    pg_us = np.int64(PG_EPOCH_UNIX_US)
+    columns = [
+        np.array([stores[i][0] for i in w_store], dtype=np.int64),
+        (w_day + (first - PG_EPOCH_DATE).days).astype(np.int32),
+        starts - pg_us, ends - pg_us, np.full(m, H, np.int64), starts - H - pg_us, ends + H - pg_us,
+        figures.seconds[:m, 0].copy(), figures.seconds[:m, 1].copy(), figures.business[:m].copy(),
+        figures.seconds[m:, 0].copy(), figures.seconds[m:, 1].copy(),
+        figures.incidents[:m].astype(np.int32), figures.starts_down[:m].copy(), figures.ends_down[:m].copy(),
+        np.zeros(m, bool), np.zeros(m, bool),
+    ]
+    staging = "monitoring_day_summary_rows"
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS[2:])
     with connection.cursor() as cursor:
-        execute_values(
-            cursor,
-            f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) VALUES %s"
-            f" ON CONFLICT (store_id, day) DO UPDATE SET {updates} WHERE NOT {_TABLE}.frozen",
-            rows,
-            page_size=5000,
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS"
+            f" AS SELECT {', '.join(_COLUMNS)} FROM {_TABLE} WITH NO DATA"
         )
-    return len(rows)
+        cursor.copy_expert(
+            f"COPY {staging} ({', '.join(_COLUMNS)}) FROM STDIN WITH (FORMAT binary)",
+            io.BytesIO(HEADER + binary_rows(columns) + TRAILER),
+        )
+        cursor.execute(
+            f"INSERT INTO {_TABLE} ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} FROM {staging}"
+            f" ON CONFLICT (store_id, day) DO UPDATE SET {updates} WHERE NOT {_TABLE}.frozen"
+        )
+        cursor.execute(f"TRUNCATE {staging}")
+    return m
 
 
-def _slices(spans: Iterable[tuple[int, date, date]]) -> Iterable[list[tuple[int, date, date]]]:
-    """Spans grouped so that each group reads about BUILD_POLLS polls (a long span is cut)."""
-    budget_days = max(1, BUILD_POLLS // _POLLS_PER_DAY)
-    group: list[tuple[int, date, date]] = []
-    days = 0
-    for pk, first, last in spans:
-        while first <= last:
-            take = min((last - first).days + 1, budget_days - days)
-            group.append((pk, first, first + timedelta(days=take - 1)))
-            days += take
-            first += timedelta(days=take)
-            if days >= budget_days:
-                yield group
-                group, days = [], 0
-    if group:
-        yield group
+def _slices(spans: Sequence[tuple[int, date, date]]) -> Iterable[list[tuple[int, date, date]]]:
+    """Spans regrouped by dates: each group covers a run of dates for every store whose
+    span holds them (so each reads a band of time once, not every store's whole span),
+    about BUILD_POLLS polls a group; a date with more stores than that is split by stores."""
+    if not spans:
+        return
+    budget = max(1, BUILD_POLLS // _POLLS_PER_DAY)  # store-days a group
+    pks = np.array([pk for pk, _, _ in spans], dtype=np.int64)
+    origin = min(first for _, first, _ in spans)
+    firsts = np.array([(first - origin).days for _, first, _ in spans], dtype=np.int64)
+    lasts = np.array([(last - origin).days for _, _, last in spans], dtype=np.int64)
+    per_day = np.bincount(firsts, minlength=lasts.max() + 2) - np.bincount(lasts + 1, minlength=lasts.max() + 2)
+    per_day = np.cumsum(per_day)[: lasts.max() + 1]  # stores whose span holds each date
+    day = 0
+    while day <= lasts.max():
+        if per_day[day] == 0:
+            day += 1
+            continue
+        end, held = day, 0
+        while end <= lasts.max() and held + per_day[end] <= budget:
+            held += per_day[end]
+            end += 1
+        if end == day:  # one date holds more stores than a group: split it by stores
+            covering = np.flatnonzero((firsts <= day) & (lasts >= day))
+            for k in range(0, len(covering), budget):
+                d = origin + timedelta(days=int(day))
+                yield [(int(pks[i]), d, d) for i in covering[k : k + budget]]
+            day += 1
+            continue
+        covering = np.flatnonzero((firsts < end) & (lasts >= day))
+        yield [
+            (int(pks[i]), origin + timedelta(days=int(max(firsts[i], day))),
+             origin + timedelta(days=int(min(lasts[i], end - 1))))
+            for i in covering
+        ]
+        day = end
 
 
-def _write_slices(spans: Iterable[tuple[int, date, date]], *, horizon: timedelta, budget: int | None) -> int:
+def _write_slices(spans: Sequence[tuple[int, date, date]], *, horizon: timedelta, budget: int | None) -> int:
     written = 0
     for group in _slices(spans):
         with transaction.atomic():
