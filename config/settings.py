@@ -397,11 +397,11 @@ if POLL_RETENTION_DAYS < 8:  # a report reads a week and the horizon before it
 # The longest range a history question may span, in days (docs/rules.md §11): a range
 # report, Store.uptimeBetween and Store.daily are refused beyond it.
 HISTORY_RETENTION_DAYS = int(os.environ.get("HISTORY_RETENTION_DAYS", "400"))
+if HISTORY_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("HISTORY_RETENTION_DAYS must be at least 1")
 # Kept days (store × local date) one run of the minute's schedule computes at most
 # (monitoring.tasks.keep_daily_figures); `load_data` keeps every day it loaded at once.
 HISTORY_KEEP_BUDGET = int(os.environ.get("HISTORY_KEEP_BUDGET", "200000"))
-if HISTORY_RETENTION_DAYS < 1:
-    raise ImproperlyConfigured("HISTORY_RETENTION_DAYS must be at least 1")
 
 # The fleet page (monitoring.fleet): after a write, a ranking computed at most
 # this long ago is still shown while a worker computes the new one (0: always wait for it).

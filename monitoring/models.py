@@ -98,6 +98,9 @@ class Store(models.Model):
     # None means "no time zone row": the default zone applies (docs/rules.md §2).
     timezone_name = models.TextField(null=True, blank=True)
     owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.SET_NULL, related_name="stores")
+    # Polls stamped before this were deleted by poll retention (monitoring.stores.retention);
+    # figures there come from kept days only (docs/rules.md §11).
+    polls_pruned_before = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["store_id"]
@@ -399,6 +402,8 @@ class ReportRangeRow(models.Model):
     downtime_minutes = models.FloatField()
     unknown_minutes = models.FloatField()
     business_minutes = models.FloatField()
+    # Part of the range lay where polls are pruned: answered from whole kept days there.
+    whole_days = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["store_id"]
@@ -424,6 +429,7 @@ class DaySummary(models.Model):
     read stale. ``frozen`` rows outlive their polls (poll retention) and are never
     marked stale."""
 
+    pk = models.CompositePrimaryKey("store", "day")
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="day_summaries", db_index=False)
     day = models.DateField()
     start_utc = models.DateTimeField()
@@ -444,7 +450,6 @@ class DaySummary(models.Model):
     frozen = models.BooleanField(default=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["store", "day"], name="day_summary_unique_day")]
         indexes = [
             models.Index(fields=["day"], name="day_summary_stale", condition=models.Q(stale=True)),
         ]

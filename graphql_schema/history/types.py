@@ -34,6 +34,13 @@ class RangeUptime:
     downtime_minutes: float = strawberry.field(description="Business time whose status was inactive, in minutes.")
     unknown_minutes: float = strawberry.field(description="Business time with no poll within H, in minutes.")
     business_minutes: float = strawberry.field(description="Business time in the range, in minutes.")
+    whole_days_only: bool = strawberry.field(
+        description=(
+            "True when part of the range lies where this store's polls are pruned (POLL_RETENTION_DAYS): there the"
+            " figures are those of the whole local days kept inside the range (kept HISTORY_RETENTION_DAYS), and"
+            " the partial days at its edges are left out."
+        )
+    )
 
 
 @strawberry.type(
@@ -83,6 +90,7 @@ def uptime_between(
         downtime_minutes=rounded(row["downtime_minutes"]),
         unknown_minutes=rounded(row["unknown_minutes"]),
         business_minutes=rounded(row["business_minutes"]),
+        whole_days_only=row["whole_days"],
     )
 
 

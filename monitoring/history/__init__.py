@@ -1,7 +1,7 @@
 """History over any range (docs/rules.md §11): figures of any range and of each local
 calendar day, computed from the stored polls, and the range CSV. Callers import from
-here. Not here yet: stored daily summaries, answers over pruned polls, scheduled range
-reports."""
+here. The figures come from kept days and the raw polls at their edges
+(monitoring.stores.summaries)."""
 
 from monitoring.history.ranges import (
     DAILY_MAX_DAYS,
@@ -20,6 +20,7 @@ from monitoring.history.ranges import (
     range_validate,
     store_daily_figures,
     store_range_figures,
+    stores_answered_from_whole_days,
 )
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "range_validate",
     "store_daily_figures",
     "store_range_figures",
+    "stores_answered_from_whole_days",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
+import numpy as np
 from django.conf import settings
 
 from monitoring.engine import from_us
@@ -101,13 +102,14 @@ def _days(length: timedelta) -> str:
     return f"{length / timedelta(days=1):.10g}"
 
 
-def _figures_row(store_id: str, seconds, business: float) -> dict:
+def _figures_row(store_id: str, seconds, business: float, whole_days: bool) -> dict:
     return {
         "store_id": store_id,
         "uptime_minutes": float(seconds[0]) / 60,
         "downtime_minutes": float(seconds[1]) / 60,
         "unknown_minutes": float(seconds[2]) / 60,
         "business_minutes": float(business) / 60,
+        "whole_days": whole_days,
     }
 
 
@@ -116,10 +118,13 @@ def range_rows(
 ) -> list[dict]:
     """One row per store given (pk, store_id, zone), in their order: minutes up, down,
     unknown and business over [start, end), unrounded, from kept days and the raw polls
-    at their edges (monitoring.stores.summaries). The caller has checked the range."""
+    at their edges (monitoring.stores.summaries); `whole_days` when part of the range
+    lay where the store's polls are pruned, answered from the whole kept days there
+    (docs/rules.md §11). The caller has checked the range."""
     totals = range_totals(stores=stores, start=start, end=end, horizon=horizon)
     return [
-        _figures_row(store_id, totals.seconds[i], totals.business[i]) for i, (_pk, store_id, _zone) in enumerate(stores)
+        _figures_row(store_id, totals.seconds[i], totals.business[i], bool(totals.whole_days[i]))
+        for i, (_pk, store_id, _zone) in enumerate(stores)
     ]
 
 
@@ -145,9 +150,18 @@ def store_daily_figures(
     its end, so a finished day's figures do not move with later polls."""
     daily_validate(first=first, last=last)
     horizon = horizon or default_horizon()
-    midnights, seconds, business = daily_totals(
+    midnights, seconds, business, answered = daily_totals(
         stores=[(store.pk, store.store_id, store.timezone_name)], first=first, last=last, horizon=horizon
     )
+    if not answered.all():
+        missing = first + timedelta(days=int(np.flatnonzero(~answered[0])[0]))
+        cut = Store.objects.filter(pk=store.pk).values_list("polls_pruned_before", flat=True).first()
+        raise HistoryInputError(
+            f"no daily figures are kept for {missing.isoformat()}: this store's polls before"
+            f" {values.instant_text(cut)} are pruned (POLL_RETENTION_DAYS), and daily figures"
+            f" are kept {settings.HISTORY_RETENTION_DAYS} days (HISTORY_RETENTION_DAYS)",
+            field="from",
+        )
     return [
         DayFigures(
             date=first + timedelta(days=k),
@@ -215,3 +229,18 @@ def range_csv_write(
         range_csv_rows(writer, rows)
         count += len(rows)
     return start, end, count
+
+
+def stores_answered_from_whole_days(
+    *, start: datetime, store_ids: Sequence[str] | None = None, owner_id: int | None = None,
+    horizon: timedelta | None = None,
+) -> int:
+    """How many stores in scope have polls pruned where a range from `start` needs them:
+    their rows are answered from whole kept days there (docs/rules.md §11)."""
+    horizon = horizon or default_horizon()
+    stores = Store.objects.filter(polls_pruned_before__gt=start - horizon)
+    if owner_id is not None:
+        stores = stores.filter(owner_id=owner_id)
+    if store_ids is not None:
+        stores = stores.filter(store_id__in=list(store_ids))
+    return stores.count()

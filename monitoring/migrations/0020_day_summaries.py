@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='DaySummary',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('pk', models.CompositePrimaryKey('store', 'day', blank=True, editable=False, primary_key=True, serialize=False)),
                 ('day', models.DateField()),
                 ('start_utc', models.DateTimeField()),
                 ('end_utc', models.DateTimeField()),
@@ -151,7 +151,6 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(condition=models.Q(('stale', True)), fields=['day'], name='day_summary_stale')],
-                'constraints': [models.UniqueConstraint(fields=('store', 'day'), name='day_summary_unique_day')],
             },
         ),
         migrations.RunSQL(TRIGGERS, DROP_TRIGGERS),

@@ -220,15 +220,17 @@ def _insert_report_rows(*, report: Report, rows: list[dict]) -> None:
 
 
 #: PostgreSQL types of (report_id, *RANGE_CSV_HEADER), for the binary COPY.
-RANGE_ROW_TYPES = ("uuid", "text", *("float8",) * (len(history.RANGE_CSV_HEADER) - 1))
+RANGE_ROW_TYPES = ("uuid", "text", *("float8",) * (len(history.RANGE_CSV_HEADER) - 1), "boolean")
 
 
 def _insert_range_rows(*, report: Report, rows: list[dict]) -> None:
     """A range report's rows, by binary COPY as the weekly report's."""
     columns = history.RANGE_CSV_HEADER
-    records = ((report.pk, row["store_id"], *(float(row[c]) for c in columns[1:])) for row in rows)
+    records = ((report.pk, row["store_id"], *(float(row[c]) for c in columns[1:]), row["whole_days"]) for row in rows)
     with connection.cursor() as cursor:
-        copy_rows_in(cursor, ReportRangeRow._meta.db_table, ("report_id", *columns), RANGE_ROW_TYPES, records)
+        copy_rows_in(
+            cursor, ReportRangeRow._meta.db_table, ("report_id", *columns, "whole_days"), RANGE_ROW_TYPES, records
+        )
 
 
 def _report_complete(*, report: Report) -> None:

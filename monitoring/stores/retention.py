@@ -11,7 +11,11 @@ monitoring.stores.partitions) when no row in them is at or after its store's cut
 others (and the DEFAULT partition) the polls before their store's cut are deleted, a
 slice of time per transaction, found by the BRIN index (each DELETE bumps the data
 version and holds the writer lock only for its slice). A DROP fires no trigger: the
-version is bumped here."""
+version is bumped here.
+
+Before any poll goes, the daily figures it made are kept and frozen
+(`summaries_freeze_before_pruning`): ranges over pruned days are answered from them
+(docs/rules.md §11). Kept days go after HISTORY_RETENTION_DAYS."""
 
 from datetime import datetime, timedelta
 
@@ -22,6 +26,7 @@ from monitoring.stores.data_version import writer_lock
 from monitoring.models import StatusPoll, Store
 from monitoring.stores.partitions import default_partition, partitions_list
 from monitoring.stores.selectors import earliest_poll_timestamp
+from monitoring.stores.summaries import summaries_freeze_before_pruning, summaries_prune
 
 #: Polls deleted per transaction: one slice of time.
 PRUNE_SLICE = timedelta(hours=6)
@@ -45,7 +50,10 @@ def partitions_drop(*, before: datetime) -> tuple[list[str], int]:
 
 
 def polls_prune(*, before: datetime) -> int:
-    """Delete every poll stamped before `before`; returns how many."""
+    """Delete every poll stamped before `before`; returns how many. The daily figures
+    their polls made are kept first (docs/rules.md §11)."""
+    summaries_freeze_before_pruning(cuts_sql=f"SELECT id AS store_id, %s::timestamptz AS cut FROM {Store._meta.db_table}",
+                                    params=[before])
     _dropped, deleted = partitions_drop(before=before)
     earliest = earliest_poll_timestamp()
     if earliest is None or earliest >= before:
@@ -149,6 +157,12 @@ def polls_prune_by_retention(*, now: datetime) -> int:
     try:
         if bounds is None:
             return 0
+        summaries_freeze_before_pruning(cuts_sql=f"SELECT store_id, cut FROM {CUTS}")
+        # Kept days live HISTORY_RETENTION_DAYS before each store's latest poll (or now).
+        summaries_prune(
+            cuts_sql=f"SELECT store_id, cut + %s AS cut FROM {CUTS}",
+            params=[timedelta(days=settings.POLL_RETENTION_DAYS - settings.HISTORY_RETENTION_DAYS)],
+        )
         smallest, largest = bounds
         # Weeks wholly before every store's cut go as a whole, without a look at their rows.
         _dropped, deleted = partitions_drop(before=smallest)

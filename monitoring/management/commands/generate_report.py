@@ -135,6 +135,12 @@ class Command(BaseCommand):
                     out=out, start=start, end=end, store_ids=stores, horizon=horizon
                 )
             self.stderr.write(f"wrote {count} stores to {output} (from {start.isoformat()} to {end.isoformat()})")
+        pruned = history.stores_answered_from_whole_days(start=start, store_ids=stores, horizon=horizon)
+        if pruned:
+            self.stderr.write(
+                f"note: {pruned} store{'s' if pruned != 1 else ''} had polls pruned (POLL_RETENTION_DAYS) inside the"
+                " range: their figures there are those of the whole local days kept, partial days left out"
+            )
 
 
 class _Unended:

@@ -6,6 +6,8 @@ from monitoring.stores.summaries.build import (
     summaries_bring_up_to_date,
     summaries_compute_and_write,
     summaries_extend,
+    summaries_freeze_before_pruning,
+    summaries_prune,
     summaries_refresh_stale,
 )
 from monitoring.stores.summaries.read import RangeTotals, daily_totals, range_totals
@@ -17,5 +19,7 @@ __all__ = [
     "summaries_bring_up_to_date",
     "summaries_compute_and_write",
     "summaries_extend",
+    "summaries_freeze_before_pruning",
+    "summaries_prune",
     "summaries_refresh_stale",
 ]

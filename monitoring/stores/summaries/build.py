@@ -246,3 +246,44 @@ def summaries_bring_up_to_date(*, until: datetime | None = None, budget: int | N
     if budget is not None and written >= budget:
         return written
     return written + summaries_extend(until=until, budget=None if budget is None else budget - written)
+
+
+def summaries_freeze_before_pruning(*, cuts_sql: str, params: Sequence = ()) -> int:
+    """Before polls are pruned: every day whose evidence reaches before its store's cut
+    (`cuts_sql`: a query of store_id, cut) is kept and current, then frozen so that it
+    outlives its polls; the stores with polls before their cut are marked
+    (`Store.polls_pruned_before`). Returns the rows frozen."""
+    summaries_bring_up_to_date()
+    with transaction.atomic(), connection.cursor() as cursor:
+        writer_lock(cursor)  # nothing can mark a row stale between the refresh and the freeze
+        cursor.execute(
+            f"SELECT d.store_id, d.day FROM {_TABLE} d JOIN ({cuts_sql}) c ON c.store_id = d.store_id"
+            f" WHERE d.stale AND NOT d.frozen AND d.evidence_from < c.cut ORDER BY d.store_id, d.day",
+            list(params),
+        )
+        stale = cursor.fetchall()
+        summaries_compute_and_write(spans=[(pk, day, day) for pk, day in stale], horizon=default_horizon())
+        cursor.execute(
+            f"UPDATE {_TABLE} d SET frozen = true FROM ({cuts_sql}) c"
+            f" WHERE c.store_id = d.store_id AND d.evidence_from < c.cut AND NOT d.frozen",
+            list(params),
+        )
+        frozen = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {Store._meta.db_table} s SET polls_pruned_before = greatest(s.polls_pruned_before, c.cut)"
+            f" FROM ({cuts_sql}) c WHERE c.store_id = s.id AND EXISTS"
+            f" (SELECT 1 FROM monitoring_statuspoll p WHERE p.store_id = s.id AND p.timestamp_utc < c.cut)",
+            list(params),
+        )
+    return frozen
+
+
+def summaries_prune(*, cuts_sql: str, params: Sequence = ()) -> int:
+    """Deletes kept days that end before their store's history cut (`cuts_sql`: store_id,
+    cut); returns how many."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {_TABLE} d USING ({cuts_sql}) c WHERE c.store_id = d.store_id AND d.end_utc <= c.cut",
+            list(params),
+        )
+        return cursor.rowcount

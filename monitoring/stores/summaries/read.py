@@ -26,7 +26,7 @@ from monitoring.engine.types import DAY_US
 from monitoring.engine.zones import td_us
 from monitoring.kernel.copy_format import PG_EPOCH_UNIX_US, decode_records
 from monitoring.kernel.periods import default_horizon
-from monitoring.models import DaySummary
+from monitoring.models import DaySummary, Store
 from monitoring.stores.selectors import polls_in_bands, store_schedules
 
 _TABLE = DaySummary._meta.db_table
@@ -57,6 +57,9 @@ class RangeTotals:
     business: np.ndarray
     incidents: np.ndarray | None
     days_kept: int
+    #: (n,) bool: part of the range lay where the store's polls are pruned, so the
+    #: figures there are those of the whole kept days inside it (docs/rules.md §11).
+    whole_days: np.ndarray | None = None
     #: The windows [end - tail, end) asked for as `tails`: seconds (n, k, 3), business
     #: (n, k), incidents (n, k) each clipped to its window.
     tail_seconds: np.ndarray | None = None
@@ -135,6 +138,22 @@ def _kept_rows(
     return kept
 
 
+def _pruned_before(stores: Sequence[tuple[int, str, str | None]]) -> np.ndarray | None:
+    """(n,) µs: each store's poll cut (`Store.polls_pruned_before`; the far past when
+    none); None when no store given has one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, polls_pruned_before FROM {Store._meta.db_table}"
+            f" WHERE id = ANY(%s::bigint[]) AND polls_pruned_before IS NOT NULL",
+            [[pk for pk, _, _ in stores]],
+        )
+        found = dict(cursor.fetchall())
+    if not found:
+        return None
+    return np.array([to_us(found[pk]) if pk in found else np.iinfo(np.int64).min // 2 for pk, _, _ in stores],
+                    dtype=np.int64)
+
+
 def _bands(lo: np.ndarray, hi: np.ndarray) -> list[tuple[datetime, datetime]]:
     """The union of the intervals [lo, hi] (µs) as at most _MAX_BANDS bands, merging the
     nearest when there are more."""
@@ -175,6 +194,14 @@ def range_totals(
     g_end = np.concatenate((kept.start, np.full(int(last_of_store.sum()), Z, np.int64), np.full(len(bare), Z, np.int64)))
     real = g_end > g_start
     g_store, g_start, g_end = g_store[real], g_start[real], g_end[real]
+    # Where polls are pruned only kept days answer: a gap whose evidence reaches before
+    # its store's cut is left out, and the store's figures say so.
+    whole_days = np.zeros(n, bool)
+    cuts = _pruned_before(stores)
+    if cuts is not None:
+        pruned = g_start - H < cuts[g_store]
+        whole_days[g_store[pruned]] = True
+        g_store, g_start, g_end = g_store[~pruned], g_start[~pruned], g_end[~pruned]
     g_as_of = np.minimum(Z, g_end + H)
     m = len(g_store)
     t_lengths = np.array([td_us(tail) for tail in tails], dtype=np.int64)
@@ -184,7 +211,8 @@ def range_totals(
 
     seconds = np.zeros((n, 3))
     business = np.zeros(n)
-    tail_figures = None
+    tail_figures = (np.zeros((n, len(t_lengths), 3)), np.zeros((n, len(t_lengths))),
+                    np.zeros((n, len(t_lengths)), np.int64))
     if m or len(t_store):
         w_store = np.concatenate((g_store, t_store))
         w_start = np.concatenate((g_start, t_start))
@@ -232,7 +260,8 @@ def range_totals(
         matrix = np.full((n, width), -1, np.int64)
         matrix[s, rank] = order
         counted = incidents_joined(tiles, matrix)
-    totals = RangeTotals(seconds=seconds, business=business, incidents=counted, days_kept=len(kept))
+    totals = RangeTotals(seconds=seconds, business=business, incidents=counted, days_kept=len(kept),
+                         whole_days=whole_days)
     if tails:
         totals.tail_seconds, totals.tail_business, totals.tail_incidents = tail_figures
     return totals
@@ -240,10 +269,11 @@ def range_totals(
 
 def daily_totals(
     *, stores: Sequence[tuple[int, str, str | None]], first: date, last: date, horizon: timedelta
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(midnights (n, days + 1) µs, seconds (n, days, 3), business (n, days)) of each local
-    date from `first` to `last`, each with the polls at or before its end as evidence:
-    kept rows where current, the rest from raw polls."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(midnights (n, days + 1) µs, seconds (n, days, 3), business (n, days), answered
+    (n, days) bool) of each local date from `first` to `last`, each with the polls at or
+    before its end as evidence: kept rows where current, the rest from raw polls; a date
+    with no kept row whose polls are pruned is not answered (zeros)."""
     n, days = len(stores), (last - first).days + 1
     bounds_lo = datetime.combine(first, datetime.min.time(), tzinfo=UTC) - timedelta(days=1)
     bounds_hi = datetime.combine(last, datetime.min.time(), tzinfo=UTC) + timedelta(days=2)
@@ -267,7 +297,13 @@ def daily_totals(
         seconds[i, k, 1] = kept.down[match]
         business[i, k] = kept.business[match]
         have[i, k] = True
+    answered = have.copy()
     w_store, w_day = np.nonzero(~have)
+    cuts = _pruned_before(stores)
+    if cuts is not None and len(w_store):
+        clear = midnights[w_store, w_day] - td_us(horizon) >= cuts[w_store]
+        w_store, w_day = w_store[clear], w_day[clear]
+    answered[w_store, w_day] = True
     if len(w_store):
         H = td_us(horizon)
         starts, ends = midnights[w_store, w_day], midnights[w_store, w_day + 1]
@@ -279,4 +315,4 @@ def daily_totals(
         seconds[w_store, w_day, :2] = raw.seconds[:, :2]
         business[w_store, w_day] = raw.business
     seconds[:, :, 2] = np.maximum(business - seconds[:, :, 0] - seconds[:, :, 1], 0.0)
-    return midnights, seconds, business
+    return midnights, seconds, business, answered
