@@ -86,8 +86,10 @@ def test_the_strip_is_history_s_daily_figures_across_dst(client, dst_store):
     assert by_date["2023-01-02"]["title"].startswith("Mon 02 Jan 2023: uptime unknown")
     assert float(by_date["2023-03-16"]["data-unknown-minutes"]) > 0
     assert by_date["2023-03-14"]["class"] == "cell up-full"
-    # The day of as_of is not over: the rest of it is unknown.
+    # The day of as_of is not over: the rest of it is unknown, and its hover text says so.
     assert float(by_date["2023-03-20"]["data-unknown-minutes"]) > 0
+    assert by_date["2023-03-20"]["class"].endswith(" ongoing") and "(not over" in by_date["2023-03-20"]["title"]
+    assert not any("ongoing" in cell["class"] for cell in cells[:-1])
 
 
 def test_the_strip_ends_on_the_date_of_as_of_in_the_store_s_zone(client, dst_store):

@@ -270,6 +270,7 @@ class StripCell:
     downtime_minutes: float
     unknown_minutes: float
     business_minutes: float
+    ongoing: bool = False  # not over at the page's as_of: the rest of it is unknown
 
     @property
     def up_share(self) -> float | None:
@@ -294,6 +295,8 @@ class StripCell:
     def title(self) -> str:
         """The hover text (and accessible label): the date, then its figures."""
         day = self.date.strftime("%a %d %b %Y")
+        if self.ongoing:
+            day += " (not over at the time shown: the rest of it is unknown)"
         if self.level == "closed":
             return f"{day}: closed (no business hours)"
         figures = (
@@ -305,12 +308,12 @@ class StripCell:
         return f"{day}: {humanize.percent_text(self.up_share)} of business time up · {figures}"
 
 
-def strip_cells(days) -> list[StripCell]:
+def strip_cells(days, *, as_of: datetime) -> list[StripCell]:
     """The strip's cells from a store's daily figures (history.store_daily_figures)."""
     return [
         StripCell(
             date=day.date, uptime_minutes=day.uptime_minutes, downtime_minutes=day.downtime_minutes,
-            unknown_minutes=day.unknown_minutes, business_minutes=day.business_minutes,
+            unknown_minutes=day.unknown_minutes, business_minutes=day.business_minutes, ongoing=day.end > as_of,
         )
         for day in days
     ]

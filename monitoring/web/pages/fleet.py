@@ -40,6 +40,10 @@ FLEET_PAGE_SIZE = 50
 #: of them (monitoring.fleet; ~14,000 stores: see bench/pages.py). Above it, only the page's
 #: stores are computed, in id order: narrow the search.
 FLEET_RANK_LIMIT = 20_000
+#: Over a range, the fleet is ranked when its stores × the range's days are at most this
+#: many (computed in the request: about 14,000 stores over a week, as long as computing the
+#: kept ranking takes); above it, only the page's stores are computed, in id order.
+FLEET_RANGE_RANK_STORE_DAYS = 100_000
 #: The states a store is shown in: its badge's word is its filter's word. "silent" and
 #: "unknown" are both UNKNOWN to the engine: silent is open for more than H of business
 #: time with no evidence poll (monitoring.fleet.ranking); unknown is everything else
@@ -195,13 +199,16 @@ def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str) ->
     whose id starts with `query`), each over its range (the same instants for all, or,
     for local dates, each zone's own), worst first by the kept ranking's rule without
     "down now" (monitoring.fleet.ranges); paginated as the default page is. Above
-    FLEET_RANK_LIMIT stores, the page's stores in id order."""
+    FLEET_RANK_LIMIT stores or FLEET_RANGE_RANK_STORE_DAYS, the page's stores in id order."""
     access: Access = request.access
     as_of = default_as_of(owner_id=access.owner_id)
     stores = stores_visible(access=access)
     if query:
         stores = stores.filter(store_id__startswith=query)
-    zones = list(stores.order_by().values_list("timezone_name", flat=True).distinct()) if asked.by_date else [None]
+    # Local dates: each zone's own instants (and at least the default zone's, so that a
+    # bad range is refused even when no store matches).
+    zones = list(stores.order_by().values_list("timezone_name", flat=True).distinct()) if asked.by_date else []
+    zones = zones or [None]
     try:
         bounds = {zone: range_bounds(asked, timezone_name=zone, default_end=as_of) for zone in zones}
     except HistoryInputError as error:
@@ -214,12 +221,14 @@ def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str) ->
 
     stores = stores.values_list("pk", "store_id", "timezone_name")
     total_visible = stores.count()
-    ranked = total_visible <= FLEET_RANK_LIMIT
+    days = max((b.end - b.start) / timedelta(days=1) for b in bounds.values())
+    ranked = total_visible <= FLEET_RANK_LIMIT and total_visible * days <= FLEET_RANGE_RANK_STORE_DAYS
     page_count = max(1, -(-total_visible // FLEET_PAGE_SIZE))
     page_number = min(page_number_of(request), page_count)
     offset = (page_number - 1) * FLEET_PAGE_SIZE
     if ranked:
-        rows = fleet_range_ranked(stores=list(stores), bounds_of=bounds_of)[offset : offset + FLEET_PAGE_SIZE]
+        rows = fleet_range_ranked(stores=list(stores), bounds_of=bounds_of)
+        rows = rows[offset : offset + FLEET_PAGE_SIZE]
     else:
         page = list(stores.order_by("store_id")[offset : offset + FLEET_PAGE_SIZE])
         rows = fleet_range_rows(stores=page, bounds_of=bounds_of)
@@ -232,7 +241,6 @@ def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str) ->
     context = {
         "range_rows": views,
         "range": {
-            **kept,
             "from_text": asked.from_text,
             "to_text": asked.to_text,
             "by_date": asked.by_date,
@@ -243,6 +251,7 @@ def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str) ->
         "query": query,
         "ranked": ranked,
         "rank_limit": f"{FLEET_RANK_LIMIT:,}",
+        "range_rank_limit": f"{FLEET_RANGE_RANK_STORE_DAYS:,}",
         "total_text": humanize.count(total_visible, "store"),
         "matching_text": humanize.count(total_visible, "store"),
         "as_of": as_of,

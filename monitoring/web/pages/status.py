@@ -56,7 +56,7 @@ def strip_context(*, store: Store, as_of: datetime) -> dict:
     zone = zone_info(store)
     last = as_of.astimezone(zone).date()
     first = last - timedelta(days=min(STRIP_DAYS, settings.HISTORY_RETENTION_DAYS) - 1)
-    cells = strip_cells(store_daily_figures(store=store, first=first, last=last))
+    cells = strip_cells(store_daily_figures(store=store, first=first, last=last), as_of=as_of)
     return {"cells": cells, "first": first.strftime("%a %d %b %Y"), "last": last.strftime("%a %d %b %Y"),
             "days": len(cells), "legend": STRIP_LEGEND}
 
@@ -66,7 +66,11 @@ def range_context(*, store: Store, asked: RangeAsked, as_of: datetime, refused: 
     §11), by default the week ending at `as_of`; `error` (naming the field) when the
     range cannot be answered as asked (or its text was `refused` by the grammar)."""
     zone = zone_info(store)
-    shown = {"from_text": asked.from_text, "to_text": asked.to_text}
+    last = as_of.astimezone(zone).date()
+    shown = {
+        "from_text": asked.from_text, "to_text": asked.to_text,
+        "from_example": (last - timedelta(days=7)).isoformat(), "to_example": last.isoformat(),
+    }
     if refused:
         return {**shown, "error": refused}
     try:
