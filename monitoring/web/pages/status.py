@@ -36,8 +36,8 @@ from monitoring.web.pages.display import (
     UTC,
     WEEK,
     chart_rows_of,
-    hours_by_day_of,
     figure_attributes,
+    hours_by_day_of,
     local_time,
     range_window,
     special_days_of,
@@ -69,7 +69,7 @@ def range_context(*, store: Store, asked: RangeAsked, as_of: datetime, refused: 
     last = as_of.astimezone(zone).date()
     shown = {
         "from_text": asked.from_text, "to_text": asked.to_text,
-        "from_example": (last - timedelta(days=7)).isoformat(), "to_example": last.isoformat(),
+        "from_example": (last - timedelta(days=6)).isoformat(), "to_example": last.isoformat(),
     }
     if refused:
         return {**shown, "error": refused}
