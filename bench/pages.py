@@ -6,13 +6,15 @@ Loads a generated data set (14 000 stores × 7 days of hourly polls by default) 
 database of its own, then, in this process, for `--samples` stores picked at random:
 - a week's `store_timeline` + `store_incidents` (the services the page calls), and
 - the whole `/stores/<id>/` page through Django's request handler (middleware, the
-  report row, timeline, incidents, template), i.e. server time without the network;
+  report row, timeline, incidents, the 90-day strip, the range picker's week, template),
+  i.e. server time without the network, and with a 30-day range asked for;
 - the fleet home page `/` (first page, `?state=down`, a later page) for every store
   (anonymous access sees them all): every store's figures in one batched engine call,
   sorted worst-first, 50 shown; once with the ranking computed in each request, then
   with it kept in the process (unchanged data version, monitoring.web.pages.fleet.fleet_ranking),
   and with a poll recorded before each request (the kept ranking shown while a `qcluster`
   worker computes the new one: monitoring.fleet, FLEET_SUMMARY_MAX_AGE_SECONDS);
+- the fleet ranked over a range of 7 and of 30 days (`/?from=&to=`, computed per request);
 and prints the cold first call, median and p95 of each. Goals: timeline+incidents
 <= 20 ms, status page <= 100 ms, fleet page <= 150 ms.
 """
@@ -30,6 +32,7 @@ from harness import ROOT, database_url, fresh_database, generated, machine, mana
 
 DB_NAME = "bench_pages"
 WEEK = timedelta(days=7)
+DAY = timedelta(days=1)
 
 
 def summary(samples_ms: list[float]) -> str:
@@ -88,9 +91,9 @@ def main() -> None:
 
     client = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT="text/html")
 
-    def page(store) -> float:
+    def page(store, query: dict | None = None) -> float:
         started = time.perf_counter()
-        response = client.get(f"/stores/{store.store_id}/")
+        response = client.get(f"/stores/{store.store_id}/", query or {})
         elapsed = (time.perf_counter() - started) * 1000
         assert response.status_code == 200, response.status_code
         return elapsed
@@ -109,6 +112,10 @@ def main() -> None:
     print(f"status page /stores/<id>/ (server time)   cold {cold_page:6.1f} ms   {summary(page_times)}")
     print("    (goal <= 100 ms; 'cold' is this process's first request: URLconf, GraphQL schema, templates)")
     print(f"status page: {len(queries)} SQL queries, {size / 1024:.0f} KiB of HTML; {len(picked)} stores sampled")
+    print("    (the page includes its strip of 90 local days and the range picker's default week)")
+    month = {"from": (as_of - 30 * DAY).isoformat(), "to": as_of.isoformat()}
+    range_times = [page(store, month) for store in picked]
+    print(f"status page ?from=&to= (30 days)          {summary(range_times)}")
 
     def fleet(query: dict) -> float:
         started = time.perf_counter()
@@ -131,6 +138,13 @@ def main() -> None:
                          ("fleet page /?page=100 (kept)", {"page": 100})):
         fleet_times = [fleet(query) for _ in range(args.fleet_samples)]
         print(f"{label:40s}  {summary(fleet_times)}")
+    # The fleet over a range (?from=&to=): every store's figures over the range computed
+    # in the request, a chunk of stores at a time (monitoring.fleet.ranges); nothing kept.
+    range_samples = max(2, args.fleet_samples // 8)
+    for days in (7, 30):
+        asked = {"from": (as_of - days * DAY).isoformat(), "to": as_of.isoformat()}
+        range_times = [fleet(asked) for _ in range(range_samples)]
+        print(f"{f'fleet page /?from=&to= ({days} days)':40s}  {summary(range_times)}   ({range_samples} requests)")
     # Data arriving: a poll for one store before each request. The page shows the ranking
     # kept (at most FLEET_SUMMARY_MAX_AGE_SECONDS old) while a `qcluster` worker computes the new one.
     from datetime import timedelta as _td

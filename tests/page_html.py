@@ -1,6 +1,6 @@
 """Reading the server-rendered pages as a test sees them: the HTML Accept header, a
-bearer header, the timeline's segments, the fleet table's rows, the CSRF token and
-signing in."""
+bearer header, the timeline's segments, the uptime cards, the daily strip, the fleet
+table's rows, the CSRF token and signing in."""
 
 import re
 from html import unescape
@@ -18,6 +18,21 @@ def segments(html: str) -> list[dict]:
              "seconds": float(attrs["data-seconds"])}
         )
     return found
+
+
+def uptime_cards(html: str) -> str:
+    """The status page's three uptime windows (last hour, day, week) alone."""
+    return re.search(r'<div class="grid three" id="uptime">(.*?)<h2', html, re.S).group(1)
+
+
+def strip_cells(html: str) -> list[dict]:
+    """The status page's daily strip: each cell's attributes (class, title, aria-label,
+    data-*), in order."""
+    strip = re.search(r'<div class="strip" id="daily-strip"[^>]*>(.*?)</div>', html, re.S).group(1)
+    return [
+        {name: unescape(value) for name, value in re.findall(r'([\w-]+)="([^"]*)"', tag)}
+        for tag in re.findall(r"<span [^>]*>", strip)
+    ]
 
 
 def bearer(token: str) -> dict:

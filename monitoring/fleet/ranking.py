@@ -144,6 +144,21 @@ def fleet_columns(
     )
 
 
+def worst_first_order(
+    *, up: np.ndarray, down: np.ndarray, store_ids: list[str], down_now: np.ndarray | None = None
+) -> np.ndarray:
+    """Positions, worst first: the stores down now (when `down_now` is given), then the
+    lowest uptime up / (up + down) (stores with no known time after every known figure,
+    so never-reporting stores do not bury real outages), then by id in code-point order.
+    The kept ranking orders by the last week's figures; the fleet over a range by the
+    range's, with no "down now" (a range has no now)."""
+    known = up + down
+    percent = np.where(known > 0, 100.0 * up / np.where(known > 0, known, 1.0), 0.0)
+    ids = np.array(store_ids, dtype=object)
+    keys = (ids, percent, known <= 0) + (() if down_now is None else (~down_now,))
+    return np.lexsort(keys)
+
+
 @dataclass(frozen=True)
 class FleetColumns:
     """Fleet rows as columns: cheap to keep, store, load, count and filter; a FleetRow
@@ -181,15 +196,9 @@ class FleetColumns:
         )
 
     def worst_first(self) -> "FleetColumns":
-        """Worst first: down now, then the lowest weekly uptime (stores with no known
-        weekly time after every known figure, so never-reporting stores do not bury real
-        outages), then by id."""
+        """Worst first (`worst_first_order`): down now, then the lowest weekly uptime."""
         up, down = self.week[:, 0], self.week[:, 1]
-        known = up + down
-        percent = np.where(known > 0, 100.0 * up / np.where(known > 0, known, 1.0), 0.0)
-        ids = np.array(self.store_id, dtype=object)
-        order = np.lexsort((ids, percent, known <= 0, self.state != DOWN))
-        return self.take(order)
+        return self.take(worst_first_order(up=up, down=down, store_ids=self.store_id, down_now=self.state == DOWN))
 
     def take(self, index: np.ndarray) -> "FleetColumns":
         return FleetColumns(

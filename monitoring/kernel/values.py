@@ -182,6 +182,20 @@ def as_of_range(moment: datetime, *, field: str = "as_of") -> datetime:
     return moment
 
 
+def range_bound(value: object, *, field: str) -> date | datetime:
+    """A bound of a range asked for on a page: a local date `YYYY-MM-DD` (a whole day, in
+    the zone of the store it is about) or an instant as `as_of` reads it (an offset
+    required, years 2000–2100). Which one it is, is the caller's to interpret."""
+    text = _text(value, field, False)
+    if _DATE_RE.fullmatch(text):
+        return local_date(text, field=field)
+    if _INSTANT_RE.fullmatch(text) is None:
+        raise InvalidValue(
+            field, f"unparsable {shown(text)} (write a date, 2023-01-25, or an instant, e.g. {INSTANT_EXAMPLE})"
+        )
+    return as_of(text, field=field)
+
+
 # --------------------------------------------------------------------------- status, days, times, zones
 
 

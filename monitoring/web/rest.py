@@ -16,6 +16,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
+from monitoring.history import HistoryInputError
 from monitoring.stores.access import reports_visible, stores_visible
 from monitoring.kernel import values
 from monitoring.kernel.values import InvalidValue
@@ -71,11 +72,12 @@ def _json_body(request: HttpRequest) -> dict:
     return data
 
 
-def _optional_as_of(body: dict) -> datetime | None:
-    value = body.get("as_of")
+def _optional_instant(body: dict, field: str) -> datetime | None:
+    """`as_of`, `from` or `to`: an instant with its offset, years 2000–2100; null or absent: None."""
+    value = body.get(field)
     if value is None:
         return None
-    return values.as_of(value, field="as_of")
+    return values.as_of(value, field=field)
 
 
 def _store_ids(body: dict) -> list[str] | None:
@@ -113,14 +115,23 @@ def _report_id(value: object) -> uuid.UUID:
 
 
 def _trigger(request: HttpRequest, *, store_ids: list[str] | None, body: dict) -> JsonResponse:
+    """The weekly report (`as_of`), or with `from` the range report over [from, to)
+    (docs/rules.md §11; `to` defaults to the latest poll when it runs), as GraphQL's
+    triggerReport(from:, to:)."""
+    as_of, start, end = (_optional_instant(body, field) for field in ("as_of", "from", "to"))
+    if start is None and end is not None:
+        raise BadRequest("from: missing: a range report covers [from, to), and to needs its from")
+    if start is not None and as_of is not None:
+        raise BadRequest("as_of: is the weekly report's end; a range report ends at to")
     try:
         report = report_create(
             store_ids=store_ids,
-            as_of=_optional_as_of(body),
+            as_of=as_of if start is None else end,
             horizon_minutes=_horizon_minutes(body),
             owner_id=request.access.owner_id,
+            range_start=start,
         )
-    except ReportInputError as error:
+    except (ReportInputError, HistoryInputError) as error:
         raise BadRequest(str(error)) from None
     return JsonResponse({"report_id": str(report.id)})
 
@@ -171,7 +182,8 @@ def _api(*methods: str):
 
 @_api("POST")
 def trigger_report(request: HttpRequest) -> JsonResponse:
-    """POST /trigger_report/ [{"store_ids": [...], "as_of": "...", "horizon_minutes": N}] → {"report_id"}."""
+    """POST /trigger_report/ [{"store_ids": [...], "as_of": "...", "horizon_minutes": N}] → {"report_id"};
+    with {"from": "...", "to": "..."} instead of as_of, a range report (docs/rules.md §11)."""
     rate_limit_hit(scope="reports", caller=request.caller)
     body = _json_body(request)
     return _trigger(request, store_ids=_store_ids(body), body=body)

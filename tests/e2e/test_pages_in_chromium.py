@@ -1,9 +1,11 @@
 """The pages in a real browser: headless Chromium against pytest-django's live_server
-renders the status page, the report page, the fleet (home) page and the reports list;
+renders the status page (its daily strip too), the report page, the fleet (home) page
+and the reports list;
 screenshots are kept in bench/out/ (status-page.png, report-page.png, fleet.png,
 reports.png) to look at. Skipped when Chromium is not installed."""
 
 import os
+import re
 import shutil
 import subprocess
 from datetime import date, time
@@ -78,6 +80,11 @@ def test_status_page_in_chromium(chromium, live_server, tmp_path):
     assert 'id="uptime"' in dom and "%" in dom
     special = dom[dom.index('id="special-hours"') :]
     assert "Mon 23 Jan 2023" in special and "10:00–12:00" in special and "Closed all day" in special
+    # The strip of the last 90 local days, each with its hover text; the range picker's week.
+    cells = re.findall(r'<span class="cell ([\w -]+)" role="img" title="([^"]+)"', dom)
+    assert len(cells) == 90 and cells[-1][1].startswith("Wed 25 Jan 2023 (not over")
+    assert {level for level, _ in cells} >= {"unknown", "up-full"}
+    assert 'id="range-figures"' in dom and 'id="range-form"' in dom
 
     screenshot = tmp_path / "status-page.png"
     run_chromium(chromium, tmp_path, url, f"--screenshot={screenshot}", size="1280,1600")

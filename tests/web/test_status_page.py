@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.factories import add_polls, busy_week_store, make_store, worked_example_store
-from tests.page_html import segments
+from tests.page_html import segments, uptime_cards
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +28,14 @@ def test_status_page_worked_example(client):
     html = response.content.decode()
     assert "worked-example" in html and "America/New_York" in html
     # docs/rules.md §4: up 104.5 min, down 75.5 min on the day → 58.1 % over the day and week.
-    assert html.count("58.1%") == 2
-    assert "1 h 44 min" in html and "1 h 15 min" in html  # humanize.duration: two units, truncated
+    cards = uptime_cards(html)
+    assert cards.count("58.1%") == 2
+    assert "1 h 44 min" in cards and "1 h 15 min" in cards  # humanize.duration: two units, truncated
     # The last hour [11:00, 12:00) is all down.
-    assert ">0% up<" in html
+    assert ">0% up<" in cards
     # Honest coverage: the day is all known; the week (3 h open a day, polls on one day) is not.
-    assert "3 h of 3 h known" in html
-    assert "but only 3 h of 21 h known" in html
+    assert "3 h of 3 h known" in cards
+    assert "but only 3 h of 21 h known" in cards
     # One incident: 10:44:30 to noon, 75.5 business minutes.
     incidents = re.findall(r'<tr class="incident">(.*?)</tr>', html, re.S)
     assert len(incidents) == 1
@@ -76,7 +77,7 @@ def test_status_page_defaults_to_latest_poll(client):
     html = client.get(f"/stores/{store.store_id}/").content.decode()
     # as_of = 11:15 EST, the last poll: up 104.5 min, down 30.5 min over the day/week.
     assert "Wed 25 Jan 2023 11:15 EST" in html
-    assert html.count("77.4%") == 2
+    assert uptime_cards(html).count("77.4%") == 2
     assert "30.5" in re.search(r'<tr class="incident">(.*?)</tr>', html, re.S).group(1)
     assert re.search(r'id="current-state"[^>]*>Down<', html)
 
@@ -165,7 +166,7 @@ def test_as_of_forms_of_the_grammar_are_accepted(client):
 
 def test_status_page_coverage_in_words(client, fleet):
     html = client.get("/stores/d-never/").content.decode()
-    assert html.count("no polls in this window: uptime unknown") == 3
+    assert uptime_cards(html).count("no polls in this window: uptime unknown") == 3
     html = client.get("/stores/f-new/").content.decode()
     assert "but only 1 d 1 h of 7 d known" in html  # the week
     assert "1 h of 1 h known" in html and "1 d of 1 d known" in html

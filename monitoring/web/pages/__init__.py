@@ -5,8 +5,9 @@ the CSV); what is here only arranges them for display.
 Access is `request.access` (set by ApiAccessMiddleware for /stores/ and /reports/): a store
 or report outside it is answered with the same 404 as one that does not exist.
 
-One file a page or a part of one: `display` and `common` (shared), `status`, `fleet`
-(the home page), `reports`, `session` (sign in and out)."""
+One file a page or a part of one: `display`, `common` and `ranges` (a range asked for
+with `?from=…&to=…`) shared, `status`, `fleet` (the home page), `reports`, `session`
+(sign in and out)."""
 
 from monitoring.web.pages.display import PX_PER_HOUR
 from monitoring.web.pages.status import status_page_context, store_page

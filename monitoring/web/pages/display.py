@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 
 from monitoring.kernel import humanize
+from monitoring.kernel.people_csv import two_decimals
 from monitoring.kernel.periods import WEEK, zone_name
 from monitoring.kernel.states import STATES
 from monitoring.models import BusinessHours, Store
@@ -223,3 +224,104 @@ def chart_rows_of(segments, *, zone: ZoneInfo, start: datetime, end: datetime) -
         rows.append(row)
         day += timedelta(days=1)
     return rows
+
+
+# --------------------------------------------------------------------------- the daily strip
+
+#: Local days the status page's strip shows, the last one being the day of its as_of.
+STRIP_DAYS = 90
+#: A day's colour by the share of its business time that was up (docs/rules.md §11's
+#: daily figures): the first level whose lower bound it reaches, as a CSS class.
+STRIP_LEVELS = ((99.0, "up-full"), (95.0, "up-high"), (80.0, "up-mid"), (50.0, "up-low"), (0.0, "up-poor"))
+STRIP_LEGEND = (
+    ("up-full", "99% or more of business time up"),
+    ("up-high", "95–99%"),
+    ("up-mid", "80–95%"),
+    ("up-low", "50–80%"),
+    ("up-poor", "under 50%"),
+    ("unknown", "no polls: unknown"),
+    ("closed", "closed all day"),
+)
+
+
+#: A range's or a day's figures (history's rows and DayFigures), in minutes.
+FIGURE_KEYS = ("uptime_minutes", "downtime_minutes", "unknown_minutes", "business_minutes")
+
+
+def figure_attributes(figures) -> list[tuple[str, str]]:
+    """(name, value) of `data-*` attributes holding a row's minutes as the range CSV
+    writes them (2 decimals), for programs and tests that read the page."""
+    get = figures.get if isinstance(figures, dict) else lambda key: getattr(figures, key)
+    return [(key.replace("_", "-"), two_decimals(get(key))) for key in FIGURE_KEYS]
+
+
+def minutes_text(minutes: float) -> str:
+    """'104.5 min', '600 min', '1,380 min': minutes to 2 decimals, trailing zeros cut."""
+    text = f"{minutes:,.2f}".rstrip("0").rstrip(".")
+    return f"{text} min"
+
+
+@dataclass(frozen=True)
+class StripCell:
+    """One local day of the strip: its figures in minutes (history.DayFigures)."""
+
+    date: date
+    uptime_minutes: float
+    downtime_minutes: float
+    unknown_minutes: float
+    business_minutes: float
+    ongoing: bool = False  # not over at the page's as_of: the rest of it is unknown
+
+    @property
+    def up_share(self) -> float | None:
+        """Percent of the business time up; None on a closed day."""
+        return None if self.business_minutes <= 0 else 100.0 * self.uptime_minutes / self.business_minutes
+
+    @property
+    def level(self) -> str:
+        """The CSS class of its colour: closed, unknown (nothing known), or a level of up share."""
+        share = self.up_share
+        if share is None:
+            return "closed"
+        if self.uptime_minutes + self.downtime_minutes <= 0:
+            return "unknown"
+        return next(name for bound, name in STRIP_LEVELS if share >= bound)
+
+    @property
+    def data(self) -> list[tuple[str, str]]:
+        return figure_attributes(self)
+
+    @property
+    def title(self) -> str:
+        """The hover text (and accessible label): the date, then its figures."""
+        day = self.date.strftime("%a %d %b %Y")
+        if self.ongoing:
+            day += " (not over at the time shown: the rest of it is unknown)"
+        if self.level == "closed":
+            return f"{day}: closed (no business hours)"
+        figures = (
+            f"up {minutes_text(self.uptime_minutes)}, down {minutes_text(self.downtime_minutes)},"
+            f" unknown {minutes_text(self.unknown_minutes)} of {minutes_text(self.business_minutes)} business time"
+        )
+        if self.level == "unknown":
+            return f"{day}: uptime unknown (no polls) · {figures}"
+        return f"{day}: {humanize.percent_text(self.up_share)} of business time up · {figures}"
+
+
+def strip_cells(days, *, as_of: datetime) -> list[StripCell]:
+    """The strip's cells from a store's daily figures (history.store_daily_figures)."""
+    return [
+        StripCell(
+            date=day.date, uptime_minutes=day.uptime_minutes, downtime_minutes=day.downtime_minutes,
+            unknown_minutes=day.unknown_minutes, business_minutes=day.business_minutes, ongoing=day.end > as_of,
+        )
+        for day in days
+    ]
+
+
+def range_window(row: dict, label: str) -> WindowFigures:
+    """A range's figures (history's row, in minutes) as a window the page shows."""
+    return WindowFigures(
+        label=label, up_seconds=row["uptime_minutes"] * 60, down_seconds=row["downtime_minutes"] * 60,
+        unknown_seconds=row["unknown_minutes"] * 60,
+    )

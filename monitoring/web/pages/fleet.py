@@ -1,5 +1,7 @@
 """The home page: the fleet of stores the caller can see, worst first, from the fleet
-ranking (monitoring.fleet: computed in one batched engine call, kept and shared)."""
+ranking (monitoring.fleet: computed in one batched engine call, kept and shared); or,
+with `?from=…&to=…`, ranked over that range (monitoring.fleet.ranges: computed when
+asked, from the history)."""
 
 from __future__ import annotations
 
@@ -18,14 +20,17 @@ from monitoring.kernel import humanize, values
 from monitoring.stores.access import Access, stores_visible
 from monitoring.kernel.periods import zone_name
 from monitoring.kernel.states import STATES
+from monitoring.fleet.ranges import FleetRangeRow, fleet_range_ranked, fleet_range_rows
 from monitoring.fleet.ranking import FleetRow, fleet_rows
 from monitoring.fleet.summary import fleet_ranking_for
+from monitoring.history import HistoryInputError
 from monitoring.web.links import store_page_url
 from monitoring.models import StatusPoll
 from monitoring.kernel.periods import default_horizon
 from monitoring.stores.selectors import default_as_of, polls_between, store_schedules
 from monitoring.web.pages.display import UTC, WEEK
 from monitoring.web.pages.common import bad_request_page, render
+from monitoring.web.pages.ranges import RangeAsked, cap_text, range_asked, range_bounds
 
 # --------------------------------------------------------------------------- the fleet (home page)
 
@@ -35,6 +40,10 @@ FLEET_PAGE_SIZE = 50
 #: of them (monitoring.fleet; ~14,000 stores: see bench/pages.py). Above it, only the page's
 #: stores are computed, in id order: narrow the search.
 FLEET_RANK_LIMIT = 20_000
+#: Over a range, the fleet is ranked when its stores × the range's days are at most this
+#: many (computed in the request: about 14,000 stores over a week, as long as computing the
+#: kept ranking takes); above it, only the page's stores are computed, in id order.
+FLEET_RANGE_RANK_STORE_DAYS = 100_000
 #: The states a store is shown in: its badge's word is its filter's word. "silent" and
 #: "unknown" are both UNKNOWN to the engine: silent is open for more than H of business
 #: time with no evidence poll (monitoring.fleet.ranking); unknown is everything else
@@ -136,6 +145,126 @@ def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta)
     return views
 
 
+@dataclass
+class FleetRangeRowView:
+    """How one row of the fleet over a range reads: its figures (`row`) and their words;
+    its link opens the store's page on the same range."""
+
+    row: FleetRangeRow
+    page_url: str | None = None
+
+    @property
+    def store_id(self) -> str:
+        return self.row.store_id
+
+    @property
+    def timezone_name(self) -> str | None:
+        return self.row.timezone_name
+
+    @property
+    def figure(self) -> dict:
+        row = self.row
+        return humanize.coverage(row.uptime_minutes * 60, row.downtime_minutes * 60, row.unknown_minutes * 60)
+
+    @property
+    def up_text(self) -> str:
+        return humanize.duration(self.row.uptime_minutes * 60)
+
+    @property
+    def down_text(self) -> str:
+        return humanize.duration(self.row.downtime_minutes * 60)
+
+    @property
+    def unknown_text(self) -> str:
+        return humanize.duration(self.row.unknown_minutes * 60)
+
+    @property
+    def business_text(self) -> str:
+        return humanize.duration(self.row.business_minutes * 60)
+
+    @property
+    def span_local(self) -> str:
+        zone = ZoneInfo(zone_name(self.row.timezone_name))
+        return f"{humanize.local_time(self.row.start, zone)} to {humanize.local_time(self.row.end, zone)}"
+
+
+def _with_query(url: str | None, params: dict[str, str]) -> str | None:
+    if url is None or not params:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str) -> HttpResponse:
+    """The fleet ranked over the range `asked` for: every store the caller can see (and
+    whose id starts with `query`), each over its range (the same instants for all, or,
+    for local dates, each zone's own), worst first by the kept ranking's rule without
+    "down now" (monitoring.fleet.ranges); paginated as the default page is. Above
+    FLEET_RANK_LIMIT stores or FLEET_RANGE_RANK_STORE_DAYS, the page's stores in id order."""
+    access: Access = request.access
+    as_of = default_as_of(owner_id=access.owner_id)
+    stores = stores_visible(access=access)
+    if query:
+        stores = stores.filter(store_id__startswith=query)
+    # Local dates: each zone's own instants (and at least the default zone's, so that a
+    # bad range is refused even when no store matches).
+    zones = list(stores.order_by().values_list("timezone_name", flat=True).distinct()) if asked.by_date else []
+    zones = zones or [None]
+    try:
+        bounds = {zone: range_bounds(asked, timezone_name=zone, default_end=as_of) for zone in zones}
+    except HistoryInputError as error:
+        return bad_request_page(request, str(error))
+    one = None if asked.by_date else bounds[None]
+
+    def bounds_of(zone: str | None) -> tuple[datetime, datetime]:
+        found = one or bounds[zone]
+        return found.start, found.end
+
+    stores = stores.values_list("pk", "store_id", "timezone_name")
+    total_visible = stores.count()
+    days = max((b.end - b.start) / timedelta(days=1) for b in bounds.values())
+    ranked = total_visible <= FLEET_RANK_LIMIT and total_visible * days <= FLEET_RANGE_RANK_STORE_DAYS
+    page_count = max(1, -(-total_visible // FLEET_PAGE_SIZE))
+    page_number = min(page_number_of(request), page_count)
+    offset = (page_number - 1) * FLEET_PAGE_SIZE
+    if ranked:
+        rows = fleet_range_ranked(stores=list(stores), bounds_of=bounds_of)
+        rows = rows[offset : offset + FLEET_PAGE_SIZE]
+    else:
+        page = list(stores.order_by("store_id")[offset : offset + FLEET_PAGE_SIZE])
+        rows = fleet_range_rows(stores=page, bounds_of=bounds_of)
+    kept = asked.query()
+    views = [FleetRangeRowView(row=row, page_url=_with_query(store_page_url(row.store_id), kept)) for row in rows]
+
+    def link(page_to: int) -> str:
+        return "?" + urlencode({**({"q": query} if query else {}), **kept, "page": page_to})
+
+    context = {
+        "range_rows": views,
+        "range": {
+            "from_text": asked.from_text,
+            "to_text": asked.to_text,
+            "by_date": asked.by_date,
+            "start_utc": humanize.utc_time(one.start) if one else "",
+            "end_utc": humanize.utc_time(one.end) if one else "",
+            "capped": cap_text() if any(b.capped for b in bounds.values()) else "",
+        },
+        "query": query,
+        "ranked": ranked,
+        "rank_limit": f"{FLEET_RANK_LIMIT:,}",
+        "range_rank_limit": f"{FLEET_RANGE_RANK_STORE_DAYS:,}",
+        "total_text": humanize.count(total_visible, "store"),
+        "matching_text": humanize.count(total_visible, "store"),
+        "as_of": as_of,
+        "as_of_utc": humanize.utc_time(as_of),
+        "page_number": page_number,
+        "page_count": page_count,
+        "previous_url": link(page_number - 1) if page_number > 1 else None,
+        "next_url": link(page_number + 1) if page_number < page_count else None,
+        "first_index": offset + 1,
+    }
+    return render(request, "monitoring/home.html", context)
+
+
 def page_number_of(request: HttpRequest) -> int:
     """`?page=N` by the one grammar (ASCII digits: `٣` is no page 3); anything else,
     or out of range, is the first page: a page number is never an error."""
@@ -158,6 +287,17 @@ def home(request: HttpRequest) -> HttpResponse:
     state_filter = request.GET.get("state", "").strip().lower()
     if state_filter and state_filter not in FLEET_STATES:
         return bad_request_page(request, f"state must be one of: {', '.join(FLEET_STATES)}")
+    try:
+        asked = range_asked(request)
+    except values.InvalidValue as error:
+        return bad_request_page(request, str(error))
+    if asked.given:
+        if state_filter:
+            return bad_request_page(
+                request, "state: a store's state is its state now; over a range, the stores are ranked by"
+                " uptime (ask without from and to to filter by state)"
+            )
+        return _fleet_over_range(request, asked=asked, query=query)
     access: Access = request.access
     as_of = default_as_of(owner_id=access.owner_id)
     horizon = default_horizon()

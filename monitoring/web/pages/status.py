@@ -1,18 +1,21 @@
-"""A store's status page: uptime with coverage, the week's timeline chart, incidents,
+"""A store's status page: uptime with coverage, a strip of the last 90 local days, the
+figures of any range (a GET form, `?from=…&to=…`), the week's timeline chart, incidents,
 business and special hours."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from monitoring.fleet.ranking import fleet_rows
+from monitoring.history import HistoryInputError, store_daily_figures, store_range_figures
 from monitoring.kernel import humanize
 from monitoring.stores.access import Access, stores_visible
 from monitoring.kernel import values
-from monitoring.web.links import store_id_from_page_request
+from monitoring.web.links import STORE_BY_ID, STORE_BY_ID_PARAMETER, store_id_from_page_request
 from monitoring.models import Store
 from monitoring.reports import ReportInputError, store_report_compute
 from monitoring.stores.selectors import default_as_of
@@ -28,22 +31,74 @@ from monitoring.web.pages.display import (
     SPECIAL_DAYS_AHEAD,
     STATE_COLORS,
     STATE_LABELS,
+    STRIP_DAYS,
+    STRIP_LEGEND,
     UTC,
     WEEK,
     chart_rows_of,
+    figure_attributes,
     hours_by_day_of,
     local_time,
+    range_window,
     special_days_of,
+    strip_cells,
     utc_text,
     window_figures,
     zone_info,
 )
 from monitoring.web.pages.common import as_of_param, bad_request_page, not_found_page, render
+from monitoring.web.pages.ranges import RangeAsked, range_asked, range_bounds
 
 
-def status_page_context(*, store: Store, access: Access, as_of: datetime | None = None) -> dict:
+def strip_context(*, store: Store, as_of: datetime) -> dict:
+    """The strip: the daily figures (docs/rules.md §11) of the last STRIP_DAYS local dates
+    in the store's zone, the last one the date of `as_of`."""
+    zone = zone_info(store)
+    last = as_of.astimezone(zone).date()
+    first = last - timedelta(days=min(STRIP_DAYS, settings.HISTORY_RETENTION_DAYS) - 1)
+    cells = strip_cells(store_daily_figures(store=store, first=first, last=last), as_of=as_of)
+    return {"cells": cells, "first": first.strftime("%a %d %b %Y"), "last": last.strftime("%a %d %b %Y"),
+            "days": len(cells), "legend": STRIP_LEGEND}
+
+
+def range_context(*, store: Store, asked: RangeAsked, as_of: datetime, refused: str = "") -> dict:
+    """The range picker: the store's figures over the range asked for (docs/rules.md
+    §11), by default the week ending at `as_of`; `error` (naming the field) when the
+    range cannot be answered as asked (or its text was `refused` by the grammar)."""
+    zone = zone_info(store)
+    last = as_of.astimezone(zone).date()
+    shown = {
+        "from_text": asked.from_text, "to_text": asked.to_text,
+        "from_example": (last - timedelta(days=6)).isoformat(), "to_example": last.isoformat(),
+    }
+    if refused:
+        return {**shown, "error": refused}
+    try:
+        bounds = range_bounds(asked, timezone_name=store.timezone_name, default_end=as_of)
+        start, end, row = store_range_figures(store=store, start=bounds.start, end=bounds.end)
+    except HistoryInputError as error:
+        return {**shown, "error": str(error)}
+    return {
+        **shown,
+        "default": not asked.given,
+        "start_local": local_time(start, zone),
+        "end_local": local_time(end, zone),
+        "start_utc": utc_text(start),
+        "end_utc": utc_text(end),
+        "capped": bounds.cap_text if bounds.capped else "",
+        "figures": range_window(row, "Range"),
+        "data": figure_attributes(row),
+    }
+
+
+def status_page_context(
+    *, store: Store, access: Access, as_of: datetime | None = None, asked: RangeAsked | None = None,
+    asked_error: str = "",
+) -> dict:
     """Everything the status page shows for one store over the week ending at `as_of`
-    (default: the latest poll among the stores `access` can see, docs/rules.md §5, §8)."""
+    (default: the latest poll among the stores `access` can see, docs/rules.md §5, §8),
+    the strip of its last 90 days and the figures of the range `asked` for (or the
+    reason it was refused, `asked_error`)."""
     as_of = as_of or default_as_of(owner_id=access.owner_id)
     start = as_of - WEEK
     zone = zone_info(store)
@@ -108,15 +163,20 @@ def status_page_context(*, store: Store, access: Access, as_of: datetime | None 
         "incident_minutes": sum(incident.business_seconds_lost for incident in incidents) / 60,
         "incident_lost_text": humanize.duration(sum(incident.business_seconds_lost for incident in incidents)),
         "last_poll_ago": humanize.ago(last_poll.timestamp_utc, now=as_of) if last_poll else None,
+        "strip": strip_context(store=store, as_of=as_of),
+        "range": range_context(store=store, asked=asked or RangeAsked(), as_of=as_of, refused=asked_error),
     }
 
 
 @require_http_methods(["GET", "HEAD"])
 def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
-    """GET /stores/<store_id>/[?as_of=ISO8601] (or /stores/by-id/?id=<store_id>, see
-    links.store_page_url): uptime, last week's timeline, incidents. The id and `as_of`
-    go through the one grammar (docs/rules.md §7): an id it refuses is no store (404, saying
-    why), a bad `as_of` is a 400 naming the field."""
+    """GET /stores/<store_id>/[?as_of=ISO8601][&from=…&to=…] (or /stores/by-id/?id=<store_id>,
+    see links.store_page_url): uptime, the last 90 days, a range's figures, last week's
+    timeline, incidents. The id, `as_of`, `from` and `to` go through the one grammar
+    (docs/rules.md §7): an id it refuses is no store (404, saying why), a bad `as_of` is
+    a 400 naming the field; a bad `from` or `to` is the page with a 400 and the error,
+    naming the field, in its range form."""
+    id_in_query = store_id == STORE_BY_ID and STORE_BY_ID_PARAMETER in request.GET
     store_id = store_id_from_page_request(store_id, request.GET)
     try:
         store_id = values.store_id(store_id, field="store_id")
@@ -130,7 +190,18 @@ def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
     if store is None:
         return not_found_page(request, f"store {store_id}")
     try:
-        context = status_page_context(store=store, access=request.access, as_of=as_of)
+        asked, asked_error = range_asked(request), ""
+    except values.InvalidValue as error:  # the page still shows, its form saying what is wrong
+        asked = RangeAsked(from_text=request.GET.get("from", ""), to_text=request.GET.get("to", ""))
+        asked_error = str(error)
+    try:
+        context = status_page_context(
+            store=store, access=request.access, as_of=as_of, asked=asked, asked_error=asked_error
+        )
     except ReportInputError as error:
         return bad_request_page(request, str(error))
-    return render(request, "monitoring/store_status.html", context)
+    # The range form asks for the same page again: the same store and as_of.
+    context["as_of_param"] = request.GET.get("as_of", "")
+    context["id_param"] = store_id if id_in_query else ""
+    status = 400 if "error" in context["range"] else None
+    return render(request, "monitoring/store_status.html", context, status=status)
