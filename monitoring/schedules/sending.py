@@ -44,6 +44,7 @@ from monitoring.alerts.delivery import (
     try_result_record,
     webhook_post,
 )
+from monitoring.engine.zones import zone_info
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.values import instant_text
 from monitoring.models import Report, ReportRangeRow
@@ -250,15 +251,21 @@ def _send(delivery: ScheduledDelivery, *, link: LinkMaker, now: datetime, deadli
     return webhook_post(url=schedule.url, body=body, headers=headers, deadline=deadline)
 
 
+def _local_day(moment: datetime, zone: str) -> str:
+    return f"{moment.astimezone(zone_info(zone)):%a %Y-%m-%d}"
+
+
 def _email_subject(payload: dict) -> str:
     kind = "Weekly" if payload["period"] == WEEKLY else "Monthly"
-    return f"{kind} uptime report: {payload['from']} to {payload['to']}"
+    zone = payload["zone"]
+    start, end = (datetime.fromisoformat(payload[bound]) for bound in ("from", "to"))
+    return f"{kind} uptime report: {_local_day(start, zone)} to {_local_day(end, zone)} ({zone})"
 
 
 def _email_text(payload: dict) -> str:
     kind = "weekly" if payload["period"] == WEEKLY else "monthly"
     lines = [
-        f"Your {kind} uptime report, from {payload['from']} to {payload['to']} (periods in {payload['zone']}),"
+        f"Your {kind} uptime report, from {payload['from']} to {payload['to']} (midnights in {payload['zone']}),"
         f" over {payload['store_count']} stores:",
         "",
         *(f"  {figure.replace('_', ' '):<17} {payload[figure]:>14.2f}" for figure in _FIGURES),

@@ -24,6 +24,8 @@ from monitoring.schedules.periods import PERIODS, period_holding
 from monitoring.stores.access import Access
 
 MAX_SCHEDULES_PER_OWNER = 20
+#: Most stores a schedule names (none named: every store of the owner, however many).
+MAX_SCHEDULE_STORES = 100
 #: The longest address SMTP carries (RFC 5321's path limit).
 MAX_EMAIL_LENGTH = 254
 
@@ -85,6 +87,11 @@ def report_schedule_create(
     target = schedule_target(url=url, email=email)
     if store_ids is not None:
         store_ids = sorted(set(store_ids))
+        if len(store_ids) > MAX_SCHEDULE_STORES:
+            raise InputError(
+                f"names {len(store_ids)} stores: at most {MAX_SCHEDULE_STORES} (omit it for all your stores)",
+                field="store_ids",
+            )
         validate_report_request(as_of=None, store_ids=store_ids, horizon_minutes=None, owner_id=owner_id)
     if (
         owner_id is not None
