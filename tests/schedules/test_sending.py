@@ -29,7 +29,7 @@ from monitoring.schedules.sending import (
 from monitoring.schedules.subscriptions import report_schedule_create
 from monitoring.stores.access import EVERYTHING
 from tests.alert_receiver import Receiver
-from tests.schedules.conftest import MID_WEEK, WEEK_END, WEEK_START
+from tests.schedules.week import MID_WEEK, WEEK_END, WEEK_START
 
 pytestmark = pytest.mark.django_db
 
