@@ -161,7 +161,7 @@ def try_result_record(*, model, delivery_id, status: str, next_at, result: str, 
 
 
 #: A retry queued and not tried within this long (its queue entry lost) is queued again.
-_RETRY_LEASE = timedelta(seconds=60)
+RETRY_LEASE = timedelta(seconds=60)
 
 
 def deliveries_retry_due(*, now: datetime | None = None) -> list[int]:
@@ -174,17 +174,28 @@ def deliveries_retry_due(*, now: datetime | None = None) -> list[int]:
     return due
 
 
-def tries_due(*, model, now: datetime) -> list:
-    """The deliveries of `model`'s log whose retry is due, each returned once: their
-    next_attempt_at moves a lease ahead in the same UPDATE."""
+def tries_due(*, model, now: datetime, statuses: tuple[str, ...] = (Delivery.Status.RETRYING,)) -> list:
+    """The deliveries of `model`'s log in one of `statuses` whose next try is due, each
+    returned once: their next_attempt_at moves RETRY_LEASE ahead in the same UPDATE."""
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET next_attempt_at = %s"
-            " WHERE status = %s AND next_attempt_at <= %s RETURNING id",
-            [now + _RETRY_LEASE, Delivery.Status.RETRYING, now],
+            " WHERE status = ANY(%s) AND next_attempt_at <= %s RETURNING id",
+            [now + RETRY_LEASE, [str(status) for status in statuses], now],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def tries_stuck_release(*, model, now: datetime) -> int:
+    """A claim of `model`'s log with no result after the longest try and a margin (its
+    worker died): made a retry, due now. Strictly after the longest try
+    (ALERT_TIMEOUT_SECONDS from its claim): a try still in flight is never queued again
+    beside itself."""
+    stuck_since = now - _STUCK_AFTER - timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS)
+    return model.objects.filter(status=Delivery.Status.SENDING, last_attempt_at__lt=stuck_since).update(
+        status=Delivery.Status.RETRYING, next_attempt_at=now
+    )
 
 
 def deliveries_requeue(*, now: datetime | None = None) -> int:
@@ -193,12 +204,7 @@ def deliveries_requeue(*, now: datetime | None = None) -> int:
     (deliveries_retry_due, here too in case no sweep thread runs). Sending twice is not
     possible: an attempt is claimed first."""
     now = now or timezone.now()
-    # Strictly after the longest try (ALERT_TIMEOUT_SECONDS from its claim): a try still
-    # in flight is never queued again beside itself.
-    stuck_since = now - _STUCK_AFTER - timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS)
-    Delivery.objects.filter(status=Delivery.Status.SENDING, last_attempt_at__lt=stuck_since).update(
-        status=Delivery.Status.RETRYING, next_attempt_at=now
-    )
+    tries_stuck_release(model=Delivery, now=now)
     lost = list(
         Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=now - _STUCK_AFTER).values_list(
             "pk", flat=True

@@ -76,7 +76,8 @@ def schedules_sweep(*, now: datetime | None = None) -> int:
 def periods_claim(*, now: datetime) -> list[int]:
     """Claims every period that has ended by `now` (a schedule late by several periods,
     its workers stopped for weeks, gets each in turn, one per sweep): a delivery row
-    each and its range report, queued once this commits. Returns the new deliveries."""
+    each and its range report, queued once this commits; a period that ended more than
+    POLL_RETENTION_DAYS ago is recorded as not sent. Returns the new deliveries."""
     claimed: list[int] = []
     with transaction.atomic():
         due = list(
@@ -84,10 +85,14 @@ def periods_claim(*, now: datetime) -> list[int]:
             .filter(next_period_end__lte=now)
             .order_by("next_period_end")[:_CLAIM_BATCH]
         )
+        too_old = now - timedelta(days=settings.POLL_RETENTION_DAYS)
         for schedule in due:
             start, end = schedule.next_period_start, schedule.next_period_end
-            delivery_id = _delivery_insert(schedule=schedule, start=start, end=end)
-            if delivery_id is not None:
+            if end < too_old:
+                # Workers away for longer than the polls are kept: its figures would be
+                # unknown, not its own. Recorded as not sent, so the log says so.
+                _delivery_insert(schedule=schedule, start=start, end=end, not_sent=_TOO_OLD)
+            elif (delivery_id := _delivery_insert(schedule=schedule, start=start, end=end)) is not None:
                 _report_start(delivery_id=delivery_id, schedule=schedule, start=start, end=end)
                 claimed.append(delivery_id)
             following = period_after(period=schedule.period, zone=schedule.zone, start=start)
@@ -97,16 +102,24 @@ def periods_claim(*, now: datetime) -> list[int]:
     return claimed
 
 
-def _delivery_insert(*, schedule: ReportSchedule, start: datetime, end: datetime) -> int | None:
-    """The period's delivery row, or None when it has one already (the unique
-    constraint decides, whatever the schedule's own columns say)."""
+_TOO_OLD = (
+    "not sent: the period ended more than POLL_RETENTION_DAYS before a worker could send it"
+    " (its polls may have been pruned)"
+)
+
+
+def _delivery_insert(*, schedule: ReportSchedule, start: datetime, end: datetime, not_sent: str = "") -> int | None:
+    """The period's delivery row (FAILED with the reason when `not_sent`), or None when
+    it has one already (the unique constraint decides, whatever the schedule's own
+    columns say)."""
+    status = ScheduledDelivery.Status.FAILED if not_sent else ScheduledDelivery.Status.WAITING
     table = connection.ops.quote_name(ScheduledDelivery._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (schedule_id, period_start, period_end, created_at, status, attempts, last_result)"
-            " VALUES (%s, %s, %s, now(), %s, 0, '')"
+            " VALUES (%s, %s, %s, now(), %s, 0, %s)"
             " ON CONFLICT (schedule_id, period_start) DO NOTHING RETURNING id",
-            [schedule.pk, start, end, ScheduledDelivery.Status.WAITING],
+            [schedule.pk, start, end, status, not_sent],
         )
         row = cursor.fetchone()
     return None if row is None else row[0]

@@ -97,6 +97,19 @@ def test_a_late_worker_sends_each_missed_period_in_turn_but_none_before_the_sche
     assert periods == [WEEK_START, WEEK_END, WEEK_END + timedelta(days=7)]
 
 
+def test_a_period_older_than_the_polls_kept_is_recorded_not_sent(schedule_world, settings):
+    report_schedule_create(
+        access=schedule_world["alice"], period="WEEKLY", zone="America/New_York", url="https://example.com/r", now=MID_WEEK
+    )
+    now = WEEK_END + timedelta(days=settings.POLL_RETENTION_DAYS + 1)
+    assert periods_claim(now=now) == []
+    skipped = ScheduledDelivery.objects.get()
+    assert (skipped.period_start, skipped.status, skipped.report_id) == (WEEK_START, "FAILED", None)
+    assert skipped.last_result.startswith("not sent: the period ended more than POLL_RETENTION_DAYS")
+    assert len(periods_claim(now=now)) == 1  # the next week is recent enough: sent
+    assert Report.objects.count() == 1
+
+
 def test_the_report_is_the_owners_range_csv_and_the_totals_its_sums(schedule_world):
     report_schedule_create(
         access=schedule_world["alice"], period="WEEKLY", zone="America/New_York", url="https://example.com/r", now=MID_WEEK

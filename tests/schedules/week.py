@@ -14,8 +14,9 @@ WEEK_START = datetime(2023, 1, 16, 5, tzinfo=UTC)
 WEEK_END = datetime(2023, 1, 23, 5, tzinfo=UTC)
 
 
-def two_owners_week() -> dict:
-    """The stores and polls above; the owners' tokens and access."""
+def two_owners_week(start: datetime = WEEK_START, end: datetime = WEEK_END) -> dict:
+    """The stores and polls above (of another week when given its bounds); the owners'
+    tokens and access."""
     alice, bob = Owner.objects.create(name="alice"), Owner.objects.create(name="bob")
     a1 = make_store("a1", zone="America/New_York", hours=[(day, "09:00", "21:00") for day in range(7)])
     a2, b1 = make_store("a2"), make_store("b1")
@@ -23,9 +24,9 @@ def two_owners_week() -> dict:
         store.owner = owner
         store.save()
         polls = []
-        moment = WEEK_START - timedelta(days=2)
-        while moment < WEEK_END + timedelta(days=2):
-            down = store is a1 and WEEK_START + timedelta(days=2, hours=9) <= moment < WEEK_START + timedelta(days=2, hours=14)
+        moment = start - timedelta(days=2)
+        while moment < min(end + timedelta(days=2), datetime.now(UTC) - timedelta(hours=3)):
+            down = store is a1 and start + timedelta(days=2, hours=9) <= moment < start + timedelta(days=2, hours=14)
             polls.append((moment, not down))
             moment += timedelta(minutes=61)
         add_polls(store, polls)
