@@ -1,7 +1,7 @@
 """History over any range (docs/rules.md §11): figures of any range and of each local
 calendar day, computed from the stored polls, and the range CSV. Callers import from
-here. Not here yet: stored daily summaries, answers over pruned polls, scheduled range
-reports."""
+here. Scheduled range reports are monitoring.schedules. Not here yet: stored daily
+summaries, answers over pruned polls."""
 
 from monitoring.history.ranges import (
     DAILY_MAX_DAYS,
