@@ -79,6 +79,8 @@ def periods_claim(*, now: datetime) -> list[int]:
     each and its range report, queued once this commits; a period that ended more than
     POLL_RETENTION_DAYS ago is recorded as not sent. Returns the new deliveries."""
     claimed: list[int] = []
+    if not ReportSchedule.objects.filter(next_period_end__lte=now).exists():
+        return claimed  # the usual sweep: one indexed look, no transaction
     with transaction.atomic():
         due = list(
             ReportSchedule.objects.select_for_update(skip_locked=True)
