@@ -6,7 +6,7 @@ has ended gets exactly one signed delivery; its link downloads the CSV that
 period is still running sends nothing.
 
 Time is the schedules' own: two are made (by the service, given `now=` as the alert
-tests do) in the middle of last week, so that week is over when the workers look; the
+tests do) eight days ago, so their week is over when the workers look; the
 database is real and nothing is mocked."""
 
 import hashlib
