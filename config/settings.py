@@ -157,6 +157,11 @@ if PRODUCTION:
 REPORT_HORIZON_MINUTES = int(os.environ.get("REPORT_HORIZON_MINUTES", "120"))
 # Signed download links expire after this many seconds (docs/rules.md §6).
 REPORT_LINK_MAX_AGE = int(os.environ.get("REPORT_LINK_MAX_AGE", "3600"))
+# The address people reach this server at, for links sent outside a request (a scheduled
+# report's download link, docs/rules.md §11): scheme, host and port, no path.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").strip().rstrip("/")
+if not PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("PUBLIC_URL must be an http:// or https:// address, e.g. https://uptime.example.com")
 # A poll stamped later than now + this many seconds (wall clock) is refused (docs/rules.md §7).
 POLL_MAX_FUTURE_SECONDS = int(os.environ.get("POLL_MAX_FUTURE", "300"))
 
@@ -285,10 +290,10 @@ if TRUSTED_PROXY:
 # for one username from one address (django-axes; 0 failures: off).
 RATE_LIMIT_REPORTS = int(os.environ.get("RATE_LIMIT_REPORTS", "30"))
 RATE_LIMIT_POLLS = int(os.environ.get("RATE_LIMIT_POLLS", "600"))
-# setSpecialHours, clearSpecialHours, createWebhook and deleteWebhook count together,
-# per caller, this many a minute (0: no limit): each takes the writer lock every other
-# writer waits for, or adds a subscriber. A store keeps at most
-# SPECIAL_HOURS_MAX_ROWS_PER_STORE special-hours rows written through the API.
+# setSpecialHours, clearSpecialHours, createWebhook, deleteWebhook, createReportSchedule
+# and deleteReportSchedule count together, per caller, this many a minute (0: no limit):
+# each takes the writer lock every other writer waits for, or adds a subscriber. A store
+# keeps at most SPECIAL_HOURS_MAX_ROWS_PER_STORE special-hours rows written through the API.
 RATE_LIMIT_WRITES = int(os.environ.get("RATE_LIMIT_WRITES", "120"))
 SPECIAL_HOURS_MAX_ROWS_PER_STORE = int(os.environ.get("SPECIAL_HOURS_MAX_ROWS_PER_STORE", "2000"))
 INSTALLED_APPS += ["monitoring.throttle", "axes"]
@@ -328,6 +333,10 @@ Q_CLUSTER["ALT_CLUSTERS"] = {
     Q_ALERT_CLUSTER: {"workers": ALERT_WORKERS, "timeout": ALERT_TASK_TIMEOUT, "retry": ALERT_TASK_TIMEOUT + 30},
 }
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
+# Scheduled range reports (docs/rules.md §11; monitoring.schedules): each worker's sweep
+# starts a period's report once the period is over; its delivery is tried as alerts' are,
+# on the alerts cluster, with the ALERT_* settings above.
+INSTALLED_APPS += ["monitoring.schedules"]
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -22,6 +22,8 @@ from graphql_schema.limits.pricing import LIST_CAPS, QueryPrice, declared_caps
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
 from graphql_schema.common.scalars import SCALAR_OVERRIDES
+from graphql_schema.schedules.schema import Mutation as ScheduleMutation
+from graphql_schema.schedules.schema import Query as ScheduleQuery
 from graphql_schema.stores.schema import Mutation as StoreMutation
 from graphql_schema.stores.schema import Query as StoreQuery
 
@@ -43,8 +45,8 @@ class QuerySetOptimizer(DjangoOptimizerExtension):
     resolve = SchemaExtension.resolve
 
 
-Query = merge_types("Query", (StoreQuery, ReportQuery, AlertQuery))
-Mutation = merge_types("Mutation", (StoreMutation, ReportMutation, AlertMutation))
+Query = merge_types("Query", (StoreQuery, ReportQuery, AlertQuery, ScheduleQuery))
+Mutation = merge_types("Mutation", (StoreMutation, ReportMutation, AlertMutation, ScheduleMutation))
 
 schema = Schema(  # graphql_schema.common.errors.Schema: client errors logged in one line
     query=Query,

@@ -17,7 +17,7 @@ LAYERS = (
     ("stores", ("monitoring.stores",)),
     ("worker", ("monitoring.worker",)),
     ("ingest", ("monitoring.ingest",)),
-    ("domain", ("monitoring.reports", "monitoring.alerts", "monitoring.fleet", "monitoring.history")),
+    ("domain", ("monitoring.reports", "monitoring.alerts", "monitoring.fleet", "monitoring.history", "monitoring.schedules")),
     (
         "edges",
         (
@@ -25,7 +25,7 @@ LAYERS = (
             "monitoring.apps", "graphql_schema", "config",
             # A domain app's own edges: its admin, commands and task entry points.
             "monitoring.alerts.admin", "monitoring.alerts.management", "monitoring.alerts.tasks",
-            "monitoring.fleet.tasks",
+            "monitoring.fleet.tasks", "monitoring.schedules.admin", "monitoring.schedules.tasks",
         ),
     ),
 )

@@ -82,13 +82,45 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
     """Tries to deliver once, if the delivery is due and nobody else is trying it. Returns
     the new status, or None when there was nothing to do."""
     now = now or timezone.now()
+    attempt = try_claim(model=Delivery, delivery_id=delivery_id, now=now)
+    if attempt is None:
+        return None
+    # The try's clock starts at the claim (what deliveries_requeue measures from).
+    deadline = time.monotonic() + settings.ALERT_TIMEOUT_SECONDS
+    delivery = Delivery.objects.select_related("webhook", "store").get(pk=delivery_id)
+    try:
+        result = _send(delivery, deadline=deadline)
+    except DeliveryFailed as failure:
+        status, next_at, result = try_failed(attempt=attempt, now=now, failure=failure)
+        if status == Delivery.Status.FAILED:
+            logger.warning("alert delivery %s failed after %s attempts: %s", delivery_id, attempt, result)
+    else:
+        status, next_at = Delivery.Status.DELIVERED, None
+    # A retry is queued when due by deliveries_retry_due (the workers' sweep thread).
+    try_result_record(model=Delivery, delivery_id=delivery_id, status=status, next_at=next_at, result=result)
+    return status
+
+
+# ----------------------------------------------------------------- tries, for any delivery log
+#
+# A delivery log is a model with the columns of Delivery's tries: `status` (the
+# Delivery.Status names), `attempts`, `last_attempt_at`, `next_attempt_at`,
+# `last_result`. Alerts and scheduled reports (monitoring.schedules) keep one each; both
+# claim, back off and record their tries here, so one try is in flight at a time and
+# the backoff is the same.
+
+
+def try_claim(*, model, delivery_id, now: datetime) -> int | None:
+    """Claims the next try of one delivery of `model`'s log if it is due and nobody is
+    trying it: returns the try's number (from 1), or None when there is nothing to do."""
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         # A retry is claimed only once its backoff has passed since the previous try's
         # claim plus that try's longest run: a task queued twice (two sweeps, a restarted
         # cluster's tasks handed out again) never tries again right after a failure, and
         # the receiver has had time to see the previous connection closed.
         cursor.execute(
-            "UPDATE alerts_delivery SET status = %s, attempts = attempts + 1, last_attempt_at = %s"
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1, last_attempt_at = %s"
             " WHERE id = %s AND (status = %s OR (status = %s AND (last_attempt_at IS NULL"
             " OR last_attempt_at <= %s - make_interval(secs => %s * power(3, greatest(attempts, 1) - 1) + %s))))"
             " RETURNING attempts",
@@ -98,37 +130,28 @@ def delivery_attempt(*, delivery_id: int, now: datetime | None = None) -> str | 
             ],
         )
         claimed = cursor.fetchone()
-    if claimed is None:
-        return None
-    attempt = claimed[0]
-    # The try's clock starts at the claim (what deliveries_requeue measures from).
-    deadline = time.monotonic() + settings.ALERT_TIMEOUT_SECONDS
-    delivery = Delivery.objects.select_related("webhook", "store").get(pk=delivery_id)
-    try:
-        result = _send(delivery, deadline=deadline)
-        status, next_at = Delivery.Status.DELIVERED, None
-    except DeliveryFailed as failure:
-        result = str(failure)[:500]
-        if attempt >= settings.ALERT_MAX_ATTEMPTS:
-            status, next_at = Delivery.Status.FAILED, None
-            logger.warning("alert delivery %s failed after %s attempts: %s", delivery_id, attempt, result)
-        else:
-            # Due as the claim above counts it: the backoff after this try's longest run.
-            due = now + timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS) + retry_delay(attempt)
-            status, next_at = Delivery.Status.RETRYING, due
-    # A retry is queued when due by deliveries_retry_due (the workers' sweep thread).
-    _result_record(delivery_id=delivery_id, status=status, next_at=next_at, result=result)
-    return status
+    return None if claimed is None else claimed[0]
 
 
-def _result_record(*, delivery_id: int, status: str, next_at, result: str, tries: int = 5) -> None:
+def try_failed(*, attempt: int, now: datetime, failure: DeliveryFailed) -> tuple[str, datetime | None, str]:
+    """(status, next try due, result) after try `attempt`, claimed at `now`, failed:
+    RETRYING with the backoff, or FAILED after ALERT_MAX_ATTEMPTS."""
+    result = str(failure)[:500]
+    if attempt >= settings.ALERT_MAX_ATTEMPTS:
+        return Delivery.Status.FAILED, None, result
+    # Due as try_claim counts it: the backoff after this try's longest run.
+    due = now + timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS) + retry_delay(attempt)
+    return Delivery.Status.RETRYING, due, result
+
+
+def try_result_record(*, model, delivery_id, status: str, next_at, result: str, tries: int = 5) -> None:
     """Records a try's result, on a new connection if the server dropped this one during
     the try: a delivered alert left SENDING would be sent again once its claim looks
     stuck. If the database stays away, the claim does look stuck later: sent again,
     which is the receiver's X-Delivery-Id to tell apart."""
     for attempt in range(1, tries + 1):
         try:
-            Delivery.objects.filter(pk=delivery_id).update(status=status, next_attempt_at=next_at, last_result=result)
+            model.objects.filter(pk=delivery_id).update(status=status, next_attempt_at=next_at, last_result=result)
             return
         except (OperationalError, InterfaceError):
             connection.close()
@@ -138,7 +161,7 @@ def _result_record(*, delivery_id: int, status: str, next_at, result: str, tries
 
 
 #: A retry queued and not tried within this long (its queue entry lost) is queued again.
-_RETRY_LEASE = timedelta(seconds=60)
+RETRY_LEASE = timedelta(seconds=60)
 
 
 def deliveries_retry_due(*, now: datetime | None = None) -> list[int]:
@@ -146,15 +169,33 @@ def deliveries_retry_due(*, now: datetime | None = None) -> list[int]:
     ahead in the same UPDATE, so two workers sweeping at once queue a retry once (and
     the claim of delivery_attempt makes a second run a no-op anyway)."""
     now = now or timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE alerts_delivery SET next_attempt_at = %s"
-            " WHERE status = %s AND next_attempt_at <= %s RETURNING id",
-            [now + _RETRY_LEASE, Delivery.Status.RETRYING, now],
-        )
-        due = [row[0] for row in cursor.fetchall()]
+    due = tries_due(model=Delivery, now=now)
     deliveries_enqueue(delivery_ids=due)
     return due
+
+
+def tries_due(*, model, now: datetime, statuses: tuple[str, ...] = (Delivery.Status.RETRYING,)) -> list:
+    """The deliveries of `model`'s log in one of `statuses` whose next try is due, each
+    returned once: their next_attempt_at moves RETRY_LEASE ahead in the same UPDATE."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_attempt_at = %s"
+            " WHERE status = ANY(%s) AND next_attempt_at <= %s RETURNING id",
+            [now + RETRY_LEASE, [str(status) for status in statuses], now],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def tries_stuck_release(*, model, now: datetime) -> int:
+    """A claim of `model`'s log with no result after the longest try and a margin (its
+    worker died): made a retry, due now. Strictly after the longest try
+    (ALERT_TIMEOUT_SECONDS from its claim): a try still in flight is never queued again
+    beside itself."""
+    stuck_since = now - _STUCK_AFTER - timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS)
+    return model.objects.filter(status=Delivery.Status.SENDING, last_attempt_at__lt=stuck_since).update(
+        status=Delivery.Status.RETRYING, next_attempt_at=now
+    )
 
 
 def deliveries_requeue(*, now: datetime | None = None) -> int:
@@ -163,12 +204,7 @@ def deliveries_requeue(*, now: datetime | None = None) -> int:
     (deliveries_retry_due, here too in case no sweep thread runs). Sending twice is not
     possible: an attempt is claimed first."""
     now = now or timezone.now()
-    # Strictly after the longest try (ALERT_TIMEOUT_SECONDS from its claim): a try still
-    # in flight is never queued again beside itself.
-    stuck_since = now - _STUCK_AFTER - timedelta(seconds=settings.ALERT_TIMEOUT_SECONDS)
-    Delivery.objects.filter(status=Delivery.Status.SENDING, last_attempt_at__lt=stuck_since).update(
-        status=Delivery.Status.RETRYING, next_attempt_at=now
-    )
+    tries_stuck_release(model=Delivery, now=now)
     lost = list(
         Delivery.objects.filter(status=Delivery.Status.PENDING, created_at__lt=now - _STUCK_AFTER).values_list(
             "pk", flat=True
@@ -190,20 +226,12 @@ def _send(delivery: Delivery, *, deadline: float) -> str:
     webhook = delivery.webhook
     body = delivery_body(delivery)
     if webhook.is_email:
-        address = webhook.url[len("mailto:") :]
-        try:
-            send_mail(
-                subject=f"{delivery.event}: store {delivery.store.store_id}",
-                message=json.dumps(json.loads(body), indent=2),
-                from_email=settings.DEFAULT_FROM_EMAIL,
-                recipient_list=[address],
-                # The relay is the operator's (EMAIL_HOST), not the subscriber's: a
-                # timeout per SMTP step (Django's default is none) is bound enough.
-                connection=get_connection(timeout=max(deadline - time.monotonic(), 0.1)),
-            )
-        except Exception as error:  # any backend's failure is this attempt's failure
-            raise DeliveryFailed(f"email: {type(error).__name__}: {error}") from error
-        return "email sent"
+        return email_send(
+            address=webhook.url[len("mailto:") :],
+            subject=f"{delivery.event}: store {delivery.store.store_id}",
+            message=json.dumps(json.loads(body), indent=2),
+            deadline=deadline,
+        )
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "store-uptime-monitor-alerts/1",
@@ -212,6 +240,23 @@ def _send(delivery: Delivery, *, deadline: float) -> str:
         "X-Alert-Event": delivery.event,
     }
     return webhook_post(url=webhook.url, body=body, headers=headers, deadline=deadline)
+
+
+def email_send(*, address: str, subject: str, message: str, deadline: float) -> str:
+    """One try by email, through Django's email framework; raises DeliveryFailed."""
+    try:
+        send_mail(
+            subject=subject,
+            message=message,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[address],
+            # The relay is the operator's (EMAIL_HOST), not the subscriber's: a
+            # timeout per SMTP step (Django's default is none) is bound enough.
+            connection=get_connection(timeout=max(deadline - time.monotonic(), 0.1)),
+        )
+    except Exception as error:  # any backend's failure is this attempt's failure
+        raise DeliveryFailed(f"email: {type(error).__name__}: {error}") from error
+    return "email sent"
 
 
 def webhook_post(*, url: str, body: bytes, headers: dict[str, str], deadline: float) -> str:

@@ -1,6 +1,6 @@
 """History over any range (docs/rules.md §11): figures of any range and of each local
 calendar day, computed from the stored polls, and the range CSV. Callers import from
-here. The figures come from kept days and the raw polls at their edges
+here. Scheduled range reports are monitoring.schedules. The figures come from kept days and the raw polls at their edges
 (monitoring.stores.summaries)."""
 
 from monitoring.history.ranges import (

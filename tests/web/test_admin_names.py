@@ -13,7 +13,7 @@ from tests.factories import add_polls, make_store
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = ("monitoring", "alerts", "fleet", "throttle")
+OUR_APPS = ("monitoring", "alerts", "fleet", "throttle", "schedules")
 
 
 def test_the_admin_is_branded(admin_client):
