@@ -44,12 +44,16 @@ def chromium() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_read_cache():
+def _fresh_read_cache(django_db_setup, django_db_blocker):
     """Each test starts with an empty GraphQL read cache (graphql_schema.limits.read_cache):
-    the data-version sequence outlives the rolled-back test transactions."""
+    the data-version sequence outlives the rolled-back test transactions, and the cache is
+    a table of the test database that tests with real processes commit to. Emptied
+    outside any test's transaction, in every test (one that does not use the database
+    may start a server that does)."""
     from django.core.cache import caches
 
-    caches["api"].clear()
+    with django_db_blocker.unblock():
+        caches["api"].clear()
     yield
 
 
