@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_q",
+    "corsheaders",
     "monitoring",
     # The API layer; strawberry_django itself needs no app entry (leaving it out keeps
     # management commands from importing it at start-up).
@@ -70,7 +71,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a path or query string with NUL or bytes that are not UTF-8 is refused (400).
+    # CORS for the API's paths (CORS_* below): it answers a preflight itself, before the
+    # token check, CSRF and rate limits, and adds its headers to every API answer, errors
+    # included, so that a browser app on an allowed origin can read them.
+    "corsheaders.middleware.CorsMiddleware",
+    # Then: a path or query string with NUL or bytes that are not UTF-8 is refused (400).
     "monitoring.web.middleware.MalformedRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy (and the usual headers) on every HTML response.
@@ -235,25 +240,52 @@ STRAWBERRY_DJANGO = {
 # GraphQL limits: a query is priced before any resolver runs
 # (graphql_schema.limits.pricing: the most objects and list entries its response can hold) and
 # refused above GRAPHQL_MAX_NODES (0: not priced); a response longer than
-# GRAPHQL_MAX_RESPONSE_BYTES is replaced by an error stating the limit (0: off); the read
-# cache holds at most API_READ_CACHE_BYTES per process (least recently used evicted) and
-# no response above API_READ_CACHE_MAX_ENTRY_BYTES (graphql_schema.limits.byte_cache).
+# GRAPHQL_MAX_RESPONSE_BYTES is replaced by an error stating the limit (0: off).
 GRAPHQL_MAX_NODES = int(os.environ.get("GRAPHQL_MAX_NODES", "50000"))
 GRAPHQL_MAX_RESPONSE_BYTES = int(os.environ.get("GRAPHQL_MAX_RESPONSE_BYTES", str(5 * 1024 * 1024)))
+
+# GraphQL reads of store data are cached per data version (graphql_schema.limits.read_cache)
+# for at most API_READ_CACHE_SECONDS (0: off), in a cache every web process shares
+# (graphql_schema.limits.shared_cache): a table of this PostgreSQL (made by `migrate`), or
+# Redis when REDIS_URL is set. It holds at most API_READ_CACHE_BYTES, and no response whose
+# stored form is above API_READ_CACHE_MAX_ENTRY_BYTES.
+API_READ_CACHE_SECONDS = int(os.environ.get("API_READ_CACHE_SECONDS", "600"))
 API_READ_CACHE_BYTES = int(os.environ.get("API_READ_CACHE_BYTES", str(64 * 1024 * 1024)))
 API_READ_CACHE_MAX_ENTRY_BYTES = int(os.environ.get("API_READ_CACHE_MAX_ENTRY_BYTES", str(256 * 1024)))
-
-# GraphQL reads of store data are cached per data version (graphql_schema.limits.read_cache):
-# in each process's memory, for at most this many seconds (0: off).
-API_READ_CACHE_SECONDS = int(os.environ.get("API_READ_CACHE_SECONDS", "600"))
+if API_READ_CACHE_MAX_ENTRY_BYTES < 1 or API_READ_CACHE_BYTES < 2 * API_READ_CACHE_MAX_ENTRY_BYTES:
+    raise ImproperlyConfigured("API_READ_CACHE_BYTES must be at least twice API_READ_CACHE_MAX_ENTRY_BYTES (≥ 1)")
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+_READ_CACHE_BYTES = {"MAX_BYTES": API_READ_CACHE_BYTES, "MAX_ENTRY_BYTES": API_READ_CACHE_MAX_ENTRY_BYTES}
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
-    "api": {
-        "BACKEND": "graphql_schema.limits.byte_cache.ByteBoundedCache",
-        "LOCATION": "api-reads",
-        "OPTIONS": {"MAX_BYTES": API_READ_CACHE_BYTES, "MAX_ENTRY_BYTES": API_READ_CACHE_MAX_ENTRY_BYTES},
-    },
+    "api": (
+        {
+            "BACKEND": "graphql_schema.limits.shared_cache.BoundedRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("API_READ_CACHE_KEY_PREFIX", "uptime-api-reads"),
+            "OPTIONS": _READ_CACHE_BYTES,
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "graphql_schema.limits.shared_cache.BoundedDatabaseCache",
+            "LOCATION": "graphql_read_cache",
+            "OPTIONS": _READ_CACHE_BYTES,
+        }
+    ),
 }
+
+# Browser apps on other origins (docs/rules.md §14): CORS on the API's paths only (GraphQL,
+# REST, download links; monitoring.web.middleware.API_PREFIXES), for the origins listed
+# (scheme://host[:port], comma-separated; none by default). No cookies cross origins
+# (credentials off): such an app sends its token in the Authorization header. A preflight
+# needs no token; it may be kept CORS_PREFLIGHT_MAX_AGE seconds.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/(graphql|trigger_report|get_report|store|reports/download)/"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "if-none-match")
+CORS_EXPOSE_HEADERS = ("etag", "retry-after", "x-report-status", "x-read-cache")
+CORS_PREFLIGHT_MAX_AGE = int(os.environ.get("CORS_PREFLIGHT_MAX_AGE", "7200"))
 
 # Without a bearer token the API answers for every store (the demo) or 401 (production).
 API_ANONYMOUS_ACCESS = env_bool("API_ANONYMOUS_ACCESS", not PRODUCTION)

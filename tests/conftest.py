@@ -43,13 +43,26 @@ def chromium() -> str:
     return found
 
 
+#: What makes a test use the test database (pytest-django's own list): only then is there
+#: a test database whose read cache to empty.
+_DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "live_server"})
+
+
 @pytest.fixture(autouse=True)
-def _fresh_read_cache():
-    """Each test starts with an empty GraphQL read cache (graphql_schema.limits.read_cache):
-    the data-version sequence outlives the rolled-back test transactions."""
+def _fresh_read_cache(request, django_db_blocker):
+    """Each test that uses the database starts with an empty GraphQL read cache
+    (graphql_schema.limits.read_cache): the data-version sequence outlives the rolled-back
+    test transactions, and the cache is a table of the test database that tests with real
+    processes commit to. Emptied outside the test's transaction. (A session of tests that
+    use no database has no test database: the cache is left alone.)"""
+    if request.node.get_closest_marker("django_db") is None and not _DATABASE_FIXTURES & set(request.fixturenames):
+        yield
+        return
     from django.core.cache import caches
 
-    caches["api"].clear()
+    request.getfixturevalue("django_db_setup")
+    with django_db_blocker.unblock():
+        caches["api"].clear()
     yield
 
 

@@ -61,10 +61,12 @@ def graphql(
     return response.json()
 
 
-def live_request(url: str, *, token: str | None = None, body: dict | None = None, accept: str = "application/json"):
+def live_request(
+    url: str, *, token: str | None = None, body: dict | None = None, accept: str = "application/json", headers: dict | None = None
+):
     """(status, headers, body text) of one real HTTP request to a live server: a GET, or a
-    POST of `body` as JSON."""
-    headers = {"Accept": accept}
+    POST of `body` as JSON; `headers` added to the request's own."""
+    headers = {"Accept": accept, **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = None

@@ -14,6 +14,11 @@ lock (ROW EXCLUSIVE), so writers must not take stronger table locks while holdin
 writer lock and waiting: the file loaders take the writer lock first (`writer_lock`)
 and need no table locks of their own (the empty-table bulk path asks for its exclusive
 lock with NOWAIT, and takes the ordinary path if it is busy).
+
+The number counts in one database only, and starts again in a recreated one; a restored
+one goes back to the number of its dump. A cache kept outside the database (Redis) keys
+by `origin` too: the database's oid and the server's start time, both new when the
+database is recreated or restored, or the server restarted.
 """
 
 from dataclasses import dataclass
@@ -27,18 +32,21 @@ WRITER_LOCK_KEY = 0x75707469  # "upti"; the triggers of migration 0009 use the s
 class DataVersion:
     number: int
     settled: bool  # no writer in flight: every write counted in `number` is committed
+    origin: str  # which database counts `number`: "<database oid>@<server start time>"
 
 
 def data_version_read() -> DataVersion:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT last_value + (CASE WHEN is_called THEN 0 ELSE -1 END),"
-            " CASE WHEN pg_try_advisory_lock_shared(%s) THEN pg_advisory_unlock_shared(%s) ELSE false END"
+            " CASE WHEN pg_try_advisory_lock_shared(%s) THEN pg_advisory_unlock_shared(%s) ELSE false END,"
+            " (SELECT oid FROM pg_database WHERE datname = current_database())::text"
+            " || '@' || extract(epoch FROM pg_postmaster_start_time())::text"
             " FROM monitoring_data_version",
             [WRITER_LOCK_KEY, WRITER_LOCK_KEY],
         )
-        number, settled = cursor.fetchone()
-    return DataVersion(number=number, settled=bool(settled))
+        number, settled, origin = cursor.fetchone()
+    return DataVersion(number=number, settled=bool(settled), origin=origin)
 
 
 def writer_lock(cursor) -> None:

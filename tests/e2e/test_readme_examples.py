@@ -52,8 +52,9 @@ NOT_RUN = [
     (re.compile(r"path/to/"), "a placeholder path, not a file"),
     (re.compile(r"\.\./shared/"), "needs the public data files in ../shared/, outside the repository"),
 ]
-# Files that the commands write, written into the test's temporary folder instead.
-OUTPUTS = {"/tmp/report.csv", "/tmp/generated"}
+# Files that the commands (and curl, its ETag file) write, written into the test's
+# temporary folder instead.
+OUTPUTS = {"/tmp/report.csv", "/tmp/generated", "/tmp/stores.etag"}
 
 
 @dataclass
@@ -169,19 +170,25 @@ class Run:
     def curl(self, example: Example) -> None:
         args = [self._substitute(arg) for arg in shlex.split(example.text)]
         shown = self._shown_output(example.comment)
-        body, content_type = self._curl(args)
+        body, content_type, status = self._curl(args)
+        if example.comment.startswith("304"):  # an ETag sent back while nothing changed
+            assert (status, body) == (304, ""), (example.text, status, body[:300])
+            return
+        if "--etag-save" in args:
+            etag = (self.tmp_path / "stores.etag").read_text().strip()
+            assert status == 200 and etag.startswith('"'), (example.text, status, etag)
         if shown is not None:
             self._assert_shape(json.loads(body), shown, example)
         if "then the CSV" in example.comment:
             self.finish_queued_reports()
-            body, content_type = self._curl(args)
+            body, content_type, _ = self._curl(args)
             assert content_type.startswith("text/csv") and body.splitlines()[0] == CSV_HEADER, body[:300]
         if content_type.startswith("application/json"):
             answer = json.loads(body)
             if isinstance(answer, dict) and "report_id" in answer:
                 self.report_id = answer["report_id"]
 
-    def _curl(self, args: list[str]) -> tuple[str, str]:
+    def _curl(self, args: list[str]) -> tuple[str, str, int]:
         result = subprocess.run(
             [*args, "--silent", "--show-error", "--max-time", "30", "--write-out", "\n%{http_code} %{content_type}"],
             capture_output=True, text=True, timeout=60,
@@ -190,9 +197,11 @@ class Run:
         body, _, status_line = result.stdout.rpartition("\n")
         status, _, content_type = status_line.partition(" ")
         assert int(status) < 400, (args, status, body)
-        return body, content_type
+        return body, content_type, int(status)
 
     def _substitute(self, arg: str) -> str:
+        if arg in OUTPUTS:
+            return str(self.tmp_path / Path(arg).name)
         arg = arg.replace(README_ORIGIN, self.base_url)
         if PLACEHOLDER in arg:
             assert self.report_id, f"no report triggered before {arg}"

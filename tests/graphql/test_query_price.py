@@ -1,7 +1,8 @@
 """docs/rules.md §8: a GraphQL query is priced before it runs (the product of page sizes down
 each path, summed over the query; a list without a page size counts as its cap) and
 refused above GRAPHQL_MAX_NODES with an error stating the price and the limit; responses
-and the read cache are bounded in bytes (graphql_schema.limits.pricing, views, byte_cache)."""
+are bounded in bytes (graphql_schema.limits.pricing, views); the read cache's byte bounds are
+tested in test_read_cache_backends.py."""
 
 import json
 import time
@@ -13,7 +14,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from graphql_schema.limits import pricing
-from graphql_schema.limits.byte_cache import ENTRY_OVERHEAD, ByteBoundedCache
+from graphql_schema.limits.shared_cache import BoundedDatabaseCache
 from graphql_schema.schema import MAX_ALIASES
 
 from graphql import get_introspection_query
@@ -201,62 +202,11 @@ def test_a_response_above_the_byte_limit_is_not_sent(client):
         assert small["data"]["stores"]["results"] == [{"id": "store-00"}]
 
 
-API_BUDGET = {
-    "BACKEND": "graphql_schema.limits.byte_cache.ByteBoundedCache",
-    "LOCATION": "api-budget-test",
-    "OPTIONS": {"MAX_BYTES": 6_000, "MAX_ENTRY_BYTES": 1_500},
-}
-
-
-def test_the_read_cache_never_holds_more_than_its_byte_budget(client, settings):
-    for index in range(30):
-        make_store(f"s{index:02d}", zone="Asia/Tokyo")
-    settings.CACHES = {**settings.CACHES, "api": API_BUDGET}
-    cache = caches["api"]
-    assert isinstance(cache, ByteBoundedCache)
-    cache.clear()
-    for offset in range(30):
-        query = f"query {{ stores(pagination: {{offset: {offset}, limit: 3}}) {{ results {{ id timezone }} }} }}"
-        assert "errors" not in graphql(client, query)
-        assert cache.bytes_used <= 6_000
-    assert 3 <= len(cache) < 30  # the oldest were evicted
-    # The latest page is answered from the cache (no SQL but the data version).
-    with CaptureQueriesContext(connection) as queries:
-        graphql(client, query)
-    assert len(queries) == 1
-    # A response above the entry limit is sent but never kept.
-    before = len(cache)
-    big = graphql(client, "query { stores(pagination: {limit: 30}) { results { id timezone timezoneIsDefault } } }")
-    assert len(big["data"]["stores"]["results"]) == 30
-    assert len(cache) <= before and cache.bytes_used <= 6_000
-
-
-def test_the_byte_cache_evicts_the_least_recently_used():
-    entry = 100 + len(":1:k:a") + ENTRY_OVERHEAD  # a value of 100 bytes under a versioned key
-    cache = ByteBoundedCache("lru-test", {"OPTIONS": {"MAX_BYTES": 3 * entry, "MAX_ENTRY_BYTES": 1_000}})
-    cache.clear()
-    for key in ("k:a", "k:b", "k:c"):
-        cache.set(key, b"x" * 100)
-    assert cache.get("k:a") == b"x" * 100  # a is now the most recent
-    cache.set("k:d", b"y" * 100)
-    assert cache.get("k:b") is None and cache.get("k:a") is not None and cache.get("k:d") is not None
-    assert cache.bytes_used == 3 * entry
-    cache.set("k:a", b"z" * 2_000)  # above the entry limit: not kept, the old value dropped
-    assert cache.get("k:a") is None
-    cache.set("k:obj", {"any": ["value"]}, timeout=None)
-    assert cache.get("k:obj") == {"any": ["value"]}
-    assert cache.add("k:obj", 1) is False and cache.add("k:new", 1) is True
-    cache.set("k:gone", b"1", timeout=0)
-    assert cache.get("k:gone") is None
-    assert cache.delete("k:new") and not cache.has_key("k:new")
-    cache.clear()
-    assert cache.bytes_used == 0 and len(cache) == 0
-
-
 def test_the_defaults():
     from django.conf import settings
 
     assert settings.GRAPHQL_MAX_NODES == 50_000
     assert settings.GRAPHQL_MAX_RESPONSE_BYTES == 5 * 1024 * 1024
     assert settings.CACHES["api"]["OPTIONS"] == {"MAX_BYTES": 64 * 1024 * 1024, "MAX_ENTRY_BYTES": 256 * 1024}
-    assert isinstance(caches["api"], ByteBoundedCache)
+    assert isinstance(caches["api"], BoundedDatabaseCache)  # REDIS_URL unset
+    assert caches["api"]._max_entries == 255  # 64 MiB of entries of at most 256 KiB
