@@ -15,6 +15,7 @@ from monitoring.kernel.storage import report_storage
 from monitoring.models import Owner, Report
 from monitoring.reports import report_chunk_run, report_run
 from monitoring.stores.access import token_create
+from monitoring.stores.summaries import summaries_bring_up_to_date
 from tests.factories import add_polls, make_store
 from tests.history.generated import UTC, generate
 
@@ -47,8 +48,11 @@ UPTIME_BETWEEN = f"""query($id: ID!, $from: DateTime!, $to: DateTime!) {{
         (datetime(2023, 3, 26, 0, 59, 30, tzinfo=UTC), datetime(2023, 3, 26, 1, 0, 30, tzinfo=UTC)),  # London's, 1 minute
     ],
 )
-def test_uptime_between_matches_the_reference(gql, start, end):
+@pytest.mark.parametrize("kept", [False, True], ids=["from polls", "from kept days"])
+def test_uptime_between_matches_the_reference(gql, start, end, kept):
     data = generate()
+    if kept:
+        assert summaries_bring_up_to_date() > 0
     for store_id in data.schedules:
         got = gql.query(
             UPTIME_BETWEEN, {"id": store_id, "from": start.isoformat(), "to": end.isoformat()}
@@ -71,8 +75,11 @@ DAILY = f"""query($id: ID!, $from: Date!, $to: Date!) {{
         (date(2023, 4, 1), date(2023, 4, 3)),  # Lord Howe falls back 30 minutes on the 2nd; polls end on the 3rd
     ],
 )
-def test_daily_matches_the_reference_on_dst_dates(gql, first, last):
+@pytest.mark.parametrize("kept", [False, True], ids=["from polls", "from kept days"])
+def test_daily_matches_the_reference_on_dst_dates(gql, first, last, kept):
     data = generate()
+    if kept:
+        assert summaries_bring_up_to_date() > 0
     for store_id, schedule in data.schedules.items():
         days = gql.query(DAILY, {"id": store_id, "from": first.isoformat(), "to": last.isoformat()}).data["store"]["daily"]
         assert [d["date"] for d in days] == [

@@ -119,3 +119,44 @@ def test_without_from_and_to_the_weekly_report_is_unchanged():
     generate()
     assert run() == report_csv(rows=report_compute().rows)
     assert run().splitlines()[0].startswith("store_id,uptime_last_hour,")
+
+
+def test_range_csv_matches_the_reference_from_kept_days_before_and_after_late_writes():
+    """With every closed day kept, the range CSV still equals the reference; late, new and
+    conflicting polls (the live path) make the days they touch stale, and the CSV equals
+    the reference over the new polls before and after those days are kept again."""
+    from monitoring.engine import from_us
+    from monitoring.ingest import polls_record
+    from monitoring.models import DaySummary
+    from monitoring.stores.access import EVERYTHING
+    from monitoring.stores.summaries import summaries_bring_up_to_date
+    from tests import reference_engine as ref
+
+    data = generate()
+    assert summaries_bring_up_to_date() > 6 * 30
+    ranges = [
+        (datetime(2023, 1, 20, tzinfo=UTC), datetime(2023, 4, 20, tzinfo=UTC)),
+        (datetime(2023, 3, 11, 3, 17, 5, tzinfo=UTC), datetime(2023, 3, 13, 22, 0, 1, tzinfo=UTC)),
+        (datetime(2023, 2, 27, 16, tzinfo=UTC), datetime(2023, 3, 29, 2, 30, tzinfo=UTC)),
+    ]
+    for start, end in ranges:
+        check_against_reference(run("--from", start.isoformat(), "--to", end.isoformat()), data, start, end)
+
+    late = []
+    for store_id, polls in data.polls.items():
+        when, active = polls[len(polls) // 3]  # a conflicting status at a stored instant
+        late.append((store_id, from_us(when), not active))
+        late.append((store_id, from_us(polls[len(polls) // 2][0] + 17 * 60 * 1_000_000), False))  # a new one between
+    result = polls_record(polls=[(s, w.isoformat(), "active" if a else "inactive") for s, w, a in late], access=EVERYTHING)
+    assert result.rejected == 0
+    for store_id, when, active in late:
+        kept = dict(data.polls[store_id])
+        kept[ref.us(when)] = active
+        data.polls[store_id] = sorted(kept.items())
+    assert DaySummary.objects.filter(stale=True).exists()
+    for start, end in ranges:
+        check_against_reference(run("--from", start.isoformat(), "--to", end.isoformat()), data, start, end)
+    summaries_bring_up_to_date()
+    assert not DaySummary.objects.filter(stale=True).exists()
+    for start, end in ranges:
+        check_against_reference(run("--from", start.isoformat(), "--to", end.isoformat()), data, start, end)
