@@ -153,7 +153,10 @@ def _instant_us(column: str) -> str:
     zoned = (f"regexp_replace(regexp_replace({column}, ' ?(UTC|GMT|Z)$', ''), "
              r"'([+-]\d{2}(:?\d{2})?)?$', '') ")
     offset = f"regexp_extract({column}, '([+-]\\d{{2}}(:?\\d{{2}})?)$', 1)"
-    return (f"CASE WHEN regexp_matches({column}, '{shape}') THEN "
+    # The files' own shape, `YYYY-MM-DD HH:MM:SS[.f{0,6}] UTC`, first: no regular expression.
+    canonical = f"{column} LIKE '____-__-__ __:__:__% UTC' AND length({column}) <= 30"
+    return (f"CASE WHEN {canonical} THEN epoch_us(TRY_CAST(left({column}, length({column}) - 4) AS TIMESTAMP)) "
+            f"WHEN regexp_matches({column}, '{shape}') THEN "
             f"epoch_us(TRY_CAST({zoned} || CASE WHEN {offset} = '' THEN '+00:00' ELSE {offset} END AS TIMESTAMPTZ)) END")
 
 
@@ -179,16 +182,25 @@ def load(folder: Path, target: Path, *, files: dict[str, Path] | None = None) ->
     else:
         con.execute("CREATE TEMP TABLE raw_special (line BIGINT, store_id VARCHAR, date VARCHAR, st VARCHAR, en VARCHAR)")
 
+    # Every store that appears in any input (a row rejected for another field still names it),
+    # keyed by a number in store_id order (code-point order: DuckDB compares text bytewise).
+    con.execute(f"""
+        CREATE TABLE stores AS SELECT row_number() OVER (ORDER BY store_id)::INTEGER AS k, store_id FROM (
+            SELECT DISTINCT store_id FROM (
+                SELECT store_id FROM raw_status UNION ALL SELECT store_id FROM raw_hours
+                UNION ALL SELECT store_id FROM raw_zones UNION ALL SELECT store_id FROM raw_special
+            ) WHERE {VALID_ID}
+        )
+    """)
     now_us = (datetime.now(timezone.utc) - EPOCH) // timedelta(microseconds=1)
     first_us = (datetime(2000, 1, 1, tzinfo=timezone.utc) - EPOCH) // timedelta(microseconds=1)
     con.execute(f"""
         CREATE TABLE polls AS
-        SELECT store_id, t, arg_max(status, line) = 'active' AS active FROM (
-            SELECT store_id, {_instant_us('ts')} AS t, lower(status) AS status, line FROM raw_status
-            WHERE {VALID_ID}
+        SELECT k, t, arg_max(status, line) = 'active' AS active FROM (
+            SELECT k, {_instant_us('ts')} AS t, lower(status) AS status, line FROM raw_status JOIN stores USING (store_id)
         )
         WHERE t BETWEEN {first_us} AND {now_us + 300 * US} AND status IN ('active', 'inactive')
-        GROUP BY store_id, t  -- the later line of a key wins
+        GROUP BY k, t  -- the later line of a key wins
         ORDER BY t
     """)
     counts["polls"] = con.execute("SELECT count(*) FROM polls").fetchone()[0]
@@ -196,11 +208,11 @@ def load(folder: Path, target: Path, *, files: dict[str, Path] | None = None) ->
 
     con.execute(f"""
         CREATE TABLE hours AS
-        SELECT DISTINCT store_id, dow, start_us, CASE WHEN end_us - start_us <= 0 THEN end_us - start_us + {DAY_US}
+        SELECT DISTINCT k, dow, start_us, CASE WHEN end_us - start_us <= 0 THEN end_us - start_us + {DAY_US}
                                                ELSE end_us - start_us END AS length_us
-        FROM (SELECT store_id, TRY_CAST(CASE WHEN regexp_matches(day, '^[0-6]$') THEN day END AS INTEGER) AS dow,
+        FROM (SELECT k, TRY_CAST(CASE WHEN regexp_matches(day, '^[0-6]$') THEN day END AS INTEGER) AS dow,
                      {_time_us('st', end=False)} AS start_us, {_time_us('en', end=True)} AS end_us
-              FROM raw_hours WHERE {VALID_ID})
+              FROM raw_hours JOIN stores USING (store_id))
         WHERE dow IS NOT NULL AND start_us IS NOT NULL AND end_us IS NOT NULL
     """)
     counts["hours_rows"] = con.execute("SELECT count(*) FROM hours").fetchone()[0]
@@ -214,35 +226,28 @@ def load(folder: Path, target: Path, *, files: dict[str, Path] | None = None) ->
         con.executemany("INSERT INTO zone_names VALUES (?, ?)", known)
     con.execute(f"""
         CREATE TABLE zones AS
-        SELECT store_id, arg_max(n.zone, line) AS zone FROM raw_zones r JOIN zone_names n ON r.zone = n.given
-        WHERE {VALID_ID}
-        GROUP BY store_id  -- the later row wins
+        SELECT k, arg_max(n.zone, line) AS zone
+        FROM raw_zones r JOIN zone_names n ON r.zone = n.given JOIN stores s ON s.store_id = r.store_id
+        GROUP BY k  -- the later row wins
     """)
 
     # Special hours: the local date (days since 1970-01-01); both times empty = closed all day.
     con.execute(f"""
         CREATE TEMP TABLE special_rows AS
-        SELECT store_id, day, st = '' AND en = '' AS closed, start_us,
+        SELECT k, day, st = '' AND en = '' AS closed, start_us,
                CASE WHEN end_us - start_us <= 0 THEN end_us - start_us + {DAY_US} ELSE end_us - start_us END AS length_us
-        FROM (SELECT store_id, st, en,
+        FROM (SELECT k, st, en,
                      CASE WHEN regexp_matches(date, '^\\d{{4}}-\\d{{2}}-\\d{{2}}$')
                           THEN datediff('day', DATE '1970-01-01', TRY_CAST(date AS DATE)) END AS day,
                      TRY_CAST(date AS DATE) AS local_date,
                      {_time_us('st', end=False)} AS start_us, {_time_us('en', end=True)} AS end_us
-              FROM raw_special WHERE {VALID_ID})
+              FROM raw_special JOIN stores USING (store_id))
         WHERE day IS NOT NULL AND year(local_date) BETWEEN 2000 AND 2100
           AND ((st = '' AND en = '') OR (start_us IS NOT NULL AND end_us IS NOT NULL))
     """)
-    con.execute("CREATE TABLE special_days AS SELECT DISTINCT store_id, day FROM special_rows")
-    con.execute("CREATE TABLE special_shifts AS SELECT DISTINCT store_id, day, start_us, length_us "
+    con.execute("CREATE TABLE special_days AS SELECT DISTINCT k, day FROM special_rows")
+    con.execute("CREATE TABLE special_shifts AS SELECT DISTINCT k, day, start_us, length_us "
                 "FROM special_rows WHERE NOT closed")
-    # Every store that appears in any input (a row rejected for another field still names it).
-    con.execute(f"""
-        CREATE TABLE stores AS SELECT DISTINCT store_id FROM (
-            SELECT store_id FROM raw_status UNION ALL SELECT store_id FROM raw_hours
-            UNION ALL SELECT store_id FROM raw_zones UNION ALL SELECT store_id FROM raw_special
-        ) WHERE {VALID_ID}
-    """)
     counts["stores"] = con.execute("SELECT count(*) FROM stores").fetchone()[0]
     counts["special_rows"] = con.execute("SELECT count(*) FROM special_rows").fetchone()[0]
     con.execute("CHECKPOINT")
@@ -291,7 +296,7 @@ def _zone_steps_table(con, lo_day: int, hi_day: int) -> None:
 
 
 def _business(con, r0: int, r1: int) -> None:
-    """Temp table `biz` (store_id, s, e, cum): each store's merged business intervals
+    """Temp table `biz` (k: the store's key, s, e, cum): each store's merged business intervals
     within [r0, r1), with the business time before each (steps 1 and 2)."""
     lo_day, hi_day = r0 // DAY_US - 3, r1 // DAY_US + 3
     _zone_steps_table(con, lo_day, hi_day)
@@ -301,91 +306,102 @@ def _business(con, r0: int, r1: int) -> None:
             SELECT d AS day, (d + 3) % 7 AS dow FROM range({lo_day}, {hi_day} + 1) t(d)  -- 1970-01-01 was a Thursday
         ),
         weekly AS (
-            SELECT store_id, dow, start_us, length_us FROM hours
+            SELECT k, dow, start_us, length_us FROM hours
             UNION ALL  -- special rows but no weekly rows: open all day on the other dates
-            SELECT s.store_id, w.dow, 0, {DAY_US} FROM (SELECT DISTINCT store_id FROM special_days) s
-            CROSS JOIN range(7) w(dow) WHERE s.store_id NOT IN (SELECT store_id FROM hours)
+            SELECT s.k, w.dow, 0, {DAY_US} FROM (SELECT DISTINCT k FROM special_days) s
+            CROSS JOIN range(7) w(dow) WHERE s.k NOT IN (SELECT k FROM hours)
         ),
         occurrences AS (
-            SELECT w.store_id, d.day, w.start_us, w.length_us FROM weekly w JOIN days d ON w.dow = d.dow
-            ANTI JOIN special_days x ON x.store_id = w.store_id AND x.day = d.day
+            SELECT w.k, d.day, w.start_us, w.length_us FROM weekly w JOIN days d ON w.dow = d.dow
+            ANTI JOIN special_days x ON x.k = w.k AND x.day = d.day
             UNION ALL
-            SELECT store_id, day, start_us, length_us FROM special_shifts WHERE day BETWEEN {lo_day} AND {hi_day}
+            SELECT k, day, start_us, length_us FROM special_shifts WHERE day BETWEEN {lo_day} AND {hi_day}
         ),
         walls AS (
-            SELECT o.store_id, coalesce(z.zone, '{DEFAULT_ZONE}') AS zone,
+            SELECT o.k, coalesce(z.zone, '{DEFAULT_ZONE}') AS zone,
                    o.day * {DAY_US} + o.start_us AS wall_start, o.day * {DAY_US} + o.start_us + o.length_us AS wall_end
-            FROM occurrences o LEFT JOIN zones z ON z.store_id = o.store_id
+            FROM occurrences o LEFT JOIN zones z ON z.k = o.k
         ),
         starts AS (
-            SELECT w.store_id, w.zone, w.wall_end, w.wall_start - a.offset_us AS s
+            SELECT w.k, w.zone, w.wall_end, w.wall_start - a.offset_us AS s
             FROM walls w ASOF JOIN zone_steps a ON w.zone = a.zone AND w.wall_start >= a.from_wall
         ),
         shifts AS (
-            SELECT x.store_id, greatest(x.s, {r0}) AS s, least(x.wall_end - b.offset_us, {r1}) AS e
+            SELECT x.k, greatest(x.s, {r0}) AS s, least(x.wall_end - b.offset_us, {r1}) AS e
             FROM starts x ASOF JOIN zone_steps b ON x.zone = b.zone AND x.wall_end >= b.from_wall
         ),
         intervals AS (
-            SELECT store_id, s, e FROM shifts WHERE s < e
+            SELECT k, s, e FROM shifts WHERE s < e
             UNION ALL  -- no rows at all: open 24x7
-            SELECT store_id, {r0}, {r1} FROM stores
-            WHERE store_id NOT IN (SELECT store_id FROM hours) AND store_id NOT IN (SELECT store_id FROM special_days)
+            SELECT k, {r0}, {r1} FROM stores
+            WHERE k NOT IN (SELECT k FROM hours) AND k NOT IN (SELECT k FROM special_days)
         ),
         marked AS (
-            SELECT store_id, s, e,
-                   CASE WHEN s <= max(e) OVER (PARTITION BY store_id ORDER BY s, e
+            SELECT k, s, e,
+                   CASE WHEN s <= max(e) OVER (PARTITION BY k ORDER BY s, e
                                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
                         THEN 0 ELSE 1 END AS opens
             FROM intervals
         ),
         islands AS (
-            SELECT store_id, s, e, sum(opens) OVER (PARTITION BY store_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
+            SELECT k, s, e, sum(opens) OVER (PARTITION BY k ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
             FROM marked
         ),
-        merged AS (SELECT store_id, min(s) AS s, max(e) AS e FROM islands GROUP BY store_id, island)
-        SELECT store_id, s, e,
-               sum(e - s) OVER (PARTITION BY store_id ORDER BY s ROWS UNBOUNDED PRECEDING) - (e - s) AS cum
-        FROM merged
+        merged AS (SELECT k, min(s) AS s, max(e) AS e FROM islands GROUP BY k, island)
+        SELECT k, s, e,
+               sum(e - s) OVER w - (e - s) AS cum,
+               lead(s) OVER w AS next_s
+        FROM merged WINDOW w AS (PARTITION BY k ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
     """)
 
 
 def _pieces(con, poll_lo: int, poll_hi: int, horizon_us: int) -> None:
-    """Temp table `pieces` (store_id, active, c_lo, c_hi): each evidence poll with
-    lo_bound <= t <= hi_bound and the business time C at both ends of what it owns (step 3)."""
+    """Temp table `pieces` (k, active, c_lo, c_hi): each evidence poll with
+    poll_lo <= t <= poll_hi and the business time C at both ends of what it owns (step 3).
+    Most pieces lie in their poll's own interval, where C is linear: only the others
+    (a piece reaching back before its interval opens, or into the next one) look C up."""
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE pieces AS
+        CREATE OR REPLACE TEMP TABLE owned AS
         WITH evidence AS (
-            SELECT p.store_id, p.t, p.active
+            SELECT p.k, p.t, p.active, b.s, b.e, b.cum, b.next_s
             FROM (SELECT * FROM polls WHERE t BETWEEN {poll_lo} AND {poll_hi}) p
-            ASOF JOIN biz b ON p.store_id = b.store_id AND p.t >= b.s
+            ASOF JOIN biz b ON p.k = b.k AND p.t >= b.s
             WHERE p.t < b.e
         ),
-        owned AS (
-            SELECT store_id, active,
+        bounded AS (
+            SELECT k, active, s, e, cum, next_s,
                    greatest(t - {horizon_us}, coalesce((lag(t) OVER w + t) >> 1, t - {horizon_us})) AS lo,
                    least(t + {horizon_us}, coalesce((t + lead(t) OVER w) >> 1, t + {horizon_us})) AS hi
-            FROM evidence WINDOW w AS (PARTITION BY store_id ORDER BY t)
-        ),
-        at_lo AS (
-            SELECT o.store_id, o.active, o.hi,
-                   coalesce(b.cum + least(o.lo - b.s, b.e - b.s), 0) AS c_lo
-            FROM owned o ASOF LEFT JOIN biz b ON o.store_id = b.store_id AND o.lo >= b.s
+            FROM evidence WINDOW w AS (PARTITION BY k ORDER BY t)
         )
-        SELECT x.store_id, x.active, x.c_lo, coalesce(b.cum + least(x.hi - b.s, b.e - b.s), 0) AS c_hi
-        FROM at_lo x ASOF LEFT JOIN biz b ON x.store_id = b.store_id AND x.hi >= b.s
+        SELECT k, active, lo, hi,
+               CASE WHEN lo >= s THEN cum + (lo - s) END AS c_lo,
+               CASE WHEN next_s IS NULL OR hi < next_s THEN cum + least(hi - s, e - s) END AS c_hi
+        FROM bounded
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE pieces AS
+        SELECT k, active, c_lo, c_hi FROM owned WHERE c_lo IS NOT NULL AND c_hi IS NOT NULL
+        UNION ALL
+        SELECT x.k, x.active, x.c_lo, coalesce(x.c_hi, b.cum + least(x.hi - b.s, b.e - b.s), 0) AS c_hi
+        FROM (
+            SELECT o.k, o.active, o.hi, coalesce(o.c_lo, b.cum + least(o.lo - b.s, b.e - b.s), 0) AS c_lo, o.c_hi
+            FROM (SELECT * FROM owned WHERE c_lo IS NULL OR c_hi IS NULL) o
+            ASOF LEFT JOIN biz b ON o.k = b.k AND o.lo >= b.s
+        ) x ASOF LEFT JOIN biz b ON x.k = b.k AND x.hi >= b.s
     """)
 
 
 def _bounds(con, instants: dict[str, int]) -> None:
-    """Temp table `bounds` (store_id, c_<name>...): C of every store at each instant."""
+    """Temp table `bounds` (k, c_<name>...): C of every store at each instant."""
     selects = []
     for name, instant in instants.items():
-        selects.append(f"""(SELECT s.store_id, coalesce(b.cum + least({instant} - b.s, b.e - b.s), 0) AS c_{name}
-                             FROM (SELECT store_id, {instant}::BIGINT AS x FROM stores) s
-                             ASOF LEFT JOIN biz b ON s.store_id = b.store_id AND s.x >= b.s) AS at_{name}""")
-    joined = selects[0] + "".join(f" JOIN {sql} USING (store_id)" for sql in selects[1:])
+        selects.append(f"""(SELECT s.k, coalesce(b.cum + least({instant} - b.s, b.e - b.s), 0) AS c_{name}
+                             FROM (SELECT k, {instant}::BIGINT AS x FROM stores) s
+                             ASOF LEFT JOIN biz b ON s.k = b.k AND s.x >= b.s) AS at_{name}""")
+    joined = selects[0] + "".join(f" JOIN {sql} USING (k)" for sql in selects[1:])
     columns = ", ".join(f"c_{name}" for name in instants)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE bounds AS SELECT store_id, {columns} FROM {joined}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE bounds AS SELECT k, {columns} FROM {joined}")
 
 
 def _clipped(state: str, start: str, end: str) -> str:
@@ -412,10 +428,12 @@ def week_rows(con, *, as_of_us: int | None = None, horizon_minutes: int = DEFAUL
         for window, unit in (("hour", 60.0), ("day", 3600.0), ("week", 3600.0))
     )
     return con.execute(f"""
-        SELECT c.store_id, {sums}
-        FROM bounds c LEFT JOIN pieces p ON p.store_id = c.store_id
-        GROUP BY c.store_id, c.c_hour, c.c_day, c.c_week, c.c_end
-        ORDER BY c.store_id
+        WITH figures AS (
+            SELECT c.k, {sums}
+            FROM bounds c LEFT JOIN pieces p ON p.k = c.k
+            GROUP BY c.k, c.c_hour, c.c_day, c.c_week, c.c_end
+        )
+        SELECT s.store_id, f.* EXCLUDE (k) FROM figures f JOIN stores s USING (k) ORDER BY k
     """).fetchall()
 
 
@@ -431,15 +449,15 @@ def range_rows(con, *, start_us: int, end_us: int | None = None,
     _bounds(con, {"start": start_us, "end": end_us})
     return con.execute(f"""
         WITH seconds AS (
-            SELECT c.store_id,
+            SELECT c.k,
                    {_clipped('up', 'c.c_start', 'c.c_end')} / {float(US)!r} AS up,
                    {_clipped('down', 'c.c_start', 'c.c_end')} / {float(US)!r} AS down,
                    (c.c_end - c.c_start) / {float(US)!r} AS business
-            FROM bounds c LEFT JOIN pieces p ON p.store_id = c.store_id
-            GROUP BY c.store_id, c.c_start, c.c_end
+            FROM bounds c LEFT JOIN pieces p ON p.k = c.k
+            GROUP BY c.k, c.c_start, c.c_end
         )
-        SELECT store_id, up / 60.0, down / 60.0, greatest(business - up - down, 0.0) / 60.0, business / 60.0
-        FROM seconds ORDER BY store_id
+        SELECT s.store_id, up / 60.0, down / 60.0, greatest(business - up - down, 0.0) / 60.0, business / 60.0
+        FROM seconds JOIN stores s USING (k) ORDER BY k
     """).fetchall()
 
 
