@@ -108,11 +108,11 @@ SPACE_TAB = "' ' || chr(9)"
 
 def _raw_table(con, table: str, path: Path, columns: dict[str, tuple[str, ...]]) -> None:
     """`table` (line, <column>...) from the CSV at `path`, every value text trimmed of
-    spaces and tabs, columns found by header name in any case; `line` keeps file order."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_file AS SELECT * FROM read_csv(?, all_varchar = true, "
-                "header = true, delim = ',', quote = '\"', escape = '\"', null_padding = true, "
-                "ignore_errors = true)", [str(path)])
-    header = [row[0] for row in con.execute(f"DESCRIBE {table}_file").fetchall()]
+    spaces and tabs, columns found by header name in any case. Rows keep the file's order
+    (DuckDB preserves insertion order), so `line` (the rowid) orders them."""
+    reader = ("read_csv(?, all_varchar = true, header = true, delim = ',', quote = '\"', escape = '\"', "
+              "null_padding = true, ignore_errors = true)")
+    header = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}", [str(path)]).fetchall()]
     by_name = {name.strip(" \t\ufeff").lower(): name for name in header}
     picked = []
     for column, names in columns.items():
@@ -121,8 +121,8 @@ def _raw_table(con, table: str, path: Path, columns: dict[str, tuple[str, ...]])
             raise SystemExit(f"{path}: no column {names[0]}")
         quoted = source.replace('"', '""')
         picked.append(f'coalesce(trim("{quoted}", {SPACE_TAB}), \'\') AS {column}')
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT rowid AS line, {', '.join(picked)} FROM {table}_file")
-    con.execute(f"DROP TABLE {table}_file")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_rows AS SELECT {', '.join(picked)} FROM {reader}", [str(path)])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT rowid AS line, * FROM {table}_rows")
 
 
 # A store id: 1–255 characters, no control character (the files' ids are plain ASCII).
@@ -180,7 +180,8 @@ def load(folder: Path, target: Path, *, files: dict[str, Path] | None = None) ->
                    {"store_id": ("store_id",), "date": ("date",), "st": ("start_time_local",),
                     "en": ("end_time_local",)})
     else:
-        con.execute("CREATE TEMP TABLE raw_special (line BIGINT, store_id VARCHAR, date VARCHAR, st VARCHAR, en VARCHAR)")
+        con.execute("CREATE TEMP VIEW raw_special AS SELECT 0::BIGINT AS line, '' AS store_id, '' AS date, "
+                    "'' AS st, '' AS en WHERE false")
 
     # Every store that appears in any input (a row rejected for another field still names it),
     # keyed by a number in store_id order (code-point order: DuckDB compares text bytewise).
@@ -201,7 +202,6 @@ def load(folder: Path, target: Path, *, files: dict[str, Path] | None = None) ->
         )
         WHERE t BETWEEN {first_us} AND {now_us + 300 * US} AND status IN ('active', 'inactive')
         GROUP BY k, t  -- the later line of a key wins
-        ORDER BY t
     """)
     counts["polls"] = con.execute("SELECT count(*) FROM polls").fetchone()[0]
     counts["status_rows"] = con.execute("SELECT count(*) FROM raw_status").fetchone()[0]
