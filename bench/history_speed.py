@@ -121,10 +121,17 @@ class Api:
 # --------------------------------------------------------------------------- one scale
 
 
-def timed(command: list[str], env: dict | None = None) -> float:
+def timed(command: list[str], env: dict | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and its children) of one command. On a
+    busy shared machine the CPU time moves less than the wall time (for ours it leaves out
+    PostgreSQL's own work)."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
 def latest_poll(url: str) -> datetime:
@@ -145,7 +152,7 @@ def measure(kind: str, scale: int, stores: int, days: int, warm_runs: int) -> di
     load_and_settle(data, url)
     pg_load_s = time.perf_counter() - t0
     database = OUT / f"duckdb-{stores}-{days}.duckdb"
-    duck_load_s = timed([sys.executable, str(DUCKDB_REPORT), "load", str(data), str(database)])
+    duck_load_s, _ = timed([sys.executable, str(DUCKDB_REPORT), "load", str(data), str(database)])
     env = {**os.environ, "DATABASE_URL": url}
     end = latest_poll(url)
     if kind == "week":
@@ -161,18 +168,18 @@ def measure(kind: str, scale: int, stores: int, days: int, warm_runs: int) -> di
 
     ours_csv, duck_csv = OUT / "history_speed" / "ours.csv", OUT / "history_speed" / "duckdb.csv"
     ours_csv.parent.mkdir(parents=True, exist_ok=True)
-    ours_process = timed([sys.executable, str(ROOT / "manage.py"), "generate_report", *ours_args, "--output",
+    ours_process, ours_cpu = timed([sys.executable, str(ROOT / "manage.py"), "generate_report", *ours_args, "--output",
                           str(ours_csv)], env)
-    duck_process = timed([sys.executable, str(DUCKDB_REPORT), *duck_args, "--output", str(duck_csv)])
+    duck_process, duck_cpu = timed([sys.executable, str(DUCKDB_REPORT), *duck_args, "--output", str(duck_csv)])
     problems = duckdb_report.csv_differences(ours_csv.read_text(), duck_csv.read_text())
     rows = ours_csv.read_text().count("\n") - 1
 
     import duckdb
 
     connection = duckdb.connect(str(database))
-    duck_warm = []
+    duck_warm, duck_warm_cpu = [], []
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if kind == "week":
             figures = duckdb_report.week_rows(connection)
             header = duckdb_report.WEEK_HEADER
@@ -182,6 +189,7 @@ def measure(kind: str, scale: int, stores: int, days: int, warm_runs: int) -> di
             header = duckdb_report.RANGE_HEADER
         duckdb_report.write_csv(io.StringIO(), header, figures)
         duck_warm.append(time.perf_counter() - t0)
+        duck_warm_cpu.append(time.process_time() - c0)
     connection.close()
 
     api = Api(url)
@@ -195,9 +203,11 @@ def measure(kind: str, scale: int, stores: int, days: int, warm_runs: int) -> di
         "kind": kind, "scale": scale, "stores": stores, "days": days, "rows": rows, "problems": problems,
         "ours_warm": min(ours_warm), "ours_process": ours_process, "duck_warm": min(duck_warm),
         "duck_process": duck_process, "pg_load": pg_load_s, "duck_load": duck_load_s,
+        "ours_cpu": ours_cpu, "duck_cpu": duck_cpu, "duck_warm_cpu": min(duck_warm_cpu),
     }
-    print(f"    ours warm {' / '.join(f'{x:.2f}' for x in ours_warm)} s, whole process {ours_process:.2f} s; "
-          f"DuckDB warm {' / '.join(f'{x:.2f}' for x in duck_warm)} s, whole process {duck_process:.2f} s; "
+    print(f"    ours warm {' / '.join(f'{x:.2f}' for x in ours_warm)} s, whole process {ours_process:.2f} s "
+          f"(CPU {ours_cpu:.2f} s, PostgreSQL's not counted); DuckDB warm {' / '.join(f'{x:.2f}' for x in duck_warm)} s "
+          f"(CPU {min(duck_warm_cpu):.2f} s), whole process {duck_process:.2f} s (CPU {duck_cpu:.2f} s); "
           f"CSV {'equal' if not problems else 'DIFFERENT'} ({rows:,} rows); load average {load_average()}", flush=True)
     return result
 
@@ -215,6 +225,12 @@ def table(results: list[dict]) -> None:
         print(f"{label:<34}" + "".join(f"{r[c]:>{w - 2}.2f} s" for c, w in zip(columns, (11, 11, 13, 13)))
               + f"{r['ours_warm'] / r['duck_warm']:>17.1f}x{r['ours_process'] / r['duck_process']:>17.1f}x"
               + f"  {'equal' if not r['problems'] else 'DIFFERENT: ' + '; '.join(r['problems'][:2])} ({r['rows']:,} rows)")
+    print(f"{'CPU seconds (ours: without PostgreSQL)':<34}{'':>11}{'ours proc':>11}{'DuckDB warm':>13}{'DuckDB proc':>13}"
+          f"{'':>18}{'ours/DuckDB proc':>18}")
+    for r in results:
+        label = f"{r['kind']} {r['scale']}x"
+        print(f"{label:<34}{'':>11}{r['ours_cpu']:>9.2f} s{r['duck_warm_cpu']:>11.2f} s{r['duck_cpu']:>11.2f} s"
+              f"{'':>18}{r['ours_cpu'] / r['duck_cpu']:>17.1f}x")
     for kind in ("week", "range"):
         by_scale = {r["scale"]: r for r in results if r["kind"] == kind}
         if 1 in by_scale and 4 in by_scale:
