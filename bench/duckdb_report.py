@@ -12,8 +12,9 @@ compared with ours (`bench/history_speed.py`, tests/tools/test_duckdb_report.py)
 
 **Loading** (`load`) reads the files of docs/rules.md §1 and §9 found in DIR by their
 usual names (or the one CSV whose name starts with one, as `load_data` does), columns by
-header name in any case, values trimmed of spaces and tabs, into tables `stores`,
-`polls`, `hours`, `zones`, `special_days`, `special_shifts`. It accepts the shapes the
+header name in any case, values trimmed of spaces and tabs, into tables `stores` (every
+id met in any file, keyed by a number `k` in store_id order), `polls`, `hours`, `zones`,
+`special_days`, `special_shifts` (by `k`). It accepts the shapes the
 generated and the public files use (timestamps `… UTC` or with an offset, 0–6 fraction
 digits; times `H:MM`, `HH:MM[:SS[.ffffff]]`, `24:00` as an end; zones matched
 case-insensitively with zoneinfo) and rejects, counting them, rows it cannot read;
@@ -45,6 +46,8 @@ The SQL, step by step (instants are BIGINT µs since the epoch):
 3. evidence polls: at or before the end (`as_of` / `to`), not before the earliest window
    start minus H, inside an interval (§4.1). Each owns `[max(t - H, mid(prev, t)),
    min(t + H, mid(t, next)))`, mids rounded down to the µs (§4.2, §4.3).
+   Most pieces lie inside their poll's own interval, where C is linear; only the others
+   look C up (as ours does).
 4. a window's uptime is the sum over its active polls of
    `max(0, min(C(hi), C(end)) - max(C(lo), C(start)))`; downtime likewise; business time
    is `C(end) - C(start)`; unknown the rest. Seconds are divided as ours are, in
