@@ -61,6 +61,16 @@ def _drop_created() -> None:
             print(f"could not drop bench database {name}: {error}", file=sys.stderr)
 
 
+def database_drop(name: str) -> None:
+    """Drop a database this run created now rather than at exit (a bench moving on to a
+    bigger one), unless BENCH_KEEP=1."""
+    if os.environ.get("BENCH_KEEP", "").strip() in {"1", "true", "yes"}:
+        return
+    _drop(name)
+    if name in _created:
+        _created.remove(name)
+
+
 def databases_keep() -> None:
     """This run's databases stay after it (a bench's own `--keep`)."""
     _created.clear()
