@@ -36,13 +36,17 @@ class DataVersion:
 
 
 def data_version_read() -> DataVersion:
+    return _version_read("monitoring_data_version")
+
+
+def _version_read(sequence: str) -> DataVersion:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT last_value + (CASE WHEN is_called THEN 0 ELSE -1 END),"
             " CASE WHEN pg_try_advisory_lock_shared(%s) THEN pg_advisory_unlock_shared(%s) ELSE false END,"
             " (SELECT oid FROM pg_database WHERE datname = current_database())::text"
             " || '@' || extract(epoch FROM pg_postmaster_start_time())::text"
-            " FROM monitoring_data_version",
+            f" FROM {sequence}",
             [WRITER_LOCK_KEY, WRITER_LOCK_KEY],
         )
         number, settled, origin = cursor.fetchone()
@@ -52,3 +56,9 @@ def data_version_read() -> DataVersion:
 def writer_lock(cursor) -> None:
     """Queue as a writer now, before taking table locks (held until the transaction ends)."""
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK_KEY])
+
+
+def hours_version_read() -> DataVersion:
+    """The hours version (migration 0023): it moves when weekly hours are written, not
+    with polls, zones or special hours; `settled` and `origin` as for the data version."""
+    return _version_read("monitoring_hours_version")

@@ -18,6 +18,7 @@ from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
 from monitoring.kernel.copy_format import PG_EPOCH_UNIX_US, decode_records
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 from monitoring.stores.access import owner_access, store_keys_visible_sql, stores_visible
+from monitoring.stores.data_version import hours_version_read
 from monitoring.stores.partitions import partitions_list
 
 #: Heap pages read at either end of the poll table for a first min()/max() candidate.
@@ -185,27 +186,57 @@ def store_schedules(
     hours of the dates that can matter to the UTC range [start, end] (every date when
     no range is given)."""
     pks = [pk for pk, _, _ in stores]
-    scope, scope_params = _store_scope(pks)
-    sql = (
-        f"SELECT store_id, day_of_week, start_time_local, end_time_local FROM {BusinessHours._meta.db_table}"
-        f" WHERE {scope}"
-    )
-    params: list = list(scope_params)
-    shifts_by_store: dict[int, list[Shift]] = defaultdict(list)
-    with connection.cursor() as cursor:  # plain rows: the ORM's per-row work doubled the time
-        cursor.execute(sql, params)
-        for store_pk, day, shift_start, shift_end in cursor.fetchall():
-            shifts_by_store[store_pk].append(Shift(day, shift_start, shift_end))
+    shifts_by_store = _weekly_shifts_kept() if len(pks) >= _KEPT_HOURS_MIN_STORES else None
+    if shifts_by_store is None:
+        shifts_by_store = _weekly_shifts(pks)
     specials = _special_shifts(pks=pks, start=start, end=end)
     return [
         StoreSchedule(
             store_id=store_id,
             timezone_name=zone,
-            shifts=tuple(shifts_by_store.get(pk, ())),
+            shifts=shifts_by_store.get(pk, ()),
             special_shifts=tuple(specials.get(pk, ())),
         )
         for pk, store_id, zone in stores
     ]
+
+
+#: From this many stores a read takes every store's weekly hours kept in the process
+#: (`_weekly_shifts_kept`) instead of reading its stores' rows again.
+_KEPT_HOURS_MIN_STORES = 1000
+_kept_hours: dict[str, object] = {"version": None, "shifts": None}
+
+
+def _weekly_shifts(pks: list[int] | None) -> dict[int, tuple[Shift, ...]]:
+    """{store pk: its weekly shifts} of these stores (every store: None)."""
+    sql = f"SELECT store_id, day_of_week, start_time_local, end_time_local FROM {BusinessHours._meta.db_table}"
+    params: list = []
+    if pks is not None:
+        scope, params = _store_scope(pks)
+        sql += f" WHERE {scope}"
+    shifts_by_store: dict[int, list[Shift]] = defaultdict(list)
+    with connection.cursor() as cursor:  # plain rows: the ORM's per-row work doubled the time
+        cursor.execute(sql, params)
+        for store_pk, day, shift_start, shift_end in cursor.fetchall():
+            shifts_by_store[store_pk].append(Shift(day, shift_start, shift_end))
+    return {pk: tuple(shifts) for pk, shifts in shifts_by_store.items()}
+
+
+def _weekly_shifts_kept() -> dict[int, tuple[Shift, ...]] | None:
+    """Every store's weekly shifts, kept in this process while the hours version does not
+    move (a report's chunks, the fleet over a range: read once, not per chunk); None while
+    a writer is in flight or inside a transaction, whose own writes may yet roll back
+    (the caller reads its rows)."""
+    if connection.in_atomic_block:
+        return None
+    version = hours_version_read()
+    if not version.settled:
+        return None
+    key = (version.origin, version.number)
+    if _kept_hours["version"] != key:
+        _kept_hours["shifts"] = _weekly_shifts(None)
+        _kept_hours["version"] = key
+    return _kept_hours["shifts"]
 
 
 def _store_scope(pks: list[int]) -> tuple[str, list]:

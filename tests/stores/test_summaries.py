@@ -224,3 +224,25 @@ def test_small_build_slices_keep_the_same_days(monkeypatch):
     monkeypatch.setattr(build, "BUILD_POLLS", 3 * build._POLLS_PER_DAY)  # three store-days a slice
     summaries_extend(until=until, store_pks=stores)
     assert sorted(DaySummary.objects.filter(store_id__in=stores).values_list(*columns)) == whole
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fleets_weekly_hours_kept_in_a_process_follow_every_hours_write(tmp_path):
+    """Reads of many stores take the weekly hours kept in the process; a write of weekly
+    hours moves the hours version, and the next read has it; polls and zones do not."""
+    from monitoring.stores import selectors
+
+    ids = [f"kh-{i:04d}" for i in range(selectors._KEPT_HOURS_MIN_STORES)]
+    load_business_hours_file(path=_hours_file(tmp_path, [f"{sid},0,09:00:00,17:00:00" for sid in ids]))
+    stores = _stores("kh-")
+    first = store_schedules(stores=stores)
+    assert selectors._kept_hours["version"] is not None
+    assert first[0].shifts[0].start == time(9)
+    load_business_hours_file(path=_hours_file(tmp_path, [f"{ids[0]},0,10:00:00,17:00:00"]))
+    assert store_schedules(stores=stores)[0].shifts[0].start == time(10)
+    version = selectors._kept_hours["version"]
+    polls_record(polls=[(ids[1], "2023-03-06T12:00:00+00:00", "active")], access=EVERYTHING)
+    load_timezones_file(path=_zones_file(tmp_path, [(ids[2], "Asia/Tokyo")]))
+    again = store_schedules(stores=_stores("kh-"))
+    assert selectors._kept_hours["version"] == version
+    assert again[2].timezone_name == "Asia/Tokyo"  # zones come with the stores asked about
