@@ -19,6 +19,7 @@ from graphql_schema.alerts.schema import Query as AlertQuery
 from graphql_schema.common.descriptions import describe
 from graphql_schema.common.errors import ClientErrors, Schema, should_mask_error
 from graphql_schema.limits.pricing import LIST_CAPS, QueryPrice, declared_caps
+from graphql_schema.live.schema import Subscription
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
 from graphql_schema.common.scalars import SCALAR_OVERRIDES
@@ -49,6 +50,7 @@ Mutation = merge_types("Mutation", (StoreMutation, ReportMutation, AlertMutation
 schema = Schema(  # graphql_schema.common.errors.Schema: client errors logged in one line
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,  # over WebSocket only (graphql_schema.live.websocket)
     # Every DateTime argument is read by the shared grammar (an offset required).
     scalar_overrides=SCALAR_OVERRIDES,
     extensions=[

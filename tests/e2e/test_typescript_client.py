@@ -1,6 +1,6 @@
 """clients/typescript: the typed client of the API compiles under `tsc --strict` with types
 generated from schema.graphql, and runs its dashboard operations against a live server
-(a `runserver` and a `qcluster` worker on the test database). A schema change that breaks
+(the web server and a `qcluster` worker on the test database). A schema change that breaks
 a typed client fails here. Needs `node` and `npm` (.ci/run installs them)."""
 
 import os

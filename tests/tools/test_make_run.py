@@ -1,4 +1,4 @@
-"""`make run` / `make stop` with real processes: `manage.py serve` (runserver + the two
+"""`make run` / `make stop` with real processes: `manage.py serve` (the web server + the two
 supervised qcluster clusters, each a child in a process group of its own) on the test database, the port checked
 before anything starts, nothing left behind however a run ends, and `stop` (what
 `make stop` runs) stopping a serve and the embedded PostgreSQL.
@@ -86,7 +86,7 @@ def test_a_second_serve_fails_fast_and_ctrl_c_stops_the_first_and_its_children(t
     port = free_port()
     with serving(tmp_path, port) as (first, first_marker, data_dir, log_path):
         running = children_of(first_marker)
-        assert "qcluster" in running and "runserver" in running, running
+        assert "qcluster" in running and "config.asgi:application" in running, running
         record = run_record(data_dir, first)
         assert record["port"] == port and len(record["workers"]) == 2 and record["web"] not in record["workers"]
         # Both worker clusters run, the alerts one with its own queue name.
