@@ -100,3 +100,30 @@ class LiveClient:
 def ws_url(base: str) -> str:
     """The WebSocket URL of /graphql/ for an http:// base URL."""
     return base.replace("http://", "ws://", 1).rstrip("/") + "/graphql/"
+
+
+def until_listening(client: LiveClient, operation_id: str, record, store_id: str) -> None:
+    """Sends pairs of live polls of `store_id` (inactive, then active; `record(store_id,
+    moment, status)`) until the subscription tells of the pair's STORE_UP: from then on it
+    listens, and the store is up. (A subscription starts on the server after `subscribe`
+    arrives, and graphql-transport-ws does not say when.)"""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from monitoring.kernel.values import instant_text
+
+    start = timezone.now() - timedelta(minutes=30)
+    for step in range(20):
+        down, up = start + timedelta(seconds=2 * step), start + timedelta(seconds=2 * step + 1)
+        record(store_id, down, "inactive")
+        record(store_id, up, "active")
+        try:
+            wait_for(
+                lambda: any(e["event"] == "STORE_UP" and e["pollTimestamp"] == instant_text(up) for _, e in client.events(operation_id)),
+                timeout=1, interval=0.05, what="a warm-up event",
+            )
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"the subscription {operation_id} heard nothing of {store_id}")

@@ -11,13 +11,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from monitoring.kernel.values import instant_text
 from monitoring.models import Owner, Store
 from monitoring.stores.access import token_create
 
 from tests.factories import add_polls, make_store
 from tests.graphql_client import graphql_over_http
-from tests.live_client import LiveClient, ws_url
+from tests.live_client import LiveClient, until_listening, ws_url
 from tests.processes import free_port, running_web_server, running_worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,27 +29,6 @@ def record(base, token, store_id, moment, status):
     polls = [{"storeId": store_id, "timestampUtc": moment.isoformat(), "status": status}]
     answer = graphql_over_http(base, RECORD, token=token, variables={"polls": polls})
     assert answer["recordPolls"] == {"loaded": 1, "rejected": 0}
-
-
-def listening(client, operation_id, base, token, store_id):
-    """Sends pairs of live polls of `store_id` (inactive, then active) until the
-    subscription tells of the pair's STORE_UP: from then on it listens, and the store is
-    up. (The subscription starts on the server after `subscribe` arrives, and
-    graphql-transport-ws does not say when.)"""
-    start = timezone.now() - timedelta(minutes=30)
-    for step in range(20):
-        down, up = start + timedelta(seconds=2 * step), start + timedelta(seconds=2 * step + 1)
-        record(base, token, store_id, down, "inactive")
-        record(base, token, store_id, up, "active")
-        try:
-            wait_for(
-                lambda: any(e["event"] == "STORE_UP" and e["pollTimestamp"] == instant_text(up) for _, e in client.events(operation_id)),
-                timeout=1, interval=0.05, what="a warm-up event",
-            )
-            return
-        except AssertionError:
-            continue
-    raise AssertionError(f"the subscription {operation_id} heard nothing of {store_id}")
 
 
 def test_live_events_reach_their_owner_within_a_second(tmp_path):
@@ -72,9 +50,10 @@ def test_live_events_reach_their_owner_within_a_second(tmp_path):
         alice_socket.subscribe("all")
         alice_socket.subscribe("a1", variables={"ids": ["a1"]})
         bob_socket.subscribe("all")
-        listening(alice_socket, "all", base, alice_token, "a-warm")
-        listening(alice_socket, "a1", base, alice_token, "a1")  # a1 only: no event of a-warm here
-        listening(bob_socket, "all", base, bob_token, "b-warm")
+        as_alice = lambda *poll: record(base, alice_token, *poll)  # noqa: E731
+        until_listening(alice_socket, "all", as_alice, "a-warm")
+        until_listening(alice_socket, "a1", as_alice, "a1")  # a1 only: no event of a-warm here
+        until_listening(bob_socket, "all", lambda *poll: record(base, bob_token, *poll), "b-warm")
         assert {e["storeId"] for _, e in alice_socket.events("a1")} == {"a1"}
         seen_by_bob = len(bob_socket.events("all"))
         alice_socket.received.clear()  # the warm-up's events have all arrived: each waited for its STORE_UP

@@ -17,9 +17,14 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from monitoring.tools.processes import port_problem
 
+from tests.graphql_client import graphql_over_http
+from tests.live_client import LiveClient, until_listening, ws_url
 from tests.processes import ROOT, free_port, http_status, processes_marked, wait_for
 from tests.processes import (
     test_database_url as database_url,  # (imported as test_*, pytest would run it)
@@ -29,6 +34,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 MARKER = "UPTIME_TEST_RUN"
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
+RECORD = """mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { rejected } }"""
 
 
 def marked_env(marker: str, data_dir: Path, *, database: bool = True) -> dict:
@@ -164,6 +170,51 @@ def test_serve_killed_outright_leaves_nothing_and_stop_clears_its_record(tmp_pat
                               env=marked_env(uuid.uuid4().hex, data_dir), capture_output=True, text=True, timeout=30)
         assert stop.returncode == 0 and "had already exited" in stop.stdout, stop
         assert list((data_dir / "run").iterdir()) == []
+
+
+def test_serve_on_the_embedded_default_tells_live_events_over_websocket(tmp_path):
+    """`make run` with DATABASE_URL unset and nothing else running: HTTP and the GraphQL
+    WebSocket on one port, events crossing through the embedded PostgreSQL's
+    LISTEN/NOTIFY; a live inactive poll is told within a second. Then `make stop`."""
+    data_dir = tmp_path / "data"
+    marker = uuid.uuid4().hex
+    env = {k: v for k, v in marked_env(marker, data_dir, database=False).items() if k != "REDIS_URL"}
+    port = free_port()
+    make_store = "from tests.factories import make_store; make_store('embedded-1')"
+    for step in (["migrate", "--noinput"], ["shell", "-c", make_store]):
+        done = subprocess.run([*MANAGE, *step], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        serve = subprocess.Popen([*MANAGE, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http_status(base + "/") == 200 or serve.poll() is not None, timeout=60, what="serve")
+        assert serve.poll() is None, log_path.read_text()
+
+        def record(store_id, moment, status):  # anonymous access: the development default
+            polls = [{"storeId": store_id, "timestampUtc": moment.isoformat(), "status": status}]
+            assert graphql_over_http(base, RECORD, variables={"polls": polls})["recordPolls"]["rejected"] == 0
+
+        with LiveClient(ws_url(base)) as client:
+            assert client.acknowledged()
+            client.subscribe("live")
+            until_listening(client, "live", record, "embedded-1")
+            heard = len(client.events("live"))
+            sent = time.time()
+            record("embedded-1", timezone.now() - timedelta(seconds=10), "inactive")
+            wait_for(lambda: len(client.events("live")) > heard, timeout=5, interval=0.02, what="STORE_DOWN")
+            arrived, down = client.events("live")[heard]
+            assert down["event"] == "STORE_DOWN" and arrived - sent < 1.0
+    finally:
+        stop = subprocess.run([sys.executable, "-m", "monitoring.tools.processes", "stop"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        for process in processes_marked(MARKER, marker):
+            process.kill()
+        serve.wait(timeout=10)
+    assert stop.returncode == 0 and "stopped the embedded PostgreSQL" in stop.stdout, stop
+    nothing_left(marker)
 
 
 def test_stop_stops_the_embedded_postgres(tmp_path):

@@ -31,3 +31,11 @@ def test_the_wsgi_module_says_it_in_one_line_and_stops_gunicorn():
     assert result.stderr == (
         "config.wsgi: SECRET_KEY must be set when DJANGO_ENV=production (see README, Configuration)\n"
     )
+
+
+def test_the_asgi_module_says_it_in_one_line_and_stops_the_server():
+    result = run("-c", "import config.asgi")
+    assert result.returncode == 3
+    assert result.stderr == (
+        "config.asgi: SECRET_KEY must be set when DJANGO_ENV=production (see README, Configuration)\n"
+    )
