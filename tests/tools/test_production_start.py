@@ -1,5 +1,5 @@
 """A production start without SECRET_KEY says so in one line and exits non-zero: from
-manage.py (runserver, qcluster, migrate …) and from the WSGI module a server imports."""
+manage.py (runserver, qcluster, migrate …) and from the WSGI and ASGI modules a server imports."""
 
 import os
 import subprocess
