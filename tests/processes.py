@@ -144,3 +144,20 @@ def http_status(url: str) -> int | None:
         return error.code
     except OSError:
         return None
+
+
+@contextmanager
+def embedded_data_dir():
+    """A DATA_DIR for an embedded PostgreSQL of a test's own, outside pytest's temporary
+    folders: pgserver, run by root, starts the server as its own user and opens the way
+    to the data (o+rx on each parent), and pytest takes that back from
+    /tmp/pytest-of-<user> whenever a pytest run starts on the machine, locking the server
+    out of its own files. Removed afterwards (stop the server first)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="uptime-embedded-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

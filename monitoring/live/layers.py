@@ -63,7 +63,7 @@ class PostgresChannelLayer(BaseChannelLayer):
         self._listening = threading.Event()  # set while LISTEN is in force
         self._stopping = threading.Event()
 
-    # --- sending: one NOTIFY, on a connection of the layer's own ------------------------
+    # --- sending: one NOTIFY, on a connection opened for it ----------------------------
 
     def _payload(self, envelope: dict) -> str:
         payload = json.dumps(envelope, separators=(",", ":"))

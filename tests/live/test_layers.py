@@ -17,7 +17,7 @@ import psycopg2
 from monitoring.live.layers import PostgresChannelLayer, connection_params
 from monitoring.tools.processes import stop_embedded_postgres
 
-from tests.processes import ROOT
+from tests.processes import ROOT, embedded_data_dir
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -161,15 +161,16 @@ EMBEDDED = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_the_default_layer_on_the_embedded_server(tmp_path):
+def test_the_default_layer_on_the_embedded_server():
     """DATABASE_URL unset: the settings start the embedded PostgreSQL under DATA_DIR, and
     the default layer LISTENs and NOTIFYs on it through its Unix socket."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings")
-    try:
-        answer = subprocess.run([sys.executable, "-c", EMBEDDED], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-        assert answer.returncode == 0, answer.stderr[-3000:]
-        said, host = answer.stdout.split()
-        assert said == "hello" and host.startswith("/"), answer.stdout  # a socket directory
-    finally:
-        stop_embedded_postgres(tmp_path, say=lambda _: None)
+    with embedded_data_dir() as data_dir:
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+        env.update(DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="config.settings")
+        try:
+            answer = subprocess.run([sys.executable, "-c", EMBEDDED], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+            assert answer.returncode == 0, answer.stderr[-3000:]
+            said, host = answer.stdout.split()
+            assert said == "hello" and host.startswith("/"), answer.stdout  # a socket directory
+        finally:
+            stop_embedded_postgres(data_dir, say=lambda _: None)

@@ -25,7 +25,7 @@ from monitoring.tools.processes import port_problem
 
 from tests.graphql_client import graphql_over_http
 from tests.live_client import LiveClient, until_listening, ws_url
-from tests.processes import ROOT, free_port, http_status, processes_marked, wait_for
+from tests.processes import ROOT, embedded_data_dir, free_port, http_status, processes_marked, wait_for
 from tests.processes import (
     test_database_url as database_url,  # (imported as test_*, pytest would run it)
 )
@@ -176,7 +176,11 @@ def test_serve_on_the_embedded_default_tells_live_events_over_websocket(tmp_path
     """`make run` with DATABASE_URL unset and nothing else running: HTTP and the GraphQL
     WebSocket on one port, events crossing through the embedded PostgreSQL's
     LISTEN/NOTIFY; a live inactive poll is told within a second. Then `make stop`."""
-    data_dir = tmp_path / "data"
+    with embedded_data_dir() as data_dir:
+        _serve_on_the_embedded_default(tmp_path, data_dir)
+
+
+def _serve_on_the_embedded_default(tmp_path, data_dir):
     marker = uuid.uuid4().hex
     env = {k: v for k, v in marked_env(marker, data_dir, database=False).items() if k != "REDIS_URL"}
     port = free_port()
@@ -217,11 +221,14 @@ def test_serve_on_the_embedded_default_tells_live_events_over_websocket(tmp_path
     nothing_left(marker)
 
 
-def test_stop_stops_the_embedded_postgres(tmp_path):
+def test_stop_stops_the_embedded_postgres():
     """With DATABASE_URL unset, `make stop` also stops the embedded server under DATA_DIR
-    (here a throwaway one in tmp_path: the project's own .data/ is never touched)."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
+    (here a throwaway one: the project's own .data/ is never touched)."""
+    with embedded_data_dir() as data_dir:
+        _stop_stops_the_embedded_postgres(data_dir)
+
+
+def _stop_stops_the_embedded_postgres(data_dir):
     env = marked_env(uuid.uuid4().hex, data_dir, database=False)
     start = subprocess.run(
         [sys.executable, "-c", "import sys; from pathlib import Path; from config.embedded_postgres import "
