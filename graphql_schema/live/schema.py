@@ -8,11 +8,15 @@ from typing import Annotated
 
 import strawberry
 from channels.db import database_sync_to_async
-from strawberry.types import Info
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult, Info
+from strawberry.types.graphql import OperationType
 
 from graphql_schema.common.arguments import store_ids_argument
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.live.types import StoreEvent
+from graphql_schema.live.websocket import WebSocketContext
 from monitoring.live.events import LIVE_EVENTS, group_name
 from monitoring.stores.access import Access, audiences_visible, stores_visible
 
@@ -61,3 +65,15 @@ class Subscription:
                 for fields in message["events"]:
                     if wanted is None or fields["store_pk"] in wanted:
                         yield StoreEvent.of(fields)
+
+
+class SubscriptionsOverWebSocket(SchemaExtension):
+    """A subscription sent over HTTP is refused with INVALID_ARGUMENT saying where to send
+    it (the HTTP view would otherwise fail inside the resolver)."""
+
+    def on_execute(self):
+        context = self.execution_context
+        if context.operation_type == OperationType.SUBSCRIPTION and not isinstance(context.context, WebSocketContext):
+            message = "subscriptions run over WebSocket: ws(s)://<this host>/graphql/, protocol graphql-transport-ws"
+            context.result = ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "INVALID_ARGUMENT"})])
+        yield
