@@ -432,3 +432,6 @@ LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION = int(os.environ.get("LIVE_MAX_SUBSCRIPTIO
 if LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION < 1:
     raise ImproperlyConfigured("LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION must be at least 1")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+# A socket's token is checked again before events are sent to it, at most this often
+# (seconds): a token revoked meanwhile closes the socket.
+LIVE_TOKEN_RECHECK_SECONDS = float(os.environ.get("LIVE_TOKEN_RECHECK_SECONDS", "30"))

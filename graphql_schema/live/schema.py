@@ -62,9 +62,11 @@ class Subscription:
         groups = [group_name(audience) for audience in audiences_visible(access=access)]
         async with info.context.ws.listen_to_channel(LIVE_EVENTS, groups=groups) as messages:
             async for message in messages:
-                for fields in message["events"]:
-                    if wanted is None or fields["store_pk"] in wanted:
-                        yield StoreEvent.of(fields)
+                events = [f for f in message["events"] if wanted is None or f["store_pk"] in wanted]
+                if events and not await info.context.ws.still_allowed():
+                    return
+                for fields in events:
+                    yield StoreEvent.of(fields)
 
 
 class SubscriptionsOverWebSocket(SchemaExtension):

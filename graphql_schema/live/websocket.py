@@ -7,7 +7,9 @@ and one protocol is one thing to keep right.
 The caller is authenticated by `connection_init`'s payload, as an HTTP request by its
 Authorization header (monitoring.stores.access): `{"authorization": "Bearer <token>"}`
 (any case of the key, as GraphiQL sends its headers) or `{"token": "<token>"}`; none:
-anonymous access where API_ANONYMOUS_ACCESS allows it. A refused one is closed with 4403.
+anonymous access where API_ANONYMOUS_ACCESS allows it. A refused one is closed with 4403,
+and so is one whose token is revoked while it is open (checked again before events are
+sent, at most every LIVE_TOKEN_RECHECK_SECONDS).
 A browser page on another origin may connect only from CORS_ALLOWED_ORIGINS (strawberry
 checks Origin before anything else); at most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION
 operations run at once on a connection, the next is refused with an error."""
@@ -15,6 +17,7 @@ operations run at once on a connection, the next is refused with an error."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -73,6 +76,8 @@ def connection_access(params: dict) -> Access:
 
 class LiveGraphQLConsumer(GraphQLWSConsumer):
     access: Access | None = None
+    _params: dict | None = None
+    _checked_at: float = 0.0
 
     async def get_context(self, request, response) -> WebSocketContext:
         return WebSocketContext(request=request, ws=request)
@@ -83,7 +88,23 @@ class LiveGraphQLConsumer(GraphQLWSConsumer):
         except AccessRefused as error:
             logger.warning("WebSocket /graphql/ refused: %s", error)
             raise ConnectionRejectionError({"message": str(error)}) from None
+        self._params, self._checked_at = dict(context.connection_params), time.monotonic()
         return UNSET  # connection_ack without a payload
+
+    async def still_allowed(self) -> bool:
+        """Before events are sent: the token checked again (at most every
+        LIVE_TOKEN_RECHECK_SECONDS), so a revoked one stops hearing; the socket is then
+        closed with 4403."""
+        if time.monotonic() - self._checked_at < settings.LIVE_TOKEN_RECHECK_SECONDS:
+            return True
+        try:
+            access = await database_sync_to_async(connection_access)(self._params or {})
+        except AccessRefused as error:
+            logger.warning("WebSocket /graphql/ closed: %s", error)
+            await self.close(code=4403, reason="Forbidden")
+            return False
+        self._checked_at = time.monotonic()
+        return access == self.access
 
 
 def websocket_consumer(*, schema):

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from monitoring.models import Owner, Store
+from monitoring.models import ApiToken, Owner, Store
 from monitoring.stores.access import token_create
 
 from tests.factories import add_polls, make_store
@@ -143,3 +143,26 @@ def test_refusals(tmp_path):
         # Anything but /graphql/ over WebSocket: refused at the handshake.
         with LiveClient(base.replace("http://", "ws://") + "/admin/", payload={}) as elsewhere:
             assert elsewhere.refused_status == 403
+
+
+def test_a_token_revoked_while_its_socket_is_open_stops_hearing(tmp_path):
+    owner = Owner.objects.create(name="alice")
+    store = make_store("a1")
+    store.owner = owner
+    store.save()
+    socket_token, raw_socket_token = token_create(name="socket", owner=owner)
+    http_token = token_create(name="http", owner=owner)[1]
+    as_owner = lambda *poll: record(base, http_token, *poll)  # noqa: E731
+    env = {**ENV, "LIVE_TOKEN_RECHECK_SECONDS": "0"}  # checked before every event
+    with (
+        running_web_server(tmp_path / "web.log", free_port(), **env) as base,
+        LiveClient(ws_url(base), payload={"token": raw_socket_token}) as client,
+    ):
+        assert client.acknowledged()
+        client.subscribe("all")
+        until_listening(client, "all", as_owner, "a1")
+        heard = len(client.events("all"))
+        ApiToken.objects.filter(pk=socket_token.pk).update(revoked_at=timezone.now())
+        as_owner("a1", timezone.now() - timedelta(seconds=10), "inactive")
+        assert client.closed() == (4403, "Forbidden")
+        assert len(client.events("all")) == heard
