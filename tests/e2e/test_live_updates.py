@@ -2,7 +2,7 @@
 (uvicorn, HTTP and WebSocket) and two `qcluster` workers on the test database, a
 graphql-transport-ws client (tests/live_client.py). A live inactive poll sent through
 `recordPolls` reaches its owner's subscriber as STORE_DOWN within a second, and the
-active one after it as STORE_UP; another owner's subscriber hears nothing; an event a
+active one after it as STORE_UP, through either channel layer (PostgreSQL, Redis); another owner's subscriber hears nothing; an event a
 worker finds reaches the socket too; a missing or wrong token, a subscription over the
 cap, the legacy `graphql-ws` protocol and a foreign origin are refused."""
 
@@ -22,6 +22,7 @@ from tests.processes import free_port, running_web_server, running_worker, wait_
 pytestmark = pytest.mark.django_db(transaction=True)
 
 RECORD = """mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { loaded rejected } }"""
+REDIS_URL = "redis://127.0.0.1:6379/0"
 ENV = {"API_ANONYMOUS_ACCESS": "0", "LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION": "3", "CORS_ALLOWED_ORIGINS": "https://app.example"}
 
 
@@ -31,7 +32,24 @@ def record(base, token, store_id, moment, status):
     assert answer["recordPolls"] == {"loaded": 1, "rejected": 0}
 
 
-def test_live_events_reach_their_owner_within_a_second(tmp_path):
+def redis_answers() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "postgres",
+        pytest.param("redis", marks=pytest.mark.skipif(not redis_answers(), reason=f"no Redis at {REDIS_URL}")),
+    ],
+)
+def test_live_events_reach_their_owner_within_a_second(tmp_path, layer):
+    """On each channel layer: PostgreSQL's LISTEN/NOTIFY (the default), Redis (REDIS_URL)."""
     alice, bob = Owner.objects.create(name="alice"), Owner.objects.create(name="bob")
     for store_id, owner in (("a1", alice), ("a-warm", alice), ("b1", bob), ("b-warm", bob)):
         store = make_store(store_id)  # no hours: open 24×7
@@ -39,10 +57,11 @@ def test_live_events_reach_their_owner_within_a_second(tmp_path):
         store.save()
     alice_token = token_create(name="live", owner=alice)[1]
     bob_token = token_create(name="live", owner=bob)[1]
+    env = {**ENV, "REDIS_URL": REDIS_URL if layer == "redis" else ""}  # empty: unset
     with (
-        running_web_server(tmp_path / "web.log", free_port(), **ENV) as base,
-        running_worker(tmp_path / "worker-1.log", **ENV),
-        running_worker(tmp_path / "worker-2.log", **ENV),
+        running_web_server(tmp_path / "web.log", free_port(), **env) as base,
+        running_worker(tmp_path / "worker-1.log", **env),
+        running_worker(tmp_path / "worker-2.log", **env),
         LiveClient(ws_url(base), payload={"authorization": f"Bearer {alice_token}"}) as alice_socket,
         LiveClient(ws_url(base), payload={"token": bob_token}) as bob_socket,
     ):
