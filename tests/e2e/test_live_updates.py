@@ -1,10 +1,12 @@
 """Live updates end to end (docs/rules.md §14) with real processes: the web server
 (uvicorn, HTTP and WebSocket) and two `qcluster` workers on the test database, a
-graphql-transport-ws client (tests/live_client.py). A live inactive poll sent through
-`recordPolls` reaches its owner's subscriber as STORE_DOWN within a second, and the
-active one after it as STORE_UP, through either channel layer (PostgreSQL, Redis); another owner's subscriber hears nothing; an event a
-worker finds reaches the socket too; a missing or wrong token, a subscription over the
-cap, the legacy `graphql-ws` protocol and a foreign origin are refused."""
+graphql-transport-ws client (tests/live_client.py). Through either channel layer
+(PostgreSQL, Redis), a live inactive poll sent through `recordPolls` reaches its
+owner's subscriber as STORE_DOWN within a second, and the active one after it as
+STORE_UP; another owner's subscriber hears nothing; an event a worker finds reaches the
+socket too. A missing or wrong token, a subscription over the cap, the legacy
+`graphql-ws` protocol and a foreign origin are refused; a token revoked while its
+socket is open stops hearing."""
 
 import time
 from datetime import timedelta
