@@ -18,7 +18,8 @@ from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.live.types import StoreEvent
 from graphql_schema.live.websocket import WebSocketContext
 from monitoring.live.events import LIVE_EVENTS, group_name
-from monitoring.stores.access import Access, audiences_visible, stores_visible
+from monitoring.stores.access import Access, audiences_visible
+from monitoring.stores.selectors import store_pks_by_id
 
 #: The most stores one subscription names (more: one subscription without `storeIds`).
 MAX_STORE_IDS = 1000
@@ -27,7 +28,7 @@ MAX_STORE_IDS = 1000
 def _store_pks(access: Access, store_ids: list[str]) -> set[int]:
     """The pks of these stores, all of which `access` must see; else INVALID_ARGUMENT
     naming the first it does not (someone else's store is as unknown as a missing one)."""
-    found = dict(stores_visible(access=access).filter(store_id__in=store_ids).values_list("store_id", "pk"))
+    found = store_pks_by_id(access=access, store_ids=store_ids)
     for index, store_id in enumerate(store_ids):
         if store_id not in found:
             raise UserError(f"storeIds[{index}]: no store {store_id!r} that you can see", argument=f"storeIds[{index}]")
