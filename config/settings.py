@@ -117,7 +117,11 @@ if not DATABASE_URL:
 # A connection kept between requests (conn_max_age) is checked before a request or a
 # worker task reuses it: one the server dropped (restart, failover, idle timeout) is
 # replaced instead of failing that request.
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Under the ASGI server (config/asgi.py sets DATABASE_CONN_MAX_AGE=0) each request runs in
+# a thread of its own: a connection kept by a thread that ends would be leaked, so there
+# each request opens and closes its own.
+DATABASE_CONN_MAX_AGE = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True)}
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -136,7 +140,7 @@ USE_TZ = True
 
 # Static files are served by WhiteNoise (its middleware, right after SecurityMiddleware)
 # straight from the apps' static/ folders (WHITENOISE_USE_FINDERS): no collectstatic
-# step, the same under runserver (`make run`) and gunicorn, DEBUG or not. The list is
+# step, the same under uvicorn (`make run`), runserver and gunicorn, DEBUG or not. The list is
 # read once at start-up (WHITENOISE_AUTOREFRESH follows DEBUG). GraphiQL's vendored
 # files sit in folders named by version (graphql_schema/static/graphiql/NAME-X.Y.Z/),
 # so browsers may keep them for good; our other files are kept 60 s.
@@ -427,7 +431,7 @@ if not REPORT_HEARTBEAT_SECONDS < REPORT_CHUNK_STALE_AFTER:
 # writes, and the reads of everything else, to DATABASE_URL.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
     MIDDLEWARE.append("config.db_router.GraphQLReplicaReadsMiddleware")
@@ -448,3 +452,29 @@ HISTORY_KEEP_BUDGET = int(os.environ.get("HISTORY_KEEP_BUDGET", "200000"))
 # this long ago is still shown while a worker computes the new one (0: always wait for it).
 INSTALLED_APPS += ["monitoring.fleet"]
 FLEET_SUMMARY_MAX_AGE_SECONDS = float(os.environ.get("FLEET_SUMMARY_MAX_AGE_SECONDS", "60"))
+
+# Live updates (docs/rules.md §14): GraphQL subscriptions over WebSocket at /graphql/
+# (graphql-transport-ws only), served with HTTP by the ASGI server (config/asgi.py,
+# uvicorn). Events cross processes through the channel layer: PostgreSQL's LISTEN/NOTIFY
+# on the project's own database (monitoring.live.layers), or Redis when REDIS_URL is set.
+# A connection holds at most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once
+# (the next is refused with an error); browsers on another origin may open one only
+# from CORS_ALLOWED_ORIGINS (above, as for HTTP).
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"uptime-live:{DATABASES['default']['NAME']}"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "monitoring.live.layers.PostgresChannelLayer", "CONFIG": {"database": "default", "notify_channel": "uptime_live"}}
+    }
+LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION = int(os.environ.get("LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION", "10"))
+if LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION < 1:
+    raise ImproperlyConfigured("LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION must be at least 1")
+# A socket's token is checked again before events are sent to it, at most this often
+# (seconds): a token revoked meanwhile closes the socket.
+LIVE_TOKEN_RECHECK_SECONDS = float(os.environ.get("LIVE_TOKEN_RECHECK_SECONDS", "30"))

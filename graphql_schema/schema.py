@@ -19,6 +19,7 @@ from graphql_schema.alerts.schema import Query as AlertQuery
 from graphql_schema.common.descriptions import describe
 from graphql_schema.common.errors import ClientErrors, Schema, should_mask_error
 from graphql_schema.limits.pricing import LIST_CAPS, QueryPrice, declared_caps
+from graphql_schema.live.schema import Subscription, SubscriptionsOverWebSocket
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
 from graphql_schema.common.scalars import SCALAR_OVERRIDES
@@ -51,6 +52,7 @@ Mutation = merge_types("Mutation", (StoreMutation, ReportMutation, AlertMutation
 schema = Schema(  # graphql_schema.common.errors.Schema: client errors logged in one line
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,  # over WebSocket only (graphql_schema.live.websocket)
     # Every DateTime argument is read by the shared grammar (an offset required).
     scalar_overrides=SCALAR_OVERRIDES,
     extensions=[
@@ -59,6 +61,7 @@ schema = Schema(  # graphql_schema.common.errors.Schema: client errors logged in
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # Priced after validation, before any resolver: refused above GRAPHQL_MAX_NODES.
         QueryPrice,
+        SubscriptionsOverWebSocket,
         lambda: ClientErrors(should_mask_error=should_mask_error),
         # Frontends send the same few documents over and over: parse and validate once.
         lambda: ParserCache(maxsize=256),

@@ -10,7 +10,7 @@ and schema) as a given caller, and returns the parsed answer:
   with its CSRF token), and no token.
 
 `graphql_over_http` does the same against a real server (pytest-django's live_server,
-or a `runserver` a test started), for tests that cross process boundaries."""
+or a web server a test started), for tests that cross process boundaries."""
 
 import json
 import urllib.error

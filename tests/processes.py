@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from django.db import connection
 
-from monitoring.tools.processes import stop_process_group, stop_supervisor
+from monitoring.tools.processes import stop_process_group, stop_supervisor, web_server_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,11 +84,12 @@ def free_port() -> int:
 
 @contextmanager
 def running_web_server(log_path: Path, port: int, **extra_env: str):
-    """`manage.py runserver` in its own process on the test database."""
+    """The web server of `make run` (uvicorn: HTTP and the GraphQL WebSocket) in its own
+    process on the test database."""
     env = {**os.environ, "DATABASE_URL": test_database_url(), **extra_env}
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}", "--noreload"],
+            web_server_command("127.0.0.1", port),
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         try:
@@ -143,3 +144,20 @@ def http_status(url: str) -> int | None:
         return error.code
     except OSError:
         return None
+
+
+@contextmanager
+def embedded_data_dir():
+    """A DATA_DIR for an embedded PostgreSQL of a test's own, outside pytest's temporary
+    folders: pgserver, run by root, starts the server as its own user and opens the way
+    to the data (o+rx on each parent), and pytest takes that back from
+    /tmp/pytest-of-<user> whenever a pytest run starts on the machine, locking the server
+    out of its own files. Removed afterwards (stop the server first)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="uptime-embedded-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

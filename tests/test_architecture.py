@@ -16,6 +16,7 @@ LAYERS = (
     ("models", ("monitoring.models", "monitoring.migrations", "monitoring.throttle")),
     ("stores", ("monitoring.stores",)),
     ("worker", ("monitoring.worker",)),
+    ("live", ("monitoring.live",)),
     ("ingest", ("monitoring.ingest",)),
     ("domain", ("monitoring.reports", "monitoring.alerts", "monitoring.fleet", "monitoring.history", "monitoring.schedules")),
     (

@@ -8,6 +8,7 @@ from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, 
 ROOT_TYPES = {
     "Query": "Everything a client can read: stores, their uptime and polls, reports.",
     "Mutation": "Everything a client can change: polls, special hours, reports.",
+    "Subscription": "What a client can follow live, over WebSocket (graphql-transport-ws at /graphql/).",
 }
 TYPES = {
     "OffsetPaginationInput": "Which page of a list: skip `offset` items, then take `limit` (at most 500).",

@@ -1,9 +1,12 @@
 """Alerts evaluated when polls arrive (GraphQL `recordPolls`, `load_data`): the stores'
-alert state advanced over their new polls, the deliveries due recorded once and queued.
+alert state advanced over their new polls, the deliveries due recorded once and queued,
+and the events told to live subscribers (monitoring.live) once the transaction commits.
 
-Only stores that some webhook hears of are looked at: for every other store the cost is
-one query. A store seen for the first time (or whose state is older than LOOKBACK) starts
-from its polls of the last LOOKBACK: an incident older than that counts from there."""
+Every store with live polls is looked at, webhook or not: a live subscriber may listen
+to any store at any time (the cost is what a staff webhook's was; docs/performance.md,
+Alerts). Historical polls change the state silently and publish nothing. A store seen
+for the first time (or whose state is older than LOOKBACK) starts from its polls of the
+last LOOKBACK: an incident older than that counts from there."""
 
 from __future__ import annotations
 
@@ -16,9 +19,10 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from monitoring.alerts.events import STORE_DOWN, STORE_UP, AlertState, Transition, advance
+from monitoring.alerts.events import DEFAULT_CONFIRM_POLLS, STORE_DOWN, STORE_UP, AlertState, Transition, advance
 from monitoring.engine import business_intervals, from_us, inside_intervals, to_us
 from monitoring.kernel.values import poll_time_limit
+from monitoring.live.events import StoreEvent, live_events_publish
 from monitoring.stores.selectors import polls_between, store_schedules, stores_in_scope
 
 logger = logging.getLogger(__name__)
@@ -34,14 +38,14 @@ def live_window() -> timedelta:
 
 def alerts_evaluate(*, store_pks: Iterable[int], now: datetime | None = None) -> list[int]:
     """Advances the alert state of these stores over their polls not yet seen and records
-    the deliveries due (each at most once); they are queued when the transaction commits.
-    Returns the new deliveries' ids."""
+    the deliveries due (each at most once); they are queued, and the events published
+    live, when the transaction commits. Returns the new deliveries' ids."""
     now = now or timezone.now()
     pks = sorted({int(pk) for pk in store_pks})
     if not pks:
         return []
     with transaction.atomic(), connection.cursor() as cursor:
-        covered = _covered_stores(cursor, pks)
+        covered = _existing_stores(cursor, pks)
         if not covered:
             return []
         states = _locked_states(cursor, covered)
@@ -74,6 +78,7 @@ def alerts_evaluate(*, store_pks: Iterable[int], now: datetime | None = None) ->
             transitions.extend((pk, transition) for transition in outcome.transitions)
         _save_states(cursor, changed)
         delivery_ids = _record_deliveries(cursor, transitions, now=now)
+        live_events_publish(events=live_events(transitions), at=now)
     if delivery_ids:
         from monitoring.alerts.delivery import deliveries_enqueue
 
@@ -81,15 +86,20 @@ def alerts_evaluate(*, store_pks: Iterable[int], now: datetime | None = None) ->
     return delivery_ids
 
 
-def _covered_stores(cursor, pks: list[int]) -> list[int]:
-    """The stores of `pks` that some webhook hears of (their owner's, or a staff one)."""
-    cursor.execute(
-        "SELECT s.id FROM monitoring_store s WHERE s.id = ANY(%s) AND EXISTS ("
-        " SELECT 1 FROM alerts_webhook w WHERE w.owner_id IS NULL OR w.owner_id = s.owner_id)"
-        " ORDER BY s.id",
-        [pks],
-    )
+def _existing_stores(cursor, pks: list[int]) -> list[int]:
+    cursor.execute("SELECT s.id FROM monitoring_store s WHERE s.id = ANY(%s) ORDER BY s.id", [pks])
     return [row[0] for row in cursor.fetchall()]
+
+
+def live_events(transitions: list[tuple[int, Transition]]) -> list[StoreEvent]:
+    """What live subscribers are told of these transitions: STORE_DOWN once per outage,
+    when its first inactive evidence poll arrives live (as a webhook with the default
+    confirmPolls hears it), and STORE_UP when it ends."""
+    return [
+        StoreEvent(event=t.event, store_pk=pk, poll_at=from_us(t.poll_at), incident_started_at=from_us(t.incident_started_at))
+        for pk, t in transitions
+        if t.event == STORE_UP or t.run_length == DEFAULT_CONFIRM_POLLS
+    ]
 
 
 def _locked_states(cursor, pks: list[int]) -> dict[int, AlertState]:
@@ -200,8 +210,7 @@ def alerts_evaluate_recent(*, now: datetime | None = None) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT p.store_id FROM monitoring_statuspoll p"
-            " WHERE p.timestamp_utc >= %s AND p.timestamp_utc <= %s"
-            " AND EXISTS (SELECT 1 FROM alerts_webhook)",
+            " WHERE p.timestamp_utc >= %s AND p.timestamp_utc <= %s",
             [now - live_window(), poll_time_limit(now)],
         )
         pks = [row[0] for row in cursor.fetchall()]

@@ -3,7 +3,8 @@ poll, checked against the wall clock once a minute by a schedule on the workers.
 
 Only stores monitored live are checked: their newest live poll is within LOOKBACK.
 A store whose data all came from historical loads is not "silent", it is not watched.
-The event is sent once per silence: keyed by the last evidence poll before it."""
+The event is sent once per silence (keyed by the last evidence poll before it) to the
+webhooks that listen for it, and published to live subscribers (monitoring.live)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from django.utils import timezone
 from monitoring.alerts.evaluation import DELIVERY_INSERT, LOOKBACK, live_window
 from monitoring.alerts.events import STORE_SILENT
 from monitoring.engine import business_intervals, inside_intervals, to_us
+from monitoring.live.events import StoreEvent, live_events_publish
 from monitoring.stores.selectors import store_schedules, stores_in_scope
 
 
 def stores_silent_check(*, now: datetime | None = None) -> list[int]:
     """Records (and queues) STORE_SILENT for stores silent since their last evidence poll
-    for more than H of business time and open now. Returns the new deliveries' ids."""
+    for more than H of business time and open now, and publishes it live once the
+    transaction commits. Returns the new deliveries' ids."""
     now = now or timezone.now()
     horizon = live_window()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -32,10 +35,8 @@ def stores_silent_check(*, now: datetime | None = None) -> list[int]:
             " JOIN monitoring_store s ON s.id = a.store_id"
             " WHERE a.last_evidence_at < %s AND a.last_live_at >= %s"
             " AND a.silent_for IS DISTINCT FROM a.last_evidence_at"
-            " AND EXISTS (SELECT 1 FROM alerts_webhook w"
-            "  WHERE (w.owner_id IS NULL OR w.owner_id = s.owner_id) AND %s = ANY(w.events))"
             " ORDER BY a.store_id FOR UPDATE OF a SKIP LOCKED",
-            [now - horizon, now - LOOKBACK, STORE_SILENT],
+            [now - horizon, now - LOOKBACK],
         )
         candidates = dict(cursor.fetchall())
         if not candidates:
@@ -55,6 +56,10 @@ def stores_silent_check(*, now: datetime | None = None) -> list[int]:
         delivery_ids = [row[0] for row in cursor.fetchall()]
         cursor.execute(
             "UPDATE alerts_storealertstate SET silent_for = last_evidence_at WHERE store_id = ANY(%s)", [silent]
+        )
+        live_events_publish(
+            events=[StoreEvent(event=STORE_SILENT, store_pk=pk, poll_at=candidates[pk], incident_started_at=None) for pk in silent],
+            at=now,
         )
     if delivery_ids:
         from monitoring.alerts.delivery import deliveries_enqueue

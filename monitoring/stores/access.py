@@ -196,3 +196,19 @@ def polls_visible(*, access: Access) -> QuerySet[StatusPoll]:
 def reports_visible(*, access: Access) -> QuerySet[Report]:
     reports = Report.objects.all()
     return reports if access.all_stores else reports.filter(owner_id=access.owner_id)
+
+
+# Live updates (docs/rules.md §14) travel to audiences: a subscriber listens to the
+# audiences of its access, a store's events go to the audiences of its owner. The same
+# rule as stores_visible, in those terms (tests/stores/test_access.py holds the two together).
+EVERY_STORE_AUDIENCE = "all"
+
+
+def audiences_visible(*, access: Access) -> list[str]:
+    """The audiences whose store events `access` may receive."""
+    return [EVERY_STORE_AUDIENCE] if access.all_stores else [f"owner-{access.owner_id}"]
+
+
+def store_audiences(*, owner_id: int | None) -> list[str]:
+    """The audiences told of the events of a store of this owner (None: no owner)."""
+    return [EVERY_STORE_AUDIENCE] if owner_id is None else [EVERY_STORE_AUDIENCE, f"owner-{owner_id}"]

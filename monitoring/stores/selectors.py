@@ -17,7 +17,7 @@ from django.db.models.functions import Collate
 from monitoring.engine import Polls, Shift, SpecialShift, StoreSchedule
 from monitoring.kernel.copy_format import PG_EPOCH_UNIX_US, decode_records
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
-from monitoring.stores.access import owner_access, store_keys_visible_sql, stores_visible
+from monitoring.stores.access import Access, owner_access, store_keys_visible_sql, stores_visible
 from monitoring.stores.data_version import hours_version_read
 from monitoring.stores.partitions import partitions_list
 
@@ -351,3 +351,9 @@ def stores_polled(*, store_pks: Sequence[int], until: datetime) -> set[int]:
             [list(store_pks), until],
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def store_pks_by_id(*, access: Access, store_ids: Sequence[str]) -> dict[str, int]:
+    """{store_id: pk} of those of these stores that `access` sees (someone else's store is
+    left out, as one that does not exist)."""
+    return dict(stores_visible(access=access).filter(store_id__in=list(store_ids)).values_list("store_id", "pk"))

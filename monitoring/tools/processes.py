@@ -70,7 +70,7 @@ def stop_supervisor(process: subprocess.Popen, *, timeout: float = 45) -> None:
 
 def port_problem(host: str, port: int | str) -> str | None:
     """None when HOST:PORT can be listened on now, otherwise a one-line reason. Bound
-    the way runserver binds (SO_REUSEADDR: a port whose last connections linger in
+    the way the web server binds (SO_REUSEADDR: a port whose last connections linger in
     TIME_WAIT is free, one something listens on is not)."""
     host = host.strip("[]")
     try:
@@ -98,9 +98,25 @@ def port_problem(host: str, port: int | str) -> str | None:
 
 
 def server_address(host: str, port: int | str) -> str:
-    """runserver's addrport: an IPv6 address in brackets."""
+    """host:port as a URL has it: an IPv6 address in brackets."""
     host = host.strip("[]")
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+#: Seconds the web server gives open connections (WebSockets included) when it stops.
+WEB_SERVER_GRACE_SECONDS = 3
+
+
+def web_server_command(host: str, port: int | str) -> list[str]:
+    """The web server of `make run` and of the tests: uvicorn serving config.asgi (HTTP
+    and the GraphQL WebSocket on one port; docs/decisions.md). X-Forwarded-* are left to
+    Django (TRUSTED_PROXY), as under any other server; no lifespan events (Django has none)."""
+    return [
+        sys.executable, "-m", "uvicorn", "config.asgi:application",
+        "--host", host.strip("[]"), "--port", str(port),
+        "--no-proxy-headers", "--lifespan", "off", "--no-server-header",
+        "--timeout-graceful-shutdown", str(WEB_SERVER_GRACE_SECONDS),
+    ]
 
 
 # --- serve's children ----------------------------------------------------------------
@@ -153,8 +169,14 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("DATA_DIR", ROOT / ".data"))
 
 
+def _ours(cmdline: list[str]) -> bool:
+    """A command line of this project's: manage.py, or the web server of its ASGI application."""
+    return any(part.endswith("manage.py") or part == "config.asgi:application" for part in cmdline)
+
+
 def group_processes(pgid: int) -> list:
-    """The live processes of process group `pgid` that run this project's manage.py."""
+    """The live processes of process group `pgid` that run this project's manage.py or
+    its web server."""
     import psutil
 
     found = []
@@ -164,7 +186,7 @@ def group_processes(pgid: int) -> list:
                 continue
         except (ProcessLookupError, PermissionError, OSError):
             continue
-        if any(part.endswith("manage.py") for part in process.info["cmdline"] or []):
+        if _ours(process.info["cmdline"] or []):
             found.append(process)
     return found
 

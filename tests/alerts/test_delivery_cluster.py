@@ -1,7 +1,7 @@
 """Alert delivery has a cluster and queue of its own ("alerts"): whatever queues a delivery
 (a web request, a report worker's sweep) puts it on the alerts queue, the alerts schedule
 runs there, and with every alert worker held by a slow webhook receiver another owner's
-one-store report still completes within seconds (real processes: `runserver`, both
+one-store report still completes within seconds (real processes: the web server, both
 clusters, a local receiver answering one byte every 3 s)."""
 
 import time

@@ -1,4 +1,4 @@
-"""Alerts end to end (docs/rules.md §10) with real processes: `runserver`, two
+"""Alerts end to end (docs/rules.md §10) with real processes: the web server (uvicorn), two
 `qcluster` workers and a local HTTP receiver. A live inactive poll during business
 hours delivers a signed STORE_DOWN within seconds, the active one after it STORE_UP;
 a historical poll and another owner's store deliver nothing; a receiver answering 500

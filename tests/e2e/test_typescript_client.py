@@ -1,7 +1,9 @@
 """clients/typescript: the typed client of the API compiles under `tsc --strict` with types
 generated from schema.graphql, and runs its dashboard operations against a live server
-(a `runserver` and a `qcluster` worker on the test database). A schema change that breaks
-a typed client fails here. Needs `node` and `npm` (.ci/run installs them)."""
+(the web server and a `qcluster` worker on the test database), live updates included:
+subscribed with the `graphql-ws` package, it hears a STORE_DOWN within a second of the
+poll. A schema change that breaks a typed client fails here. Needs `node` and `npm`
+(.ci/run installs them)."""
 
 import os
 import re
@@ -12,7 +14,7 @@ import pytest
 from monitoring.models import Owner
 from monitoring.stores.access import token_create
 
-from tests.factories import worked_example_store
+from tests.factories import make_store, worked_example_store
 from tests.processes import ROOT, free_port, running_web_server, running_worker
 
 CLIENT = ROOT / "clients" / "typescript"
@@ -73,12 +75,18 @@ def test_the_typed_client_runs_against_a_live_server(compiled_client, tmp_path):
     store.owner = owner
     store.save()
     worked_example_store("someone-elses")  # not the owner's: must stay invisible
+    live = make_store("ts-live")  # open 24×7, no polls yet: its first live inactive poll is STORE_DOWN
+    live.owner = owner
+    live.save()
     token = token_create(name="ts", owner=owner)[1]
     env = {"API_ANONYMOUS_ACCESS": "0"}
     with running_web_server(tmp_path / "web.log", free_port(), **env) as base, running_worker(tmp_path / "q.log", **env):
         result = subprocess.run(
             ["node", str(compiled_client)], cwd=CLIENT, capture_output=True, text=True, timeout=180,
-            env={**os.environ, "API_URL": base, "API_TOKEN": token, "STORE_ID": "ts-store", "AS_OF": noon.isoformat()},
+            env={
+                **os.environ, "API_URL": base, "API_TOKEN": token, "STORE_ID": "ts-store", "AS_OF": noon.isoformat(),
+                "LIVE_STORE_ID": "ts-live",
+            },
         )
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:] + (tmp_path / "web.log").read_text()[-2000:]
@@ -87,4 +95,6 @@ def test_the_typed_client_runs_against_a_live_server(compiled_client, tmp_path):
     assert len(checks) >= 12 and all('"ok":true' in line for line in checks), log
     # The owner's fleet page holds their store only.
     assert any('"fleet ts-store: day adds up"' in line for line in checks)
+    live = [line for line in checks if '"check":"live: ' in line]
+    assert len(live) == 3 and any("STORE_DOWN within a second" in line for line in live), log
     assert not any("someone-elses" in line for line in checks)

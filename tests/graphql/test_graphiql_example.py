@@ -35,7 +35,7 @@ def test_the_example_runs_and_answers_the_fleet_with_uptime(client):
 
 def test_the_operations_in_its_comments_are_valid():
     commented = [line.strip()[1:].strip() for line in example_query().splitlines() if line.strip().startswith("#")]
-    operations = [line for line in commented if line.startswith(("query ", "mutation "))]
-    assert len(operations) == 2
+    operations = [line for line in commented if line.startswith(("query ", "mutation ", "subscription "))]
+    assert len(operations) == 3
     for operation in operations:
         assert validate(schema._schema, parse(operation.replace('"..."', '"x"'))) == [], operation

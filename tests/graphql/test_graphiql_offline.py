@@ -26,13 +26,18 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.staticfiles import finders
+from django.utils import timezone
 from monitoring.models import Owner
 from monitoring.stores.access import token_create
 
 from tests.chromium import HEADLESS_FLAGS
-from tests.factories import worked_example_store
+from tests.factories import make_store, worked_example_store
+from tests.graphql_client import graphql_over_http
+from tests.processes import free_port, running_web_server
 
 STATIC_GRAPHIQL = Path(__file__).resolve().parents[2] / "graphql_schema" / "static" / "graphiql"
 # Every name but this machine's resolves to nothing; what is not loopback goes to a dead proxy.
@@ -307,6 +312,42 @@ def test_graphiql_headers_editor_sends_the_bearer_token(browser, live_server, se
     sent = [r["headers"].get("Authorization") for r in page.requests() if r["method"] == "POST"]
     assert sent and set(sent) == {f"Bearer {token}"}
     assert_only_this_server(page, live_server.url)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_graphiql_runs_a_subscription(browser, tmp_path):
+    """On the web server of `make run` (HTTP and WebSocket): GraphiQL runs storeEvents over
+    graphql-transport-ws, its headers editor's token going in connection_init, and shows
+    the events of a live poll as they come."""
+    owner = Owner.objects.create(name="graphiql")
+    store = make_store("live-1")  # open 24×7
+    store.owner = owner
+    store.save()
+    token = token_create(name="graphiql", owner=owner)[1]
+    record = """mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { loaded } }"""
+    with running_web_server(tmp_path / "web.log", free_port(), API_ANONYMOUS_ACCESS="0") as base:
+        page = Page(browser)
+        headers = json.dumps({"Authorization": f"Bearer {token}"})
+        subscription = "subscription Live { storeEvents { event storeId } }"
+        page.send("Page.navigate", {"url": graphiql_url(base, q=subscription, headers=headers)})
+        page.wait_for("!!document.querySelector('.result-window .CodeMirror')", "GraphiQL's editors")
+        page.click(".graphiql-execute-button")
+        # Polls until one is told (the subscription starts after GraphiQL's socket opens).
+        start = timezone.now() - timedelta(minutes=30)
+        for step in range(30):
+            polls = [{"storeId": "live-1", "timestampUtc": (start + timedelta(seconds=step)).isoformat(),
+                      "status": "inactive" if step % 2 == 0 else "active"}]
+            graphql_over_http(base, record, token=token, variables={"polls": polls})
+            time.sleep(0.3)
+            if "STORE_" in page.evaluate(RESULT_TEXT):
+                break
+        shown = json.loads(page.wait_for(RESULT_TEXT, "an event in the result editor"))
+        assert shown["data"]["storeEvents"]["storeId"] == "live-1"
+        assert shown["data"]["storeEvents"]["event"] in ("STORE_DOWN", "STORE_UP")
+        sockets = [e["url"] for e in page.events("Network.webSocketCreated")]
+        assert sockets == [f"{base.replace('http://', 'ws://')}/graphql/"], sockets
+        assert_only_this_server(page, base)
 
 
 # No browser needed below: the page and how its files are served.

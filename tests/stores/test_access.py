@@ -154,3 +154,19 @@ def test_refusals_by_the_middleware_carry_an_error_code(client, world):
     assert unauthenticated["error"] == unauthenticated["errors"][0]["message"]
     malformed = client.get("/graphql/?q=%ff")  # not UTF-8
     assert malformed.status_code == 400 and malformed.json()["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
+
+
+def test_live_audiences_follow_the_tenancy_rule(world):
+    """A caller hears a store's live events (an audience in common) exactly when
+    stores_visible shows it that store: for each owner, staff, and a store without owner."""
+    from monitoring.models import Store
+    from monitoring.stores.access import EVERYTHING, audiences_visible, owner_access, store_audiences, stores_visible
+
+    make_store_without_owner = worked_example_store("nobody's")[0]
+    stores = list(Store.objects.all())
+    assert make_store_without_owner.owner_id is None and len(stores) == 4
+    for access in (owner_access(world["alice"].pk), owner_access(world["bob"].pk), EVERYTHING):
+        visible = set(stores_visible(access=access))
+        for store in stores:
+            hears = bool(set(audiences_visible(access=access)) & set(store_audiences(owner_id=store.owner_id)))
+            assert hears == (store in visible), (access, store.store_id)

@@ -1,4 +1,4 @@
-"""`make run` / `make stop` with real processes: `manage.py serve` (runserver + the two
+"""`make run` / `make stop` with real processes: `manage.py serve` (the web server + the two
 supervised qcluster clusters, each a child in a process group of its own) on the test database, the port checked
 before anything starts, nothing left behind however a run ends, and `stop` (what
 `make stop` runs) stopping a serve and the embedded PostgreSQL.
@@ -17,10 +17,15 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from monitoring.tools.processes import port_problem
 
-from tests.processes import ROOT, free_port, http_status, processes_marked, wait_for
+from tests.graphql_client import graphql_over_http
+from tests.live_client import LiveClient, until_listening, ws_url
+from tests.processes import ROOT, embedded_data_dir, free_port, http_status, processes_marked, wait_for
 from tests.processes import (
     test_database_url as database_url,  # (imported as test_*, pytest would run it)
 )
@@ -29,6 +34,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 MARKER = "UPTIME_TEST_RUN"
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
+RECORD = """mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { rejected } }"""
 
 
 def marked_env(marker: str, data_dir: Path, *, database: bool = True) -> dict:
@@ -86,7 +92,7 @@ def test_a_second_serve_fails_fast_and_ctrl_c_stops_the_first_and_its_children(t
     port = free_port()
     with serving(tmp_path, port) as (first, first_marker, data_dir, log_path):
         running = children_of(first_marker)
-        assert "qcluster" in running and "runserver" in running, running
+        assert "qcluster" in running and "config.asgi:application" in running, running
         record = run_record(data_dir, first)
         assert record["port"] == port and len(record["workers"]) == 2 and record["web"] not in record["workers"]
         # Both worker clusters run, the alerts one with its own queue name.
@@ -166,11 +172,63 @@ def test_serve_killed_outright_leaves_nothing_and_stop_clears_its_record(tmp_pat
         assert list((data_dir / "run").iterdir()) == []
 
 
-def test_stop_stops_the_embedded_postgres(tmp_path):
+def test_serve_on_the_embedded_default_tells_live_events_over_websocket(tmp_path):
+    """`make run` with DATABASE_URL unset and nothing else running: HTTP and the GraphQL
+    WebSocket on one port, events crossing through the embedded PostgreSQL's
+    LISTEN/NOTIFY; a live inactive poll is told within a second. Then `make stop`."""
+    with embedded_data_dir() as data_dir:
+        _serve_on_the_embedded_default(tmp_path, data_dir)
+
+
+def _serve_on_the_embedded_default(tmp_path, data_dir):
+    marker = uuid.uuid4().hex
+    env = {k: v for k, v in marked_env(marker, data_dir, database=False).items() if k != "REDIS_URL"}
+    port = free_port()
+    make_store = "from tests.factories import make_store; make_store('embedded-1')"
+    for step in (["migrate", "--noinput"], ["shell", "-c", make_store]):
+        done = subprocess.run([*MANAGE, *step], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        serve = subprocess.Popen([*MANAGE, "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: http_status(base + "/") == 200 or serve.poll() is not None, timeout=60, what="serve")
+        assert serve.poll() is None, log_path.read_text()
+
+        def record(store_id, moment, status):  # anonymous access: the development default
+            polls = [{"storeId": store_id, "timestampUtc": moment.isoformat(), "status": status}]
+            assert graphql_over_http(base, RECORD, variables={"polls": polls})["recordPolls"]["rejected"] == 0
+
+        with LiveClient(ws_url(base)) as client:
+            assert client.acknowledged()
+            client.subscribe("live")
+            until_listening(client, "live", record, "embedded-1")
+            heard = len(client.events("live"))
+            sent = time.time()
+            record("embedded-1", timezone.now() - timedelta(seconds=10), "inactive")
+            wait_for(lambda: len(client.events("live")) > heard, timeout=5, interval=0.02, what="STORE_DOWN")
+            arrived, down = client.events("live")[heard]
+            assert down["event"] == "STORE_DOWN" and arrived - sent < 1.0
+    finally:
+        stop = subprocess.run([sys.executable, "-m", "monitoring.tools.processes", "stop"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        for process in processes_marked(MARKER, marker):
+            process.kill()
+        serve.wait(timeout=10)
+    assert stop.returncode == 0 and "stopped the embedded PostgreSQL" in stop.stdout, stop
+    nothing_left(marker)
+
+
+def test_stop_stops_the_embedded_postgres():
     """With DATABASE_URL unset, `make stop` also stops the embedded server under DATA_DIR
-    (here a throwaway one in tmp_path: the project's own .data/ is never touched)."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
+    (here a throwaway one: the project's own .data/ is never touched)."""
+    with embedded_data_dir() as data_dir:
+        _stop_stops_the_embedded_postgres(data_dir)
+
+
+def _stop_stops_the_embedded_postgres(data_dir):
     env = marked_env(uuid.uuid4().hex, data_dir, database=False)
     start = subprocess.run(
         [sys.executable, "-c", "import sys; from pathlib import Path; from config.embedded_postgres import "

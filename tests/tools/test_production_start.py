@@ -1,5 +1,5 @@
 """A production start without SECRET_KEY says so in one line and exits non-zero: from
-manage.py (runserver, qcluster, migrate …) and from the WSGI module a server imports."""
+manage.py (runserver, qcluster, migrate …) and from the WSGI and ASGI modules a server imports."""
 
 import os
 import subprocess
@@ -30,4 +30,12 @@ def test_the_wsgi_module_says_it_in_one_line_and_stops_gunicorn():
     assert result.returncode == 3  # gunicorn: "worker failed to boot", the server stops
     assert result.stderr == (
         "config.wsgi: SECRET_KEY must be set when DJANGO_ENV=production (see README, Configuration)\n"
+    )
+
+
+def test_the_asgi_module_says_it_in_one_line_and_stops_the_server():
+    result = run("-c", "import config.asgi")
+    assert result.returncode == 3
+    assert result.stderr == (
+        "config.asgi: SECRET_KEY must be set when DJANGO_ENV=production (see README, Configuration)\n"
     )

@@ -90,3 +90,10 @@ export const RecordPolls = /* GraphQL */ `
     }
   }
 `;
+
+/** Live events of the caller's stores (or of `storeIds`), over WebSocket (src/live.ts). */
+export const StoreEvents = /* GraphQL */ `
+  subscription StoreEvents($storeIds: [ID!]) {
+    storeEvents(storeIds: $storeIds) { id event storeId at pollTimestamp incidentStartedAt }
+  }
+`;

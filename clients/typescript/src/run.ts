@@ -1,7 +1,8 @@
 // Runs the dashboard's operations against a live server and checks what a frontend
 // relies on: typed errors, nullable lookups, minutes, cursors, the report lifecycle.
-//   API_URL=http://127.0.0.1:8000 [API_TOKEN=…] STORE_ID=… AS_OF=2023-01-25T18:13:22Z node dist/run.js
-// Exits 1 on the first failed check; prints one JSON line per check.
+//   API_URL=http://127.0.0.1:8000 [API_TOKEN=…] STORE_ID=… AS_OF=2023-01-25T18:13:22Z [LIVE_STORE_ID=…] node dist/run.js
+// Exits 1 on the first failed check; prints one JSON line per check. With LIVE_STORE_ID
+// (a store open now, with no live polls yet): live updates over WebSocket too.
 import { ApiClient, errorWithCode } from "./client";
 import type {
   FleetPageQuery,
@@ -17,6 +18,7 @@ import type {
   TriggerReportMutation,
   TriggerReportMutationVariables,
 } from "./generated/graphql";
+import { liveClient, subscribeStoreEvents, until } from "./live";
 import { FleetPage, RecordPolls, ReportState, StoreDetail, StorePolls, TriggerReport } from "./operations";
 
 function environment(name: string, fallback?: string): string {
@@ -129,7 +131,59 @@ async function main(): Promise<void> {
     if (Date.now() > deadline) throw new Error("report not complete in 90 s");
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+  const liveStoreId = process.env["LIVE_STORE_ID"];
+  if (liveStoreId !== undefined && liveStoreId !== "") await liveChecks(client, liveStoreId);
   console.log(JSON.stringify({ done: true }));
+}
+
+/** storeEvents over WebSocket: a live inactive poll is told as STORE_DOWN within a second. */
+async function liveChecks(client: ApiClient, storeId: string): Promise<void> {
+  const apiUrl = environment("API_URL");
+  const record = async (at: Date, status: string): Promise<void> => {
+    const result = await client.data<RecordPollsMutation, RecordPollsMutationVariables>(RecordPolls, {
+      polls: [{ storeId, timestampUtc: at.toISOString(), status }],
+    });
+    if (result.recordPolls?.loaded !== 1) throw new Error(`poll not recorded: ${JSON.stringify(result)}`);
+  };
+
+  // A wrong token: the socket is closed with 4403, nothing is delivered.
+  const stranger = liveClient(apiUrl, "not-a-token");
+  const refused = subscribeStoreEvents(stranger, {});
+  await until(() => refused.failure !== undefined, 10_000, "the refusal of a wrong token");
+  check("live: wrong token closed with 4403", (refused.failure as { code?: number }).code === 4403, refused.failure);
+  await stranger.dispose();
+
+  const live = liveClient(apiUrl, process.env["API_TOKEN"]);
+  const subscription = subscribeStoreEvents(live, { storeIds: [storeId] });
+  // The server starts listening after the subscribe message, and does not say when: pairs
+  // of polls (inactive, active) until the pair's STORE_UP arrives; the store is then up.
+  const warmUp = Date.now() - 30 * 60 * 1000;
+  let listening = false;
+  for (let step = 0; step < 20 && !listening; step++) {
+    const up = new Date(warmUp + (2 * step + 1) * 1000);
+    await record(new Date(warmUp + 2 * step * 1000), "inactive");
+    await record(up, "active");
+    listening = await until(
+      () => subscription.events.some((e) => e.event === "STORE_UP" && Date.parse(e.pollTimestamp ?? "") === up.getTime()),
+      1000, "a warm-up STORE_UP",
+    ).then(() => true, () => false);
+  }
+  check("live: subscribed", listening && subscription.failure === undefined, subscription.failure);
+
+  const heard = subscription.events.length;
+  const polled = new Date(Date.now() - 10_000);
+  const sent = Date.now();
+  await record(polled, "inactive");
+  await until(() => subscription.events.length > heard, 5000, "STORE_DOWN");
+  const elapsed = Date.now() - sent;
+  const down = subscription.events[heard];
+  check(
+    "live: STORE_DOWN within a second",
+    down !== undefined && down.event === "STORE_DOWN" && down.storeId === storeId && Date.parse(down.pollTimestamp ?? "") === polled.getTime() && elapsed < 1000,
+    { elapsed, down },
+  );
+  subscription.stop();
+  await live.dispose();
 }
 
 main().catch((error: unknown) => {

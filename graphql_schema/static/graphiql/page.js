@@ -4,6 +4,8 @@
 // readCookie below. Same behaviour: the query (?q=), variables and headers come from the
 // URL; requests carry X-CSRFToken from the CSRF cookie when there is one; the headers
 // editor (Authorization: Bearer ...), docs explorer, history and query explorer are on.
+// Subscriptions go over WebSocket to the same URL (graphql-transport-ws, with the graphql-ws
+// client inside graphiql.min.js): the headers editor's headers are connection_init's payload.
 (function () {
   "use strict";
 
@@ -36,6 +38,9 @@ query FleetUptime {
 #   mutation { triggerReport { id status userErrors { field message code } } }
 # and its progress, with the id it answered:
 #   query { report(id: "...") { status completed { downloadUrl } } }
+# Live, over WebSocket (the token under Headers goes along): your stores' events as
+# they happen; run it, then send a poll (recordPolls) from elsewhere:
+#   subscription { storeEvents { event storeId at } }
 `;
 
   const container = document.getElementById("graphiql");

@@ -1,6 +1,5 @@
 import os
 import signal
-import sys
 import time
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from monitoring.tools.processes import (
     server_address,
     start_child,
     stop_process_group,
+    web_server_command,
     write_run_record,
 )
 from monitoring.worker.supervisor import ClusterSupervisor, cluster_names, supervisors_stop
@@ -21,12 +21,13 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 class Command(BaseCommand):
     help = (
-        "Serve the app (runserver) with its django-q2 worker clusters (qcluster: reports, and alerts) "
+        "Serve the app (uvicorn: HTTP and the GraphQL WebSocket on one port) with its django-q2 worker clusters "
+        "(qcluster: reports, and alerts) "
         "alongside, each cluster under a supervisor that restarts it when it exits or stops making progress "
         "(monitoring.worker.supervisor): what `make run` runs. Each is a child process in a process group of its "
         "own; Ctrl-C, SIGTERM (`make stop`) or the web server exiting stops them all."
     )
-    requires_system_checks = []  # runserver runs them, in its own process
+    requires_system_checks = []  # not needed to start children; each loads the settings itself
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -57,10 +58,8 @@ class Command(BaseCommand):
         for signum in STOP_SIGNALS:
             signal.signal(signum, request_stop)
 
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        runserver = [*manage, "runserver", server_address(host, port), "--noreload"]
-        if "whitenoise.middleware.WhiteNoiseMiddleware" not in settings.MIDDLEWARE:
-            runserver.append("--insecure")  # serve the admin's and GraphiQL's static files without DEBUG
+        # Static files (the admin's, GraphiQL's) are served by WhiteNoise, DEBUG or not.
+        web_server = web_server_command(host, port)
         record = None
         clusters.extend(
             ClusterSupervisor(name=name, data_dir=settings.DATA_DIR, say=self._say) for name in cluster_names()
@@ -76,10 +75,11 @@ class Command(BaseCommand):
         try:
             for cluster in clusters:
                 cluster.start()
-            children["web server"] = start_child(runserver)
+            children["web server"] = start_child(web_server, cwd=settings.BASE_DIR)
             record = record_children()
             self.stdout.write(
-                f"serving http://{server_address(host, port)}/ (web server pid {children['web server'].pid}, "
+                f"serving http://{server_address(host, port)}/ and ws://{server_address(host, port)}/graphql/ "
+                f"(web server pid {children['web server'].pid}, "
                 f"worker clusters {', '.join(f'{c.name} pid {c.pgid}' for c in clusters)}, supervised); "
                 "Ctrl-C or `make stop` stops them all",
             )
