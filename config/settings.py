@@ -460,7 +460,6 @@ FLEET_SUMMARY_MAX_AGE_SECONDS = float(os.environ.get("FLEET_SUMMARY_MAX_AGE_SECO
 # A connection holds at most LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once
 # (the next is refused with an error); browsers on another origin may open one only
 # from CORS_ALLOWED_ORIGINS (above, as for HTTP).
-REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
