@@ -294,10 +294,14 @@ CORS_PREFLIGHT_MAX_AGE = int(os.environ.get("CORS_PREFLIGHT_MAX_AGE", "7200"))
 # Without a bearer token the API answers for every store (the demo) or 401 (production).
 API_ANONYMOUS_ACCESS = env_bool("API_ANONYMOUS_ACCESS", not PRODUCTION)
 
-# Reports are computed this many stores at a time (chunks, in store_id order; several are
-# parallel tasks): a report's memory follows this, not the fleet; each chunk
-# reads the week's poll pages again, so bigger chunks are faster.
-REPORT_CHUNK_SIZE = int(os.environ.get("REPORT_CHUNK_SIZE", "10000"))
+# Reports are computed this many stores at a time at most (chunks, in store_id order; at
+# least one per worker, of equal sizes; several are parallel tasks): a report's memory
+# follows this, not the fleet. A week reads kept days and about two days of polls per
+# store, so a chunk of 30,000 stores holds about 2 M polls.
+REPORT_CHUNK_SIZE = int(os.environ.get("REPORT_CHUNK_SIZE", "30000"))
+# `generate_report` (and other whole-fleet CSVs written in one process) computes this
+# many chunks at a time, in threads, while it writes the file in order.
+REPORT_PROCESS_THREADS = int(os.environ.get("REPORT_PROCESS_THREADS", "2"))
 # Report workers lower their CPU priority by this much (nice) before their first report,
 # so web requests go first on a shared machine (0: unchanged).
 REPORT_WORKER_NICE = int(os.environ.get("REPORT_WORKER_NICE", "10"))

@@ -24,6 +24,7 @@ from monitoring.kernel.errors import InputError
 from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows
 from monitoring.kernel.periods import WEEK, default_horizon
 from monitoring.models import Store
+from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
 from monitoring.stores.selectors import default_as_of, store_pks_in_code_point_order, stores_in_scope
 from monitoring.stores.summaries import daily_totals, range_totals
 
@@ -193,13 +194,23 @@ def range_rows_chunked(
     store_ids: Sequence[str] | None = None,
     owner_id: int | None = None,
     chunk_size: int | None = None,
+    parallel: int = 1,
 ) -> Iterator[list[dict]]:
     """The range's rows a chunk of stores at a time, in store_id code-point order (each
-    chunk read and computed once the previous one is consumed)."""
-    chunk_size = chunk_size or range_chunk_size(start=start, end=end, horizon=horizon)
-    for pks in store_pks_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size):
+    chunk read and computed once the previous one is consumed; with `parallel` > 1, that
+    many chunks at a time in threads)."""
+    if chunk_size is None:
+        total = len(stores_in_scope(store_ids=store_ids, owner_id=owner_id))
+        chunk_size = balanced_chunk_size(
+            total=total, size=range_chunk_size(start=start, end=end, horizon=horizon), parallel=parallel
+        )
+
+    def compute(pks: list[int]) -> list[dict]:
         stores = stores_in_scope(store_ids=None, store_pks=pks)
-        yield sorted(range_rows(stores=stores, start=start, end=end, horizon=horizon), key=lambda r: r["store_id"])
+        return sorted(range_rows(stores=stores, start=start, end=end, horizon=horizon), key=lambda r: r["store_id"])
+
+    batches = store_pks_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
+    yield from computed_in_order(batches, compute, parallel=parallel)
 
 
 def range_csv_header(out: TextIO) -> PeopleCsvWriter:
@@ -225,7 +236,10 @@ def range_csv_write(
     horizon = horizon or default_horizon()
     writer = range_csv_header(out)
     count = 0
-    for rows in range_rows_chunked(start=start, end=end, horizon=horizon, store_ids=store_ids, owner_id=owner_id):
+    for rows in range_rows_chunked(
+        start=start, end=end, horizon=horizon, store_ids=store_ids, owner_id=owner_id,
+        parallel=settings.REPORT_PROCESS_THREADS,
+    ):
         range_csv_rows(writer, rows)
         count += len(rows)
     return start, end, count

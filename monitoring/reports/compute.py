@@ -16,6 +16,7 @@ from monitoring.kernel.errors import InputError
 from monitoring.kernel.periods import default_horizon
 from monitoring.models import Store
 from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows
+from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
 from monitoring.stores.selectors import default_as_of, store_pks_in_code_point_order, stores_in_scope
 from monitoring.stores.summaries import range_totals
 
@@ -188,14 +189,22 @@ def chunked_rows(
     store_ids: Sequence[str] | None = None,
     owner_id: int | None = None,
     chunk_size: int | None = None,
+    parallel: int = 1,
 ) -> Iterator[list[dict]]:
     """The report's rows, a chunk of stores at a time in store_id code-point order: each
     chunk's hours and polls are read and computed only when the previous chunk has been
-    consumed, so memory follows REPORT_CHUNK_SIZE, not the fleet."""
-    chunk_size = chunk_size or settings.REPORT_CHUNK_SIZE
-    for pks in store_pks_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size):
-        stores = stores_in_scope(store_ids=None, store_pks=pks)
-        yield by_store_id(compute_rows(stores=stores, as_of=as_of, horizon=horizon))
+    consumed (with `parallel` > 1, that many chunks at a time in threads), so memory
+    follows REPORT_CHUNK_SIZE, not the fleet."""
+    if chunk_size is None:
+        total = len(stores_in_scope(store_ids=store_ids, owner_id=owner_id))
+        chunk_size = balanced_chunk_size(total=total, size=settings.REPORT_CHUNK_SIZE, parallel=parallel)
+
+    def compute(pks: list[int]) -> list[dict]:
+        return by_store_id(compute_rows(stores=stores_in_scope(store_ids=None, store_pks=pks), as_of=as_of,
+                                        horizon=horizon))
+
+    batches = store_pks_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
+    yield from computed_in_order(batches, compute, parallel=parallel)
 
 
 def report_csv_write(
@@ -211,7 +220,10 @@ def report_csv_write(
     as_of = resolve_as_of(as_of, owner_id=owner_id)
     writer = write_csv_header(out)
     count = 0
-    for rows in chunked_rows(as_of=as_of, horizon=horizon or default_horizon(), store_ids=store_ids, owner_id=owner_id):
+    for rows in chunked_rows(
+        as_of=as_of, horizon=horizon or default_horizon(), store_ids=store_ids, owner_id=owner_id,
+        parallel=settings.REPORT_PROCESS_THREADS,
+    ):
         write_csv_rows(writer, rows)
         count += len(rows)
     return as_of, count

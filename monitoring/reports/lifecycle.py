@@ -4,7 +4,6 @@ worker task that writes its rows in one transaction; the last chunk in writes th
 to the report storage. Failover (heartbeats, the sweep) is in .failover; queueing in .queue."""
 
 import logging
-import math
 from datetime import datetime, timedelta
 from typing import Sequence
 
@@ -28,6 +27,7 @@ from monitoring.reports.compute import (
     resolve_as_of,
     validate_report_request,
 )
+from monitoring.stores.chunks import balanced_chunk_size
 from monitoring.stores.selectors import store_pks_in_code_point_order, stores_in_scope
 
 logger = logging.getLogger(__name__)
@@ -63,10 +63,6 @@ def report_create(
     return report
 
 
-#: Stores below which a report is not split further just to keep every worker busy.
-_MIN_CHUNK = 1000
-
-
 def _plan_chunks(*, report: Report) -> None:
     """The report's chunks: its stores in store_id order, REPORT_CHUNK_SIZE at a time
     (read through a server-side cursor: no list of the whole fleet in memory)."""
@@ -75,11 +71,10 @@ def _plan_chunks(*, report: Report) -> None:
         size = history.range_chunk_size(
             start=report.range_start, end=report.as_of, horizon=timedelta(minutes=report.horizon_minutes)
         )
-    # As many chunks as that needs, but at least one per report worker, of equal sizes:
-    # 14,000 stores on two workers are 7,000 each, not 10,000 then 4,000.
-    total = len(stores_in_scope(store_ids=report.store_ids, owner_id=report.owner_id))
-    chunks = max(math.ceil(total / size), min(settings.Q_CLUSTER["workers"], math.ceil(total / _MIN_CHUNK)), 1)
-    size = max(1, math.ceil(total / chunks))
+    size = balanced_chunk_size(
+        total=len(stores_in_scope(store_ids=report.store_ids, owner_id=report.owner_id)),
+        size=size, parallel=settings.Q_CLUSTER["workers"],
+    )
     index = -1
     for index, pks in enumerate(
         store_pks_in_code_point_order(store_ids=report.store_ids, owner_id=report.owner_id, batch=size)
