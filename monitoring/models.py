@@ -456,10 +456,11 @@ class ReportRangeRow(models.Model):
     business_minutes = models.FloatField()
     # Part of the range lay where polls are pruned: answered from whole kept days there.
     whole_days = models.BooleanField(default=False)
-    # Lost revenue over the range and its at-risk part (docs/rules.md §13), in the
-    # store's currency; null: no estimate (no revenue rows, or polls pruned in the range).
-    lost_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
-    revenue_at_risk = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    # Lost revenue over the range and its at-risk part (docs/rules.md §13), in whole
+    # cents of the store's currency; null: no estimate (no revenue rows, or polls pruned
+    # in the range). Cents, so that rows go in by binary COPY as every other column.
+    lost_revenue_cents = models.BigIntegerField(null=True, blank=True)
+    revenue_at_risk_cents = models.BigIntegerField(null=True, blank=True)
     revenue_currency = models.CharField(max_length=3, null=True, blank=True)
 
     class Meta:

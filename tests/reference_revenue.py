@@ -28,13 +28,17 @@ HOUR_US = 3600 * 1_000_000
 CENT = Decimal("0.01")
 
 
-def _instant(us: int) -> datetime:
+def instant(us: int) -> datetime:
     return EPOCH + timedelta(microseconds=us)
 
 
-def local_hour(us: int, zone: ZoneInfo) -> tuple[int, int]:
-    """(weekday 0 = Monday, wall-clock hour) of the instant `us` in `zone`."""
-    local = _instant(us).astimezone(zone)
+def us(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def local_hour(moment_us: int, zone: ZoneInfo) -> tuple[int, int]:
+    """(weekday 0 = Monday, wall-clock hour) of the instant `moment_us` in `zone`."""
+    local = instant(moment_us).astimezone(zone)
     return local.weekday(), local.hour
 
 
@@ -77,13 +81,23 @@ def exposure(schedule, polls, start_us: int, end_us: int, as_of_us: int, horizon
     return down, unknown
 
 
-def priced(times: dict[tuple[int, int], int], rates: dict[tuple[int, int], Decimal]) -> Decimal:
-    """Σ µs / one hour's µs × that hour's expected revenue, rounded to cents half to even
-    once (an hour without a rate expects 0)."""
+def exact(times: dict[tuple[int, int], int], rates: dict[tuple[int, int], Decimal]) -> Decimal:
+    """Σ µs / one hour's µs × that hour's expected revenue, not rounded (an hour without a
+    rate expects 0)."""
     with localcontext() as context:
         context.prec = 80  # far more digits than any sum here: the division is exact enough
-        total = sum((Decimal(us) * rates.get(hour, Decimal(0)) for hour, us in times.items()), Decimal(0))
-        return (total / HOUR_US).quantize(CENT, rounding=ROUND_HALF_EVEN)
+        total = sum((Decimal(length) * rates.get(hour, Decimal(0)) for hour, length in times.items()), Decimal(0))
+        return total / HOUR_US
+
+
+def rounded(amount: Decimal) -> Decimal:
+    """To cents, half to even."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def priced(times: dict[tuple[int, int], int], rates: dict[tuple[int, int], Decimal]) -> Decimal:
+    """`exact`, rounded to cents half to even once."""
+    return rounded(exact(times, rates))
 
 
 def lost_revenue(schedule, polls, rates, start_us: int, end_us: int, as_of_us: int, horizon_us: int):
@@ -94,5 +108,4 @@ def lost_revenue(schedule, polls, rates, start_us: int, end_us: int, as_of_us: i
 
 def local_midnight_us(day: date, zone_name: str | None) -> int:
     """00:00 local on `day` as UTC µs (zoneinfo, fold=0)."""
-    local = datetime.combine(day, time(0), ZoneInfo(zone_name or DEFAULT_ZONE))
-    return (local.astimezone(UTC) - EPOCH) // timedelta(microseconds=1)
+    return us(datetime.combine(day, time(0), ZoneInfo(zone_name or DEFAULT_ZONE)).astimezone(UTC))

@@ -23,13 +23,13 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='reportrangerow',
-            name='lost_revenue',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True),
+            name='lost_revenue_cents',
+            field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='reportrangerow',
-            name='revenue_at_risk',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True),
+            name='revenue_at_risk_cents',
+            field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='reportrangerow',

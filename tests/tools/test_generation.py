@@ -21,7 +21,7 @@ from monitoring.tools.generation import DEFAULT_END, generate_dataset
 
 from tests.processes import ROOT
 
-FILES = ("store_status.csv", "menu_hours.csv", "timezones.csv")
+FILES = ("store_status.csv", "menu_hours.csv", "timezones.csv", "store_revenue.csv")
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC$")
 TIME_RE = re.compile(r"^\d\d:\d\d:\d\d$")
 STORES, DAYS, SEED = 400, 7, 7
