@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import numpy as np
-
 from monitoring.history import (
     CurrencyTotal,
     HistoryInputError,
@@ -18,7 +16,6 @@ from monitoring.history import (
     range_chunk_size,
     range_resolve,
 )
-from monitoring.engine.revenue import ExactCents
 from monitoring.kernel.periods import default_horizon
 from monitoring.models import StoreRevenue
 from monitoring.stores.access import Access, stores_visible
@@ -51,12 +48,4 @@ def fleet_lost_revenue(
     size = range_chunk_size(start=start, end=end, horizon=horizon)
     for first in range(0, len(stores), size):
         parts.append(lost_revenue_of_range(stores=stores[first : first + size], start=start, end=end, horizon=horizon))
-    if not parts:
-        return start, end, []
-    whole = WindowsLostRevenue(
-        lost=ExactCents(*(np.concatenate([getattr(p.lost, f) for p in parts]) for f in ("whole", "part"))),
-        at_risk=ExactCents(*(np.concatenate([getattr(p.at_risk, f) for p in parts]) for f in ("whole", "part"))),
-        currency=[code for p in parts for code in p.currency],
-        known=np.concatenate([p.known for p in parts]),
-    )
-    return start, end, whole.totals()
+    return start, end, WindowsLostRevenue.concatenate(parts).totals()

@@ -71,6 +71,23 @@ class WindowsLostRevenue:
     def __len__(self) -> int:
         return len(self.currency)
 
+    def take(self, index: np.ndarray) -> WindowsLostRevenue:
+        index = np.asarray(index, dtype=np.int64)
+        return WindowsLostRevenue(
+            self.lost.take(index), self.at_risk.take(index), [self.currency[i] for i in index.tolist()], self.known[index]
+        )
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[WindowsLostRevenue]) -> WindowsLostRevenue:
+        return cls(
+            ExactCents(*(np.concatenate([getattr(p.lost, f) for p in parts] or [np.zeros(0, np.int64)])
+                         for f in ("whole", "part"))),
+            ExactCents(*(np.concatenate([getattr(p.at_risk, f) for p in parts] or [np.zeros(0, np.int64)])
+                         for f in ("whole", "part"))),
+            [code for p in parts for code in p.currency],
+            np.concatenate([p.known for p in parts] or [np.zeros(0, bool)]),
+        )
+
     def item(self, i: int) -> LostRevenue | None:
         """Window i's figures rounded to cents; None: no estimate."""
         if not self.known[i]:
