@@ -164,18 +164,23 @@ def window_hour_exposure(
         d_hi = np.minimum(chunk.hi[down], key_b[d_local]) - to_key[d_local]
         # The stretches outside every piece: before each piece (from the previous one's end,
         # or the window's start), after each window's last piece, and windows without any.
-        p_lo = np.clip(chunk.lo, key_a[local], key_b[local])
-        p_hi = np.clip(chunk.hi, key_a[local], key_b[local])
+        w_a, w_b = key_a[local], key_b[local]
+        p_lo = np.clip(chunk.lo, w_a, w_b)
+        p_hi = np.clip(chunk.hi, w_a, w_b)
         follows = np.zeros(len(local), bool)  # the piece before is of the same window
         follows[1:] = local[1:] == local[:-1]
         last = np.ones(len(local), bool)  # the window's last piece
         last[:-1] = local[1:] != local[:-1]
-        previous_hi = np.roll(p_hi, 1)
-        bare = np.setdiff1d(np.arange(len(wi), dtype=I64), local)
-        g_local = np.concatenate((local, local[last], bare))
-        g_lo = np.concatenate((np.where(follows, previous_hi, key_a[local]), p_hi[last], key_a[bare]))
-        g_hi = np.concatenate((p_lo, key_b[local[last]], key_b[bare]))
-        busy = axis.measure_to(g_hi) > axis.measure_to(g_lo)
+        before = np.where(follows, np.roll(p_hi, 1), w_a)  # where the stretch before each piece begins
+        gap = np.flatnonzero(p_lo > before)  # most pieces meet the one before: no stretch
+        has_pieces = np.zeros(len(wi), bool)
+        has_pieces[local] = True
+        bare = np.flatnonzero(~has_pieces)
+        g_local = np.concatenate((local[gap], local[last], bare))
+        g_lo = np.concatenate((before[gap], p_hi[last], key_a[bare]))
+        g_hi = np.concatenate((p_lo[gap], key_b[local[last]], key_b[bare]))
+        busy = g_hi > g_lo
+        busy[busy] = axis.measure_to(g_hi[busy]) > axis.measure_to(g_lo[busy])  # with business time
         g_local, g_lo, g_hi = g_local[busy], g_lo[busy] - to_key[g_local[busy]], g_hi[busy] - to_key[g_local[busy]]
         for lo, hi, owner_local, keys, sums in ((d_lo, d_hi, d_local, keys_down, us_down),
                                                 (g_lo, g_hi, g_local, keys_unknown, us_unknown)):
