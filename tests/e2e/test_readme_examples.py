@@ -255,7 +255,7 @@ class Run:
                 assert [row[0] for row in rows[1:]] == sorted(set(stores))
         if "/tmp/generated" in outputs:
             assert sorted(p.name for p in Path(outputs["/tmp/generated"]).iterdir()) == [
-                "menu_hours.csv", "store_status.csv", "timezones.csv"]
+                "menu_hours.csv", "store_revenue.csv", "store_status.csv", "timezones.csv"]
             shutil.rmtree(outputs["/tmp/generated"])  # 135 MB
         if name == "create_api_token":
             assert len(stdout.getvalue().strip()) >= 20  # the token, printed once
