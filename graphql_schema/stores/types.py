@@ -22,7 +22,6 @@ from monitoring.kernel.periods import DEFAULT_TIMEZONE, default_horizon, zone_na
 from monitoring.stores.access import stores_visible
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 from monitoring.reports import horizon_from_minutes
-from monitoring.stores.revenue import store_revenue_rows
 from monitoring.stores.special_hours import special_hours_between
 from monitoring.stores.timeline import store_incidents, store_timeline
 
@@ -318,10 +317,11 @@ class StoreType:
         ]
 
     @strawberry_django.field(
+        prefetch_related=["revenue"],  # a page of stores: one query for all their rows
         description=(
             "What the store expects to earn in each local hour of the week (docs/rules.md §13); null when it has no"
             " rows: no lost revenue is estimated for it."
         ),
     )
     def expected_revenue(self, root: Store) -> ExpectedRevenueType | None:
-        return ExpectedRevenueType.of(store_revenue_rows(store=root))
+        return ExpectedRevenueType.of(sorted(root.revenue.all(), key=lambda row: (row.day_of_week, row.hour)))

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from monitoring.models import Owner, Store, StoreRevenue
+from monitoring.reports import report_run
 from monitoring.stores.access import token_create
 from monitoring.stores.revenue import store_revenue_set
 from tests import reference_revenue as ref
@@ -191,13 +192,15 @@ SET = """mutation($id: ID!, $rows: [ExpectedRevenueInput!]!, $currency: String!)
 
 def test_set_store_revenue_replaces_the_rows_and_moves_the_figures(client, world):
     data, _ = world
+    asked = f'{{ store(id: "{WITHOUT_ROWS}") {{ uptime(asOf: "{AS_OF.isoformat()}") {{ week {{ {LOST} }} }} }} }}'
+    assert graphql(client, asked)["data"]["store"]["uptime"]["week"]["lostRevenue"] is None  # read, and cached
     rows = [{"dayOfWeek": d, "hour": h, "expectedRevenue": "100"} for d in range(7) for h in range(24)]
     done = graphql(client, SET, {"id": WITHOUT_ROWS, "rows": rows, "currency": "eur"})["data"]["setStoreRevenue"]
     assert done["userErrors"] == []
     assert done["expectedRevenue"]["currency"] == "EUR"
     assert len(done["expectedRevenue"]["hours"]) == 168
     assert done["expectedRevenue"]["hours"][0] == {"dayOfWeek": 0, "hour": 0, "expectedRevenue": "100.00"}
-    week = graphql(client, f'{{ store(id: "{WITHOUT_ROWS}") {{ uptime(asOf: "{AS_OF.isoformat()}") {{ week {{ {LOST} }} }} }} }}')
+    week = graphql(client, asked)  # the write moved the data version: not the cached answer
     flat = {(d, h): Decimal(100) for d in range(7) for h in range(24)}
     lost, at_risk = ref.lost_revenue(
         data.schedules[WITHOUT_ROWS], data.polls[WITHOUT_ROWS], flat, ref.us(AS_OF - timedelta(days=7)), ref.us(AS_OF),
@@ -262,3 +265,20 @@ def test_owners_see_and_write_only_their_own_stores_revenue(world):
         token=token,
     )["data"]["fleetLostRevenue"]
     assert totals == [{"currency": "USD", "stores": 1}]
+
+
+def test_a_reports_rows_have_the_lost_revenue_of_their_windows(client, world):
+    data, rates = world
+    triggered = graphql(client, f'mutation {{ triggerReport(asOf: "{AS_OF.isoformat()}") {{ id }} }}')
+    report_id = triggered["data"]["triggerReport"]["id"]
+    report_run(report_id=report_id)
+    rows = graphql(
+        client,
+        f"""query($id: ID!) {{ report(id: $id) {{ rows(pagination: {{limit: 3}}) {{ results {{ storeId
+            hour {{ {LOST} }} week {{ {LOST} }} }} }} }} }}""",
+        {"id": report_id},
+    )["data"]["report"]["rows"]["results"]
+    assert len(rows) == 3
+    for row in rows:
+        for name, length in (("hour", timedelta(hours=1)), ("week", timedelta(days=7))):
+            assert row[name]["lostRevenue"] == expected(data, rates, row["storeId"], AS_OF - length, AS_OF), row
