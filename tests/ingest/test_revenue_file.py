@@ -140,3 +140,22 @@ def test_load_data_takes_the_file_as_an_option(db, tmp_path):
     path = write(tmp_path, "mine.csv", "store_id,dayOfWeek,hour,expected_revenue,currency\n8,1,9,1.5,jpy\n")
     call_command("load_data", "--revenue", str(path), "--no-rejects-file", stdout=io.StringIO(), stderr=io.StringIO())
     assert revenue() == [("8", 1, 9, Decimal("1.50"), "JPY")]
+
+
+def test_the_first_load_takes_the_bulk_path_and_rebuilds_the_keys(db, tmp_path, monkeypatch):
+    """Into the empty table, the rows go in without its key and index, rebuilt after:
+    the same rows as the ordinary path, and the key holds again."""
+    from django.db import IntegrityError, transaction
+
+    from monitoring.ingest import revenue_file
+
+    monkeypatch.setattr(revenue_file, "REVENUE_BULK_MIN_ROWS", 1)
+    result = load_store_revenue_file(path=write(tmp_path, "store_revenue.csv", REVENUE_FILE))
+    assert "rebuild store_revenue_unique_hour" in result.timings
+    assert len(revenue()) == 6 and result.loaded == 6
+    again = load_store_revenue_file(path=write(tmp_path, "store_revenue.csv", REVENUE_FILE))
+    assert "rebuild store_revenue_unique_hour" not in again.timings  # not empty any more
+    assert (again.loaded, again.unchanged) == (0, 6)
+    row = StoreRevenue.objects.first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StoreRevenue.objects.create(store_id=row.store_id, day_of_week=row.day_of_week, hour=row.hour, expected_revenue=1)
