@@ -4,7 +4,9 @@
 
 Builds seeded synthetic schedules (mixed zones, 1–3 shifts a day, some stores 24x7,
 some closed days) and about 2 million hourly polls over a week, then times
-`compute_uptime` (best of N) and `business_intervals`, and prints peak RSS.
+`compute_uptime` (best of N), `business_intervals` and the week's lost revenue of every
+store (`engine.revenue`: time per local hour, priced at a rate for each hour of the
+week, as the fleet ranking computes it), and prints peak RSS.
 With --real-hours the schedules are the public data set's business hours and zones
 (../shared/data/loop-2023, every store in either file) and the polls are generated.
 """
@@ -23,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitoring.engine import Polls, Shift, StoreSchedule, business_intervals, compute_uptime  # noqa: E402
+from monitoring.engine.revenue import priced, window_hour_exposure  # noqa: E402
 
 ZONES = [
     None,
@@ -133,6 +136,22 @@ def main() -> None:
         store, s, e = business_intervals(schedules=schedules, start=as_of - timedelta(days=7), end=as_of)
         times.append(clock.perf_counter() - t0)
     print(f"business_intervals (one week): best {min(times) * 1000:.0f} ms, {len(store):,} merged intervals")
+
+    n = len(schedules)
+    rates = rng.integers(0, 50_000, (n, 7 * 24))  # cents per local hour of the week
+    ends = np.full(n, int(as_of.timestamp() * 1_000_000))
+    times = []
+    for _ in range(args.repeat):
+        t0 = clock.perf_counter()
+        exposure = window_hour_exposure(
+            schedules=schedules, polls=polls, window_store=np.arange(n), window_start_us=ends - 7 * 86_400_000_000,
+            window_end_us=ends,
+        )
+        lost, at_risk = priced(exposure, rates_cents=rates, window_store=np.arange(n), windows=n)
+        times.append(clock.perf_counter() - t0)
+    print(f"lost revenue (one week, every store): best {min(times) * 1000:.0f} ms, {len(exposure.window):,}"
+          f" (store, hour) entries; total lost {lost.total().rounded()[0] / 100:,.2f}, at risk"
+          f" {at_risk.total().rounded()[0] / 100:,.2f}")
 
     week = result.seconds[:, 2, :].sum(axis=0) / 3600
     print(f"week totals (hours): up {week[0]:,.0f}, down {week[1]:,.0f}, unknown {week[2]:,.0f}; "

@@ -195,6 +195,55 @@ class SpecialHours(models.Model):
         return f"{self.store}: {self.date:%Y-%m-%d} {hours}"
 
 
+class StoreRevenue(models.Model):
+    """The revenue a store expects in one local wall-clock hour of one weekday
+    (docs/rules.md §13): `hour` 0–23 is [HH:00, HH+1:00) local, `day_of_week` 0 =
+    Monday. An hour without a row expects 0; a store without rows has no estimate. A
+    store's rows share one currency (ISO 4217): every writer (the file, the API, the
+    admin) replaces a store's rows together and refuses two currencies."""
+
+    # No separate store index: the unique constraint leads with the store.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="revenue", db_index=False)
+    day_of_week = models.PositiveSmallIntegerField()  # 0 = Monday … 6 = Sunday
+    hour = models.PositiveSmallIntegerField()  # 0–23, local wall clock
+    expected_revenue = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default=values.DEFAULT_CURRENCY)
+
+    class Meta:
+        ordering = ["store", "day_of_week", "hour"]
+        verbose_name = "expected revenue"
+        verbose_name_plural = "expected revenue"
+        constraints = [
+            models.UniqueConstraint(fields=["store", "day_of_week", "hour"], name="store_revenue_unique_hour"),
+            models.CheckConstraint(
+                condition=models.Q(day_of_week__gte=0, day_of_week__lte=6), name="store_revenue_day_of_week_range"
+            ),
+            models.CheckConstraint(condition=models.Q(hour__gte=0, hour__lte=23), name="store_revenue_hour_range"),
+            models.CheckConstraint(condition=models.Q(expected_revenue__gte=0), name="store_revenue_not_negative"),
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="store_revenue_currency_code"),
+        ]
+
+    def clean_fields(self, exclude=None):
+        """Every field by the grammar (docs/rules.md §7): day 0–6, hour 0–23, an amount with
+        at most 2 decimals, an ISO 4217 code (kept in capitals)."""
+        _grammar_checks(
+            self,
+            exclude,
+            {
+                "day_of_week": lambda day: values.day_of_week(str(day), field="day_of_week"),
+                "hour": lambda hour: values.hour_of_day(str(hour), field="hour"),
+                "expected_revenue": lambda amount: values.money_amount(
+                    f"{amount:f}" if amount is not None else None, field="expected_revenue"
+                ),
+                "currency": lambda code: values.currency(code, field="currency"),
+            },
+        )
+
+    def __str__(self) -> str:
+        day = _DAYS[self.day_of_week] if 0 <= self.day_of_week < 7 else f"day {self.day_of_week}"
+        return f"{self.store}: {day} {self.hour:02d}:00 {self.expected_revenue} {self.currency}"
+
+
 #: The BRIN index of the poll instants ("all polls between t1 and t2").
 POLL_TIME_INDEX = "status_poll_time_brin"
 
@@ -327,6 +376,9 @@ class Report(models.Model):
     # (requested_as_of as asked, None = the latest poll when it runs), its rows are
     # ReportRangeRow and its CSV the range CSV. None: the weekly report.
     range_start = models.DateTimeField(null=True, blank=True)
+    # A range report's CSV has the lost-revenue columns (docs/rules.md §13): some store
+    # of the report had revenue rows when it ran.
+    revenue_columns = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -404,6 +456,12 @@ class ReportRangeRow(models.Model):
     business_minutes = models.FloatField()
     # Part of the range lay where polls are pruned: answered from whole kept days there.
     whole_days = models.BooleanField(default=False)
+    # Lost revenue over the range and its at-risk part (docs/rules.md §13), in whole
+    # cents of the store's currency; null: no estimate (no revenue rows, or polls pruned
+    # in the range). Cents, so that rows go in by binary COPY as every other column.
+    lost_revenue_cents = models.BigIntegerField(null=True, blank=True)
+    revenue_at_risk_cents = models.BigIntegerField(null=True, blank=True)
+    revenue_currency = models.CharField(max_length=3, null=True, blank=True)
 
     class Meta:
         ordering = ["store_id"]

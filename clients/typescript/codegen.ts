@@ -9,9 +9,10 @@ const config: CodegenConfig = {
     "src/generated/graphql.ts": {
       plugins: ["typescript", "typescript-operations"],
       config: {
-        // Every scalar typed, none left as `any` (DateTime: RFC 3339 UTC text, 6 fractional digits).
+        // Every scalar typed, none left as `any` (DateTime: RFC 3339 UTC text, 6 fractional digits;
+        // Decimal: an exact amount of money as text with two decimals, "1234.50").
         strictScalars: true,
-        scalars: { DateTime: "string", Date: "string", Time: "string", ID: "string" },
+        scalars: { DateTime: "string", Date: "string", Time: "string", ID: "string", Decimal: "string" },
         enumsAsTypes: true,
         useTypeImports: true,
         onlyOperationTypes: true,

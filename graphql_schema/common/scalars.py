@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timezone
+from decimal import Decimal
 
 from graphql import GraphQLError, ValueNode, value_from_ast_untyped
 from strawberry.types.scalar import ScalarDefinition
@@ -77,4 +78,19 @@ Time = _grammar_scalar(
     write=time.isoformat,
 )
 
-SCALAR_OVERRIDES = {datetime: DateTime, date: Date, time: Time}
+#: Amounts of money (docs/rules.md §13), exact: written as a string with two decimals,
+#: which a JavaScript number would not keep for large amounts; read by the grammar
+#: (`values.money_amount`: digits, at most two decimals, written as text).
+DecimalAmount = _grammar_scalar(
+    origin=Decimal,
+    name="Decimal",
+    description=(
+        "An exact amount of money in units of its currency, as a string with two decimals (\"1234.50\"), so that"
+        " no client rounds it through a binary float. Input: digits, then at most two decimals (\"1200\", \"85.5\");"
+        " a JSON number is refused."
+    ),
+    read=lambda value: values.money_amount(str(value) if isinstance(value, int) and not isinstance(value, bool) else value, field="Decimal"),
+    write=lambda value: f"{value:.2f}",
+)
+
+SCALAR_OVERRIDES = {datetime: DateTime, date: Date, time: Time, Decimal: DecimalAmount}

@@ -7,9 +7,12 @@ from typing import Annotated
 
 import strawberry
 
+import numpy as np
+
 from graphql_schema.common.arguments import as_of_argument
 from graphql_schema.common.errors import request_access
 from graphql_schema.common.units import rounded
+from graphql_schema.history.revenue import LOST_REVENUE_DESCRIPTION, LazyLostRevenue, LostRevenueType
 from monitoring import history
 from monitoring.kernel.periods import default_horizon
 from monitoring.models import Store
@@ -41,6 +44,11 @@ class RangeUptime:
             " the partial days at its edges are left out."
         )
     )
+    _revenue: strawberry.Private[LazyLostRevenue | None] = None
+
+    @strawberry.field(description=LOST_REVENUE_DESCRIPTION)
+    def lost_revenue(self) -> LostRevenueType | None:
+        return self._revenue.item(0) if self._revenue is not None else None
 
 
 @strawberry.type(
@@ -57,6 +65,17 @@ class DailyUptime:
     downtime_minutes: float = strawberry.field(description="Business time whose status was inactive, in minutes.")
     unknown_minutes: float = strawberry.field(description="Business time with no poll within H, in minutes.")
     business_minutes: float = strawberry.field(description="Business time that day, in minutes.")
+    _revenue: strawberry.Private[LazyLostRevenue | None] = None
+    _revenue_index: strawberry.Private[int] = 0
+
+    @strawberry.field(
+        description=(
+            "Lost revenue that day, and its at-risk part (docs/rules.md §13), the day's polls up to its end as evidence;"
+            " null when the store has no expected revenue, or the day's polls are pruned."
+        )
+    )
+    def lost_revenue(self) -> LostRevenueType | None:
+        return self._revenue.item(self._revenue_index) if self._revenue is not None else None
 
 
 RangeFrom = Annotated[datetime, strawberry.argument(name="from", description="Start of the range (included).")]
@@ -82,6 +101,12 @@ def uptime_between(
         store=root, start=as_of_argument(from_, name="from"), end=as_of_argument(to, name="to"), horizon=horizon,
         owner_id=request_access(info).owner_id,
     )
+    revenue = LazyLostRevenue(
+        lambda: history.lost_revenue_of_range(
+            stores=[(root.pk, root.store_id, root.timezone_name)], start=start, end=end,
+            horizon=horizon or default_horizon(),
+        )
+    )
     return RangeUptime(
         from_=start,
         to=end,
@@ -91,11 +116,19 @@ def uptime_between(
         unknown_minutes=rounded(row["unknown_minutes"]),
         business_minutes=rounded(row["business_minutes"]),
         whole_days_only=row["whole_days"],
+        _revenue=revenue,
     )
 
 
 def daily(root: Store, from_: DayFrom, to: DayTo, horizon_minutes: Horizon = None) -> list[DailyUptime]:
-    days = history.store_daily_figures(store=root, first=from_, last=to, horizon=horizon_from_minutes(horizon_minutes))
+    horizon = horizon_from_minutes(horizon_minutes) or default_horizon()
+    days = history.store_daily_figures(store=root, first=from_, last=to, horizon=horizon)
+    revenue = LazyLostRevenue(
+        lambda: history.lost_revenue_of_windows(
+            stores=[(root.pk, root.store_id, root.timezone_name)], window_store=np.zeros(len(days), np.int64),
+            window_start=[day.start for day in days], window_end=[day.end for day in days], horizon=horizon,
+        )
+    )
     return [
         DailyUptime(
             date=day.date,
@@ -105,6 +138,8 @@ def daily(root: Store, from_: DayFrom, to: DayTo, horizon_minutes: Horizon = Non
             downtime_minutes=rounded(day.downtime_minutes),
             unknown_minutes=rounded(day.unknown_minutes),
             business_minutes=rounded(day.business_minutes),
+            _revenue=revenue,
+            _revenue_index=index,
         )
-        for day in days
+        for index, day in enumerate(days)
     ]

@@ -16,9 +16,9 @@ from graphql_schema.common.errors import request_access
 from graphql_schema.common.fields import ObjectField
 from graphql_schema.common.pagination import Page, keyset_first, offset_paginated, page_cap
 from graphql_schema.common.payloads import UserErrorType, user_errors_field
-from graphql_schema.stores.uptime import UptimeWindow, uptime_window
+from graphql_schema.stores.uptime import UptimeWindow, uptime_window, windows_revenue
 from graphql_schema.common.units import rounded
-from monitoring.stores.access import reports_visible
+from monitoring.stores.access import reports_visible, stores_visible
 from monitoring.web.links import report_download_path
 from monitoring.models import Report, ReportRow
 
@@ -60,24 +60,47 @@ def _deprecated_unit(kind: str, window: str) -> dict:
 
 
 def _window_columns(window: str) -> list[str]:
-    return [f"{kind}_last_{window}" for kind in ("uptime", "downtime", "unknown", "incidents")]
+    # The row's report and store too: where its window finds its lost revenue (_row_revenue).
+    return ["report_id", "store_id", *(f"{kind}_last_{window}" for kind in ("uptime", "downtime", "unknown", "incidents"))]
+
+
+def _row_revenue(info: Info, root: ReportRow) -> dict:
+    """Where a report row's windows find their lost revenue (docs/rules.md §13): the
+    windows of its page's stores at the report's asOf and H, computed together when one
+    is first read, from the polls and expected revenue stored now; nothing for a store
+    gone since (its lostRevenue is null)."""
+    memo = info.context.request.__dict__.setdefault("_report_row_revenue", {})
+    if root.pk not in memo:
+        page = [row for row in getattr(root, "page_of", None) or [root] if row.pk not in memo]
+        if root not in page:
+            page.append(root)
+        report = Report.objects.only("as_of", "horizon_minutes").get(pk=root.report_id)
+        stores = list(
+            stores_visible(access=request_access(info)).filter(store_id__in=[row.store_id for row in page])
+            .order_by("pk").values_list("pk", "store_id", "timezone_name")
+        )
+        position = {store_id: i for i, (_pk, store_id, _zone) in enumerate(stores)}
+        revenue = windows_revenue(stores, as_of=report.as_of, horizon=timedelta(minutes=report.horizon_minutes))
+        for row in page:
+            memo[row.pk] = {"revenue": revenue, "position": position[row.store_id]} if row.store_id in position else {}
+    return memo[root.pk]
 
 
 @strawberry_django.type(ReportRow, name="ReportRow", filters=ReportRowFilter, description="One store's figures in a report.")
 class ReportRowType:
     store_id: strawberry.ID = strawberry_django.field(field_cls=ObjectField, description="The store's id.")
 
-    @strawberry_django.field(field_cls=ObjectField, only=_window_columns("hour"), description="The last hour, in minutes.")
-    def hour(self, root: ReportRow) -> UptimeWindow:
-        return uptime_window(root.__dict__, "hour")
+    @strawberry_django.field(only=_window_columns("hour"), description="The last hour, in minutes.")
+    def hour(self, root: ReportRow, info: Info) -> UptimeWindow:
+        return uptime_window(root.__dict__, "hour", **_row_revenue(info, root))
 
-    @strawberry_django.field(field_cls=ObjectField, only=_window_columns("day"), description="The last day, in minutes.")
-    def day(self, root: ReportRow) -> UptimeWindow:
-        return uptime_window(root.__dict__, "day")
+    @strawberry_django.field(only=_window_columns("day"), description="The last day, in minutes.")
+    def day(self, root: ReportRow, info: Info) -> UptimeWindow:
+        return uptime_window(root.__dict__, "day", **_row_revenue(info, root))
 
-    @strawberry_django.field(field_cls=ObjectField, only=_window_columns("week"), description="The last week, in minutes.")
-    def week(self, root: ReportRow) -> UptimeWindow:
-        return uptime_window(root.__dict__, "week")
+    @strawberry_django.field(only=_window_columns("week"), description="The last week, in minutes.")
+    def week(self, root: ReportRow, info: Info) -> UptimeWindow:
+        return uptime_window(root.__dict__, "week", **_row_revenue(info, root))
 
     @strawberry_django.field(**_deprecated_unit("uptime", "hour"))
     def uptime_last_hour(self, root: ReportRow) -> float:

@@ -13,11 +13,19 @@ from graphql_schema.common.payloads import REFUSALS, UserErrorType, refused, use
 from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.common.scalars import rfc3339
 from graphql_schema.stores.polls import MAX_POLLS_PER_REQUEST, PollInput, PollRejection, RecordPollsResult
+from graphql_schema.stores.revenue import (
+    ExpectedRevenueInput,
+    ExpectedRevenueType,
+    SetStoreRevenuePayload,
+    revenue_rows_argument,
+)
 from graphql_schema.stores.types import ShiftInput, SpecialHoursType, StoreType
 from monitoring.stores.access import stores_visible
 from monitoring.ingest import polls_record
-from monitoring.kernel.values import InvalidValue
+from monitoring.kernel import values
+from monitoring.kernel.values import DEFAULT_CURRENCY, InvalidValue
 from monitoring.models import Store
+from monitoring.stores.revenue import HOURS_OF_WEEK, store_revenue_set
 from monitoring.stores.special_hours import MAX_SHIFTS_PER_DATE, special_hours_clear, special_hours_set
 
 StoreIdArgument = Annotated[strawberry.ID, strawberry.argument(description="The store's id, exactly as stored.")]
@@ -128,6 +136,37 @@ class Mutation:
         except REFUSALS as error:
             return SetSpecialHoursPayload(special_hours=None, user_errors=refused(info, error))
         return SetSpecialHoursPayload(special_hours=rows, user_errors=[])
+
+    @strawberry_django.mutation(
+        handle_django_errors=False,
+        description=(
+            "A store's expected revenue (docs/rules.md §13): its rows become exactly `rows` (at most one per weekday and"
+            f" hour, {HOURS_OF_WEEK} in all), all in `currency` (ISO 4217, default USD); an empty list removes them (no"
+            " estimate any more). Writes are rate limited per caller (RATE_LIMITED). Input refused: `userErrors`,"
+            " nothing changed."
+        ),
+    )
+    def set_store_revenue(
+        self,
+        info: Info,
+        store_id: StoreIdArgument,
+        rows: Annotated[
+            list[ExpectedRevenueInput], strawberry.argument(description="The hours with expected revenue.")
+        ],
+        currency: Annotated[
+            str, strawberry.argument(description="The ISO 4217 code of every amount (USD, EUR, …).")
+        ] = DEFAULT_CURRENCY,
+    ) -> SetStoreRevenuePayload | None:
+        rate_limit(info, scope="writes")
+        try:
+            if len(rows) > HOURS_OF_WEEK:  # before reading any: a variable's list is unbounded
+                raise InvalidValue("rows", f"at most {HOURS_OF_WEEK} rows, one per weekday and hour")
+            store = _visible_store(info, store_id, name="storeId")
+            code = values.currency(currency, field="currency")
+            stored = store_revenue_set(store=store, rows=revenue_rows_argument(rows), currency=code)
+        except REFUSALS as error:
+            return SetStoreRevenuePayload(expected_revenue=None, user_errors=refused(info, error))
+        return SetStoreRevenuePayload(expected_revenue=ExpectedRevenueType.of(stored), user_errors=[])
 
     @strawberry_django.mutation(
         handle_django_errors=False,

@@ -15,8 +15,10 @@ from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, po
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
 from graphql_schema.common.units import minutes
 from graphql_schema.history import types as history_types
-from monitoring import engine
-from monitoring.kernel.periods import DEFAULT_TIMEZONE, zone_name
+from graphql_schema.history.revenue import LazyLostRevenue, LostRevenueType
+from graphql_schema.stores.revenue import ExpectedRevenueType
+from monitoring import engine, history
+from monitoring.kernel.periods import DEFAULT_TIMEZONE, default_horizon, zone_name
 from monitoring.stores.access import stores_visible
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 from monitoring.reports import horizon_from_minutes
@@ -132,6 +134,18 @@ class OutageIncident:
     start: datetime = strawberry.field(description="The first DOWN instant.")
     end: datetime = strawberry.field(description="Where the outage ends (excluded).")
     minutes_lost: float = strawberry.field(description="Business minutes DOWN within the incident (2 decimals).")
+    _revenue: strawberry.Private[LazyLostRevenue | None] = None
+    _revenue_index: strawberry.Private[int] = 0
+
+    @strawberry.field(
+        description=(
+            "Revenue the outage cost (docs/rules.md §13): its down minutes priced at each local hour's expected"
+            " revenue (an outage is down time, so nothing of it is at risk); null when the store has no expected"
+            " revenue."
+        )
+    )
+    def lost_revenue(self) -> LostRevenueType | None:
+        return self._revenue.item(self._revenue_index) if self._revenue is not None else None
 
 
 FromArgument = Annotated[datetime, strawberry.argument(name="from", description="Start of the range (included).")]
@@ -284,9 +298,30 @@ class StoreType:
         self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
     ) -> list[OutageIncident]:
         start, end = _range(from_, to)
-        incidents = store_incidents(
-            store=root, start=start, end=end, horizon=horizon_from_minutes(horizon_minutes)
+        horizon = horizon_from_minutes(horizon_minutes) or default_horizon()
+        incidents = store_incidents(store=root, start=start, end=end, horizon=horizon)
+        # Each incident's window, with the range's evidence (the polls up to `to`), as the incidents were found.
+        revenue = LazyLostRevenue(
+            lambda: history.lost_revenue_of_windows(
+                stores=[(root.pk, root.store_id, root.timezone_name)], window_store=[0] * len(incidents),
+                window_start=[i.start for i in incidents], window_end=[min(i.end, end) for i in incidents],
+                window_as_of=[end] * len(incidents), horizon=horizon,
+            )
         )
         return [
-            OutageIncident(start=i.start, end=i.end, minutes_lost=minutes(i.business_seconds_lost)) for i in incidents
+            OutageIncident(
+                start=i.start, end=i.end, minutes_lost=minutes(i.business_seconds_lost), _revenue=revenue,
+                _revenue_index=index,
+            )
+            for index, i in enumerate(incidents)
         ]
+
+    @strawberry_django.field(
+        prefetch_related=["revenue"],  # a page of stores: one query for all their rows
+        description=(
+            "What the store expects to earn in each local hour of the week (docs/rules.md §13); null when it has no"
+            " rows: no lost revenue is estimated for it."
+        ),
+    )
+    def expected_revenue(self, root: Store) -> ExpectedRevenueType | None:
+        return ExpectedRevenueType.of(sorted(root.revenue.all(), key=lambda row: (row.day_of_week, row.hour)))

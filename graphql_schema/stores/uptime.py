@@ -4,14 +4,16 @@ for the whole page (graphql_schema.common.pagination.Page gives each store its p
 per store; a single store is a page of one."""
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import numpy as np
 import strawberry
 
 from graphql_schema.common.errors import request_access
 from graphql_schema.common.fields import priced
 from graphql_schema.common.units import minutes
-from monitoring import engine
+from graphql_schema.history.revenue import LOST_REVENUE_DESCRIPTION, LazyLostRevenue, LostRevenueType
+from monitoring import engine, history
 from monitoring.reports import horizon_from_minutes, report_compute, store_report_compute, window_seconds
 from monitoring.stores.selectors import default_as_of
 
@@ -54,10 +56,39 @@ class UptimeWindow:
     incidents: int = strawberry.field(
         description="Outage incidents ending inside the window (a count), as Store.incidents lists them."
     )
+    _revenue: strawberry.Private[LazyLostRevenue | None] = None
+    _revenue_index: strawberry.Private[int] = 0
+
+    @strawberry.field(description=LOST_REVENUE_DESCRIPTION)
+    def lost_revenue(self) -> LostRevenueType | None:
+        return self._revenue.item(self._revenue_index) if self._revenue is not None else None
 
 
-def uptime_window(row: dict, name: str) -> UptimeWindow:
-    """The window `name` ("hour", "day", "week") of a report row in docs/rules.md §5 units."""
+#: The report's windows, in the order of engine.WINDOWS.
+WINDOW_NAMES = tuple(name for name, _ in engine.WINDOWS)
+
+
+def windows_revenue(
+    stores: list[tuple[int, str, str | None]], *, as_of: datetime, horizon: timedelta
+) -> LazyLostRevenue:
+    """The lost revenue of the report windows (hour, day, week before `as_of`) of each of
+    `stores`: window `3 * store + w` (w in WINDOW_NAMES' order), computed when first read."""
+    def compute() -> history.WindowsLostRevenue:
+        count = len(stores) * len(engine.WINDOWS)
+        return history.lost_revenue_of_windows(
+            stores=stores,
+            window_store=np.repeat(np.arange(len(stores)), len(engine.WINDOWS)),
+            window_start=[as_of - length for _ in stores for _, length in engine.WINDOWS],
+            window_end=[as_of] * count,
+            horizon=horizon,
+        )
+
+    return LazyLostRevenue(compute)
+
+
+def uptime_window(row: dict, name: str, *, revenue: LazyLostRevenue | None = None, position: int = 0) -> UptimeWindow:
+    """The window `name` ("hour", "day", "week") of a report row in docs/rules.md §5 units;
+    its lost revenue is window `3 * position + w` of `revenue` (`windows_revenue`)."""
     up, down, unknown = window_seconds(row, name)
     return UptimeWindow(
         kind=Window[name.upper()],
@@ -68,6 +99,8 @@ def uptime_window(row: dict, name: str) -> UptimeWindow:
         known_minutes=minutes(up + down),
         business_minutes=minutes(up + down + unknown),
         incidents=int(row.get(f"incidents_last_{name}") or 0),
+        _revenue=revenue,
+        _revenue_index=len(WINDOW_NAMES) * position + WINDOW_NAMES.index(name),
     )
 
 
@@ -85,8 +118,10 @@ class UptimeSummary:
     week: UptimeWindow = strawberry.field(description="The last week.")
 
 
-def uptime_summary(row: dict, *, as_of: datetime, horizon_minutes: int) -> UptimeSummary:
-    windows = {name: uptime_window(row, name) for name, _ in engine.WINDOWS}
+def uptime_summary(
+    row: dict, *, as_of: datetime, horizon_minutes: int, revenue: LazyLostRevenue | None = None, position: int = 0
+) -> UptimeSummary:
+    windows = {name: uptime_window(row, name, revenue=revenue, position=position) for name in WINDOW_NAMES}
     return UptimeSummary(
         as_of=as_of, horizon_minutes=horizon_minutes, windows=list(windows.values()),
         hour=windows["hour"], day=windows["day"], week=windows["week"],
@@ -108,7 +143,7 @@ def store_uptime(info: strawberry.Info, store, *, as_of: datetime | None, horizo
     owner_id = request_access(info).owner_id
     horizon = horizon_from_minutes(horizon_minutes)
     as_of = as_of or _default_as_of(request, owner_id=owner_id)
-    # One memo per request: (asOf asked, horizon) → store pk → (asOf, horizon, row).
+    # One memo per request: (asOf asked, horizon) → store pk → (asOf, horizon, row, revenue, position).
     memo = request.__dict__.setdefault("_uptime_rows", {}).setdefault((as_of, horizon), {})
     if store.pk not in memo:
         page = [s for s in getattr(store, "page_of", None) or [store] if s.pk not in memo]
@@ -121,8 +156,16 @@ def store_uptime(info: strawberry.Info, store, *, as_of: datetime | None, horizo
                 as_of=as_of, store_ids=[s.store_id for s in page], horizon=horizon, owner_id=owner_id
             )
         by_id = {row["store_id"]: row for row in computed.rows}
-        for member in page:
-            if member.store_id in by_id:
-                memo[member.pk] = (computed.as_of, computed.horizon, by_id[member.store_id])
-    computed_as_of, computed_horizon, row = memo[store.pk]
-    return uptime_summary(row, as_of=computed_as_of, horizon_minutes=int(computed_horizon.total_seconds() // 60))
+        members = [member for member in page if member.store_id in by_id]
+        # The page's lost revenue, one engine pass for all its windows when first read.
+        revenue = windows_revenue(
+            [(member.pk, member.store_id, member.timezone_name) for member in members],
+            as_of=computed.as_of, horizon=computed.horizon,
+        )
+        for position, member in enumerate(members):
+            memo[member.pk] = (computed.as_of, computed.horizon, by_id[member.store_id], revenue, position)
+    computed_as_of, computed_horizon, row, revenue, position = memo[store.pk]
+    return uptime_summary(
+        row, as_of=computed_as_of, horizon_minutes=int(computed_horizon.total_seconds() // 60), revenue=revenue,
+        position=position,
+    )

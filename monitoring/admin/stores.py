@@ -1,5 +1,6 @@
-"""Stores and their business hours: forms read with the grammar (docs/rules.md §7), stores
-reachable by their store id, links to the status page, a trigger-report action."""
+"""Stores, their business hours and expected revenue: forms read with the grammar
+(docs/rules.md §7), stores reachable by their store id, links to the status page, a
+trigger-report action."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from django.utils.http import urlencode
 from monitoring.kernel.periods import DEFAULT_TIMEZONE, zone_name
 from monitoring.kernel import values
 from monitoring.web.links import store_page_url
-from monitoring.models import BusinessHours, Store
+from monitoring.models import BusinessHours, Store, StoreRevenue
 from monitoring.reports import ReportInputError, report_create
 
 from monitoring.admin.common import DAY_NAMES, NulSafeAdmin, count_of, titled
@@ -117,6 +118,66 @@ class BusinessHoursInline(admin.TabularInline):
     ordering = ("day_of_week", "start_time_local")
 
 
+class StoreRevenueForm(forms.ModelForm):
+    """An hour's expected revenue read by the grammar of the revenue file (docs/rules.md
+    §13): day 0–6 (0 = Monday), hour 0–23 local, an amount with at most 2 decimals, an
+    ISO 4217 code."""
+
+    day_of_week = forms.TypedChoiceField(
+        choices=[("", "---------"), *((str(day), name) for day, name in enumerate(DAY_NAMES))],
+        coerce=lambda text: values.day_of_week(text, field="day_of_week"),
+    )
+    hour = GrammarField(
+        parse=lambda text: values.hour_of_day(text, field="hour"),
+        show=str,
+        help_text="0–23: the local hour from HH:00 to HH+1:00",
+        widget=forms.TextInput(attrs={"size": 4}),
+    )
+    expected_revenue = GrammarField(
+        parse=lambda text: values.money_amount(text, field="expected_revenue"),
+        show=lambda amount: f"{amount:.2f}",
+        help_text="e.g. 85.50",
+        widget=forms.TextInput(attrs={"size": 12}),
+    )
+    currency = GrammarField(
+        parse=lambda text: values.currency(text, field="currency"),
+        initial=values.DEFAULT_CURRENCY,
+        help_text="ISO 4217, the same on every row",
+        widget=forms.TextInput(attrs={"size": 4}),
+    )
+
+    class Meta:
+        model = StoreRevenue
+        fields = ("store", "day_of_week", "hour", "expected_revenue", "currency")
+
+
+class StoreRevenueFormSet(forms.BaseInlineFormSet):
+    """A store's rows share one currency: a change of currency is made on every row."""
+
+    def clean(self):
+        super().clean()
+        codes = {
+            form.cleaned_data["currency"]
+            for form in self.forms
+            if form.cleaned_data.get("currency") and not form.cleaned_data.get("DELETE")
+        }
+        if len(codes) > 1:
+            raise forms.ValidationError(
+                f"A store's expected revenue has one currency: these rows give {', '.join(sorted(codes))}."
+            )
+
+
+class StoreRevenueInline(admin.TabularInline):
+    model = StoreRevenue
+    form = StoreRevenueForm
+    formset = StoreRevenueFormSet
+    extra = 0
+    fields = ("day_of_week", "hour", "expected_revenue", "currency")
+    ordering = ("day_of_week", "hour")
+    verbose_name = "expected revenue (one local hour)"
+    verbose_name_plural = "expected revenue per local hour (docs/rules.md §13: none = no lost-revenue estimate)"
+
+
 class DayOfWeekFilter(admin.SimpleListFilter):
     title = "day"
     parameter_name = "day_of_week__exact"  # the parameter Django's own filter used
@@ -168,7 +229,7 @@ class StoreAdmin(NulSafeAdmin):
     search_fields = ("store_id",)
     search_help_text = "Store id (an exact match is listed first), or part of it."
     autocomplete_fields = ("owner",)
-    inlines = (BusinessHoursInline,)
+    inlines = (BusinessHoursInline, StoreRevenueInline)
     form = StoreAdminForm
     readonly_fields = ("status_page_link",)
     list_per_page = 100

@@ -29,13 +29,13 @@ midnight that does not exist maps as 02:30 does on a spring-forward day). A day 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from monitoring.engine.schedules import ShiftTable, business_axis, chunks, shift_table
+from monitoring.engine.schedules import Axis, ShiftTable, business_axis, chunks, shift_table
 from monitoring.engine.types import DEFAULT_HORIZON, Polls, StoreSchedule, DAY_US, I64, US
 from monitoring.engine.uptime import as_i64_us, incident_ends, normalised_polls
 from monitoring.engine.zones import td_us, wall_to_utc, zone_table, to_us
@@ -209,7 +209,36 @@ def _local_midnights(table: ShiftTable, first: date, last: date) -> np.ndarray:
     return out
 
 
-def _window_figures(table: ShiftTable, polls: Polls, ws, wa, wb, wz, H: int) -> WindowFigures:
+@dataclass
+class ChunkPieces:
+    """The pieces of one chunk of stores' windows (`window_pieces`): ``windows`` are
+    the indexes of the windows asked for, ``key_a`` / ``key_b`` their bounds on the
+    chunk's ``axis`` and ``c_a`` / ``c_b`` its cumulative business time there. Per
+    piece (an evidence poll's own time, in the order of the windows, then of time):
+    ``local`` its window (an index into ``windows``), ``lo`` / ``hi`` its bounds (axis
+    keys, not clipped), ``a`` / ``b`` its business measure clipped to the window (so
+    ``b - a`` is its business time there) and ``down`` its status. Pieces of one window
+    are disjoint and in time order; the window's business time outside every piece is
+    unknown."""
+
+    axis: Axis
+    windows: np.ndarray
+    key_a: np.ndarray
+    key_b: np.ndarray
+    c_a: np.ndarray
+    c_b: np.ndarray
+    local: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    down: np.ndarray
+
+
+def window_pieces(table: ShiftTable, polls: Polls, ws, wa, wb, wz, H: int) -> Iterator[ChunkPieces]:
+    """The pieces of every window, a chunk of stores at a time (``ws`` store index,
+    ``[wa, wb)`` the window, ``wz`` its as_of, µs; ``H`` the horizon in µs). Empty and
+    reversed windows are in no chunk."""
     n = table.n_stores
     ws, wa, wb, wz = (np.asarray(x, dtype=I64) for x in (ws, wa, wb, wz))
     m = len(ws)
@@ -217,17 +246,11 @@ def _window_figures(table: ShiftTable, polls: Polls, ws, wa, wb, wz, H: int) -> 
         raise ValueError("window arrays must have equal lengths")
     if m and (ws.min() < 0 or ws.max() >= n):
         raise ValueError("window store index out of range")
-    seconds = np.zeros((m, 3))
-    business = np.zeros(m)
-    incidents = np.zeros(m, I64)
-    starts_down = np.zeros(m, bool)
-    ends_down = np.zeros(m, bool)
-    result = WindowFigures(seconds, business, incidents, starts_down, ends_down)
     wb = np.maximum(wa, wb)  # a reversed window is empty
     wz = np.maximum(wz, wb)  # evidence reaches at least the window's end
     live = np.flatnonzero(wb > wa)
     if not len(live):
-        return result
+        return
     r0 = int(wa[live].min()) - H  # polls down to the earliest start - H may be evidence
     r1 = int(wz[live].max()) + 1  # a poll exactly at an as_of is evidence
 
@@ -256,13 +279,10 @@ def _window_figures(table: ShiftTable, polls: Polls, ws, wa, wb, wz, H: int) -> 
         key_b = axis.key(ws[wi], wb[wi])
         key_z = axis.key(ws[wi], wz[wi])
         c_a, c_b = axis.measure_to(key_a), axis.measure_to(key_b)
-        business[wi] = c_b - c_a
         # Each window's run of evidence polls: start - H <= t <= as_of.
         first = np.searchsorted(pk, key_a - H, side="left")
         count = np.searchsorted(pk, key_z, side="right") - first
         total = int(count.sum())
-        if not total:
-            continue
         local = np.repeat(np.arange(len(wi), dtype=I64), count)
         poll = np.repeat(first - (np.cumsum(count) - count), count) + np.arange(total, dtype=I64)
         k = pk[poll]
@@ -275,11 +295,25 @@ def _window_figures(table: ShiftTable, polls: Polls, ws, wa, wb, wz, H: int) -> 
         lo_c, hi_c = c_a[local], c_b[local]
         a = np.clip(axis.measure_to(lo), lo_c, hi_c)
         b = np.clip(axis.measure_to(hi), lo_c, hi_c)
+        yield ChunkPieces(axis, wi, key_a, key_b, c_a, c_b, local, lo, hi, a, b, ~up[poll])
+
+
+def _window_figures(table: ShiftTable, polls: Polls, ws, wa, wb, wz, H: int) -> WindowFigures:
+    m = len(ws)
+    seconds = np.zeros((m, 3))
+    business = np.zeros(m)
+    incidents = np.zeros(m, I64)
+    starts_down = np.zeros(m, bool)
+    ends_down = np.zeros(m, bool)
+    result = WindowFigures(seconds, business, incidents, starts_down, ends_down)
+    for chunk in window_pieces(table, polls, ws, wa, wb, wz, H):
+        wi, local, a, b, down = chunk.windows, chunk.local, chunk.a, chunk.b, chunk.down
+        business[wi] = chunk.c_b - chunk.c_a
+        if not len(local):
+            continue
         piece = b - a
-        down = ~up[poll]
         slot = local * 2 + down  # 2 * window + (0 up | 1 down)
-        sums = np.bincount(slot, piece, minlength=2 * len(wi)).reshape(len(wi), 2)
-        seconds[wi, :2] = sums
+        seconds[wi, :2] = np.bincount(slot, piece, minlength=2 * len(wi)).reshape(len(wi), 2)
         end_local, _end_c = incident_ends(local, down, a, b, piece)
         incidents[wi] = np.bincount(end_local, minlength=len(wi))
         busy = np.flatnonzero(piece > 0)
@@ -287,8 +321,8 @@ def _window_figures(table: ShiftTable, polls: Polls, ws, wa, wb, wz, H: int) -> 
             owner = local[busy]
             head = busy[np.r_[True, owner[1:] != owner[:-1]]]
             tail = busy[np.r_[owner[1:] != owner[:-1], True]]
-            starts_down[wi[local[head]]] = down[head] & (a[head] == c_a[local[head]])
-            ends_down[wi[local[tail]]] = down[tail] & (b[tail] == c_b[local[tail]])
+            starts_down[wi[local[head]]] = down[head] & (a[head] == chunk.c_a[local[head]])
+            ends_down[wi[local[tail]]] = down[tail] & (b[tail] == chunk.c_b[local[tail]])
     business /= US
     seconds /= US
     seconds[:, 2] = np.maximum(business - seconds[:, 0] - seconds[:, 1], 0.0)  # float rounding only

@@ -18,8 +18,11 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from monitoring import engine
+from monitoring.engine.revenue import ExactCents
+from monitoring.history import CurrencyTotal, LostRevenue, WindowsLostRevenue, lost_revenue_computed
 from monitoring.kernel.states import CLOSED, DOWN, STATES, UNKNOWN, UP
 from monitoring.kernel.periods import default_horizon
+from monitoring.stores.revenue import revenue_rates
 from monitoring.stores.selectors import polls_between, store_schedules, stores_polled
 
 WEEK = timedelta(days=7)
@@ -36,6 +39,7 @@ class FleetRow:
     last_poll_us: int | None = None  # the last poll within the week (+ H) read for the figures
     last_poll_active: bool | None = None
     silent: bool = False  # UNKNOWN, open, and more than H of business time without an evidence poll
+    lost_revenue: LostRevenue | None = None  # over the last week (docs/rules.md §13); None: no estimate
 
 
 def _silent(schedules, polls, stores, *, candidates: np.ndarray, start: datetime, as_of: datetime, h_us: int) -> np.ndarray:
@@ -126,6 +130,13 @@ def fleet_columns(
     schedules = store_schedules(stores=stores, start=start, end=as_of)
     polls = polls_between(stores=stores, start=start, end=as_of)
     result = engine.compute_uptime(schedules=schedules, polls=polls, as_of=as_of, horizon=horizon)
+    n = len(stores)
+    # The week's lost revenue, from the hours and polls just read (docs/rules.md §13).
+    lost = lost_revenue_computed(
+        schedules=schedules, polls=polls, rates=revenue_rates(store_pks=[pk for pk, _, _ in stores]),
+        window_store=np.arange(n), window_start_us=np.full(n, engine.to_us(as_of - WEEK)),
+        window_end_us=np.full(n, engine.to_us(as_of)), horizon=horizon,
+    )
     states, last_us, last_active, open_now = _current_states(schedules, polls, as_of=as_of, horizon=horizon)
     silent = _silent(
         schedules, polls, stores, candidates=np.flatnonzero((states == UNKNOWN) & open_now), start=start, as_of=as_of,
@@ -141,6 +152,7 @@ def fleet_columns(
         last_poll_us=last_us,
         last_poll_active=last_active,
         silent=silent,
+        revenue=lost,
     )
 
 
@@ -173,10 +185,14 @@ class FleetColumns:
     last_poll_us: np.ndarray  # int64; -1: no poll in the week read
     last_poll_active: np.ndarray  # bool
     silent: np.ndarray | None = None  # bool: UNKNOWN stores that are silent (None: none are)
+    #: The last week's lost revenue (docs/rules.md §13), exact (None: no store has an estimate).
+    revenue: WindowsLostRevenue | None = None
 
     def __post_init__(self) -> None:
         if self.silent is None:
             object.__setattr__(self, "silent", np.zeros(len(self.store_id), bool))
+        if self.revenue is None:
+            object.__setattr__(self, "revenue", WindowsLostRevenue.none(len(self.store_id)))
 
     def __len__(self) -> int:
         return len(self.store_id)
@@ -193,12 +209,21 @@ class FleetColumns:
             last_poll_us=last if last >= 0 else None,
             last_poll_active=bool(self.last_poll_active[i]) if last >= 0 else None,
             silent=bool(self.silent[i]),
+            lost_revenue=self.revenue.item(i),
         )
 
     def worst_first(self) -> "FleetColumns":
         """Worst first (`worst_first_order`): down now, then the lowest weekly uptime."""
         up, down = self.week[:, 0], self.week[:, 1]
         return self.take(worst_first_order(up=up, down=down, store_ids=self.store_id, down_now=self.state == DOWN))
+
+    def by_lost_revenue(self) -> "FleetColumns":
+        """Ordered by the last week's lost revenue (`lost_revenue_order`)."""
+        return self.take(lost_revenue_order(self.revenue, store_ids=self.store_id))
+
+    def revenue_totals(self, index: np.ndarray | None = None) -> list[CurrencyTotal]:
+        """The last week's lost revenue of the rows (of `index`), per currency."""
+        return self.revenue.totals(index)
 
     def take(self, index: np.ndarray) -> "FleetColumns":
         return FleetColumns(
@@ -211,6 +236,7 @@ class FleetColumns:
             last_poll_us=self.last_poll_us[index],
             last_poll_active=self.last_poll_active[index],
             silent=self.silent[index],
+            revenue=self.revenue.take(np.asarray(index, dtype=np.int64)),
         )
 
     def silent_count(self, index: np.ndarray | None = None) -> int:
@@ -250,6 +276,12 @@ class FleetColumns:
             silent=self.silent,
             store_id=np.frombuffer("\0".join(self.store_id).encode(), np.uint8),
             timezone_name=np.frombuffer("\0".join(zone or "" for zone in self.timezone_name).encode(), np.uint8),
+            revenue_known=self.revenue.known,
+            lost_whole=self.revenue.lost.whole,
+            lost_part=self.revenue.lost.part,
+            risk_whole=self.revenue.at_risk.whole,
+            risk_part=self.revenue.at_risk.part,
+            currency=np.frombuffer("\0".join(code or "" for code in self.revenue.currency).encode(), np.uint8),
         )
         return buffer.getvalue()
 
@@ -264,7 +296,32 @@ class FleetColumns:
                 week=arrays["week"], last_poll_us=arrays["last_poll_us"], last_poll_active=arrays["last_poll_active"],
                 # A ranking stored before silence was kept: none silent until its refresh.
                 silent=arrays["silent"] if "silent" in arrays.files else None,
+                # One stored before lost revenue was kept: no estimate until its refresh.
+                revenue=WindowsLostRevenue(
+                    lost=ExactCents(arrays["lost_whole"], arrays["lost_part"]),
+                    at_risk=ExactCents(arrays["risk_whole"], arrays["risk_part"]),
+                    currency=[code or None for code in arrays["currency"].tobytes().decode().split("\0")] if n else [],
+                    known=arrays["revenue_known"],
+                ) if "revenue_known" in arrays.files else None,
             )
+
+
+def lost_revenue_order(revenue: WindowsLostRevenue, *, store_ids: list[str]) -> np.ndarray:
+    """Positions by lost revenue: the stores with an estimate first, grouped by currency
+    (amounts of different currencies are not compared: the currency of the most stores
+    first, then by code), the largest amount first, then the largest at risk, then by id
+    in code-point order; the stores without an estimate last, by id."""
+    lost, at_risk = revenue.rounded_cents()
+    codes = [code or "" for code in revenue.currency]
+    counts: dict[str, int] = {}
+    for code, known in zip(codes, revenue.known.tolist()):
+        if known:
+            counts[code] = counts.get(code, 0) + 1
+    rank = {code: r for r, code in enumerate(sorted(counts, key=lambda code: (-counts[code], code)))}
+    group = np.fromiter((rank.get(code, len(rank)) if known else len(rank) for code, known in
+                         zip(codes, revenue.known.tolist())), np.int64, len(codes))
+    ids = np.array(store_ids, dtype=object)
+    return np.lexsort((ids, -at_risk, -lost, group))
 
 
 def fleet_ranked(*, stores: list[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> FleetColumns:

@@ -21,15 +21,20 @@ from django.conf import settings
 from monitoring.engine import from_us
 from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
-from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows
+from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows, spreadsheet_safe, two_decimals
 from monitoring.kernel.periods import WEEK, default_horizon
 from monitoring.models import Store
+from monitoring.history.revenue import LostRevenue, lost_revenue_of_range, lost_revenue_of_windows
+from monitoring.stores.access import owner_access
 from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
+from monitoring.stores.revenue import revenue_in_scope
 from monitoring.stores.selectors import default_as_of, store_pks_in_code_point_order, stores_in_scope
 from monitoring.stores.summaries import daily_totals, range_totals
 
 #: The range CSV's header, exactly (docs/rules.md §11).
 RANGE_CSV_HEADER = ("store_id", "uptime_minutes", "downtime_minutes", "unknown_minutes", "business_minutes")
+#: The two columns a range CSV gains when revenue rows are stored (docs/rules.md §13).
+REVENUE_CSV_COLUMNS = ("lost_revenue", "revenue_at_risk")
 #: Most local dates one daily question answers: a year, leap day included. The API
 #: prices `Store.daily` with it (graphql_schema.limits.pricing).
 DAILY_MAX_DAYS = 366
@@ -53,6 +58,8 @@ class DayFigures:
     downtime_minutes: float
     unknown_minutes: float
     business_minutes: float
+    #: docs/rules.md §13, when asked for: None without an estimate.
+    lost_revenue: LostRevenue | None = None
 
 
 def max_range() -> timedelta:
@@ -115,40 +122,65 @@ def _figures_row(store_id: str, seconds, business: float, whole_days: bool) -> d
 
 
 def range_rows(
-    *, stores: Sequence[tuple[int, str, str | None]], start: datetime, end: datetime, horizon: timedelta
+    *, stores: Sequence[tuple[int, str, str | None]], start: datetime, end: datetime, horizon: timedelta,
+    revenue: bool = False,
 ) -> list[dict]:
     """One row per store given (pk, store_id, zone), in their order: minutes up, down,
     unknown and business over [start, end), unrounded, from kept days and the raw polls
     at their edges (monitoring.stores.summaries); `whole_days` when part of the range
     lay where the store's polls are pruned, answered from the whole kept days there
-    (docs/rules.md §11). The caller has checked the range."""
+    (docs/rules.md §11); with `revenue`, `lost_revenue` (LostRevenue, or None without an
+    estimate: docs/rules.md §13). The caller has checked the range."""
     totals = range_totals(stores=stores, start=start, end=end, horizon=horizon)
-    return [
+    rows = [
         _figures_row(store_id, totals.seconds[i], totals.business[i], bool(totals.whole_days[i]))
         for i, (_pk, store_id, _zone) in enumerate(stores)
     ]
+    if revenue:
+        for row, lost in zip(rows, lost_revenue_of_range(stores=stores, start=start, end=end, horizon=horizon).items()):
+            row.update(revenue_columns(lost))
+    return rows
+
+
+def revenue_columns(lost: LostRevenue | None) -> dict:
+    """A row's lost-revenue values (docs/rules.md §13): amounts as Decimals, None (an
+    empty cell) without an estimate."""
+    return {
+        "lost_revenue": None if lost is None else lost.amount,
+        "revenue_at_risk": None if lost is None else lost.at_risk,
+        "revenue_currency": None if lost is None else lost.currency,
+    }
+
+
+def lost_revenue_of_row(row: dict) -> LostRevenue | None:
+    """A row's lost revenue as `revenue_columns` wrote it (None: no estimate)."""
+    if row.get("lost_revenue") is None:
+        return None
+    return LostRevenue(amount=row["lost_revenue"], at_risk=row["revenue_at_risk"], currency=row["revenue_currency"])
 
 
 def store_range_figures(
     *, store: Store, start: datetime, end: datetime | None = None, horizon: timedelta | None = None,
-    owner_id: int | None = None,
+    owner_id: int | None = None, revenue: bool = False,
 ) -> tuple[datetime, datetime, dict]:
     """(from, to, row) of one store the caller has read already (through
-    stores_visible); `to` defaults to the caller's default as_of."""
+    stores_visible); `to` defaults to the caller's default as_of; `revenue` as
+    `range_rows`."""
     start, end = range_resolve(start=start, end=end, owner_id=owner_id)
     (row,) = range_rows(
         stores=[(store.pk, store.store_id, store.timezone_name)], start=start, end=end,
-        horizon=horizon or default_horizon(),
+        horizon=horizon or default_horizon(), revenue=revenue,
     )
     return start, end, row
 
 
 def store_daily_figures(
-    *, store: Store, first: date, last: date, horizon: timedelta | None = None
+    *, store: Store, first: date, last: date, horizon: timedelta | None = None, revenue: bool = False
 ) -> list[DayFigures]:
     """The figures of each local date from `first` to `last` (both included) of one
     store the caller has read already; each day's evidence is the polls at or before
-    its end, so a finished day's figures do not move with later polls."""
+    its end, so a finished day's figures do not move with later polls; with `revenue`,
+    each day's lost revenue (docs/rules.md §13)."""
     daily_validate(first=first, last=last)
     horizon = horizon or default_horizon()
     midnights, seconds, business, answered = daily_totals(
@@ -163,17 +195,26 @@ def store_daily_figures(
             f" are kept {settings.HISTORY_RETENTION_DAYS} days (HISTORY_RETENTION_DAYS)",
             field="from",
         )
+    days = seconds.shape[1]
+    starts = [from_us(int(midnights[0, k])) for k in range(days + 1)]
+    lost = [None] * days
+    if revenue:
+        lost = lost_revenue_of_windows(
+            stores=[(store.pk, store.store_id, store.timezone_name)], window_store=np.zeros(days, np.int64),
+            window_start=starts[:-1], window_end=starts[1:], horizon=horizon,
+        ).items()
     return [
         DayFigures(
             date=first + timedelta(days=k),
-            start=from_us(int(midnights[0, k])),
-            end=from_us(int(midnights[0, k + 1])),
+            start=starts[k],
+            end=starts[k + 1],
             uptime_minutes=float(seconds[0, k, 0]) / 60,
             downtime_minutes=float(seconds[0, k, 1]) / 60,
             unknown_minutes=float(seconds[0, k, 2]) / 60,
             business_minutes=float(business[0, k]) / 60,
+            lost_revenue=lost[k],
         )
-        for k in range(seconds.shape[1])
+        for k in range(days)
     ]
 
 
@@ -195,10 +236,11 @@ def range_rows_chunked(
     owner_id: int | None = None,
     chunk_size: int | None = None,
     parallel: int = 1,
+    revenue: bool = False,
 ) -> Iterator[list[dict]]:
     """The range's rows a chunk of stores at a time, in store_id code-point order (each
     chunk read and computed once the previous one is consumed; with `parallel` > 1, that
-    many chunks at a time in threads)."""
+    many chunks at a time in threads); `revenue` as `range_rows`."""
     if chunk_size is None:
         total = len(stores_in_scope(store_ids=store_ids, owner_id=owner_id))
         chunk_size = balanced_chunk_size(
@@ -207,19 +249,34 @@ def range_rows_chunked(
 
     def compute(pks: list[int]) -> list[dict]:
         stores = stores_in_scope(store_ids=None, store_pks=pks)
-        return sorted(range_rows(stores=stores, start=start, end=end, horizon=horizon), key=lambda r: r["store_id"])
+        rows = range_rows(stores=stores, start=start, end=end, horizon=horizon, revenue=revenue)
+        return sorted(rows, key=lambda r: r["store_id"])
 
     batches = store_pks_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
     yield from computed_in_order(batches, compute, parallel=parallel)
 
 
-def range_csv_header(out: TextIO) -> PeopleCsvWriter:
-    return figures_csv(out, RANGE_CSV_HEADER)
+def range_csv_header(out: TextIO, *, revenue: bool = False) -> PeopleCsvWriter:
+    """The range CSV's writer, its header written: with `revenue`, two more columns,
+    `lost_revenue,revenue_at_risk` (docs/rules.md §13)."""
+    return figures_csv(out, RANGE_CSV_HEADER + (REVENUE_CSV_COLUMNS if revenue else ()))
 
 
-def range_csv_rows(writer: PeopleCsvWriter, rows: Iterable[dict]) -> None:
-    """Rows of the range CSV, a file for people, as the weekly report's (docs/rules.md §7)."""
-    figures_rows(writer, rows, RANGE_CSV_HEADER)
+def range_csv_rows(writer: PeopleCsvWriter, rows: Iterable[dict], *, revenue: bool = False) -> None:
+    """Rows of the range CSV, a file for people, as the weekly report's (docs/rules.md §7);
+    with `revenue`, each row's lost revenue and revenue at risk in its store's currency,
+    two decimals, or empty cells where there is no estimate."""
+    if not revenue:
+        figures_rows(writer, rows, RANGE_CSV_HEADER)
+        return
+    for row in rows:
+        writer.writerow(
+            [
+                spreadsheet_safe(row["store_id"]),
+                *(two_decimals(row[column]) for column in RANGE_CSV_HEADER[1:]),
+                *("" if row.get(column) is None else f"{row[column]:.2f}" for column in REVENUE_CSV_COLUMNS),
+            ]
+        )
 
 
 def range_csv_write(
@@ -231,16 +288,18 @@ def range_csv_write(
     horizon: timedelta | None = None,
     owner_id: int | None = None,
 ) -> tuple[datetime, datetime, int]:
-    """Write the range CSV to `out` chunk by chunk; returns (from, to, stores written)."""
+    """Write the range CSV to `out` chunk by chunk, with the lost-revenue columns when
+    some store in scope has revenue rows; returns (from, to, stores written)."""
     start, end = range_resolve(start=start, end=end, owner_id=owner_id)
     horizon = horizon or default_horizon()
-    writer = range_csv_header(out)
+    revenue = revenue_in_scope(access=owner_access(owner_id), store_ids=store_ids)
+    writer = range_csv_header(out, revenue=revenue)
     count = 0
     for rows in range_rows_chunked(
-        start=start, end=end, horizon=horizon, store_ids=store_ids, owner_id=owner_id,
+        start=start, end=end, horizon=horizon, store_ids=store_ids, owner_id=owner_id, revenue=revenue,
         parallel=settings.REPORT_PROCESS_THREADS,
     ):
-        range_csv_rows(writer, rows)
+        range_csv_rows(writer, rows, revenue=revenue)
         count += len(rows)
     return start, end, count
 

@@ -9,6 +9,7 @@ grammar (docs/rules.md §7). The flow, file by file:
 - `poll_arrays`, `poll_writes`, `copy_format`: polls as arrays, how they are written,
   PostgreSQL's binary COPY;
 - `small_files`: business hours, special hours and time zones;
+- `revenue_file`: expected revenue per store and local hour;
 - `live`: `polls_record`, the polls of the API;
 - `load`: `load_files`, the front door for files.
 
@@ -18,6 +19,7 @@ The rules in full: docs/loading.md.
 from monitoring.ingest.csv_files import (
     HOURS,
     KINDS,
+    REVENUE,
     SPECIAL_HOURS,
     STATUS,
     TIMEZONES,
@@ -31,6 +33,7 @@ from monitoring.ingest.csv_files import (
 from monitoring.ingest.live import polls_record
 from monitoring.ingest.load import LOADERS, load_files
 from monitoring.ingest.results import FileLoadResult, LoadError, Rejection
+from monitoring.ingest.revenue_file import load_store_revenue_file
 from monitoring.ingest.small_files import load_business_hours_file, load_special_hours_file, load_timezones_file
 from monitoring.ingest.status_file import BULK_MIN_BYTES, load_status_file
 
@@ -41,6 +44,7 @@ __all__ = [
     "KINDS",
     "LOADERS",
     "LoadError",
+    "REVENUE",
     "Rejection",
     "SPECIAL_HOURS",
     "STATUS",
@@ -54,6 +58,7 @@ __all__ = [
     "load_files",
     "load_special_hours_file",
     "load_status_file",
+    "load_store_revenue_file",
     "load_timezones_file",
     "polls_record",
     "read_header",

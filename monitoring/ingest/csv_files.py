@@ -23,9 +23,10 @@ STATUS = "status"
 HOURS = "hours"
 TIMEZONES = "timezones"
 SPECIAL_HOURS = "special_hours"
-KINDS = (STATUS, HOURS, TIMEZONES, SPECIAL_HOURS)
+REVENUE = "revenue"
+KINDS = (STATUS, HOURS, TIMEZONES, SPECIAL_HOURS, REVENUE)
 #: The order files load in: zones and hours first, so the polls find their stores.
-LOAD_ORDER = (TIMEZONES, HOURS, SPECIAL_HOURS, STATUS)
+LOAD_ORDER = (TIMEZONES, HOURS, SPECIAL_HOURS, REVENUE, STATUS)
 
 #: Required columns per kind: canonical name -> accepted header names (lowercase).
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -43,7 +44,15 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "start_time_local": ("start_time_local",),
         "end_time_local": ("end_time_local",),
     },
+    REVENUE: {
+        "store_id": ("store_id",),
+        "day": ("dayofweek", "day"),
+        "hour": ("hour",),
+        "expected_revenue": ("expected_revenue",),
+    },
 }
+#: Optional columns per kind, found when the header has them.
+OPTIONAL_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {REVENUE: {"currency": ("currency",)}}
 
 #: File names of docs/rules.md §1, lowercase; a name matches case-insensitively.
 FILE_NAMES: dict[str, tuple[str, ...]] = {
@@ -51,6 +60,7 @@ FILE_NAMES: dict[str, tuple[str, ...]] = {
     HOURS: ("menu_hours.csv", "menu hours.csv"),
     TIMEZONES: ("timezones.csv",),
     SPECIAL_HOURS: ("special_hours.csv", "special hours.csv"),
+    REVENUE: ("store_revenue.csv", "store revenue.csv"),
 }
 TIMEZONES_PREFIX = "bq-results-"
 REJECTS_SUFFIX = ".rejects.csv"
@@ -62,7 +72,7 @@ class Header:
     path: Path
     kind: str
     names: tuple[str, ...]  # as written (trimmed)
-    positions: dict[str, int]  # canonical column -> index
+    positions: dict[str, int]  # canonical column -> index (optional columns only when present)
     length: int  # bytes of the header line, newline included
     eol: bytes  # b"\r\n" or b"\n"
 
@@ -107,6 +117,10 @@ def read_header(*, path: Path | str, kind: str) -> Header:
                 f" (header: {','.join(names)})"
             )
         positions[column] = index
+    for column, aliases in OPTIONAL_COLUMNS.get(kind, {}).items():
+        index = next((lowered.index(alias) for alias in aliases if alias in lowered), None)
+        if index is not None:
+            positions[column] = index
     return Header(path=path, kind=kind, names=names, positions=positions, length=len(raw), eol=eol)
 
 

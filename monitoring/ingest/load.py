@@ -1,14 +1,15 @@
 """The front door for files: `load_files` loads whatever input files it is given (or
 finds in a folder), each checked before any is loaded, then each in its own
-transaction, zones and hours (weekly, then special) before polls."""
+transaction, zones and hours (weekly, then special) and expected revenue before polls."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from monitoring.ingest.csv_files import HOURS, LOAD_ORDER, SPECIAL_HOURS, STATUS, TIMEZONES, read_header
+from monitoring.ingest.csv_files import HOURS, LOAD_ORDER, REVENUE, SPECIAL_HOURS, STATUS, TIMEZONES, read_header
 from monitoring.ingest.results import FileLoadResult
+from monitoring.ingest.revenue_file import load_store_revenue_file
 from monitoring.ingest.signals import file_polls_stored
 from monitoring.ingest.small_files import load_business_hours_file, load_special_hours_file, load_timezones_file
 from monitoring.ingest.status_file import load_status_file
@@ -18,6 +19,7 @@ LOADERS = {
     HOURS: load_business_hours_file,
     TIMEZONES: load_timezones_file,
     SPECIAL_HOURS: load_special_hours_file,
+    REVENUE: load_store_revenue_file,
 }
 
 

@@ -46,7 +46,8 @@ class Rejection:
 @dataclass
 class FileLoadResult:
     """What one load did. Rows: loaded + replaced + unchanged + superseded + skipped +
-    rejected = rows read (for hours and special hours, `removed` counts stored shifts deleted)."""
+    rejected = rows read (for hours and special hours, `removed` counts stored shifts
+    deleted; for expected revenue, stored hours deleted)."""
 
     kind: str
     file: str | None
@@ -71,7 +72,7 @@ class FileLoadResult:
             parts.append(f"superseded {self.superseded}")
         if self.skipped:
             parts.append(f"skipped {self.skipped}")
-        if self.kind in ("hours", "special_hours"):
+        if self.kind in ("hours", "special_hours", "revenue"):
             parts.append(f"removed {self.removed}")
         parts.append(f"rejected {self.rejected}")
         parts.append(f"new stores {self.stores_created}")

@@ -84,17 +84,23 @@ def valid_texts(column: list[str], check: Callable[[str], object]) -> dict[str, 
         return None
 
 
-def checked_rows(header, load, checks: tuple[tuple[int, Callable[[str], object]], ...]) -> list[tuple]:
+def checked_rows(
+    header, load, checks: tuple[tuple[int, Callable[[str], object]], ...], *, with_lines: bool = False
+) -> list[tuple]:
     """The values of every valid row, in line order: cell `at` read by `check`, for each
-    (at, check) of `checks`, the store id first. When every line is plain, each
-    distinct text of a column is checked once; otherwise (or when some text is
-    refused) row by row, and a row with a refused value is rejected with its line,
-    field and reason (its store id kept when that one was valid)."""
+    (at, check) of `checks`, the store id first (`with_lines`: after the row's line
+    number). When every line is plain, each distinct text of a column is checked once;
+    otherwise (or when some text is refused) row by row, and a row with a refused value
+    is rejected with its line, field and reason (its store id kept when that one was
+    valid)."""
     columns = plain_columns(header, load.result, load.progress)
     if columns is not None:
         found = [valid_texts(columns[at], check) for at, check in checks]
         if all(values is not None for values in found):
-            return list(zip(*(map(values.__getitem__, columns[at]) for (at, _), values in zip(checks, found))))
+            cells = [map(values.__getitem__, columns[at]) for (at, _), values in zip(checks, found)]
+            if with_lines:
+                cells.insert(0, range(2, len(columns[0]) + 2))  # the header is line 1
+            return list(zip(*cells))
     records = (
         small_file_records(header, load.rejects, load.result, load.progress) if columns is None
         else ((index, ",".join(fields), fields) for index, fields in enumerate(zip(*columns), 2))
@@ -108,7 +114,7 @@ def checked_rows(header, load, checks: tuple[tuple[int, Callable[[str], object]]
         except InvalidValue as error:
             load.rejects.add(Rejection(header.path.name, line_no, error.field, error.reason, raw), row[0] if row else None)
             continue
-        rows.append(tuple(row))
+        rows.append((line_no, *row) if with_lines else tuple(row))
     return rows
 
 

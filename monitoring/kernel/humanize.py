@@ -1,4 +1,4 @@
-"""Durations, ages, local times and uptime figures for people, the same on every page.
+"""Durations, ages, local times, uptime figures and amounts of money for people, the same on every page.
 
 Every duration shown to people (business time, uptime, downtime, incidents, outages,
 how long a report took; pages and admin alike) is written by `duration`, one rule: its
@@ -131,3 +131,9 @@ def coverage(up: float, down: float, unknown: float) -> dict:
     else:
         result.update(headline=f"{percent_text(percent)} up", text=f"{percent_text(percent)} up · {amounts} known")
     return result
+
+
+def money(amount, currency: str) -> str:
+    """'1,234.56 USD': an amount (a Decimal, in cents) with thousands separated and its
+    ISO 4217 code after it, the same whatever the currency (no symbol to guess)."""
+    return f"{amount:,.2f} {currency}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import available_timezones
 
@@ -298,6 +299,66 @@ def zone(value: object, *, trim: bool = False, field: str = "timezone_str", empt
     if name is None:
         raise InvalidValue(field, f"unknown time zone {shown(text)} (expected an IANA name such as America/Chicago)")
     return name
+
+
+# --------------------------------------------------------------------------- revenue
+
+
+def hour_of_day(value: object, *, trim: bool = False, field: str = "hour") -> int:
+    """A local wall-clock hour, 0–23 (`7` or `07`): the hour from HH:00 to HH+1:00."""
+    text = _text(value, field, trim)
+    if not re.fullmatch(r"[0-9]{1,2}", text, re.ASCII) or int(text) > 23:
+        raise InvalidValue(field, f"invalid {shown(text)} (expected an hour 0-23, local time)")
+    return int(text)
+
+
+#: The largest expected revenue of one hour: what a numeric(12, 2) column holds.
+MAX_HOURLY_REVENUE = Decimal("9999999999.99")
+_AMOUNT_RE = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
+
+
+def money_amount(value: object, *, trim: bool = False, field: str = "expected_revenue") -> Decimal:
+    """An amount of money in units of its currency: ASCII digits, then at most two
+    decimals after a dot (`1200`, `85.5`, `85.50`), from 0 to MAX_HOURLY_REVENUE. No
+    sign, exponent, thousands separator or currency symbol; a JSON number is refused
+    (a binary float loses cents): amounts are written as text."""
+    if isinstance(value, float):
+        raise InvalidValue(field, f"write the amount as text, e.g. \"{value:.2f}\" (a number may not hold cents exactly)")
+    text = _text(value, field, trim)
+    if _AMOUNT_RE.fullmatch(text) is None:
+        raise InvalidValue(
+            field, f"invalid {shown(text)} (expected an amount such as 1200 or 85.50: digits, a dot, at most 2 decimals)"
+        )
+    amount = Decimal(text).quantize(Decimal("0.01"))
+    if amount > MAX_HOURLY_REVENUE:
+        raise InvalidValue(field, f"{shown(text)} is out of range (at most {MAX_HOURLY_REVENUE})")
+    return amount
+
+
+#: The currency of a revenue row that names none.
+DEFAULT_CURRENCY = "USD"
+#: ISO 4217's active alphabetic codes (funds and precious metals excluded).
+CURRENCIES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
+    CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF
+    GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP
+    LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB
+    PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL
+    THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR
+    ZMW ZWG""".split()
+)
+
+
+def currency(value: object, *, trim: bool = False, field: str = "currency", empty_ok: bool = False) -> str:
+    """An ISO 4217 alphabetic code (`USD`, `eur`: any case), returned in capitals. With
+    `empty_ok`, an empty value is DEFAULT_CURRENCY (a revenue file's empty cell)."""
+    if empty_ok and (value is None or (isinstance(value, str) and not value.strip(CSV_BLANKS if trim else ""))):
+        return DEFAULT_CURRENCY
+    text = _text(value, field, trim)
+    code = text.upper()
+    if not text.isascii() or code not in CURRENCIES:
+        raise InvalidValue(field, f"unknown currency {shown(text)} (expected an ISO 4217 code such as USD or EUR)")
+    return code
 
 
 # --------------------------------------------------------------------------- records

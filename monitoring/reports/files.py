@@ -5,6 +5,7 @@ the fleet), read back in blocks for downloads, deleted with their report."""
 import io
 import logging
 import tempfile
+from decimal import Decimal
 from typing import Iterable, Iterator
 
 from django.core.files import File
@@ -32,10 +33,19 @@ def csv_file_name(*, report_id) -> str:
 def _stored_rows(*, report: Report) -> Iterable[dict]:
     """The report's rows in store_id code-point order (COLLATE "C"), a few thousand at a time."""
     if report.is_range:
-        rows = report.range_rows.order_by(Collate("store_id", "C")).values(*history.RANGE_CSV_HEADER)
-    else:
-        rows = report.rows.order_by(Collate("store_id", "C")).values("store_id", *CSV_HEADER[1:])
+        rows = report.range_rows.order_by(Collate("store_id", "C")).values(
+            *history.RANGE_CSV_HEADER, "lost_revenue_cents", "revenue_at_risk_cents"
+        )
+        return (_with_amounts(row) for row in rows.iterator(chunk_size=_ROWS_PER_FETCH))
+    rows = report.rows.order_by(Collate("store_id", "C")).values("store_id", *CSV_HEADER[1:])
     return rows.iterator(chunk_size=_ROWS_PER_FETCH)
+
+
+def _with_amounts(row: dict) -> dict:
+    """A stored range row with its lost revenue as amounts (Decimal, or None)."""
+    for column, cents in (("lost_revenue", row.pop("lost_revenue_cents")), ("revenue_at_risk", row.pop("revenue_at_risk_cents"))):
+        row[column] = None if cents is None else Decimal(cents).scaleb(-2)
+    return row
 
 
 def csv_file_save(*, report: Report) -> tuple[str, int]:
@@ -48,7 +58,11 @@ def csv_file_save(*, report: Report) -> tuple[str, int]:
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+b") as spool:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
         if report.is_range:
-            writer, write_rows = history.range_csv_header(text), history.range_csv_rows
+            revenue = report.revenue_columns
+            writer = history.range_csv_header(text, revenue=revenue)
+
+            def write_rows(writer, rows):
+                history.range_csv_rows(writer, rows, revenue=revenue)
         else:
             writer, write_rows = write_csv_header(text), write_csv_rows
 

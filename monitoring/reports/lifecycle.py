@@ -27,7 +27,9 @@ from monitoring.reports.compute import (
     resolve_as_of,
     validate_report_request,
 )
+from monitoring.stores.access import owner_access
 from monitoring.stores.chunks import balanced_chunk_size
+from monitoring.stores.revenue import revenue_in_scope
 from monitoring.stores.selectors import store_pks_in_code_point_order, stores_in_scope
 
 logger = logging.getLogger(__name__)
@@ -109,6 +111,9 @@ def report_run(*, report_id) -> Report:
                 except history.HistoryInputError as error:
                     report.save()
                     return _report_fail(report=report, message=str(error))
+                # The lost-revenue columns, when some store of the report has revenue rows
+                # now (docs/rules.md §13): decided once, so every chunk writes them alike.
+                report.revenue_columns = revenue_in_scope(access=owner_access(report.owner_id), store_ids=report.store_ids)
             _plan_chunks(report=report)
         report.save()
         unfinished = report.chunks.filter(finished_at__isnull=True).exclude(heartbeat_at__gte=failover.stale_cutoff())
@@ -173,7 +178,9 @@ def _chunk_compute_and_store(*, chunk: ReportChunk, report: Report) -> None:
     stores = stores_in_scope(store_ids=None, store_pks=chunk.store_pks)
     horizon = timedelta(minutes=report.horizon_minutes)
     if report.is_range:
-        rows = history.range_rows(stores=stores, start=report.range_start, end=report.as_of, horizon=horizon)
+        rows = history.range_rows(
+            stores=stores, start=report.range_start, end=report.as_of, horizon=horizon, revenue=report.revenue_columns
+        )
     else:
         rows = compute_rows(stores=stores, as_of=report.as_of, horizon=horizon)
     failover.beat(chunk_id=chunk.pk)
@@ -224,17 +231,30 @@ def _insert_report_rows(*, report: Report, rows: list[dict]) -> None:
         copy_rows_in(cursor, ReportRow._meta.db_table, ("report_id", *ROW_COLUMNS), ROW_TYPES, records)
 
 
-#: PostgreSQL types of (report_id, *RANGE_CSV_HEADER), for the binary COPY.
-RANGE_ROW_TYPES = ("uuid", "text", *("float8",) * (len(history.RANGE_CSV_HEADER) - 1), "boolean")
+#: The columns after RANGE_CSV_HEADER's of a range report's rows, and their PostgreSQL types.
+RANGE_ROW_EXTRA = ("whole_days", "lost_revenue_cents", "revenue_at_risk_cents", "revenue_currency")
+#: PostgreSQL types of (report_id, *RANGE_CSV_HEADER, *RANGE_ROW_EXTRA), for the binary COPY.
+RANGE_ROW_TYPES = ("uuid", "text", *("float8",) * (len(history.RANGE_CSV_HEADER) - 1), "boolean", "bigint", "bigint", "text")
+
+
+def _cents(amount) -> int | None:
+    return None if amount is None else int(amount * 100)
 
 
 def _insert_range_rows(*, report: Report, rows: list[dict]) -> None:
-    """A range report's rows, by binary COPY as the weekly report's."""
+    """A range report's rows, by binary COPY as the weekly report's (lost revenue in
+    whole cents: null without an estimate)."""
     columns = history.RANGE_CSV_HEADER
-    records = ((report.pk, row["store_id"], *(float(row[c]) for c in columns[1:]), row["whole_days"]) for row in rows)
+    records = (
+        (
+            report.pk, row["store_id"], *(float(row[c]) for c in columns[1:]), row["whole_days"],
+            _cents(row.get("lost_revenue")), _cents(row.get("revenue_at_risk")), row.get("revenue_currency"),
+        )
+        for row in rows
+    )
     with connection.cursor() as cursor:
         copy_rows_in(
-            cursor, ReportRangeRow._meta.db_table, ("report_id", *columns, "whole_days"), RANGE_ROW_TYPES, records
+            cursor, ReportRangeRow._meta.db_table, ("report_id", *columns, *RANGE_ROW_EXTRA), RANGE_ROW_TYPES, records
         )
 
 

@@ -156,10 +156,15 @@ class Run:
             with urllib.request.urlopen(completed["downloadUrl"], timeout=30) as response:
                 rows = list(csv.reader(io.StringIO(response.read().decode())))
             assert ",".join(rows[0]) == CSV_HEADER and len(rows) == 1 + completed["storeCount"]
-        if "store" in data:
+        if "store" in data and "timeline" in data["store"]:
             store = data["store"]
             assert store["timeline"] and store["polls"]["nodes"], store
             assert [w["kind"] for w in store["uptime"]["windows"]] == ["HOUR", "DAY", "WEEK"], store
+        if "fleetLostRevenue" in data:  # the demo data has revenue profiles, in USD and EUR
+            assert {total["currency"] for total in data["fleetLostRevenue"]} == {"USD", "EUR"}, data
+            assert "lostRevenue" in data["store"]["uptime"]["week"], data
+        if "setStoreRevenue" in data:
+            assert data["setStoreRevenue"]["userErrors"] == [], data
         if "stores" in data:
             assert data["stores"]["totalCount"] > 0
         if "recordPolls" in data:
@@ -255,7 +260,7 @@ class Run:
                 assert [row[0] for row in rows[1:]] == sorted(set(stores))
         if "/tmp/generated" in outputs:
             assert sorted(p.name for p in Path(outputs["/tmp/generated"]).iterdir()) == [
-                "menu_hours.csv", "store_status.csv", "timezones.csv"]
+                "menu_hours.csv", "store_revenue.csv", "store_status.csv", "timezones.csv"]
             shutil.rmtree(outputs["/tmp/generated"])  # 135 MB
         if name == "create_api_token":
             assert len(stdout.getvalue().strip()) >= 20  # the token, printed once

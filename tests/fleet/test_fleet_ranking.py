@@ -86,3 +86,35 @@ def test_columns_round_trip_through_their_blob():
     assert columns.worst_first().store_id == ["zürich-1", "東京", "a b"]
     assert columns.counts() == {"UP": 1, "DOWN": 1, "UNKNOWN": 1, "CLOSED": 0}
     assert columns.select(prefix="a").tolist() == [1] and columns.select(state="DOWN").tolist() == [0]
+
+
+def test_lost_revenue_round_trips_and_orders_by_currency_then_amount():
+    """The week's lost revenue is kept exact with the ranking (docs/rules.md §13): a blob
+    written and read back gives the same figures and totals; ordered by lost revenue, the
+    currency of the most stores comes first, the largest amount first, no estimate last."""
+    import numpy as np
+    from monitoring.engine.revenue import HOUR_US, ExactCents
+    from monitoring.fleet.ranking import FleetColumns
+    from monitoring.history import WindowsLostRevenue
+
+    n = 5
+    revenue = WindowsLostRevenue(
+        lost=ExactCents(np.array([100, 2500, 0, 700, 0], np.int64), np.array([0, HOUR_US // 2, 0, 1, 0], np.int64)),
+        at_risk=ExactCents(np.array([0, 0, 0, 900, 0], np.int64), np.zeros(n, np.int64)),
+        currency=["EUR", "USD", None, "USD", "USD"],
+        known=np.array([True, True, False, True, True]),
+    )
+    columns = FleetColumns(
+        pk=np.arange(n, dtype=np.int64), store_id=["e", "u-big", "none", "u-mid", "u-zero"], timezone_name=[None] * n,
+        state=np.zeros(n, np.int8), day=np.zeros((n, 3)), week=np.zeros((n, 3)), last_poll_us=np.full(n, -1, np.int64),
+        last_poll_active=np.zeros(n, bool), revenue=revenue,
+    )
+    back = FleetColumns.from_bytes(columns.to_bytes())
+    assert [back.row(i).lost_revenue for i in range(n)] == [columns.row(i).lost_revenue for i in range(n)]
+    assert columns.row(2).lost_revenue is None
+    assert str(columns.row(1).lost_revenue.amount) == "25.00"  # 2500.5 cents: half to even
+    assert [(t.currency, str(t.amount), str(t.at_risk), t.stores) for t in back.revenue_totals()] == [
+        ("EUR", "1.00", "0.00", 1), ("USD", "32.01", "9.00", 3),  # 2500.5 + 700.0000… + 0: 3200.5… cents, up
+    ]
+    assert columns.by_lost_revenue().store_id == ["u-big", "u-mid", "u-zero", "e", "none"]
+    assert columns.take(np.array([0, 1])).revenue_totals()[1].amount == columns.row(1).lost_revenue.amount

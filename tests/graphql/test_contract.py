@@ -90,6 +90,8 @@ REACH = {
     ("Store", "uptimeBetween", "to"): 'query { store(id: "worked-example") { uptimeBetween(from: "2023-01-24T17:00:00Z", to: ARG) { uptimeMinutes } } }',
     ("Mutation", "triggerReport", "from"): "mutation { triggerReport(from: ARG) { id status } }",
     ("Mutation", "triggerReport", "to"): 'mutation { triggerReport(from: "2023-01-24T17:00:00Z", to: ARG) { id status } }',
+    ("Query", "fleetLostRevenue", "from"): f'query {{ fleetLostRevenue(from: ARG, to: "{GOOD}") {{ currency }} }}',
+    ("Query", "fleetLostRevenue", "to"): 'query { fleetLostRevenue(from: "2023-01-24T17:00:00Z", to: ARG) { currency } }',
     ("Mutation", "recordPolls", "polls[0].timestampUtc"):
         'mutation { recordPolls(polls: [{storeId: "worked-example", timestampUtc: ARG, status: "active"}]) { loaded } }',
 }

@@ -133,6 +133,7 @@ def assert_refused_everywhere(client, admin_client, tmp_path: Path, world, store
     added = admin_client.post("/admin/monitoring/store/add/", {
         "store_id": store_id, "timezone_name": "", "owner": "",
         "business_hours-TOTAL_FORMS": "0", "business_hours-INITIAL_FORMS": "0",
+        "revenue-TOTAL_FORMS": "0", "revenue-INITIAL_FORMS": "0",
     })
     assert added.status_code == 200 and b"errorlist" in added.content  # the form again, with the error
 

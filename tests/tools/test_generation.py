@@ -21,7 +21,7 @@ from monitoring.tools.generation import DEFAULT_END, generate_dataset
 
 from tests.processes import ROOT
 
-FILES = ("store_status.csv", "menu_hours.csv", "timezones.csv")
+FILES = ("store_status.csv", "menu_hours.csv", "timezones.csv", "store_revenue.csv")
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})? UTC$")
 TIME_RE = re.compile(r"^\d\d:\d\d:\d\d$")
 STORES, DAYS, SEED = 400, 7, 7
@@ -296,3 +296,28 @@ def test_committed_demo_data_is_what_the_makefile_generates(tmp_path):
     for name in FILES:
         assert (demo / name).read_bytes() == (tmp_path / name).read_bytes(), f"regenerate with `make demo-data`: {name}"
     assert sum((demo / name).stat().st_size for name in FILES) < 4 * 1024 * 1024
+
+
+def test_revenue_profiles(dataset):
+    """store_revenue.csv (docs/rules.md §13): the hours 10–22 of every weekday of ~85% of
+    the stores, whole cents, busier at lunch and dinner and on Fridays and Saturdays;
+    ~15% of the stores without rows, a few in EUR, the rest in USD."""
+    summary, out, polls, hours, zones = dataset
+    header, rows = read(out / "store_revenue.csv")
+    assert header == ["store_id", "dayOfWeek", "hour", "expected_revenue", "currency"]
+    assert summary.revenue_rows == len(rows)
+    by_store = defaultdict(dict)
+    currency = {}
+    for store_id, day, hour, amount, code in rows:
+        assert re.fullmatch(r"[0-9]+\.[0-9]{2}", amount), amount
+        by_store[store_id][int(day), int(hour)] = float(amount)
+        assert currency.setdefault(store_id, code) == code  # one currency per store
+    ids = {r[0] for r in polls} | {r[0] for r in hours} | {r[0] for r in zones}
+    assert set(by_store) <= ids
+    assert len(ids - set(by_store)) == summary.kinds["revenue_none"] == round(0.15 * STORES)
+    assert Counter(currency.values()) == {"EUR": summary.kinds["revenue_eur"], "USD": summary.kinds["revenue_usd"]}
+    assert summary.kinds["revenue_eur"] == round(0.05 * STORES)
+    for own in by_store.values():
+        assert set(own) == {(day, hour) for day in range(7) for hour in range(10, 23)}
+        assert own[2, 12] > own[2, 16] < own[2, 19]  # lunch and dinner beat the afternoon
+        assert own[5, 19] > own[1, 19]  # Saturday beats Tuesday (1.3 times, ±10% noise)

@@ -1,12 +1,13 @@
-"""The admin's store and business-hours forms read their values by the one grammar
-(zones, store ids, local times)."""
+"""The admin's store, business-hours and expected-revenue forms read their values by the
+one grammar (zones, store ids, local times, hours, amounts, currencies)."""
 
 import re
 from datetime import time
+from decimal import Decimal
 from html import unescape
 
 import pytest
-from monitoring.models import BusinessHours, Store
+from monitoring.models import BusinessHours, Store, StoreRevenue
 
 from tests.admin_pages import admin_url
 
@@ -18,6 +19,10 @@ INLINE_EMPTY = {
     "business_hours-INITIAL_FORMS": "0",
     "business_hours-MIN_NUM_FORMS": "0",
     "business_hours-MAX_NUM_FORMS": "1000",
+    "revenue-TOTAL_FORMS": "0",
+    "revenue-INITIAL_FORMS": "0",
+    "revenue-MIN_NUM_FORMS": "0",
+    "revenue-MAX_NUM_FORMS": "1000",
 }
 
 
@@ -141,3 +146,50 @@ def test_business_hours_admin_uses_the_grammar(admin_client, admin_world):
     assert admin_client.post(url, data).status_code == 302
     response = admin_client.post(url, {**data, "start_time_local": "24:00"})
     assert "only allowed as an end time" in form_errors(response)
+
+
+def revenue_rows(*rows: dict) -> dict:
+    data = {**INLINE_EMPTY, "revenue-TOTAL_FORMS": str(len(rows))}
+    for index, row in enumerate(rows):
+        data.update({f"revenue-{index}-{key}": value for key, value in row.items()})
+    return data
+
+
+def test_expected_revenue_inline_stores_rows_read_by_the_grammar(admin_client):
+    rows = revenue_rows(
+        {"day_of_week": "0", "hour": "12", "expected_revenue": "85.5", "currency": "eur"},
+        {"day_of_week": "6", "hour": "7", "expected_revenue": "1200", "currency": "EUR"},
+    )
+    assert add_store(admin_client, "earning", **rows).status_code == 302
+    assert sorted(StoreRevenue.objects.values_list("day_of_week", "hour", "expected_revenue", "currency")) == [
+        (0, 12, Decimal("85.50"), "EUR"), (6, 7, Decimal("1200.00"), "EUR"),
+    ]
+    html = admin_client.get(admin_url(Store, "change", Store.objects.get(store_id="earning").pk)).content.decode()
+    assert 'value="85.50"' in html and "revenue-TOTAL_FORMS" in html
+
+
+@pytest.mark.parametrize(
+    "row, error",
+    [
+        ({"day_of_week": "0", "hour": "24", "expected_revenue": "1", "currency": "USD"}, "expected an hour 0-23"),
+        ({"day_of_week": "0", "hour": "1", "expected_revenue": "1.005", "currency": "USD"}, "at most 2 decimals"),
+        ({"day_of_week": "0", "hour": "1", "expected_revenue": "-3", "currency": "USD"}, "expected an amount"),
+        ({"day_of_week": "0", "hour": "1", "expected_revenue": "3", "currency": "ABC"}, "unknown currency"),
+    ],
+)
+def test_expected_revenue_inline_refuses_what_the_grammar_refuses(admin_client, row, error):
+    response = add_store(admin_client, "earning", **revenue_rows(row))
+    assert response.status_code == 200
+    assert error in unescape(form_errors(response))
+    assert not Store.objects.filter(store_id="earning").exists()
+
+
+def test_expected_revenue_inline_keeps_one_currency_per_store(admin_client):
+    rows = revenue_rows(
+        {"day_of_week": "0", "hour": "12", "expected_revenue": "1", "currency": "USD"},
+        {"day_of_week": "0", "hour": "13", "expected_revenue": "1", "currency": "EUR"},
+    )
+    response = add_store(admin_client, "earning", **rows)
+    assert response.status_code == 200
+    assert "one currency: these rows give EUR, USD" in unescape(response.content.decode())
+    assert not StoreRevenue.objects.exists()

@@ -1,6 +1,7 @@
 """`python manage.py generate_data OUTDIR --stores N --days D [--seed S] [--end ISO8601]`.
 
-Writes store_status.csv, menu_hours.csv and timezones.csv (docs/rules.md §1) with synthetic,
+Writes store_status.csv, menu_hours.csv, timezones.csv (docs/rules.md §1) and
+store_revenue.csv (§13) with synthetic,
 deterministic data; see monitoring/tools/generation/ for what is in them. Needs no database.
 """
 
@@ -39,7 +40,7 @@ def _end(value: str) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Generate synthetic store_status.csv, menu_hours.csv and timezones.csv into OUTDIR."
+    help = "Generate synthetic store_status.csv, menu_hours.csv, timezones.csv and store_revenue.csv into OUTDIR."
     requires_system_checks: list = []
     requires_migrations_checks = False
 

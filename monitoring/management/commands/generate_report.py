@@ -60,7 +60,8 @@ def as_of_warning(as_of: datetime, given: str, *, horizon: timedelta) -> str | N
 class Command(BaseCommand):
     help = (
         "Compute the uptime report (docs/rules.md §5) synchronously and write its CSV; with --from (and --to), the"
-        " range report instead: business minutes up, down and unknown over [from, to) (docs/rules.md §11)."
+        " range report instead: business minutes up, down and unknown over [from, to) (docs/rules.md §11), and the"
+        " lost revenue and revenue at risk when revenue rows are stored (docs/rules.md §13)."
     )
     # The system checks import the URL conf and with it the GraphQL schema (~1 s);
     # this command needs neither.

@@ -1,11 +1,12 @@
-"""`manage.py load_data DIR` or `--status F --hours F --timezones F [--special F]` (docs/rules.md §6, §9).
+"""`manage.py load_data DIR` or `--status F --hours F --timezones F [--special F] [--revenue F]`
+(docs/rules.md §6, §9, §13).
 
 Thin: `monitoring.ingest.load_files` does the work (the status file, loaded last,
 is read and parsed in a thread meanwhile: `status_file.reading_ahead`). One summary
 line per file (`-v 2`: and where its time went).
 A folder's files are found by their usual names (docs/rules.md §1); for a kind with none, the one
 file whose name starts with a usual name (`store_status_sample.csv`) is taken. What was
-found for each kind (status, hours, time zones, special hours), and what was not, is
+found for each kind (status, hours, time zones, special hours, expected revenue), and what was not, is
 written first (stderr), close names and other CSV files of the folder included. A load
 that stored nothing at all (no row loaded, replaced or found unchanged) exits 1.
 Rejected rows do not fail the command (exit 0) unless `--strict`: they are counted,
@@ -28,6 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from monitoring.ingest import (
     HOURS,
+    REVENUE,
     SPECIAL_HOURS,
     STATUS,
     TIMEZONES,
@@ -52,14 +54,18 @@ KIND_LINES = (
     (HOURS, "hours", "hours"),
     (TIMEZONES, "time zones", "timezones"),
     (SPECIAL_HOURS, "special hours", "special"),
+    (REVENUE, "revenue", "revenue"),
 )
+#: The kinds a folder may lack without a word of warning.
+OPTIONAL_KINDS = (SPECIAL_HOURS, REVENUE)
 
 
 class Command(BaseCommand):
     help = (
         "Loads store status polls, business hours and time zones from CSV files (docs/rules.md §1): "
         "the files of DIR found by their usual names, and/or the files given with --status, "
-        "--hours, --timezones (and special hours, docs/rules.md §9: --special, optional). Rejected rows are reported and written to "
+        "--hours, --timezones (and, optional, special hours, docs/rules.md §9: --special; expected revenue, "
+        "docs/rules.md §13: --revenue). Rejected rows are reported and written to "
         "<input name without .csv>.rejects.csv (store_status.csv -> store_status.rejects.csv) "
         "next to each input; the good rows load anyway (--strict: then exit 1). "
         "An unmigrated database is migrated first."
@@ -76,6 +82,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--special",
             help="special hours file (store_id, date, start/end_time_local; both times empty: closed all day)",
+        )
+        parser.add_argument(
+            "--revenue",
+            help="expected revenue file (store_id, dayOfWeek|day, hour, expected_revenue[, currency])",
         )
         parser.add_argument(
             "--if-empty", action="store_true", help="load only when the database has no store yet (make run)"
@@ -182,14 +192,14 @@ class Command(BaseCommand):
             if not files:
                 self._describe(survey, files)
                 raise CommandError(f"{options['directory']}: no input file found; expected {_expected()}")
-        for kind, option in ((STATUS, "status"), (HOURS, "hours"), (TIMEZONES, "timezones"), (SPECIAL_HOURS, "special")):
+        for kind, _label, option in KIND_LINES:
             if options[option]:
                 path = Path(options[option])
                 if not path.is_file():
                     raise CommandError(f"{path}: no such file (--{option})")
                 files[kind] = path
         if not files:
-            raise CommandError("give a directory or at least one of --status, --hours, --timezones, --special")
+            raise CommandError("give a directory or at least one of --status, --hours, --timezones, --special, --revenue")
         if survey is not None:
             self._describe(survey, files)
             missing = [kind for kind in (STATUS, HOURS, TIMEZONES) if kind not in files]
@@ -212,7 +222,7 @@ class Command(BaseCommand):
                 names = ", ".join(p.name for p in survey.ambiguous[kind])
                 line = f"not found: several names close to {usual} ({names}); name one with --{option}"
             else:
-                line = f"not found (expected {usual}{'; optional' if kind == SPECIAL_HOURS else ''})"
+                line = f"not found (expected {usual}{'; optional' if kind in OPTIONAL_KINDS else ''})"
             self.stderr.write(f"  {label:<14} {line}")
         if survey.others and any(kind not in files for kind in (STATUS, HOURS, TIMEZONES)):
             names = ", ".join(p.name for p in survey.others)

@@ -1,6 +1,7 @@
 """Synthetic, deterministic input files shaped like the public store-monitoring data.
 
-`generate_dataset()` writes the three files of docs/rules.md §1 into a folder:
+`generate_dataset()` writes the three files of docs/rules.md §1, and the expected
+revenue of §13, into a folder:
 
 - ``store_status.csv`` (``store_id,timestamp_utc,status``): roughly hourly polls of
   every store (spacing 55–65 min, random seconds and microseconds; trailing zeros of
@@ -19,6 +20,9 @@
 - ``timezones.csv`` (``store_id,timezone_str``): mostly US zones, a few others
   (half-hour, 30-minute-DST and no-DST zones), ~5% of stores without a row and ~1%
   with an empty name.
+- ``store_revenue.csv`` (``store_id,dayOfWeek,hour,expected_revenue,currency``): revenue
+  profiles, busier at lunch and dinner and on Fridays and Saturdays, for the local hours
+  10–22 of every weekday; ~15% of stores without rows (no estimate), ~5% in EUR.
 
 Store ids are opaque text: mostly 19-digit numbers up to ~9.22e18 (made from random
 integers, never floats), a few shorter numbers, and ~3% UUIDs.
@@ -31,7 +35,7 @@ with vectorised numpy byte arithmetic (no per-row ``strftime``): about 2.3 M pol
 This module deliberately imports nothing from Django.
 
 The flow, file by file: `shapes` (what the data looks like) -> `stores` (ids, zones,
-hours) -> `polls` -> `writers` (the CSV files) -> `dataset` (`generate_dataset`).
+hours) -> `polls` -> `revenue` -> `writers` (the CSV files) -> `dataset` (`generate_dataset`).
 """
 
 from monitoring.tools.generation.shapes import DEFAULT_END

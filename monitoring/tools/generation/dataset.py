@@ -11,6 +11,8 @@ import numpy as np
 from monitoring.tools.generation.shapes import (
     DEFAULT_END,
     HOURS_FILE,
+    REVENUE_FILE,
+    REVENUE_HOURS,
     STATUS_FILE,
     TIMEZONES_FILE,
     DAY,
@@ -19,7 +21,8 @@ from monitoring.tools.generation.shapes import (
 )
 from monitoring.tools.generation.stores import generated_hours_rows, quota, store_ids, generated_timezones
 from monitoring.tools.generation.polls import poll_kinds, generated_polls, writer_order
-from monitoring.tools.generation.writers import write_hours, write_status, write_timezones
+from monitoring.tools.generation.revenue import generated_revenue
+from monitoring.tools.generation.writers import write_hours, write_revenue, write_status, write_timezones
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class GeneratedSummary:
     first_poll: datetime | None
     last_poll: datetime | None
     inactive_polls: int = 0
+    revenue_rows: int = 0
     #: how many stores of each kind (keys are stable, for reports and tests)
     kinds: dict[str, int] = field(default_factory=dict)
 
@@ -41,6 +45,7 @@ class GeneratedSummary:
             "status": self.out_dir / STATUS_FILE,
             "hours": self.out_dir / HOURS_FILE,
             "timezones": self.out_dir / TIMEZONES_FILE,
+            "revenue": self.out_dir / REVENUE_FILE,
         }
 
     def describe(self) -> str:
@@ -53,6 +58,7 @@ class GeneratedSummary:
             f"polls:          {self.polls} ({self.inactive_polls} inactive)",
             f"hours rows:     {self.hours_rows}",
             f"timezone rows:  {self.timezone_rows}",
+            f"revenue rows:   {self.revenue_rows}",
             f"time range:     {ts(self.first_poll)} .. {ts(self.last_poll)}",
         ]
         if self.kinds:
@@ -68,7 +74,7 @@ def generate_dataset(
     seed: int,
     end: datetime | None = None,
 ) -> GeneratedSummary:
-    """Write store_status.csv, menu_hours.csv and timezones.csv into ``out_dir``.
+    """Write store_status.csv, menu_hours.csv, timezones.csv and store_revenue.csv into ``out_dir``.
 
     ``stores`` is the number of distinct store ids over the three files; polls cover
     ``[end - days, end]`` (``end`` defaults to 2023-01-25 18:13:22 UTC; a naive
@@ -89,9 +95,10 @@ def generate_dataset(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    # Independent streams, so changing one part never shifts the others.
-    ids_rng, tz_rng, hours_rng, polls_rng, order_rng = (
-        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(5)
+    # Independent streams, so changing one part never shifts the others (a stream added
+    # later comes after the others: SeedSequence's children do not depend on how many).
+    ids_rng, tz_rng, hours_rng, polls_rng, order_rng, revenue_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(6)
     )
 
     ids = store_ids(ids_rng, stores)
@@ -102,13 +109,15 @@ def generate_dataset(
 
     tz_count = write_timezones(out_dir / TIMEZONES_FILE, ids, tz_kind, zones)
     hours_count = write_hours(out_dir / HOURS_FILE, ids, hours_rows)
+    revenue_kind, revenue_cents = generated_revenue(revenue_rng, stores)
+    revenue_count = write_revenue(out_dir / REVENUE_FILE, ids, revenue_kind, revenue_cents, REVENUE_HOURS)
 
     store_idx, ts_us, inactive, poll_stats = generated_polls(polls_rng, poll_kind, start_us, end_us)
     order = writer_order(order_rng, ts_us)
     write_status(out_dir / STATUS_FILE, ids, store_idx, ts_us, inactive, order)
 
     kinds: dict[str, int] = {}
-    for prefix, labels in (("hours", hours_kind), ("tz", tz_kind), ("polls", poll_kind)):
+    for prefix, labels in (("hours", hours_kind), ("tz", tz_kind), ("polls", poll_kind), ("revenue", revenue_kind)):
         values, counts = np.unique(labels, return_counts=True)
         kinds.update({f"{prefix}_{v}": int(c) for v, c in zip(values, counts)})
     kinds["hours_closed_weekdays"] = closed_days_stores
@@ -124,6 +133,7 @@ def generate_dataset(
         polls=int(ts_us.size),
         hours_rows=hours_count,
         timezone_rows=tz_count,
+        revenue_rows=revenue_count,
         first_poll=as_dt(ts_us.min()) if ts_us.size else None,
         last_poll=as_dt(ts_us.max()) if ts_us.size else None,
         inactive_polls=int(inactive.sum()),

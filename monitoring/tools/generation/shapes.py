@@ -64,3 +64,14 @@ FLAKY_FRACTION = 0.08  # outage episodes much more often
 LONG_OUTAGE_FRACTION = 0.01  # one outage of 12-72 polls
 UUID_FRACTION = 0.03
 SHORT_ID_FRACTION = 0.03  # numeric ids with 15-18 digits
+
+REVENUE_FILE = "store_revenue.csv"
+# Expected revenue (docs/rules.md §13): stores without rows (no estimate), stores in EUR
+# (the rest in USD), and the local hours with a row.
+REVENUE_NONE_FRACTION = 0.15
+REVENUE_EUR_FRACTION = 0.05
+REVENUE_HOURS = range(10, 23)  # 10:00–23:00 local: hours outside expect 0
+# The shape of a day: busier at lunch and dinner, quieter between; Fri and Sat busier.
+LUNCH_HOURS = (11, 12, 13)
+DINNER_HOURS = (18, 19, 20)
+WEEKEND_DAYS = (4, 5)

@@ -1,4 +1,4 @@
-"""The three CSV files, written fast (numpy tables of ASCII timestamps for the status file)."""
+"""The CSV files, written fast (numpy tables of ASCII timestamps for the status file)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,23 @@ def write_hours(path: Path, ids: list[str], rows: list[list[tuple[int, int, int]
             a = text.get(start) or text.setdefault(start, hms(start))
             b = text.get(end) or text.setdefault(end, hms(end))
             lines.append(f"{store_id},{day},{a},{b}\n")
+    path.write_text("".join(lines), encoding="utf-8", newline="")
+    return len(lines) - 1
+
+
+def write_revenue(path: Path, ids: list[str], kinds: np.ndarray, cents: np.ndarray, hours) -> int:
+    """store_revenue.csv: a row per store (not of kind "none"), weekday and hour."""
+    lines = ["store_id,dayOfWeek,hour,expected_revenue,currency\n"]
+    hours = list(hours)
+    for store_id, kind, amounts in zip(ids, kinds, cents.tolist()):
+        if kind == "none":
+            continue
+        code = kind.upper()
+        for day, day_amounts in enumerate(amounts):
+            lines.extend(
+                f"{store_id},{day},{hour},{amount // 100}.{amount % 100:02d},{code}\n"
+                for hour, amount in zip(hours, day_amounts)
+            )
     path.write_text("".join(lines), encoding="utf-8", newline="")
     return len(lines) - 1
 

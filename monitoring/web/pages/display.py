@@ -1,11 +1,12 @@
 """How figures are shown to people on the pages: local and UTC times, shifts, special
-days, uptime windows with their coverage, and the week chart's rows."""
+days, uptime windows with their coverage and lost revenue, and the week chart's rows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 
+from monitoring.history import lost_revenue_of_row
 from monitoring.kernel import humanize
 from monitoring.kernel.people_csv import two_decimals
 from monitoring.kernel.periods import WEEK, zone_name
@@ -36,6 +37,34 @@ REPORT_PREVIEW_ROWS = 20
 
 
 # --------------------------------------------------------------------------- display helpers
+
+
+def lost_revenue_view(lost) -> dict | None:
+    """How a store's lost revenue reads (None: no estimate, shown as none, never 0)."""
+    if lost is None:
+        return None
+    return {
+        "amount": humanize.money(lost.amount, lost.currency),
+        "at_risk": humanize.money(lost.at_risk, lost.currency),
+        "amount_value": f"{lost.amount:.2f}",
+        "at_risk_value": f"{lost.at_risk:.2f}",
+        "currency": lost.currency,
+    }
+
+
+def revenue_totals_view(totals) -> list[dict]:
+    """The totals per currency (history.CurrencyTotal), as the pages show them."""
+    return [
+        {
+            "currency": total.currency,
+            "amount": humanize.money(total.amount, total.currency),
+            "at_risk": humanize.money(total.at_risk, total.currency),
+            "amount_value": f"{total.amount:.2f}",
+            "at_risk_value": f"{total.at_risk:.2f}",
+            "stores": humanize.count(total.stores, "store"),
+        }
+        for total in totals
+    ]
 
 
 def zone_info(store: Store) -> ZoneInfo:
@@ -99,6 +128,11 @@ class WindowFigures:
     up_seconds: float
     down_seconds: float
     unknown_seconds: float
+    lost: object = None  # history.LostRevenue, or None: no estimate (docs/rules.md §13)
+
+    @property
+    def lost_revenue(self) -> dict | None:
+        return lost_revenue_view(self.lost)
 
     @property
     def business_seconds(self) -> float:
@@ -146,11 +180,16 @@ class WindowFigures:
         return humanize.duration(self.business_seconds)
 
 
-def window_figures(row: dict) -> list[WindowFigures]:
+def window_figures(row: dict, lost: list | None = None) -> list[WindowFigures]:
+    """The report row's windows (hour, day, week), with their lost revenue in that order
+    when given."""
     figures = []
-    for key, label in (("hour", "Last hour"), ("day", "Last day"), ("week", "Last week")):
+    for k, (key, label) in enumerate((("hour", "Last hour"), ("day", "Last day"), ("week", "Last week"))):
         up, down, unknown = window_seconds(row, key)
-        figures.append(WindowFigures(label=label, up_seconds=up, down_seconds=down, unknown_seconds=unknown))
+        figures.append(
+            WindowFigures(label=label, up_seconds=up, down_seconds=down, unknown_seconds=unknown,
+                          lost=lost[k] if lost else None)
+        )
     return figures
 
 
@@ -320,8 +359,9 @@ def strip_cells(days, *, as_of: datetime) -> list[StripCell]:
 
 
 def range_window(row: dict, label: str) -> WindowFigures:
-    """A range's figures (history's row, in minutes) as a window the page shows."""
+    """A range's figures (history's row, in minutes, with its lost revenue when computed)
+    as a window the page shows."""
     return WindowFigures(
         label=label, up_seconds=row["uptime_minutes"] * 60, down_seconds=row["downtime_minutes"] * 60,
-        unknown_seconds=row["unknown_minutes"] * 60,
+        unknown_seconds=row["unknown_minutes"] * 60, lost=lost_revenue_of_row(row),
     )

@@ -28,7 +28,7 @@ from monitoring.web.links import store_page_url
 from monitoring.models import StatusPoll
 from monitoring.kernel.periods import default_horizon
 from monitoring.stores.selectors import default_as_of, polls_between, store_schedules
-from monitoring.web.pages.display import UTC, WEEK
+from monitoring.web.pages.display import UTC, WEEK, lost_revenue_view, revenue_totals_view
 from monitoring.web.pages.common import bad_request_page, render
 from monitoring.web.pages.ranges import RangeAsked, cap_text, range_asked, range_bounds
 
@@ -49,6 +49,9 @@ FLEET_RANGE_RANK_STORE_DAYS = 100_000
 #: time with no evidence poll (monitoring.fleet.ranking); unknown is everything else
 #: unknown (just opened with its last poll before opening, never reported, ...).
 FLEET_STATES = ("down", "up", "closed", "silent", "unknown")
+#: The orders of the fleet (`?sort=`): worst first (the default), or by lost revenue
+#: (docs/rules.md §13: the largest first, grouped by currency, stores without an estimate last).
+FLEET_SORTS = ("worst", "lost")
 
 
 def state_word(row: FleetRow) -> str:
@@ -91,6 +94,10 @@ class FleetRowView:
     @property
     def week_figure(self) -> dict:
         return humanize.coverage(*self.row.week)
+
+    @property
+    def lost_revenue(self) -> dict | None:
+        return lost_revenue_view(self.row.lost_revenue)
 
 
 def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta) -> list[FleetRowView]:
@@ -183,6 +190,10 @@ class FleetRangeRowView:
         return humanize.duration(self.row.business_minutes * 60)
 
     @property
+    def lost_revenue(self) -> dict | None:
+        return lost_revenue_view(self.row.lost_revenue)
+
+    @property
     def span_local(self) -> str:
         zone = ZoneInfo(zone_name(self.row.timezone_name))
         return f"{humanize.local_time(self.row.start, zone)} to {humanize.local_time(self.row.end, zone)}"
@@ -194,7 +205,7 @@ def _with_query(url: str | None, params: dict[str, str]) -> str | None:
     return url + ("&" if "?" in url else "?") + urlencode(params)
 
 
-def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str) -> HttpResponse:
+def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str, sort: str) -> HttpResponse:
     """The fleet ranked over the range `asked` for: every store the caller can see (and
     whose id starts with `query`), each over its range (the same instants for all, or,
     for local dates, each zone's own), worst first by the kept ranking's rule without
@@ -226,17 +237,20 @@ def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str) ->
     page_count = max(1, -(-total_visible // FLEET_PAGE_SIZE))
     page_number = min(page_number_of(request), page_count)
     offset = (page_number - 1) * FLEET_PAGE_SIZE
+    totals = []
     if ranked:
-        rows = fleet_range_ranked(stores=list(stores), bounds_of=bounds_of)
-        rows = rows[offset : offset + FLEET_PAGE_SIZE]
+        ranking = fleet_range_ranked(stores=list(stores), bounds_of=bounds_of, by_lost_revenue=sort == "lost")
+        totals = ranking.revenue_totals()
+        rows = ranking[offset : offset + FLEET_PAGE_SIZE]
     else:
         page = list(stores.order_by("store_id")[offset : offset + FLEET_PAGE_SIZE])
-        rows = fleet_range_rows(stores=page, bounds_of=bounds_of)
+        rows = fleet_range_rows(stores=page, bounds_of=bounds_of).rows
     kept = asked.query()
     views = [FleetRangeRowView(row=row, page_url=_with_query(store_page_url(row.store_id), kept)) for row in rows]
+    sorted_by = {"sort": sort} if sort != "worst" else {}
 
     def link(page_to: int) -> str:
-        return "?" + urlencode({**({"q": query} if query else {}), **kept, "page": page_to})
+        return "?" + urlencode({**({"q": query} if query else {}), **kept, **sorted_by, "page": page_to})
 
     context = {
         "range_rows": views,
@@ -250,6 +264,9 @@ def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str) ->
         },
         "query": query,
         "ranked": ranked,
+        "sort": sort,
+        "sort_links": _sort_links(sort, {**({"q": query} if query else {}), **kept}) if ranked else [],
+        "revenue_totals": revenue_totals_view(totals),
         "rank_limit": f"{FLEET_RANK_LIMIT:,}",
         "range_rank_limit": f"{FLEET_RANGE_RANK_STORE_DAYS:,}",
         "total_text": humanize.count(total_visible, "store"),
@@ -263,6 +280,16 @@ def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str) ->
         "first_index": offset + 1,
     }
     return render(request, "monitoring/home.html", context)
+
+
+def _sort_links(sort: str, params: dict[str, str]) -> list[dict]:
+    """The orders the page offers, each a link keeping the other parameters."""
+    labels = {"worst": "worst first", "lost": "most revenue lost"}
+    return [
+        {"sort": name, "label": labels[name], "on": name == sort,
+         "url": "?" + urlencode({**params, **({"sort": name} if name != "worst" else {})})}
+        for name in FLEET_SORTS
+    ]
 
 
 def page_number_of(request: HttpRequest) -> int:
@@ -287,6 +314,9 @@ def home(request: HttpRequest) -> HttpResponse:
     state_filter = request.GET.get("state", "").strip().lower()
     if state_filter and state_filter not in FLEET_STATES:
         return bad_request_page(request, f"state must be one of: {', '.join(FLEET_STATES)}")
+    sort = request.GET.get("sort", "").strip().lower() or "worst"
+    if sort not in FLEET_SORTS:
+        return bad_request_page(request, f"sort must be one of: {', '.join(FLEET_SORTS)}")
     try:
         asked = range_asked(request)
     except values.InvalidValue as error:
@@ -297,16 +327,19 @@ def home(request: HttpRequest) -> HttpResponse:
                 request, "state: a store's state is its state now; over a range, the stores are ranked by"
                 " uptime (ask without from and to to filter by state)"
             )
-        return _fleet_over_range(request, asked=asked, query=query)
+        return _fleet_over_range(request, asked=asked, query=query, sort=sort)
     access: Access = request.access
     as_of = default_as_of(owner_id=access.owner_id)
     horizon = default_horizon()
     stores = stores_visible(access=access)
     ranked = stores.count() <= FLEET_RANK_LIMIT
     page_number = page_number_of(request)
+    totals = []
     if ranked:  # the whole fleet's ranking (kept: monitoring.fleet), then the search and filter
         kept = fleet_ranking_for(access=access, as_of=as_of)
         columns, as_of, refreshing = kept.columns, kept.as_of, kept.refreshing
+        if sort == "lost":
+            columns = columns.by_lost_revenue()
         found = columns.select(prefix=query)
         counts = columns.counts(found)
         counts["SILENT"] = columns.silent_count(found)
@@ -319,6 +352,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 keep &= ~columns.silent[found]
             found = found[keep]
         total_visible, matching = sum(counts.values()), len(found)
+        totals = columns.revenue_totals(found)
         page_count = max(1, -(-matching // FLEET_PAGE_SIZE))
         page_number = min(page_number, page_count)
         offset = (page_number - 1) * FLEET_PAGE_SIZE
@@ -341,8 +375,11 @@ def home(request: HttpRequest) -> HttpResponse:
         matching = total_visible
     shown = _fleet_details(shown, as_of=as_of, horizon=horizon)
 
+    sorted_by = {"sort": sort} if sort != "worst" else {}
+
     def link(page_to: int) -> str:
         params = {key: value for key, value in (("q", query), ("state", state_filter)) if value}
+        params.update(sorted_by)
         params["page"] = page_to
         return "?" + urlencode(params)
 
@@ -355,9 +392,15 @@ def home(request: HttpRequest) -> HttpResponse:
         "total_text": humanize.count(total_visible, "store"),
         "matching_text": humanize.count(matching, "store"),
         "counts": [
-            {"state": state, "count": f"{counts[state.upper()]:,}", "url": "?" + urlencode({**({"q": query} if query else {}), "state": state})}
+            {"state": state, "count": f"{counts[state.upper()]:,}",
+             "url": "?" + urlencode({**({"q": query} if query else {}), "state": state, **sorted_by})}
             for state in FLEET_STATES
         ],
+        "sort": sort,
+        "sort_links": _sort_links(
+            sort, {key: value for key, value in (("q", query), ("state", state_filter)) if value}
+        ) if ranked else [],
+        "revenue_totals": revenue_totals_view(totals),
         "as_of": as_of,
         "as_of_utc": humanize.utc_time(as_of),
         "as_of_hhmm": f"{as_of.astimezone(UTC):%H:%M} UTC",

@@ -1,6 +1,6 @@
-"""A store's status page: uptime with coverage, a strip of the last 90 local days, the
-figures of any range (a GET form, `?from=…&to=…`), the week's timeline chart, incidents,
-business and special hours."""
+"""A store's status page: uptime with coverage and lost revenue, a strip of the last 90
+local days, the figures of any range (a GET form, `?from=…&to=…`), the week's timeline
+chart, incidents, business and special hours."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
 from monitoring.fleet.ranking import fleet_rows
-from monitoring.history import HistoryInputError, store_daily_figures, store_range_figures
+from monitoring.history import HistoryInputError, lost_revenue_of_windows, store_daily_figures, store_range_figures
 from monitoring.kernel import humanize
+from monitoring.kernel.periods import WINDOWS
 from monitoring.stores.access import Access, stores_visible
 from monitoring.kernel import values
 from monitoring.web.links import STORE_BY_ID, STORE_BY_ID_PARAMETER, store_id_from_page_request
@@ -75,7 +76,7 @@ def range_context(*, store: Store, asked: RangeAsked, as_of: datetime, refused: 
         return {**shown, "error": refused}
     try:
         bounds = range_bounds(asked, timezone_name=store.timezone_name, default_end=as_of)
-        start, end, row = store_range_figures(store=store, start=bounds.start, end=bounds.end)
+        start, end, row = store_range_figures(store=store, start=bounds.start, end=bounds.end, revenue=True)
     except HistoryInputError as error:
         return {**shown, "error": str(error)}
     return {
@@ -102,7 +103,14 @@ def status_page_context(
     as_of = as_of or default_as_of(owner_id=access.owner_id)
     start = as_of - WEEK
     zone = zone_info(store)
-    (row,) = store_report_compute(store=store, as_of=as_of).rows
+    computed = store_report_compute(store=store, as_of=as_of)
+    (row,) = computed.rows
+    # The windows' lost revenue (docs/rules.md §13): hour, day and week before as_of.
+    lost = lost_revenue_of_windows(
+        stores=[(store.pk, store.store_id, store.timezone_name)], window_store=[0, 0, 0],
+        window_start=[computed.as_of - length for _, length in WINDOWS], window_end=[computed.as_of] * 3,
+        horizon=computed.horizon,
+    ).items()
     segments = store_timeline(store=store, start=start, end=as_of)
     incidents = store_incidents(store=store, start=start, end=as_of)
     hours = list(store.business_hours.order_by("day_of_week", "start_time_local"))
@@ -134,7 +142,7 @@ def status_page_context(
         ],
         "last_poll": last_poll,
         "last_poll_local": local_time(last_poll.timestamp_utc, zone) if last_poll else None,
-        "windows": window_figures(row),
+        "windows": window_figures(row, lost),
         "chart": {
             "rows": chart_rows,
             "width": CHART_WIDTH,
