@@ -6,6 +6,7 @@ into numpy arrays (no per-row Python objects, no query per store).
 """
 
 import io
+import threading
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Iterator, Sequence
@@ -208,6 +209,7 @@ def store_schedules(
 #: (`_weekly_shifts_kept`) instead of reading its stores' rows again.
 _KEPT_HOURS_MIN_STORES = 1000
 _kept_hours: dict[str, object] = {"version": None, "shifts": None}
+_kept_hours_lock = threading.Lock()
 
 
 def _weekly_shifts(pks: list[int] | None) -> dict[int, tuple[Shift, ...]]:
@@ -236,10 +238,11 @@ def _weekly_shifts_kept() -> dict[int, tuple[Shift, ...]] | None:
     if not version.settled:
         return None
     key = (version.origin, version.number)
-    if _kept_hours["version"] != key:
-        _kept_hours["shifts"] = _weekly_shifts(None)
-        _kept_hours["version"] = key
-    return _kept_hours["shifts"]
+    with _kept_hours_lock:  # a process's report threads read the fleet's hours once, not each
+        if _kept_hours["version"] != key:
+            _kept_hours["shifts"] = _weekly_shifts(None)
+            _kept_hours["version"] = key
+        return _kept_hours["shifts"]
 
 
 def _store_scope(pks: list[int]) -> tuple[str, list]:
