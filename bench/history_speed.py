@@ -1,6 +1,6 @@
 """Benchmark: our reports side by side with an exact DuckDB baseline (bench/duckdb_report.py).
 
-    .venv/bin/python bench/history_speed.py [--scales 1 4] [--only week|range] [--half] [--divide N] [--warm-runs 2]
+    .venv/bin/python bench/history_speed.py [--scales 1 4] [--only week|range] [--half] [--divide N] [--runs 3]
 
 Two questions, each at 1x and 4x:
 - the weekly report (docs/rules.md §5): 14,000 stores x 7 days of polls, and 56,000 x 7;
@@ -9,11 +9,11 @@ Two questions, each at 1x and 4x:
 
 For each: the generated files (cached under bench/out/) are loaded into a PostgreSQL
 database of its own (`load_data`, dropped when done) and into a DuckDB file (timed
-separately), then it measures
+separately), then it measures, each the best of --runs (ours and DuckDB's in turn)
 - ours warm: `triggerReport` -> COMPLETE through a live web server (gunicorn) and the
-  worker clusters (`supervise_workers`), as the API serves it (best of --warm-runs);
+  worker clusters (`supervise_workers`), as the API serves it;
 - ours whole process: `manage.py generate_report [--from --to] --output F`, start-up included;
-- DuckDB warm: the query on an open connection, CSV written to memory (best of 3);
+- DuckDB warm: the query on an open connection, CSV written to memory;
 - DuckDB whole process: `python bench/duckdb_report.py week|range DB --output F`;
 and checks that DuckDB's CSV is ours, byte for byte. It prints a table with the ratios
 ours / DuckDB and the growth 4x / 1x of each figure.
@@ -142,7 +142,7 @@ def latest_poll(url: str) -> datetime:
         return cursor.fetchone()[0].astimezone(timezone.utc)
 
 
-def measure(kind: str, scale: int, stores: int, days: int, warm_runs: int) -> dict:
+def measure(kind: str, scale: int, stores: int, days: int, runs: int) -> dict:
     began = time.perf_counter()
     data = generated(stores, days)
     generated_s = time.perf_counter() - began
@@ -168,9 +168,13 @@ def measure(kind: str, scale: int, stores: int, days: int, warm_runs: int) -> di
 
     ours_csv, duck_csv = OUT / "history_speed" / "ours.csv", OUT / "history_speed" / "duckdb.csv"
     ours_csv.parent.mkdir(parents=True, exist_ok=True)
-    ours_process, ours_cpu = timed([sys.executable, str(ROOT / "manage.py"), "generate_report", *ours_args, "--output",
-                          str(ours_csv)], env)
-    duck_process, duck_cpu = timed([sys.executable, str(DUCKDB_REPORT), *duck_args, "--output", str(duck_csv)])
+    ours_runs, duck_runs = [], []
+    for _ in range(runs):  # in turn, so that the machine's noise falls on both alike
+        ours_runs.append(timed([sys.executable, str(ROOT / "manage.py"), "generate_report", *ours_args, "--output",
+                                str(ours_csv)], env))
+        duck_runs.append(timed([sys.executable, str(DUCKDB_REPORT), *duck_args, "--output", str(duck_csv)]))
+    ours_process, ours_cpu = min(ours_runs)
+    duck_process, duck_cpu = min(duck_runs)
     problems = duckdb_report.csv_differences(ours_csv.read_text(), duck_csv.read_text())
     rows = ours_csv.read_text().count("\n") - 1
 
@@ -178,7 +182,7 @@ def measure(kind: str, scale: int, stores: int, days: int, warm_runs: int) -> di
 
     connection = duckdb.connect(str(database))
     duck_warm, duck_warm_cpu = [], []
-    for _ in range(3):
+    for _ in range(runs):
         t0, c0 = time.perf_counter(), time.process_time()
         if kind == "week":
             figures = duckdb_report.week_rows(connection)
@@ -194,7 +198,7 @@ def measure(kind: str, scale: int, stores: int, days: int, warm_runs: int) -> di
 
     api = Api(url)
     try:
-        ours_warm = [api.trigger_to_complete(variables) for _ in range(warm_runs)]
+        ours_warm = [api.trigger_to_complete(variables) for _ in range(runs)]
     finally:
         api.stop()
     database_drop(name)
@@ -205,9 +209,10 @@ def measure(kind: str, scale: int, stores: int, days: int, warm_runs: int) -> di
         "duck_process": duck_process, "pg_load": pg_load_s, "duck_load": duck_load_s,
         "ours_cpu": ours_cpu, "duck_cpu": duck_cpu, "duck_warm_cpu": min(duck_warm_cpu),
     }
-    print(f"    ours warm {' / '.join(f'{x:.2f}' for x in ours_warm)} s, whole process {ours_process:.2f} s "
-          f"(CPU {ours_cpu:.2f} s, PostgreSQL's not counted); DuckDB warm {' / '.join(f'{x:.2f}' for x in duck_warm)} s "
-          f"(CPU {min(duck_warm_cpu):.2f} s), whole process {duck_process:.2f} s (CPU {duck_cpu:.2f} s); "
+    print(f"    ours warm {' / '.join(f'{x:.2f}' for x in ours_warm)} s, whole process "
+          f"{' / '.join(f'{x:.2f}' for x, _ in ours_runs)} s (best's CPU {ours_cpu:.2f} s, PostgreSQL's not counted); "
+          f"DuckDB warm {' / '.join(f'{x:.2f}' for x in duck_warm)} s (CPU {min(duck_warm_cpu):.2f} s), whole process "
+          f"{' / '.join(f'{x:.2f}' for x, _ in duck_runs)} s (best's CPU {duck_cpu:.2f} s); "
           f"CSV {'equal' if not problems else 'DIFFERENT'} ({rows:,} rows); load average {load_average()}", flush=True)
     return result
 
@@ -245,7 +250,8 @@ def main() -> None:
     parser.add_argument("--only", choices=("week", "range"), help="one of the two questions")
     parser.add_argument("--half", action="store_true", help="half the stores at every scale")
     parser.add_argument("--divide", type=int, default=1, help="the stores of every scale divided by this (a quick run)")
-    parser.add_argument("--warm-runs", type=int, default=2, help="triggerReport runs per scale (best is shown)")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="runs of each figure, ours and DuckDB's in turn (the best of each is compared)")
     args = parser.parse_args()
     print(f"bench/history_speed.py on {machine()}, load average {load_average()}", flush=True)
     results = []
@@ -255,7 +261,7 @@ def main() -> None:
         for scale in sorted(args.scales):
             stores, days = SCALES[kind][scale]
             divisor = args.divide * (2 if args.half else 1)
-            results.append(measure(kind, scale, stores // divisor, days, args.warm_runs))
+            results.append(measure(kind, scale, stores // divisor, days, args.runs))
     table(results)
     if any(r["problems"] for r in results):
         raise SystemExit(1)
