@@ -3,6 +3,7 @@ a range, from the same schedules and pieces as the report."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -97,6 +98,10 @@ def store_incidents(
     if to_us(end) <= to_us(start):
         return []
     bounds, code = _timeline_us(schedule, timestamps_us, is_active, start, end, horizon)
+    return _incidents_of(bounds, code)
+
+
+def _incidents_of(bounds: np.ndarray, code: np.ndarray) -> list[Incident]:
     incidents: list[Incident] = []
     run_start = run_end = None
     lost = 0
@@ -112,3 +117,37 @@ def store_incidents(
     if run_start is not None:
         incidents.append(Incident(from_us(run_start), from_us(run_end), lost / US))
     return incidents
+
+
+@dataclass(frozen=True)
+class StoreNow:
+    """A store at the end of a range: the timeline's last segment and the incident in
+    progress (the last outage with only closed time after it: closed time does not end
+    an incident, store_incidents), or None."""
+
+    state: str  # "UP" | "DOWN" | "UNKNOWN" | "CLOSED"
+    since: datetime  # where the last segment begins; the range's start when it covers the whole range
+    open_incident: Incident | None
+
+
+def store_now(
+    *,
+    schedule: StoreSchedule,
+    timestamps_us: np.ndarray,
+    is_active: np.ndarray,
+    start: datetime,
+    end: datetime,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> StoreNow:
+    """The state just before `end` as store_timeline over [start, end) ends, and the
+    incident in progress as store_incidents over it finds it: one pass for both."""
+    if to_us(end) <= to_us(start):
+        raise ValueError("end must be after start")
+    bounds, code = _timeline_us(schedule, timestamps_us, is_active, start, end, horizon)
+    business = np.flatnonzero(code != 3)
+    in_progress = len(business) and code[business[-1]] == 1
+    return StoreNow(
+        state=TIMELINE_STATES[code[-1]],
+        since=from_us(bounds[-2]),
+        open_incident=_incidents_of(bounds, code)[-1] if in_progress else None,
+    )

@@ -1,0 +1,85 @@
+"""Stores as they are at an instant: the state their timeline ends in and since when, the
+incident in progress, and their latest poll; for a page of stores in one batch (one read
+of hours, one of polls, one query for the stores with no poll in the read; the engine's
+timeline per store)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.db.models import OuterRef, Subquery
+
+from monitoring import engine
+from monitoring.kernel.periods import default_horizon
+from monitoring.models import StatusPoll, Store
+from monitoring.stores.selectors import polls_between, store_schedules
+
+#: How far back a store's state and incident in progress are looked for: a state held
+#: (or an incident begun) earlier is said to be since the look-back's start.
+LOOK_BACK = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class LatestPoll:
+    at: datetime
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoreAt:
+    """One store at `as_of`: the timeline over [as_of - LOOK_BACK, as_of) ends in `state`,
+    begun at `since` (`since_clipped`: held through the whole look-back, begun at or
+    before `since`); `open_incident` as Store.incidents over that range finds it."""
+
+    as_of: datetime
+    state: str  # "UP" | "DOWN" | "UNKNOWN" | "CLOSED"
+    since: datetime
+    since_clipped: bool
+    open_incident: engine.Incident | None
+    latest_poll: LatestPoll | None  # at or before as_of, however old
+
+
+def stores_at(
+    *, stores: list[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta | None = None
+) -> list[StoreAt]:
+    """Each of `stores` (pk, store_id, timezone_name) at `as_of`, in the order given."""
+    horizon = horizon or default_horizon()
+    start = as_of - LOOK_BACK
+    # Polls before start - horizon cannot affect [start, as_of) (docs/rules.md §4).
+    schedules = store_schedules(stores=stores, start=start - horizon, end=as_of)
+    polls = polls_between(stores=stores, start=start - horizon, end=as_of)
+    bounds = np.searchsorted(polls.store_index, np.arange(len(stores) + 1))
+    latest: dict[int, LatestPoll] = {}
+    found = []
+    for i, (pk, _, _) in enumerate(stores):
+        a, b = bounds[i], bounds[i + 1]
+        now = engine.store_now(
+            schedule=schedules[i], timestamps_us=polls.timestamp_us[a:b], is_active=polls.is_active[a:b],
+            start=start, end=as_of, horizon=horizon,
+        )
+        if b > a:
+            latest[pk] = LatestPoll(engine.from_us(int(polls.timestamp_us[b - 1])), bool(polls.is_active[b - 1]))
+        found.append(now)
+    older = [pk for pk, _, _ in stores if pk not in latest]
+    if older:
+        latest.update(_latest_polls(store_pks=older, until=start - horizon))
+    return [
+        StoreAt(
+            as_of=as_of, state=now.state, since=now.since, since_clipped=now.since <= start,
+            open_incident=now.open_incident, latest_poll=latest.get(pk),
+        )
+        for (pk, _, _), now in zip(stores, found)
+    ]
+
+
+def _latest_polls(*, store_pks: list[int], until: datetime) -> dict[int, LatestPoll]:
+    """{pk: its latest poll at or before `until`} of those of the stores that have one:
+    one query, each store's newest row from the (store, time) index."""
+    newest = StatusPoll.objects.filter(store_id=OuterRef("pk"), timestamp_utc__lte=until).order_by("-timestamp_utc")
+    rows = (
+        Store.objects.filter(pk__in=store_pks)
+        .annotate(at=Subquery(newest.values("timestamp_utc")[:1]), active=Subquery(newest.values("is_active")[:1]))
+        .filter(at__isnull=False)
+        .values_list("pk", "at", "active")
+    )
+    return {pk: LatestPoll(at, active) for pk, at, active in rows}
