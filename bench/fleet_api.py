@@ -113,7 +113,7 @@ def main() -> None:
         for v in kinds["fleet(first: 50), pages by cursor"][:20]:
             ask(v)
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats("monitoring|graphql_schema|strawberry_django", 45)
 
 
 if __name__ == "__main__":

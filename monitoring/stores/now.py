@@ -17,6 +17,8 @@ from monitoring.stores.selectors import polls_between, store_schedules
 #: How far back a store's state and incident in progress are looked for: a state held
 #: (or an incident begun) earlier is said to be since the look-back's start.
 LOOK_BACK = timedelta(days=7)
+#: The look-back read first (see `stores_at`).
+SHORT_LOOK = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,34 +44,56 @@ class StoreAt:
 def stores_at(
     *, stores: list[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta | None = None
 ) -> list[StoreAt]:
-    """Each of `stores` (pk, store_id, timezone_name) at `as_of`, in the order given."""
+    """Each of `stores` (pk, store_id, timezone_name) at `as_of`, in the order given.
+    Most states and outages began within the last day: the day's hours and polls are read
+    for every store, and the week's only for those whose state or outage began earlier
+    (the timeline's last segment and the incident in progress are the same over either
+    range when they begin inside it)."""
     horizon = horizon or default_horizon()
+    found: dict[int, engine.StoreNow] = {}
+    latest: dict[int, LatestPoll] = {}
+    asked = list(stores)
+    for reach in (SHORT_LOOK, LOOK_BACK):
+        start = as_of - reach
+        now, read = _now(asked, as_of=as_of, start=start, horizon=horizon)
+        found.update(now)
+        latest.update(read)
+        asked = [
+            store for store in asked if now[store[0]].since <= start
+            or (now[store[0]].open_incident is not None and now[store[0]].open_incident.start <= start)
+        ]
+        if not asked:
+            break
     start = as_of - LOOK_BACK
+    older = [pk for pk, _, _ in stores if pk not in latest]
+    if older:
+        latest.update(_latest_polls(store_pks=older, until=as_of))
+    return [
+        StoreAt(
+            as_of=as_of, state=found[pk].state, since=found[pk].since, since_clipped=found[pk].since <= start,
+            open_incident=found[pk].open_incident, latest_poll=latest.get(pk),
+        )
+        for pk, _, _ in stores
+    ]
+
+
+def _now(stores, *, as_of: datetime, start: datetime, horizon: timedelta):
+    """({pk: engine.store_now over [start, as_of)}, {pk: its latest poll read}): one read
+    of hours and one of polls for all of `stores`."""
     # Polls before start - horizon cannot affect [start, as_of) (docs/rules.md §4).
     schedules = store_schedules(stores=stores, start=start - horizon, end=as_of)
     polls = polls_between(stores=stores, start=start - horizon, end=as_of)
     bounds = np.searchsorted(polls.store_index, np.arange(len(stores) + 1))
-    latest: dict[int, LatestPoll] = {}
-    found = []
+    found, latest = {}, {}
     for i, (pk, _, _) in enumerate(stores):
         a, b = bounds[i], bounds[i + 1]
-        now = engine.store_now(
+        found[pk] = engine.store_now(
             schedule=schedules[i], timestamps_us=polls.timestamp_us[a:b], is_active=polls.is_active[a:b],
             start=start, end=as_of, horizon=horizon,
         )
         if b > a:
             latest[pk] = LatestPoll(engine.from_us(int(polls.timestamp_us[b - 1])), bool(polls.is_active[b - 1]))
-        found.append(now)
-    older = [pk for pk, _, _ in stores if pk not in latest]
-    if older:
-        latest.update(_latest_polls(store_pks=older, until=start - horizon))
-    return [
-        StoreAt(
-            as_of=as_of, state=now.state, since=now.since, since_clipped=now.since <= start,
-            open_incident=now.open_incident, latest_poll=latest.get(pk),
-        )
-        for (pk, _, _), now in zip(stores, found)
-    ]
+    return found, latest
 
 
 def _latest_polls(*, store_pks: list[int], until: datetime) -> dict[int, LatestPoll]:
