@@ -10,7 +10,7 @@ from datetime import datetime
 import numpy as np
 
 from monitoring.fleet.ranking import FleetColumns
-from monitoring.fleet.summary import KeptRanking, fleet_ranking_for
+from monitoring.fleet.summary import KeptRanking, fleet_ranking_for, kept_store_count
 from monitoring.kernel.states import STATES
 from monitoring.stores.access import Access, stores_visible
 
@@ -33,7 +33,11 @@ class FleetListing:
 
 
 def fleet_ranked_visible(*, access: Access) -> bool:
-    """True when the stores `access` sees are few enough to be ranked (FLEET_RANK_LIMIT)."""
+    """True when the stores `access` sees are few enough to be ranked (FLEET_RANK_LIMIT):
+    counted, unless this process keeps their ranking (then they were, a moment ago)."""
+    kept = kept_store_count(access=access)
+    if kept is not None and kept <= FLEET_RANK_LIMIT:
+        return True
     return stores_visible(access=access).count() <= FLEET_RANK_LIMIT
 
 
