@@ -122,7 +122,9 @@ def main() -> None:
         for v in kinds[args.profile_kind][:20]:
             ask(v)
         profile.disable()
-        pstats.Stats(profile).sort_stats("cumulative").print_stats("monitoring|graphql_schema|strawberry_django", 45)
+        stats = pstats.Stats(profile)
+        stats.sort_stats("cumulative").print_stats("monitoring|graphql_schema|strawberry_django", 45)
+        stats.sort_stats("tottime").print_stats(30)
 
 
 if __name__ == "__main__":

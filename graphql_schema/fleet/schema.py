@@ -23,20 +23,21 @@ def _cursor(position: int, store_id: str) -> str:
     return cursor_encode(f"{CURSOR_PREFIX}{position}:{store_id}")
 
 
-def _after(cursor: str, listed: list[str]) -> int:
-    """The position in `listed` after which the page starts: the store the cursor names,
-    found where it was (its position) or anywhere, if the ranking changed meanwhile."""
+def _after(cursor: str, ids: list[str], found) -> int:
+    """The position in `found` (positions into `ids`) after which the page starts: the
+    store the cursor names, found where it was (its position) or anywhere, if the ranking
+    changed meanwhile."""
     key = cursor_decode(cursor, argument="after")
     position, _, store_id = key.removeprefix(CURSOR_PREFIX).partition(":")
     if not key.startswith(CURSOR_PREFIX) or not position.isascii() or not position.isdigit():
         raise bad_cursor("after")
     position = int(position)
-    if position < len(listed) and listed[position] == store_id:
+    if position < len(found) and ids[found[position]] == store_id:
         return position + 1
-    try:
-        return listed.index(store_id) + 1
-    except ValueError:
-        raise bad_cursor("after") from None
+    for at, index in enumerate(found):
+        if ids[index] == store_id:
+            return at + 1
+    raise bad_cursor("after")
 
 
 @strawberry.type
@@ -78,8 +79,7 @@ class Query:
             state=state.value if state is not None else None, silent=silent,
         )
         columns = listing.columns
-        listed = [columns.store_id[i] for i in listing.found]
-        start = _after(after, listed) if after is not None else 0
+        start = _after(after, columns.store_id, listing.found) if after is not None else 0
         shown = listing.found[start : start + size]
         by_pk = stores_visible(access=access).in_bulk([int(columns.pk[i]) for i in shown])
         stores = [by_pk[int(columns.pk[i])] for i in shown if int(columns.pk[i]) in by_pk]
@@ -94,11 +94,11 @@ class Query:
         return FleetConnection(
             as_of=listing.kept.as_of,
             refreshing=listing.kept.refreshing,
-            total_count=len(listed),
+            total_count=len(listing.found),
             counts_by_state=[FleetStateCount(state=SegmentState[name], count=listing.counts[name]) for name in STATES],
             silent_count=listing.silent,
             edges=edges,
             page_info=KeysetPageInfo(
-                end_cursor=edges[-1].cursor if edges else None, has_next_page=start + len(shown) < len(listed)
+                end_cursor=edges[-1].cursor if edges else None, has_next_page=start + len(shown) < len(listing.found)
             ),
         )

@@ -81,7 +81,7 @@ from monitoring.engine.types import (
 )
 from monitoring.engine.zones import from_us, to_us
 from monitoring.engine.uptime import business_intervals, compute_uptime, inside_intervals
-from monitoring.engine.timeline import StoreNow, store_incidents, store_now, store_timeline
+from monitoring.engine.timeline import StoreNow, store_incidents, store_now, store_timeline, stores_now
 from monitoring.engine.ranges import (
     RangeFigures,
     WindowFigures,
@@ -96,6 +96,7 @@ from monitoring.engine.ranges import (
 __all__ = [
     "StoreNow",
     "store_now",
+    "stores_now",
     "DEFAULT_HORIZON",
     "DEFAULT_TIMEZONE",
     "Incident",

@@ -79,20 +79,21 @@ def stores_at(
 
 def _now(stores, *, as_of: datetime, start: datetime, horizon: timedelta):
     """({pk: engine.store_now over [start, as_of)}, {pk: its latest poll read}): one read
-    of hours and one of polls for all of `stores`."""
+    of hours and one of polls for all of `stores`, one engine pass (engine.stores_now)."""
     # Polls before start - horizon cannot affect [start, as_of) (docs/rules.md §4).
     schedules = store_schedules(stores=stores, start=start - horizon, end=as_of)
     polls = polls_between(stores=stores, start=start - horizon, end=as_of)
-    bounds = np.searchsorted(polls.store_index, np.arange(len(stores) + 1))
-    found, latest = {}, {}
-    for i, (pk, _, _) in enumerate(stores):
-        a, b = bounds[i], bounds[i + 1]
-        found[pk] = engine.store_now(
-            schedule=schedules[i], timestamps_us=polls.timestamp_us[a:b], is_active=polls.is_active[a:b],
-            start=start, end=as_of, horizon=horizon,
-        )
-        if b > a:
-            latest[pk] = LatestPoll(engine.from_us(int(polls.timestamp_us[b - 1])), bool(polls.is_active[b - 1]))
+    now = engine.stores_now(
+        schedules=schedules, store_index=polls.store_index, timestamps_us=polls.timestamp_us,
+        is_active=polls.is_active, start=start, end=as_of, horizon=horizon,
+    )
+    found = {pk: state for (pk, _, _), state in zip(stores, now)}
+    # Each store's last poll read: the last of its run (polls are in (store, time) order).
+    last = np.flatnonzero(np.append(polls.store_index[1:] != polls.store_index[:-1], True)) if len(polls.store_index) else []
+    latest = {
+        stores[polls.store_index[i]][0]: LatestPoll(engine.from_us(int(polls.timestamp_us[i])), bool(polls.is_active[i]))
+        for i in last
+    }
     return found, latest
 
 
