@@ -7,7 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from graphql_schema.common.payloads import UserErrorType
+from graphql_schema.common.payloads import UserErrorType, user_errors_field
 from monitoring.alerts import events
 from monitoring.alerts.models import Delivery, Webhook
 
@@ -101,11 +101,17 @@ class WebhookType:
         )
 
 
-@strawberry.type(description="A new webhook and its signing secret, shown this once.")
+@strawberry.type(description="A new webhook and its signing secret, shown this once; or why none was made.")
 class CreateWebhookPayload:
-    webhook: WebhookType = strawberry.field(description="The webhook.")
-    secret: str = strawberry.field(
-        description="Signs each delivery: header X-Signature-256 is `sha256=` and the hex HMAC-SHA256 of the raw body."
+    webhook: WebhookType | None = strawberry.field(description="The webhook; null when refused.")
+    secret: str | None = strawberry.field(
+        description=(
+            "Signs each delivery: header X-Signature-256 is `sha256=` and the hex HMAC-SHA256 of the raw body;"
+            " null when refused."
+        )
+    )
+    user_errors: list[UserErrorType] = user_errors_field(
+        description="Why the request was refused (a URL or confirmPolls refused); empty when the webhook was made."
     )
 
 
