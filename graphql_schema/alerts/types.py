@@ -42,6 +42,7 @@ class DeliveryStatus(Enum):
 
 @strawberry.type(description="One event for one webhook, and how its delivery went (one row per event, whatever the tries).")
 class AlertDelivery:
+    id: strawberry.ID = strawberry.field(description="The delivery's id (opaque).")
     event: AlertEvent = strawberry.field(description="The event.")
     store_id: str = strawberry.field(description="The store it concerns.")
     status: DeliveryStatus = strawberry.field(description="Where the delivery stands.")
@@ -55,6 +56,7 @@ class AlertDelivery:
     @classmethod
     def of(cls, delivery: Delivery) -> "AlertDelivery":
         return cls(
+            id=strawberry.ID(str(delivery.pk)),
             event=AlertEvent(delivery.event),
             store_id=delivery.store.store_id,
             status=DeliveryStatus(delivery.status),

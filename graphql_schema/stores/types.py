@@ -87,6 +87,9 @@ SPECIAL_HOURS_MAX_ROWS = 100
     SpecialHours, name="SpecialHours", description="One special-hours row (docs/rules.md §9): a shift, or closed all day."
 )
 class SpecialHoursType:
+    id: strawberry.ID = strawberry_django.field(
+        field_cls=ObjectField, field_name="pk", description="The row's id (opaque; a row replaced gets a new one)."
+    )
     date: LocalDate = strawberry_django.field(description="The store's local calendar date.")
     start_time_local: time | None = strawberry_django.field(description="Null when closed all day.")
     end_time_local: time | None = strawberry_django.field(

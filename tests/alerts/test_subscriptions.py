@@ -34,6 +34,9 @@ def test_webhooks_over_graphql_are_owner_scoped(client, alert_world):
     assert listed[0]["deliveries"] == [
         {"event": "STORE_DOWN", "storeId": "a1", "status": "PENDING", "attempts": 0, "lastAttemptAt": None}
     ]
+    # Each delivery has the id of its row.
+    ids = graphql(client, "{ webhooks { deliveries { id } } }", token=alice_token)["data"]["webhooks"][0]["deliveries"]
+    assert [d["id"] for d in ids] == [str(pk) for pk in Delivery.objects.order_by("-created_at").values_list("pk", flat=True)]
     assert graphql(client, LIST, token=bob_token)["data"]["webhooks"] == []
     delete = "mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }"
     assert graphql(client, delete, {"id": created["webhook"]["id"]}, token=bob_token)["data"]["deleteWebhook"]["deleted"] is False
