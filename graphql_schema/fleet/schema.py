@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_schema.common.errors import UserError, request_access
+from graphql_schema.common.fields import selections_under, selects
 from graphql_schema.common.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
 from graphql_schema.fleet.types import FleetConnection, FleetEdge, FleetStateCount
 from graphql_schema.stores.types import SegmentState
@@ -81,7 +82,11 @@ class Query:
         columns = listing.columns
         start = _after(after, columns.store_id, listing.found) if after is not None else 0
         shown = listing.found[start : start + size]
-        by_pk = stores_visible(access=access).in_bulk([int(columns.pk[i]) for i in shown])
+        visible = stores_visible(access=access)
+        node = selections_under(selections_under(info.selected_fields[0].selections, "edges"), "node")
+        if selects(node, "businessHours") or selects(node, "is24x7"):
+            visible = visible.prefetch_related("business_hours")  # one query for the page, not one per store
+        by_pk = visible.in_bulk([int(columns.pk[i]) for i in shown])
         stores = [by_pk[int(columns.pk[i])] for i in shown if int(columns.pk[i]) in by_pk]
         for store in stores:
             store.page_of = stores  # a field of one computes the page's (Store.uptime, Store.currentState)

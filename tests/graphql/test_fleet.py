@@ -299,3 +299,23 @@ def test_a_store_alone_has_its_state_now_too(client, world):
         expected = reference_now(Store.objects.get(store_id=node["id"]), as_of)
         assert node["currentState"]["state"] == expected["state"]
         assert (node["openIncident"] is None) == (expected["open_incident"] is None)
+
+
+def test_a_page_of_stores_with_their_hours_costs_one_query_for_the_hours(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    query = """query($first: Int) { fleet(first: $first) { edges { node { id is24x7 ...hours } } } }
+               fragment hours on Store { businessHours { dayOfWeek startTimeLocal } }"""
+    graphql(client, query, {"first": 1}, token=world["staff"])  # the ranking computed and kept
+    counted = []
+    for first in (3, 40):
+        with CaptureQueriesContext(connection) as captured:
+            body = graphql(client, query, {"first": first}, token=world["staff"])
+        assert "errors" not in body and len(body["data"]["fleet"]["edges"]) == first
+        counted.append(len(captured.captured_queries))
+        for edge in body["data"]["fleet"]["edges"]:
+            store = Store.objects.get(store_id=edge["node"]["id"])
+            assert len(edge["node"]["businessHours"]) == store.business_hours.count()
+            assert edge["node"]["is24x7"] == (store.business_hours.count() == 0)
+    assert counted[0] == counted[1]
