@@ -5,10 +5,12 @@ reference engine computes them."""
 
 import random
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import unescape
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from monitoring.models import Owner, StatusPoll, Store
 from monitoring.stores.access import token_create
 from monitoring.stores.selectors import store_schedules
@@ -16,7 +18,7 @@ from monitoring.stores.selectors import store_schedules
 from tests import reference_engine as reference
 from tests.factories import FLEET_END, add_polls, make_store
 from tests.graphql_client import graphql
-from tests.page_html import HTML, bearer
+from tests.page_html import bearer
 
 pytestmark = pytest.mark.django_db
 
@@ -223,8 +225,6 @@ def reference_now(store: Store, as_of) -> dict:
 
 
 def test_current_state_last_poll_and_open_incident_agree_with_the_reference(client, world):
-    from datetime import datetime
-
     nodes, after, as_of = [], None, None
     while True:
         page = graphql(client, NOW, {"first": 25, "after": after}, token=world["staff"])["data"]["fleet"]
@@ -268,9 +268,6 @@ def test_current_state_last_poll_and_open_incident_agree_with_the_reference(clie
     # does (at most the week's hours and polls for the stores whose state began before the
     # last day, and one query for the latest polls older than the read).
     def queries(first: int) -> int:
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
         with CaptureQueriesContext(connection) as captured:
             graphql(client, NOW, {"first": first}, token=world["staff"])
         return len(captured.captured_queries)
@@ -288,8 +285,6 @@ def test_a_store_alone_has_its_state_now_too(client, world):
         )
         expected = reference_now(store, as_of)
         assert body["data"]["store"]["currentState"]["state"] == expected["state"]
-        from datetime import datetime
-
         assert datetime.fromisoformat(body["data"]["store"]["currentState"]["asOf"]) == as_of
     page = graphql(
         client, "query { stores(pagination: {limit: 20}) { results { id currentState { state } openIncident { start } } } }",
@@ -302,9 +297,6 @@ def test_a_store_alone_has_its_state_now_too(client, world):
 
 
 def test_a_page_of_stores_with_their_hours_costs_one_query_for_the_hours(client, world):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     query = """query($first: Int) { fleet(first: $first) { edges { node { id is24x7 ...hours } } } }
                fragment hours on Store { businessHours { dayOfWeek startTimeLocal } }"""
     graphql(client, query, {"first": 1}, token=world["staff"])  # the ranking computed and kept
