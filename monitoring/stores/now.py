@@ -1,7 +1,7 @@
 """Stores as they are at an instant: the state their timeline ends in and since when, the
-incident in progress, and their latest poll; for a page of stores in one batch (one read
-of hours, one of polls, one query for the stores with no poll in the read; the engine's
-timeline per store)."""
+incident in progress, and their latest poll; for a page of stores in one batch (a read
+of hours and one of polls, one engine pass, engine.stores_now, for all of them; one query
+for the stores with no poll in the read)."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
