@@ -18,6 +18,7 @@ from graphql_schema.alerts.schema import Mutation as AlertMutation
 from graphql_schema.alerts.schema import Query as AlertQuery
 from graphql_schema.common.descriptions import describe
 from graphql_schema.common.errors import ClientErrors, Schema, should_mask_error
+from graphql_schema.fleet.schema import Query as FleetQuery
 from graphql_schema.history.schema import Query as HistoryQuery
 from graphql_schema.limits.pricing import LIST_CAPS, QueryPrice, declared_caps
 from graphql_schema.live.schema import Subscription, SubscriptionsOverWebSocket
@@ -47,7 +48,7 @@ class QuerySetOptimizer(DjangoOptimizerExtension):
     resolve = SchemaExtension.resolve
 
 
-Query = merge_types("Query", (StoreQuery, ReportQuery, AlertQuery, ScheduleQuery, HistoryQuery))
+Query = merge_types("Query", (StoreQuery, FleetQuery, ReportQuery, AlertQuery, ScheduleQuery, HistoryQuery))
 Mutation = merge_types("Mutation", (StoreMutation, ReportMutation, AlertMutation, ScheduleMutation))
 
 schema = Schema(  # graphql_schema.common.errors.Schema: client errors logged in one line

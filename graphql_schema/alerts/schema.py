@@ -16,7 +16,7 @@ from graphql_schema.alerts.types import (
     WebhookType,
 )
 from graphql_schema.common.errors import UserError, request_access
-from graphql_schema.common.payloads import refused
+from graphql_schema.common.payloads import REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
 from monitoring.alerts.models import Delivery
 from monitoring.alerts.webhooks import webhook_create, webhook_delete, webhooks_visible
@@ -39,7 +39,7 @@ class Mutation:
         description=(
             "Subscribes an https URL (or mailto:address) to alerts of the caller's stores (staff: every store)."
             " `events`: all when omitted; `confirmPolls`: inactive evidence polls before STORE_DOWN (default 1)."
-            " The secret is returned this once."
+            " The secret is returned this once. Input refused: `userErrors`, nothing made."
         )
     )
     def create_webhook(
@@ -55,13 +55,16 @@ class Mutation:
         ] = None,
     ) -> CreateWebhookPayload:
         rate_limit(info, scope="writes")
-        webhook, secret = webhook_create(
-            access=request_access(info),
-            url=url,
-            events=[event.value for event in events] if events else None,
-            confirm=confirm_polls,
-        )
-        return CreateWebhookPayload(webhook=WebhookType.of(webhook), secret=secret)
+        try:
+            webhook, secret = webhook_create(
+                access=request_access(info),
+                url=url,
+                events=[event.value for event in events] if events else None,
+                confirm=confirm_polls,
+            )
+        except REFUSALS as error:
+            return CreateWebhookPayload(webhook=None, secret=None, user_errors=refused(info, error))
+        return CreateWebhookPayload(webhook=WebhookType.of(webhook), secret=secret, user_errors=[])
 
     @strawberry.mutation(
         description="Deletes one of the caller's webhooks and its delivery log: `deleted` says whether it existed."

@@ -6,10 +6,15 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
+from django.db.models import Q
 
-from graphql_schema.common.payloads import UserErrorType
+from graphql_schema.common.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
+from graphql_schema.common.payloads import UserErrorType, user_errors_field
+from graphql_schema.common.scalars import rfc3339
 from monitoring.alerts import events
 from monitoring.alerts.models import Delivery, Webhook
+from monitoring.kernel import values
+from monitoring.kernel.values import InvalidValue
 
 MAX_DELIVERIES = 100
 
@@ -42,6 +47,7 @@ class DeliveryStatus(Enum):
 
 @strawberry.type(description="One event for one webhook, and how its delivery went (one row per event, whatever the tries).")
 class AlertDelivery:
+    id: strawberry.ID = strawberry.field(description="The delivery's id (opaque).")
     event: AlertEvent = strawberry.field(description="The event.")
     store_id: str = strawberry.field(description="The store it concerns.")
     status: DeliveryStatus = strawberry.field(description="Where the delivery stands.")
@@ -55,6 +61,7 @@ class AlertDelivery:
     @classmethod
     def of(cls, delivery: Delivery) -> "AlertDelivery":
         return cls(
+            id=strawberry.ID(str(delivery.pk)),
             event=AlertEvent(delivery.event),
             store_id=delivery.store.store_id,
             status=DeliveryStatus(delivery.status),
@@ -65,6 +72,35 @@ class AlertDelivery:
             incident_started_at=delivery.incident_started_at,
             last_result=delivery.last_result,
         )
+
+
+@strawberry.type(description="One keyset page of a webhook's deliveries, newest first.")
+class AlertDeliveryConnection:
+    nodes: list[AlertDelivery] = strawberry.field(description="The deliveries of this page, newest first.")
+    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+
+
+def deliveries_page(*, webhook: Webhook, first: int | None, after: str | None) -> AlertDeliveryConnection:
+    """A webhook's deliveries after the cursor (the last one's creation instant and id),
+    newest first."""
+    size = keyset_first(first)
+    rows = webhook.deliveries.select_related("store").order_by("-created_at", "-pk")
+    if after is not None:
+        instant, _, pk = cursor_decode(after).partition("|")
+        try:
+            at = values.instant(instant, field="after")
+        except InvalidValue:
+            raise bad_cursor("after") from None
+        if not pk.isascii() or not pk.isdigit():
+            raise bad_cursor("after")
+        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=int(pk)))
+    found = list(rows[: size + 1])
+    page = found[:size]
+    end_cursor = cursor_encode(f"{rfc3339(page[-1].created_at)}|{page[-1].pk}") if page else None
+    return AlertDeliveryConnection(
+        nodes=[AlertDelivery.of(delivery) for delivery in page],
+        page_info=KeysetPageInfo(end_cursor=end_cursor, has_next_page=len(found) > size),
+    )
 
 
 @strawberry.type(name="Webhook", description="Where alerts go: an https URL (signed JSON POST) or a mailto: address (email).")
@@ -89,6 +125,21 @@ class WebhookType:
         rows = prefetched if prefetched is not None else self._webhook.deliveries.select_related("store")[:MAX_DELIVERIES]
         return [AlertDelivery.of(delivery) for delivery in list(rows)[:limit]]
 
+    @strawberry.field(
+        description=(
+            "Every delivery of the webhook, newest first, by keyset page: pass pageInfo.endCursor as `after` for"
+            " the next (the log grows with each event; `deliveries` shows the newest only)."
+        )
+    )
+    def delivery_log(
+        self,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, a count of deliveries: 0–500, default 100.")
+        ] = None,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+    ) -> AlertDeliveryConnection:
+        return deliveries_page(webhook=self._webhook, first=first, after=after)
+
     @classmethod
     def of(cls, webhook: Webhook) -> "WebhookType":
         return cls(
@@ -101,11 +152,17 @@ class WebhookType:
         )
 
 
-@strawberry.type(description="A new webhook and its signing secret, shown this once.")
+@strawberry.type(description="A new webhook and its signing secret, shown this once; or why none was made.")
 class CreateWebhookPayload:
-    webhook: WebhookType = strawberry.field(description="The webhook.")
-    secret: str = strawberry.field(
-        description="Signs each delivery: header X-Signature-256 is `sha256=` and the hex HMAC-SHA256 of the raw body."
+    webhook: WebhookType | None = strawberry.field(description="The webhook; null when refused.")
+    secret: str | None = strawberry.field(
+        description=(
+            "Signs each delivery: header X-Signature-256 is `sha256=` and the hex HMAC-SHA256 of the raw body;"
+            " null when refused."
+        )
+    )
+    user_errors: list[UserErrorType] = user_errors_field(
+        description="Why the request was refused (a URL or confirmPolls refused); empty when the webhook was made."
     )
 
 

@@ -3,6 +3,7 @@ price cap of a plain list field (`priced`)."""
 
 from functools import cached_property
 
+from strawberry.types.nodes import SelectedField
 from strawberry_django.fields.field import StrawberryDjangoField
 
 _ROOT_ONLY = ["self", "root"]
@@ -43,3 +44,27 @@ def priced(*, max_items: int) -> dict:
     most items it can hold, its page size when a query is priced. Declared beside the
     field, so a rename carries it along."""
     return {MAX_ITEMS: max_items}
+
+
+def selections_under(selections, name: str) -> list:
+    """The selections below every field `name` among `selections` (fragments expanded):
+    what a query asks of a list's items, so that a resolver can read ahead for them."""
+    found = []
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                found += selection.selections
+        else:  # a fragment spread or an inline fragment
+            found += selections_under(selection.selections, name)
+    return found
+
+
+def selects(selections, name: str) -> bool:
+    """True when `name` is selected among `selections`, fragments included."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name == name:
+                return True
+        elif selects(selection.selections, name):  # a fragment spread or an inline fragment
+            return True
+    return False

@@ -7,9 +7,8 @@ same code and argument."""
 
 import strawberry
 from strawberry.types import Info
-from strawberry.types.nodes import SelectedField
 
-from graphql_schema.common.fields import priced
+from graphql_schema.common.fields import priced, selects
 from graphql_schema.common.errors import ErrorCode, UserError, input_error_parts
 from monitoring.kernel.errors import InputError
 
@@ -42,19 +41,8 @@ def user_error(error: UserError | InputError) -> UserErrorType:
 REFUSALS = (UserError, InputError)
 
 
-def _selects(selections, name: str) -> bool:
-    """True when `name` is selected among `selections`, fragments included."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name == name:
-                return True
-        elif _selects(selection.selections, name):  # a fragment spread or an inline fragment
-            return True
-    return False
-
-
 def selects_user_errors(info: Info) -> bool:
-    return any(_selects(field.selections, USER_ERRORS_FIELD) for field in info.selected_fields)
+    return any(selects(field.selections, USER_ERRORS_FIELD) for field in info.selected_fields)
 
 
 def refused(info: Info, error: Exception) -> list[UserErrorType]:

@@ -9,7 +9,7 @@ of page sizes down each path, summed over the query:
   lists above it;
 - a list counts its page size for each time it can appear, and multiplies everything
   below it. The `results` of a paginated field (`stores`, `reports`, `Store.statusPolls`,
-  `Report.rows`), and the `nodes` of a keyset field (`Store.polls(first:)`), have the page size that field will use: `pagination: {limit: N}` as
+  `Report.rows`), and the `nodes` or `edges` of a keyset field (`Store.polls(first:)`, `fleet(first:)`), have the page size that field will use: `pagination: {limit: N}` as
   strawberry_django applies it (no limit: `PAGINATION_DEFAULT_LIMIT`; above
   `PAGINATION_MAX_LIMIT`: that cap). A negative limit counts 0: the field refuses it
   (graphql_schema.common.pagination) before anything below it runs; so does a variable's value
@@ -20,6 +20,10 @@ of page sizes down each path, summed over the query:
   (graphql_schema.common.fields), so it moves with the field when it is renamed;
 - scalar fields count 0 (the token limit bounds how many a query names per object);
   introspection (`__schema`, `__type`, `__typename`) counts 0: the schema bounds it.
+
+A refusal names the costliest lists by their response path and what each costs
+(`fleet.edges.node.timeline 50,000 (100 × 500)`), in its message and in
+`extensions.parts`.
 
 Fields are merged by response key and each fragment is expanded once per selection set,
 as graphql-core executes them, so repeating a field or a fragment does not add to the
@@ -38,6 +42,7 @@ cheaply priced document can make as long.
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -74,6 +79,8 @@ RESULTS_FIELD = "results"
 #: negative one or one above the cap is refused before anything below it runs: 0).
 KEYSET_ARGUMENT = "first"
 NODES_FIELD = "nodes"
+#: A connection's list (`fleet(first:) { edges }`): priced as `nodes`.
+EDGES_FIELD = "edges"
 
 #: The page size of a plain list that declares no cap.
 DEFAULT_LIST_CAP = 100
@@ -123,12 +130,39 @@ class TooLargeToPrice(Exception):
     pass
 
 
-def too_costly_error(price: int, limit: int) -> GraphQLError:
+#: The costliest lists a refusal names.
+PARTS_NAMED = 3
+
+
+def too_costly_error(price: int, limit: int, parts: list["PricedList"] = ()) -> GraphQLError:
+    """The refusal, naming the costliest lists (`parts`, costliest first) and what each costs."""
+    named = sorted(parts, key=lambda part: -part.nodes)[:PARTS_NAMED]
+    said = "; costliest: " + ", ".join(part.text() for part in named) if named else ""
     return GraphQLError(
-        f"query costs {price:,} nodes, above the limit of {limit:,}; ask for smaller pages "
-        "(pagination: {limit: N}) or fewer nested lists",
-        extensions={"code": TOO_COSTLY, "price": price, "limit": limit},
+        f"query costs {price:,} nodes, above the limit of {limit:,}{said}; ask for smaller pages "
+        "(pagination: {limit: N}, first: N) or fewer nested lists",
+        extensions={
+            "code": TOO_COSTLY, "price": price, "limit": limit,
+            "parts": [{"path": part.path, "nodes": part.nodes} for part in named],
+        },
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PricedList:
+    """One list of a query as priced: at `path` (response keys), `times` × `size` nodes."""
+
+    path: str
+    times: int  # how many times the list can appear (the product of the page sizes above it)
+    size: int  # its page size or cap
+
+    @property
+    def nodes(self) -> int:
+        return self.times * self.size
+
+    def text(self) -> str:
+        each = f" ({self.times:,} × {self.size:,})" if self.times > 1 else ""
+        return f"{self.path} {self.nodes:,}{each}"
 
 
 def too_large_error(limit: int) -> GraphQLError:
@@ -154,6 +188,7 @@ class _Pricing:
         self.defaults = defaults
         self.used: dict[str, Any] = {}  # the variables the price depends on → their values
         self.fields = 0
+        self.lists: list[PricedList] = []
         django_settings = strawberry_django_settings()
         self.default_limit = django_settings["PAGINATION_DEFAULT_LIMIT"]
         self.max_limit = django_settings["PAGINATION_MAX_LIMIT"]
@@ -231,9 +266,12 @@ class _Pricing:
             visit(selection_set)
         return fields
 
-    def price(self, parent: GraphQLObjectType, selection_sets: list, times: int, page: int | None) -> int:
-        """The price of `selection_sets` on `parent`, which appears `times` times; `page`:
-        the page size of `results` when `parent` is a paginated field's wrapper."""
+    def price(
+        self, parent: GraphQLObjectType, selection_sets: list, times: int, page: int | None, path: str = ""
+    ) -> int:
+        """The price of `selection_sets` on `parent`, which appears `times` times (at the
+        response path `path`); `page`: the page size of `results` when `parent` is a
+        paginated field's wrapper. Each list priced is kept in `lists`."""
         total = 0
         for key, nodes in self.collect(selection_sets).items():
             node = nodes[0]
@@ -247,7 +285,7 @@ class _Pricing:
             if self.fields > MAX_FIELDS_PRICED:
                 raise TooLargeToPrice
             if _list_of(field.type):
-                if page is not None and name in (RESULTS_FIELD, NODES_FIELD):
+                if page is not None and name in (RESULTS_FIELD, NODES_FIELD, EDGES_FIELD):
                     size = page
                 elif KEYSET_ARGUMENT in field.args:  # a page of a list: its `first`
                     size = self.first_size(node)
@@ -259,6 +297,9 @@ class _Pricing:
                 continue  # a scalar
             count = times * size
             total += count
+            where = f"{path}.{key}" if path else key
+            if _list_of(field.type):
+                self.lists.append(PricedList(where, times, size))
             if count == 0 or node.selection_set is None:
                 continue
             child = get_named_type(field.type)
@@ -270,7 +311,7 @@ class _Pricing:
                 child_page = self.first_size(node)
             else:
                 child_page = None
-            total += self.price(child, [n.selection_set for n in nodes if n.selection_set], count, child_page)
+            total += self.price(child, [n.selection_set for n in nodes if n.selection_set], count, child_page, where)
         return total
 
 
@@ -289,6 +330,17 @@ def _operation(document, operation_name: str | None) -> tuple[OperationDefinitio
 def operation_price(schema: GraphQLSchema, document, operation_name: str | None, variables: dict | None):
     """(price, {variable: value it was priced with}) of the operation, or None when there
     is no single operation to run (execution will say so). Raises TooLargeToPrice."""
+    priced = _operation_pricing(schema, document, operation_name, variables)
+    return None if priced is None else priced[:2]
+
+
+def operation_lists(schema: GraphQLSchema, document, operation_name: str | None, variables: dict | None):
+    """The lists of the operation as priced (PricedList), to say what a refused query costs."""
+    priced = _operation_pricing(schema, document, operation_name, variables)
+    return [] if priced is None else priced[2]
+
+
+def _operation_pricing(schema: GraphQLSchema, document, operation_name: str | None, variables: dict | None):
     operation, fragments = _operation(document, operation_name)
     if operation is None:
         return None
@@ -305,7 +357,7 @@ def operation_price(schema: GraphQLSchema, document, operation_name: str | None,
         if definition.default_value is not None
     }
     pricing = _Pricing(schema, fragments, variables or {}, defaults)
-    return pricing.price(root, [operation.selection_set], 1, None), pricing.used
+    return pricing.price(root, [operation.selection_set], 1, None), pricing.used, pricing.lists
 
 
 _MISSING = object()
@@ -378,7 +430,11 @@ class QueryPrice(SchemaExtension):
                 if price is not None:
                     self.cost = {"nodes": price, "limit": limit}
                     if price > limit:
-                        context.result = ExecutionResult(data=None, errors=[too_costly_error(price, limit)])
+                        parts = operation_lists(
+                            context.schema._schema, context.graphql_document, context.operation_name,
+                            context.variables,
+                        )
+                        context.result = ExecutionResult(data=None, errors=[too_costly_error(price, limit, parts)])
         yield
 
     def get_results(self) -> dict:

@@ -2,7 +2,7 @@
 input and result of the `recordPolls` mutation."""
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 import strawberry
@@ -28,6 +28,13 @@ class PollStatus(enum.Enum):
 @strawberry_django.type(StatusPoll, name="StatusPoll", description="One observation of a store's status.")
 class StatusPollType:
     timestamp_utc: datetime = strawberry_django.field(field_cls=ObjectField, description="When the store was polled.")
+
+    @strawberry_django.field(
+        field_cls=ObjectField, only=["store_id", "timestamp_utc"],
+        description="The poll's id (opaque; one store's poll at one instant, the same in the admin's poll list).",
+    )
+    def id(self, root: StatusPoll) -> strawberry.ID:
+        return poll_id(store_pk=root.store_id, timestamp=root.timestamp_utc)
     is_active: bool = strawberry_django.field(field_cls=ObjectField, description="True when the status was active.")
     # By name, resolved when the schema is built: types.py imports this module.
     store: Annotated["StoreType", strawberry.lazy("graphql_schema.stores.types")] = strawberry_django.field(  # noqa: F821
@@ -50,6 +57,15 @@ class StatusPollType:
     )
     def status(self, root: StatusPoll) -> str:
         return root.status
+
+
+#: PostgreSQL's epoch, which the poll rows' view (StatusPollRow) counts from.
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def poll_id(*, store_pk: int, timestamp: datetime) -> str:
+    """"<store pk>@<µs since 2000>": StatusPollRow's key of the same poll."""
+    return f"{store_pk}@{(timestamp - _PG_EPOCH) // timedelta(microseconds=1)}"
 
 
 @strawberry.type(description="One keyset page of a store's polls, oldest first.")

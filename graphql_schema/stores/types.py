@@ -12,6 +12,7 @@ from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.fields import ObjectField, priced
 from graphql_schema.common.pagination import Page, offset_paginated
 from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, polls_page
+from graphql_schema.stores.now import LOOK_BACK_TEXT, last_poll_of, store_at
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
 from graphql_schema.common.units import minutes
 from graphql_schema.history import types as history_types
@@ -86,6 +87,9 @@ SPECIAL_HOURS_MAX_ROWS = 100
     SpecialHours, name="SpecialHours", description="One special-hours row (docs/rules.md §9): a shift, or closed all day."
 )
 class SpecialHoursType:
+    id: strawberry.ID = strawberry_django.field(
+        field_cls=ObjectField, field_name="pk", description="The row's id (opaque; a row replaced gets a new one)."
+    )
     date: LocalDate = strawberry_django.field(description="The store's local calendar date.")
     start_time_local: time | None = strawberry_django.field(description="Null when closed all day.")
     end_time_local: time | None = strawberry_django.field(
@@ -120,6 +124,24 @@ SegmentState = strawberry.enum(
     ),
     description="What a store was during a timeline segment.",
 )
+
+
+@strawberry.type(description="Where a store's timeline ends: its state now and since when.")
+class CurrentState:
+    state: SegmentState = strawberry.field(description="UP, DOWN, UNKNOWN or CLOSED.")
+    as_of: datetime = strawberry.field(description="The instant this is the state at (the end of the timeline read).")
+    since: datetime = strawberry.field(
+        description=(
+            f"When the state began, looked for over the last {LOOK_BACK_TEXT} before asOf; held longer:"
+            f" asOf − {LOOK_BACK_TEXT}, with `sinceClipped`."
+        )
+    )
+    since_clipped: bool = strawberry.field(
+        description=(
+            f"True when the state held through the whole {LOOK_BACK_TEXT} looked back over: it began at or before"
+            " `since`."
+        )
+    )
 
 
 @strawberry.type(description="A stretch of time in one state: [start, end).")
@@ -258,6 +280,45 @@ class StoreType:
         horizon_minutes: HorizonArgument = None,
     ) -> UptimeSummary:
         return store_uptime(info, root, as_of=as_of_argument(as_of, name="asOf"), horizon_minutes=horizon_minutes)
+
+    @strawberry_django.field(
+        only=["store_id", "timezone_name"],
+        description=(
+            "Where the store's timeline ends now (the fleet's asOf when listed by `fleet`, else your latest poll):"
+            " UP, DOWN, UNKNOWN or CLOSED, and since when (a page of stores: one batch for the page)."
+        ),
+    )
+    def current_state(self, root: Store, info: strawberry.Info) -> CurrentState:
+        at, _, _ = store_at(info, root)
+        return CurrentState(
+            state=SegmentState[at.state], as_of=at.as_of, since=at.since, since_clipped=at.since_clipped,
+        )
+
+    @strawberry_django.field(
+        only=["store_id", "timezone_name"],
+        description="The store's latest poll at or before now (as `currentState`), however old; null when it has none.",
+    )
+    def last_poll(self, root: Store, info: strawberry.Info) -> StatusPollType | None:
+        at, _, _ = store_at(info, root)
+        return last_poll_of(at, root)
+
+    @strawberry_django.field(
+        only=["store_id", "timezone_name"],
+        description=(
+            "The outage in progress now (as `currentState`), as `incidents` ending now finds it: the store is down,"
+            " or closed since it was last down (closed time does not end an outage); looked for over the last"
+            f" {LOOK_BACK_TEXT} (one that began earlier starts at asOf − {LOOK_BACK_TEXT}). Null when none."
+        ),
+    )
+    def open_incident(self, root: Store, info: strawberry.Info) -> OutageIncident | None:
+        at, revenue, position = store_at(info, root)
+        incident = at.open_incident
+        if incident is None:
+            return None
+        return OutageIncident(
+            start=incident.start, end=incident.end, minutes_lost=minutes(incident.business_seconds_lost),
+            _revenue=revenue, _revenue_index=position,
+        )
 
     uptime_between: history_types.RangeUptime = strawberry_django.field(
         resolver=history_types.uptime_between,

@@ -128,7 +128,7 @@ def uptime_summary(
     )
 
 
-def _default_as_of(request, *, owner_id: int | None) -> datetime:
+def default_as_of_of(request, *, owner_id: int | None) -> datetime:
     """The caller's default asOf: the latest poll among the stores they can see (docs/rules.md
     §8), looked up once per request, so a page of stores' uptimes shares one asOf."""
     if not hasattr(request, "_uptime_default_as_of"):
@@ -142,7 +142,8 @@ def store_uptime(info: strawberry.Info, store, *, as_of: datetime | None, horizo
     request = info.context.request
     owner_id = request_access(info).owner_id
     horizon = horizon_from_minutes(horizon_minutes)
-    as_of = as_of or _default_as_of(request, owner_id=owner_id)
+    # A store listed by `fleet` defaults to the fleet's asOf: its figures are the ranking's.
+    as_of = as_of or getattr(store, "as_of_default", None) or default_as_of_of(request, owner_id=owner_id)
     # One memo per request: (asOf asked, horizon) → store pk → (asOf, horizon, row, revenue, position).
     memo = request.__dict__.setdefault("_uptime_rows", {}).setdefault((as_of, horizon), {})
     if store.pk not in memo:

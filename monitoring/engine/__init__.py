@@ -81,7 +81,7 @@ from monitoring.engine.types import (
 )
 from monitoring.engine.zones import from_us, to_us
 from monitoring.engine.uptime import business_intervals, compute_uptime, inside_intervals
-from monitoring.engine.timeline import store_timeline, store_incidents
+from monitoring.engine.timeline import StoreNow, store_incidents, store_now, store_timeline, stores_now
 from monitoring.engine.ranges import (
     RangeFigures,
     WindowFigures,
@@ -94,6 +94,9 @@ from monitoring.engine.ranges import (
 )
 
 __all__ = [
+    "StoreNow",
+    "store_now",
+    "stores_now",
     "DEFAULT_HORIZON",
     "DEFAULT_TIMEZONE",
     "Incident",

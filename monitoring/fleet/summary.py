@@ -85,6 +85,13 @@ def fleet_ranking_for(*, access: Access, as_of: datetime) -> KeptRanking:
     return fleet_ranking_compute(scope=scope, as_of=as_of, version=version)
 
 
+def kept_store_count(*, access: Access) -> int | None:
+    """How many stores the ranking this process keeps for `access` ranks (None: none kept)."""
+    with _kept_lock:
+        kept = _kept.get(scope_of(access))
+    return None if kept is None else len(kept.columns)
+
+
 def _load(scope: str) -> KeptRanking | None:
     row = FleetRanking.objects.filter(scope=scope).first()
     if row is None:

@@ -100,6 +100,17 @@ def store_id(value: object, *, trim: bool = False, field: str = "store_id") -> s
     return text
 
 
+def store_id_prefix(value: object, *, field: str = "prefix") -> str:
+    """The start of a store id, to search by ('' matches every id): what a store id may
+    start with (`store_id`), unchanged; a space at its end is part of the search."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise InvalidValue(field, "must be text")
+    store_id(value + "x" if unicodedata.category(value[-1]) == "Zs" else value, field=field)
+    return value
+
+
 # --------------------------------------------------------------------------- instants
 
 _INSTANT_RE = re.compile(

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 from monitoring.alerts.models import Delivery, Webhook
-from monitoring.models import Owner
+from monitoring.models import Owner, Store
 from monitoring.stores.access import token_create
 
 from tests.alert_polls import record
@@ -34,6 +34,9 @@ def test_webhooks_over_graphql_are_owner_scoped(client, alert_world):
     assert listed[0]["deliveries"] == [
         {"event": "STORE_DOWN", "storeId": "a1", "status": "PENDING", "attempts": 0, "lastAttemptAt": None}
     ]
+    # Each delivery has the id of its row.
+    ids = graphql(client, "{ webhooks { deliveries { id } } }", token=alice_token)["data"]["webhooks"][0]["deliveries"]
+    assert [d["id"] for d in ids] == [str(pk) for pk in Delivery.objects.order_by("-created_at").values_list("pk", flat=True)]
     assert graphql(client, LIST, token=bob_token)["data"]["webhooks"] == []
     delete = "mutation($id: ID!) { deleteWebhook(id: $id) { deleted } }"
     assert graphql(client, delete, {"id": created["webhook"]["id"]}, token=bob_token)["data"]["deleteWebhook"]["deleted"] is False
@@ -58,3 +61,35 @@ def test_the_api_enums_are_the_domains_lists():
 
     assert [event.value for event in AlertEvent] == list(ALERT_EVENTS)
     assert [status.value for status in DeliveryStatus] == list(Delivery.Status.values)
+
+
+def test_the_delivery_log_pages_by_cursor_newest_first(client, alert_world):
+    webhook = alert_world["webhook"]
+    a1 = Store.objects.get(store_id="a1")
+    moment = timezone.now()
+    Delivery.objects.bulk_create(
+        Delivery(webhook=webhook, store=a1, event="STORE_DOWN", episode_at=moment - timedelta(minutes=k))
+        for k in range(7)
+    )
+    # Two at the same instant: the id breaks the tie, so a page boundary between them loses neither.
+    Delivery.objects.update(created_at=moment)
+    Delivery.objects.filter(pk__in=list(Delivery.objects.order_by("pk").values_list("pk", flat=True)[:3])).update(
+        created_at=moment - timedelta(seconds=5)
+    )
+    expected = [str(pk) for pk in Delivery.objects.order_by("-created_at", "-pk").values_list("pk", flat=True)]
+    token = token_create(name="t", owner=Owner.objects.get(name="alice"))[1]
+    query = """query($first: Int, $after: String) { webhooks { deliveryLog(first: $first, after: $after) {
+                 nodes { id } pageInfo { hasNextPage endCursor } } } }"""
+    seen, after = [], None
+    while True:
+        body = graphql(client, query, {"first": 2, "after": after}, token=token)
+        log = body["data"]["webhooks"][0]["deliveryLog"]
+        seen += [node["id"] for node in log["nodes"]]
+        if not log["pageInfo"]["hasNextPage"]:
+            break
+        after = log["pageInfo"]["endCursor"]
+    assert seen == expected and len(seen) == 7
+    refused = graphql(client, query, {"first": 2, "after": "bm90IGEgY3Vyc29y"}, token=token)  # "not a cursor"
+    assert refused["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "after"}
+    priced = graphql(client, query, {"first": 7}, token=token)["extensions"]["cost"]["nodes"]
+    assert priced == 100 + 100 * (1 + 7 + 1)  # webhooks (a list of 100) × (the page 1 + 7 nodes + pageInfo 1)

@@ -1,5 +1,6 @@
 """clients/typescript: the typed client of the API compiles under `tsc --strict` with types
-generated from schema.graphql, and runs its dashboard operations against a live server
+generated from schema.graphql, and runs its dashboard operations (the fleet page from
+`fleet`, walked by cursor) against a live server
 (the web server and a `qcluster` worker on the test database), live updates included:
 subscribed with the `graphql-ws` package, it hears a STORE_DOWN within a second of the
 poll. A schema change that breaks a typed client fails here. Needs `node` and `npm`
@@ -93,8 +94,11 @@ def test_the_typed_client_runs_against_a_live_server(compiled_client, tmp_path):
     assert '"done":true' in result.stdout
     checks = [line for line in result.stdout.splitlines() if '"check"' in line]
     assert len(checks) >= 12 and all('"ok":true' in line for line in checks), log
-    # The owner's fleet page holds their store only.
+    # The owner's fleet holds their stores only, walked by cursor, each with its state now.
     assert any('"fleet ts-store: day adds up"' in line for line in checks)
+    assert any('"fleet walked by cursor, each store once"' in line and '"ts-store"' in line for line in checks)
+    assert any('"fleet ts-store: outage in progress when down"' in line for line in checks)
+    assert any('"fleet down now first"' in line for line in checks)
     live = [line for line in checks if '"check":"live: ' in line]
     assert len(live) == 3 and any("STORE_DOWN within a second" in line for line in live), log
     assert not any("someone-elses" in line for line in checks)

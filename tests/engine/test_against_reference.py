@@ -268,3 +268,34 @@ def test_real_public_schedules_match_reference(shared_data):
         for w in range(3):
             for s, state in enumerate(engine.STATES):
                 assert abs(result.seconds[k, w, s] - expected[k][(w, state)]) <= 1e-3, (ids[k], w, state)
+
+
+@given(st.one_of(scenario(max_stores=4), scenario(max_stores=4, active=_MOSTLY_DOWN)), st.integers(1, 8 * 86_400))
+def test_stores_now_is_where_each_timeline_ends(case, length):
+    """engine.stores_now, every store in one pass: the state the reference timeline over
+    [end - length, end) ends in and since when, and the incident in progress (the last
+    outage with only closed time after it), as store_now finds them store by store."""
+    scheds, polls, end, horizon = case
+    start = end - timedelta(seconds=length)
+    arr = _polls(polls)
+    found = engine.stores_now(
+        schedules=scheds, store_index=arr.store_index, timestamps_us=arr.timestamp_us, is_active=arr.is_active,
+        start=start, end=end, horizon=horizon,
+    )
+    h_us = horizon // timedelta(microseconds=1)
+    for i, (sched, now) in enumerate(zip(scheds, found)):
+        own = [(t, a) for s, t, a in polls if s == i]
+        pieces = ref.timeline(sched, own, ref.us(start), ref.us(end), h_us)
+        assert (ref.us(now.since), now.state) == (int(pieces[-1][0]), pieces[-1][2])
+        business = [piece for piece in pieces if piece[2] != "CLOSED"]
+        if business and business[-1][2] == "DOWN":
+            a, b, lost = ref.incidents(sched, own, ref.us(start), ref.us(end), h_us)[-1]
+            assert (ref.us(now.open_incident.start), ref.us(now.open_incident.end)) == (int(a), int(b))
+            assert abs(now.open_incident.business_seconds_lost - lost) <= TOL
+        else:
+            assert now.open_incident is None
+        one = engine.store_now(
+            schedule=sched, timestamps_us=np.array([t for t, _ in own], np.int64),
+            is_active=np.array([a for _, a in own], bool), start=start, end=end, horizon=horizon,
+        )
+        assert one == now

@@ -1,5 +1,5 @@
-"""`Report.error` is null when there is no error (not ""), and `deleteWebhook` answers a
-payload in the codebase's style: `deleted`, `id`, `userErrors`."""
+"""`Report.error` is null when there is no error (not ""), and `createWebhook` and
+`deleteWebhook` answer payloads in the codebase's style, with `userErrors`."""
 
 import json
 
@@ -33,3 +33,18 @@ def test_delete_webhook_answers_a_payload(client):
     assert refused["deleted"] is False and refused["userErrors"] == [
         {"field": "id", "message": "id: not a webhook id: 'not-a-uuid'", "code": "INVALID_ARGUMENT"}
     ]
+
+
+def test_create_webhook_refusals_are_user_errors(client):
+    create = """mutation($url: String!, $confirm: Int) { createWebhook(url: $url, confirmPolls: $confirm) {
+                  webhook { id } secret userErrors { field message code } } }"""
+    made = gql(client, create, {"url": "https://hooks.example.com/x"})["data"]["createWebhook"]
+    assert made["webhook"]["id"] and made["secret"] and made["userErrors"] == []
+    for variables, field in (({"url": "ftp://example.com"}, "url"), ({"url": "https://example.com", "confirm": 0}, "confirmPolls")):
+        refused = gql(client, create, variables)["data"]["createWebhook"]
+        assert refused["webhook"] is None and refused["secret"] is None
+        [error] = refused["userErrors"]
+        assert error["field"] == field and error["code"] == "INVALID_ARGUMENT" and error["message"].startswith(f"{field}: ")
+    # Nothing was made by the refusals.
+    listed = gql(client, "query { webhooks { id } }")["data"]["webhooks"]
+    assert [webhook["id"] for webhook in listed] == [made["webhook"]["id"]]

@@ -59,11 +59,17 @@ def test_a_costly_alias_query_is_refused_before_any_resolver_runs(client):
             body = graphql(client, ALIASES)
         assert body["data"] is None
         [error] = body["errors"]
+        # The costliest lists named, each with what it costs (the first aliases of equal cost).
         assert error["message"] == (
-            f"query costs {ALIASES_PRICE:,} nodes, above the limit of 50,000; "
-            "ask for smaller pages (pagination: {limit: N}) or fewer nested lists"
+            f"query costs {ALIASES_PRICE:,} nodes, above the limit of 50,000; costliest: "
+            "a0.results.statusPolls.results 250,000 (500 × 500), a1.results.statusPolls.results 250,000 (500 × 500),"
+            " a2.results.statusPolls.results 250,000 (500 × 500); "
+            "ask for smaller pages (pagination: {limit: N}, first: N) or fewer nested lists"
         )
-        assert error["extensions"] == {"code": "TOO_COSTLY", "price": ALIASES_PRICE, "limit": LIMIT}
+        assert error["extensions"] == {
+            "code": "TOO_COSTLY", "price": ALIASES_PRICE, "limit": LIMIT,
+            "parts": [{"path": f"a{i}.results.statusPolls.results", "nodes": 250_000} for i in range(3)],
+        }
         sql = " ".join(q["sql"] for q in queries.captured_queries)
         assert "monitoring_store" not in sql and "monitoring_statuspoll" not in sql
 
@@ -116,7 +122,12 @@ def test_variables_are_priced_with_their_values(client):
     assert price(client, query, {"n": 10, "page": {"limit": 20}}) == 1 + 10 + 10 * (1 + 20)  # remembered
     assert price(client, query, {"n": 2.0, "page": None}) == 1 + 2 + 2 * (1 + 100)  # Int takes 2.0
     refused = graphql(client, query, {"n": 500, "page": {"limit": 500}})
-    assert refused["errors"][0]["extensions"] == {"code": "TOO_COSTLY", "price": 1 + 500 + 500 * 501, "limit": LIMIT}
+    assert refused["errors"][0]["extensions"] == {
+        "code": "TOO_COSTLY", "price": 1 + 500 + 500 * 501, "limit": LIMIT,
+        "parts": [
+            {"path": "stores.results.statusPolls.results", "nodes": 500 * 500}, {"path": "stores.results", "nodes": 500}
+        ],
+    }
     # Not sent: the operation's default, else the field's default page.
     defaulted = "query($n: Int = 7) { stores(pagination: {limit: $n}) { results { id } } }"
     assert price(client, defaulted) == 1 + 7
@@ -175,7 +186,14 @@ def test_the_limit_is_a_setting(client):
     body = graphql(client, "query { stores(pagination: {limit: 499}) { results { id } } }")
     assert body["extensions"] == {"cost": {"nodes": 500, "limit": 1_000}}
     body = graphql(client, DASHBOARD)
-    assert body["errors"][0]["extensions"] == {"code": "TOO_COSTLY", "price": DASHBOARD_PRICE, "limit": 1_000}
+    assert body["errors"][0]["extensions"] == {
+        "code": "TOO_COSTLY", "price": DASHBOARD_PRICE, "limit": 1_000,
+        "parts": [
+            {"path": "stores.results.businessHours", "nodes": 50 * 21},
+            {"path": "stores.results.uptime.windows", "nodes": 50 * 3},
+            {"path": "stores.results", "nodes": 50},
+        ],
+    }
     assert "above the limit of 1,000" in body["errors"][0]["message"]
 
 
@@ -210,3 +228,51 @@ def test_the_defaults():
     assert settings.CACHES["api"]["OPTIONS"] == {"MAX_BYTES": 64 * 1024 * 1024, "MAX_ENTRY_BYTES": 256 * 1024}
     assert isinstance(caches["api"], BoundedDatabaseCache)  # REDIS_URL unset
     assert caches["api"]._max_entries == 255  # 64 MiB of entries of at most 256 KiB
+
+
+FLEET_PAGE = """query($n: Int) { fleet(first: $n) { totalCount countsByState { state count } silentCount
+  edges { cursor node { id uptime { windows { kind uptimeMinutes } } currentState { state since }
+    lastPoll { timestampUtc state } openIncident { start minutesLost } } }
+  pageInfo { hasNextPage endCursor } } }"""
+
+
+def fleet_page_price(n: int) -> int:
+    # The wrapper 1 + 4 counts + pageInfo 1 + n × (edge 1 + node 1 + uptime 1 + 3 windows
+    # + currentState 1 + lastPoll 1 + openIncident 1).
+    return 1 + 4 + 1 + n * (1 + 1 + 1 + 3 + 1 + 1 + 1)
+
+
+def test_a_fleet_page_is_priced_by_its_real_page_size(client):
+    for index in range(3):
+        hourly_store = make_store(f"s{index}")
+        add_polls(hourly_store, [(datetime(2023, 1, 25, tzinfo=UTC) + timedelta(hours=h), h != 2) for h in range(3)])
+    # A page of 100 stores with their uptime, state, last poll and incident: far under the limit.
+    body = graphql(client, FLEET_PAGE, {"n": 100})
+    assert "errors" not in body, body
+    assert body["extensions"]["cost"] == {"nodes": fleet_page_price(100), "limit": LIMIT}
+    assert len(body["data"]["fleet"]["edges"]) == 3
+    assert price(client, FLEET_PAGE, {"n": 7}) == fleet_page_price(7)
+    assert price(client, FLEET_PAGE) == fleet_page_price(100)  # no `first`: the default page of 100
+    assert price(client, FLEET_PAGE, {"n": 500}) == fleet_page_price(500)
+
+
+def test_a_costly_fleet_query_is_refused_naming_what_costs_what(client):
+    make_store("s1")
+    query = """query { fleet(first: 500) { edges { node { id
+      statusPolls(pagination: {limit: 200}) { results { timestampUtc } }
+      timeline(from: "2023-01-01T00:00:00Z", to: "2023-01-02T00:00:00Z") { state } } } } }"""
+    body = graphql(client, query)
+    assert body["data"] is None
+    [error] = body["errors"]
+    # 1 + 500 edges + 500 nodes + 500 × (1 + 200 polls) + 500 × 500 segments (the timeline's cap)
+    expected = 1 + 500 + 500 + 500 * (1 + 200) + 500 * 500
+    assert error["extensions"]["price"] == expected
+    assert error["extensions"]["parts"] == [
+        {"path": "fleet.edges.node.timeline", "nodes": 250_000},
+        {"path": "fleet.edges.node.statusPolls.results", "nodes": 100_000},
+        {"path": "fleet.edges", "nodes": 500},
+    ]
+    assert error["message"].startswith(
+        f"query costs {expected:,} nodes, above the limit of 50,000; costliest: fleet.edges.node.timeline 250,000"
+        " (500 × 500), fleet.edges.node.statusPolls.results 100,000 (500 × 200), fleet.edges 500;"
+    )

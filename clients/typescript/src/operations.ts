@@ -1,20 +1,35 @@
 // The operations a dashboard needs. `npm run codegen` types each one (FleetPageQuery,
 // FleetPageQueryVariables, …) in src/generated/graphql.ts from ../../schema.graphql.
 
-/** The fleet table: a page of stores with their uptime (one engine call per page). */
+/**
+ * The fleet table: a page of stores worst first, as the home page ranks them, with each
+ * store's state now, latest poll, outage in progress and uptime (one batch per page).
+ * Pass pageInfo.endCursor as `after` for the next page.
+ */
 export const FleetPage = /* GraphQL */ `
-  query FleetPage($offset: Int!, $limit: Int!, $asOf: DateTime) {
-    stores(pagination: { offset: $offset, limit: $limit }, ordering: [{ id: ASC }]) {
+  query FleetPage($first: Int!, $after: String, $state: SegmentState, $silent: Boolean, $idPrefix: String) {
+    fleet(first: $first, after: $after, state: $state, silent: $silent, idPrefix: $idPrefix) {
+      asOf
+      refreshing
       totalCount
-      pageInfo { offset limit hasNextPage }
-      results {
-        id
-        timezone
-        timezoneIsDefault
-        uptime(asOf: $asOf) {
-          asOf
-          day { uptimeMinutes downtimeMinutes unknownMinutes businessMinutes incidents }
-          week { uptimeMinutes downtimeMinutes unknownMinutes businessMinutes incidents }
+      silentCount
+      countsByState { state count }
+      pageInfo { hasNextPage endCursor }
+      edges {
+        cursor
+        silent
+        node {
+          id
+          timezone
+          timezoneIsDefault
+          currentState { state since sinceClipped asOf }
+          lastPoll { timestampUtc state }
+          openIncident { start end minutesLost }
+          uptime {
+            asOf
+            day { uptimeMinutes downtimeMinutes unknownMinutes businessMinutes incidents }
+            week { uptimeMinutes downtimeMinutes unknownMinutes businessMinutes incidents }
+          }
         }
       }
     }

@@ -42,18 +42,49 @@ async function main(): Promise<void> {
 
   // A wrong token: UNAUTHENTICATED, whatever was asked.
   const stranger = new ApiClient(environment("API_URL"), "not-a-token");
-  const refusedCaller = await stranger.request<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { offset: 0, limit: 1 });
+  const refusedCaller = await stranger.request<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { first: 1 });
   check("wrong token is UNAUTHENTICATED", errorWithCode(refusedCaller.errors, "UNAUTHENTICATED") !== undefined, refusedCaller.errors);
 
-  // The fleet page: a page of stores with their windows, in minutes.
-  const fleet = await client.data<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { offset: 0, limit: 50, asOf });
-  const stores = fleet.stores.results;
-  check("fleet page lists stores", stores.length > 0 && fleet.stores.totalCount >= stores.length, fleet.stores.pageInfo);
+  // The fleet, worst first, walked by cursor one store a page: each store once, the
+  // counts of the whole list on every page, each store's figures at the ranking's asOf.
+  const stores: FleetPageQuery["fleet"]["edges"][number]["node"][] = [];
+  let fleetAfter: string | null = null;
+  let fleet: FleetPageQuery["fleet"] | undefined;
+  for (let page = 0; page < 100; page++) {
+    const answer: FleetPageQuery = await client.data<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { first: 1, after: fleetAfter });
+    fleet = answer.fleet;
+    stores.push(...fleet.edges.map((edge) => edge.node));
+    if (!fleet.pageInfo.hasNextPage) break;
+    fleetAfter = fleet.pageInfo.endCursor;
+  }
+  if (fleet === undefined) throw new Error("no fleet page");
+  const ranking = fleet;
+  check("fleet walked by cursor, each store once", stores.length === ranking.totalCount && new Set(stores.map((s) => s.id)).size === stores.length, stores.map((s) => s.id));
+  const counted = ranking.countsByState.reduce((total, item) => total + item.count, 0);
+  check("fleet counts by state add up", counted === ranking.totalCount && ranking.silentCount <= counted, ranking.countsByState);
   for (const store of stores) {
     const day = store.uptime.day;
     const sum = day.uptimeMinutes + day.downtimeMinutes + day.unknownMinutes;
     check(`fleet ${store.id}: day adds up`, Math.abs(sum - day.businessMinutes) <= 0.02, day);
+    const now = store.currentState;
+    check(
+      `fleet ${store.id}: state now at the ranking's asOf`,
+      Date.parse(now.asOf) === Date.parse(ranking.asOf) && Date.parse(store.uptime.asOf) === Date.parse(ranking.asOf) && Date.parse(now.since) < Date.parse(now.asOf),
+      now,
+    );
+    // An outage in progress exactly when the store is down, or closed since it was last down.
+    const incident = store.openIncident;
+    check(
+      `fleet ${store.id}: outage in progress when down`,
+      now.state !== "DOWN" || (incident !== null && Date.parse(incident.end) === Date.parse(now.asOf) && incident.minutesLost > 0),
+      incident,
+    );
+    check(`fleet ${store.id}: last poll`, store.lastPoll === null || Date.parse(store.lastPoll.timestampUtc) <= Date.parse(now.asOf), store.lastPoll);
   }
+  // The stores down now come first.
+  const downNow = await client.data<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { first: 50, state: "DOWN" });
+  const down = downNow.fleet.edges.map((edge) => edge.node.id);
+  check("fleet down now first", down.every((id, i) => stores[i]?.id === id), down);
 
   // A missing store is null with NOT_FOUND; nothing else is lost.
   const missing = await client.request<StoreDetailQuery, StoreDetailQueryVariables>(StoreDetail, {

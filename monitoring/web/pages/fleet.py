@@ -19,10 +19,9 @@ from monitoring import engine
 from monitoring.kernel import humanize, values
 from monitoring.stores.access import Access, stores_visible
 from monitoring.kernel.periods import zone_name
-from monitoring.kernel.states import STATES
 from monitoring.fleet.ranges import FleetRangeRow, fleet_range_ranked, fleet_range_rows
 from monitoring.fleet.ranking import FleetRow, fleet_rows
-from monitoring.fleet.summary import fleet_ranking_for
+from monitoring.fleet.listing import FLEET_RANK_LIMIT, fleet_listing
 from monitoring.history import HistoryInputError
 from monitoring.web.links import store_page_url
 from monitoring.models import StatusPoll
@@ -36,10 +35,6 @@ from monitoring.web.pages.ranges import RangeAsked, cap_text, range_asked, range
 
 #: Stores a page of the fleet table shows.
 FLEET_PAGE_SIZE = 50
-#: Up to this many visible stores, every store's figures are ranked worst-first across all
-#: of them (monitoring.fleet; ~14,000 stores: see bench/pages.py). Above it, only the page's
-#: stores are computed, in id order: narrow the search.
-FLEET_RANK_LIMIT = 20_000
 #: Over a range, the fleet is ranked when its stores × the range's days are at most this
 #: many (computed in the request: about 14,000 stores over a week, as long as computing the
 #: kept ranking takes); above it, only the page's stores are computed, in id order.
@@ -49,6 +44,11 @@ FLEET_RANGE_RANK_STORE_DAYS = 100_000
 #: time with no evidence poll (monitoring.fleet.ranking); unknown is everything else
 #: unknown (just opened with its last poll before opening, never reported, ...).
 FLEET_STATES = ("down", "up", "closed", "silent", "unknown")
+#: Each filter's word → (the ranking's state, silent or not; None: either).
+FLEET_STATE_FILTERS = {
+    "down": ("DOWN", None), "up": ("UP", None), "closed": ("CLOSED", None),
+    "silent": ("UNKNOWN", True), "unknown": ("UNKNOWN", False),
+}
 #: The orders of the fleet (`?sort=`): worst first (the default), or by lost revenue
 #: (docs/rules.md §13: the largest first, grouped by currency, stores without an estimate last).
 FLEET_SORTS = ("worst", "lost")
@@ -336,21 +336,14 @@ def home(request: HttpRequest) -> HttpResponse:
     page_number = page_number_of(request)
     totals = []
     if ranked:  # the whole fleet's ranking (kept: monitoring.fleet), then the search and filter
-        kept = fleet_ranking_for(access=access, as_of=as_of)
-        columns, as_of, refreshing = kept.columns, kept.as_of, kept.refreshing
-        if sort == "lost":
-            columns = columns.by_lost_revenue()
-        found = columns.select(prefix=query)
-        counts = columns.counts(found)
-        counts["SILENT"] = columns.silent_count(found)
+        state, silent = FLEET_STATE_FILTERS.get(state_filter, (None, None))
+        listing = fleet_listing(
+            access=access, as_of=as_of, prefix=query, state=state, silent=silent, by_lost_revenue=sort == "lost"
+        )
+        columns, found, as_of, refreshing = listing.columns, listing.found, listing.kept.as_of, listing.kept.refreshing
+        counts = dict(listing.counts)
+        counts["SILENT"] = listing.silent
         counts["UNKNOWN"] -= counts["SILENT"]
-        if state_filter == "silent":
-            found = found[columns.silent[found]]
-        elif state_filter:
-            keep = columns.state[found] == STATES.index(state_filter.upper())
-            if state_filter == "unknown":
-                keep &= ~columns.silent[found]
-            found = found[keep]
         total_visible, matching = sum(counts.values()), len(found)
         totals = columns.revenue_totals(found)
         page_count = max(1, -(-matching // FLEET_PAGE_SIZE))
