@@ -74,6 +74,8 @@ RESULTS_FIELD = "results"
 #: negative one or one above the cap is refused before anything below it runs: 0).
 KEYSET_ARGUMENT = "first"
 NODES_FIELD = "nodes"
+#: A connection's `edges` (`incidents(first:)`): priced as the keyset page's `nodes`.
+EDGES_FIELD = "edges"
 
 #: The page size of a plain list that declares no cap.
 DEFAULT_LIST_CAP = 100
@@ -247,7 +249,7 @@ class _Pricing:
             if self.fields > MAX_FIELDS_PRICED:
                 raise TooLargeToPrice
             if _list_of(field.type):
-                if page is not None and name in (RESULTS_FIELD, NODES_FIELD):
+                if page is not None and name in (RESULTS_FIELD, NODES_FIELD, EDGES_FIELD):
                     size = page
                 elif KEYSET_ARGUMENT in field.args:  # a page of a list: its `first`
                     size = self.first_size(node)

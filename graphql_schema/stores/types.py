@@ -7,6 +7,7 @@ import strawberry_django
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
+from graphql_schema.alerts.incidents import IncidentType, open_incidents_prefetch
 from graphql_schema.common.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.fields import ObjectField, priced
@@ -315,6 +316,19 @@ class StoreType:
             )
             for index, i in enumerate(incidents)
         ]
+
+    @strawberry_django.field(
+        prefetch_related=[open_incidents_prefetch()],  # a page of stores: a few queries for all of them
+        description=(
+            "The store's OPEN incident (docs/rules.md §13) with its acknowledgement and notes; null when it has none."
+            " Resolved ones are in the `incidents` connection."
+        ),
+    )
+    def open_incident(self, root: Store) -> IncidentType | None:
+        records = getattr(root, "open_incident_records", None)
+        if records is None:
+            records = list(open_incidents_prefetch().queryset.filter(store=root))
+        return IncidentType.of(records[0]) if records else None
 
     @strawberry_django.field(
         prefetch_related=["revenue"],  # a page of stores: one query for all their rows
