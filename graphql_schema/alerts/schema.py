@@ -29,7 +29,9 @@ from graphql_schema.alerts.incidents import (
     incident_of,
     incidents_page,
 )
+from graphql_schema.alerts.policies import EscalationPolicyType, SetEscalationPolicyPayload
 from graphql_schema.common.payloads import REFUSALS
+from monitoring.alerts.policies import escalation_policy_of, escalation_policy_set
 from monitoring.alerts.incidents import actor_of, incident_acknowledge, incident_note_add
 from monitoring.alerts.models import Delivery
 from monitoring.alerts.webhooks import webhook_create, webhook_delete, webhooks_visible
@@ -59,6 +61,15 @@ class Query:
         status: Annotated[IncidentStatus | None, strawberry.argument(description="Only incidents in this status.")] = None,
     ) -> IncidentConnection:
         return incidents_page(access=request_access(info), first=first, after=after, status=status)
+
+    @strawberry.field(description="An owner's escalation policy (an owner: their own; staff name the owner); null when none is set.")
+    def escalation_policy(
+        self,
+        info: Info,
+        owner: Annotated[str | None, strawberry.argument(description="The owner's name (staff only; owners read their own).")] = None,
+    ) -> EscalationPolicyType | None:
+        policy = escalation_policy_of(access=request_access(info), owner_name=owner)
+        return None if policy is None else EscalationPolicyType.of(policy)
 
     @strawberry.field(description="One incident of the caller's stores by id; NOT_FOUND when there is none.")
     def incident(
@@ -155,3 +166,43 @@ class Mutation:
         return AddIncidentNotePayload(
             incident=incident_of(access=access, incident_id=incident_id), note=IncidentNoteType.of(note), user_errors=[]
         )
+
+    @strawberry.mutation(
+        description=(
+            "Creates or changes an owner's escalation policy: the values given replace the current ones (a new policy"
+            " starts from 15, 30, 3 and 0); `targets`, when given, replaces the targets. Owners set their own; staff"
+            " name the owner."
+        )
+    )
+    def set_escalation_policy(
+        self,
+        info: Info,
+        owner: Annotated[str | None, strawberry.argument(description="The owner's name (staff only).")] = None,
+        escalate_after_minutes: Annotated[
+            int | None, strawberry.argument(description="Business minutes before STORE_DOWN_ESCALATED (1–1440).")
+        ] = None,
+        remind_every_minutes: Annotated[
+            int | None, strawberry.argument(description="Business minutes between reminders (1–1440).")
+        ] = None,
+        max_reminders: Annotated[int | None, strawberry.argument(description="The most reminders (count, 0–20).")] = None,
+        quiet_before_close_minutes: Annotated[
+            int | None, strawberry.argument(description="Minutes before closing with nothing sent (0–1440).")
+        ] = None,
+        targets: Annotated[
+            list[strawberry.ID] | None, strawberry.argument(description="Webhook ids of the owner (at most 20).")
+        ] = None,
+    ) -> SetEscalationPolicyPayload:
+        rate_limit(info, scope="writes")
+        try:
+            policy = escalation_policy_set(
+                access=request_access(info),
+                owner_name=owner,
+                escalate_after_minutes=escalate_after_minutes,
+                remind_every_minutes=remind_every_minutes,
+                max_reminders=max_reminders,
+                quiet_before_close_minutes=quiet_before_close_minutes,
+                target_ids=targets,
+            )
+        except REFUSALS as error:
+            return SetEscalationPolicyPayload(policy=None, user_errors=refused(info, error))
+        return SetEscalationPolicyPayload(policy=EscalationPolicyType.of(policy), user_errors=[])

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from monitoring.alerts.escalation_check import incidents_escalate
 from monitoring.alerts.incidents import incidents_record
 from monitoring.alerts.events import DEFAULT_CONFIRM_POLLS, STORE_DOWN, STORE_UP, AlertState, Transition, advance
 from monitoring.engine import business_intervals, from_us, inside_intervals, to_us
@@ -244,8 +245,10 @@ def on_live_polls_stored(*, polls, **_signal) -> None:
     at once. The polls are committed: should this fail, the workers' minute check
     evaluates them."""
     live_since = timezone.now() - live_window()
+    store_pks = {store_pk for store_pk, moment in polls if moment >= live_since}
     try:
-        alerts_evaluate(store_pks={store_pk for store_pk, moment in polls if moment >= live_since})
+        alerts_evaluate(store_pks=store_pks)
+        incidents_escalate(store_pks=store_pks)
     except DatabaseError:
         logger.exception("alerts: evaluating live polls failed; left to the minute check")
 
@@ -254,3 +257,4 @@ def on_file_polls_stored(**_signal) -> None:
     """Live polls in a file alert as if they came through the API (docs/rules.md §10); a
     historical file finds no recent poll and costs one indexed query."""
     alerts_evaluate_recent()
+    incidents_escalate()
