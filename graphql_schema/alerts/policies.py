@@ -26,7 +26,7 @@ class EscalationPolicyType:
     remind_every_minutes: int = strawberry.field(description="Business minutes between STORE_STILL_DOWN reminders.")
     max_reminders: int = strawberry.field(description="The most STORE_STILL_DOWN reminders per incident (count).")
     quiet_before_close_minutes: int = strawberry.field(
-        description="Minutes before a store closes in which nothing is sent."
+        description="The last minutes before a store closes, in which nothing is sent."
     )
     targets: list[WebhookType] = strawberry.field(
         description="Where the escalations go (webhooks, signed as alerts).", metadata=priced(max_items=MAX_TARGETS)

@@ -186,7 +186,7 @@ class Mutation:
         ] = None,
         max_reminders: Annotated[int | None, strawberry.argument(description="The most reminders (count, 0–20).")] = None,
         quiet_before_close_minutes: Annotated[
-            int | None, strawberry.argument(description="Minutes before closing with nothing sent (0–1440).")
+            int | None, strawberry.argument(description="The last minutes before closing, with nothing sent (0–1440).")
         ] = None,
         targets: Annotated[
             list[strawberry.ID] | None, strawberry.argument(description="Webhook ids of the owner (at most 20).")
