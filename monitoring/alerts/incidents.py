@@ -61,6 +61,19 @@ def incidents_open_first(*, access: Access) -> QuerySet[Incident]:
     ).order_by("open_rank", "-started_at", "-id")
 
 
+def open_incidents_of(*, store_pks) -> dict[int, Incident]:
+    """Each of these stores' OPEN incident (the newest, should there be two), with its
+    notes: what the store and fleet pages show. The caller has filtered the stores
+    through stores_visible."""
+    incidents = (
+        Incident.objects.filter(store_id__in=list(store_pks), status=Incident.Status.OPEN)
+        .prefetch_related("notes")
+        .order_by("store_id", "-started_at")
+        .distinct("store_id")
+    )
+    return {incident.store_id: incident for incident in incidents}
+
+
 def incident_writable(*, access: Access, incident: Incident) -> bool:
     """Whether `access` may acknowledge the incident and write notes: the store's owner or
     staff today. The one place this is decided (roles will decide it here)."""
