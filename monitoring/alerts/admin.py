@@ -2,6 +2,7 @@
 delivery log, read-only: deliveries are made by the evaluation, not by hand; escalation
 policies, and incidents (acknowledged and annotated by staff)."""
 
+from django import forms
 from django.contrib import admin
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
@@ -58,9 +59,25 @@ class DeliveryAdmin(SecretLookupsRefused, admin.ModelAdmin):
         return False
 
 
+class EscalationPolicyForm(forms.ModelForm):
+    class Meta:
+        model = EscalationPolicy
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        owner = cleaned.get("owner")
+        foreign = [hook.url for hook in cleaned.get("targets") or () if hook.owner_id not in (None, getattr(owner, "pk", None))]
+        if foreign:
+            self.add_error("targets", f"not a webhook of this owner (nor a staff one): {foreign[0]}")
+        return cleaned
+
+
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(admin.ModelAdmin):
     """Set by staff here or by the owner through GraphQL (setEscalationPolicy)."""
+
+    form = EscalationPolicyForm
 
     list_display = ("owner", "escalate_after_minutes", "remind_every_minutes", "max_reminders", "quiet_before_close_minutes")
     fields = ("owner", "escalate_after_minutes", "remind_every_minutes", "max_reminders", "quiet_before_close_minutes", "targets")
