@@ -8,16 +8,20 @@ from typing import Annotated
 
 import strawberry
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from graphql_schema.common.errors import ErrorCode, UserError
 from graphql_schema.common.fields import priced
 from graphql_schema.common.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
 from graphql_schema.common.payloads import UserErrorType, user_errors_field
 from graphql_schema.common.scalars import rfc3339
+from graphql_schema.history.revenue import LazyLostRevenue, LostRevenueType
+from monitoring import history
 from monitoring.alerts import escalation
-from monitoring.alerts.incidents import MAX_NOTES, incidents_open_first
+from monitoring.alerts.incidents import MAX_NOTES, incident_windows, incidents_open_first
 from monitoring.alerts.models import Incident, IncidentEscalation, IncidentNote
 from monitoring.kernel import values
+from monitoring.kernel.periods import default_horizon
 from monitoring.kernel.values import InvalidValue
 from monitoring.stores.access import Access
 
@@ -72,6 +76,18 @@ class IncidentType:
     acknowledged_at: datetime | None = strawberry.field(description="When it was first acknowledged; null if not.")
     acknowledged_by: str | None = strawberry.field(description="Who acknowledged it; null if nobody has.")
     _incident: strawberry.Private[Incident]
+    _revenue: strawberry.Private[LazyLostRevenue | None] = None
+    _revenue_index: strawberry.Private[int] = 0
+
+    @strawberry.field(
+        description=(
+            "Revenue the incident cost so far (docs/rules.md §13), from its start to its end (open: now), as"
+            " Store.incidents prices an outage; null when the store has no expected revenue."
+        )
+    )
+    def lost_revenue(self) -> LostRevenueType | None:
+        revenue = self._revenue if self._revenue is not None else incidents_lost_revenue([self._incident])
+        return revenue.item(self._revenue_index)
 
     @strawberry.field(description="The store that is down.")
     def store(self) -> Annotated["StoreType", strawberry.lazy("graphql_schema.stores.types")]:  # noqa: F821
@@ -89,7 +105,7 @@ class IncidentType:
         ]
 
     @classmethod
-    def of(cls, incident: Incident) -> "IncidentType":
+    def of(cls, incident: Incident, revenue: LazyLostRevenue | None = None, index: int = 0) -> "IncidentType":
         return cls(
             id=strawberry.ID(str(incident.pk)),
             status=IncidentStatus(incident.status),
@@ -98,7 +114,29 @@ class IncidentType:
             acknowledged_at=incident.acknowledged_at,
             acknowledged_by=incident.acknowledged_by or None,
             _incident=incident,
+            _revenue=revenue,
+            _revenue_index=index,
         )
+
+
+def incidents_lost_revenue(incidents: list[Incident]) -> LazyLostRevenue:
+    """The lost revenue of each incident, in one engine pass the first time one of them is
+    read: over its outage as Store.incidents finds it (incident_windows)."""
+
+    def compute():
+        horizon = default_horizon()
+        stores = list({i.store_id: (i.store_id, i.store.store_id, i.store.timezone_name) for i in incidents}.values())
+        position = {pk: index for index, (pk, _, _) in enumerate(stores)}
+        starts, ends = incident_windows(incidents=incidents, horizon=horizon, now=timezone.now())
+        return history.lost_revenue_of_windows(
+            stores=stores,
+            window_store=[position[i.store_id] for i in incidents],
+            window_start=starts,
+            window_end=ends,
+            horizon=horizon,
+        )
+
+    return LazyLostRevenue(compute)
 
 
 @strawberry.type(name="IncidentEdge", description="An incident and its cursor.")
@@ -159,8 +197,12 @@ def incidents_page(*, access: Access, first: int | None, after: str | None, stat
         incidents = incidents.filter(_after(after))
     rows = list(with_details(incidents)[: size + 1])
     page = rows[:size]
+    revenue = incidents_lost_revenue(page)
     return IncidentConnection(
-        edges=[IncidentEdge(cursor=_cursor(incident), node=IncidentType.of(incident)) for incident in page],
+        edges=[
+            IncidentEdge(cursor=_cursor(incident), node=IncidentType.of(incident, revenue, index))
+            for index, incident in enumerate(page)
+        ],
         page_info=KeysetPageInfo(end_cursor=_cursor(page[-1]) if page else None, has_next_page=len(rows) > size),
         total_count=total,
     )

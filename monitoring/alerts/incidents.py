@@ -5,10 +5,10 @@ who may write to the store, listed within the caller's access."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
@@ -72,6 +72,26 @@ def open_incidents_of(*, store_pks) -> dict[int, Incident]:
         .distinct("store_id")
     )
     return {incident.store_id: incident for incident in incidents}
+
+
+def incident_windows(*, incidents: list[Incident], horizon: timedelta, now: datetime) -> tuple[list, list]:
+    """(starts, ends) of the windows that hold each incident's outage and nothing of
+    another: from the last active poll before its start (within H; the down time the
+    engine reads between that poll and the first inactive one belongs to this outage),
+    to the active poll that resolved it (open: `now`)."""
+    if not incidents:
+        return [], []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT max(p.timestamp_utc) FROM monitoring_statuspoll p WHERE p.store_id = v.store_pk"
+            "  AND p.is_active AND p.timestamp_utc < v.started AND p.timestamp_utc >= v.started - %s)"
+            " FROM unnest(%s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS v(store_pk, started, n) ORDER BY v.n",
+            [horizon, [i.store_id for i in incidents], [i.started_at for i in incidents]],
+        )
+        before = [row[0] for row in cursor.fetchall()]
+    starts = [active or incident.started_at - horizon for incident, active in zip(incidents, before)]
+    ends = [max(incident.resolved_at or now, incident.started_at) for incident in incidents]
+    return starts, ends
 
 
 def incident_writable(*, access: Access, incident: Incident) -> bool:

@@ -170,3 +170,32 @@ def test_the_store_shows_its_open_incident(incident_world):
         "a1": {"id": str(incident_world["a1"].pk), "status": "OPEN", "acknowledgedBy": "user admin", "notes": [{"text": "checking"}]},
         "a2": None,
     }
+
+
+def test_an_incidents_lost_revenue_is_what_store_incidents_prices_for_the_same_outage(alert_world):
+    from decimal import Decimal
+
+    from monitoring.models import StoreRevenue
+
+    store = Store.objects.get(store_id="a1")
+    StoreRevenue.objects.bulk_create(
+        StoreRevenue(store=store, day_of_week=day, hour=hour, expected_revenue=Decimal(100 + 7 * hour), currency="EUR")
+        for day in range(7) for hour in range(24)
+    )
+    now = timezone.now().replace(microsecond=0)
+    record(alert_world["alice"], ("a1", now - timedelta(minutes=50), "active"), ("a1", now - timedelta(minutes=40), "inactive"))
+    record(alert_world["alice"], ("a1", now - timedelta(minutes=5), "active"))
+    token = token_create(name="ops", owner=Owner.objects.get(name="alice"))[1]
+    client = Client()
+    node = graphql(client, "{ incidents { edges { node { startedAt resolvedAt lostRevenue { amount atRisk currency } } } } }",
+                   token=token)["data"]["incidents"]["edges"][0]["node"]
+    reference = graphql(
+        client,
+        """query($from: DateTime!, $to: DateTime!) { store(id: "a1") { incidents(from: $from, to: $to) {
+             start end lostRevenue { amount atRisk currency } } } }""",
+        {"from": (now - timedelta(hours=1)).isoformat(), "to": (now - timedelta(minutes=5)).isoformat()},
+        token=token,
+    )["data"]["store"]["incidents"]
+    assert len(reference) == 1 and reference[0]["lostRevenue"]["currency"] == "EUR"
+    assert node["lostRevenue"] == reference[0]["lostRevenue"]
+    assert Decimal(node["lostRevenue"]["amount"]) > 0
