@@ -59,16 +59,22 @@ class Step:
 
 def step_due(incident: IncidentProgress, *, schedule: StoreSchedule, policy: Policy, now: int) -> Step | None:
     """The step to send for `incident` at `now`, or None."""
-    if not incident.escalating or incident.steps_sent > policy.max_reminders:
-        return None
-    if now < incident.started_at:
+    if not incident.escalating or now < incident.started_at:
         return None
     # Past `now` by the quiet window and a microsecond: an interval still open at its end
     # is not closing within the window.
-    window_end = now + policy.quiet_before_close + 1
     _, starts, ends = business_intervals(
-        schedules=[schedule], start=from_us(incident.started_at), end=from_us(window_end)
+        schedules=[schedule], start=from_us(incident.started_at), end=from_us(now + policy.quiet_before_close + 1)
     )
+    return step_due_within(incident, starts=starts, ends=ends, policy=policy, now=now)
+
+
+def step_due_within(incident: IncidentProgress, *, starts: np.ndarray, ends: np.ndarray, policy: Policy, now: int) -> Step | None:
+    """step_due over the store's business intervals (merged, sorted; engine.business_intervals)
+    already found, covering at least [incident start, now + quiet_before_close]: a check
+    of many incidents finds every store's at once."""
+    if not incident.escalating or incident.steps_sent > policy.max_reminders or now < incident.started_at:
+        return None
     open_until = _open_until(starts, ends, now)
     if open_until is None or open_until - now <= policy.quiet_before_close:
         return None  # closed, or in the quiet window before closing

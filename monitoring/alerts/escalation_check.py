@@ -12,23 +12,44 @@ escalates after its acknowledgement commits."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from monitoring.alerts.escalation import IncidentProgress, Step, policy_of, step_due
+from monitoring.alerts.escalation import IncidentProgress, Step, policy_of, step_due_within
 from monitoring.alerts.models import Incident
-from monitoring.engine import to_us
+from monitoring.engine import business_intervals, to_us
 from monitoring.live.events import StoreEvent, live_events_publish
 from monitoring.stores.selectors import store_schedules
 
 
 def escalation_minute() -> timedelta:
     return timedelta(seconds=settings.ESCALATION_MINUTE_SECONDS)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An open, unacknowledged incident of an owner with a policy, as the check reads it."""
+
+    pk: uuid.UUID
+    store_pk: int
+    started_at: datetime
+    policy_pk: int
+
+
+_POLICY_COLUMNS = (
+    "store__owner__escalation_policy__escalate_after_minutes",
+    "store__owner__escalation_policy__remind_every_minutes",
+    "store__owner__escalation_policy__max_reminders",
+    "store__owner__escalation_policy__quiet_before_close_minutes",
+)
 
 
 def incidents_escalate(*, now: datetime | None = None, store_pks: Iterable[int] | None = None) -> list[int]:
@@ -49,38 +70,43 @@ def incidents_escalate(*, now: datetime | None = None, store_pks: Iterable[int] 
             return []
         rows = list(
             Incident.objects.filter(pk__in=locked)
-            .select_related("store__owner__escalation_policy")
             .annotate(steps_sent=Count("escalations"), last_sent_at=Max("escalations__sent_at"))
             .order_by("pk")
-        )
-        policies = {}
-        for incident in rows:
-            stored = incident.store.owner.escalation_policy
-            policies[incident.pk] = (stored, policy_of(
-                escalate_after_minutes=stored.escalate_after_minutes,
-                remind_every_minutes=stored.remind_every_minutes,
-                max_reminders=stored.max_reminders,
-                quiet_before_close_minutes=stored.quiet_before_close_minutes,
-                minute=minute,
-            ))
-        stores = list({i.store_id: (i.store_id, i.store.store_id, i.store.timezone_name) for i in rows}.values())
-        lookahead = max(policy.quiet_before_close for _, policy in policies.values())
-        schedules = store_schedules(
-            stores=stores, start=min(i.started_at for i in rows), end=now + timedelta(microseconds=lookahead + 1)
-        )
-        schedule_of = {pk: schedule for (pk, _, _), schedule in zip(stores, schedules)}
-        due: list[tuple[Incident, Step]] = []
-        for incident in rows:
-            progress = IncidentProgress(
-                started_at=to_us(incident.started_at),
-                escalating=True,
-                steps_sent=incident.steps_sent,
-                last_sent_at=None if incident.last_sent_at is None else to_us(incident.last_sent_at),
+            .values_list(
+                "pk", "store_id", "started_at", "steps_sent", "last_sent_at", "store__store_id", "store__timezone_name",
+                "store__owner__escalation_policy__pk", *_POLICY_COLUMNS,
             )
-            step = step_due(progress, schedule=schedule_of[incident.store_id], policy=policies[incident.pk][1], now=to_us(now))
+        )
+        policies = {
+            row[7]: policy_of(
+                escalate_after_minutes=row[8], remind_every_minutes=row[9], max_reminders=row[10],
+                quiet_before_close_minutes=row[11], minute=minute,
+            )
+            for row in rows
+        }
+        stores = list({row[1]: (row[1], row[5], row[6]) for row in rows}.values())
+        position = {pk: index for index, (pk, _, _) in enumerate(stores)}
+        # Every store's business intervals at once, from the oldest start to past the widest quiet window.
+        lookahead = max(policy.quiet_before_close for policy in policies.values())
+        start, end = min(row[2] for row in rows), now + timedelta(microseconds=lookahead + 1)
+        index, starts, ends = business_intervals(
+            schedules=store_schedules(stores=stores, start=start, end=end), start=start, end=end
+        )
+        bounds = np.searchsorted(index, np.arange(len(stores) + 1))
+        now_us = to_us(now)
+        due: list[tuple[Candidate, Step]] = []
+        for pk, store_pk, started_at, steps_sent, last_sent_at, _, _, policy_pk, *_ in rows:
+            progress = IncidentProgress(
+                started_at=to_us(started_at),
+                escalating=True,
+                steps_sent=steps_sent,
+                last_sent_at=None if last_sent_at is None else to_us(last_sent_at),
+            )
+            lo, hi = bounds[position[store_pk]], bounds[position[store_pk] + 1]
+            step = step_due_within(progress, starts=starts[lo:hi], ends=ends[lo:hi], policy=policies[policy_pk], now=now_us)
             if step is not None:
-                due.append((incident, step))
-        delivery_ids = _steps_record(due, policies={pk: stored for pk, (stored, _) in policies.items()}, now=now)
+                due.append((Candidate(pk, store_pk, started_at, policy_pk), step))
+        delivery_ids = steps_record(due, now=now)
     if delivery_ids:
         from monitoring.alerts.delivery import deliveries_enqueue
 
@@ -88,7 +114,7 @@ def incidents_escalate(*, now: datetime | None = None, store_pks: Iterable[int] 
     return delivery_ids
 
 
-def _steps_record(due: list[tuple[Incident, Step]], *, policies: dict, now: datetime) -> list[int]:
+def steps_record(due: list[tuple[Candidate, Step]], *, now: datetime) -> list[int]:
     """Each step once (the unique (incident, sequence)); the deliveries of the steps this
     call inserted, one per target of the owner's policy; the steps told live."""
     if not due:
@@ -98,10 +124,10 @@ def _steps_record(due: list[tuple[Incident, Step]], *, policies: dict, now: date
             "INSERT INTO alerts_incidentescalation (incident_id, sequence, event, sent_at)"
             " SELECT * FROM unnest(%s::uuid[], %s::int[], %s::text[], %s::timestamptz[])"
             " ON CONFLICT (incident_id, sequence) DO NOTHING RETURNING incident_id, sequence",
-            [[i.pk for i, _ in due], [s.sequence for _, s in due], [s.event for _, s in due], [now] * len(due)],
+            [[c.pk for c, _ in due], [s.sequence for _, s in due], [s.event for _, s in due], [now] * len(due)],
         )
         inserted = {(incident_id, sequence) for incident_id, sequence in cursor.fetchall()}
-        sent = [(i, s) for i, s in due if (i.pk, s.sequence) in inserted]
+        sent = [(c, s) for c, s in due if (c.pk, s.sequence) in inserted]
         if not sent:
             return []
         cursor.execute(
@@ -115,21 +141,21 @@ def _steps_record(due: list[tuple[Incident, Step]], *, policies: dict, now: date
             [
                 now,
                 now,
-                [i.pk for i, _ in sent],
-                [i.store_id for i, _ in sent],
+                [c.pk for c, _ in sent],
+                [c.store_pk for c, _ in sent],
                 [s.event for _, s in sent],
-                [i.started_at for i, _ in sent],
-                [policies[i.pk].pk for i, _ in sent],
+                [c.started_at for c, _ in sent],
+                [c.policy_pk for c, _ in sent],
             ],
         )
         delivery_ids = [row[0] for row in cursor.fetchall()]
     live_events_publish(
         events=[
             StoreEvent(
-                event=s.event, store_pk=i.store_id, poll_at=None, incident_started_at=i.started_at,
-                incident_id=str(i.pk), step=s.sequence,
+                event=s.event, store_pk=c.store_pk, poll_at=None, incident_started_at=c.started_at,
+                incident_id=str(c.pk), step=s.sequence,
             )
-            for i, s in sent
+            for c, s in sent
         ],
         at=now,
     )

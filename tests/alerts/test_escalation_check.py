@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from monitoring.alerts.delivery import delivery_body
 from monitoring.alerts.escalation import STORE_DOWN_ESCALATED, STORE_STILL_DOWN, Step
-from monitoring.alerts.escalation_check import _steps_record, incidents_escalate
+from monitoring.alerts.escalation_check import Candidate, incidents_escalate, steps_record
 from monitoring.alerts.incidents import Actor, incident_acknowledge
 from monitoring.alerts.models import Delivery, EscalationPolicy, Incident, IncidentEscalation
 from monitoring.alerts.policies import escalation_policy_set
@@ -156,7 +156,7 @@ def test_two_checks_at_once_send_each_step_once(escalating):
 @pytest.mark.django_db(transaction=True)
 def test_the_unique_step_alone_keeps_two_recorders_from_sending_twice(escalating):
     """Without the incidents' lock (two recorders racing on the same step): one inserts it, the other nothing."""
-    incident = Incident.objects.select_related("store").get()
+    incident = Incident.objects.get()
     policy = EscalationPolicy.objects.get()
     barrier = threading.Barrier(2)
     results = []
@@ -167,7 +167,8 @@ def test_the_unique_step_alone_keeps_two_recorders_from_sending_twice(escalating
             from django.db import transaction
 
             with transaction.atomic():
-                results.append(_steps_record([(incident, Step(0, STORE_DOWN_ESCALATED))], policies={incident.pk: policy}, now=timezone.now()))
+                candidate = Candidate(incident.pk, incident.store_id, incident.started_at, policy.pk)
+                results.append(steps_record([(candidate, Step(0, STORE_DOWN_ESCALATED))], now=timezone.now()))
         finally:
             connection.close()
 
