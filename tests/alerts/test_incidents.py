@@ -155,6 +155,10 @@ def test_another_owners_incident_and_bad_input_are_refused_with_codes(incident_w
     long = graphql(client, ACKNOWLEDGE, {"id": mine, "note": "x" * 2001}, token=incident_world["alice_token"])
     assert [(e["field"], e["code"]) for e in long["data"]["acknowledgeIncident"]["userErrors"]] == [("note", "INVALID_ARGUMENT")]
     assert Incident.objects.get(pk=mine).acknowledged_at is None  # nothing changed
+    one = "query($id: ID!) { incident(id: $id) { id status } }"
+    assert graphql(client, one, {"id": mine}, token=incident_world["alice_token"])["data"]["incident"] == {"id": mine, "status": "OPEN"}
+    hidden = graphql(client, one, {"id": theirs}, token=incident_world["alice_token"])
+    assert hidden["errors"][0]["extensions"] == {"code": "NOT_FOUND", "argument": "id"}
     # Without userErrors selected, the refusal is a top-level error with the same code.
     top = graphql(client, "mutation($id: ID!) { acknowledgeIncident(id: $id) { incident { id } } }", {"id": theirs},
                   token=incident_world["alice_token"])
