@@ -25,7 +25,7 @@ from tests.factories import make_store
 from tests.graphql_client import graphql_over_http
 from tests.processes import free_port, running_web_server, running_worker, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CREATE = """mutation($url: String!) { createWebhook(url: $url, events: [STORE_SILENT]) { webhook { id } secret } }"""
 POLICY = """mutation($after: Int!, $every: Int!, $max: Int!, $quiet: Int!, $targets: [ID!]!) {
