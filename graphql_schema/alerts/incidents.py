@@ -169,6 +169,19 @@ def open_incidents_prefetch() -> Prefetch:
     )
 
 
+def incident_records_of_outages(*, store, outages: list[tuple[datetime, datetime]]) -> list[Incident | None]:
+    """For each outage [start, end] of the store (Store.incidents), the incident recorded
+    for it: the one whose first inactive evidence poll lies within it (one query)."""
+    if not outages:
+        return []
+    records = list(
+        with_details(Incident.objects.filter(
+            store=store, started_at__gte=min(s for s, _ in outages), started_at__lte=max(e for _, e in outages)
+        )).order_by("started_at")
+    )
+    return [next((r for r in records if start <= r.started_at <= end), None) for start, end in outages]
+
+
 def _cursor(incident: Incident) -> str:
     return cursor_encode(f"{incident.open_rank}|{rfc3339(incident.started_at)}|{incident.pk}")
 

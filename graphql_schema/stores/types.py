@@ -7,7 +7,8 @@ import strawberry_django
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from graphql_schema.alerts.incidents import IncidentType, open_incidents_prefetch
+from graphql_schema.alerts.incidents import IncidentType, incident_records_of_outages, open_incidents_prefetch
+from monitoring.alerts.models import Incident
 from graphql_schema.common.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.fields import ObjectField, priced
@@ -137,6 +138,16 @@ class OutageIncident:
     minutes_lost: float = strawberry.field(description="Business minutes DOWN within the incident (2 decimals).")
     _revenue: strawberry.Private[LazyLostRevenue | None] = None
     _revenue_index: strawberry.Private[int] = 0
+    _record: strawberry.Private[Incident | None] = None
+
+    @strawberry.field(
+        description=(
+            "The incident recorded for this outage (docs/rules.md §13: one that started live), with its id, status,"
+            " acknowledgement and notes; null for an outage seen only in historical data."
+        )
+    )
+    def record(self) -> IncidentType | None:
+        return IncidentType.of(self._record) if self._record is not None else None
 
     @strawberry.field(
         description=(
@@ -309,12 +320,13 @@ class StoreType:
                 window_as_of=[end] * len(incidents), horizon=horizon,
             )
         )
+        records = incident_records_of_outages(store=root, outages=[(i.start, i.end) for i in incidents])
         return [
             OutageIncident(
                 start=i.start, end=i.end, minutes_lost=minutes(i.business_seconds_lost), _revenue=revenue,
-                _revenue_index=index,
+                _revenue_index=index, _record=record,
             )
-            for index, i in enumerate(incidents)
+            for index, (i, record) in enumerate(zip(incidents, records))
         ]
 
     @strawberry_django.field(

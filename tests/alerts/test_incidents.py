@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from graphql_schema.common.scalars import rfc3339
 from monitoring.alerts.incidents import Actor, incident_acknowledge
 from monitoring.alerts.models import Incident
 from monitoring.alerts.webhooks import webhook_create
@@ -203,3 +204,24 @@ def test_an_incidents_lost_revenue_is_what_store_incidents_prices_for_the_same_o
     assert len(reference) == 1 and reference[0]["lostRevenue"]["currency"] == "EUR"
     assert node["lostRevenue"] == reference[0]["lostRevenue"]
     assert Decimal(node["lostRevenue"]["amount"]) > 0
+
+
+def test_store_incidents_link_the_outage_to_its_record(alert_world):
+    now = timezone.now().replace(microsecond=0)
+    # An outage from historical data (no record), then one that started live (recorded).
+    record(alert_world["alice"], ("a1", now - timedelta(hours=5), "active"), ("a1", now - timedelta(hours=4, minutes=50), "inactive"))
+    record(alert_world["alice"], ("a1", now - timedelta(hours=4, minutes=40), "active"))
+    record(alert_world["alice"], ("a1", now - timedelta(minutes=30), "inactive"))
+    record(alert_world["alice"], ("a1", now - timedelta(minutes=10), "active"))
+    live = Incident.objects.get()
+    token = token_create(name="ops", owner=Owner.objects.get(name="alice"))[1]
+    outages = graphql(
+        Client(),
+        """query($from: DateTime!, $to: DateTime!) { store(id: "a1") { incidents(from: $from, to: $to) {
+             start record { id status resolvedAt } } } }""",
+        {"from": (now - timedelta(hours=6)).isoformat(), "to": now.isoformat()},
+        token=token,
+    )["data"]["store"]["incidents"]
+    assert [o["record"] for o in outages] == [
+        None, {"id": str(live.pk), "status": "RESOLVED", "resolvedAt": rfc3339(now - timedelta(minutes=10))}
+    ]
