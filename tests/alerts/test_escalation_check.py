@@ -109,6 +109,11 @@ def test_escalation_then_reminders_each_once_up_to_the_cap(escalating):
     assert steps == [(0, STORE_DOWN_ESCALATED), (1, STORE_STILL_DOWN), (2, STORE_STILL_DOWN)]
     # The other webhook (a subscription to every alert event) hears nothing of escalations.
     assert escalations(webhook=escalating["webhook"]) == []
+    # The target's delivery log shows them, newest first (after the STORE_DOWN it subscribed to).
+    alice_token = token_create(name="ops", owner=Owner.objects.get(name="alice"))[1]
+    hooks = graphql(Client(), "{ webhooks { url deliveries { event storeId status } } }", token=alice_token)["data"]["webhooks"]
+    logged = {hook["url"]: [d["event"] for d in hook["deliveries"]] for hook in hooks}
+    assert logged[pager] == [STORE_STILL_DOWN, STORE_STILL_DOWN, STORE_DOWN_ESCALATED, "STORE_DOWN"]
     body = json.loads(delivery_body(Delivery.objects.select_related("store").get(pk=first[0])))
     assert body["event"] == STORE_DOWN_ESCALATED and body["store_id"] == "a1"
     assert body["incident_id"] == str(escalating["incident"].pk)
