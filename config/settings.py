@@ -360,6 +360,11 @@ ALERT_RETRY_SECONDS = float(os.environ.get("ALERT_RETRY_SECONDS", "10"))
 ALERT_TIMEOUT_SECONDS = float(os.environ.get("ALERT_TIMEOUT_SECONDS", "5"))
 if ALERT_MAX_ATTEMPTS < 1 or ALERT_RETRY_SECONDS < 0 or ALERT_TIMEOUT_SECONDS <= 0:
     raise ImproperlyConfigured("ALERT_MAX_ATTEMPTS must be ≥ 1, ALERT_RETRY_SECONDS ≥ 0, ALERT_TIMEOUT_SECONDS > 0")
+# Escalation (docs/rules.md §13): how long one minute of an escalation policy lasts, in
+# seconds. 60; smaller only to make time pass faster in tests and demos.
+ESCALATION_MINUTE_SECONDS = float(os.environ.get("ESCALATION_MINUTE_SECONDS", "60"))
+if ESCALATION_MINUTE_SECONDS <= 0:
+    raise ImproperlyConfigured("ESCALATION_MINUTE_SECONDS must be > 0")
 # The alerts cluster: `Q_CLUSTER_NAME=alerts manage.py qcluster` (serve and
 # supervise_workers start it beside the report cluster), ALERT_WORKERS processes. A
 # webhook try takes at most ALERT_TIMEOUT_SECONDS × 2 of wall clock; an alert task is

@@ -18,6 +18,21 @@ from graphql_schema.alerts.types import (
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.payloads import REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
+from graphql_schema.alerts.incidents import (
+    AcknowledgeIncidentPayload,
+    AddIncidentNotePayload,
+    IncidentConnection,
+    IncidentNoteType,
+    IncidentStatus,
+    IncidentType,
+    incident_id_argument,
+    incident_of,
+    incidents_page,
+)
+from graphql_schema.alerts.policies import EscalationPolicyType, SetEscalationPolicyPayload
+from graphql_schema.common.payloads import REFUSALS
+from monitoring.alerts.policies import escalation_policy_of, escalation_policy_set
+from monitoring.alerts.incidents import actor_of, incident_acknowledge, incident_note_add
 from monitoring.alerts.models import Delivery
 from monitoring.alerts.webhooks import webhook_create, webhook_delete, webhooks_visible
 
@@ -31,6 +46,36 @@ class Query:
             Prefetch("deliveries", queryset=newest, to_attr="newest_deliveries")
         )
         return [WebhookType.of(webhook) for webhook in webhooks]
+
+    @strawberry.field(
+        description=(
+            "The incidents of the caller's stores (staff: all): OPEN ones first, then the newest started first."
+            " Keyset pages: pass pageInfo.endCursor as `after` for the next."
+        )
+    )
+    def incidents(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, a count of incidents: 0–500, default 100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+        status: Annotated[IncidentStatus | None, strawberry.argument(description="Only incidents in this status.")] = None,
+    ) -> IncidentConnection:
+        return incidents_page(access=request_access(info), first=first, after=after, status=status)
+
+    @strawberry.field(description="An owner's escalation policy (an owner: their own; staff name the owner); null when none is set.")
+    def escalation_policy(
+        self,
+        info: Info,
+        owner: Annotated[str | None, strawberry.argument(description="The owner's name (staff only; owners read their own).")] = None,
+    ) -> EscalationPolicyType | None:
+        policy = escalation_policy_of(access=request_access(info), owner_name=owner)
+        return None if policy is None else EscalationPolicyType.of(policy)
+
+    @strawberry.field(description="One incident of the caller's stores by id; NOT_FOUND when there is none.")
+    def incident(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The incident's id.")]
+    ) -> IncidentType:
+        return incident_of(access=request_access(info), incident_id=incident_id_argument(id))
 
 
 @strawberry.type
@@ -81,3 +126,86 @@ class Mutation:
         deleted = webhook_delete(access=request_access(info), webhook_id=webhook_id)
         return DeleteWebhookPayload(deleted=deleted, id=id, user_errors=[])
 
+
+    @strawberry.mutation(
+        description=(
+            "Acknowledges an incident (who and when: the first acknowledgement stands), with an optional note:"
+            " it escalates no further. Needs write access to the store."
+        )
+    )
+    def acknowledge_incident(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The incident's id.")],
+        note: Annotated[str | None, strawberry.argument(description="A note to add (at most 2000 characters).")] = None,
+    ) -> AcknowledgeIncidentPayload:
+        rate_limit(info, scope="writes")
+        access = request_access(info)
+        try:
+            incident_id = incident_id_argument(id)
+            incident_acknowledge(
+                access=access, incident_id=incident_id, actor=actor_of(caller=info.context.request.caller), note=note
+            )
+        except REFUSALS as error:
+            return AcknowledgeIncidentPayload(incident=None, user_errors=refused(info, error))
+        return AcknowledgeIncidentPayload(incident=incident_of(access=access, incident_id=incident_id), user_errors=[])
+
+    @strawberry.mutation(description="Adds a note to an incident. Needs write access to the store.")
+    def add_incident_note(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The incident's id.")],
+        text: Annotated[str, strawberry.argument(description="The note (1–2000 characters).")],
+    ) -> AddIncidentNotePayload:
+        rate_limit(info, scope="writes")
+        access = request_access(info)
+        try:
+            incident_id = incident_id_argument(id)
+            note = incident_note_add(
+                access=access, incident_id=incident_id, actor=actor_of(caller=info.context.request.caller), text=text
+            )
+        except REFUSALS as error:
+            return AddIncidentNotePayload(incident=None, note=None, user_errors=refused(info, error))
+        return AddIncidentNotePayload(
+            incident=incident_of(access=access, incident_id=incident_id), note=IncidentNoteType.of(note), user_errors=[]
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Creates or changes an owner's escalation policy: the values given replace the current ones (a new policy"
+            " starts from 15, 30, 3 and 0); `targets`, when given, replaces the targets. Owners set their own; staff"
+            " name the owner."
+        )
+    )
+    def set_escalation_policy(
+        self,
+        info: Info,
+        owner: Annotated[str | None, strawberry.argument(description="The owner's name (staff only).")] = None,
+        escalate_after_minutes: Annotated[
+            int | None, strawberry.argument(description="Business minutes before STORE_DOWN_ESCALATED (1–1440).")
+        ] = None,
+        remind_every_minutes: Annotated[
+            int | None, strawberry.argument(description="Business minutes between reminders (1–1440).")
+        ] = None,
+        max_reminders: Annotated[int | None, strawberry.argument(description="The most reminders (count, 0–20).")] = None,
+        quiet_before_close_minutes: Annotated[
+            int | None, strawberry.argument(description="The last minutes before closing, with nothing sent (0–1440).")
+        ] = None,
+        targets: Annotated[
+            list[strawberry.ID] | None, strawberry.argument(description="Webhook ids of the owner (at most 20).")
+        ] = None,
+    ) -> SetEscalationPolicyPayload:
+        rate_limit(info, scope="writes")
+        try:
+            policy = escalation_policy_set(
+                access=request_access(info),
+                owner_name=owner,
+                escalate_after_minutes=escalate_after_minutes,
+                remind_every_minutes=remind_every_minutes,
+                max_reminders=max_reminders,
+                quiet_before_close_minutes=quiet_before_close_minutes,
+                target_ids=targets,
+            )
+        except REFUSALS as error:
+            return SetEscalationPolicyPayload(policy=None, user_errors=refused(info, error))
+        return SetEscalationPolicyPayload(policy=EscalationPolicyType.of(policy), user_errors=[])

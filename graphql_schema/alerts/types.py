@@ -11,7 +11,7 @@ from django.db.models import Q
 from graphql_schema.common.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
 from graphql_schema.common.payloads import UserErrorType, user_errors_field
 from graphql_schema.common.scalars import rfc3339
-from monitoring.alerts import events
+from monitoring.alerts import escalation, events
 from monitoring.alerts.models import Delivery, Webhook
 from monitoring.kernel import values
 from monitoring.kernel.values import InvalidValue
@@ -33,6 +33,16 @@ class AlertEvent(Enum):
     STORE_UP = strawberry.enum_value(events.STORE_UP, description="An active evidence poll after STORE_DOWN.")
     STORE_SILENT = strawberry.enum_value(
         events.STORE_SILENT, description="Open for more than H (2 hours by default) of business time with no evidence poll."
+    )
+    STORE_DOWN_ESCALATED = strawberry.enum_value(
+        escalation.STORE_DOWN_ESCALATED,
+        description="An open incident unacknowledged for escalateAfterMinutes of business time; sent to the targets of"
+        " the owner's escalation policy (setEscalationPolicy), not subscribed to by createWebhook's events.",
+    )
+    STORE_STILL_DOWN = strawberry.enum_value(
+        escalation.STORE_STILL_DOWN,
+        description="A reminder after STORE_DOWN_ESCALATED, every remindEveryMinutes of business time, at most"
+        " maxReminders; sent to the escalation policy's targets.",
     )
 
 

@@ -103,6 +103,10 @@ ARGUMENT_NAMES = {
     "timestamp_utc": "timestampUtc",
     "report_id": "id",
     "confirm_polls": "confirmPolls",
+    "escalate_after_minutes": "escalateAfterMinutes",
+    "remind_every_minutes": "remindEveryMinutes",
+    "max_reminders": "maxReminders",
+    "quiet_before_close_minutes": "quietBeforeCloseMinutes",
 }
 #: A field's path: its leading name, then the indexes and members below it (`store_ids[2]`).
 _FIELD_PATH_RE = re.compile(r"(\w+)(.*)", re.DOTALL)

@@ -79,7 +79,7 @@ RESULTS_FIELD = "results"
 #: negative one or one above the cap is refused before anything below it runs: 0).
 KEYSET_ARGUMENT = "first"
 NODES_FIELD = "nodes"
-#: A connection's list (`fleet(first:) { edges }`): priced as `nodes`.
+#: A connection's `edges` (`fleet(first:)`, `incidents(first:)`): priced as the keyset page's `nodes`.
 EDGES_FIELD = "edges"
 
 #: The page size of a plain list that declares no cap.

@@ -41,7 +41,8 @@ class Subscription:
         description=(
             "The events of your stores (staff: every store) as they happen, within a second of the poll (or, for"
             " STORE_SILENT, the minute check) that causes them: STORE_DOWN once per outage when its first inactive"
-            " evidence poll arrives live, STORE_UP when it ends, STORE_SILENT. Historical loads send nothing."
+            " evidence poll arrives live, STORE_UP when it ends, STORE_SILENT, and the escalation steps of an incident"
+            " (STORE_DOWN_ESCALATED, STORE_STILL_DOWN, with its incidentId). Historical loads send nothing."
             " Over WebSocket only (graphql-transport-ws at /graphql/, the token in connection_init)."
         )
     )

@@ -20,7 +20,10 @@ class StoreEvent:
         description="The poll that caused it (STORE_SILENT: the last evidence poll before the silence)."
     )
     incident_started_at: datetime | None = strawberry.field(
-        description="The first inactive evidence poll of the outage (STORE_DOWN, STORE_UP); null for STORE_SILENT."
+        description="The first inactive evidence poll of the outage (STORE_DOWN, STORE_UP, escalations); null for STORE_SILENT."
+    )
+    incident_id: strawberry.ID | None = strawberry.field(
+        description="The incident escalated (STORE_DOWN_ESCALATED, STORE_STILL_DOWN); null for the other events."
     )
 
     @classmethod
@@ -37,4 +40,5 @@ class StoreEvent:
             at=instant(fields["at"], field="at"),
             poll_timestamp=moment(fields["poll_timestamp"]),
             incident_started_at=moment(fields["incident_started_at"]),
+            incident_id=None if fields.get("incident_id") is None else strawberry.ID(fields["incident_id"]),
         )

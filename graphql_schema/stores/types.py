@@ -7,6 +7,9 @@ import strawberry_django
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
+from graphql_schema.alerts.incidents import IncidentType, incident_records_of_outages
+from monitoring.alerts.incidents import open_incidents_of
+from monitoring.alerts.models import Incident
 from graphql_schema.common.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.fields import ObjectField, priced
@@ -158,6 +161,16 @@ class OutageIncident:
     minutes_lost: float = strawberry.field(description="Business minutes DOWN within the incident (2 decimals).")
     _revenue: strawberry.Private[LazyLostRevenue | None] = None
     _revenue_index: strawberry.Private[int] = 0
+    _record: strawberry.Private[Incident | None] = None
+
+    @strawberry.field(
+        description=(
+            "The incident recorded for this outage (docs/rules.md §13: one that started live), with its id, status,"
+            " acknowledgement and notes; null for an outage seen only in historical data."
+        )
+    )
+    def record(self) -> IncidentType | None:
+        return IncidentType.of(self._record) if self._record is not None else None
 
     @strawberry.field(
         description=(
@@ -308,6 +321,7 @@ class StoreType:
             "The outage in progress now (as `currentState`), as `incidents` ending now finds it: the store is down,"
             " or closed since it was last down (closed time does not end an outage); looked for over the last"
             f" {LOOK_BACK_TEXT} (one that began earlier starts at asOf − {LOOK_BACK_TEXT}). Null when none."
+            " Its `record` is the store's OPEN incident (docs/rules.md §13) with its acknowledgement and notes."
         ),
     )
     def open_incident(self, root: Store, info: strawberry.Info) -> OutageIncident | None:
@@ -315,9 +329,11 @@ class StoreType:
         incident = at.open_incident
         if incident is None:
             return None
+        # Only stores down now ask: a page reads the records of those few, not of all.
+        record = open_incidents_of(store_pks=[root.pk]).get(root.pk)
         return OutageIncident(
             start=incident.start, end=incident.end, minutes_lost=minutes(incident.business_seconds_lost),
-            _revenue=revenue, _revenue_index=position,
+            _revenue=revenue, _revenue_index=position, _record=record,
         )
 
     uptime_between: history_types.RangeUptime = strawberry_django.field(
@@ -369,12 +385,13 @@ class StoreType:
                 window_as_of=[end] * len(incidents), horizon=horizon,
             )
         )
+        records = incident_records_of_outages(store=root, outages=[(i.start, i.end) for i in incidents])
         return [
             OutageIncident(
                 start=i.start, end=i.end, minutes_lost=minutes(i.business_seconds_lost), _revenue=revenue,
-                _revenue_index=index,
+                _revenue_index=index, _record=record,
             )
-            for index, i in enumerate(incidents)
+            for index, (i, record) in enumerate(zip(incidents, records))
         ]
 
     @strawberry_django.field(

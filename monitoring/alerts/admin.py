@@ -1,10 +1,17 @@
-"""The alerts in the admin: webhooks (their secret never shown, nor filtered on) and the
-delivery log, read-only: deliveries are made by the evaluation, not by hand."""
+"""The alerts in the admin: webhooks (their secret never shown, nor filtered on), the
+delivery log, read-only: deliveries are made by the evaluation, not by hand; escalation
+policies, and incidents (acknowledged and annotated by staff)."""
 
+from django import forms
 from django.contrib import admin
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
 
 from monitoring.admin.owners import SecretLookupsRefused
-from monitoring.alerts.models import Delivery, Webhook
+from monitoring.alerts.incidents import actor_of, incident_acknowledge
+from monitoring.alerts.models import Delivery, EscalationPolicy, Incident, IncidentEscalation, IncidentNote, Webhook
+from monitoring.alerts.policies import BOUNDS
+from monitoring.stores.access import EVERYTHING
 
 
 class DeliveryInline(admin.TabularInline):
@@ -50,3 +57,92 @@ class DeliveryAdmin(SecretLookupsRefused, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class EscalationPolicyForm(forms.ModelForm):
+    class Meta:
+        model = EscalationPolicy
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        owner = cleaned.get("owner")
+        foreign = [hook.url for hook in cleaned.get("targets") or () if hook.owner_id not in (None, getattr(owner, "pk", None))]
+        if foreign:
+            self.add_error("targets", f"not a webhook of this owner (nor a staff one): {foreign[0]}")
+        return cleaned
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    """Set by staff here or by the owner through GraphQL (setEscalationPolicy)."""
+
+    form = EscalationPolicyForm
+
+    list_display = ("owner", "escalate_after_minutes", "remind_every_minutes", "max_reminders", "quiet_before_close_minutes")
+    fields = ("owner", "escalate_after_minutes", "remind_every_minutes", "max_reminders", "quiet_before_close_minutes", "targets")
+    filter_horizontal = ("targets",)
+    search_fields = ("owner__name",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        # The owner's own webhooks and staff ones, as setEscalationPolicy allows.
+        if obj is not None and "targets" in form.base_fields:
+            form.base_fields["targets"].queryset = Webhook.objects.filter(Q(owner=obj.owner) | Q(owner__isnull=True))
+        return form
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        bounds = BOUNDS.get(db_field.name)
+        if bounds is not None:
+            field.min_value, field.max_value = bounds
+            field.validators += [MinValueValidator(bounds[0]), MaxValueValidator(bounds[1])]
+        return field
+
+
+class IncidentNoteInline(admin.TabularInline):
+    model = IncidentNote
+    fields = ("created_at", "author", "text")
+    readonly_fields = ("created_at", "author")
+    extra = 0
+
+
+class IncidentEscalationInline(admin.TabularInline):
+    model = IncidentEscalation
+    fields = ("sequence", "event", "sent_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    """Opened and resolved by the alert evaluation; staff may acknowledge and add notes."""
+
+    list_display = ("store", "status", "started_at", "resolved_at", "acknowledged_at", "acknowledged_by")
+    list_filter = ("status",)
+    search_fields = ("store__store_id",)
+    list_select_related = ("store",)
+    readonly_fields = ("id", "store", "status", "started_at", "resolved_at", "acknowledged_at", "acknowledged_by", "created_at")
+    inlines = [IncidentNoteInline, IncidentEscalationInline]
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_formset(self, request, form, formset, change):
+        notes = formset.save(commit=False)
+        for note in notes:
+            if isinstance(note, IncidentNote) and not note.author:
+                note.author = actor_of(caller=f"user:{request.user.pk}").name
+            note.save()
+        formset.save_m2m()
+
+    @admin.action(description="Acknowledge the selected incidents")
+    def acknowledge(self, request, queryset):
+        actor = actor_of(caller=f"user:{request.user.pk}")
+        for incident_id in queryset.values_list("pk", flat=True):
+            incident_acknowledge(access=EVERYTHING, incident_id=incident_id, actor=actor)

@@ -46,17 +46,18 @@ def _instant(moment: datetime | None) -> str | None:
 
 
 def delivery_body(delivery: Delivery) -> bytes:
-    """The JSON posted: the same bytes on every attempt (the signature covers them)."""
-    return json.dumps(
-        {
-            "event": delivery.event,
-            "store_id": delivery.store.store_id,
-            "at": _instant(delivery.created_at),
-            "poll_timestamp": _instant(delivery.poll_timestamp),
-            "incident_started_at": _instant(delivery.incident_started_at),
-        },
-        separators=(",", ":"),
-    ).encode()
+    """The JSON posted: the same bytes on every attempt (the signature covers them). An
+    escalation also names its incident (to acknowledge it by)."""
+    payload = {
+        "event": delivery.event,
+        "store_id": delivery.store.store_id,
+        "at": _instant(delivery.created_at),
+        "poll_timestamp": _instant(delivery.poll_timestamp),
+        "incident_started_at": _instant(delivery.incident_started_at),
+    }
+    if delivery.incident_id is not None:
+        payload["incident_id"] = str(delivery.incident_id)
+    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from monitoring.alerts.escalation_check import incidents_escalate
+from monitoring.alerts.incidents import incidents_record
 from monitoring.alerts.events import DEFAULT_CONFIRM_POLLS, STORE_DOWN, STORE_UP, AlertState, Transition, advance
 from monitoring.engine import business_intervals, from_us, inside_intervals, to_us
 from monitoring.kernel.values import poll_time_limit
@@ -77,6 +79,7 @@ def alerts_evaluate(*, store_pks: Iterable[int], now: datetime | None = None) ->
                 changed[pk] = outcome.state
             transitions.extend((pk, transition) for transition in outcome.transitions)
         _save_states(cursor, changed)
+        incidents_record(cursor, opened=_opened(transitions), resolved=_resolved(transitions, states, changed))
         delivery_ids = _record_deliveries(cursor, transitions, now=now)
         live_events_publish(events=live_events(transitions), at=now)
     if delivery_ids:
@@ -84,6 +87,26 @@ def alerts_evaluate(*, store_pks: Iterable[int], now: datetime | None = None) ->
 
         transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=delivery_ids))
     return delivery_ids
+
+
+def _opened(transitions: list[tuple[int, Transition]]) -> list[tuple[int, int]]:
+    """(store pk, start) of the outages a live STORE_DOWN confirms: each opens an incident."""
+    return [(pk, t.incident_started_at) for pk, t in transitions if t.event == STORE_DOWN]
+
+
+def _resolved(
+    transitions: list[tuple[int, Transition]], before: dict[int, AlertState], after: dict[int, AlertState]
+) -> list[tuple[int, int]]:
+    """(store pk, when known up) of the stores whose run of inactive evidence polls ended:
+    a live STORE_UP; or, silently (a historical active poll), a run gone or replaced by
+    a newer one (then up by that run's start at the latest)."""
+    ups = {pk: t.poll_at for pk, t in transitions if t.event == STORE_UP}
+    for pk, state in after.items():
+        old = before[pk]
+        if pk in ups or not old.run_length or state.run_started_at == old.run_started_at:
+            continue
+        ups[pk] = state.last_evidence_at if not state.run_length else state.run_started_at
+    return list(ups.items())
 
 
 def _existing_stores(cursor, pks: list[int]) -> list[int]:
@@ -222,8 +245,10 @@ def on_live_polls_stored(*, polls, **_signal) -> None:
     at once. The polls are committed: should this fail, the workers' minute check
     evaluates them."""
     live_since = timezone.now() - live_window()
+    store_pks = {store_pk for store_pk, moment in polls if moment >= live_since}
     try:
-        alerts_evaluate(store_pks={store_pk for store_pk, moment in polls if moment >= live_since})
+        alerts_evaluate(store_pks=store_pks)
+        incidents_escalate(store_pks=store_pks)
     except DatabaseError:
         logger.exception("alerts: evaluating live polls failed; left to the minute check")
 
@@ -232,3 +257,4 @@ def on_file_polls_stored(**_signal) -> None:
     """Live polls in a file alert as if they came through the API (docs/rules.md §10); a
     historical file finds no recent poll and costs one indexed query."""
     alerts_evaluate_recent()
+    incidents_escalate()

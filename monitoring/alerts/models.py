@@ -6,6 +6,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from monitoring.alerts.escalation import ESCALATION_EVENTS
 from monitoring.alerts.events import ALERT_EVENTS, DEFAULT_CONFIRM_POLLS
 from monitoring.models import Owner, Store
 
@@ -68,8 +69,11 @@ class Delivery(models.Model):
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="alert_deliveries")
-    event = models.TextField(choices=[(e, e) for e in ALERT_EVENTS])
-    # The incident's start for STORE_DOWN and STORE_UP, the last evidence poll for STORE_SILENT.
+    event = models.TextField(choices=[(e, e) for e in ALERT_EVENTS + ESCALATION_EVENTS])
+    # The escalated incident (STORE_DOWN_ESCALATED, STORE_STILL_DOWN).
+    incident = models.ForeignKey("Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    # The incident's start for STORE_DOWN and STORE_UP, the last evidence poll for STORE_SILENT,
+    # the step's sending for an escalation (the step itself is unique: IncidentEscalation).
     episode_at = models.DateTimeField()
     poll_timestamp = models.DateTimeField(null=True)
     incident_started_at = models.DateTimeField(null=True)
@@ -90,3 +94,92 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.store_id} → {self.webhook_id}"
+
+
+class Incident(models.Model):
+    """An outage that started live (docs/rules.md §13): a stretch of business time known
+    down, with a stable id. OPEN from its first inactive evidence poll until an active
+    evidence poll (RESOLVED). Unique per (store, start): found once, whoever sees it."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN"
+        RESOLVED = "RESOLVED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="incident_records")
+    started_at = models.DateTimeField(help_text="The first inactive evidence poll of the outage.")
+    status = models.TextField(choices=Status.choices, default=Status.OPEN)
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="The active evidence poll that ended it.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.TextField(blank=True, default="", help_text="Who acknowledged it (a token's or user's name).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [models.UniqueConstraint(fields=["store", "started_at"], name="incident_once_per_outage")]
+        indexes = [models.Index(fields=["status", "started_at"], name="incident_by_status")]
+
+    def __str__(self) -> str:
+        return f"{self.status} incident of {self.store} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class IncidentNote(models.Model):
+    """A note on an incident (the acknowledgement's note is one too): who, when, what."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
+    author = models.TextField()
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"note by {self.author} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class EscalationPolicy(models.Model):
+    """How an owner's open, unacknowledged incidents escalate (docs/rules.md §13). Per
+    owner, the unit of tenancy today; an organization takes the owner's place when
+    organizations come. Minutes are business minutes of the store."""
+
+    owner = models.OneToOneField(Owner, on_delete=models.CASCADE, related_name="escalation_policy")
+    escalate_after_minutes = models.PositiveIntegerField(default=15)
+    remind_every_minutes = models.PositiveIntegerField(default=30)
+    max_reminders = models.PositiveIntegerField(default=3)
+    quiet_before_close_minutes = models.PositiveIntegerField(default=0)
+    targets = models.ManyToManyField(
+        Webhook, blank=True, related_name="escalation_policies",
+        help_text="Where STORE_DOWN_ESCALATED and STORE_STILL_DOWN go (signed as alerts).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "escalation policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(escalate_after_minutes__gte=1, remind_every_minutes__gte=1),
+                name="escalation_minutes_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"escalation policy of {self.owner}"
+
+
+class IncidentEscalation(models.Model):
+    """One escalation step sent for an incident: sequence 0 is STORE_DOWN_ESCALATED,
+    k ≥ 1 the k-th STORE_STILL_DOWN. Unique per (incident, sequence): only the evaluation
+    that inserts a step records its deliveries, so two workers never send it twice."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="escalations")
+    sequence = models.PositiveSmallIntegerField()
+    event = models.TextField(choices=[(e, e) for e in ESCALATION_EVENTS])
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["incident", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["incident", "sequence"], name="escalation_step_once")]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.sequence} of {self.incident_id}"

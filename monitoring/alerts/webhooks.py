@@ -18,6 +18,7 @@ from django.core.validators import validate_email
 from django.db.models import QuerySet
 
 from monitoring.stores.access import Access
+from monitoring.alerts.escalation import ESCALATION_EVENTS
 from monitoring.alerts.events import ALERT_EVENTS, DEFAULT_CONFIRM_POLLS, MAX_CONFIRM_POLLS
 from monitoring.alerts.models import Webhook
 from monitoring.kernel.values import InvalidValue, shown
@@ -210,6 +211,8 @@ def alert_events(names: Sequence[str] | None, *, field: str = "events") -> list[
     if not names:
         return list(ALERT_EVENTS)
     unknown = [name for name in names if name not in ALERT_EVENTS]
+    if unknown and unknown[0] in ESCALATION_EVENTS:
+        raise InvalidValue(field, f"{unknown[0]} goes to the targets of an escalation policy, not to subscriptions")
     if unknown:
         raise InvalidValue(field, f"unknown event {unknown[0]!r}; one of {', '.join(ALERT_EVENTS)}")
     return [event for event in ALERT_EVENTS if event in names]

@@ -36,6 +36,9 @@ class StoreEvent:
     store_pk: int
     poll_at: datetime | None  # the poll that caused it (STORE_SILENT: the last evidence poll)
     incident_started_at: datetime | None
+    # An escalation step (STORE_DOWN_ESCALATED, STORE_STILL_DOWN): its incident and sequence.
+    incident_id: str | None = None
+    step: int | None = None
 
 
 def group_name(audience: str) -> str:
@@ -43,10 +46,12 @@ def group_name(audience: str) -> str:
     return f"live.{audience}"
 
 
-def event_id(*, event: str, store_id: str, poll_at: datetime | None) -> str:
+def event_id(*, event: str, store_id: str, poll_at: datetime | None, incident_id: str | None = None, step: int | None = None) -> str:
     """Stable: the same event has the same id in every process and on every connection
     (a client that reconnects can drop what it has seen)."""
     key = f"{event}\x00{store_id}\x00{'' if poll_at is None else instant_text(poll_at)}"
+    if incident_id is not None:
+        key += f"\x00{incident_id}\x00{step}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -76,13 +81,14 @@ def _messages(events: list[StoreEvent], *, at: datetime) -> list[tuple[str, dict
             continue  # deleted meanwhile
         store_id, owner_id = stores[e.store_pk]
         fields = {
-            "id": event_id(event=e.event, store_id=store_id, poll_at=e.poll_at),
+            "id": event_id(event=e.event, store_id=store_id, poll_at=e.poll_at, incident_id=e.incident_id, step=e.step),
             "event": e.event,
             "store_pk": e.store_pk,
             "store_id": store_id,
             "at": instant_text(at),
             "poll_timestamp": None if e.poll_at is None else instant_text(e.poll_at),
             "incident_started_at": None if e.incident_started_at is None else instant_text(e.incident_started_at),
+            "incident_id": e.incident_id,
         }
         for audience in store_audiences(owner_id=owner_id):
             by_group.setdefault(group_name(audience), []).append(fields)

@@ -57,9 +57,10 @@ def test_create_webhook_command_prints_the_secret_once(alert_world):
 
 def test_the_api_enums_are_the_domains_lists():
     from graphql_schema.alerts.types import AlertEvent, DeliveryStatus
+    from monitoring.alerts.escalation import ESCALATION_EVENTS
     from monitoring.alerts.events import ALERT_EVENTS
 
-    assert [event.value for event in AlertEvent] == list(ALERT_EVENTS)
+    assert [event.value for event in AlertEvent] == list(ALERT_EVENTS + ESCALATION_EVENTS)
     assert [status.value for status in DeliveryStatus] == list(Delivery.Status.values)
 
 

@@ -7,6 +7,7 @@ tests/e2e/test_live_updates.py."""
 
 import asyncio
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -132,3 +133,28 @@ def test_store_silent_is_published_by_the_minute_check(owners):
         (silent,) = heard.events(group)
         assert silent["event"] == "STORE_SILENT" and silent["store_id"] == "a1" and silent["incident_started_at"] is None
         assert stores_silent_check(now=now + timedelta(hours=2, minutes=6)) == []  # once per silence
+
+
+def test_escalation_steps_are_published_with_their_incident(owners):
+    from monitoring.alerts.escalation_check import incidents_escalate
+    from monitoring.alerts.models import Incident
+    from monitoring.alerts.policies import escalation_policy_set
+
+    alice, _ = owners
+    access, group = owner_access(alice.pk), group_name(f"owner-{alice.pk}")
+    escalation_policy_set(access=access, escalate_after_minutes=5, remind_every_minutes=5, max_reminders=1)
+    record(access, ("a1", timezone.now() - timedelta(minutes=1), "inactive"))
+    incident = Incident.objects.get()
+    with Heard([group]) as heard:
+        incidents_escalate(now=incident.started_at + timedelta(minutes=5))
+        incidents_escalate(now=incident.started_at + timedelta(minutes=10))
+        incidents_escalate(now=incident.started_at + timedelta(minutes=15))  # past the cap: nothing
+        wait_for(lambda: len(heard.events(group)) == 2, timeout=5, what="the escalation and its reminder")
+        time.sleep(0.5)
+        escalated, reminder = heard.events(group)
+        assert [escalated["event"], reminder["event"]] == ["STORE_DOWN_ESCALATED", "STORE_STILL_DOWN"]
+        assert escalated["incident_id"] == reminder["incident_id"] == str(incident.pk)
+        assert escalated["id"] != reminder["id"]
+        assert reminder["id"] == event_id(
+            event="STORE_STILL_DOWN", store_id="a1", poll_at=None, incident_id=str(incident.pk), step=1
+        )

@@ -365,3 +365,23 @@ def range_window(row: dict, label: str) -> WindowFigures:
         label=label, up_seconds=row["uptime_minutes"] * 60, down_seconds=row["downtime_minutes"] * 60,
         unknown_seconds=row["unknown_minutes"] * 60, lost=lost_revenue_of_row(row),
     )
+
+
+def open_incident_view(incident, zone) -> dict | None:
+    """How a store's open incident (monitoring.alerts.incidents) reads on the pages: since
+    when, who acknowledged it and when (or that nobody has), its notes."""
+    if incident is None:
+        return None
+    notes = list(incident.notes.all())
+    return {
+        "id": str(incident.pk),
+        "started_local": local_time(incident.started_at, zone),
+        "started_utc": utc_text(incident.started_at),
+        "acknowledged": incident.acknowledged_at is not None,
+        "acknowledged_by": incident.acknowledged_by,
+        "acknowledged_local": local_time(incident.acknowledged_at, zone) if incident.acknowledged_at else "",
+        "notes": [
+            {"author": note.author, "at_local": local_time(note.created_at, zone), "text": note.text} for note in notes
+        ],
+        "last_note": notes[-1].text if notes else "",
+    }

@@ -16,6 +16,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from monitoring import engine
+from monitoring.alerts.incidents import open_incidents_of
 from monitoring.kernel import humanize, values
 from monitoring.stores.access import Access, stores_visible
 from monitoring.kernel.periods import zone_name
@@ -27,7 +28,7 @@ from monitoring.web.links import store_page_url
 from monitoring.models import StatusPoll
 from monitoring.kernel.periods import default_horizon
 from monitoring.stores.selectors import default_as_of, polls_between, store_schedules
-from monitoring.web.pages.display import UTC, WEEK, lost_revenue_view, revenue_totals_view
+from monitoring.web.pages.display import UTC, WEEK, lost_revenue_view, open_incident_view, revenue_totals_view
 from monitoring.web.pages.common import bad_request_page, render
 from monitoring.web.pages.ranges import RangeAsked, cap_text, range_asked, range_bounds
 
@@ -70,6 +71,7 @@ class FleetRowView:
     note: str = ""  # under an unknown badge: "never reported"
     down_for: str = ""
     down_since_local: str = ""
+    open_incident: dict | None = None  # display.open_incident_view
 
     @property
     def store_id(self) -> str:
@@ -132,10 +134,12 @@ def _fleet_details(rows: list[FleetRow], *, as_of: datetime, horizon: timedelta)
             if reach < WEEK and (not incidents or incidents[-1].start <= as_of - reach):
                 longer.append(store)
         down = longer
+    open_incidents = open_incidents_of(store_pks=[row.pk for row in rows])
     views = []
     for row in rows:
         zone = ZoneInfo(zone_name(row.timezone_name))
         view = FleetRowView(row=row, page_url=store_page_url(row.store_id))
+        view.open_incident = open_incident_view(open_incidents.get(row.pk), zone)
         last = engine.from_us(row.last_poll_us) if row.last_poll_us is not None else older.get(row.pk)
         if last is None:
             view.last_poll_text = "never"

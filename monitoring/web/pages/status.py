@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_http_methods
 
+from monitoring.alerts.incidents import open_incidents_of
 from monitoring.fleet.ranking import fleet_rows
 from monitoring.history import HistoryInputError, lost_revenue_of_windows, store_daily_figures, store_range_figures
 from monitoring.kernel import humanize
@@ -40,6 +41,7 @@ from monitoring.web.pages.display import (
     figure_attributes,
     hours_by_day_of,
     local_time,
+    open_incident_view,
     range_window,
     special_days_of,
     strip_cells,
@@ -168,6 +170,7 @@ def status_page_context(
             }
             for incident in reversed(incidents)  # newest first
         ],
+        "open_incident": open_incident_view(open_incidents_of(store_pks=[store.pk]).get(store.pk), zone),
         "incident_minutes": sum(incident.business_seconds_lost for incident in incidents) / 60,
         "incident_lost_text": humanize.duration(sum(incident.business_seconds_lost for incident in incidents)),
         "last_poll_ago": humanize.ago(last_poll.timestamp_utc, now=as_of) if last_poll else None,
