@@ -44,13 +44,16 @@ _kept_lock = threading.Lock()
 
 
 def scope_of(access: Access) -> str:
-    return "all" if access.all_stores else f"owner:{access.owner_id}"
+    if access.all_stores:
+        return "all"
+    return f"owner:{access.owner_id}" + ("" if access.group_id is None else f":group:{access.group_id}")
 
 
 def _access_of(scope: str) -> Access:
     if scope == "all":
         return Access(owner_id=None, all_stores=True)
-    return Access(owner_id=int(scope.split(":", 1)[1]), all_stores=False)
+    parts = scope.split(":")
+    return Access(owner_id=int(parts[1]), all_stores=False, group_id=int(parts[3]) if len(parts) > 3 else None)
 
 
 def scope_stores(access: Access) -> list[tuple[int, str, str | None]]:
