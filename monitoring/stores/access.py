@@ -260,8 +260,7 @@ def reports_visible(*, access: Access) -> QuerySet[Report]:
 def report_store_ids(*, access: Access, store_ids: list[str] | None) -> list[str] | None:
     """The stores a report asked by `access` names: as asked, except that a group's
     caller asking for every store gets its group's stores (a report of the organization
-    would reach past the group). Stores outside the group are left for the report's own
-    check to refuse, as unknown."""
+    would reach past the group), and a store outside its group is unknown to it."""
     if access.all_stores or access.group_id is None:
         return store_ids
     if store_ids is None:
@@ -271,8 +270,8 @@ def report_store_ids(*, access: Access, store_ids: list[str] | None) -> list[str
         return group_store_ids
     visible = set(stores_visible(access=access).filter(store_id__in=store_ids).values_list("store_id", flat=True))
     outside = [store_id for store_id in store_ids if store_id not in visible]
-    if outside:
-        raise Forbidden(f"store {outside[0]!r} is outside the group your role is held on", field="store_ids")
+    if outside:  # as unknown as another organization's store
+        raise InputError(f"no such store{'' if len(outside) == 1 else 's'}: {', '.join(map(repr, outside[:5]))}", field="store_ids")
     return store_ids
 
 

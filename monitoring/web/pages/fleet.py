@@ -29,7 +29,7 @@ from monitoring.models import StatusPoll
 from monitoring.kernel.periods import default_horizon
 from monitoring.stores.selectors import default_as_of, polls_between, store_schedules
 from monitoring.web.pages.display import UTC, WEEK, lost_revenue_view, revenue_totals_view
-from monitoring.web.pages.common import bad_request_page, render
+from monitoring.web.pages.common import bad_request_page, page_requires, render
 from monitoring.web.pages.ranges import RangeAsked, cap_text, range_asked, range_bounds
 
 # --------------------------------------------------------------------------- the fleet (home page)
@@ -302,6 +302,7 @@ def page_number_of(request: HttpRequest) -> int:
 
 
 @require_http_methods(["GET", "HEAD"])
+@page_requires("store.read")
 def home(request: HttpRequest) -> HttpResponse:
     """GET /[?state=down|up|closed|unknown][&q=prefix][&page=N]: the fleet. Every store the
     caller can see (an owner's; staff and anonymous demo: all) with its state now, uptime

@@ -47,7 +47,7 @@ from monitoring.web.pages.display import (
     window_figures,
     zone_info,
 )
-from monitoring.web.pages.common import as_of_param, bad_request_page, not_found_page, render
+from monitoring.web.pages.common import as_of_param, bad_request_page, not_found_page, page_requires, render
 from monitoring.web.pages.ranges import RangeAsked, range_asked, range_bounds
 
 
@@ -177,6 +177,7 @@ def status_page_context(
 
 
 @require_http_methods(["GET", "HEAD"])
+@page_requires("store.read")
 def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
     """GET /stores/<store_id>/[?as_of=ISO8601][&from=…&to=…] (or /stores/by-id/?id=<store_id>,
     see links.store_page_url): uptime, the last 90 days, a range's figures, last week's
