@@ -3,6 +3,7 @@ delivery log, read-only: deliveries are made by the evaluation, not by hand."""
 
 from django.contrib import admin
 
+from monitoring.admin.audited import AuditedAdmin
 from monitoring.admin.owners import SecretLookupsRefused
 from monitoring.alerts.models import Delivery, Webhook
 
@@ -24,7 +25,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(SecretLookupsRefused, admin.ModelAdmin):
+class WebhookAdmin(AuditedAdmin, SecretLookupsRefused, admin.ModelAdmin):
     list_display = ("url", "owner", "events", "confirm_polls", "created_at")
     list_filter = ("owner",)
     search_fields = ("url", "owner__name")
