@@ -107,6 +107,7 @@ ARGUMENT_NAMES = {
     "timestamp_utc": "timestampUtc",
     "report_id": "id",
     "confirm_polls": "confirmPolls",
+    "expires_at": "expiresAt",
 }
 #: A field's path: its leading name, then the indexes and members below it (`store_ids[2]`).
 _FIELD_PATH_RE = re.compile(r"(\w+)(.*)", re.DOTALL)
