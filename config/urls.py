@@ -28,6 +28,8 @@ urlpatterns = [
     path("reports/generate/", pages.report_generate, name="report-generate"),
     path("reports/<uuid:report_id>/", pages.report_page, name="report-page"),
     path("stores/<path:store_id>/", pages.store_page, name="store-page"),
+    path("organization/audit/", pages.audit_log_page, name="organization-audit"),
+    path("organization/tokens/", pages.tokens_page, name="organization-tokens"),
     # Browsers ask for /favicon.ico on every page without a <link rel="icon"> (the admin,
     # JSON answers): the pages' icon, instead of a 404 line in the log each time.
     path("favicon.ico", RedirectView.as_view(url=static("monitoring/favicon.svg"), permanent=True), name="favicon"),
