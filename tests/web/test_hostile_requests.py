@@ -37,6 +37,8 @@ ROUTES = {
     "reports/generate/": "/reports/generate/",
     "reports/<uuid:report_id>/": "/reports/{}/",
     "stores/<path:store_id>/": "/stores/{}/",
+    "organization/audit/": "/organization/audit/",
+    "organization/tokens/": "/organization/tokens/",
     "favicon.ico": "/favicon.ico",
 }
 
