@@ -269,9 +269,10 @@ def report_store_ids(*, access: Access, store_ids: list[str] | None) -> list[str
             raise InputError("the group your role is held on has no stores", field="store_ids")
         return group_store_ids
     visible = set(stores_visible(access=access).filter(store_id__in=store_ids).values_list("store_id", flat=True))
-    outside = [store_id for store_id in store_ids if store_id not in visible]
-    if outside:  # as unknown as another organization's store
-        raise InputError(f"no such store{'' if len(outside) == 1 else 's'}: {', '.join(map(repr, outside[:5]))}", field="store_ids")
+    outside = sorted(set(store_ids) - visible)
+    if outside:  # as unknown as another organization's store, in the same words
+        shown = ", ".join(outside[:10]) + (" …" if len(outside) > 10 else "")
+        raise InputError(f"no such store{'' if len(outside) == 1 else 's'}: {shown}", field="store_ids")
     return store_ids
 
 
@@ -283,12 +284,17 @@ EVERY_STORE_AUDIENCE = "all"
 
 def audiences_visible(*, access: Access) -> list[str]:
     """The audiences whose store events `access` may receive."""
-    return [EVERY_STORE_AUDIENCE] if access.all_stores else [f"owner-{access.owner_id}"]
+    if access.all_stores:
+        return [EVERY_STORE_AUDIENCE]
+    return [f"owner-{access.owner_id}" if access.group_id is None else f"group-{access.group_id}"]
 
 
-def store_audiences(*, owner_id: int | None) -> list[str]:
-    """The audiences told of the events of a store of this owner (None: no owner)."""
-    return [EVERY_STORE_AUDIENCE] if owner_id is None else [EVERY_STORE_AUDIENCE, f"owner-{owner_id}"]
+def store_audiences(*, owner_id: int | None, group_ids=()) -> list[str]:
+    """The audiences told of the events of a store of this owner (None: no owner) in
+    these groups."""
+    if owner_id is None:
+        return [EVERY_STORE_AUDIENCE]
+    return [EVERY_STORE_AUDIENCE, f"owner-{owner_id}", *(f"group-{group_id}" for group_id in sorted(group_ids))]
 
 
 def require(access: Access, action: str, *, store: Store | None = None) -> None:
