@@ -18,15 +18,26 @@ from graphql_schema.organizations.types import (
     AuditEntryConnection,
     AuditEntryType,
     CreateApiTokenPayload,
+    MemberType,
+    RemoveMemberPayload,
     RevokeApiTokenPayload,
+    SetMemberPayload,
     Role,
     Scope,
 )
 from monitoring.audit import audit_entries_visible
 from monitoring.kernel.values import InvalidValue
-from monitoring.organizations.services import token_create_for, token_revoke, tokens_visible
+from monitoring.organizations.services import (
+    member_remove_for,
+    member_set_for,
+    members_visible,
+    token_create_for,
+    token_revoke,
+    tokens_visible,
+)
 
 MAX_TOKENS_LISTED = 500
+MAX_MEMBERS_LISTED = 500
 
 
 @strawberry.type
@@ -80,6 +91,15 @@ class Query:
         access = permitted_access(info, "tokens.manage")
         return [ApiTokenType.of(token) for token in tokens_visible(access=access).order_by("-created_at")[:MAX_TOKENS_LISTED]]
 
+    @strawberry.field(
+        description="The members an admin manages (its organization's; a group's admin: its group's), by username.",
+        metadata=priced(max_items=MAX_MEMBERS_LISTED),
+    )
+    def members(self, info: Info) -> list[MemberType]:
+        access = permitted_access(info, "members.manage")
+        members = members_visible(access=access).order_by("user__username", "group__name")[:MAX_MEMBERS_LISTED]
+        return [MemberType.of(member) for member in members]
+
 
 @strawberry.type
 class Mutation:
@@ -113,6 +133,46 @@ class Mutation:
         except REFUSALS as error:
             return CreateApiTokenPayload(token=None, secret=None, user_errors=refused(info, error))
         return CreateApiTokenPayload(token=ApiTokenType.of(token), secret=secret, user_errors=[])
+
+    @strawberry.mutation(
+        description=(
+            "Gives a person (made where missing, without a password) a role on the caller's organization, or on one"
+            " group of it (a group's admin: its own group only); at most the caller's role. Input refused: `userErrors`."
+        )
+    )
+    def set_member(
+        self,
+        info: Info,
+        username: Annotated[str, strawberry.argument(description="The person's username.")],
+        role: Annotated[Role, strawberry.argument(description="The role; at most the caller's.")],
+        group: Annotated[
+            str | None, strawberry.argument(description="The group the role is held on; null: the whole organization.")
+        ] = None,
+    ) -> SetMemberPayload:
+        rate_limit(info, scope="writes")
+        try:
+            access = permitted_access(info, "members.manage")
+            member = member_set_for(access=access, username=username, role=role.value, group_name=group)
+        except REFUSALS as error:
+            return SetMemberPayload(member=None, user_errors=refused(info, error))
+        return SetMemberPayload(member=MemberType.of(member), user_errors=[])
+
+    @strawberry.mutation(description="Removes a person's role (on the organization, or on `group`) and its tokens.")
+    def remove_member(
+        self,
+        info: Info,
+        username: Annotated[str, strawberry.argument(description="The person's username.")],
+        group: Annotated[
+            str | None, strawberry.argument(description="The group the role is held on; null: the whole organization.")
+        ] = None,
+    ) -> RemoveMemberPayload:
+        rate_limit(info, scope="writes")
+        try:
+            access = permitted_access(info, "members.manage")
+            removed = member_remove_for(access=access, username=username, group_name=group)
+        except REFUSALS as error:
+            return RemoveMemberPayload(removed=False, user_errors=refused(info, error))
+        return RemoveMemberPayload(removed=removed, user_errors=[])
 
     @strawberry.mutation(description="Revokes a token the caller manages: it is refused from its next request.")
     def revoke_api_token(

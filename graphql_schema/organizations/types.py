@@ -81,6 +81,31 @@ class RevokeApiTokenPayload:
     user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
 
 
+@strawberry.type(name="Member", description="A person's role in the organization, or in one group of it.")
+class MemberType:
+    username: str = strawberry.field(description="The person's username.")
+    role: Role = strawberry.field(description="The role.")
+    group: str | None = strawberry.field(description="The group the role is held on; null: the whole organization.")
+
+    @classmethod
+    def of(cls, member) -> "MemberType":
+        return cls(
+            username=member.user.get_username(), role=Role(member.role), group=member.group.name if member.group_id else None
+        )
+
+
+@strawberry.type(description="What `setMember` answers.")
+class SetMemberPayload:
+    member: MemberType | None = strawberry.field(description="The member as it now is; null when refused.")
+    user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
+
+
+@strawberry.type(description="What `removeMember` answers.")
+class RemoveMemberPayload:
+    removed: bool = strawberry.field(description="True if the member held that role (now removed, with its tokens).")
+    user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
+
+
 @strawberry.type(name="AuditEntry", description="One change: who made it, when, and the values before and after.")
 class AuditEntryType:
     at: datetime = strawberry.field(description="When.")

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring.audit import audit_record
-from monitoring.kernel.errors import InputError
+from monitoring.kernel.errors import Forbidden, InputError
 from monitoring.models import ApiToken, Owner, Store
 from monitoring.organizations.models import Group, Member
 from monitoring.organizations.roles import ADMIN, ALL_SCOPES, role_rank
@@ -190,3 +190,67 @@ def token_revoke(*, access: Access, token_id: int) -> ApiToken | None:
             )
     return token
 
+
+
+def members_visible(*, access: Access):
+    """The members an admin manages: its organization's (a group's admin: its group's)."""
+    members = Member.objects.select_related("user", "group", "organization")
+    if access.all_stores:
+        return members
+    members = members.filter(organization_id=access.owner_id)
+    return members if access.group_id is None else members.filter(group_id=access.group_id)
+
+
+def _managed_group(*, access: Access, group_name: str | None) -> Group | None:
+    """The group named, which must be the admin's own when its role is held on a group."""
+    if access.all_stores:
+        raise InputError("staff manage members in the admin or with the create_api_token command", field="username")
+    if access.group_id is not None:
+        own = Group.objects.get(pk=access.group_id)
+        if group_name != own.name:
+            raise Forbidden(f"a role held on group {own.name!r} manages that group's members only")
+        return own
+    if group_name is None:
+        return None
+    group = Group.objects.filter(organization_id=access.owner_id, name=group_name).first()
+    if group is None:
+        raise InputError(f"no group named {group_name!r} in your organization", field="group")
+    return group
+
+
+def member_set_for(*, access: Access, username: str, role: str, group_name: str | None) -> Member:
+    """An admin gives `username` a role on its organization (or on a group of it), the
+    person made where missing; never a role above the admin's own."""
+    require(access, "members.manage")
+    if not username.strip() or len(username) > 150:
+        raise InputError("1 to 150 characters", field="username")
+    if role_rank(role) > role_rank(access.role):
+        raise InputError(f"a member cannot have more than your own role ({access.role})", field="role")
+    group = _managed_group(access=access, group_name=group_name)
+    return member_set(
+        username=username.strip(), organization=Owner.objects.get(pk=access.owner_id), group=group, role=role,
+        actor=access.actor,
+    )
+
+
+def member_remove_for(*, access: Access, username: str, group_name: str | None) -> bool:
+    """An admin removes a member's role (and so its tokens' reach); False if it had none."""
+    require(access, "members.manage")
+    group = _managed_group(access=access, group_name=group_name)
+    with transaction.atomic():
+        member = (
+            members_visible(access=access).select_for_update(of=("self",))
+            .filter(user__username=username, group=group).first()
+        )
+        if member is None:
+            return False
+        audit_record(
+            actor=access.actor, action="member.remove", object_type="member", object_id=member.pk,
+            before={
+                "user": username, "group": group.name if group else None, "role": member.role,
+                "tokens": member.tokens.count(),  # removed with it
+            },
+            organization_id=member.organization_id,
+        )
+        member.delete()
+    return True

@@ -3,9 +3,9 @@ row of its stores), their groups, roles and scopes (docs/rules.md §12).
 
 An organization's token sees only that organization's stores, their polls and reports,
 or only one group's when its role is held on a group; a staff token sees everything.
-What it may change is `require`'s answer, from its role and scopes
-(monitoring.organizations.roles.ACTIONS). Without a token, access depends on API_ANONYMOUS_ACCESS (on for the
-demo of `make run`, off under DJANGO_ENV=production).
+What it may do is `require`'s answer, from its role and scopes
+(monitoring.organizations.roles.ACTIONS). Without a token, access depends on
+API_ANONYMOUS_ACCESS (on for the demo of `make run`, off under DJANGO_ENV=production).
 
 A request authenticated by a browser session (the sign-in cookie, or a staff admin
 session) may change state only from our own pages (docs/rules.md §8): `cross_site_problem`."""
@@ -46,10 +46,6 @@ class Access:
     @property
     def is_owner(self) -> bool:
         return not self.all_stores
-
-    @property
-    def organization_id(self) -> int | None:
-        return self.owner_id
 
 
 EVERYTHING = Access(owner_id=None, all_stores=True)
@@ -169,9 +165,11 @@ def request_credentials(request) -> Credentials:
         return Credentials(access=_token_access(token), via="session", caller=f"token:{token.pk}")
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
-        return Credentials(access=replace(EVERYTHING, actor=f"user:{user.get_username()}"), via="admin", caller=f"user:{user.pk}")
+        access = replace(EVERYTHING, actor=f"user:{user.get_username()}")
+        return Credentials(access=access, via="admin", caller=f"user:{user.pk}")
     if settings.API_ANONYMOUS_ACCESS:
-        return Credentials(access=replace(EVERYTHING, actor="anonymous"), via="anonymous", caller=f"address:{client_address(request) or 'unknown'}")
+        caller = f"address:{client_address(request) or 'unknown'}"
+        return Credentials(access=replace(EVERYTHING, actor="anonymous"), via="anonymous", caller=caller)
     raise AuthenticationFailed("an API token is required: send 'Authorization: Bearer <token>'")
 
 

@@ -120,6 +120,21 @@ def test_revenue_webhooks_schedules_and_tokens_over_graphql(client, admin):
     graphql(client, "{ stores { totalCount } }", token=made["secret"], status=401)
 
 
+def test_members_and_roles_over_graphql(client, admin):
+    mark = _last()
+    graphql(client, 'mutation { setMember(username: "lea", role: OPERATOR, group: "east") { member { role } } }', token=admin.token)
+    actions = list(AuditEntry.objects.filter(id__gt=mark).order_by("id").values_list("action", "after"))
+    assert actions == [("member.create", {"user": "lea", "group": "east", "role": "OPERATOR"})]
+    mark = _last()
+    graphql(client, 'mutation { setMember(username: "lea", role: VIEWER, group: "east") { member { role } } }', token=admin.token)
+    entry = _one_new(mark, action="member.role")
+    assert (entry.before["role"], entry.after["role"]) == ("OPERATOR", "VIEWER")
+    mark = _last()
+    answer = graphql(client, 'mutation { removeMember(username: "lea", group: "east") { removed } }', token=admin.token)
+    assert answer["data"]["removeMember"]["removed"] is True
+    _one_new(mark, action="member.remove", after=None)
+
+
 def test_tokens_page_creates_and_revokes_with_one_row_each(client, admin):
     headers = {"Authorization": f"Bearer {admin.token}", "Accept": "text/html"}
     mark = _last()

@@ -5,12 +5,14 @@ holds it in its own words), FORBIDDEN otherwise, and nothing changed by a refusa
 import json
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import override_settings
 
 from monitoring.alerts.models import Webhook
 from monitoring.audit.models import AuditEntry
 from monitoring.kernel.errors import Forbidden
 from monitoring.models import ApiToken, Report, SpecialHours, StatusPoll
+from monitoring.organizations.models import Member
 from monitoring.schedules.models import ReportSchedule
 from monitoring.stores.access import require, token_access
 
@@ -32,7 +34,7 @@ def _settings():
 def _counts() -> dict:
     return {
         model.__name__: model.objects.count()
-        for model in (SpecialHours, Report, StatusPoll, ApiToken, Webhook, ReportSchedule, AuditEntry)
+        for model in (SpecialHours, Report, StatusPoll, ApiToken, Webhook, ReportSchedule, AuditEntry, Member, User)
     }
 
 
@@ -72,6 +74,11 @@ def _gql(client, caller, operation):
             "createApiToken",
             "mutation { createApiToken(name: \"made\", role: VIEWER, scopes: [READ]) { secret userErrors { code message } } }",
         ),
+        "manage members": (
+            "setMember",
+            'mutation($group: String) { setMember(username: "newbie", role: VIEWER, group: $group) '
+            "{ member { username } userErrors { code message } } }",
+        ),
         "webhooks": ("createWebhook", 'mutation { createWebhook(url: "https://example.com/hook") { secret } }'),
         "schedules": (
             "createReportSchedule",
@@ -83,7 +90,8 @@ def _gql(client, caller, operation):
     if operation not in documents:
         return None
     field, document = documents[operation]
-    return _graphql_outcome(graphql(client, document, token=caller.token), field)
+    variables = {"group": caller.group} if "$group" in document else None
+    return _graphql_outcome(graphql(client, document, variables, token=caller.token), field)
 
 
 def _status_outcome(response) -> bool:

@@ -140,3 +140,19 @@ def test_an_organizations_admins_read_only_their_audit_log(client):
     assert not any(node["objectId"].startswith("n") for node in south if node["action"] == "special_hours.set")
     north_ids = set(Store.objects.filter(owner__name="north").values_list("owner_id", flat=True))
     assert len(north) == AuditEntry.objects.filter(organization_id__in=north_ids).count()
+
+
+def test_the_read_cache_never_hands_one_callers_answer_to_another(client):
+    world = build_world()
+    query = "{ stores { results { id } } }"
+    north = [c for c in world["callers"] if c.organization == "north" and len(c.scopes) > 1]
+    organization_wide = next(c for c in north if c.group is None)
+    on_group = next(c for c in north if c.group is not None)
+    reports_only = next(c for c in world["callers"] if c.organization == "north" and c.scopes == ("reports",))
+    for _ in range(2):  # the second round is answered from the cache where it may be
+        wide = graphql(client, query, token=organization_wide.token)["data"]["stores"]["results"]
+        assert [row["id"] for row in wide] == LAYOUT["north"][0]
+        narrow = graphql(client, query, token=on_group.token)["data"]["stores"]["results"]
+        assert [row["id"] for row in narrow] == LAYOUT["north"][2]
+        refused = graphql(client, query, token=reports_only.token)
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
