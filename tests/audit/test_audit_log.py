@@ -204,3 +204,15 @@ def test_the_log_is_append_only_in_the_database():
     with pytest.raises(ValueError):
         entry.delete()
     assert AuditEntry.objects.get(pk=entry.pk).actor == "t"
+
+
+def test_loading_hours_and_zones_is_one_entry_per_file(tmp_path):
+    (tmp_path / "store_status.csv").write_text("store_id,timestamp_utc,status\na,2023-01-25 10:00:00 UTC,active\n")
+    (tmp_path / "menu_hours.csv").write_text("store_id,dayOfWeek,start_time_local,end_time_local\na,2,09:00,17:00\n")
+    (tmp_path / "timezones.csv").write_text("store_id,timezone_str\na,Asia/Tokyo\n")
+    mark = _last()
+    call_command("load_data", str(tmp_path), "--no-rejects-file", stdout=io.StringIO(), stderr=io.StringIO())
+    entries = {entry.action: entry for entry in AuditEntry.objects.filter(id__gt=mark)}
+    assert set(entries) == {"hours.load", "timezones.load"}  # polls are not audited
+    assert entries["hours.load"].actor == "command:load_data" and entries["hours.load"].after["loaded"] == 1
+    assert entries["timezones.load"].object_id.endswith("timezones.csv")
