@@ -117,7 +117,7 @@ def fleet_ranking_compute(*, scope: str, as_of: datetime | None = None, version=
     access = _access_of(scope)
     version = version or data_version_read()
     if as_of is None:
-        as_of = default_as_of(owner_id=access.owner_id)
+        as_of = default_as_of(owner_id=access.owner_id, group_id=access.group_id)
     started = timezone.now()
     columns = fleet_ranked(stores=scope_stores(access), as_of=as_of, horizon=default_horizon())
     kept = KeptRanking(version.number if version.settled else None, started, as_of, columns)

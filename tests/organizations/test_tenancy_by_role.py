@@ -156,3 +156,23 @@ def test_the_read_cache_never_hands_one_callers_answer_to_another(client):
         assert [row["id"] for row in narrow] == LAYOUT["north"][2]
         refused = graphql(client, query, token=reports_only.token)
         assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_a_group_callers_default_as_of_is_the_latest_poll_of_its_group(client):
+    from datetime import UTC, datetime
+
+    from tests.factories import add_polls
+
+    world = build_world()
+    later = datetime(2023, 1, 25, 20, 0, tzinfo=UTC)  # after every worked-example poll
+    add_polls(Store.objects.get(store_id="n2"), [(later, True)])  # in north, outside group east
+    query = '{ store(id: "n1") { uptime { asOf } } }'
+    north = [c for c in world["callers"] if c.organization == "north" and c.role == "VIEWER" and len(c.scopes) > 1]
+    wide = next(c for c in north if c.group is None)
+    narrow = next(c for c in north if c.group is not None)
+    assert graphql(client, query, token=wide.token)["data"]["store"]["uptime"]["asOf"].startswith("2023-01-25T20:00:00")
+    latest_in_group = StatusPoll.objects.filter(store__store_id="n1").order_by("-timestamp_utc").first().timestamp_utc
+    assert graphql(client, query, token=narrow.token)["data"]["store"]["uptime"]["asOf"].startswith(
+        latest_in_group.strftime("%Y-%m-%dT%H:%M:%S")
+    )
+    assert latest_in_group < later

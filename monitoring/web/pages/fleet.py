@@ -212,7 +212,7 @@ def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str, so
     "down now" (monitoring.fleet.ranges); paginated as the default page is. Above
     FLEET_RANK_LIMIT stores or FLEET_RANGE_RANK_STORE_DAYS, the page's stores in id order."""
     access: Access = request.access
-    as_of = default_as_of(owner_id=access.owner_id)
+    as_of = default_as_of(owner_id=access.owner_id, group_id=access.group_id)
     stores = stores_visible(access=access)
     if query:
         stores = stores.filter(store_id__startswith=query)
@@ -330,7 +330,7 @@ def home(request: HttpRequest) -> HttpResponse:
             )
         return _fleet_over_range(request, asked=asked, query=query, sort=sort)
     access: Access = request.access
-    as_of = default_as_of(owner_id=access.owner_id)
+    as_of = default_as_of(owner_id=access.owner_id, group_id=access.group_id)
     horizon = default_horizon()
     stores = stores_visible(access=access)
     ranked = stores.count() <= FLEET_RANK_LIMIT

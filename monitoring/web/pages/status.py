@@ -100,7 +100,7 @@ def status_page_context(
     (default: the latest poll among the stores `access` can see, docs/rules.md §5, §8),
     the strip of its last 90 days and the figures of the range `asked` for (or the
     reason it was refused, `asked_error`)."""
-    as_of = as_of or default_as_of(owner_id=access.owner_id)
+    as_of = as_of or default_as_of(owner_id=access.owner_id, group_id=access.group_id)
     start = as_of - WEEK
     zone = zone_info(store)
     computed = store_report_compute(store=store, as_of=as_of)
