@@ -16,12 +16,14 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware, RejectRequest, rotate_token
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from monitoring.kernel.errors import Forbidden, InputError
 from monitoring.models import ApiToken, Owner, Report, StatusPoll, Store
@@ -123,6 +125,50 @@ def token_access(*, raw: str | None = None, key_hash: str | None = None) -> Acce
     return _token_access(_token_used(raw=raw, key_hash=key_hash))
 
 
+SESSION_MEMBER_KEY = "member_id"
+SESSION_MEMBER_HASH_KEY = "member_auth_hash"  # the user's session hash: a new password signs them out
+
+
+def _member_access(member: Member) -> Access:
+    """A person signed in with their password: their role on their organization or group."""
+    return Access(
+        owner_id=member.organization_id, all_stores=False, group_id=member.group_id, role=member.role,
+        scopes=ALL_SCOPES, actor=f"user:{member.user.get_username()}",
+    )
+
+
+def session_sign_in_member(*, request, username: str, password: str) -> Access:
+    """Browser pages: a member signs in with username and password (Django's auth, its
+    failures counted and locked out by django-axes as the admin's are). A person with
+    roles in several places signs in to the widest: an organization-wide role first."""
+    user = authenticate(request, username=username, password=password)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("wrong username or password")
+    member = (
+        Member.objects.select_related("user").filter(user=user)
+        .order_by(F("group_id").asc(nulls_first=True), "organization_id").first()
+    )
+    if member is None:
+        raise AuthenticationFailed("this person has no role in any organization")
+    request.session.cycle_key()
+    request.session.pop(SESSION_TOKEN_KEY, None)
+    request.session[SESSION_MEMBER_KEY] = member.pk
+    request.session[SESSION_MEMBER_HASH_KEY] = user.get_session_auth_hash()
+    rotate_token(request)
+    return _member_access(member)
+
+
+def _session_member(session) -> Member:
+    member = Member.objects.select_related("user").filter(pk=session[SESSION_MEMBER_KEY]).first()
+    if (
+        member is None
+        or not member.user.is_active
+        or not constant_time_compare(session.get(SESSION_MEMBER_HASH_KEY, ""), member.user.get_session_auth_hash())
+    ):
+        raise AuthenticationFailed("signed out: the role was removed or the password changed; sign in again")
+    return member
+
+
 def session_sign_in(*, request, raw: str) -> Access:
     """Browser pages: remember a valid token (by its hash) in the session. A new session
     key and a new CSRF secret, as Django's own login does (no fixation of either)."""
@@ -163,6 +209,9 @@ def request_credentials(request) -> Credentials:
     if session is not None and session.get(SESSION_TOKEN_KEY):
         token = _token_used(key_hash=session[SESSION_TOKEN_KEY])
         return Credentials(access=_token_access(token), via="session", caller=f"token:{token.pk}")
+    if session is not None and session.get(SESSION_MEMBER_KEY):
+        member = _session_member(session)
+        return Credentials(access=_member_access(member), via="session", caller=f"user:{member.user_id}")
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
         access = replace(EVERYTHING, actor=f"user:{user.get_username()}")

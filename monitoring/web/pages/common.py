@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render as django_render
 
 from monitoring.kernel.errors import Forbidden
-from monitoring.stores.access import Access, SESSION_TOKEN_KEY, require
+from monitoring.stores.access import SESSION_MEMBER_KEY, SESSION_TOKEN_KEY, Access, require
 from monitoring.kernel import values
 from monitoring.models import ApiToken
 
@@ -71,6 +71,8 @@ def viewer(request: HttpRequest) -> dict | None:
         token = ApiToken.objects.select_related("owner").filter(key_hash=key_hash).first()
         name = token.owner.name if token and token.owner_id else "staff"
         return {"name": name, "session": True}
+    if access.actor.startswith("user:") and hasattr(request, "session") and request.session.get(SESSION_MEMBER_KEY):
+        return {"name": access.actor.removeprefix("user:"), "session": True}
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
         return {"name": f"{user.get_username()} (admin)", "session": True}

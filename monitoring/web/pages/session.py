@@ -1,4 +1,5 @@
-"""Signing in with an API token, and signing out."""
+"""Signing in (a member with username and password, or anyone with an API token), and
+signing out."""
 
 from __future__ import annotations
 
@@ -7,23 +8,32 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from monitoring.stores.access import AuthenticationFailed, session_sign_in
+from monitoring.stores.access import AuthenticationFailed, session_sign_in, session_sign_in_member
 
 from monitoring.web.pages.common import render
 
 
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    """Owners open their pages in a browser by signing in with their API token."""
+    """Members open their pages in a browser by signing in with their username and
+    password, or with an API token."""
     next_url = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = "/"
     error = ""
     if request.method == "POST":
         try:
-            session_sign_in(request=request, raw=request.POST.get("token", ""))
-        except AuthenticationFailed:
-            error = "That token is not valid (or was revoked)."
+            if request.POST.get("username"):
+                session_sign_in_member(
+                    request=request, username=request.POST["username"], password=request.POST.get("password", "")
+                )
+            else:
+                session_sign_in(request=request, raw=request.POST.get("token", ""))
+        except AuthenticationFailed as failure:
+            error = (
+                f"Not signed in: {failure}." if request.POST.get("username")
+                else "That token is not valid (or was revoked)."
+            )
         else:
             return HttpResponseRedirect(next_url)
     return render(request, "monitoring/sign_in.html", {"next": next_url, "error": error}, status=401 if error else 200)
