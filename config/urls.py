@@ -24,6 +24,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("sign-in/", pages.sign_in, name="sign-in"),
     path("sign-out/", pages.sign_out, name="sign-out"),
+    path("set-password/<str:uidb64>/<str:token>/", pages.set_password, name="set-password"),
     path("reports/", pages.report_list, name="report-list"),
     path("reports/generate/", pages.report_generate, name="report-generate"),
     path("reports/<uuid:report_id>/", pages.report_page, name="report-page"),

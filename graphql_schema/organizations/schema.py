@@ -28,6 +28,7 @@ from graphql_schema.organizations.types import (
 from monitoring.audit import audit_entries_visible
 from monitoring.kernel.values import InvalidValue
 from monitoring.organizations.services import (
+    invite_path,
     member_remove_for,
     member_set_for,
     members_visible,
@@ -154,8 +155,8 @@ class Mutation:
             access = permitted_access(info, "members.manage")
             member = member_set_for(access=access, username=username, role=role.value, group_name=group)
         except REFUSALS as error:
-            return SetMemberPayload(member=None, user_errors=refused(info, error))
-        return SetMemberPayload(member=MemberType.of(member), user_errors=[])
+            return SetMemberPayload(member=None, invite_link=None, user_errors=refused(info, error))
+        return SetMemberPayload(member=MemberType.of(member), invite_link=invite_path(member=member), user_errors=[])
 
     @strawberry.mutation(description="Removes a person's role (on the organization, or on `group`) and its tokens.")
     def remove_member(

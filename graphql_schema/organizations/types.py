@@ -97,6 +97,12 @@ class MemberType:
 @strawberry.type(description="What `setMember` answers.")
 class SetMemberPayload:
     member: MemberType | None = strawberry.field(description="The member as it now is; null when refused.")
+    invite_link: str | None = strawberry.field(
+        description=(
+            "For a person without a password: the path of a one-time link to set one (/set-password/…), to send them;"
+            " null when they have a password."
+        )
+    )
     user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
 
 

@@ -5,8 +5,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from monitoring.audit import audit_record
 from monitoring.kernel.errors import Forbidden, InputError
@@ -82,7 +85,10 @@ def member_set(*, username: str, organization: Owner, group: Group | None, role:
     """The member `username` with `role` on the organization (or on `group`): the person
     (a Django user, without a password until one is set) is made where missing."""
     with transaction.atomic():
-        user, _ = get_user_model().objects.get_or_create(username=username)
+        user, created = get_user_model().objects.get_or_create(username=username)
+        if created:  # no password until they set one (invite_path) or an admin does
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
         member = Member.objects.select_for_update().filter(user=user, organization=organization, group=group).first()
         where = {"user": username, "group": group.name if group else None}
         if member is None:
@@ -254,3 +260,13 @@ def member_remove_for(*, access: Access, username: str, group_name: str | None) 
         )
         member.delete()
     return True
+
+
+def invite_path(*, member: Member) -> str | None:
+    """A one-time link (a path) for a person without a password to set one, valid
+    PASSWORD_RESET_TIMEOUT (Django's password-reset tokens: used or outdated once the
+    password changes); None when the person has a password already."""
+    user = member.user
+    if user.has_usable_password():
+        return None
+    return f"/set-password/{urlsafe_base64_encode(force_bytes(user.pk))}/{default_token_generator.make_token(user)}/"

@@ -74,3 +74,30 @@ def test_a_person_without_a_role_cannot_sign_in():
     User.objects.create_user("nobody", password="a long member password")
     response = _sign_in(Client(), "nobody", "a long member password")
     assert response.status_code == 401 and "no role in any organization" in response.content.decode()
+
+
+def test_an_invited_member_sets_a_password_once_through_the_link_and_signs_in(client):
+    world = build_world()
+    admin = next(c for c in world["callers"] if c.organization == "north" and c.role == "ADMIN" and c.group is None and len(c.scopes) > 1)
+    answer = graphql(
+        client, 'mutation { setMember(username: "zoe", role: VIEWER, group: "east") { inviteLink member { username } } }',
+        token=admin.token,
+    )
+    link = answer["data"]["setMember"]["inviteLink"]
+    assert link.startswith("/set-password/")
+    assert not _audit_mentions(link)
+    browser = Client()
+    assert browser.get(link).status_code == 200
+    response = browser.post(link, {"new_password1": "a long new password", "new_password2": "a long new password"})
+    assert response.status_code == 302
+    assert browser.get(link).status_code == 400  # once only
+    assert _sign_in(Client(), "zoe", "a long new password").status_code == 302
+    again = graphql(client, 'mutation { setMember(username: "zoe", role: VIEWER, group: "east") { inviteLink } }', token=admin.token)
+    assert again["data"]["setMember"]["inviteLink"] is None
+    assert Client().get("/set-password/MQ/not-a-token/").status_code == 400
+
+
+def _audit_mentions(text: str) -> bool:
+    from monitoring.audit.models import AuditEntry
+
+    return any(text in str(entry.after) + str(entry.before) for entry in AuditEntry.objects.all())

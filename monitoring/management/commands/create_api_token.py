@@ -8,6 +8,7 @@ from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
 from monitoring.organizations.roles import ROLES, SCOPES, parse_role, parse_scopes
 from monitoring.organizations.services import (
+    invite_path,
     group_get_or_create,
     member_set,
     organization_get_or_create,
@@ -80,4 +81,7 @@ class Command(BaseCommand):
             **({"scopes": chosen_scopes} if chosen_scopes is not None else {}),
         )
         where = f"group {group_name!r} of {org!r}" if group_name else repr(org)
+        invite = invite_path(member=member)
+        if invite:
+            self.stderr.write(f"{name} has no password yet: this one-time link sets one (keep it private): {invite}")
         return raw, f"{name} ({role} of {where})"

@@ -3,9 +3,12 @@ signing out."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.tokens import default_token_generator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods
 
 from monitoring.stores.access import AuthenticationFailed, session_sign_in, session_sign_in_member
@@ -37,6 +40,32 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         else:
             return HttpResponseRedirect(next_url)
     return render(request, "monitoring/sign_in.html", {"next": next_url, "error": error}, status=401 if error else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def set_password(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """GET|POST /set-password/<uid>/<token>/: the one-time link of an invited member (or
+    of a password reset) sets their password; then they sign in with it."""
+    user = _user_of_link(uidb64, token)
+    if user is None:
+        return render(request, "monitoring/set_password.html", {"invalid": True}, status=400)
+    form = SetPasswordForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return HttpResponseRedirect(reverse("sign-in"))
+    response = render(request, "monitoring/set_password.html", {"form": form}, status=400 if form.errors else 200)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the link is a secret: never sent on
+    return response
+
+
+def _user_of_link(uidb64: str, token: str):
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError, OverflowError):
+        return None
+    user = get_user_model().objects.filter(pk=pk, is_active=True).first()
+    return user if user is not None and default_token_generator.check_token(user, token) else None
 
 
 @require_http_methods(["POST"])
