@@ -31,6 +31,7 @@ urlpatterns = [
     path("stores/<path:store_id>/", pages.store_page, name="store-page"),
     path("organization/audit/", pages.audit_log_page, name="organization-audit"),
     path("organization/tokens/", pages.tokens_page, name="organization-tokens"),
+    path("organization/members/", pages.members_page, name="organization-members"),
     # Browsers ask for /favicon.ico on every page without a <link rel="icon"> (the admin,
     # JSON answers): the pages' icon, instead of a 404 line in the log each time.
     path("favicon.ico", RedirectView.as_view(url=static("monitoring/favicon.svg"), permanent=True), name="favicon"),

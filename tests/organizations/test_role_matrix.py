@@ -121,6 +121,10 @@ def _page(client, caller, operation):
             "/organization/tokens/", {"name": "page-made", "role": "VIEWER", "scopes": ["read"]}, headers=headers
         ),
         "audit log": lambda: client.get("/organization/audit/", headers=headers),
+        "manage members": lambda: client.post(
+            "/organization/members/", {"username": "page-newbie", "role": "VIEWER", "group": caller.group or ""},
+            headers=headers,
+        ),
     }
     return _status_outcome(pages[operation]()) if operation in pages else None
 

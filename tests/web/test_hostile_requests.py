@@ -40,6 +40,7 @@ ROUTES = {
     "stores/<path:store_id>/": "/stores/{}/",
     "organization/audit/": "/organization/audit/",
     "organization/tokens/": "/organization/tokens/",
+    "organization/members/": "/organization/members/",
     "favicon.ico": "/favicon.ico",
 }
 

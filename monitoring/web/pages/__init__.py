@@ -14,13 +14,14 @@ from monitoring.web.pages.display import PX_PER_HOUR
 from monitoring.web.pages.status import status_page_context, store_page
 from monitoring.web.pages.fleet import home
 from monitoring.web.pages.reports import report_page, report_list, report_generate
-from monitoring.web.pages.organization import audit_log_page, tokens_page
+from monitoring.web.pages.organization import audit_log_page, members_page, tokens_page
 from monitoring.web.pages.session import set_password, sign_in, sign_out
 
 __all__ = [
     "PX_PER_HOUR",
     "audit_log_page",
     "home",
+    "members_page",
     "report_generate",
     "report_list",
     "report_page",

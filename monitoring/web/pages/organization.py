@@ -1,5 +1,5 @@
-"""An organization's pages for its admins (docs/rules.md §12): the audit log, and its
-API tokens (list, make one, revoke one)."""
+"""An organization's pages for its admins (docs/rules.md §12): the audit log, its API
+tokens (list, make one, revoke one) and its members (list, give a role, remove one)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,15 @@ from monitoring.audit import audit_entries_visible
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.values import InvalidValue
 from monitoring.organizations.roles import ROLES, SCOPES, parse_role, parse_scopes
-from monitoring.organizations.services import token_create_for, token_revoke, tokens_visible
+from monitoring.organizations.services import (
+    invite_path,
+    member_remove_for,
+    member_set_for,
+    members_visible,
+    token_create_for,
+    token_revoke,
+    tokens_visible,
+)
 from monitoring.web.pages.common import bad_request_page, page_requires, render
 from monitoring.web.pages.fleet import page_number_of
 
@@ -75,5 +83,36 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
         {"tokens": tokens, "secret": secret, "roles": ROLES, "scopes": SCOPES, "now": datetime.now(UTC)},
     )
     if secret:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@page_requires("members.manage")
+def members_page(request: HttpRequest) -> HttpResponse:
+    """GET /organization/members/: the members an admin manages; POST gives `username` a
+    `role` (on `group`, empty: the organization; the invite link of a person without a
+    password shown once), or with `remove` removes one."""
+    access = request.access
+    invite = None
+    if request.method == "POST":
+        group = request.POST.get("group", "").strip() or None
+        try:
+            if request.POST.get("remove"):
+                if not member_remove_for(access=access, username=request.POST["remove"], group_name=group):
+                    return bad_request_page(request, f"no such member: {request.POST['remove']}")
+                return HttpResponseRedirect(reverse("organization-members"))
+            member = member_set_for(
+                access=access,
+                username=request.POST.get("username", ""),
+                role=parse_role(request.POST.get("role", ""), field="role"),
+                group_name=group,
+            )
+            invite = invite_path(member=member)
+        except InputError as error:
+            return bad_request_page(request, str(error))
+    members = members_visible(access=access).order_by("user__username", "group__name")[:500]
+    response = render(request, "monitoring/members.html", {"members": members, "roles": ROLES, "invite": invite})
+    if invite:
         response["Cache-Control"] = "no-store"
     return response
