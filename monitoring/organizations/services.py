@@ -1,5 +1,7 @@
-"""Changes to organizations, groups, members and tokens. Each writes its audit row in
-its own transaction (monitoring.audit); `actor` says who, as the audit log shows it."""
+"""Changes to organizations, groups, members and tokens. Each writes its audit row
+(monitoring.audit) in the transaction of the change; `actor` says who, as the audit log
+shows it. The `*_for(access=…)` services are the API's and pages' way in: they check the
+caller's role first (monitoring.stores.access.require)."""
 
 from collections.abc import Sequence
 from datetime import datetime
