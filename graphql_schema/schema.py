@@ -22,6 +22,8 @@ from graphql_schema.fleet.schema import Query as FleetQuery
 from graphql_schema.history.schema import Query as HistoryQuery
 from graphql_schema.limits.pricing import LIST_CAPS, QueryPrice, declared_caps
 from graphql_schema.live.schema import Subscription, SubscriptionsOverWebSocket
+from graphql_schema.organizations.schema import Mutation as OrganizationMutation
+from graphql_schema.organizations.schema import Query as OrganizationQuery
 from graphql_schema.reports.schema import Mutation as ReportMutation
 from graphql_schema.reports.schema import Query as ReportQuery
 from graphql_schema.common.scalars import SCALAR_OVERRIDES
@@ -48,8 +50,12 @@ class QuerySetOptimizer(DjangoOptimizerExtension):
     resolve = SchemaExtension.resolve
 
 
-Query = merge_types("Query", (StoreQuery, FleetQuery, ReportQuery, AlertQuery, ScheduleQuery, HistoryQuery))
-Mutation = merge_types("Mutation", (StoreMutation, ReportMutation, AlertMutation, ScheduleMutation))
+Query = merge_types(
+    "Query", (StoreQuery, FleetQuery, ReportQuery, AlertQuery, ScheduleQuery, HistoryQuery, OrganizationQuery)
+)
+Mutation = merge_types(
+    "Mutation", (StoreMutation, ReportMutation, AlertMutation, ScheduleMutation, OrganizationMutation)
+)
 
 schema = Schema(  # graphql_schema.common.errors.Schema: client errors logged in one line
     query=Query,

@@ -6,6 +6,9 @@ class MonitoringConfig(AppConfig):
     verbose_name = "Store monitoring"
 
     def ready(self) -> None:
+        # Models of the app kept in their own packages, registered before anything runs.
+        import monitoring.audit.models  # noqa: F401
+        import monitoring.organizations.models  # noqa: F401
         from django_q.signals import post_execute_in_worker, post_spawn, pre_execute
 
         from monitoring.reports.failover import chunks_sweep

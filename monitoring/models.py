@@ -16,6 +16,7 @@ from django.db.models.query_utils import DeferredAttribute
 from monitoring.kernel import values
 from monitoring.kernel.storage import report_storage
 from monitoring.kernel.values import InvalidValue
+from monitoring.organizations.roles import ADMIN, ROLE_CHOICES, all_scopes
 
 #: Weekday names as the admin shows a shift (0 = Monday, docs/rules.md §1).
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -54,7 +55,7 @@ def _grammar_checks(instance: models.Model, exclude, checks) -> None:
 
 
 class Owner(models.Model):
-    """A restaurant owner: sees only their stores, polls and reports through the API."""
+    """An organization (monitoring.organizations): its stores, groups, members and tokens."""
 
     name = models.TextField(unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -78,6 +79,13 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Its reach (docs/rules.md §12): a member's token never exceeds the member's role and
+    # group; a service token (no member) has its own role, on the organization or a group.
+    member = models.ForeignKey("monitoring.Member", null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
+    group = models.ForeignKey("monitoring.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="tokens")
+    role = models.CharField(max_length=8, choices=ROLE_CHOICES, default=ADMIN)
+    scopes = ArrayField(models.TextField(), default=all_scopes)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -13,8 +13,14 @@ LAYERS = (
     ("kernel", ("monitoring.kernel",)),
     ("engine", ("monitoring.engine",)),
     ("tools", ("monitoring.tools",)),
-    ("models", ("monitoring.models", "monitoring.migrations", "monitoring.throttle")),
-    ("stores", ("monitoring.stores",)),
+    (
+        "models",
+        (
+            "monitoring.models", "monitoring.migrations", "monitoring.throttle", "monitoring.audit",
+            "monitoring.organizations.models", "monitoring.organizations.roles",
+        ),
+    ),
+    ("stores", ("monitoring.stores", "monitoring.organizations")),
     ("worker", ("monitoring.worker",)),
     ("live", ("monitoring.live",)),
     ("ingest", ("monitoring.ingest",)),

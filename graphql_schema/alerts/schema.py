@@ -16,6 +16,7 @@ from graphql_schema.alerts.types import (
     WebhookType,
 )
 from graphql_schema.common.errors import UserError, request_access
+from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.payloads import REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.alerts.incidents import (
@@ -42,7 +43,7 @@ class Query:
     @strawberry.field(description="The caller's webhooks (staff: all), oldest first, with their newest deliveries.")
     def webhooks(self, info: Info) -> list[WebhookType]:
         newest = Delivery.objects.select_related("store").order_by("-created_at")[:MAX_DELIVERIES]
-        webhooks = webhooks_visible(access=request_access(info)).prefetch_related(
+        webhooks = webhooks_visible(access=permitted_access(info, "webhooks.manage")).prefetch_related(
             Prefetch("deliveries", queryset=newest, to_attr="newest_deliveries")
         )
         return [WebhookType.of(webhook) for webhook in webhooks]

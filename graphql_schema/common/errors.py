@@ -55,7 +55,11 @@ class ErrorCode(enum.Enum):
         "UNAUTHENTICATED", description="A wrong, revoked or (when anonymous access is off) missing API token (HTTP 401)."
     )
     FORBIDDEN = strawberry.enum_value(
-        "FORBIDDEN", description="A cross-site request riding a browser session, refused (HTTP 403)."
+        "FORBIDDEN",
+        description=(
+            "A cross-site request riding a browser session (HTTP 403), or an operation the caller's role or token scopes"
+            " do not allow: the message names the role or scope missing."
+        ),
     )
     TOO_COSTLY = strawberry.enum_value(
         "TOO_COSTLY",
@@ -107,6 +111,7 @@ ARGUMENT_NAMES = {
     "remind_every_minutes": "remindEveryMinutes",
     "max_reminders": "maxReminders",
     "quiet_before_close_minutes": "quietBeforeCloseMinutes",
+    "expires_at": "expiresAt",
 }
 #: A field's path: its leading name, then the indexes and members below it (`store_ids[2]`).
 _FIELD_PATH_RE = re.compile(r"(\w+)(.*)", re.DOTALL)

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from graphql_schema.common.arguments import as_of_argument
 from graphql_schema.common.errors import request_access
+from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import priced
 from graphql_schema.history.revenue import CurrencyLostRevenueType
 from monitoring.fleet.revenue import FLEET_REVENUE_MAX_STORE_DAYS, fleet_lost_revenue
@@ -37,6 +38,6 @@ class Query:
         ] = None,
     ) -> list[CurrencyLostRevenueType]:
         _start, _end, totals = fleet_lost_revenue(
-            access=request_access(info), start=as_of_argument(from_, name="from"), end=as_of_argument(to, name="to")
+            access=permitted_access(info, "store.read"), start=as_of_argument(from_, name="from"), end=as_of_argument(to, name="to")
         )
         return [CurrencyLostRevenueType.of(total) for total in totals]

@@ -95,7 +95,11 @@ def _operation(request, posted: dict | None) -> _Operation | None:
     access = request.access
     try:
         material = json.dumps(
-            [access.owner_id, access.all_stores, body["query"], body.get("variables"), operation_name],
+            [
+                # Everything of the access that changes an answer: whose stores, and what it may do.
+                access.owner_id, access.all_stores, access.group_id, access.role, sorted(access.scopes),
+                body["query"], body.get("variables"), operation_name,
+            ],
             sort_keys=True,
             default=str,
         )

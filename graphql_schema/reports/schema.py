@@ -8,12 +8,13 @@ from strawberry.types import Info
 
 from graphql_schema.common.arguments import as_of_argument, store_ids_argument
 from graphql_schema.common.errors import NotFound, UserError, request_access
+from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.pagination import Page, offset_paginated
 from graphql_schema.common.payloads import REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.reports.types import ReportType, TriggerReportPayload
 from monitoring.history import HistoryInputError
-from monitoring.stores.access import reports_visible
+from monitoring.stores.access import report_store_ids, reports_visible
 from monitoring.reports import MAX_HORIZON_MINUTES, report_create
 
 
@@ -30,7 +31,7 @@ class Query:
         except ValueError:
             raise NotFound(f"report not found: {id}", argument="id") from None
         # Not the CSV (up to megabytes): the API never shows it, clients poll this often.
-        report = reports_visible(access=request_access(info)).defer("csv").filter(pk=report_id).first()
+        report = reports_visible(access=permitted_access(info, "report.read")).defer("csv").filter(pk=report_id).first()
         if report is None:
             raise NotFound(f"report not found: {id}", argument="id")
         return report
@@ -73,15 +74,18 @@ class Mutation:
     ) -> TriggerReportPayload | None:
         rate_limit(info, scope="reports")
         try:
+            access = permitted_access(info, "report.trigger")
             if from_ is None and to is not None:
                 raise UserError("to needs from: a range report covers [from, to)", argument="from")
             if from_ is not None and as_of is not None:
                 raise UserError("asOf is the weekly report's: a range report ends at `to`", argument="asOf")
             report = report_create(
-                store_ids=None if store_ids is None else store_ids_argument(store_ids, name="storeIds"),
+                store_ids=report_store_ids(
+                    access=access, store_ids=None if store_ids is None else store_ids_argument(store_ids, name="storeIds")
+                ),
                 as_of=as_of_argument(as_of, name="asOf") if from_ is None else as_of_argument(to, name="to"),
                 horizon_minutes=horizon_minutes,
-                owner_id=request_access(info).owner_id,
+                owner_id=access.owner_id,
                 range_start=as_of_argument(from_, name="from"),
             )
         except (*REFUSALS, HistoryInputError) as error:

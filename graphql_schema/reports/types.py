@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from graphql_schema.common.arguments import store_id_argument, store_ids_argument
 from graphql_schema.common.errors import request_access
+from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import ObjectField
 from graphql_schema.common.pagination import Page, keyset_first, offset_paginated, page_cap
 from graphql_schema.common.payloads import UserErrorType, user_errors_field
@@ -249,7 +250,7 @@ class ReportType:
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs) -> QuerySet:
-        return queryset & reports_visible(access=request_access(info))
+        return queryset & reports_visible(access=permitted_access(info, "report.read"))
 
     @strawberry_django.field(
         only=["id"],

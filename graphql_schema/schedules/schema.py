@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from graphql_schema.common.arguments import store_ids_argument
 from graphql_schema.common.errors import UserError, request_access
+from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import priced
 from graphql_schema.common.payloads import REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
@@ -41,7 +42,7 @@ class Query:
     )
     def report_schedules(self, info: Info) -> list[ReportScheduleType]:
         newest = ScheduledDelivery.objects.order_by("-period_start")[:MAX_DELIVERIES]
-        schedules = report_schedules_visible(access=request_access(info)).prefetch_related(
+        schedules = report_schedules_visible(access=permitted_access(info, "schedules.manage")).prefetch_related(
             Prefetch("deliveries", queryset=newest, to_attr="newest_deliveries")
         )[:MAX_SCHEDULES_LISTED]
         return [ReportScheduleType.of(schedule) for schedule in schedules]

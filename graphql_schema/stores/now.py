@@ -26,8 +26,9 @@ def store_at(info: strawberry.Info, store: Store) -> tuple[StoreAt, LazyLostReve
     computed with the rest of its page the first time a store of the
     page asks (the page's other stores then find theirs)."""
     request = info.context.request
+    access = request_access(info)
     as_of = getattr(store, "as_of_default", None) or default_as_of_of(
-        request, owner_id=request_access(info).owner_id
+        request, owner_id=access.owner_id, group_id=access.group_id
     )
     memo = request.__dict__.setdefault("_stores_at", {}).setdefault(as_of, {})
     if store.pk not in memo:

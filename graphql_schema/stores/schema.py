@@ -7,6 +7,7 @@ from strawberry.types import Info
 
 from graphql_schema.common.arguments import shifts_argument, store_id_argument
 from graphql_schema.common.errors import NotFound, UserError, request_access
+from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.pagination import Page, offset_paginated
 from graphql_schema.common.fields import priced
 from graphql_schema.common.payloads import REFUSALS, UserErrorType, refused, user_errors_field
@@ -39,6 +40,7 @@ class Query:
 
     @strawberry_django.field(description="One store by its id; null with a NOT_FOUND error when the caller cannot see it.")
     def store(self, info: Info, id: StoreIdArgument) -> StoreType | None:
+        permitted_access(info, "store.read")
         return _visible_store(info, id, name="id")
 
 
@@ -85,6 +87,7 @@ class Mutation:
         self, info: Info, polls: Annotated[list[PollInput], strawberry.argument(description="The polls to store.")]
     ) -> RecordPollsResult | None:
         rate_limit(info, scope="polls")
+        access = permitted_access(info, "polls.write")
         if len(polls) > MAX_POLLS_PER_REQUEST:
             error = UserError(f"at most {MAX_POLLS_PER_REQUEST} polls per request", argument="polls")
             return RecordPollsResult(
@@ -94,7 +97,7 @@ class Mutation:
         result = polls_record(
             # The scalar read the instant (an offset required); the grammar checks its range.
             polls=[(poll.store_id, rfc3339(poll.timestamp_utc), poll.status) for poll in polls],
-            access=request_access(info),
+            access=access,
         )
         return RecordPollsResult(
             received=len(polls),
@@ -128,11 +131,12 @@ class Mutation:
     ) -> SetSpecialHoursPayload | None:
         rate_limit(info, scope="writes")
         try:
+            access = permitted_access(info, "special_hours.edit")
             if len(shifts) > MAX_SHIFTS_PER_DATE:  # before reading any: a variable's list is unbounded
                 raise InvalidValue("shifts", f"at most {MAX_SHIFTS_PER_DATE} shifts a date")
             store = _visible_store(info, store_id, name="storeId")
             times = shifts_argument([(shift.start_time_local, shift.end_time_local) for shift in shifts])
-            rows = special_hours_set(store=store, date=date, shifts=times)
+            rows = special_hours_set(store=store, date=date, shifts=times, actor=access.actor)
         except REFUSALS as error:
             return SetSpecialHoursPayload(special_hours=None, user_errors=refused(info, error))
         return SetSpecialHoursPayload(special_hours=rows, user_errors=[])
@@ -159,11 +163,12 @@ class Mutation:
     ) -> SetStoreRevenuePayload | None:
         rate_limit(info, scope="writes")
         try:
+            access = permitted_access(info, "revenue.edit")
             if len(rows) > HOURS_OF_WEEK:  # before reading any: a variable's list is unbounded
                 raise InvalidValue("rows", f"at most {HOURS_OF_WEEK} rows, one per weekday and hour")
             store = _visible_store(info, store_id, name="storeId")
             code = values.currency(currency, field="currency")
-            stored = store_revenue_set(store=store, rows=revenue_rows_argument(rows), currency=code)
+            stored = store_revenue_set(store=store, rows=revenue_rows_argument(rows), currency=code, actor=access.actor)
         except REFUSALS as error:
             return SetStoreRevenuePayload(expected_revenue=None, user_errors=refused(info, error))
         return SetStoreRevenuePayload(expected_revenue=ExpectedRevenueType.of(stored), user_errors=[])
@@ -182,7 +187,9 @@ class Mutation:
     ) -> ClearSpecialHoursPayload | None:
         rate_limit(info, scope="writes")
         try:
+            access = permitted_access(info, "special_hours.edit")
             store = _visible_store(info, store_id, name="storeId")
         except REFUSALS as error:
             return ClearSpecialHoursPayload(cleared=None, user_errors=refused(info, error))
-        return ClearSpecialHoursPayload(cleared=special_hours_clear(store=store, date=date) > 0, user_errors=[])
+        cleared = special_hours_clear(store=store, date=date, actor=access.actor)
+        return ClearSpecialHoursPayload(cleared=cleared > 0, user_errors=[])

@@ -12,6 +12,7 @@ from monitoring.alerts.incidents import open_incidents_of
 from monitoring.alerts.models import Incident
 from graphql_schema.common.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.common.errors import UserError, request_access
+from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import ObjectField, priced
 from graphql_schema.common.pagination import Page, offset_paginated
 from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, polls_page
@@ -207,7 +208,7 @@ class StoreType:
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet, info, **kwargs) -> QuerySet:
-        return queryset & stores_visible(access=request_access(info))
+        return queryset & stores_visible(access=permitted_access(info, "store.read"))
 
     @strawberry_django.field(field_cls=ObjectField, only=["timezone_name"], description="IANA zone used for this store.")
     def timezone(self, root: Store) -> str:

@@ -128,11 +128,11 @@ def uptime_summary(
     )
 
 
-def default_as_of_of(request, *, owner_id: int | None) -> datetime:
+def default_as_of_of(request, *, owner_id: int | None, group_id: int | None) -> datetime:
     """The caller's default asOf: the latest poll among the stores they can see (docs/rules.md
     §8), looked up once per request, so a page of stores' uptimes shares one asOf."""
     if not hasattr(request, "_uptime_default_as_of"):
-        request._uptime_default_as_of = default_as_of(owner_id=owner_id)
+        request._uptime_default_as_of = default_as_of(owner_id=owner_id, group_id=group_id)
     return request._uptime_default_as_of
 
 
@@ -140,10 +140,14 @@ def store_uptime(info: strawberry.Info, store, *, as_of: datetime | None, horizo
     """The uptime of `store`, computed with the rest of its page in one engine call the
     first time a store of the page asks (the page's other stores then find theirs)."""
     request = info.context.request
-    owner_id = request_access(info).owner_id
+    access = request_access(info)
+    owner_id = access.owner_id
     horizon = horizon_from_minutes(horizon_minutes)
     # A store listed by `fleet` defaults to the fleet's asOf: its figures are the ranking's.
-    as_of = as_of or getattr(store, "as_of_default", None) or default_as_of_of(request, owner_id=owner_id)
+    as_of = (
+        as_of or getattr(store, "as_of_default", None)
+        or default_as_of_of(request, owner_id=owner_id, group_id=access.group_id)
+    )
     # One memo per request: (asOf asked, horizon) → store pk → (asOf, horizon, row, revenue, position).
     memo = request.__dict__.setdefault("_uptime_rows", {}).setdefault((as_of, horizon), {})
     if store.pk not in memo:

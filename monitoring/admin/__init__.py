@@ -14,7 +14,7 @@ One file a part of the site: `common` (shared helpers), `stores`, `polls`, `repo
 
 from django.contrib import admin
 
-from monitoring.admin import owners, polls, reports, stores  # noqa: F401  (registers their ModelAdmins)
+from monitoring.admin import organizations, owners, polls, reports, stores  # noqa: F401  (registers their ModelAdmins)
 
 # The product's name, not "Django administration", on every admin page and tab.
 admin.site.site_header = "Store uptime monitor"

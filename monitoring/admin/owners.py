@@ -9,10 +9,14 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.db import transaction
 
-from monitoring.stores.access import token_create
+from monitoring.audit import audit_record
 from monitoring.models import ApiToken, Owner, Store
+from monitoring.organizations.roles import ADMIN, SCOPES
+from monitoring.organizations.services import token_issue, token_snapshot
 
+from monitoring.admin.audited import AuditedAdmin, admin_actor
 from monitoring.admin.common import NulSafeAdmin, count_of, titled
 
 
@@ -37,7 +41,7 @@ class SecretLookupsRefused:
 
 
 @admin.register(Owner)
-class OwnerAdmin(SecretLookupsRefused, NulSafeAdmin):
+class OwnerAdmin(AuditedAdmin, SecretLookupsRefused, NulSafeAdmin):
     list_display = ("name", "stores_count", "tokens_count", "created_at")
     search_fields = ("name",)
     readonly_fields = ("created_at",)
@@ -61,22 +65,36 @@ class OwnerAdmin(SecretLookupsRefused, NulSafeAdmin):
 class ApiTokenAddForm(forms.ModelForm):
     class Meta:
         model = ApiToken
-        fields = ("name", "owner", "is_staff")
+        fields = ("name", "owner", "is_staff", "group", "role", "scopes", "expires_at")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left empty: an ADMIN token with every scope, as tokens were before roles.
+        for name in ("role", "scopes"):
+            self.fields[name].required = False
 
     def clean(self):
         cleaned = super().clean()
+        cleaned["role"] = cleaned.get("role") or ADMIN
+        cleaned["scopes"] = cleaned.get("scopes") or list(SCOPES)
         if bool(cleaned.get("owner")) == bool(cleaned.get("is_staff")):
             raise forms.ValidationError("A token belongs to an owner, or is a staff token: choose exactly one.")
+        group, owner = cleaned.get("group"), cleaned.get("owner")
+        if group is not None and (owner is None or group.organization_id != owner.pk):
+            raise forms.ValidationError("A token's group must be a group of its organization.")
+        unknown = sorted(set(cleaned.get("scopes") or ()) - set(SCOPES))
+        if unknown:
+            raise forms.ValidationError(f"Unknown scope {unknown[0]!r}; the scopes are {', '.join(SCOPES)}.")
         return cleaned
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(SecretLookupsRefused, NulSafeAdmin):
+class ApiTokenAdmin(AuditedAdmin, SecretLookupsRefused, NulSafeAdmin):
     """Creating a token here makes the secret with monitoring.stores.access.token_create (only
     its SHA-256 is stored) and shows the raw token once, on the page that answers the
     form; it is never stored, logged, put in a cookie or shown again."""
 
-    list_display = ("name", "owner", "is_staff", "key_prefix", "created_at", "last_used_at", "revoked")
+    list_display = ("name", "owner", "is_staff", "role", "key_prefix", "created_at", "last_used_at", "revoked")
     list_select_related = ("owner",)
     list_filter = (
         ("is_staff", titled(admin.BooleanFieldListFilter, "staff token")),
@@ -95,14 +113,17 @@ class ApiTokenAdmin(SecretLookupsRefused, NulSafeAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("name", "owner", "is_staff")
-        return ("name", "owner", "is_staff", "key_prefix", "created_at", "last_used_at", "revoked_at")
+            return ("name", "owner", "is_staff", "group", "role", "scopes", "expires_at")
+        return (
+            "name", "owner", "is_staff", "member", "group", "role", "scopes", "key_prefix", "created_at",
+            "last_used_at", "expires_at", "revoked_at",
+        )
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
         # The scope of an existing token never changes: make a new one instead.
-        return ("owner", "is_staff", "key_prefix", "created_at", "last_used_at")
+        return ("owner", "is_staff", "member", "group", "role", "scopes", "key_prefix", "created_at", "last_used_at")
 
     @admin.display(description="revoked", boolean=True, ordering="revoked_at")
     def revoked(self, obj: ApiToken) -> bool:
@@ -110,13 +131,32 @@ class ApiTokenAdmin(SecretLookupsRefused, NulSafeAdmin):
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        now, count = timezone.now(), 0
+        with transaction.atomic():
+            for token in queryset.filter(revoked_at__isnull=True).select_for_update(of=("self",)):
+                before = token_snapshot(token)
+                token.revoked_at = now
+                token.save(update_fields=["revoked_at"])
+                audit_record(
+                    actor=admin_actor(request), action="token.revoke", object_type="token", object_id=token.pk,
+                    before=before, after=token_snapshot(token), organization_id=token.owner_id,
+                )
+                count += 1
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
+
+    def audit_type(self) -> str:
+        return "token"
+
+    def audit_snapshot(self, obj: ApiToken) -> dict:
+        return token_snapshot(obj)
 
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        token, raw = token_create(name=obj.name, owner=obj.owner, is_staff=obj.is_staff)
+        token, raw = token_issue(
+            actor=admin_actor(request), name=obj.name, owner=obj.owner, is_staff=obj.is_staff, group=obj.group,
+            role=obj.role, scopes=obj.scopes, expires_at=obj.expires_at,
+        )
         # The admin goes on with `obj` (log entry, redirects): make it the saved token.
         obj.pk = token.pk
         obj.key_prefix, obj.key_hash, obj.created_at = token.key_prefix, token.key_hash, token.created_at

@@ -24,6 +24,7 @@ from monitoring.web.links import store_page_url
 from monitoring.models import BusinessHours, Store, StoreRevenue
 from monitoring.reports import ReportInputError, report_create
 
+from monitoring.admin.audited import AuditedAdmin
 from monitoring.admin.common import DAY_NAMES, NulSafeAdmin, count_of, titled
 
 
@@ -222,7 +223,7 @@ def _search_term(request) -> str:
 
 
 @admin.register(Store)
-class StoreAdmin(NulSafeAdmin):
+class StoreAdmin(AuditedAdmin, NulSafeAdmin):
     list_display = ("store_id", "zone", "uses_default_zone", "owner", "hours_count", "status_page")
     list_select_related = ("owner",)
     list_filter = (DefaultZoneFilter, ("timezone_name", titled(admin.AllValuesFieldListFilter, "time zone")), "owner")
@@ -238,6 +239,31 @@ class StoreAdmin(NulSafeAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(hours_count=count_of(BusinessHours, "store"))
+
+    def audit_snapshot(self, obj: Store) -> dict:
+        """A store in the audit log: its zone, organization, weekly hours and revenue rows."""
+        return {
+            "store_id": obj.store_id,
+            "timezone_name": obj.timezone_name,
+            "organization": obj.owner.name if obj.owner_id else None,
+            "hours": [
+                [row.day_of_week, f"{row.start_time_local:%H:%M:%S}", f"{row.end_time_local:%H:%M:%S}"]
+                for row in BusinessHours.objects.filter(store_id=obj.pk).order_by("day_of_week", "start_time_local")
+            ] if obj.pk else [],
+            "revenue": [
+                [row.day_of_week, row.hour, str(row.expected_revenue), row.currency]
+                for row in StoreRevenue.objects.filter(store_id=obj.pk).order_by("day_of_week", "hour")
+            ] if obj.pk else [],
+        }
+
+    def save_model(self, request, obj, form, change):
+        # The row is written once the inlines (hours, revenue) are saved too: save_related.
+        request._audit_store_before = self._stored(obj) if change else None
+        super(AuditedAdmin, self).save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self.audit_saved(request, form.instance, before=getattr(request, "_audit_store_before", None), change=change)
 
     def get_ordering(self, request):
         term = _search_term(request)
@@ -334,7 +360,7 @@ class StoreAdmin(NulSafeAdmin):
 
 
 @admin.register(BusinessHours)
-class BusinessHoursAdmin(NulSafeAdmin):
+class BusinessHoursAdmin(AuditedAdmin, NulSafeAdmin):
     form = BusinessHoursForm
     list_display = ("store", "day", "start_time_local", "end_time_local")
     list_select_related = ("store",)

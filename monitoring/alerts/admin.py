@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
+from monitoring.admin.audited import AuditedAdmin
 from monitoring.admin.owners import SecretLookupsRefused
 from monitoring.alerts.incidents import actor_of, incident_acknowledge
 from monitoring.alerts.models import Delivery, EscalationPolicy, Incident, IncidentEscalation, IncidentNote, Webhook
@@ -31,7 +32,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(SecretLookupsRefused, admin.ModelAdmin):
+class WebhookAdmin(AuditedAdmin, SecretLookupsRefused, admin.ModelAdmin):
     list_display = ("url", "owner", "events", "confirm_polls", "created_at")
     list_filter = ("owner",)
     search_fields = ("url", "owner__name")

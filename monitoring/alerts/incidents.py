@@ -17,7 +17,8 @@ from monitoring.engine import from_us
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.values import InvalidValue
 from monitoring.models import ApiToken
-from monitoring.stores.access import Access, stores_visible
+from monitoring.audit import audit_record
+from monitoring.stores.access import Access, require, stores_visible
 
 MAX_NOTE_LENGTH = 2000
 #: Notes one incident holds (a list a page shows whole).
@@ -31,15 +32,6 @@ class IncidentNotFound(InputError):
 
     def __init__(self, incident_id) -> None:
         super().__init__(f"no incident {str(incident_id)!r}", field="id")
-
-
-class IncidentWriteRefused(InputError):
-    """The caller sees the incident but may not act on it."""
-
-    code = "FORBIDDEN"
-
-    def __init__(self) -> None:
-        super().__init__("acknowledging and writing notes needs write access to the store", field="id")
 
 
 @dataclass(frozen=True)
@@ -94,20 +86,15 @@ def incident_windows(*, incidents: list[Incident], horizon: timedelta, now: date
     return starts, ends
 
 
-def incident_writable(*, access: Access, incident: Incident) -> bool:
-    """Whether `access` may acknowledge the incident and write notes: the store's owner or
-    staff today. The one place this is decided (roles will decide it here)."""
-    return access.all_stores or incident.store.owner_id == access.owner_id
-
-
 def _incident_for_write(*, access: Access, incident_id) -> Incident:
+    """The incident, locked, once `access` may acknowledge it and write notes (docs/rules.md
+    §12: OPERATOR and above, with the `admin` scope); else NOT_FOUND or FORBIDDEN."""
     incident = (
         incidents_visible(access=access).select_related("store").select_for_update(of=("self",)).filter(pk=incident_id).first()
     )
     if incident is None:
         raise IncidentNotFound(incident_id)
-    if not incident_writable(access=access, incident=incident):
-        raise IncidentWriteRefused()
+    require(access, "incident.acknowledge")
     return incident
 
 
@@ -138,9 +125,11 @@ def incident_acknowledge(
             incident.acknowledged_at = now or timezone.now()
             incident.acknowledged_by = actor.name
             incident.save(update_fields=["acknowledged_at", "acknowledged_by"])
+            _audit(access=access, incident=incident, action="incident.acknowledge",
+                   after={"acknowledged_at": incident.acknowledged_at, "acknowledged_by": actor.name})
         if text:
             _room_for_a_note(incident, field="note")
-            IncidentNote.objects.create(incident=incident, author=actor.name, text=text)
+            _note_create(access=access, incident=incident, actor=actor, text=text)
     return incident
 
 
@@ -152,7 +141,20 @@ def incident_note_add(*, access: Access, incident_id, actor: Actor, text: str) -
     with transaction.atomic():
         incident = _incident_for_write(access=access, incident_id=incident_id)
         _room_for_a_note(incident, field="text")
-        return IncidentNote.objects.create(incident=incident, author=actor.name, text=checked)
+        return _note_create(access=access, incident=incident, actor=actor, text=checked)
+
+
+def _note_create(*, access: Access, incident: Incident, actor: Actor, text: str) -> IncidentNote:
+    note = IncidentNote.objects.create(incident=incident, author=actor.name, text=text)
+    _audit(access=access, incident=incident, action="incident.note", after={"author": actor.name, "text": text})
+    return note
+
+
+def _audit(*, access: Access, incident: Incident, action: str, after: dict) -> None:
+    audit_record(
+        actor=access.actor, action=action, object_type="incident", object_id=incident.pk, before=None, after=after,
+        organization_id=incident.store.owner_id,
+    )
 
 
 # ------------------------------------------------------------ kept by the alert evaluation

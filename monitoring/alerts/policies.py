@@ -14,7 +14,8 @@ from monitoring.alerts.models import EscalationPolicy, Webhook
 from monitoring.alerts.webhooks import webhooks_visible
 from monitoring.kernel.values import InvalidValue, shown
 from monitoring.models import Owner
-from monitoring.stores.access import Access
+from monitoring.audit import audit_record
+from monitoring.stores.access import Access, require
 
 MAX_TARGETS = 20
 
@@ -87,7 +88,9 @@ def escalation_policy_set(
     target_ids: Sequence[str] | None = None,
 ) -> EscalationPolicy:
     """Creates or changes an owner's policy: the values given replace the current ones
-    (a new policy starts from the defaults); `target_ids` replaces the targets."""
+    (a new policy starts from the defaults); `target_ids` replaces the targets. Needs the
+    ADMIN role on the whole organization (docs/rules.md §12)."""
+    require(access, "escalation.manage")
     owner = policy_owner(access=access, owner_name=owner_name)
     given = {
         "escalate_after_minutes": escalate_after_minutes,
@@ -98,13 +101,27 @@ def escalation_policy_set(
     numbers = {field: policy_number(value, field=field) for field, value in given.items() if value is not None}
     targets = None if target_ids is None else policy_targets(access=access, owner=owner, target_ids=target_ids)
     with transaction.atomic():
-        policy, _ = EscalationPolicy.objects.select_for_update().get_or_create(owner=owner)
+        policy, created = EscalationPolicy.objects.select_for_update().get_or_create(owner=owner)
+        before = None if created else _policy_values(policy)
         for field, value in numbers.items():
             setattr(policy, field, value)
         policy.save()
         if targets is not None:
             policy.targets.set(targets)
+        after = _policy_values(policy)
+        if after != before:
+            audit_record(
+                actor=access.actor, action="escalation_policy.set", object_type="escalation_policy",
+                object_id=policy.pk, before=before, after=after, organization_id=owner.pk,
+            )
     return policy
+
+
+def _policy_values(policy: EscalationPolicy) -> dict:
+    return {
+        **{field: getattr(policy, field) for field in BOUNDS},
+        "targets": sorted(str(pk) for pk in policy.targets.values_list("pk", flat=True)),
+    }
 
 
 def escalation_policy_of(*, access: Access, owner_name: str | None = None) -> EscalationPolicy | None:

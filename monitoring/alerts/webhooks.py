@@ -15,10 +15,12 @@ from urllib.parse import quote, urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 from django.db.models import QuerySet
 
-from monitoring.stores.access import Access
 from monitoring.alerts.escalation import ESCALATION_EVENTS
+from monitoring.audit import audit_record
+from monitoring.stores.access import Access, require
 from monitoring.alerts.events import ALERT_EVENTS, DEFAULT_CONFIRM_POLLS, MAX_CONFIRM_POLLS
 from monitoring.alerts.models import Webhook
 from monitoring.kernel.values import InvalidValue, shown
@@ -237,6 +239,7 @@ def webhook_create(
 ) -> tuple[Webhook, str]:
     """A new webhook for the caller's stores (an owner's), or for every store (staff).
     Returns it with its signing secret, which is shown this once."""
+    require(access, "webhooks.manage")
     owner_id = None if access.all_stores else access.owner_id
     checked_url = webhook_url(url)
     checked_events = alert_events(events)
@@ -244,23 +247,46 @@ def webhook_create(
     if owner_id is not None and Webhook.objects.filter(owner_id=owner_id).count() >= MAX_WEBHOOKS_PER_OWNER:
         raise InvalidValue("url", f"at most {MAX_WEBHOOKS_PER_OWNER} webhooks per owner; delete one first")
     secret = "whsec_" + secrets.token_urlsafe(32)
-    webhook = Webhook.objects.create(
-        owner_id=owner_id, url=checked_url, events=checked_events, confirm_polls=checked_confirm, secret=secret
-    )
+    with transaction.atomic():
+        webhook = Webhook.objects.create(
+            owner_id=owner_id, url=checked_url, events=checked_events, confirm_polls=checked_confirm, secret=secret
+        )
+        audit_record(
+            actor=access.actor, action="webhook.create", object_type="webhook", object_id=webhook.pk,
+            after=_audited(webhook), organization_id=owner_id,
+        )
     return webhook, secret
+
+
+def _audited(webhook: Webhook) -> dict:
+    """A webhook as the audit log shows it (never its secret)."""
+    return {"url": webhook.url, "events": list(webhook.events), "confirm_polls": webhook.confirm_polls}
 
 
 def webhook_create_for_owner(*, owner_name: str | None, url: str, events=None, confirm=None) -> tuple[Webhook, str]:
     """The command line's way in: an owner by name (None: a staff webhook)."""
     if owner_name is None:
-        return webhook_create(access=Access(owner_id=None, all_stores=True), url=url, events=events, confirm=confirm)
+        return webhook_create(
+            access=Access(owner_id=None, all_stores=True, actor="command"), url=url, events=events, confirm=confirm
+        )
     owner = Owner.objects.filter(name=owner_name).first()
     if owner is None:
         raise InvalidValue("owner", f"no owner named {owner_name!r}")
-    return webhook_create(access=Access(owner_id=owner.pk, all_stores=False), url=url, events=events, confirm=confirm)
+    return webhook_create(
+        access=Access(owner_id=owner.pk, all_stores=False, actor="command"), url=url, events=events, confirm=confirm
+    )
 
 
 def webhook_delete(*, access: Access, webhook_id) -> bool:
     """Deletes one of the caller's webhooks (and its delivery log); False if none."""
-    deleted, _ = webhooks_visible(access=access).filter(pk=webhook_id).delete()
-    return deleted > 0
+    require(access, "webhooks.manage")
+    with transaction.atomic():
+        webhook = webhooks_visible(access=access).select_for_update().filter(pk=webhook_id).first()
+        if webhook is None:
+            return False
+        audit_record(
+            actor=access.actor, action="webhook.delete", object_type="webhook", object_id=webhook.pk,
+            before=_audited(webhook), organization_id=webhook.owner_id,
+        )
+        webhook.delete()
+    return True

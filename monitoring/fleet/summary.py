@@ -44,13 +44,16 @@ _kept_lock = threading.Lock()
 
 
 def scope_of(access: Access) -> str:
-    return "all" if access.all_stores else f"owner:{access.owner_id}"
+    if access.all_stores:
+        return "all"
+    return f"owner:{access.owner_id}" + ("" if access.group_id is None else f":group:{access.group_id}")
 
 
 def _access_of(scope: str) -> Access:
     if scope == "all":
         return Access(owner_id=None, all_stores=True)
-    return Access(owner_id=int(scope.split(":", 1)[1]), all_stores=False)
+    parts = scope.split(":")
+    return Access(owner_id=int(parts[1]), all_stores=False, group_id=int(parts[3]) if len(parts) > 3 else None)
 
 
 def scope_stores(access: Access) -> list[tuple[int, str, str | None]]:
@@ -121,7 +124,7 @@ def fleet_ranking_compute(*, scope: str, as_of: datetime | None = None, version=
     access = _access_of(scope)
     version = version or data_version_read()
     if as_of is None:
-        as_of = default_as_of(owner_id=access.owner_id)
+        as_of = default_as_of(owner_id=access.owner_id, group_id=access.group_id)
     started = timezone.now()
     columns = fleet_ranked(stores=scope_stores(access), as_of=as_of, horizon=default_horizon())
     kept = KeptRanking(version.number if version.settled else None, started, as_of, columns)

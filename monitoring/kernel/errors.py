@@ -18,3 +18,10 @@ class InputError(ValueError):
         super().__init__(f"{field}: {reason}" if field else reason)
         self.reason = reason
         self.field = field
+
+
+class Forbidden(InputError):
+    """The caller is known but its role or scope does not allow this (docs/rules.md §12):
+    FORBIDDEN on GraphQL, 403 on REST and the pages. The reason names what is missing."""
+
+    code = "FORBIDDEN"

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from monitoring.kernel.values import instant_text
 from monitoring.models import Store
+from monitoring.organizations.models import Group
 from monitoring.stores.access import store_audiences
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,11 @@ def _publish(events: list[StoreEvent], *, at: datetime) -> None:
 def _messages(events: list[StoreEvent], *, at: datetime) -> list[tuple[str, dict]]:
     stores = {pk: (store_id, owner_id) for pk, store_id, owner_id in Store.objects.filter(
         pk__in={e.store_pk for e in events}).values_list("pk", "store_id", "owner_id")}
+    groups: dict[int, list[int]] = {}
+    for store_pk, group_pk in Group.stores.through.objects.filter(store_id__in=list(stores)).values_list(
+        "store_id", "group_id"
+    ):
+        groups.setdefault(store_pk, []).append(group_pk)
     by_group: dict[str, list[dict]] = {}
     for e in events:
         if e.store_pk not in stores:
@@ -90,7 +96,7 @@ def _messages(events: list[StoreEvent], *, at: datetime) -> list[tuple[str, dict
             "incident_started_at": None if e.incident_started_at is None else instant_text(e.incident_started_at),
             "incident_id": e.incident_id,
         }
-        for audience in store_audiences(owner_id=owner_id):
+        for audience in store_audiences(owner_id=owner_id, group_ids=groups.get(e.store_pk, ())):
             by_group.setdefault(group_name(audience), []).append(fields)
     return [
         (group, {"type": LIVE_EVENTS, "events": batch[start : start + BATCH]})

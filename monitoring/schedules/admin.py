@@ -3,6 +3,7 @@ filtered on; made through the API, which shows the secret once) and their delive
 
 from django.contrib import admin
 
+from monitoring.admin.audited import AuditedAdmin
 from monitoring.admin.owners import SecretLookupsRefused
 from monitoring.schedules.models import ReportSchedule, ScheduledDelivery
 
@@ -25,7 +26,7 @@ class ScheduledDeliveryInline(admin.TabularInline):
 
 
 @admin.register(ReportSchedule)
-class ReportScheduleAdmin(SecretLookupsRefused, admin.ModelAdmin):
+class ReportScheduleAdmin(AuditedAdmin, SecretLookupsRefused, admin.ModelAdmin):
     list_display = ("url", "owner", "period", "zone", "next_period_end", "created_at")
     list_filter = ("period", "owner")
     search_fields = ("url", "owner__name", "zone")

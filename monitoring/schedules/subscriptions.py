@@ -11,17 +11,19 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from monitoring.alerts.webhooks import webhook_url
+from monitoring.audit import audit_record
 from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.values import InvalidValue, shown
 from monitoring.reports import validate_report_request
 from monitoring.schedules.models import ReportSchedule
 from monitoring.schedules.periods import PERIODS, period_holding
-from monitoring.stores.access import Access
+from monitoring.stores.access import Access, require
 
 MAX_SCHEDULES_PER_OWNER = 20
 #: Most stores a schedule names (none named: every store of the owner, however many).
@@ -81,6 +83,7 @@ def report_schedule_create(
     Its first report is the period that holds `now` (default: the present), sent once
     that period is over; no earlier period is sent. Returns it with the secret that
     signs its webhook deliveries, shown this once (None for an email address)."""
+    require(access, "schedules.manage")
     owner_id = None if access.all_stores else access.owner_id
     checked_period = report_period(period)
     checked_zone = values.zone(zone, field="zone")
@@ -100,20 +103,39 @@ def report_schedule_create(
         raise InputError(f"at most {MAX_SCHEDULES_PER_OWNER} report schedules per owner; delete one first")
     start, end = period_holding(period=checked_period, zone=checked_zone, moment=now or timezone.now())
     secret = None if target.startswith("mailto:") else "whsec_" + secrets.token_urlsafe(32)
-    schedule = ReportSchedule.objects.create(
-        owner_id=owner_id,
-        period=checked_period,
-        zone=checked_zone,
-        url=target,
-        secret=secret or "",
-        store_ids=store_ids,
-        next_period_start=start,
-        next_period_end=end,
-    )
+    with transaction.atomic():
+        schedule = ReportSchedule.objects.create(
+            owner_id=owner_id,
+            period=checked_period,
+            zone=checked_zone,
+            url=target,
+            secret=secret or "",
+            store_ids=store_ids,
+            next_period_start=start,
+            next_period_end=end,
+        )
+        audit_record(
+            actor=access.actor, action="schedule.create", object_type="report_schedule", object_id=schedule.pk,
+            after=_audited(schedule), organization_id=owner_id,
+        )
     return schedule, secret
+
+
+def _audited(schedule: ReportSchedule) -> dict:
+    """A schedule as the audit log shows it (never its secret)."""
+    return {"period": schedule.period, "zone": schedule.zone, "url": schedule.url, "store_ids": schedule.store_ids}
 
 
 def report_schedule_delete(*, access: Access, schedule_id) -> bool:
     """Deletes one of the caller's schedules (and its delivery log); False if none."""
-    deleted, _ = report_schedules_visible(access=access).filter(pk=schedule_id).delete()
-    return deleted > 0
+    require(access, "schedules.manage")
+    with transaction.atomic():
+        schedule = report_schedules_visible(access=access).select_for_update().filter(pk=schedule_id).first()
+        if schedule is None:
+            return False
+        audit_record(
+            actor=access.actor, action="schedule.delete", object_type="report_schedule", object_id=schedule.pk,
+            before=_audited(schedule), organization_id=schedule.owner_id,
+        )
+        schedule.delete()
+    return True

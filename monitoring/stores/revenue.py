@@ -18,6 +18,7 @@ from decimal import Decimal
 import numpy as np
 from django.db import connection, transaction
 
+from monitoring.audit import audit_record
 from monitoring.kernel.copy_format import decode_records
 from monitoring.kernel.values import InvalidValue
 from monitoring.models import Store, StoreRevenue
@@ -103,7 +104,7 @@ def revenue_in_scope(*, access: Access, store_ids: Sequence[str] | None = None) 
 
 
 def store_revenue_set(
-    *, store: Store, rows: Sequence[tuple[int, int, Decimal]], currency: str
+    *, store: Store, rows: Sequence[tuple[int, int, Decimal]], currency: str, actor: str = "system"
 ) -> list[StoreRevenue]:
     """Makes the store's rows exactly `rows` ((weekday, hour, amount)), all in `currency`;
     no rows: the store has no estimate any more. Rows already stored as asked stay
@@ -120,6 +121,7 @@ def store_revenue_set(
         with connection.cursor() as cursor:
             writer_lock(cursor)
         stored = {(row.day_of_week, row.hour): row for row in store_revenue_rows(store=store)}
+        before = _revenue_rows(stored.values())
         gone = [row.pk for key, row in stored.items() if key not in wanted]
         if gone:
             StoreRevenue.objects.filter(pk__in=gone).delete()
@@ -137,4 +139,15 @@ def store_revenue_set(
                 StoreRevenue(store=store, day_of_week=day, hour=hour, expected_revenue=wanted[day, hour], currency=currency)
                 for day, hour in new
             )
-        return store_revenue_rows(store=store)
+        after = store_revenue_rows(store=store)
+        if gone or changed or new:
+            audit_record(
+                actor=actor, action="revenue.set", object_type="store_revenue", object_id=store.store_id,
+                before=before, after=_revenue_rows(after), organization_id=store.owner_id,
+            )
+        return after
+
+
+def _revenue_rows(rows) -> list[list]:
+    """Rows as the audit log shows them: [weekday, hour, amount, currency], in order."""
+    return sorted([row.day_of_week, row.hour, str(row.expected_revenue), row.currency] for row in rows)

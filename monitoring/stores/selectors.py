@@ -30,25 +30,29 @@ _EDGE_PAGES = 32
 _OWNER_RECENT_WINDOWS = (timedelta(minutes=5), timedelta(hours=2))
 
 
-def default_as_of(*, owner_id: int | None = None) -> datetime:
+def default_as_of(*, owner_id: int | None = None, group_id: int | None = None) -> datetime:
     """The as_of of every figure not given one (docs/rules.md §2, §8): the latest poll
     among the stores the caller can see (an owner's own stores when owner_id is given,
-    else every store), so one owner's polls never move another's figures; with no such
-    poll, the present, to the second."""
-    return latest_poll_timestamp(owner_id=owner_id) or datetime.now(UTC).replace(microsecond=0)
+    only its group's with group_id, else every store), so one owner's polls never move
+    another's figures; with no such poll, the present, to the second."""
+    return latest_poll_timestamp(owner_id=owner_id, group_id=group_id) or datetime.now(UTC).replace(microsecond=0)
 
 
-def latest_poll_timestamp(*, owner_id: int | None = None) -> datetime | None:
+def latest_poll_timestamp(*, owner_id: int | None = None, group_id: int | None = None) -> datetime | None:
     """The latest poll instant among the stores a caller can see (docs/rules.md §8): every store
-    when owner_id is None (staff, anonymous, the CLI; docs/rules.md §5), else that owner's stores.
-    None when there is no such poll."""
+    when owner_id is None (staff, anonymous, the CLI; docs/rules.md §5), else that owner's stores
+    (a group's, with group_id). None when there is no such poll."""
     latest = _poll_time_bound(latest=True)
     if owner_id is None or latest is None:
         return latest
-    return _owner_latest_poll(owner_id=owner_id, below=latest)
+    return _owner_latest_poll(owner_id=owner_id, below=latest, group_id=group_id)
 
 
-def _owner_latest_poll(*, owner_id: int, below: datetime) -> datetime | None:
+def _scope(owner_id: int, group_id: int | None) -> Access:
+    return owner_access(owner_id) if group_id is None else Access(owner_id=owner_id, all_stores=False, group_id=group_id)
+
+
+def _owner_latest_poll(*, owner_id: int, below: datetime, group_id: int | None = None) -> datetime | None:
     """The latest poll of an owner's stores, given `below`, the latest poll of all stores.
 
     First the owner's polls at or after below - 5 minutes, then below - 2 hours: exact
@@ -57,19 +61,19 @@ def _owner_latest_poll(*, owner_id: int, below: datetime) -> datetime | None:
     two hours; a miss costs a few stores ~0.4 ms). Else (stores gone quiet) the newest
     poll of each store. Measured by bench/as_of.py."""
     for window in _OWNER_RECENT_WINDOWS:
-        recent = owner_recent_poll(owner_id=owner_id, since=below - window)
+        recent = owner_recent_poll(owner_id=owner_id, since=below - window, group_id=group_id)
         if recent is not None:
             return recent
-    return owner_newest_poll_by_store(owner_id=owner_id)
+    return owner_newest_poll_by_store(owner_id=owner_id, group_id=group_id)
 
 
-def owner_recent_poll(*, owner_id: int, since: datetime) -> datetime | None:
+def owner_recent_poll(*, owner_id: int, since: datetime, group_id: int | None = None) -> datetime | None:
     """The latest poll at or after `since` among an owner's stores. PostgreSQL picks the
     plan: for a few stores one (store, time) primary-key range probe each (~0.4 ms for
     10), for thousands the BRIN time index's last block ranges hash-joined to the stores
     (for 10,000 of 14,000 stores: ~5 ms over 5 minutes of polls, ~20 ms over 2 hours,
     where a probe per store takes ~100 ms)."""
-    visible, params = store_keys_visible_sql(access=owner_access(owner_id))
+    visible, params = store_keys_visible_sql(access=_scope(owner_id, group_id))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT max(p.timestamp_utc) FROM {StatusPoll._meta.db_table} p"
@@ -79,10 +83,10 @@ def owner_recent_poll(*, owner_id: int, since: datetime) -> datetime | None:
         return cursor.fetchone()[0]
 
 
-def owner_newest_poll_by_store(*, owner_id: int) -> datetime | None:
-    """The latest poll among an owner's stores, however old: the newest poll of each
-    store by one backward probe of the (store, time) primary key."""
-    visible, params = store_keys_visible_sql(access=owner_access(owner_id))
+def owner_newest_poll_by_store(*, owner_id: int, group_id: int | None = None) -> datetime | None:
+    """The latest poll among an owner's stores (a group's, with group_id), however old:
+    the newest poll of each store by one backward probe of the (store, time) primary key."""
+    visible, params = store_keys_visible_sql(access=_scope(owner_id, group_id))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT max(newest.timestamp_utc) FROM ({visible}) s(id) CROSS JOIN LATERAL"

@@ -15,6 +15,7 @@ from datetime import date, time
 from django.conf import settings
 from django.db import connection, transaction
 
+from monitoring.audit import audit_record
 from monitoring.stores.data_version import writer_lock
 from monitoring.kernel.values import InvalidValue
 from monitoring.models import SpecialHours, Store
@@ -36,11 +37,14 @@ def special_hours_between(
     return list(rows[:limit] if limit is not None else rows)
 
 
-def special_hours_set(*, store: Store, date: date, shifts: Sequence[tuple[time, time]]) -> list[SpecialHours]:
+def special_hours_set(
+    *, store: Store, date: date, shifts: Sequence[tuple[time, time]], actor: str = "system"
+) -> list[SpecialHours]:
     """Makes `date`'s special rows exactly `shifts` ((start, end) local times; no shift:
     closed all day). Rows already stored as asked stay untouched; returns the date's rows.
     A store holds at most SPECIAL_HOURS_MAX_ROWS_PER_STORE rows (counted under the writer
-    lock, so concurrent writes cannot pass it together)."""
+    lock, so concurrent writes cannot pass it together). A change is written to the audit
+log as done by `actor`."""
     wanted = list(dict.fromkeys(shifts)) or [(None, None)]
     if len(wanted) > MAX_SHIFTS_PER_DATE:
         raise InvalidValue("shifts", f"at most {MAX_SHIFTS_PER_DATE} shifts a date")
@@ -64,16 +68,39 @@ def special_hours_set(*, store: Store, date: date, shifts: Sequence[tuple[time, 
             SpecialHours.objects.bulk_create(
                 SpecialHours(store=store, date=date, start_time_local=start, end_time_local=end) for start, end in new
             )
-        return _rows_of(store, date)
+        rows = _rows_of(store, date)
+        if gone or new:
+            _audit(store, date, actor=actor, action="special_hours.set", before=list(stored), after=rows)
+        return rows
 
 
-def special_hours_clear(*, store: Store, date: date) -> int:
+def special_hours_clear(*, store: Store, date: date, actor: str = "system") -> int:
     """Removes `date`'s special rows: the weekly hours apply again. Returns how many."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             writer_lock(cursor)
+        before = _rows_of(store, date)
         removed, _ = SpecialHours.objects.filter(store_id=store.pk, date=date).delete()
+        if removed:
+            _audit(store, date, actor=actor, action="special_hours.clear", before=before, after=[])
     return removed
+
+
+def _shifts(rows) -> dict | None:
+    """A date's rows as the audit log shows them; None: no special hours (the weekly ones)."""
+    pairs = [(row.start_time_local, row.end_time_local) if isinstance(row, SpecialHours) else row for row in rows]
+    if not pairs:
+        return None
+    if pairs == [(None, None)]:
+        return {"closed": True, "shifts": []}
+    return {"closed": False, "shifts": [[f"{start:%H:%M:%S}", f"{end:%H:%M:%S}"] for start, end in sorted(pairs)]}
+
+
+def _audit(store: Store, day: date, *, actor: str, action: str, before, after) -> None:
+    audit_record(
+        actor=actor, action=action, object_type="special_hours", object_id=f"{store.store_id} {day:%Y-%m-%d}",
+        before=_shifts(before), after=_shifts(after), organization_id=store.owner_id,
+    )
 
 
 def _rows_of(store: Store, day: date) -> list[SpecialHours]:

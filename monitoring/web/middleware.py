@@ -14,7 +14,7 @@ DOWNLOAD_PREFIX = "/reports/download/"
 #: CSV or a JSON error).
 API_PREFIXES = (GRAPHQL_PREFIX, "/trigger_report/", "/get_report/", "/store/", DOWNLOAD_PREFIX)
 #: Server-rendered pages (and the home page, "/").
-PAGE_PREFIXES = ("/stores/", "/reports/")
+PAGE_PREFIXES = ("/stores/", "/reports/", "/organization/")
 # Everything that shows store data needs an Access; the signed download link is its own
 # credential, and the admin has Django's session login.
 PROTECTED_PREFIXES = tuple(prefix for prefix in API_PREFIXES if prefix != DOWNLOAD_PREFIX) + PAGE_PREFIXES

@@ -17,7 +17,8 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from monitoring.history import HistoryInputError
-from monitoring.stores.access import reports_visible, stores_visible
+from monitoring.kernel.errors import Forbidden, InputError
+from monitoring.stores.access import report_store_ids, reports_visible, require, stores_visible
 from monitoring.kernel import values
 from monitoring.kernel.values import InvalidValue
 from monitoring.web.links import LinkExpired, LinkInvalid, report_id_from_token
@@ -125,13 +126,15 @@ def _trigger(request: HttpRequest, *, store_ids: list[str] | None, body: dict) -
         raise BadRequest("as_of: is the weekly report's end; a range report ends at to")
     try:
         report = report_create(
-            store_ids=store_ids,
+            store_ids=report_store_ids(access=request.access, store_ids=store_ids),
             as_of=as_of if start is None else end,
             horizon_minutes=_horizon_minutes(body),
             owner_id=request.access.owner_id,
             range_start=start,
         )
-    except (ReportInputError, HistoryInputError) as error:
+    except Forbidden:
+        raise
+    except (ReportInputError, HistoryInputError, InputError) as error:
         raise BadRequest(str(error)) from None
     return JsonResponse({"report_id": str(report.id)})
 
@@ -168,6 +171,8 @@ def _api(*methods: str):
                 return _error(str(error), error.status)
             except InvalidValue as error:
                 return _error(str(error), 400)
+            except Forbidden as error:
+                return _error(str(error), 403)
             except RateLimited as error:
                 response = _error(str(error), 429)
                 response["Retry-After"] = str(error.retry_after)
@@ -185,6 +190,7 @@ def trigger_report(request: HttpRequest) -> JsonResponse:
     """POST /trigger_report/ [{"store_ids": [...], "as_of": "...", "horizon_minutes": N}] → {"report_id"};
     with {"from": "...", "to": "..."} instead of as_of, a range report (docs/rules.md §11)."""
     rate_limit_hit(scope="reports", caller=request.caller)
+    require(request.access, "report.trigger")
     body = _json_body(request)
     return _trigger(request, store_ids=_store_ids(body), body=body)
 
@@ -193,6 +199,7 @@ def trigger_report(request: HttpRequest) -> JsonResponse:
 def store_trigger_report(request: HttpRequest, store_id: str) -> JsonResponse:
     """GET|POST /store/<store_id>/trigger_report/: a report for that one store."""
     rate_limit_hit(scope="reports", caller=request.caller)
+    require(request.access, "report.trigger")
     store_id = values.store_id(store_id, field="store_id")  # exactly as given, or 400
     if not stores_visible(access=request.access).filter(store_id=store_id).exists():
         return _error(f"store not found: {store_id}", 404)
@@ -208,6 +215,7 @@ def get_report(request: HttpRequest) -> HttpResponse:
         report_id = _report_id(request.GET.get("report_id"))
     else:
         report_id = _report_id(_json_body(request).get("report_id"))
+    require(request.access, "report.read")
     report = reports_visible(access=request.access).filter(pk=report_id).first()
     if report is None:
         return _error(f"report not found: {report_id}", 404)

@@ -92,6 +92,9 @@ REACH = {
     ("Mutation", "triggerReport", "to"): 'mutation { triggerReport(from: "2023-01-24T17:00:00Z", to: ARG) { id status } }',
     ("Query", "fleetLostRevenue", "from"): f'query {{ fleetLostRevenue(from: ARG, to: "{GOOD}") {{ currency }} }}',
     ("Query", "fleetLostRevenue", "to"): 'query { fleetLostRevenue(from: "2023-01-24T17:00:00Z", to: ARG) { currency } }',
+    ("Query", "auditLog", "since"): "query { auditLog(since: ARG) { nodes { at } } }",
+    ("Mutation", "createApiToken", "expiresAt"):
+        'mutation { createApiToken(name: "t", role: VIEWER, scopes: [READ], expiresAt: ARG) { secret userErrors { code } } }',
     ("Mutation", "recordPolls", "polls[0].timestampUtc"):
         'mutation { recordPolls(polls: [{storeId: "worked-example", timestampUtc: ARG, status: "active"}]) { loaded } }',
 }

@@ -33,10 +33,14 @@ ROUTES = {
     "": "/",
     "sign-in/": "/sign-in/",
     "sign-out/": "/sign-out/",
+    "set-password/<str:uidb64>/<str:token>/": "/set-password/{}/a-token/",
     "reports/": "/reports/",
     "reports/generate/": "/reports/generate/",
     "reports/<uuid:report_id>/": "/reports/{}/",
     "stores/<path:store_id>/": "/stores/{}/",
+    "organization/audit/": "/organization/audit/",
+    "organization/tokens/": "/organization/tokens/",
+    "organization/members/": "/organization/members/",
     "favicon.ico": "/favicon.ico",
 }
 

@@ -42,6 +42,7 @@ from monitoring.ingest import (
     load_files,
     read_header,
 )
+from monitoring.audit import audit_record
 from monitoring.ingest.status_file import reading_ahead
 from monitoring.kernel.humanize import count
 from monitoring.models import Store
@@ -171,6 +172,17 @@ class Command(BaseCommand):
 
     def _report(self, result: FileLoadResult, verbosity: int) -> None:
         self.stdout.write(result.summary())
+        if result.kind != STATUS and (result.loaded or result.replaced or result.removed or result.stores_created):
+            # Hours, zones, special hours and revenue are in the audit log (docs/rules.md §12),
+            # a file as one entry of what it changed; polls are not.
+            audit_record(
+                actor="command:load_data", action=f"{result.kind}.load", object_type="file",
+                object_id=result.file or result.kind,
+                after={
+                    "loaded": result.loaded, "replaced": result.replaced, "removed": result.removed,
+                    "unchanged": result.unchanged, "rejected": result.rejected, "stores_created": result.stores_created,
+                },
+            )
         if verbosity >= 2:
             self.stdout.write("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()))
         for rejection in result.rejections[:SHOWN_REJECTIONS]:

@@ -4,11 +4,13 @@ the grammar), who is viewing, and rendering with that."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render as django_render
 
-from monitoring.stores.access import Access, SESSION_TOKEN_KEY
+from monitoring.kernel.errors import Forbidden
+from monitoring.stores.access import SESSION_MEMBER_KEY, SESSION_TOKEN_KEY, Access, require
 from monitoring.kernel import values
 from monitoring.models import ApiToken
 
@@ -19,6 +21,30 @@ def not_found_page(request: HttpRequest, what: str, reason: str = "") -> HttpRes
 
 def bad_request_page(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "monitoring/bad_request.html", {"message": message}, status=400)
+
+
+def forbidden_page(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "monitoring/forbidden.html", {"message": message}, status=403)
+
+
+def page_requires(action: str):
+    """A page the caller's role and scopes must allow (monitoring.stores.access.require):
+    otherwise 403 with what is missing."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            access: Access | None = getattr(request, "access", None)
+            if access is not None:
+                try:
+                    require(access, action)
+                except Forbidden as error:
+                    return forbidden_page(request, error.reason)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
 
 
 def as_of_param(request: HttpRequest) -> datetime | None:
@@ -45,6 +71,8 @@ def viewer(request: HttpRequest) -> dict | None:
         token = ApiToken.objects.select_related("owner").filter(key_hash=key_hash).first()
         name = token.owner.name if token and token.owner_id else "staff"
         return {"name": name, "session": True}
+    if access.actor.startswith("user:") and hasattr(request, "session") and request.session.get(SESSION_MEMBER_KEY):
+        return {"name": access.actor.removeprefix("user:"), "session": True}
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
         return {"name": f"{user.get_username()} (admin)", "session": True}

@@ -29,7 +29,7 @@ from monitoring.models import StatusPoll
 from monitoring.kernel.periods import default_horizon
 from monitoring.stores.selectors import default_as_of, polls_between, store_schedules
 from monitoring.web.pages.display import UTC, WEEK, lost_revenue_view, open_incident_view, revenue_totals_view
-from monitoring.web.pages.common import bad_request_page, render
+from monitoring.web.pages.common import bad_request_page, page_requires, render
 from monitoring.web.pages.ranges import RangeAsked, cap_text, range_asked, range_bounds
 
 # --------------------------------------------------------------------------- the fleet (home page)
@@ -216,7 +216,7 @@ def _fleet_over_range(request: HttpRequest, *, asked: RangeAsked, query: str, so
     "down now" (monitoring.fleet.ranges); paginated as the default page is. Above
     FLEET_RANK_LIMIT stores or FLEET_RANGE_RANK_STORE_DAYS, the page's stores in id order."""
     access: Access = request.access
-    as_of = default_as_of(owner_id=access.owner_id)
+    as_of = default_as_of(owner_id=access.owner_id, group_id=access.group_id)
     stores = stores_visible(access=access)
     if query:
         stores = stores.filter(store_id__startswith=query)
@@ -306,6 +306,7 @@ def page_number_of(request: HttpRequest) -> int:
 
 
 @require_http_methods(["GET", "HEAD"])
+@page_requires("store.read")
 def home(request: HttpRequest) -> HttpResponse:
     """GET /[?state=down|up|closed|unknown][&q=prefix][&page=N]: the fleet. Every store the
     caller can see (an owner's; staff and anonymous demo: all) with its state now, uptime
@@ -333,7 +334,7 @@ def home(request: HttpRequest) -> HttpResponse:
             )
         return _fleet_over_range(request, asked=asked, query=query, sort=sort)
     access: Access = request.access
-    as_of = default_as_of(owner_id=access.owner_id)
+    as_of = default_as_of(owner_id=access.owner_id, group_id=access.group_id)
     horizon = default_horizon()
     stores = stores_visible(access=access)
     ranked = stores.count() <= FLEET_RANK_LIMIT

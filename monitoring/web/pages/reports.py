@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from monitoring.kernel import humanize
-from monitoring.stores.access import reports_visible
+from monitoring.kernel.errors import InputError
+from monitoring.stores.access import report_store_ids, reports_visible
 from monitoring.web.links import report_download_path, store_page_url
 from monitoring.models import Report
 from monitoring.web.middleware import api_error
@@ -19,11 +20,12 @@ from monitoring.reports import report_create
 from monitoring.throttle.limits import RateLimited, rate_limit_hit
 
 from monitoring.web.pages.display import REPORT_PREVIEW_ROWS, UTC, utc_text
-from monitoring.web.pages.common import not_found_page, render
+from monitoring.web.pages.common import bad_request_page, not_found_page, page_requires, render
 from monitoring.web.pages.fleet import page_number_of
 
 
 @require_http_methods(["GET", "HEAD"])
+@page_requires("report.read")
 def report_page(request: HttpRequest, report_id) -> HttpResponse:
     """GET /reports/<uuid>/: state, timings, and the signed CSV link once COMPLETE;
     refreshes itself every 2 s while PENDING or RUNNING."""
@@ -65,6 +67,7 @@ def report_page(request: HttpRequest, report_id) -> HttpResponse:
 
 
 @require_http_methods(["POST"])
+@page_requires("report.trigger")
 def report_generate(request: HttpRequest) -> HttpResponse:
     """POST /reports/generate/ (the home page's button, with Django's CSRF token): a new
     report of every store the caller can see, as of their latest poll; then its page.
@@ -73,7 +76,12 @@ def report_generate(request: HttpRequest) -> HttpResponse:
         rate_limit_hit(scope="reports", caller=request.caller)
     except RateLimited as error:
         return _rate_limited(request, error)
-    report = report_create(owner_id=request.access.owner_id)
+    access = request.access
+    try:
+        store_ids = report_store_ids(access=access, store_ids=None)
+    except InputError as error:
+        return bad_request_page(request, error.reason)
+    report = report_create(owner_id=access.owner_id, store_ids=store_ids)
     return HttpResponseRedirect(reverse("report-page", kwargs={"report_id": report.id}))
 
 
@@ -92,6 +100,7 @@ REPORT_LIST_SIZE = 50
 
 
 @require_http_methods(["GET", "HEAD"])
+@page_requires("report.read")
 def report_list(request: HttpRequest) -> HttpResponse:
     """GET /reports/[?page=N]: the caller's reports, newest first, with their state, age
     and download link once COMPLETE."""

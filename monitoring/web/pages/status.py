@@ -49,7 +49,7 @@ from monitoring.web.pages.display import (
     window_figures,
     zone_info,
 )
-from monitoring.web.pages.common import as_of_param, bad_request_page, not_found_page, render
+from monitoring.web.pages.common import as_of_param, bad_request_page, not_found_page, page_requires, render
 from monitoring.web.pages.ranges import RangeAsked, range_asked, range_bounds
 
 
@@ -102,7 +102,7 @@ def status_page_context(
     (default: the latest poll among the stores `access` can see, docs/rules.md §5, §8),
     the strip of its last 90 days and the figures of the range `asked` for (or the
     reason it was refused, `asked_error`)."""
-    as_of = as_of or default_as_of(owner_id=access.owner_id)
+    as_of = as_of or default_as_of(owner_id=access.owner_id, group_id=access.group_id)
     start = as_of - WEEK
     zone = zone_info(store)
     computed = store_report_compute(store=store, as_of=as_of)
@@ -180,6 +180,7 @@ def status_page_context(
 
 
 @require_http_methods(["GET", "HEAD"])
+@page_requires("store.read")
 def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
     """GET /stores/<store_id>/[?as_of=ISO8601][&from=…&to=…] (or /stores/by-id/?id=<store_id>,
     see links.store_page_url): uptime, the last 90 days, a range's figures, last week's

@@ -1,0 +1,62 @@
+"""Groups of an organization's stores, members and their roles, and the audit log
+(read only: it is append-only)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from monitoring.audit.models import AuditEntry
+from monitoring.organizations.models import Group, Member
+
+from monitoring.admin.audited import AuditedAdmin
+from monitoring.admin.common import NulSafeAdmin
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdmin, NulSafeAdmin):
+    list_display = ("name", "organization", "created_at")
+    list_select_related = ("organization",)
+    list_filter = ("organization",)
+    search_fields = ("name", "organization__name")
+    autocomplete_fields = ("organization", "stores")
+    readonly_fields = ("created_at",)
+
+    def audit_snapshot(self, obj: Group) -> dict:
+        stores = sorted(obj.stores.values_list("store_id", flat=True)) if obj.pk else []
+        return {"name": obj.name, "organization": obj.organization_id, "stores": stores}
+
+    def save_model(self, request, obj, form, change):
+        # Recorded once its stores (a many-to-many, saved after the group) are saved: save_related.
+        request._audit_group_before = self._stored(obj) if change else None
+        super(AuditedAdmin, self).save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self.audit_saved(request, form.instance, before=getattr(request, "_audit_group_before", None), change=change)
+
+
+@admin.register(Member)
+class MemberAdmin(AuditedAdmin, NulSafeAdmin):
+    list_display = ("user", "organization", "group", "role", "created_at")
+    list_select_related = ("user", "organization", "group")
+    list_filter = ("role", "organization")
+    search_fields = ("user__username", "organization__name", "group__name")
+    autocomplete_fields = ("user", "organization", "group")
+    readonly_fields = ("created_at",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(NulSafeAdmin):
+    list_display = ("at", "actor", "action", "object_type", "object_id", "organization_id")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor", "object_id")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

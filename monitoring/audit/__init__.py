@@ -1,0 +1,6 @@
+"""The audit log (docs/rules.md §12): one append-only row per change, written in the
+transaction of the change (`audit_record`), read through `audit_entries_visible`."""
+
+from monitoring.audit.services import audit_record, audit_entries_visible, snapshot
+
+__all__ = ["audit_entries_visible", "audit_record", "snapshot"]

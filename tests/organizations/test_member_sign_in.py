@@ -1,0 +1,103 @@
+"""A member signs in with username and password and sees exactly what their role
+reaches; a wrong password, a removed role or a changed password signs nobody in."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client, override_settings
+
+from monitoring.organizations.models import Member
+
+from tests.graphql_client import graphql
+from tests.organizations.world import LAYOUT, build_world
+
+pytestmark = [pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True)
+def _settings():
+    with override_settings(API_ANONYMOUS_ACCESS=False):
+        yield
+
+
+def _sign_in(client: Client, username: str, password: str):
+    page = client.get("/sign-in/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    return client.post(
+        "/sign-in/", {"csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/"}
+    )
+
+
+def test_a_group_viewer_signs_in_and_reads_only_its_group():
+    build_world()
+    user = User.objects.get(username="north-viewer-group")
+    user.set_password("a long member password")
+    user.save()
+    browser = Client(enforce_csrf_checks=True)
+    assert _sign_in(browser, "north-viewer-group", "wrong password").status_code == 401
+    assert _sign_in(browser, "north-viewer-group", "a long member password").status_code == 302
+    home = browser.get("/", headers={"Accept": "text/html"}).content.decode()
+    assert "north-viewer-group" in home
+    for store_id in LAYOUT["north"][2]:
+        assert browser.get(f"/stores/{store_id}/", headers={"Accept": "text/html"}).status_code == 200
+    for store_id in ("n2", "s1", "s2"):
+        assert browser.get(f"/stores/{store_id}/", headers={"Accept": "text/html"}).status_code == 404
+    csrf = browser.cookies["csrftoken"].value
+    stores = graphql(browser, "{ stores { results { id } } }", headers={"X-CSRFToken": csrf})
+    assert [row["id"] for row in stores["data"]["stores"]["results"]] == LAYOUT["north"][2]
+    refused = graphql(
+        browser,
+        'mutation { setSpecialHours(storeId: "n1", date: "2023-01-26", shifts: []) { userErrors { code } } }',
+        headers={"X-CSRFToken": csrf},
+    )
+    assert refused["data"]["setSpecialHours"]["userErrors"] == [{"code": "FORBIDDEN"}]
+    # A new password signs the old session out.
+    user.set_password("another long password")
+    user.save()
+    assert browser.get("/", headers={"Accept": "text/html"}).status_code == 302
+
+
+def test_a_removed_role_signs_the_member_out():
+    build_world()
+    user = User.objects.get(username="south-admin-org")
+    user.set_password("a long member password")
+    user.save()
+    browser = Client()
+    assert _sign_in(browser, "south-admin-org", "a long member password").status_code == 302
+    assert browser.get("/organization/audit/", headers={"Accept": "text/html"}).status_code == 200
+    Member.objects.filter(user=user).delete()
+    assert browser.get("/organization/audit/", headers={"Accept": "text/html"}).status_code == 302
+
+
+def test_a_person_without_a_role_cannot_sign_in():
+    User.objects.create_user("nobody", password="a long member password")
+    response = _sign_in(Client(), "nobody", "a long member password")
+    assert response.status_code == 401 and "no role in any organization" in response.content.decode()
+
+
+def test_an_invited_member_sets_a_password_once_through_the_link_and_signs_in(client):
+    world = build_world()
+    admin = next(c for c in world["callers"] if c.organization == "north" and c.role == "ADMIN" and c.group is None and len(c.scopes) > 1)
+    answer = graphql(
+        client, 'mutation { setMember(username: "zoe", role: VIEWER, group: "east") { inviteLink member { username } } }',
+        token=admin.token,
+    )
+    link = answer["data"]["setMember"]["inviteLink"]
+    assert link.startswith("/set-password/")
+    assert not _audit_mentions(link)
+    browser = Client()
+    assert browser.get(link).status_code == 200
+    response = browser.post(link, {"new_password1": "a long new password", "new_password2": "a long new password"})
+    assert response.status_code == 302
+    assert browser.get(link).status_code == 400  # once only
+    assert _sign_in(Client(), "zoe", "a long new password").status_code == 302
+    again = graphql(client, 'mutation { setMember(username: "zoe", role: VIEWER, group: "east") { inviteLink } }', token=admin.token)
+    assert again["data"]["setMember"]["inviteLink"] is None
+    assert Client().get("/set-password/MQ/not-a-token/").status_code == 400
+
+
+def _audit_mentions(text: str) -> bool:
+    from monitoring.audit.models import AuditEntry
+
+    return any(text in str(entry.after) + str(entry.before) for entry in AuditEntry.objects.all())
