@@ -15,10 +15,20 @@ from graphql_schema.history.revenue import LazyLostRevenue
 from graphql_schema.stores.uptime import default_as_of_of
 from monitoring import history
 from monitoring.kernel.periods import default_horizon
+from monitoring.alerts.incidents import open_incidents_of
+from monitoring.alerts.models import Incident
 from monitoring.models import StatusPoll, Store
 from monitoring.stores.now import LOOK_BACK, StoreAt, stores_at
 
 LOOK_BACK_TEXT = f"{LOOK_BACK.days} days"
+
+
+def _now_of(info: strawberry.Info, store: Store) -> datetime:
+    request = info.context.request
+    access = request_access(info)
+    return getattr(store, "as_of_default", None) or default_as_of_of(
+        request, owner_id=access.owner_id, group_id=access.group_id
+    )
 
 
 def store_at(info: strawberry.Info, store: Store) -> tuple[StoreAt, LazyLostRevenue, int]:
@@ -26,10 +36,7 @@ def store_at(info: strawberry.Info, store: Store) -> tuple[StoreAt, LazyLostReve
     computed with the rest of its page the first time a store of the
     page asks (the page's other stores then find theirs)."""
     request = info.context.request
-    access = request_access(info)
-    as_of = getattr(store, "as_of_default", None) or default_as_of_of(
-        request, owner_id=access.owner_id, group_id=access.group_id
-    )
+    as_of = _now_of(info, store)
     memo = request.__dict__.setdefault("_stores_at", {}).setdefault(as_of, {})
     if store.pk not in memo:
         page = [s for s in getattr(store, "page_of", None) or [store] if s.pk not in memo]
@@ -39,9 +46,34 @@ def store_at(info: strawberry.Info, store: Store) -> tuple[StoreAt, LazyLostReve
         with_incident = [(s, at) for s, at in zip(page, found) if at.open_incident is not None]
         revenue = _open_incidents_revenue(with_incident, as_of=as_of)
         position = {s.pk: index for index, (s, _) in enumerate(with_incident)}
+        records = _OpenRecords([s.pk for s, _ in with_incident])
+        page_records = request.__dict__.setdefault("_open_records", {}).setdefault(as_of, {})
         for s, at in zip(page, found):
             memo[s.pk] = (at, revenue, position.get(s.pk, 0))
+            page_records[s.pk] = records
     return memo[store.pk]
+
+
+def open_incident_record(info: strawberry.Info, store: Store) -> Incident | None:
+    """The OPEN incident record (docs/rules.md §13) of a store that `store_at` found down
+    now: read for all such stores of the page in one query."""
+    at, _, _ = store_at(info, store)
+    if at.open_incident is None:
+        return None
+    return info.context.request._open_records[_now_of(info, store)][store.pk].of(store.pk)
+
+
+class _OpenRecords:
+    """The OPEN incident records of a page's stores down now: one query, when first read."""
+
+    def __init__(self, store_pks: list[int]) -> None:
+        self._store_pks = store_pks
+        self._found: dict[int, Incident] | None = None
+
+    def of(self, store_pk: int) -> Incident | None:
+        if self._found is None:
+            self._found = open_incidents_of(store_pks=self._store_pks) if self._store_pks else {}
+        return self._found.get(store_pk)
 
 
 def _open_incidents_revenue(with_incident, *, as_of: datetime) -> LazyLostRevenue:

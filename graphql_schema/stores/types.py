@@ -8,7 +8,6 @@ from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from graphql_schema.alerts.incidents import IncidentType, incident_records_of_outages
-from monitoring.alerts.incidents import open_incidents_of
 from monitoring.alerts.models import Incident
 from graphql_schema.common.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.common.errors import UserError, request_access
@@ -16,7 +15,7 @@ from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import ObjectField, priced
 from graphql_schema.common.pagination import Page, offset_paginated
 from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, polls_page
-from graphql_schema.stores.now import LOOK_BACK_TEXT, last_poll_of, store_at
+from graphql_schema.stores.now import LOOK_BACK_TEXT, last_poll_of, open_incident_record, store_at
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
 from graphql_schema.common.units import minutes
 from graphql_schema.history import types as history_types
@@ -330,8 +329,7 @@ class StoreType:
         incident = at.open_incident
         if incident is None:
             return None
-        # Only stores down now ask: a page reads the records of those few, not of all.
-        record = open_incidents_of(store_pks=[root.pk]).get(root.pk)
+        record = open_incident_record(info, root)
         return OutageIncident(
             start=incident.start, end=incident.end, minutes_lost=minutes(incident.business_seconds_lost),
             _revenue=revenue, _revenue_index=position, _record=record,
