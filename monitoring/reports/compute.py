@@ -17,7 +17,13 @@ from monitoring.kernel.periods import default_horizon
 from monitoring.models import Store
 from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows
 from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
-from monitoring.stores.selectors import default_as_of, store_pks_in_code_point_order, stores_in_scope
+from monitoring.stores.selectors import (
+    default_as_of,
+    store_pks_in_code_point_order,
+    stores_in_scope,
+    weekly_hours_kept_for,
+    weekly_hours_warm,
+)
 from monitoring.stores.summaries import range_totals
 
 # docs/rules.md §5, exactly (the compatible REST `update_last_week` was a typo).
@@ -204,7 +210,8 @@ def chunked_rows(
                                         horizon=horizon))
 
     batches = store_pks_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
-    yield from computed_in_order(batches, compute, parallel=parallel)
+    prepare = weekly_hours_warm if weekly_hours_kept_for(store_count=chunk_size) else None
+    yield from computed_in_order(batches, compute, parallel=parallel, prepare=prepare)
 
 
 def report_csv_write(

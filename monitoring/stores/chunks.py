@@ -25,11 +25,15 @@ def balanced_chunk_size(*, total: int, size: int, parallel: int) -> int:
     return max(1, math.ceil(total / chunks))
 
 
-def computed_in_order(batches: Iterable[T], compute: Callable[[T], list], *, parallel: int) -> Iterator[list]:
+def computed_in_order(
+    batches: Iterable[T], compute: Callable[[T], list], *, parallel: int, prepare: Callable[[], None] | None = None
+) -> Iterator[list]:
     """compute(batch) of each batch, in order, `parallel` at a time in threads (each with
     its own database connection, closed when its batch is done): at most `parallel`
-    results are held. Inside a transaction the batches are computed here, in turn: other
-    connections would not see its writes."""
+    results are held. `prepare`, when given, runs in a thread of its own from the start
+    (what every batch will need, read while the first batches read their own). Inside a
+    transaction the batches are computed here, in turn: other connections would not see
+    its writes."""
     if parallel <= 1 or connection.in_atomic_block:
         for batch in batches:
             yield compute(batch)
@@ -41,7 +45,15 @@ def computed_in_order(batches: Iterable[T], compute: Callable[[T], list], *, par
         finally:
             connection.close()
 
-    with ThreadPoolExecutor(parallel, thread_name_prefix="chunk") as pool:
+    def prepared() -> None:
+        try:
+            prepare()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(parallel + (prepare is not None), thread_name_prefix="chunk") as pool:
+        if prepare is not None:
+            pool.submit(prepared)  # its failure is the batches' too: they read it again themselves
         window: deque = deque()
         for batch in batches:
             window.append(pool.submit(in_thread, batch))

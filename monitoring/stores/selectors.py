@@ -194,7 +194,7 @@ def store_schedules(
     hours of the dates that can matter to the UTC range [start, end] (every date when
     no range is given)."""
     pks = [pk for pk, _, _ in stores]
-    shifts_by_store = _weekly_shifts_kept() if len(pks) >= _KEPT_HOURS_MIN_STORES else None
+    shifts_by_store = _weekly_shifts_kept() if weekly_hours_kept_for(store_count=len(pks)) else None
     if shifts_by_store is None:
         shifts_by_store = _weekly_shifts(pks)
     specials = _special_shifts(pks=pks, start=start, end=end)
@@ -214,6 +214,16 @@ def store_schedules(
 _KEPT_HOURS_MIN_STORES = 1000
 _kept_hours: dict[str, object] = {"version": None, "shifts": None}
 _kept_hours_lock = threading.Lock()
+
+
+def weekly_hours_kept_for(*, store_count: int) -> bool:
+    """Whether a read of this many stores takes the weekly hours kept in the process."""
+    return store_count >= _KEPT_HOURS_MIN_STORES
+
+
+def weekly_hours_warm() -> None:
+    """Reads the fleet's weekly hours into this process's keeping, if they are not there."""
+    _weekly_shifts_kept()
 
 
 def _weekly_shifts(pks: list[int] | None) -> dict[int, tuple[Shift, ...]]:

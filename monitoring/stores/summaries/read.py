@@ -219,8 +219,9 @@ def range_totals(
         w_end = np.concatenate((g_end, t_end))
         w_as_of = np.concatenate((g_as_of, t_end))
         bands = _bands(w_start - H, w_as_of)
-        schedules = store_schedules(stores=stores, start=bands[0][0], end=bands[-1][1])
+        # Polls first: PostgreSQL's work, which another report thread's hours read overlaps.
         polls = polls_in_bands(stores=stores, bands=bands)
+        schedules = store_schedules(stores=stores, start=bands[0][0], end=bands[-1][1])
         both = window_figures(
             schedules=schedules, polls=polls, window_store=w_store, window_start_us=w_start, window_end_us=w_end,
             window_as_of_us=w_as_of, horizon=horizon,
