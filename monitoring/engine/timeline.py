@@ -14,6 +14,22 @@ from monitoring.engine.schedules import business_axis, shift_table
 from monitoring.engine.uptime import as_i64_us, normalised_polls
 
 
+
+def _piece_states(left, bs, be, lo, hi, ea) -> np.ndarray:
+    """The state code of each piece starting at `left` (0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED):
+    inside business intervals [bs, be) UNKNOWN unless a poll's reach [lo, hi) covers it
+    (active: UP, else DOWN); outside them CLOSED."""
+    code = np.full(len(left), 3, np.int8)
+    if len(bs):
+        jb = np.searchsorted(bs, left, side="right") - 1
+        code[(jb >= 0) & (left < be[np.maximum(jb, 0)])] = 2
+    if len(lo):
+        jo = np.searchsorted(lo, left, side="right") - 1
+        jj = np.maximum(jo, 0)
+        owned = (jo >= 0) & (left < hi[jj]) & (code == 2)
+        code[owned] = np.where(ea[jj[owned]], 0, 1)
+    return code
+
 def _timeline_us(schedule: StoreSchedule, timestamps_us, is_active, start: datetime, end: datetime, horizon):
     """Pieces of [start, end): (bounds µs array, state codes) with codes 0 UP, 1 DOWN, 2 UNKNOWN, 3 CLOSED."""
     s0, s1 = to_us(start), to_us(end)
@@ -46,15 +62,7 @@ def _timeline_us(schedule: StoreSchedule, timestamps_us, is_active, start: datet
     lo, hi, ea = lo[ko], hi[ko], ea[ko]
     bounds = np.unique(np.concatenate(([S, E], bs, be, lo, hi)))
     left = bounds[:-1]
-    code = np.full(len(left), 3, np.int8)
-    if len(bs):
-        jb = np.searchsorted(bs, left, side="right") - 1
-        code[(jb >= 0) & (left < be[np.maximum(jb, 0)])] = 2
-    if len(lo):
-        jo = np.searchsorted(lo, left, side="right") - 1
-        jj = np.maximum(jo, 0)
-        owned = (jo >= 0) & (left < hi[jj]) & (code == 2)
-        code[owned] = np.where(ea[jj[owned]], 0, 1)
+    code = _piece_states(left, bs, be, lo, hi, ea)
     if len(code):  # merge adjacent equal states
         change = np.ones(len(code), bool)
         change[1:] = code[1:] != code[:-1]
@@ -209,15 +217,7 @@ def stores_now(
     bs, be = bs[kb], be[kb]
     bounds = np.unique(np.concatenate((S, E, bs, be, lo, hi)))
     left = bounds[:-1]
-    code = np.full(len(left), 3, np.int8)
-    if len(bs):
-        jb = np.searchsorted(bs, left, side="right") - 1
-        code[(jb >= 0) & (left < be[np.maximum(jb, 0)])] = 2
-    if len(lo):
-        jo = np.searchsorted(lo, left, side="right") - 1
-        jj = np.maximum(jo, 0)
-        owned = (jo >= 0) & (left < hi[jj]) & (code == 2)
-        code[owned] = np.where(ea[jj[owned]], 0, 1)
+    code = _piece_states(left, bs, be, lo, hi, ea)
     first = np.searchsorted(bounds, S)  # each store's first piece
     last = np.searchsorted(bounds, E) - 1  # and its last, ending at E
     k = np.arange(len(code))
