@@ -17,21 +17,14 @@ had gone quiet), and checks every answer against a plain max() over the owner's 
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from datetime import timedelta
 
-from harness import ROOT, database_url, fresh_database, generated, load_and_settle, machine
+from harness import ROOT, database_url, fresh_database, generated, latency_summary, load_and_settle, machine
 
 DB_NAME = "bench_as_of"
 OWNERS = (("owner-10", 10), ("owner-10000", 10_000), ("quiet-10", 10))
-
-
-def summary(samples_ms: list[float]) -> str:
-    ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):7.2f} ms   p95 {p95:7.2f} ms"
 
 
 def assign_owners(cursor, *, seed: float = 0.42) -> None:
@@ -104,7 +97,7 @@ def main() -> None:
             answer = function()
             samples.append((time.perf_counter() - started) * 1000)
         assert answer == expected, (label, answer, expected)
-        print(f"{label:<56} {summary(samples)}   -> {answer:%Y-%m-%d %H:%M:%S.%f} UTC")
+        print(f"{label:<56} {latency_summary(samples, digits=2)}   -> {answer:%Y-%m-%d %H:%M:%S.%f} UTC")
 
     def plain_max(owner_id: int | None):
         with connection.cursor() as cursor:

@@ -14,11 +14,10 @@ Goal: p95 <= 60 ms.
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
-from harness import ROOT, database_url, fresh_database, generated, machine, manage
+from harness import ROOT, database_url, fresh_database, generated, latency_summary, machine, manage
 
 DB_NAME = "bench_fleet_api"
 
@@ -31,12 +30,6 @@ FLEET_PAGE = """query($after: String, $state: SegmentState) {
       lastPoll { timestampUtc state }
       openIncident { start end minutesLost } } }
     pageInfo { hasNextPage endCursor } } }"""
-
-
-def percentiles(samples_ms: list[float]) -> str:
-    ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"p50 {statistics.median(ordered):6.1f} ms   p95 {p95:6.1f} ms   max {ordered[-1]:6.1f} ms"
 
 
 def main() -> None:
@@ -107,11 +100,11 @@ def main() -> None:
     for label, variables in kinds.items():
         times = [ask(v)[0] for v in variables]
         everything += times
-        print(f"{label:40s} {percentiles(times)}   ({len(times)} requests)")
-    print(f"{'all of them':40s} {percentiles(everything)}   ({len(everything)} requests; goal p95 <= 60 ms)")
+        print(f"{label:40s} {latency_summary(times)}   ({len(times)} requests)")
+    print(f"{'all of them':40s} {latency_summary(everything)}   ({len(everything)} requests; goal p95 <= 60 ms)")
     # The web process's own CPU per request (the database's is not in it): the part of the
     # latency that other processes on the machine cannot lengthen.
-    print(f"{'  CPU of this process per request':40s} {percentiles(cpu)}")
+    print(f"{'  CPU of this process per request':40s} {latency_summary(cpu)}")
     print(f"  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.profile:
         import cProfile

@@ -9,6 +9,7 @@ it when done, `rm -rf bench/out` by hand."""
 
 import atexit
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -164,3 +165,12 @@ def stop_workers(supervisor: subprocess.Popen) -> None:
     from monitoring.tools.processes import stop_supervisor
 
     stop_supervisor(supervisor)
+
+
+def latency_summary(samples_ms: list[float], *, digits: int = 1) -> str:
+    """Median, p95 (nearest rank) and max of request times in milliseconds."""
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    width = 5 + digits
+    return (f"median {statistics.median(ordered):{width}.{digits}f} ms   p95 {p95:{width}.{digits}f} ms"
+            f"   max {ordered[-1]:{width}.{digits}f} ms")

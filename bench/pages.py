@@ -22,23 +22,16 @@ and prints the cold first call, median and p95 of each. Goals: timeline+incident
 import argparse
 import os
 import random
-import statistics
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from harness import ROOT, database_url, fresh_database, generated, machine, manage, start_workers, stop_workers
+from harness import ROOT, database_url, fresh_database, generated, latency_summary, machine, manage, start_workers, stop_workers
 
 DB_NAME = "bench_pages"
 WEEK = timedelta(days=7)
 DAY = timedelta(days=1)
-
-
-def summary(samples_ms: list[float]) -> str:
-    ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):6.1f} ms   p95 {p95:6.1f} ms   max {ordered[-1]:6.1f} ms"
 
 
 def main() -> None:
@@ -107,15 +100,15 @@ def main() -> None:
         page(picked[0])
     size = len(client.get(f"/stores/{picked[0].store_id}/").content)
 
-    print(f"timeline + incidents, one store, a week   cold {cold_services:6.1f} ms   {summary(service_times)}")
+    print(f"timeline + incidents, one store, a week   cold {cold_services:6.1f} ms   {latency_summary(service_times)}")
     print("    (goal <= 20 ms)")
-    print(f"status page /stores/<id>/ (server time)   cold {cold_page:6.1f} ms   {summary(page_times)}")
+    print(f"status page /stores/<id>/ (server time)   cold {cold_page:6.1f} ms   {latency_summary(page_times)}")
     print("    (goal <= 100 ms; 'cold' is this process's first request: URLconf, GraphQL schema, templates)")
     print(f"status page: {len(queries)} SQL queries, {size / 1024:.0f} KiB of HTML; {len(picked)} stores sampled")
     print("    (the page includes its strip of 90 local days and the range picker's default week)")
     month = {"from": (as_of - 30 * DAY).isoformat(), "to": as_of.isoformat()}
     range_times = [page(store, month) for store in picked]
-    print(f"status page ?from=&to= (30 days)          {summary(range_times)}")
+    print(f"status page ?from=&to= (30 days)          {latency_summary(range_times)}")
 
     def fleet(query: dict) -> float:
         started = time.perf_counter()
@@ -133,18 +126,18 @@ def main() -> None:
         return fleet(query)
 
     computed = [fleet_computed({}) for _ in range(max(3, args.fleet_samples // 4))]
-    print(f"{'fleet page /, ranking computed':40s}  {summary(computed)}   ({len(computed)} requests)")
+    print(f"{'fleet page /, ranking computed':40s}  {latency_summary(computed)}   ({len(computed)} requests)")
     for label, query in (("fleet page / (ranking kept)", {}), ("fleet page /?state=down (kept)", {"state": "down"}),
                          ("fleet page /?page=100 (kept)", {"page": 100})):
         fleet_times = [fleet(query) for _ in range(args.fleet_samples)]
-        print(f"{label:40s}  {summary(fleet_times)}")
+        print(f"{label:40s}  {latency_summary(fleet_times)}")
     # The fleet over a range (?from=&to=): every store's figures over the range computed
     # in the request, a chunk of stores at a time (monitoring.fleet.ranges); nothing kept.
     range_samples = max(2, args.fleet_samples // 8)
     for days in (7, 30):
         asked = {"from": (as_of - days * DAY).isoformat(), "to": as_of.isoformat()}
         range_times = [fleet(asked) for _ in range(range_samples)]
-        print(f"{f'fleet page /?from=&to= ({days} days)':40s}  {summary(range_times)}   ({range_samples} requests)")
+        print(f"{f'fleet page /?from=&to= ({days} days)':40s}  {latency_summary(range_times)}   ({range_samples} requests)")
     # Data arriving: a poll for one store before each request. The page shows the ranking
     # kept (at most FLEET_SUMMARY_MAX_AGE_SECONDS old) while a `qcluster` worker computes the new one.
     from datetime import timedelta as _td
@@ -162,7 +155,7 @@ def main() -> None:
         time.sleep(0.5)  # a request every half second, as a busy dashboard would
     stop_workers(worker)
     refreshed = FleetRanking.objects.get(scope="all")
-    print(f"{'fleet page /, each after a new poll':40s}  {summary(after_write)}")
+    print(f"{'fleet page /, each after a new poll':40s}  {latency_summary(after_write)}")
     print(f"    (the kept ranking shown while the worker refreshes it; the last refresh was for as_of"
           f" {refreshed.as_of:%H:%M:%S}, the newest poll {moment:%H:%M:%S})")
     queries.clear()
