@@ -77,6 +77,20 @@ def _holds_nul(request) -> bool:
     return any("\x00" in key or any("\x00" in value for value in items) for key, items in request.GET.lists())
 
 
+class ReadOnlyAdmin:
+    """A ModelAdmin mix-in for what is only ever read here (polls, the audit log): no add,
+    change or delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class NulSafeAdmin(admin.ModelAdmin):
     """PostgreSQL text holds no NUL, and a NUL in a query makes it raise: a change
     list asked for with one (search, filters) is a 400, the search of the

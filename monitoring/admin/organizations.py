@@ -9,7 +9,7 @@ from monitoring.audit.models import AuditEntry
 from monitoring.organizations.models import Group, Member
 
 from monitoring.admin.audited import AuditedAdmin
-from monitoring.admin.common import NulSafeAdmin
+from monitoring.admin.common import NulSafeAdmin, ReadOnlyAdmin
 
 
 @admin.register(Group)
@@ -46,17 +46,8 @@ class MemberAdmin(AuditedAdmin, NulSafeAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(NulSafeAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin, NulSafeAdmin):
     list_display = ("at", "actor", "action", "object_type", "object_id", "organization_id")
     list_filter = ("action", "object_type")
     search_fields = ("actor", "object_id")
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

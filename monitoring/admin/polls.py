@@ -10,7 +10,7 @@ from monitoring.kernel.copy_format import PG_EPOCH
 from monitoring.models import StatusPollRow
 from monitoring.stores.selectors import earliest_poll_timestamp, latest_poll_timestamp
 
-from monitoring.admin.common import EstimatedCountPaginator, NulSafeAdmin, UTC, titled
+from monitoring.admin.common import EstimatedCountPaginator, NulSafeAdmin, ReadOnlyAdmin, UTC, titled
 
 
 # --------------------------------------------------------------------------- polls
@@ -66,7 +66,7 @@ class PollDayFilter(admin.SimpleListFilter):
 
 
 @admin.register(StatusPollRow)
-class StatusPollAdmin(NulSafeAdmin):
+class StatusPollAdmin(ReadOnlyAdmin, NulSafeAdmin):
     """Read-only: polls come from the loader, and the report must reflect them as loaded."""
 
     list_display = ("timestamp_utc", "store", "status")
@@ -96,12 +96,3 @@ class StatusPollAdmin(NulSafeAdmin):
             return self.get_queryset(request).get(store_id=int(store_pk), timestamp_utc=moment)
         except (ValueError, OverflowError, StatusPollRow.DoesNotExist):
             return None
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
