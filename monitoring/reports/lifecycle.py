@@ -45,9 +45,9 @@ def report_create(
 ) -> Report:
     """A new PENDING report, queued for the worker once this transaction commits. An
     owner's report covers only their stores; one asked by a role on a group (`group_id`:
-    its stores named in `store_ids`) is by default as of the group's latest poll. With `range_start` it is a range report
-    (docs/rules.md §11) over [range_start, as_of), `as_of` being its `to` (None: the
-    caller's latest poll when it runs)."""
+    its stores named in `store_ids`) is by default as of the group's latest poll. With
+    `range_start` it is a range report (docs/rules.md §11) over [range_start, as_of),
+    `as_of` being its `to` (None: the caller's latest poll when it runs)."""
     if range_start is not None:
         # Checked now against today's default `to`; checked again when it runs.
         history.range_resolve(start=range_start, end=as_of, owner_id=owner_id, group_id=group_id)
