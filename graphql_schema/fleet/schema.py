@@ -76,7 +76,7 @@ class Query:
                 argument="fleet",
             )
         listing = fleet_listing(
-            access=access, as_of=default_as_of(owner_id=access.owner_id), prefix=prefix,
+            access=access, as_of=default_as_of(owner_id=access.owner_id, group_id=access.group_id), prefix=prefix,
             state=state.value if state is not None else None, silent=silent,
         )
         columns = listing.columns

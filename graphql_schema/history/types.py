@@ -97,9 +97,10 @@ def uptime_between(
     root: Store, info: strawberry.Info, from_: RangeFrom, to: RangeTo, horizon_minutes: Horizon = None
 ) -> RangeUptime:
     horizon = horizon_from_minutes(horizon_minutes)
+    access = request_access(info)
     start, end, row = history.store_range_figures(
         store=root, start=as_of_argument(from_, name="from"), end=as_of_argument(to, name="to"), horizon=horizon,
-        owner_id=request_access(info).owner_id,
+        owner_id=access.owner_id, group_id=access.group_id,
     )
     revenue = LazyLostRevenue(
         lambda: history.lost_revenue_of_range(

@@ -86,6 +86,7 @@ class Mutation:
                 as_of=as_of_argument(as_of, name="asOf") if from_ is None else as_of_argument(to, name="to"),
                 horizon_minutes=horizon_minutes,
                 owner_id=access.owner_id,
+                group_id=access.group_id,
                 range_start=as_of_argument(from_, name="from"),
             )
         except (*REFUSALS, HistoryInputError) as error:

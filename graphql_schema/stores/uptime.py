@@ -155,10 +155,13 @@ def store_uptime(info: strawberry.Info, store, *, as_of: datetime | None, horizo
         if store not in page:
             page.append(store)
         if len(page) == 1:  # the store is at hand: no query to find it again
-            computed = store_report_compute(store=store, as_of=as_of, horizon=horizon, owner_id=owner_id)
+            computed = store_report_compute(
+                store=store, as_of=as_of, horizon=horizon, owner_id=owner_id, group_id=access.group_id
+            )
         else:
             computed = report_compute(
-                as_of=as_of, store_ids=[s.store_id for s in page], horizon=horizon, owner_id=owner_id
+                as_of=as_of, store_ids=[s.store_id for s in page], horizon=horizon, owner_id=owner_id,
+                group_id=access.group_id,
             )
         by_id = {row["store_id"]: row for row in computed.rows}
         members = [member for member in page if member.store_id in by_id]

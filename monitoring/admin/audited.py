@@ -19,7 +19,11 @@ def admin_actor(request) -> str:
 
 class AuditedAdmin:
     """A ModelAdmin mixin. `audit_snapshot` is what the log keeps of an object (its
-    fields, secrets left out); `audit_type` how it is named there."""
+    fields, secrets left out); `audit_type` how it is named there. With
+    `audit_after_related`, the row is written once the many-to-many fields and inlines
+    are saved too (save_related), so that it holds them."""
+
+    audit_after_related = False
 
     def audit_type(self) -> str:
         return self.model._meta.model_name
@@ -45,7 +49,15 @@ class AuditedAdmin:
         with transaction.atomic():
             before = self._stored(obj) if change else None
             super().save_model(request, obj, form, change)
-            self.audit_saved(request, obj, before=before, change=change)
+            if self.audit_after_related:  # the admin's changeform_view is one transaction
+                request._audit_before = before
+            else:
+                self.audit_saved(request, obj, before=before, change=change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if self.audit_after_related:
+            self.audit_saved(request, form.instance, before=getattr(request, "_audit_before", None), change=change)
 
     def audit_saved(self, request, obj: models.Model, *, before: dict | None, change: bool) -> None:
         """The row of a save, unless nothing the log shows changed."""

@@ -20,19 +20,11 @@ class GroupAdmin(AuditedAdmin, NulSafeAdmin):
     search_fields = ("name", "organization__name")
     autocomplete_fields = ("organization", "stores")
     readonly_fields = ("created_at",)
+    audit_after_related = True  # its stores, a many-to-many
 
     def audit_snapshot(self, obj: Group) -> dict:
         stores = sorted(obj.stores.values_list("store_id", flat=True)) if obj.pk else []
         return {"name": obj.name, "organization": obj.organization_id, "stores": stores}
-
-    def save_model(self, request, obj, form, change):
-        # Recorded once its stores (a many-to-many, saved after the group) are saved: save_related.
-        request._audit_group_before = self._stored(obj) if change else None
-        super(AuditedAdmin, self).save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        self.audit_saved(request, form.instance, before=getattr(request, "_audit_group_before", None), change=change)
 
 
 @admin.register(Member)

@@ -53,6 +53,9 @@ class OwnerAdmin(AuditedAdmin, SecretLookupsRefused, NulSafeAdmin):
             .annotate(stores_count=count_of(Store, "owner"), tokens_count=count_of(ApiToken, "owner"))
         )
 
+    def audit_type(self) -> str:
+        return "organization"  # as the command's changes name it
+
     @admin.display(description="stores", ordering="stores_count")
     def stores_count(self, obj: Owner) -> int:
         return obj.stores_count

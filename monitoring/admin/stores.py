@@ -233,6 +233,7 @@ class StoreAdmin(AuditedAdmin, NulSafeAdmin):
     inlines = (BusinessHoursInline, StoreRevenueInline)
     form = StoreAdminForm
     readonly_fields = ("status_page_link",)
+    audit_after_related = True  # its inlines: weekly hours and revenue
     list_per_page = 100
     show_full_result_count = False
     actions = ("trigger_report",)
@@ -255,15 +256,6 @@ class StoreAdmin(AuditedAdmin, NulSafeAdmin):
                 for row in StoreRevenue.objects.filter(store_id=obj.pk).order_by("day_of_week", "hour")
             ] if obj.pk else [],
         }
-
-    def save_model(self, request, obj, form, change):
-        # The row is written once the inlines (hours, revenue) are saved too: save_related.
-        request._audit_store_before = self._stored(obj) if change else None
-        super(AuditedAdmin, self).save_model(request, obj, form, change)
-
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        self.audit_saved(request, form.instance, before=getattr(request, "_audit_store_before", None), change=change)
 
     def get_ordering(self, request):
         term = _search_term(request)

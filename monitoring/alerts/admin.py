@@ -2,16 +2,19 @@
 delivery log, read-only: deliveries are made by the evaluation, not by hand; escalation
 policies, and incidents (acknowledged and annotated by staff)."""
 
+from dataclasses import replace
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
-from monitoring.admin.audited import AuditedAdmin
+from monitoring.admin.audited import AuditedAdmin, admin_actor
 from monitoring.admin.owners import SecretLookupsRefused
-from monitoring.alerts.incidents import actor_of, incident_acknowledge
+from monitoring.alerts.incidents import actor_of, incident_acknowledge, incident_note_add, note_text
 from monitoring.alerts.models import Delivery, EscalationPolicy, Incident, IncidentEscalation, IncidentNote, Webhook
-from monitoring.alerts.policies import BOUNDS
+from monitoring.alerts.policies import BOUNDS, policy_values
+from monitoring.kernel.values import InvalidValue
 from monitoring.stores.access import EVERYTHING
 
 
@@ -75,10 +78,17 @@ class EscalationPolicyForm(forms.ModelForm):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
+class EscalationPolicyAdmin(AuditedAdmin, admin.ModelAdmin):
     """Set by staff here or by the owner through GraphQL (setEscalationPolicy)."""
 
     form = EscalationPolicyForm
+    audit_after_related = True  # its targets, a many-to-many
+
+    def audit_type(self) -> str:
+        return "escalation_policy"
+
+    def audit_snapshot(self, obj: EscalationPolicy) -> dict:
+        return policy_values(obj)
 
     list_display = ("owner", "escalate_after_minutes", "remind_every_minutes", "max_reminders", "quiet_before_close_minutes")
     fields = ("owner", "escalate_after_minutes", "remind_every_minutes", "max_reminders", "quiet_before_close_minutes", "targets")
@@ -101,11 +111,35 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
         return field
 
 
+class IncidentNoteForm(forms.ModelForm):
+    class Meta:
+        model = IncidentNote
+        fields = ("text",)
+
+    def clean_text(self):
+        try:
+            text = note_text(self.cleaned_data.get("text"), field="text")
+        except InvalidValue as error:
+            raise forms.ValidationError(error.reason) from None
+        if text is None:
+            raise forms.ValidationError("a note needs some text")
+        return text
+
+
 class IncidentNoteInline(admin.TabularInline):
+    """Notes are added, never edited or deleted (each addition is in the audit log)."""
+
     model = IncidentNote
+    form = IncidentNoteForm
     fields = ("created_at", "author", "text")
     readonly_fields = ("created_at", "author")
     extra = 0
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class IncidentEscalationInline(admin.TabularInline):
@@ -135,15 +169,27 @@ class IncidentAdmin(admin.ModelAdmin):
         return False
 
     def save_formset(self, request, form, formset, change):
-        notes = formset.save(commit=False)
-        for note in notes:
-            if isinstance(note, IncidentNote) and not note.author:
-                note.author = actor_of(caller=f"user:{request.user.pk}").name
-            note.save()
-        formset.save_m2m()
+        """New notes through the service that adds them through the API (its checks and
+        its audit row); nothing else is saved here (escalations are read-only)."""
+        actor = actor_of(caller=f"user:{request.user.pk}")
+        added = []
+        for note in formset.save(commit=False):
+            if isinstance(note, IncidentNote) and note.pk is None:
+                try:
+                    added.append(incident_note_add(
+                        access=_staff(request), incident_id=note.incident_id, actor=actor, text=note.text
+                    ))
+                except InvalidValue as error:
+                    self.message_user(request, f"note not added: {error.reason}", messages.ERROR)
+        formset.new_objects = added  # what the admin's own history message names
 
     @admin.action(description="Acknowledge the selected incidents")
     def acknowledge(self, request, queryset):
         actor = actor_of(caller=f"user:{request.user.pk}")
         for incident_id in queryset.values_list("pk", flat=True):
-            incident_acknowledge(access=EVERYTHING, incident_id=incident_id, actor=actor)
+            incident_acknowledge(access=_staff(request), incident_id=incident_id, actor=actor)
+
+
+def _staff(request):
+    """The admin's staff access, named in the audit log as the admin's user."""
+    return replace(EVERYTHING, actor=admin_actor(request))

@@ -122,10 +122,11 @@ def incident_acknowledge(
     with transaction.atomic():
         incident = _incident_for_write(access=access, incident_id=incident_id)
         if incident.acknowledged_at is None:
+            before = {"acknowledged_at": None, "acknowledged_by": incident.acknowledged_by}
             incident.acknowledged_at = now or timezone.now()
             incident.acknowledged_by = actor.name
             incident.save(update_fields=["acknowledged_at", "acknowledged_by"])
-            _audit(access=access, incident=incident, action="incident.acknowledge",
+            _audit(access=access, incident=incident, action="incident.acknowledge", before=before,
                    after={"acknowledged_at": incident.acknowledged_at, "acknowledged_by": actor.name})
         if text:
             _room_for_a_note(incident, field="note")
@@ -150,9 +151,9 @@ def _note_create(*, access: Access, incident: Incident, actor: Actor, text: str)
     return note
 
 
-def _audit(*, access: Access, incident: Incident, action: str, after: dict) -> None:
+def _audit(*, access: Access, incident: Incident, action: str, after: dict, before: dict | None = None) -> None:
     audit_record(
-        actor=access.actor, action=action, object_type="incident", object_id=incident.pk, before=None, after=after,
+        actor=access.actor, action=action, object_type="incident", object_id=incident.pk, before=before, after=after,
         organization_id=incident.store.owner_id,
     )
 

@@ -102,13 +102,13 @@ def escalation_policy_set(
     targets = None if target_ids is None else policy_targets(access=access, owner=owner, target_ids=target_ids)
     with transaction.atomic():
         policy, created = EscalationPolicy.objects.select_for_update().get_or_create(owner=owner)
-        before = None if created else _policy_values(policy)
+        before = None if created else policy_values(policy)
         for field, value in numbers.items():
             setattr(policy, field, value)
         policy.save()
         if targets is not None:
             policy.targets.set(targets)
-        after = _policy_values(policy)
+        after = policy_values(policy)
         if after != before:
             audit_record(
                 actor=access.actor, action="escalation_policy.set", object_type="escalation_policy",
@@ -117,7 +117,8 @@ def escalation_policy_set(
     return policy
 
 
-def _policy_values(policy: EscalationPolicy) -> dict:
+def policy_values(policy: EscalationPolicy) -> dict:
+    """A policy as the audit log keeps it."""
     return {
         **{field: getattr(policy, field) for field in BOUNDS},
         "targets": sorted(str(pk) for pk in policy.targets.values_list("pk", flat=True)),

@@ -263,17 +263,20 @@ def _audited(webhook: Webhook) -> dict:
     return {"url": webhook.url, "events": list(webhook.events), "confirm_polls": webhook.confirm_polls}
 
 
-def webhook_create_for_owner(*, owner_name: str | None, url: str, events=None, confirm=None) -> tuple[Webhook, str]:
-    """The command line's way in: an owner by name (None: a staff webhook)."""
+def webhook_create_for_owner(
+    *, owner_name: str | None, url: str, events=None, confirm=None, actor: str
+) -> tuple[Webhook, str]:
+    """The command line's way in: an owner by name (None: a staff webhook); `actor` as
+    the audit log names the command (`command:<name>`)."""
     if owner_name is None:
         return webhook_create(
-            access=Access(owner_id=None, all_stores=True, actor="command"), url=url, events=events, confirm=confirm
+            access=Access(owner_id=None, all_stores=True, actor=actor), url=url, events=events, confirm=confirm
         )
     owner = Owner.objects.filter(name=owner_name).first()
     if owner is None:
         raise InvalidValue("owner", f"no owner named {owner_name!r}")
     return webhook_create(
-        access=Access(owner_id=owner.pk, all_stores=False, actor="command"), url=url, events=events, confirm=confirm
+        access=Access(owner_id=owner.pk, all_stores=False, actor=actor), url=url, events=events, confirm=confirm
     )
 
 

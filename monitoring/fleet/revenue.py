@@ -31,7 +31,7 @@ def fleet_lost_revenue(
     each over [from, to) with the polls up to `to` as evidence; `to` defaults to the
     caller's default as_of. Refused (HistoryInputError, `from`) when those stores × the
     range's days exceed FLEET_REVENUE_MAX_STORE_DAYS."""
-    start, end = range_resolve(start=start, end=end, owner_id=access.owner_id)
+    start, end = range_resolve(start=start, end=end, owner_id=access.owner_id, group_id=access.group_id)
     horizon = horizon or default_horizon()
     stores = list(
         stores_visible(access=access).filter(pk__in=StoreRevenue.objects.values("store_id"))

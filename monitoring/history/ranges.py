@@ -86,11 +86,13 @@ def range_validate(*, start: datetime, end: datetime) -> None:
         )
 
 
-def range_resolve(*, start: datetime, end: datetime | None, owner_id: int | None = None) -> tuple[datetime, datetime]:
+def range_resolve(
+    *, start: datetime, end: datetime | None, owner_id: int | None = None, group_id: int | None = None
+) -> tuple[datetime, datetime]:
     """(from, to) checked, `to` defaulting to the caller's default as_of (an owner's
-    latest poll when owner_id is given, else everyone's)."""
+    latest poll when owner_id is given, its group's with group_id, else everyone's)."""
     if end is None:
-        end = default_as_of(owner_id=owner_id)
+        end = default_as_of(owner_id=owner_id, group_id=group_id)
     range_validate(start=start, end=end)
     return start, end
 
@@ -161,12 +163,12 @@ def lost_revenue_of_row(row: dict) -> LostRevenue | None:
 
 def store_range_figures(
     *, store: Store, start: datetime, end: datetime | None = None, horizon: timedelta | None = None,
-    owner_id: int | None = None, revenue: bool = False,
+    owner_id: int | None = None, group_id: int | None = None, revenue: bool = False,
 ) -> tuple[datetime, datetime, dict]:
     """(from, to, row) of one store the caller has read already (through
     stores_visible); `to` defaults to the caller's default as_of; `revenue` as
     `range_rows`."""
-    start, end = range_resolve(start=start, end=end, owner_id=owner_id)
+    start, end = range_resolve(start=start, end=end, owner_id=owner_id, group_id=group_id)
     (row,) = range_rows(
         stores=[(store.pk, store.store_id, store.timezone_name)], start=start, end=end,
         horizon=horizon or default_horizon(), revenue=revenue,

@@ -65,6 +65,8 @@ class Report(models.Model):
     store_ids = ArrayField(models.TextField(), null=True, blank=True)
     # Who asked: an owner's report covers only their stores; None = staff/anonymous.
     owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
+    # Asked by a role held on this group of the owner: its default as_of is the group's latest poll.
+    group = models.ForeignKey("monitoring.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

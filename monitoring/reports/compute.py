@@ -94,13 +94,6 @@ def validate_report_request(
             raise ReportInputError(f"no such store{'' if len(missing) == 1 else 's'}: {shown}", field="store_ids")
 
 
-def resolve_as_of(as_of: datetime | None, *, owner_id: int | None = None) -> datetime:
-    """The as_of asked for, or by default the latest poll among the stores the caller
-    can see (docs/rules.md §5, §8): an owner's stores when owner_id is given, else every store;
-    with no such poll, the present. So one owner's polls never move another's as_of."""
-    return as_of or default_as_of(owner_id=owner_id)
-
-
 def compute_rows(*, stores: Sequence[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> list[dict]:
     """docs/rules.md §5 rows (plus unknown and incident counts) of the given stores, in
     their order: the week from kept days and the polls at its edges, the shorter windows
@@ -129,11 +122,12 @@ def report_compute(
     store_ids: Sequence[str] | None = None,
     horizon: timedelta | None = None,
     owner_id: int | None = None,
+    group_id: int | None = None,
 ) -> ComputedReport:
     """The report of docs/rules.md §5, computed now from what is stored (an owner's stores only,
-    and by default as of their latest poll, when owner_id is given)."""
+    and by default as of their latest poll, when owner_id is given; of the group's with group_id)."""
     stores = stores_in_scope(store_ids=store_ids, owner_id=owner_id)
-    return _computed_report(stores=stores, as_of=as_of, horizon=horizon, owner_id=owner_id)
+    return _computed_report(stores=stores, as_of=as_of, horizon=horizon, owner_id=owner_id, group_id=group_id)
 
 
 def store_report_compute(
@@ -142,13 +136,15 @@ def store_report_compute(
     as_of: datetime | None = None,
     horizon: timedelta | None = None,
     owner_id: int | None = None,
+    group_id: int | None = None,
 ) -> ComputedReport:
     """report_compute for one store the caller has read already (the live uptime of
-    the API and of the status page): no query to find it again. `owner_id` is the
-    caller's (Access.owner_id; None for staff and anonymous): the default as_of is the
-    latest poll among the stores the caller can see (docs/rules.md §8)."""
+    the API and of the status page): no query to find it again. `owner_id` and
+    `group_id` are the caller's (Access; None for staff and anonymous): the default
+    as_of is the latest poll among the stores the caller can see (docs/rules.md §8)."""
     return _computed_report(
-        stores=[(store.pk, store.store_id, store.timezone_name)], as_of=as_of, horizon=horizon, owner_id=owner_id
+        stores=[(store.pk, store.store_id, store.timezone_name)], as_of=as_of, horizon=horizon, owner_id=owner_id,
+        group_id=group_id,
     )
 
 
@@ -158,9 +154,10 @@ def _computed_report(
     as_of: datetime | None,
     horizon: timedelta | None,
     owner_id: int | None,
+    group_id: int | None,
 ) -> ComputedReport:
     horizon = horizon or default_horizon()
-    as_of = resolve_as_of(as_of, owner_id=owner_id)
+    as_of = as_of or default_as_of(owner_id=owner_id, group_id=group_id)
     rows = by_store_id(compute_rows(stores=stores, as_of=as_of, horizon=horizon))
     return ComputedReport(as_of=as_of, horizon=horizon, rows=rows)
 
@@ -224,7 +221,7 @@ def report_csv_write(
 ) -> tuple[datetime, int]:
     """Write the CSV of docs/rules.md §5 to `out` chunk by chunk (the same bytes as
     report_csv(rows=report_compute(...).rows)); returns (as_of, stores written)."""
-    as_of = resolve_as_of(as_of, owner_id=owner_id)
+    as_of = as_of or default_as_of(owner_id=owner_id)
     writer = write_csv_header(out)
     count = 0
     for rows in chunked_rows(

@@ -24,13 +24,12 @@ from monitoring.reports.compute import (
     UNKNOWN_COLUMNS,
     by_store_id,
     compute_rows,
-    resolve_as_of,
     validate_report_request,
 )
 from monitoring.stores.access import owner_access
 from monitoring.stores.chunks import balanced_chunk_size
 from monitoring.stores.revenue import revenue_in_scope
-from monitoring.stores.selectors import store_pks_in_code_point_order, stores_in_scope
+from monitoring.stores.selectors import default_as_of, store_pks_in_code_point_order, stores_in_scope
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +40,24 @@ def report_create(
     as_of: datetime | None = None,
     horizon_minutes: int | None = None,
     owner_id: int | None = None,
+    group_id: int | None = None,
     range_start: datetime | None = None,
 ) -> Report:
     """A new PENDING report, queued for the worker once this transaction commits. An
-    owner's report covers only their stores. With `range_start` it is a range report
-    (docs/rules.md §11) over [range_start, as_of), `as_of` being its `to` (None: the
-    caller's latest poll when it runs)."""
+    owner's report covers only their stores; one asked by a role on a group (`group_id`:
+    its stores named in `store_ids`) is by default as of the group's latest poll. With
+    `range_start` it is a range report (docs/rules.md §11) over [range_start, as_of),
+    `as_of` being its `to` (None: the caller's latest poll when it runs)."""
     if range_start is not None:
         # Checked now against today's default `to`; checked again when it runs.
-        history.range_resolve(start=range_start, end=as_of, owner_id=owner_id)
+        history.range_resolve(start=range_start, end=as_of, owner_id=owner_id, group_id=group_id)
     validate_report_request(
         as_of=None if range_start is not None else as_of, store_ids=store_ids, horizon_minutes=horizon_minutes,
         owner_id=owner_id,
     )
     report = Report.objects.create(
         owner_id=owner_id,
+        group_id=group_id,
         store_ids=sorted(set(store_ids)) if store_ids is not None else None,
         requested_as_of=as_of,
         horizon_minutes=horizon_minutes or settings.REPORT_HORIZON_MINUTES,
@@ -103,8 +105,10 @@ def report_run(*, report_id) -> Report:
         report.progress_at = now
         report.attempts += 1
         if not report.chunks.exists():
-            # An owner's report: as of the latest poll among their stores (docs/rules.md §8).
-            report.as_of = resolve_as_of(report.requested_as_of, owner_id=report.owner_id)
+            # As of the latest poll among the stores its caller sees (docs/rules.md §8).
+            report.as_of = report.requested_as_of or default_as_of(
+                owner_id=report.owner_id, group_id=report.group_id
+            )
             if report.is_range:
                 try:
                     history.range_validate(start=report.range_start, end=report.as_of)

@@ -43,6 +43,9 @@ class ReportScheduleAdmin(AuditedAdmin, SecretLookupsRefused, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # delete and make a new one: its periods follow from its zone
 
+    def audit_type(self) -> str:
+        return "schedule"  # as the API's changes name it
+
 
 @admin.register(ScheduledDelivery)
 class ScheduledDeliveryAdmin(SecretLookupsRefused, admin.ModelAdmin):

@@ -130,6 +130,7 @@ def _trigger(request: HttpRequest, *, store_ids: list[str] | None, body: dict) -
             as_of=as_of if start is None else end,
             horizon_minutes=_horizon_minutes(body),
             owner_id=request.access.owner_id,
+            group_id=request.access.group_id,
             range_start=start,
         )
     except Forbidden:

@@ -3,7 +3,8 @@
 graphql-transport-ws client (tests/live_client.py). Through either channel layer
 (PostgreSQL, Redis), a live inactive poll sent through `recordPolls` reaches its
 owner's subscriber as STORE_DOWN within a second, and the active one after it as
-STORE_UP; another owner's subscriber hears nothing; an event a worker finds reaches the
+STORE_UP; another owner's subscriber hears nothing, nor does a role held on a group of
+the owner's other stores; an event a worker finds reaches the
 socket too. A missing or wrong token, a subscription over the cap, the legacy
 `graphql-ws` protocol and a foreign origin are refused; a token revoked while its
 socket is open stops hearing."""
@@ -187,3 +188,50 @@ def test_a_token_revoked_while_its_socket_is_open_stops_hearing(tmp_path):
         as_owner("a1", timezone.now() - timedelta(seconds=10), "inactive")
         assert client.closed() == (4403, "Forbidden")
         assert len(client.events("all")) == heard
+
+
+def test_a_role_on_a_group_hears_only_its_groups_stores(tmp_path):
+    """A subscriber whose role is held on a group hears the events of its group's stores
+    and none of the rest of its organization, which the organization-wide subscriber
+    hears; naming a store outside its group is refused as a store it cannot see."""
+    from monitoring.organizations.roles import VIEWER
+    from monitoring.organizations.services import group_get_or_create, stores_place, token_issue
+
+    north = Owner.objects.create(name="north")
+    for store_id in ("east-1", "east-warm", "west-1"):
+        make_store(store_id)  # no hours: open 24×7
+    stores_place(organization=north, store_ids=["east-1", "east-warm", "west-1"], actor="test")
+    east = group_get_or_create(organization=north, name="east", actor="test")
+    stores_place(organization=north, store_ids=["east-1", "east-warm"], group=east, actor="test")
+    writer = token_issue(actor="test", name="writer", owner=north)[1]
+    on_group = token_issue(actor="test", name="east", owner=north, group=east, role=VIEWER, scopes={"read"})[1]
+    wide = token_issue(actor="test", name="wide", owner=north, role=VIEWER, scopes={"read"})[1]
+    as_writer = lambda *poll: record(base, writer, *poll)  # noqa: E731
+    with (
+        running_web_server(tmp_path / "web.log", free_port(), **ENV) as base,
+        running_worker(tmp_path / "worker.log", **ENV),
+        LiveClient(ws_url(base), payload={"token": on_group}) as group_socket,
+        LiveClient(ws_url(base), payload={"token": wide}) as wide_socket,
+    ):
+        assert group_socket.acknowledged() and wide_socket.acknowledged()
+        group_socket.subscribe("all")
+        group_socket.subscribe("outside", variables={"ids": ["west-1"]})
+        wide_socket.subscribe("all")
+        until_listening(group_socket, "all", as_writer, "east-warm")
+        until_listening(wide_socket, "all", as_writer, "east-warm")
+        wait_for(lambda: group_socket.messages("next", "outside"), timeout=5, what="the refusal of west-1")
+        (refusal,) = [r.message for r in group_socket.messages("next", "outside")]
+        (error,) = refusal["payload"]["errors"]
+        assert error["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "storeIds[0]"}
+        assert "'west-1'" in error["message"]
+
+        now = timezone.now()
+        record(base, writer, "west-1", now - timedelta(seconds=30), "inactive")
+        wait_for(lambda: any(e["storeId"] == "west-1" for _, e in wide_socket.events("all")), timeout=5,
+                 interval=0.02, what="west-1's STORE_DOWN, organization-wide")
+        record(base, writer, "east-1", now - timedelta(seconds=30), "inactive")
+        wait_for(lambda: any(e["storeId"] == "east-1" for _, e in group_socket.events("all")), timeout=5,
+                 interval=0.02, what="east-1's STORE_DOWN, on the group")
+        time.sleep(1)  # west-1's event, sent before east-1's, would have arrived by now
+        assert {e["storeId"] for _, e in group_socket.events("all")} == {"east-warm", "east-1"}
+        assert {e["storeId"] for _, e in wide_socket.events("all")} == {"east-warm", "east-1", "west-1"}

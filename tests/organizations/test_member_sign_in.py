@@ -7,7 +7,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
-from monitoring.organizations.models import Member
+from monitoring.models import Owner
+from monitoring.organizations.models import Group, Member
+from monitoring.organizations.roles import ADMIN, VIEWER
+from monitoring.organizations.services import member_set
 
 from tests.graphql_client import graphql
 from tests.organizations.world import LAYOUT, build_world
@@ -56,6 +59,22 @@ def test_a_group_viewer_signs_in_and_reads_only_its_group():
     user.set_password("another long password")
     user.save()
     assert browser.get("/", headers={"Accept": "text/html"}).status_code == 302
+
+
+def test_a_person_with_roles_in_several_places_signs_in_to_the_organization_wide_one():
+    build_world()
+    north, south = (Owner.objects.get(name=name) for name in ("north", "south"))
+    # Made first, so first by id: a role on north's group east, then one on all of south.
+    member_set(username="both", organization=north, group=Group.objects.get(organization=north), role=ADMIN, actor="test")
+    member_set(username="both", organization=south, group=None, role=VIEWER, actor="test")
+    user = User.objects.get(username="both")
+    user.set_password("a long member password")
+    user.save()
+    browser = Client(enforce_csrf_checks=True)
+    assert _sign_in(browser, "both", "a long member password").status_code == 302
+    csrf = browser.cookies["csrftoken"].value
+    stores = graphql(browser, "{ stores { results { id } } }", headers={"X-CSRFToken": csrf})
+    assert [row["id"] for row in stores["data"]["stores"]["results"]] == LAYOUT["south"][0]
 
 
 def test_a_removed_role_signs_the_member_out():

@@ -176,3 +176,29 @@ def test_a_group_callers_default_as_of_is_the_latest_poll_of_its_group(client):
         latest_in_group.strftime("%Y-%m-%dT%H:%M:%S")
     )
     assert latest_in_group < later
+
+
+def test_a_group_callers_polls_for_its_organizations_other_stores_are_refused_as_unknown(client):
+    world = build_world()
+    caller = next(c for c in world["callers"] if c.role == "OPERATOR" and c.group == "east" and len(c.scopes) > 1)
+    inside, outside = LAYOUT["north"][2][0], next(s for s in LAYOUT["north"][0] if s not in LAYOUT["north"][2])
+    before = StatusPoll.objects.filter(store__store_id=outside).count()
+    polls = [
+        {"storeId": store_id, "timestampUtc": "2023-01-25T19:00:00Z", "status": "active"}
+        for store_id in (inside, outside, "nowhere")
+    ]
+    answer = graphql(
+        client,
+        "mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { loaded rejections { index field reason } } }",
+        {"polls": polls}, token=caller.token,
+    )["data"]["recordPolls"]
+    # The store of its organization outside its group is answered as a store that does not exist.
+    assert answer == {
+        "loaded": 1,
+        "rejections": [
+            {"index": 1, "field": "storeId", "reason": "store not found"},
+            {"index": 2, "field": "storeId", "reason": "store not found"},
+        ],
+    }
+    assert StatusPoll.objects.filter(store__store_id=outside).count() == before
+    assert StatusPoll.objects.filter(store__store_id=inside, timestamp_utc="2023-01-25T19:00:00Z").exists()

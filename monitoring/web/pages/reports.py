@@ -81,7 +81,7 @@ def report_generate(request: HttpRequest) -> HttpResponse:
         store_ids = report_store_ids(access=access, store_ids=None)
     except InputError as error:
         return bad_request_page(request, error.reason)
-    report = report_create(owner_id=access.owner_id, store_ids=store_ids)
+    report = report_create(owner_id=access.owner_id, group_id=access.group_id, store_ids=store_ids)
     return HttpResponseRedirect(reverse("report-page", kwargs={"report_id": report.id}))
 
 

@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, url, owner, events, confirm_polls, **options):
         try:
-            webhook, secret = webhook_create_for_owner(owner_name=owner, url=url, events=events, confirm=confirm_polls)
+            webhook, secret = webhook_create_for_owner(
+                owner_name=owner, url=url, events=events, confirm=confirm_polls, actor="command:create_webhook"
+            )
         except InvalidValue as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"webhook {webhook.pk} for {owner or 'every store (staff)'}: {', '.join(webhook.events)}")
