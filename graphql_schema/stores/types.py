@@ -14,7 +14,7 @@ from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import ObjectField, priced
 from graphql_schema.common.pagination import Page, offset_paginated
-from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, polls_page
+from graphql_schema.stores.polls import PollOrder, StatusPollConnection, StatusPollType, polls_page
 from graphql_schema.stores.now import LOOK_BACK_TEXT, last_poll_of, open_incident_record, store_at
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
 from graphql_schema.common.units import minutes
@@ -232,6 +232,7 @@ class StoreType:
             "Special hours (holidays, events) with from <= date <= to, by date: on a date with special rows they are"
             f" the day's shifts, the weekly hours do not apply. A range holding more than {SPECIAL_HOURS_MAX_ROWS} rows"
             " is refused: narrow it."
+            " Null, with an error naming the argument, when an argument is refused."
         ),
         metadata=priced(max_items=SPECIAL_HOURS_MAX_ROWS),  # the resolver returns at most this many
     )
@@ -240,7 +241,7 @@ class StoreType:
         root: Store,
         from_: Annotated[date | None, strawberry.argument(name="from", description="First local date (included).")] = None,
         to: Annotated[date | None, strawberry.argument(description="Last local date (included).")] = None,
-    ) -> list[SpecialHoursType]:
+    ) -> list[SpecialHoursType] | None:
         rows = special_hours_between(store=root, start=from_, end=to, limit=SPECIAL_HOURS_MAX_ROWS + 1)
         if len(rows) > SPECIAL_HOURS_MAX_ROWS:
             raise UserError(
@@ -266,7 +267,11 @@ class StoreType:
         return polls
 
     @strawberry_django.field(
-        only=["pk"], description="Polls, oldest first, by keyset page: pass pageInfo.endCursor as `after` for the next."
+        only=["pk"],
+        description=(
+            "Polls, oldest first (or newest first: `order`), by keyset page: pass pageInfo.endCursor as `after` for"
+            " the next. Null, with an error naming the argument, when an argument is refused."
+        ),
     )
     def polls(
         self,
@@ -275,12 +280,16 @@ class StoreType:
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from", description="Polls at or after this instant.")] = None,
         to: Annotated[datetime | None, strawberry.argument(description="Polls before this instant.")] = None,
-    ) -> StatusPollConnection:
-        return polls_page(store_pk=root.pk, first=first, after=after, start=from_, end=to)
+        order: Annotated[PollOrder, strawberry.argument(description="OLDEST_FIRST (the default) or NEWEST_FIRST.")] = PollOrder.OLDEST_FIRST,
+    ) -> StatusPollConnection | None:
+        return polls_page(store_pk=root.pk, first=first, after=after, start=from_, end=to, order=order)
 
     @strawberry_django.field(
         only=["store_id", "timezone_name"],
-        description="Live uptime for this store, by the report engine (a page of stores: one engine call for the page).",
+        description=(
+            "Live uptime for this store, by the report engine (a page of stores: one engine call for the page)."
+            " Null, with an error naming the argument, when an argument is refused."
+        ),
     )
     def uptime(
         self,
@@ -291,7 +300,7 @@ class StoreType:
             strawberry.argument(description="End of the windows; default: the latest poll among the caller's stores."),
         ] = None,
         horizon_minutes: HorizonArgument = None,
-    ) -> UptimeSummary:
+    ) -> UptimeSummary | None:
         return store_uptime(info, root, as_of=as_of_argument(as_of, name="asOf"), horizon_minutes=horizon_minutes)
 
     @strawberry_django.field(
@@ -335,31 +344,31 @@ class StoreType:
             _revenue=revenue, _revenue_index=position, _record=record,
         )
 
-    uptime_between: history_types.RangeUptime = strawberry_django.field(
+    uptime_between: history_types.RangeUptime | None = strawberry_django.field(
         resolver=history_types.uptime_between,
         only=["store_id", "timezone_name"],
         description=(
             "Business minutes up, down and unknown over [from, to), any length up to HISTORY_RETENTION_DAYS (400 days);"
-            " the polls at or before `to` are the evidence."
+            " the polls at or before `to` are the evidence. Null, with an error naming the argument, when an argument is refused."
         ),
     )
-    daily: list[history_types.DailyUptime] = strawberry_django.field(
+    daily: list[history_types.DailyUptime] | None = strawberry_django.field(
         resolver=history_types.daily,
         only=["store_id", "timezone_name"],
         description=(
             "One entry per local calendar date from `from` to `to` (both included, at most"
-            f" {history_types.DAILY_MAX_DAYS}): [00:00, next 00:00) in the store's zone."
+            f" {history_types.DAILY_MAX_DAYS}): [00:00, next 00:00) in the store's zone. Null, with an error naming the argument, when an argument is refused."
         ),
         metadata=priced(max_items=history_types.DAILY_MAX_DAYS),  # the resolver refuses more dates
     )
 
     @strawberry_django.field(
-        description="Up/down/unknown/closed segments covering [from, to) exactly (≤ 31 days).",
+        description="Up/down/unknown/closed segments covering [from, to) exactly (≤ 31 days). Null, with an error naming the argument, when an argument is refused.",
         metadata=priced(max_items=500),  # a change of state, an opening or a closing each, in ≤ 31 days
     )
     def timeline(
         self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
-    ) -> list[TimelineSegment]:
+    ) -> list[TimelineSegment] | None:
         start, end = _range(from_, to)
         segments = store_timeline(
             store=root, start=start, end=end, horizon=horizon_from_minutes(horizon_minutes)
@@ -367,12 +376,12 @@ class StoreType:
         return [TimelineSegment(start=s.start, end=s.end, state=SegmentState[s.state]) for s in segments]
 
     @strawberry_django.field(
-        description="Outages during business hours in [from, to) (≤ 31 days).",
+        description="Outages during business hours in [from, to) (≤ 31 days). Null, with an error naming the argument, when an argument is refused.",
         metadata=priced(max_items=200),  # outages in ≤ 31 days: a generous estimate
     )
     def incidents(
         self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
-    ) -> list[OutageIncident]:
+    ) -> list[OutageIncident] | None:
         start, end = _range(from_, to)
         horizon = horizon_from_minutes(horizon_minutes) or default_horizon()
         incidents = store_incidents(store=root, start=start, end=end, horizon=horizon)
