@@ -7,7 +7,7 @@ import strawberry_django
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from graphql_schema.alerts.incidents import IncidentType, incident_records_of_outages
+from graphql_schema.alerts.incidents import IncidentType, incident_records_of_outages, incidents_lost_revenue
 from monitoring.alerts.models import Incident
 from graphql_schema.common.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.common.errors import UserError, request_access
@@ -162,6 +162,9 @@ class OutageIncident:
     _revenue: strawberry.Private[LazyLostRevenue | None] = None
     _revenue_index: strawberry.Private[int] = 0
     _record: strawberry.Private[Incident | None] = None
+    # The lost revenue of the records listed with this one (one engine pass for them all).
+    _record_revenue: strawberry.Private[LazyLostRevenue | None] = None
+    _record_index: strawberry.Private[int] = 0
 
     @strawberry.field(
         description=(
@@ -170,7 +173,9 @@ class OutageIncident:
         )
     )
     def record(self) -> IncidentType | None:
-        return IncidentType.of(self._record) if self._record is not None else None
+        if self._record is None:
+            return None
+        return IncidentType.of(self._record, self._record_revenue, self._record_index)
 
     @strawberry.field(
         description=(
@@ -338,10 +343,11 @@ class StoreType:
         incident = at.open_incident
         if incident is None:
             return None
-        record = open_incident_record(info, root)
+        record, record_revenue, record_index = open_incident_record(info, root)
         return OutageIncident(
             start=incident.start, end=incident.end, minutes_lost=minutes(incident.business_seconds_lost),
-            _revenue=revenue, _revenue_index=position, _record=record,
+            _revenue=revenue, _revenue_index=position, _record=record, _record_revenue=record_revenue,
+            _record_index=record_index,
         )
 
     uptime_between: history_types.RangeUptime | None = strawberry_django.field(
@@ -394,10 +400,14 @@ class StoreType:
             )
         )
         records = incident_records_of_outages(store=root, outages=[(i.start, i.end) for i in incidents])
+        recorded = [record for record in records if record is not None]
+        record_revenue = incidents_lost_revenue(recorded)  # the list's records: one engine pass
+        record_index = {record.pk: index for index, record in enumerate(recorded)}
         return [
             OutageIncident(
                 start=i.start, end=i.end, minutes_lost=minutes(i.business_seconds_lost), _revenue=revenue,
-                _revenue_index=index, _record=record,
+                _revenue_index=index, _record=record, _record_revenue=record_revenue,
+                _record_index=record_index[record.pk] if record is not None else 0,
             )
             for index, (i, record) in enumerate(zip(incidents, records))
         ]
