@@ -51,7 +51,7 @@ class Query:
     @strawberry.field(
         description=(
             "The incidents of the caller's stores (staff: all): OPEN ones first, then the newest started first."
-            " Keyset pages: pass pageInfo.endCursor as `after` for the next."
+            " Keyset pages: pass pageInfo.endCursor as `after` for the next. Null, with an error naming the argument, when an argument is refused (or the caller may not read it)."
         )
     )
     def incidents(
@@ -60,7 +60,7 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description="Page size, a count of incidents: 0–500, default 100.")] = None,
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
         status: Annotated[IncidentStatus | None, strawberry.argument(description="Only incidents in this status.")] = None,
-    ) -> IncidentConnection:
+    ) -> IncidentConnection | None:
         return incidents_page(access=request_access(info), first=first, after=after, status=status)
 
     @strawberry.field(description="An owner's escalation policy (an owner: their own; staff name the owner); null when none is set.")
@@ -72,10 +72,10 @@ class Query:
         policy = escalation_policy_of(access=request_access(info), owner_name=owner)
         return None if policy is None else EscalationPolicyType.of(policy)
 
-    @strawberry.field(description="One incident of the caller's stores by id; NOT_FOUND when there is none.")
+    @strawberry.field(description="One incident of the caller's stores by id; null with a NOT_FOUND error when there is none.")
     def incident(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The incident's id.")]
-    ) -> IncidentType:
+    ) -> IncidentType | None:
         return incident_of(access=request_access(info), incident_id=incident_id_argument(id))
 
 

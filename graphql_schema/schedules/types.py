@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from graphql_schema.common.fields import priced
-from graphql_schema.common.payloads import UserErrorType, user_errors_field
+from graphql_schema.common.payloads import NULL_WHEN_REFUSED, UserErrorType, user_errors_field
 from graphql_schema.common.units import rounded
 from monitoring.schedules.models import ReportSchedule, ScheduledDelivery
 from monitoring.schedules.periods import MONTHLY, WEEKLY
@@ -47,6 +47,7 @@ def _minutes(value: float | None) -> float | None:
 
 @strawberry.type(description="One period of a schedule: its report, the totals over its stores, and how its delivery went.")
 class ScheduledReportDelivery:
+    id: strawberry.ID = strawberry.field(description="The period's delivery's id (stable).")
     period_start: datetime = strawberry.field(description="Start of the period (included).")
     period_end: datetime = strawberry.field(description="End of the period (excluded): the report's `to`.")
     status: ScheduledDeliveryStatus = strawberry.field(description="Where the delivery stands.")
@@ -65,6 +66,7 @@ class ScheduledReportDelivery:
     @classmethod
     def of(cls, delivery: ScheduledDelivery) -> "ScheduledReportDelivery":
         return cls(
+            id=strawberry.ID(str(delivery.pk)),
             period_start=delivery.period_start,
             period_end=delivery.period_end,
             status=ScheduledDeliveryStatus(delivery.status),
@@ -102,13 +104,13 @@ class ReportScheduleType:
     _schedule: strawberry.Private[ReportSchedule]
 
     @strawberry.field(
-        description=f"Its newest periods first, at most `limit` (1–{MAX_DELIVERIES}).",
+        description=f"Its newest periods first, at most `limit` (1–{MAX_DELIVERIES}).{NULL_WHEN_REFUSED}",
         metadata=priced(max_items=MAX_DELIVERIES),
     )
     def deliveries(
         self,
         limit: Annotated[int, strawberry.argument(description=f"How many (count, 1–{MAX_DELIVERIES}).")] = MAX_DELIVERIES,
-    ) -> list[ScheduledReportDelivery]:
+    ) -> list[ScheduledReportDelivery] | None:
         from graphql_schema.common.errors import UserError
 
         if not 1 <= limit <= MAX_DELIVERIES:

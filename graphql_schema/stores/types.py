@@ -67,6 +67,9 @@ class StoreOrder:
 
 @strawberry_django.type(BusinessHours, name="BusinessHours", description="One weekly open shift, in the store's local time.")
 class BusinessHoursType:
+    id: strawberry.ID = strawberry_django.field(
+        field_cls=ObjectField, field_name="pk", description="The row's id (opaque; a row replaced gets a new one)."
+    )
     day_of_week: strawberry.auto = strawberry_django.field(description="The local weekday: 0 = Monday … 6 = Sunday.")
     start_time_local: time = strawberry_django.field(description="Opening, local wall-clock time.")
     end_time_local: time = strawberry_django.field(

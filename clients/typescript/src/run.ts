@@ -54,12 +54,13 @@ async function main(): Promise<void> {
 
   // The fleet, worst first, walked by cursor one store a page: each store once, the
   // counts of the whole list on every page, each store's figures at the ranking's asOf.
-  const stores: FleetPageQuery["fleet"]["edges"][number]["node"][] = [];
+  type Fleet = NonNullable<FleetPageQuery["fleet"]>;
+  const stores: Fleet["edges"][number]["node"][] = [];
   let fleetAfter: string | null = null;
-  let fleet: FleetPageQuery["fleet"] | undefined;
+  let fleet: Fleet | undefined;
   for (let page = 0; page < 100; page++) {
     const answer: FleetPageQuery = await client.data<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { first: 1, after: fleetAfter });
-    fleet = answer.fleet;
+    fleet = present(answer.fleet, "fleet");
     stores.push(...fleet.edges.map((edge) => edge.node));
     if (!fleet.pageInfo.hasNextPage) break;
     fleetAfter = fleet.pageInfo.endCursor;
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   }
   // The stores down now come first.
   const downNow = await client.data<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { first: 50, state: "DOWN" });
-  const down = downNow.fleet.edges.map((edge) => edge.node.id);
+  const down = present(downNow.fleet, "fleet").edges.map((edge) => edge.node.id);
   check("fleet down now first", down.every((id, i) => stores[i]?.id === id), down);
 
   // A missing store is null with NOT_FOUND; nothing else is lost.
