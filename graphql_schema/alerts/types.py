@@ -182,6 +182,23 @@ class WebhookType:
         )
 
 
+@strawberry.type(description="A webhook and its cursor.")
+class WebhookEdge:
+    cursor: str = strawberry.field(description="Pass as `after` for the webhooks after this one.")
+    node: WebhookType = strawberry.field(description="The webhook.")
+
+
+@strawberry.type(description="A keyset page of webhooks, oldest first.")
+class WebhookConnection:
+    edges: list[WebhookEdge] = strawberry.field(description="The webhooks of this page.")
+    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+    _webhooks: strawberry.Private[QuerySet]
+
+    @strawberry.field(description="How many webhooks the whole list holds (a count, run only when asked).")
+    def total_count(self) -> int:
+        return self._webhooks.count()
+
+
 @strawberry.type(description="A new webhook and its signing secret, shown this once; or why none was made.")
 class CreateWebhookPayload:
     webhook: WebhookType | None = strawberry.field(description="The webhook; null when refused.")
