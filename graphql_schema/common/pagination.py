@@ -12,6 +12,7 @@ cursor is the last item's sort key, so page 10,000 costs what page 1 does."""
 
 import base64
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -144,12 +145,17 @@ def cursor_decode(cursor: str, *, argument: str = "after") -> str:
         raise bad_cursor(argument) from None
 
 
+def _instant_key(text: str) -> datetime:
+    return values.instant(text, field="after")
+
+
 def keyset_by_instant(
-    rows: QuerySet, *, field: str, first: int | None, after: str | None, newest_first: bool
+    rows: QuerySet, *, field: str, first: int | None, after: str | None, newest_first: bool,
+    parse_key: Callable[[str], Any] = _instant_key, key_text: Callable[[Any], str] = rfc3339,
 ) -> tuple[list, bool, Callable[[Any], str]]:
     """A keyset page of `rows` ordered by (`field`, pk), oldest or newest first, after the
-    cursor `after` (an item's instant and pk): (the page, whether items follow, the
-    cursor of an item)."""
+    cursor `after` (an item's `field`, an instant unless `parse_key` and `key_text` say
+    otherwise, and its pk): (the page, whether items follow, the cursor of an item)."""
     size = keyset_first(first)
     descending = "-" if newest_first else ""
     ordered = rows.order_by(f"{descending}{field}", f"{descending}pk")
@@ -157,7 +163,7 @@ def keyset_by_instant(
         instant_text, _, pk = cursor_decode(after).partition("|")
         beyond = "lt" if newest_first else "gt"
         try:
-            instant = values.instant(instant_text, field="after")
+            instant = parse_key(instant_text)
             ordered = ordered.filter(
                 Q(**{f"{field}__{beyond}": instant}) | Q(**{field: instant, f"pk__{beyond}": pk})
             )
@@ -168,6 +174,6 @@ def keyset_by_instant(
         found = list(ordered[: size + 1])
 
     def cursor_of(item) -> str:
-        return cursor_encode(f"{rfc3339(getattr(item, field))}|{item.pk}")
+        return cursor_encode(f"{key_text(getattr(item, field))}|{item.pk}")
 
     return found[:size], len(found) > size, cursor_of

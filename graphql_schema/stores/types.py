@@ -13,7 +13,8 @@ from graphql_schema.common.arguments import as_of_argument, store_id_argument, s
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import ObjectField, priced
-from graphql_schema.common.pagination import Page, offset_paginated
+from graphql_schema.common.pagination import KeysetPageInfo, Page, keyset_by_instant, offset_paginated
+from graphql_schema.common.payloads import NULL_WHEN_REFUSED
 from graphql_schema.stores.polls import PollOrder, StatusPollConnection, StatusPollType, polls_page
 from graphql_schema.stores.now import LOOK_BACK_TEXT, last_poll_of, open_incident_record, store_at
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
@@ -26,7 +27,8 @@ from monitoring.kernel.periods import DEFAULT_TIMEZONE, default_horizon, zone_na
 from monitoring.stores.access import stores_visible
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 from monitoring.reports import horizon_from_minutes
-from monitoring.stores.special_hours import special_hours_between
+from monitoring.kernel import values
+from monitoring.stores.special_hours import special_hours_between, special_hours_rows
 from monitoring.stores.timeline import store_incidents, store_timeline
 
 
@@ -191,6 +193,23 @@ class OutageIncident:
         return self._revenue.item(self._revenue_index) if self._revenue is not None else None
 
 
+@strawberry.type(description="A special-hours row and its cursor.")
+class SpecialHoursEdge:
+    cursor: str = strawberry.field(description="Pass as `after` for the rows after this one.")
+    node: SpecialHoursType = strawberry.field(description="The row.")
+
+
+@strawberry.type(description="A keyset page of a store's special-hours rows, by date.")
+class SpecialHoursConnection:
+    edges: list[SpecialHoursEdge] = strawberry.field(description="The rows of this page.")
+    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+    _rows: strawberry.Private[QuerySet]
+
+    @strawberry.field(description="How many rows the whole list holds, within from/to (a count, run only when asked).")
+    def total_count(self) -> int:
+        return self._rows.count()
+
+
 FromArgument = Annotated[datetime, strawberry.argument(name="from", description="Start of the range (included).")]
 ToArgument = Annotated[datetime, strawberry.argument(description="End of the range (excluded), at most 31 days after from.")]
 HorizonArgument = Annotated[
@@ -256,6 +275,32 @@ class StoreType:
                 f"more than {SPECIAL_HOURS_MAX_ROWS} special-hours rows in this range: narrow from/to", argument="from"
             )
         return rows
+
+    @strawberry_django.field(
+        only=["pk"],
+        description=(
+            "Special hours with from <= date <= to, by date (a date's rows in the order they were set), by keyset"
+            " page: pass pageInfo.endCursor as `after` for the next; no cap on the range." + NULL_WHEN_REFUSED
+        ),
+    )
+    def special_hours_connection(
+        self,
+        root: Store,
+        first: Annotated[int | None, strawberry.argument(description="Page size, a count of rows: 0–500, default 100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+        from_: Annotated[date | None, strawberry.argument(name="from", description="First local date (included).")] = None,
+        to: Annotated[date | None, strawberry.argument(description="Last local date (included).")] = None,
+    ) -> SpecialHoursConnection | None:
+        rows = special_hours_rows(store=root, start=from_, end=to)
+        page, more, cursor_of = keyset_by_instant(
+            rows, field="date", first=first, after=after, newest_first=False,
+            parse_key=lambda text: values.local_date(text, field="after"), key_text=date.isoformat,
+        )
+        return SpecialHoursConnection(
+            edges=[SpecialHoursEdge(cursor=cursor_of(row), node=row) for row in page],
+            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
+            _rows=rows,
+        )
 
     @offset_paginated(
         Page[StatusPollType],
