@@ -164,3 +164,19 @@ class RecordPollsResult:
     user_errors: list[UserErrorType] = user_errors_field(
         description="Why the request as a whole was refused (nothing stored then); empty when it ran."
     )
+    _stores: strawberry.Private[QuerySet | None] = None
+
+    @strawberry.field(
+        description=(
+            "The stores whose polls were accepted (those not rejected), by id, as now stored: their polls,"
+            " currentState and figures for a client's cache; empty when the request was refused."
+        ),
+        metadata=priced(max_items=MAX_POLLS_PER_REQUEST),  # at most one per poll sent
+    )
+    def stores(self) -> list[Annotated["StoreType", strawberry.lazy("graphql_schema.stores.types")]]:  # noqa: F821
+        if self._stores is None:
+            return []
+        stores = list(self._stores.order_by("store_id"))
+        for store in stores:
+            store.page_of = stores  # a field of one computes them all (Store.uptime, Store.currentState)
+        return stores

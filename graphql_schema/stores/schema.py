@@ -57,6 +57,12 @@ def _visible_store(info: Info, value: str, *, name: str) -> Store:
 POLL_FIELDS = {"store_id": "storeId", "timestamp_utc": "timestampUtc", "status": "status"}
 
 
+def _accepted_store_ids(polls: list[PollInput], rejections) -> set[str]:
+    """The store ids of the polls sent that were not rejected."""
+    rejected = {r.index for r in rejections}
+    return {poll.store_id for index, poll in enumerate(polls) if index not in rejected}
+
+
 @strawberry.type(description="What setSpecialHours answers: the date's rows, or why nothing changed.")
 class SetSpecialHoursPayload:
     special_hours: list[SpecialHoursType] | None = strawberry.field(
@@ -117,6 +123,7 @@ class Mutation:
                 for r in result.rejections
             ],
             user_errors=[],
+            _stores=stores_visible(access=access).filter(store_id__in=_accepted_store_ids(polls, result.rejections)),
         )
 
     @strawberry_django.mutation(

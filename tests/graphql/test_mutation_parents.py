@@ -48,3 +48,23 @@ def test_refused_mutations_answer_no_store(gql):
     ):
         answer = gql.query(f"mutation {{ m: {mutation} {{ store {{ id }} userErrors {{ code field }} }} }}").data["m"]
         assert answer["store"] is None and len(answer["userErrors"]) == 1, (mutation, answer)
+
+
+def test_record_polls_answers_the_stores_whose_polls_were_accepted(gql):
+    for store_id in ("s1", "s2", "s3"):
+        make_store(store_id, zone="UTC")
+    answer = gql.query(
+        """mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { loaded rejected
+             stores { id polls(order: NEWEST_FIRST, first: 1) { nodes { timestampUtc state } } } } }""",
+        {"polls": [
+            {"storeId": "s2", "timestampUtc": "2023-01-25T10:00:00Z", "status": "active"},
+            {"storeId": "s1", "timestampUtc": "2023-01-25T10:00:00Z", "status": "active"},
+            {"storeId": "s2", "timestampUtc": "2023-01-25T11:00:00Z", "status": "inactive"},
+            {"storeId": "s3", "timestampUtc": "2023-01-25T11:00:00Z", "status": "down"},  # rejected
+        ]},
+    ).data["recordPolls"]
+    assert (answer["loaded"], answer["rejected"]) == (3, 1)
+    assert answer["stores"] == [
+        {"id": "s1", "polls": {"nodes": [{"timestampUtc": "2023-01-25T10:00:00.000000Z", "state": "ACTIVE"}]}},
+        {"id": "s2", "polls": {"nodes": [{"timestampUtc": "2023-01-25T11:00:00.000000Z", "state": "INACTIVE"}]}},
+    ]
