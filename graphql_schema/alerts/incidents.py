@@ -45,17 +45,19 @@ class EscalationEvent(Enum):
 
 @strawberry.type(name="IncidentNote", description="A note on an incident: who wrote what, when.")
 class IncidentNoteType:
+    id: strawberry.ID = strawberry.field(description="The note's id (stable).")
     author: str = strawberry.field(description="Who wrote it (the name of a token or a user).")
     text: str = strawberry.field(description="The note.")
     created_at: datetime = strawberry.field(description="When it was written.")
 
     @classmethod
     def of(cls, note: IncidentNote) -> "IncidentNoteType":
-        return cls(author=note.author, text=note.text, created_at=note.created_at)
+        return cls(id=strawberry.ID(str(note.pk)), author=note.author, text=note.text, created_at=note.created_at)
 
 
 @strawberry.type(name="IncidentEscalation", description="An escalation step sent to the escalation targets.")
 class IncidentEscalationType:
+    id: strawberry.ID = strawberry.field(description="The step's id (stable).")
     sequence: int = strawberry.field(description="0 for STORE_DOWN_ESCALATED, then 1, 2, … for each reminder (count).")
     event: EscalationEvent = strawberry.field(description="The event sent.")
     sent_at: datetime = strawberry.field(description="When it was found due and sent.")
@@ -100,7 +102,9 @@ class IncidentType:
     @strawberry.field(description="The escalation steps sent, in order.", metadata=priced(max_items=escalation.MAX_REMINDERS + 1))
     def escalations(self) -> list[IncidentEscalationType]:
         return [
-            IncidentEscalationType(sequence=step.sequence, event=EscalationEvent(step.event), sent_at=step.sent_at)
+            IncidentEscalationType(
+                id=strawberry.ID(str(step.pk)), sequence=step.sequence, event=EscalationEvent(step.event), sent_at=step.sent_at
+            )
             for step in self._incident.escalations.all()
         ]
 

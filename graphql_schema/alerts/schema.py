@@ -5,7 +5,7 @@ import uuid
 from typing import Annotated
 
 import strawberry
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from strawberry.types import Info
 
 from graphql_schema.alerts.types import (
@@ -13,11 +13,14 @@ from graphql_schema.alerts.types import (
     AlertEvent,
     CreateWebhookPayload,
     DeleteWebhookPayload,
+    WebhookConnection,
+    WebhookEdge,
     WebhookType,
 )
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.permissions import permitted_access
-from graphql_schema.common.payloads import REFUSALS, refused
+from graphql_schema.common.pagination import KeysetPageInfo, keyset_by_instant
+from graphql_schema.common.payloads import NULL_WHEN_REFUSED, REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.alerts.incidents import (
     AcknowledgeIncidentPayload,
@@ -34,24 +37,49 @@ from graphql_schema.alerts.policies import EscalationPolicyType, SetEscalationPo
 from graphql_schema.common.payloads import REFUSALS
 from monitoring.alerts.policies import escalation_policy_of, escalation_policy_set
 from monitoring.alerts.incidents import actor_of, incident_acknowledge, incident_note_add
-from monitoring.alerts.models import Delivery
+from monitoring.alerts.models import Delivery, Webhook
 from monitoring.alerts.webhooks import webhook_create, webhook_delete, webhooks_visible
+
+
+def _with_newest_deliveries(webhooks: QuerySet[Webhook]) -> QuerySet[Webhook]:
+    """The webhooks with their newest deliveries (Webhook.deliveries), one query for them all."""
+    newest = Delivery.objects.select_related("store").order_by("-created_at")[:MAX_DELIVERIES]
+    return webhooks.prefetch_related(Prefetch("deliveries", queryset=newest, to_attr="newest_deliveries"))
 
 
 @strawberry.type
 class Query:
     @strawberry.field(description="The caller's webhooks (staff: all), oldest first, with their newest deliveries.")
     def webhooks(self, info: Info) -> list[WebhookType]:
-        newest = Delivery.objects.select_related("store").order_by("-created_at")[:MAX_DELIVERIES]
-        webhooks = webhooks_visible(access=permitted_access(info, "webhooks.manage")).prefetch_related(
-            Prefetch("deliveries", queryset=newest, to_attr="newest_deliveries")
-        )
+        webhooks = _with_newest_deliveries(webhooks_visible(access=permitted_access(info, "webhooks.manage")))
         return [WebhookType.of(webhook) for webhook in webhooks]
 
     @strawberry.field(
         description=(
+            "The caller's webhooks (staff: all, of every owner), oldest first, by keyset page: pass"
+            " pageInfo.endCursor as `after` for the next." + NULL_WHEN_REFUSED
+        )
+    )
+    def webhooks_connection(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, a count of webhooks: 0–500, default 100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+    ) -> WebhookConnection | None:
+        visible = webhooks_visible(access=permitted_access(info, "webhooks.manage"))
+        page, more, cursor_of = keyset_by_instant(
+            _with_newest_deliveries(visible), field="created_at", first=first, after=after, newest_first=False
+        )
+        return WebhookConnection(
+            edges=[WebhookEdge(cursor=cursor_of(webhook), node=WebhookType.of(webhook)) for webhook in page],
+            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
+            _webhooks=visible,
+        )
+
+    @strawberry.field(
+        description=(
             "The incidents of the caller's stores (staff: all): OPEN ones first, then the newest started first."
-            " Keyset pages: pass pageInfo.endCursor as `after` for the next."
+            " Keyset pages: pass pageInfo.endCursor as `after` for the next. Null, with an error naming the argument, when an argument is refused (or the caller may not read it)."
         )
     )
     def incidents(
@@ -60,7 +88,7 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description="Page size, a count of incidents: 0–500, default 100.")] = None,
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
         status: Annotated[IncidentStatus | None, strawberry.argument(description="Only incidents in this status.")] = None,
-    ) -> IncidentConnection:
+    ) -> IncidentConnection | None:
         return incidents_page(access=request_access(info), first=first, after=after, status=status)
 
     @strawberry.field(description="An owner's escalation policy (an owner: their own; staff name the owner); null when none is set.")
@@ -72,10 +100,10 @@ class Query:
         policy = escalation_policy_of(access=request_access(info), owner_name=owner)
         return None if policy is None else EscalationPolicyType.of(policy)
 
-    @strawberry.field(description="One incident of the caller's stores by id; NOT_FOUND when there is none.")
+    @strawberry.field(description="One incident of the caller's stores by id; null with a NOT_FOUND error when there is none.")
     def incident(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The incident's id.")]
-    ) -> IncidentType:
+    ) -> IncidentType | None:
         return incident_of(access=request_access(info), incident_id=incident_id_argument(id))
 
 

@@ -6,10 +6,10 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from graphql_schema.common.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
-from graphql_schema.common.payloads import UserErrorType, user_errors_field
+from graphql_schema.common.payloads import NULL_WHEN_REFUSED, UserErrorType, user_errors_field
 from graphql_schema.common.scalars import rfc3339
 from monitoring.alerts import escalation, events
 from monitoring.alerts.models import Delivery, Webhook
@@ -88,13 +88,30 @@ class AlertDelivery:
 class AlertDeliveryConnection:
     nodes: list[AlertDelivery] = strawberry.field(description="The deliveries of this page, newest first.")
     page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+    edges: list["AlertDeliveryEdge"] = strawberry.field(description="The deliveries of this page with their cursors (as `nodes`).")
+    _deliveries: strawberry.Private[QuerySet]
+
+    @strawberry.field(description="How many deliveries the webhook's whole log holds (a count, run only when asked).")
+    def total_count(self) -> int:
+        return self._deliveries.count()
+
+
+@strawberry.type(description="A delivery and its cursor.")
+class AlertDeliveryEdge:
+    cursor: str = strawberry.field(description="Pass as `after` for the deliveries after this one.")
+    node: AlertDelivery = strawberry.field(description="The delivery.")
+
+
+def _delivery_cursor(delivery: Delivery) -> str:
+    return cursor_encode(f"{rfc3339(delivery.created_at)}|{delivery.pk}")
 
 
 def deliveries_page(*, webhook: Webhook, first: int | None, after: str | None) -> AlertDeliveryConnection:
     """A webhook's deliveries after the cursor (the last one's creation instant and id),
     newest first."""
     size = keyset_first(first)
-    rows = webhook.deliveries.select_related("store").order_by("-created_at", "-pk")
+    every = webhook.deliveries.all()
+    rows = every.select_related("store").order_by("-created_at", "-pk")
     if after is not None:
         instant, _, pk = cursor_decode(after).partition("|")
         try:
@@ -106,10 +123,13 @@ def deliveries_page(*, webhook: Webhook, first: int | None, after: str | None) -
         rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=int(pk)))
     found = list(rows[: size + 1])
     page = found[:size]
-    end_cursor = cursor_encode(f"{rfc3339(page[-1].created_at)}|{page[-1].pk}") if page else None
+    end_cursor = _delivery_cursor(page[-1]) if page else None
+    nodes = [AlertDelivery.of(delivery) for delivery in page]
     return AlertDeliveryConnection(
-        nodes=[AlertDelivery.of(delivery) for delivery in page],
+        nodes=nodes,
         page_info=KeysetPageInfo(end_cursor=end_cursor, has_next_page=len(found) > size),
+        edges=[AlertDeliveryEdge(cursor=_delivery_cursor(row), node=node) for row, node in zip(page, nodes)],
+        _deliveries=every,
     )
 
 
@@ -122,11 +142,11 @@ class WebhookType:
     created_at: datetime = strawberry.field(description="When it was made.")
     _webhook: strawberry.Private[Webhook]
 
-    @strawberry.field(description=f"Its newest deliveries first, at most `limit` (1–{MAX_DELIVERIES}).")
+    @strawberry.field(description=f"Its newest deliveries first, at most `limit` (1–{MAX_DELIVERIES}).{NULL_WHEN_REFUSED}")
     def deliveries(
         self,
         limit: Annotated[int, strawberry.argument(description=f"How many (count, 1–{MAX_DELIVERIES}).")] = MAX_DELIVERIES,
-    ) -> list[AlertDelivery]:
+    ) -> list[AlertDelivery] | None:
         from graphql_schema.common.errors import UserError
 
         if not 1 <= limit <= MAX_DELIVERIES:
@@ -138,7 +158,7 @@ class WebhookType:
     @strawberry.field(
         description=(
             "Every delivery of the webhook, newest first, by keyset page: pass pageInfo.endCursor as `after` for"
-            " the next (the log grows with each event; `deliveries` shows the newest only)."
+            " the next (the log grows with each event; `deliveries` shows the newest only)." + NULL_WHEN_REFUSED
         )
     )
     def delivery_log(
@@ -147,7 +167,7 @@ class WebhookType:
             int | None, strawberry.argument(description="Page size, a count of deliveries: 0–500, default 100.")
         ] = None,
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
-    ) -> AlertDeliveryConnection:
+    ) -> AlertDeliveryConnection | None:
         return deliveries_page(webhook=self._webhook, first=first, after=after)
 
     @classmethod
@@ -160,6 +180,23 @@ class WebhookType:
             created_at=webhook.created_at,
             _webhook=webhook,
         )
+
+
+@strawberry.type(description="A webhook and its cursor.")
+class WebhookEdge:
+    cursor: str = strawberry.field(description="Pass as `after` for the webhooks after this one.")
+    node: WebhookType = strawberry.field(description="The webhook.")
+
+
+@strawberry.type(description="A keyset page of webhooks, oldest first.")
+class WebhookConnection:
+    edges: list[WebhookEdge] = strawberry.field(description="The webhooks of this page.")
+    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+    _webhooks: strawberry.Private[QuerySet]
+
+    @strawberry.field(description="How many webhooks the whole list holds (a count, run only when asked).")
+    def total_count(self) -> int:
+        return self._webhooks.count()
 
 
 @strawberry.type(description="A new webhook and its signing secret, shown this once; or why none was made.")

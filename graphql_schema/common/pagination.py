@@ -11,16 +11,23 @@ Keyset pages (`first`, `after`) serve long lists read in order (a store's polls)
 cursor is the last item's sort key, so page 10,000 costs what page 1 does."""
 
 import base64
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
 import strawberry_django
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
 from strawberry.extensions import FieldExtension
 from strawberry_django.pagination import OffsetPaginated, _resolve_limit
 from strawberry_django.resolvers import django_resolver
 from strawberry_django.settings import strawberry_django_settings
 
 from graphql_schema.common.errors import UserError
+from graphql_schema.common.scalars import rfc3339
+from monitoring.kernel import values
+from monitoring.kernel.values import InvalidValue
 
 NodeType = TypeVar("NodeType")
 
@@ -136,3 +143,37 @@ def cursor_decode(cursor: str, *, argument: str = "after") -> str:
         return base64.urlsafe_b64decode(cursor.encode()).decode()
     except (ValueError, UnicodeError):
         raise bad_cursor(argument) from None
+
+
+def _instant_key(text: str) -> datetime:
+    return values.instant(text, field="after")
+
+
+def keyset_by_instant(
+    rows: QuerySet, *, field: str, first: int | None, after: str | None, newest_first: bool,
+    parse_key: Callable[[str], Any] = _instant_key, key_text: Callable[[Any], str] = rfc3339,
+) -> tuple[list, bool, Callable[[Any], str]]:
+    """A keyset page of `rows` ordered by (`field`, pk), oldest or newest first, after the
+    cursor `after` (an item's `field`, an instant unless `parse_key` and `key_text` say
+    otherwise, and its pk): (the page, whether items follow, the cursor of an item)."""
+    size = keyset_first(first)
+    descending = "-" if newest_first else ""
+    ordered = rows.order_by(f"{descending}{field}", f"{descending}pk")
+    if after is not None:
+        instant_text, _, pk = cursor_decode(after).partition("|")
+        beyond = "lt" if newest_first else "gt"
+        try:
+            instant = parse_key(instant_text)
+            ordered = ordered.filter(
+                Q(**{f"{field}__{beyond}": instant}) | Q(**{field: instant, f"pk__{beyond}": pk})
+            )
+            found = list(ordered[: size + 1])
+        except (InvalidValue, ValueError, ValidationError):
+            raise bad_cursor("after") from None
+    else:
+        found = list(ordered[: size + 1])
+
+    def cursor_of(item) -> str:
+        return cursor_encode(f"{key_text(getattr(item, field))}|{item.pk}")
+
+    return found[:size], len(found) > size, cursor_of

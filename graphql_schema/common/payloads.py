@@ -24,6 +24,11 @@ class UserErrorType:
     code: ErrorCode = strawberry.field(description="INVALID_ARGUMENT or NOT_FOUND.")
 
 
+#: The end of the description of a field that takes arguments and is nullable for that
+#: reason: an argument refused nulls the field (and only it), with an error at its path.
+NULL_WHEN_REFUSED = " Null, with an error naming the argument, when an argument is refused."
+
+
 def user_errors_field(*, description: str):
     """A payload's `userErrors`: a request is refused for one reason, so it prices as one item."""
     return strawberry.field(description=description, metadata=priced(max_items=1))

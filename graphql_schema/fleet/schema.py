@@ -49,6 +49,7 @@ class Query:
             " uptime over the last week, stores with no known time last, then by id), by cursor pages. Each store's"
             " fields default to the ranking's `asOf`. Above"
             f" {FLEET_RANK_LIMIT:,} stores the fleet is not ranked: INVALID_ARGUMENT, narrow it with `stores`."
+            " Null, with an error naming the argument, when an argument is refused (or the caller may not read it)."
         )
     )
     def fleet(
@@ -66,7 +67,7 @@ class Query:
         id_prefix: Annotated[
             str | None, strawberry.argument(description="Only the stores whose id starts with this (exactly, case-sensitive).")
         ] = None,
-    ) -> FleetConnection:
+    ) -> FleetConnection | None:
         size = keyset_first(first)
         prefix = values.store_id_prefix(id_prefix, field="idPrefix")
         access = request_access(info)

@@ -25,6 +25,7 @@ class Query:
             " currency (never across currencies), each store's polls up to `to` as evidence (docs/rules.md §13);"
             " `to` defaults to the caller's latest poll. Stores without expected revenue are in no total. At most"
             f" {FLEET_REVENUE_MAX_STORE_DAYS:,} stores × days at once (INVALID_ARGUMENT above)."
+            " Null, with an error naming the argument, when an argument is refused (or the caller may not read it)."
         ),
         metadata=priced(max_items=len(CURRENCIES)),
     )
@@ -36,7 +37,7 @@ class Query:
             datetime | None,
             strawberry.argument(description="End of the range (excluded); default: the latest poll of your stores."),
         ] = None,
-    ) -> list[CurrencyLostRevenueType]:
+    ) -> list[CurrencyLostRevenueType] | None:
         _start, _end, totals = fleet_lost_revenue(
             access=permitted_access(info, "store.read"), start=as_of_argument(from_, name="from"), end=as_of_argument(to, name="to")
         )

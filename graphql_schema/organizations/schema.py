@@ -16,6 +16,7 @@ from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.organizations.types import (
     ApiTokenType,
     AuditEntryConnection,
+    AuditEntryEdge,
     AuditEntryType,
     CreateApiTokenPayload,
     MemberType,
@@ -46,7 +47,7 @@ class Query:
     @strawberry.field(
         description=(
             "The audit log, newest first, by keyset page: an organization's admins (organization-wide) read their"
-            " organization's, staff all of it. Pass pageInfo.endCursor as `after` for the next page."
+            " organization's, staff all of it. Pass pageInfo.endCursor as `after` for the next page. Null, with an error naming the argument, when an argument is refused (or the caller may not read it)."
         )
     )
     def audit_log(
@@ -58,7 +59,7 @@ class Query:
         object_type: Annotated[str | None, strawberry.argument(description="Only entries about this kind of object.")] = None,
         object_id: Annotated[str | None, strawberry.argument(description="Only entries about this object.")] = None,
         since: Annotated[datetime | None, strawberry.argument(description="Only entries at or after this instant.")] = None,
-    ) -> AuditEntryConnection:
+    ) -> AuditEntryConnection | None:
         access = permitted_access(info, "audit.read")
         size = keyset_first(first)
         entries = audit_entries_visible(organization_id=access.owner_id, everything=access.all_stores).order_by("-id")
@@ -77,11 +78,13 @@ class Query:
             entries = entries.filter(id__lt=int(key))
         rows = list(entries[: size + 1])
         page = rows[:size]
+        nodes = [AuditEntryType.of(entry) for entry in page]
         return AuditEntryConnection(
-            nodes=[AuditEntryType.of(entry) for entry in page],
+            nodes=nodes,
             page_info=KeysetPageInfo(
                 end_cursor=cursor_encode(str(page[-1].pk)) if page else None, has_next_page=len(rows) > size
             ),
+            edges=[AuditEntryEdge(cursor=cursor_encode(str(entry.pk)), node=node) for entry, node in zip(page, nodes)],
         )
 
     @strawberry.field(

@@ -83,6 +83,7 @@ class RevokeApiTokenPayload:
 
 @strawberry.type(name="Member", description="A person's role in the organization, or in one group of it.")
 class MemberType:
+    id: strawberry.ID = strawberry.field(description="The membership's id (stable: one person's role on the organization or a group).")
     username: str = strawberry.field(description="The person's username.")
     role: Role = strawberry.field(description="The role.")
     group: str | None = strawberry.field(description="The group the role is held on; null: the whole organization.")
@@ -90,7 +91,7 @@ class MemberType:
     @classmethod
     def of(cls, member) -> "MemberType":
         return cls(
-            username=member.user.get_username(), role=Role(member.role), group=member.group.name if member.group_id else None
+            id=strawberry.ID(str(member.pk)), username=member.user.get_username(), role=Role(member.role), group=member.group.name if member.group_id else None
         )
 
 
@@ -114,6 +115,7 @@ class RemoveMemberPayload:
 
 @strawberry.type(name="AuditEntry", description="One change: who made it, when, and the values before and after.")
 class AuditEntryType:
+    id: strawberry.ID = strawberry.field(description="The entry's id (stable; entries are never changed).")
     at: datetime = strawberry.field(description="When.")
     actor: str = strawberry.field(
         description="Who: `token:<id> <name>`, `user:<username>` (the admin) or `command:<name>`."
@@ -130,7 +132,7 @@ class AuditEntryType:
             return None if value is None else json.dumps(value, sort_keys=True)
 
         return cls(
-            at=entry.at, actor=entry.actor, action=entry.action, object_type=entry.object_type,
+            id=strawberry.ID(str(entry.pk)), at=entry.at, actor=entry.actor, action=entry.action, object_type=entry.object_type,
             object_id=entry.object_id, before=text(entry.before), after=text(entry.after),
         )
 
@@ -139,3 +141,10 @@ class AuditEntryType:
 class AuditEntryConnection:
     nodes: list[AuditEntryType] = strawberry.field(description="The entries of this page, newest first.")
     page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+    edges: list["AuditEntryEdge"] = strawberry.field(description="The entries of this page with their cursors (as `nodes`).")
+
+
+@strawberry.type(description="An audit entry and its cursor.")
+class AuditEntryEdge:
+    cursor: str = strawberry.field(description="Pass as `after` for the entries after this one.")
+    node: AuditEntryType = strawberry.field(description="The entry.")

@@ -9,10 +9,10 @@ from strawberry.types import Info
 from graphql_schema.common.arguments import as_of_argument, store_ids_argument
 from graphql_schema.common.errors import NotFound, UserError, request_access
 from graphql_schema.common.permissions import permitted_access
-from graphql_schema.common.pagination import Page, offset_paginated
-from graphql_schema.common.payloads import REFUSALS, refused
+from graphql_schema.common.pagination import KeysetPageInfo, Page, keyset_by_instant, offset_paginated
+from graphql_schema.common.payloads import NULL_WHEN_REFUSED, REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
-from graphql_schema.reports.types import ReportType, TriggerReportPayload
+from graphql_schema.reports.types import ReportConnection, ReportEdge, ReportType, TriggerReportPayload
 from monitoring.history import HistoryInputError
 from monitoring.stores.access import report_store_ids, reports_visible
 from monitoring.reports import MAX_HORIZON_MINUTES, report_create
@@ -21,6 +21,28 @@ from monitoring.reports import MAX_HORIZON_MINUTES, report_create
 @strawberry.type
 class Query:
     reports: Page[ReportType] = offset_paginated(description="The caller's reports, newest first, by offset page.")
+
+    @strawberry.field(
+        description=(
+            "The caller's reports, newest first, by keyset page: pass pageInfo.endCursor as `after` for the next."
+            + NULL_WHEN_REFUSED
+        )
+    )
+    def reports_connection(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, a count of reports: 0–500, default 100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+    ) -> ReportConnection | None:
+        visible = reports_visible(access=permitted_access(info, "report.read"))
+        page, more, cursor_of = keyset_by_instant(
+            visible.defer("csv"), field="created_at", first=first, after=after, newest_first=True
+        )
+        return ReportConnection(
+            edges=[ReportEdge(cursor=cursor_of(report), node=report) for report in page],
+            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
+            _reports=visible,
+        )
 
     @strawberry_django.field(description="One report by its id; null with a NOT_FOUND error when the caller cannot see it.")
     def report(

@@ -6,14 +6,15 @@ import uuid
 from typing import Annotated
 
 import strawberry
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from strawberry.types import Info
 
 from graphql_schema.common.arguments import store_ids_argument
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import priced
-from graphql_schema.common.payloads import REFUSALS, refused
+from graphql_schema.common.pagination import KeysetPageInfo, keyset_by_instant
+from graphql_schema.common.payloads import NULL_WHEN_REFUSED, REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.schedules.types import (
     MAX_DELIVERIES,
@@ -21,9 +22,11 @@ from graphql_schema.schedules.types import (
     CreateReportSchedulePayload,
     DeleteReportSchedulePayload,
     ReportPeriod,
+    ReportScheduleConnection,
+    ReportScheduleEdge,
     ReportScheduleType,
 )
-from monitoring.schedules.models import ScheduledDelivery
+from monitoring.schedules.models import ReportSchedule, ScheduledDelivery
 from monitoring.schedules.subscriptions import (
     report_schedule_create,
     report_schedule_delete,
@@ -41,11 +44,36 @@ class Query:
         metadata=priced(max_items=MAX_SCHEDULES_LISTED),
     )
     def report_schedules(self, info: Info) -> list[ReportScheduleType]:
-        newest = ScheduledDelivery.objects.order_by("-period_start")[:MAX_DELIVERIES]
-        schedules = report_schedules_visible(access=permitted_access(info, "schedules.manage")).prefetch_related(
-            Prefetch("deliveries", queryset=newest, to_attr="newest_deliveries")
-        )[:MAX_SCHEDULES_LISTED]
-        return [ReportScheduleType.of(schedule) for schedule in schedules]
+        schedules = _with_newest_deliveries(report_schedules_visible(access=permitted_access(info, "schedules.manage")))
+        return [ReportScheduleType.of(schedule) for schedule in schedules[:MAX_SCHEDULES_LISTED]]
+
+    @strawberry.field(
+        description=(
+            "The caller's report schedules (staff: all, of every owner), oldest first, by keyset page: pass"
+            " pageInfo.endCursor as `after` for the next." + NULL_WHEN_REFUSED
+        )
+    )
+    def report_schedules_connection(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size, a count of schedules: 0–500, default 100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+    ) -> ReportScheduleConnection | None:
+        visible = report_schedules_visible(access=permitted_access(info, "schedules.manage"))
+        page, more, cursor_of = keyset_by_instant(
+            _with_newest_deliveries(visible), field="created_at", first=first, after=after, newest_first=False
+        )
+        return ReportScheduleConnection(
+            edges=[ReportScheduleEdge(cursor=cursor_of(schedule), node=ReportScheduleType.of(schedule)) for schedule in page],
+            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
+            _schedules=visible,
+        )
+
+
+def _with_newest_deliveries(schedules: QuerySet[ReportSchedule]) -> QuerySet[ReportSchedule]:
+    """The schedules with their newest deliveries (ReportSchedule.deliveries), one query for them all."""
+    newest = ScheduledDelivery.objects.order_by("-period_start")[:MAX_DELIVERIES]
+    return schedules.prefetch_related(Prefetch("deliveries", queryset=newest, to_attr="newest_deliveries"))
 
 
 @strawberry.type

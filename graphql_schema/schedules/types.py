@@ -7,8 +7,11 @@ from typing import Annotated
 
 import strawberry
 
+from django.db.models import QuerySet
+
 from graphql_schema.common.fields import priced
-from graphql_schema.common.payloads import UserErrorType, user_errors_field
+from graphql_schema.common.pagination import KeysetPageInfo, keyset_by_instant
+from graphql_schema.common.payloads import NULL_WHEN_REFUSED, UserErrorType, user_errors_field
 from graphql_schema.common.units import rounded
 from monitoring.schedules.models import ReportSchedule, ScheduledDelivery
 from monitoring.schedules.periods import MONTHLY, WEEKLY
@@ -47,6 +50,7 @@ def _minutes(value: float | None) -> float | None:
 
 @strawberry.type(description="One period of a schedule: its report, the totals over its stores, and how its delivery went.")
 class ScheduledReportDelivery:
+    id: strawberry.ID = strawberry.field(description="The period's delivery's id (stable).")
     period_start: datetime = strawberry.field(description="Start of the period (included).")
     period_end: datetime = strawberry.field(description="End of the period (excluded): the report's `to`.")
     status: ScheduledDeliveryStatus = strawberry.field(description="Where the delivery stands.")
@@ -65,6 +69,7 @@ class ScheduledReportDelivery:
     @classmethod
     def of(cls, delivery: ScheduledDelivery) -> "ScheduledReportDelivery":
         return cls(
+            id=strawberry.ID(str(delivery.pk)),
             period_start=delivery.period_start,
             period_end=delivery.period_end,
             status=ScheduledDeliveryStatus(delivery.status),
@@ -102,13 +107,13 @@ class ReportScheduleType:
     _schedule: strawberry.Private[ReportSchedule]
 
     @strawberry.field(
-        description=f"Its newest periods first, at most `limit` (1–{MAX_DELIVERIES}).",
+        description=f"Its newest periods first, at most `limit` (1–{MAX_DELIVERIES}).{NULL_WHEN_REFUSED}",
         metadata=priced(max_items=MAX_DELIVERIES),
     )
     def deliveries(
         self,
         limit: Annotated[int, strawberry.argument(description=f"How many (count, 1–{MAX_DELIVERIES}).")] = MAX_DELIVERIES,
-    ) -> list[ScheduledReportDelivery]:
+    ) -> list[ScheduledReportDelivery] | None:
         from graphql_schema.common.errors import UserError
 
         if not 1 <= limit <= MAX_DELIVERIES:
@@ -116,6 +121,25 @@ class ReportScheduleType:
         prefetched = getattr(self._schedule, "newest_deliveries", None)
         rows = prefetched if prefetched is not None else self._schedule.deliveries.all()[:MAX_DELIVERIES]
         return [ScheduledReportDelivery.of(delivery) for delivery in list(rows)[:limit]]
+
+    @strawberry.field(
+        description=(
+            "Every period's delivery, the newest period first, by keyset page: pass pageInfo.endCursor as `after`"
+            " for the next (`deliveries` shows the newest only)." + NULL_WHEN_REFUSED
+        )
+    )
+    def delivery_log(
+        self,
+        first: Annotated[int | None, strawberry.argument(description="Page size, a count of deliveries: 0–500, default 100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+    ) -> "ScheduledReportDeliveryConnection | None":
+        every = self._schedule.deliveries.all()
+        page, more, cursor_of = keyset_by_instant(every, field="period_start", first=first, after=after, newest_first=True)
+        return ScheduledReportDeliveryConnection(
+            edges=[ScheduledReportDeliveryEdge(cursor=cursor_of(row), node=ScheduledReportDelivery.of(row)) for row in page],
+            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
+            _rows=every,
+        )
 
     @classmethod
     def of(cls, schedule: ReportSchedule) -> "ReportScheduleType":
@@ -134,6 +158,40 @@ class ReportScheduleType:
             next_period_end=schedule.next_period_end,
             _schedule=schedule,
         )
+
+
+@strawberry.type(description="A period's delivery and its cursor.")
+class ScheduledReportDeliveryEdge:
+    cursor: str = strawberry.field(description="Pass as `after` for the deliveries after this one.")
+    node: ScheduledReportDelivery = strawberry.field(description="The period's delivery.")
+
+
+@strawberry.type(description="A keyset page of a schedule's deliveries, the newest period first.")
+class ScheduledReportDeliveryConnection:
+    edges: list[ScheduledReportDeliveryEdge] = strawberry.field(description="The deliveries of this page.")
+    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+    _rows: strawberry.Private[QuerySet]
+
+    @strawberry.field(description="How many deliveries the schedule's whole log holds (a count, run only when asked).")
+    def total_count(self) -> int:
+        return self._rows.count()
+
+
+@strawberry.type(description="A schedule and its cursor.")
+class ReportScheduleEdge:
+    cursor: str = strawberry.field(description="Pass as `after` for the schedules after this one.")
+    node: ReportScheduleType = strawberry.field(description="The schedule.")
+
+
+@strawberry.type(description="A keyset page of report schedules, oldest first.")
+class ReportScheduleConnection:
+    edges: list[ReportScheduleEdge] = strawberry.field(description="The schedules of this page.")
+    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+    _schedules: strawberry.Private[QuerySet]
+
+    @strawberry.field(description="How many schedules the whole list holds (a count, run only when asked).")
+    def total_count(self) -> int:
+        return self._schedules.count()
 
 
 @strawberry.type(description="A new report schedule and, for a webhook, its signing secret, shown this once.")

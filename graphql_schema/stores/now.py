@@ -10,6 +10,7 @@ from datetime import datetime
 
 import strawberry
 
+from graphql_schema.alerts.incidents import incidents_lost_revenue
 from graphql_schema.common.errors import request_access
 from graphql_schema.history.revenue import LazyLostRevenue
 from graphql_schema.stores.uptime import default_as_of_of
@@ -54,26 +55,36 @@ def store_at(info: strawberry.Info, store: Store) -> tuple[StoreAt, LazyLostReve
     return memo[store.pk]
 
 
-def open_incident_record(info: strawberry.Info, store: Store) -> Incident | None:
+def open_incident_record(info: strawberry.Info, store: Store) -> tuple[Incident | None, LazyLostRevenue | None, int]:
     """The OPEN incident record (docs/rules.md §13) of a store that `store_at` found down
-    now: read for all such stores of the page in one query."""
+    now, read for all such stores of the page in one query; with the lost revenue of the
+    page's records (one engine pass, when first read) and its position there."""
     at, _, _ = store_at(info, store)
     if at.open_incident is None:
-        return None
+        return None, None, 0
     return info.context.request._open_records[_now_of(info, store)][store.pk].of(store.pk)
 
 
 class _OpenRecords:
-    """The OPEN incident records of a page's stores down now: one query, when first read."""
+    """The OPEN incident records of a page's stores down now: one query, when first read;
+    their lost revenue, one engine pass for them all, when first read."""
 
     def __init__(self, store_pks: list[int]) -> None:
         self._store_pks = store_pks
         self._found: dict[int, Incident] | None = None
+        self._revenue: LazyLostRevenue | None = None
+        self._position: dict[int, int] = {}
 
-    def of(self, store_pk: int) -> Incident | None:
+    def of(self, store_pk: int) -> tuple[Incident | None, LazyLostRevenue | None, int]:
         if self._found is None:
             self._found = open_incidents_of(store_pks=self._store_pks) if self._store_pks else {}
-        return self._found.get(store_pk)
+            records = list(self._found.values())
+            self._position = {record.store_id: index for index, record in enumerate(records)}
+            self._revenue = incidents_lost_revenue(records)
+        record = self._found.get(store_pk)
+        if record is None:
+            return None, None, 0
+        return record, self._revenue, self._position[store_pk]
 
 
 def _open_incidents_revenue(with_incident, *, as_of: datetime) -> LazyLostRevenue:

@@ -68,32 +68,65 @@ def poll_id(*, store_pk: int, timestamp: datetime) -> str:
     return f"{store_pk}@{(timestamp - _PG_EPOCH) // timedelta(microseconds=1)}"
 
 
-@strawberry.type(description="One keyset page of a store's polls, oldest first.")
+@strawberry.enum(description="The order of a store's polls in `Store.polls`.")
+class PollOrder(enum.Enum):
+    OLDEST_FIRST = strawberry.enum_value("OLDEST_FIRST", description="By instant, the oldest first.")
+    NEWEST_FIRST = strawberry.enum_value("NEWEST_FIRST", description="By instant, the newest first.")
+
+
+@strawberry.type(name="StatusPollEdge", description="A poll and its cursor.")
+class StatusPollEdge:
+    cursor: str = strawberry.field(description="Pass as `after` for the polls after this one (in the same order).")
+    node: StatusPollType = strawberry.field(description="The poll.")
+
+
+@strawberry.type(description="One keyset page of a store's polls, in the order asked for (oldest first by default).")
 class StatusPollConnection:
-    nodes: list[StatusPollType] = strawberry.field(description="The polls of this page, oldest first.")
+    nodes: list[StatusPollType] = strawberry.field(description="The polls of this page, in the list's order.")
     page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+    _polls: strawberry.Private[QuerySet]
+
+    @strawberry.field(description="The polls of this page with their cursors (the same polls as `nodes`).")
+    def edges(self) -> list[StatusPollEdge]:
+        return [StatusPollEdge(cursor=_cursor(poll), node=poll) for poll in self.nodes]
+
+    @strawberry.field(
+        description="How many polls the whole list holds, within from/to (a count; one indexed count, run only when asked)."
+    )
+    def total_count(self) -> int:
+        return self._polls.count()
+
+
+def _cursor(poll: StatusPoll) -> str:
+    return cursor_encode(rfc3339(poll.timestamp_utc))
 
 
 def polls_page(
-    *, store_pk: int, first: int | None, after: str | None, start: datetime | None, end: datetime | None
+    *, store_pk: int, first: int | None, after: str | None, start: datetime | None, end: datetime | None,
+    order: PollOrder = PollOrder.OLDEST_FIRST,
 ) -> StatusPollConnection:
-    """Polls of a store after the cursor (its last poll's instant), oldest first: an
-    index range scan on the primary key (store, instant), whatever the page's depth."""
+    """Polls of a store after the cursor (its last poll's instant), in `order`: an index
+    range scan on the primary key (store, instant), whatever the page's depth."""
     size = keyset_first(first)
-    polls = StatusPoll.objects.filter(store_id=store_pk).order_by("timestamp_utc")
+    polls = StatusPoll.objects.filter(store_id=store_pk)
     if start is not None:
         polls = polls.filter(timestamp_utc__gte=start)
     if end is not None:
         polls = polls.filter(timestamp_utc__lt=end)
+    newest_first = order is PollOrder.NEWEST_FIRST
+    listed = polls.order_by("-timestamp_utc" if newest_first else "timestamp_utc")
     if after is not None:
         try:
-            polls = polls.filter(timestamp_utc__gt=values.instant(cursor_decode(after), field="after"))
+            instant = values.instant(cursor_decode(after), field="after")
         except InvalidValue:
             raise bad_cursor("after") from None
-    rows = list(polls[: size + 1])
+        listed = listed.filter(**{"timestamp_utc__lt" if newest_first else "timestamp_utc__gt": instant})
+    rows = list(listed[: size + 1])
     page = rows[:size]
-    end_cursor = cursor_encode(rfc3339(page[-1].timestamp_utc)) if page else None
-    return StatusPollConnection(nodes=page, page_info=KeysetPageInfo(end_cursor=end_cursor, has_next_page=len(rows) > size))
+    end_cursor = _cursor(page[-1]) if page else None
+    return StatusPollConnection(
+        nodes=page, page_info=KeysetPageInfo(end_cursor=end_cursor, has_next_page=len(rows) > size), _polls=polls
+    )
 
 
 @strawberry.input(description="One live poll, validated with the CSV loader's rules (docs/rules.md §1, §7).")
@@ -131,3 +164,19 @@ class RecordPollsResult:
     user_errors: list[UserErrorType] = user_errors_field(
         description="Why the request as a whole was refused (nothing stored then); empty when it ran."
     )
+    _stores: strawberry.Private[QuerySet | None] = None
+
+    @strawberry.field(
+        description=(
+            "The stores whose polls were accepted (those not rejected), by id, as now stored: their polls,"
+            " currentState and figures for a client's cache; empty when the request was refused."
+        ),
+        metadata=priced(max_items=MAX_POLLS_PER_REQUEST),  # at most one per poll sent
+    )
+    def stores(self) -> list[Annotated["StoreType", strawberry.lazy("graphql_schema.stores.types")]]:  # noqa: F821
+        if self._stores is None:
+            return []
+        stores = list(self._stores.order_by("store_id"))
+        for store in stores:
+            store.page_of = stores  # a field of one computes them all (Store.uptime, Store.currentState)
+        return stores

@@ -4,6 +4,7 @@ it, `setStoreRevenue` replaces it, within the caller's access (as special hours)
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
@@ -76,3 +77,6 @@ class SetStoreRevenuePayload:
         description="The store's expected revenue after the change; null when it has none now, or when refused."
     )
     user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
+    store: Annotated["StoreType", strawberry.lazy("graphql_schema.stores.types")] | None = strawberry.field(  # noqa: F821
+        default=None, description="The store changed (its `expectedRevenue` and lost revenue as now stored); null when refused."
+    )

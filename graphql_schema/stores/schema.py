@@ -57,6 +57,12 @@ def _visible_store(info: Info, value: str, *, name: str) -> Store:
 POLL_FIELDS = {"store_id": "storeId", "timestamp_utc": "timestampUtc", "status": "status"}
 
 
+def _accepted_store_ids(polls: list[PollInput], rejections) -> set[str]:
+    """The store ids of the polls sent that were not rejected."""
+    rejected = {r.index for r in rejections}
+    return {poll.store_id for index, poll in enumerate(polls) if index not in rejected}
+
+
 @strawberry.type(description="What setSpecialHours answers: the date's rows, or why nothing changed.")
 class SetSpecialHoursPayload:
     special_hours: list[SpecialHoursType] | None = strawberry.field(
@@ -64,6 +70,9 @@ class SetSpecialHoursPayload:
         metadata=priced(max_items=MAX_SHIFTS_PER_DATE),  # at most one row per shift
     )
     user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
+    store: StoreType | None = strawberry.field(
+        default=None, description="The store changed (its `specialHours`, hours and figures as now stored); null when refused."
+    )
 
 
 @strawberry.type(description="What clearSpecialHours answers.")
@@ -72,6 +81,9 @@ class ClearSpecialHoursPayload:
         description="True if the date had special hours (now removed); null when refused."
     )
     user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
+    store: StoreType | None = strawberry.field(
+        default=None, description="The store changed (its `specialHours`, hours and figures as now stored); null when refused."
+    )
 
 
 @strawberry.type
@@ -111,6 +123,7 @@ class Mutation:
                 for r in result.rejections
             ],
             user_errors=[],
+            _stores=stores_visible(access=access).filter(store_id__in=_accepted_store_ids(polls, result.rejections)),
         )
 
     @strawberry_django.mutation(
@@ -139,7 +152,7 @@ class Mutation:
             rows = special_hours_set(store=store, date=date, shifts=times, actor=access.actor)
         except REFUSALS as error:
             return SetSpecialHoursPayload(special_hours=None, user_errors=refused(info, error))
-        return SetSpecialHoursPayload(special_hours=rows, user_errors=[])
+        return SetSpecialHoursPayload(special_hours=rows, user_errors=[], store=store)
 
     @strawberry_django.mutation(
         handle_django_errors=False,
@@ -171,7 +184,7 @@ class Mutation:
             stored = store_revenue_set(store=store, rows=revenue_rows_argument(rows), currency=code, actor=access.actor)
         except REFUSALS as error:
             return SetStoreRevenuePayload(expected_revenue=None, user_errors=refused(info, error))
-        return SetStoreRevenuePayload(expected_revenue=ExpectedRevenueType.of(stored), user_errors=[])
+        return SetStoreRevenuePayload(expected_revenue=ExpectedRevenueType.of(stored), user_errors=[], store=store)
 
     @strawberry_django.mutation(
         handle_django_errors=False,
@@ -192,4 +205,4 @@ class Mutation:
         except REFUSALS as error:
             return ClearSpecialHoursPayload(cleared=None, user_errors=refused(info, error))
         cleared = special_hours_clear(store=store, date=date, actor=access.actor)
-        return ClearSpecialHoursPayload(cleared=cleared > 0, user_errors=[])
+        return ClearSpecialHoursPayload(cleared=cleared > 0, user_errors=[], store=store)

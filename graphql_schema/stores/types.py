@@ -7,14 +7,15 @@ import strawberry_django
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from graphql_schema.alerts.incidents import IncidentType, incident_records_of_outages
+from graphql_schema.alerts.incidents import IncidentType, incident_records_of_outages, incidents_lost_revenue
 from monitoring.alerts.models import Incident
 from graphql_schema.common.arguments import as_of_argument, store_id_argument, store_ids_argument, zone_argument
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import ObjectField, priced
-from graphql_schema.common.pagination import Page, offset_paginated
-from graphql_schema.stores.polls import StatusPollConnection, StatusPollType, polls_page
+from graphql_schema.common.pagination import KeysetPageInfo, Page, keyset_by_instant, offset_paginated
+from graphql_schema.common.payloads import NULL_WHEN_REFUSED
+from graphql_schema.stores.polls import PollOrder, StatusPollConnection, StatusPollType, polls_page
 from graphql_schema.stores.now import LOOK_BACK_TEXT, last_poll_of, open_incident_record, store_at
 from graphql_schema.stores.uptime import UptimeSummary, store_uptime
 from graphql_schema.common.units import minutes
@@ -26,7 +27,8 @@ from monitoring.kernel.periods import DEFAULT_TIMEZONE, default_horizon, zone_na
 from monitoring.stores.access import stores_visible
 from monitoring.models import BusinessHours, SpecialHours, StatusPoll, Store
 from monitoring.reports import horizon_from_minutes
-from monitoring.stores.special_hours import special_hours_between
+from monitoring.kernel import values
+from monitoring.stores.special_hours import special_hours_between, special_hours_rows
 from monitoring.stores.timeline import store_incidents, store_timeline
 
 
@@ -67,6 +69,9 @@ class StoreOrder:
 
 @strawberry_django.type(BusinessHours, name="BusinessHours", description="One weekly open shift, in the store's local time.")
 class BusinessHoursType:
+    id: strawberry.ID = strawberry_django.field(
+        field_cls=ObjectField, field_name="pk", description="The row's id (opaque; a row replaced gets a new one)."
+    )
     day_of_week: strawberry.auto = strawberry_django.field(description="The local weekday: 0 = Monday … 6 = Sunday.")
     start_time_local: time = strawberry_django.field(description="Opening, local wall-clock time.")
     end_time_local: time = strawberry_django.field(
@@ -162,6 +167,9 @@ class OutageIncident:
     _revenue: strawberry.Private[LazyLostRevenue | None] = None
     _revenue_index: strawberry.Private[int] = 0
     _record: strawberry.Private[Incident | None] = None
+    # The lost revenue of the records listed with this one (one engine pass for them all).
+    _record_revenue: strawberry.Private[LazyLostRevenue | None] = None
+    _record_index: strawberry.Private[int] = 0
 
     @strawberry.field(
         description=(
@@ -170,7 +178,9 @@ class OutageIncident:
         )
     )
     def record(self) -> IncidentType | None:
-        return IncidentType.of(self._record) if self._record is not None else None
+        if self._record is None:
+            return None
+        return IncidentType.of(self._record, self._record_revenue, self._record_index)
 
     @strawberry.field(
         description=(
@@ -181,6 +191,23 @@ class OutageIncident:
     )
     def lost_revenue(self) -> LostRevenueType | None:
         return self._revenue.item(self._revenue_index) if self._revenue is not None else None
+
+
+@strawberry.type(description="A special-hours row and its cursor.")
+class SpecialHoursEdge:
+    cursor: str = strawberry.field(description="Pass as `after` for the rows after this one.")
+    node: SpecialHoursType = strawberry.field(description="The row.")
+
+
+@strawberry.type(description="A keyset page of a store's special-hours rows, by date.")
+class SpecialHoursConnection:
+    edges: list[SpecialHoursEdge] = strawberry.field(description="The rows of this page.")
+    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
+    _rows: strawberry.Private[QuerySet]
+
+    @strawberry.field(description="How many rows the whole list holds, within from/to (a count, run only when asked).")
+    def total_count(self) -> int:
+        return self._rows.count()
 
 
 FromArgument = Annotated[datetime, strawberry.argument(name="from", description="Start of the range (included).")]
@@ -232,6 +259,7 @@ class StoreType:
             "Special hours (holidays, events) with from <= date <= to, by date: on a date with special rows they are"
             f" the day's shifts, the weekly hours do not apply. A range holding more than {SPECIAL_HOURS_MAX_ROWS} rows"
             " is refused: narrow it."
+            " Null, with an error naming the argument, when an argument is refused."
         ),
         metadata=priced(max_items=SPECIAL_HOURS_MAX_ROWS),  # the resolver returns at most this many
     )
@@ -240,13 +268,39 @@ class StoreType:
         root: Store,
         from_: Annotated[date | None, strawberry.argument(name="from", description="First local date (included).")] = None,
         to: Annotated[date | None, strawberry.argument(description="Last local date (included).")] = None,
-    ) -> list[SpecialHoursType]:
+    ) -> list[SpecialHoursType] | None:
         rows = special_hours_between(store=root, start=from_, end=to, limit=SPECIAL_HOURS_MAX_ROWS + 1)
         if len(rows) > SPECIAL_HOURS_MAX_ROWS:
             raise UserError(
                 f"more than {SPECIAL_HOURS_MAX_ROWS} special-hours rows in this range: narrow from/to", argument="from"
             )
         return rows
+
+    @strawberry_django.field(
+        only=["pk"],
+        description=(
+            "Special hours with from <= date <= to, by date (a date's rows in the order they were set), by keyset"
+            " page: pass pageInfo.endCursor as `after` for the next; no cap on the range." + NULL_WHEN_REFUSED
+        ),
+    )
+    def special_hours_connection(
+        self,
+        root: Store,
+        first: Annotated[int | None, strawberry.argument(description="Page size, a count of rows: 0–500, default 100.")] = None,
+        after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
+        from_: Annotated[date | None, strawberry.argument(name="from", description="First local date (included).")] = None,
+        to: Annotated[date | None, strawberry.argument(description="Last local date (included).")] = None,
+    ) -> SpecialHoursConnection | None:
+        rows = special_hours_rows(store=root, start=from_, end=to)
+        page, more, cursor_of = keyset_by_instant(
+            rows, field="date", first=first, after=after, newest_first=False,
+            parse_key=lambda text: values.local_date(text, field="after"), key_text=date.isoformat,
+        )
+        return SpecialHoursConnection(
+            edges=[SpecialHoursEdge(cursor=cursor_of(row), node=row) for row in page],
+            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
+            _rows=rows,
+        )
 
     @offset_paginated(
         Page[StatusPollType],
@@ -266,7 +320,11 @@ class StoreType:
         return polls
 
     @strawberry_django.field(
-        only=["pk"], description="Polls, oldest first, by keyset page: pass pageInfo.endCursor as `after` for the next."
+        only=["pk"],
+        description=(
+            "Polls, oldest first (or newest first: `order`), by keyset page: pass pageInfo.endCursor as `after` for"
+            " the next. Null, with an error naming the argument, when an argument is refused."
+        ),
     )
     def polls(
         self,
@@ -275,12 +333,16 @@ class StoreType:
         after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from", description="Polls at or after this instant.")] = None,
         to: Annotated[datetime | None, strawberry.argument(description="Polls before this instant.")] = None,
-    ) -> StatusPollConnection:
-        return polls_page(store_pk=root.pk, first=first, after=after, start=from_, end=to)
+        order: Annotated[PollOrder, strawberry.argument(description="OLDEST_FIRST (the default) or NEWEST_FIRST.")] = PollOrder.OLDEST_FIRST,
+    ) -> StatusPollConnection | None:
+        return polls_page(store_pk=root.pk, first=first, after=after, start=from_, end=to, order=order)
 
     @strawberry_django.field(
         only=["store_id", "timezone_name"],
-        description="Live uptime for this store, by the report engine (a page of stores: one engine call for the page).",
+        description=(
+            "Live uptime for this store, by the report engine (a page of stores: one engine call for the page)."
+            " Null, with an error naming the argument, when an argument is refused."
+        ),
     )
     def uptime(
         self,
@@ -291,7 +353,7 @@ class StoreType:
             strawberry.argument(description="End of the windows; default: the latest poll among the caller's stores."),
         ] = None,
         horizon_minutes: HorizonArgument = None,
-    ) -> UptimeSummary:
+    ) -> UptimeSummary | None:
         return store_uptime(info, root, as_of=as_of_argument(as_of, name="asOf"), horizon_minutes=horizon_minutes)
 
     @strawberry_django.field(
@@ -329,37 +391,38 @@ class StoreType:
         incident = at.open_incident
         if incident is None:
             return None
-        record = open_incident_record(info, root)
+        record, record_revenue, record_index = open_incident_record(info, root)
         return OutageIncident(
             start=incident.start, end=incident.end, minutes_lost=minutes(incident.business_seconds_lost),
-            _revenue=revenue, _revenue_index=position, _record=record,
+            _revenue=revenue, _revenue_index=position, _record=record, _record_revenue=record_revenue,
+            _record_index=record_index,
         )
 
-    uptime_between: history_types.RangeUptime = strawberry_django.field(
+    uptime_between: history_types.RangeUptime | None = strawberry_django.field(
         resolver=history_types.uptime_between,
         only=["store_id", "timezone_name"],
         description=(
             "Business minutes up, down and unknown over [from, to), any length up to HISTORY_RETENTION_DAYS (400 days);"
-            " the polls at or before `to` are the evidence."
+            " the polls at or before `to` are the evidence. Null, with an error naming the argument, when an argument is refused."
         ),
     )
-    daily: list[history_types.DailyUptime] = strawberry_django.field(
+    daily: list[history_types.DailyUptime] | None = strawberry_django.field(
         resolver=history_types.daily,
         only=["store_id", "timezone_name"],
         description=(
             "One entry per local calendar date from `from` to `to` (both included, at most"
-            f" {history_types.DAILY_MAX_DAYS}): [00:00, next 00:00) in the store's zone."
+            f" {history_types.DAILY_MAX_DAYS}): [00:00, next 00:00) in the store's zone. Null, with an error naming the argument, when an argument is refused."
         ),
         metadata=priced(max_items=history_types.DAILY_MAX_DAYS),  # the resolver refuses more dates
     )
 
     @strawberry_django.field(
-        description="Up/down/unknown/closed segments covering [from, to) exactly (≤ 31 days).",
+        description="Up/down/unknown/closed segments covering [from, to) exactly (≤ 31 days). Null, with an error naming the argument, when an argument is refused.",
         metadata=priced(max_items=500),  # a change of state, an opening or a closing each, in ≤ 31 days
     )
     def timeline(
         self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
-    ) -> list[TimelineSegment]:
+    ) -> list[TimelineSegment] | None:
         start, end = _range(from_, to)
         segments = store_timeline(
             store=root, start=start, end=end, horizon=horizon_from_minutes(horizon_minutes)
@@ -367,12 +430,12 @@ class StoreType:
         return [TimelineSegment(start=s.start, end=s.end, state=SegmentState[s.state]) for s in segments]
 
     @strawberry_django.field(
-        description="Outages during business hours in [from, to) (≤ 31 days).",
+        description="Outages during business hours in [from, to) (≤ 31 days). Null, with an error naming the argument, when an argument is refused.",
         metadata=priced(max_items=200),  # outages in ≤ 31 days: a generous estimate
     )
     def incidents(
         self, root: Store, from_: FromArgument, to: ToArgument, horizon_minutes: HorizonArgument = None
-    ) -> list[OutageIncident]:
+    ) -> list[OutageIncident] | None:
         start, end = _range(from_, to)
         horizon = horizon_from_minutes(horizon_minutes) or default_horizon()
         incidents = store_incidents(store=root, start=start, end=end, horizon=horizon)
@@ -385,10 +448,14 @@ class StoreType:
             )
         )
         records = incident_records_of_outages(store=root, outages=[(i.start, i.end) for i in incidents])
+        recorded = [record for record in records if record is not None]
+        record_revenue = incidents_lost_revenue(recorded)  # the list's records: one engine pass
+        record_index = {record.pk: index for index, record in enumerate(recorded)}
         return [
             OutageIncident(
                 start=i.start, end=i.end, minutes_lost=minutes(i.business_seconds_lost), _revenue=revenue,
-                _revenue_index=index, _record=record,
+                _revenue_index=index, _record=record, _record_revenue=record_revenue,
+                _record_index=record_index[record.pk] if record is not None else 0,
             )
             for index, (i, record) in enumerate(zip(incidents, records))
         ]

@@ -59,6 +59,7 @@ def open_incidents_of(*, store_pks) -> dict[int, Incident]:
     through stores_visible."""
     incidents = (
         Incident.objects.filter(store_id__in=list(store_pks), status=Incident.Status.OPEN)
+        .select_related("store")
         .prefetch_related("notes")
         .order_by("store_id", "-started_at")
         .distinct("store_id")

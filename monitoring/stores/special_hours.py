@@ -14,6 +14,7 @@ from datetime import date, time
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from monitoring.audit import audit_record
 from monitoring.stores.data_version import writer_lock
@@ -29,12 +30,18 @@ def special_hours_between(
 ) -> list[SpecialHours]:
     """The store's special rows with start <= date <= end (either bound optional), by
     date and start time (a closed day's row first), at most `limit`."""
-    rows = SpecialHours.objects.filter(store_id=store.pk).order_by("date", "start_time_local", "end_time_local")
+    rows = special_hours_rows(store=store, start=start, end=end).order_by("date", "start_time_local", "end_time_local")
+    return list(rows[:limit] if limit is not None else rows)
+
+
+def special_hours_rows(*, store: Store, start: date | None = None, end: date | None = None) -> QuerySet[SpecialHours]:
+    """The store's special rows with start <= date <= end (either bound optional), unordered."""
+    rows = SpecialHours.objects.filter(store_id=store.pk)
     if start is not None:
         rows = rows.filter(date__gte=start)
     if end is not None:
         rows = rows.filter(date__lte=end)
-    return list(rows[:limit] if limit is not None else rows)
+    return rows
 
 
 def special_hours_set(

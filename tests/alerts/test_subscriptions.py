@@ -79,18 +79,27 @@ def test_the_delivery_log_pages_by_cursor_newest_first(client, alert_world):
     )
     expected = [str(pk) for pk in Delivery.objects.order_by("-created_at", "-pk").values_list("pk", flat=True)]
     token = token_create(name="t", owner=Owner.objects.get(name="alice"))[1]
-    query = """query($first: Int, $after: String) { webhooks { deliveryLog(first: $first, after: $after) {
+    query = """query($first: Int, $after: String) { webhooks { id deliveryLog(first: $first, after: $after) {
                  nodes { id } pageInfo { hasNextPage endCursor } } } }"""
-    seen, after = [], None
+    edges = """query($first: Int, $after: String) { webhooks { deliveryLog(first: $first, after: $after) {
+                 totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } }"""
+    seen, by_edges, after = [], [], None
     while True:
         body = graphql(client, query, {"first": 2, "after": after}, token=token)
         log = body["data"]["webhooks"][0]["deliveryLog"]
         seen += [node["id"] for node in log["nodes"]]
+        same = graphql(client, edges, {"first": 2, "after": after}, token=token)["data"]["webhooks"][0]["deliveryLog"]
+        assert same["totalCount"] == 7 and same["pageInfo"] == log["pageInfo"]
+        assert same["edges"][-1]["cursor"] == log["pageInfo"]["endCursor"]
+        by_edges += [edge["node"]["id"] for edge in same["edges"]]
         if not log["pageInfo"]["hasNextPage"]:
             break
         after = log["pageInfo"]["endCursor"]
-    assert seen == expected and len(seen) == 7
+    assert seen == expected == by_edges and len(seen) == 7
     refused = graphql(client, query, {"first": 2, "after": "bm90IGEgY3Vyc29y"}, token=token)  # "not a cursor"
     assert refused["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT", "argument": "after"}
+    # Only the field refused is null: the webhook itself answers.
+    assert refused["data"]["webhooks"] == [{"id": str(webhook.pk), "deliveryLog": None}]
+    assert refused["errors"][0]["path"] == ["webhooks", 0, "deliveryLog"]
     priced = graphql(client, query, {"first": 7}, token=token)["extensions"]["cost"]["nodes"]
     assert priced == 100 + 100 * (1 + 7 + 1)  # webhooks (a list of 100) × (the page 1 + 7 nodes + pageInfo 1)

@@ -54,9 +54,13 @@ export const StoreDetail = /* GraphQL */ `
 
 /** The next page of a store's polls, by cursor. */
 export const StorePolls = /* GraphQL */ `
-  query StorePolls($id: ID!, $after: String, $first: Int) {
+  query StorePolls($id: ID!, $after: String, $first: Int, $order: PollOrder! = OLDEST_FIRST) {
     store(id: $id) {
-      polls(first: $first, after: $after) { nodes { timestampUtc state } pageInfo { endCursor hasNextPage } }
+      polls(first: $first, after: $after, order: $order) {
+        totalCount
+        edges { cursor node { id timestampUtc state } }
+        pageInfo { endCursor hasNextPage }
+      }
     }
   }
 `;

@@ -7,6 +7,7 @@ import { ApiClient, errorWithCode } from "./client";
 import type {
   FleetPageQuery,
   FleetPageQueryVariables,
+  PollOrder,
   RecordPollsMutation,
   RecordPollsMutationVariables,
   ReportStateQuery,
@@ -24,6 +25,12 @@ import { FleetPage, RecordPolls, ReportState, StoreDetail, StorePolls, TriggerRe
 function environment(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;
   if (value === undefined || value === "") throw new Error(`set ${name}`);
+  return value;
+}
+
+/** A field the server nulls only when one of its arguments is refused (with an error). */
+function present<T>(value: T | null, what: string): T {
+  if (value === null) throw new Error(`${what} is null: an argument was refused`);
   return value;
 }
 
@@ -47,12 +54,13 @@ async function main(): Promise<void> {
 
   // The fleet, worst first, walked by cursor one store a page: each store once, the
   // counts of the whole list on every page, each store's figures at the ranking's asOf.
-  const stores: FleetPageQuery["fleet"]["edges"][number]["node"][] = [];
+  type Fleet = NonNullable<FleetPageQuery["fleet"]>;
+  const stores: Fleet["edges"][number]["node"][] = [];
   let fleetAfter: string | null = null;
-  let fleet: FleetPageQuery["fleet"] | undefined;
+  let fleet: Fleet | undefined;
   for (let page = 0; page < 100; page++) {
     const answer: FleetPageQuery = await client.data<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { first: 1, after: fleetAfter });
-    fleet = answer.fleet;
+    fleet = present(answer.fleet, "fleet");
     stores.push(...fleet.edges.map((edge) => edge.node));
     if (!fleet.pageInfo.hasNextPage) break;
     fleetAfter = fleet.pageInfo.endCursor;
@@ -63,13 +71,14 @@ async function main(): Promise<void> {
   const counted = ranking.countsByState.reduce((total, item) => total + item.count, 0);
   check("fleet counts by state add up", counted === ranking.totalCount && ranking.silentCount <= counted, ranking.countsByState);
   for (const store of stores) {
-    const day = store.uptime.day;
+    const uptime = present(store.uptime, `fleet ${store.id}: uptime`);
+    const day = uptime.day;
     const sum = day.uptimeMinutes + day.downtimeMinutes + day.unknownMinutes;
     check(`fleet ${store.id}: day adds up`, Math.abs(sum - day.businessMinutes) <= 0.02, day);
     const now = store.currentState;
     check(
       `fleet ${store.id}: state now at the ranking's asOf`,
-      Date.parse(now.asOf) === Date.parse(ranking.asOf) && Date.parse(store.uptime.asOf) === Date.parse(ranking.asOf) && Date.parse(now.since) < Date.parse(now.asOf),
+      Date.parse(now.asOf) === Date.parse(ranking.asOf) && Date.parse(uptime.asOf) === Date.parse(ranking.asOf) && Date.parse(now.since) < Date.parse(now.asOf),
       now,
     );
     // An outage in progress exactly when the store is down, or closed since it was last down.
@@ -83,7 +92,7 @@ async function main(): Promise<void> {
   }
   // The stores down now come first.
   const downNow = await client.data<FleetPageQuery, FleetPageQueryVariables>(FleetPage, { first: 50, state: "DOWN" });
-  const down = downNow.fleet.edges.map((edge) => edge.node.id);
+  const down = present(downNow.fleet, "fleet").edges.map((edge) => edge.node.id);
   check("fleet down now first", down.every((id, i) => stores[i]?.id === id), down);
 
   // A missing store is null with NOT_FOUND; nothing else is lost.
@@ -104,25 +113,41 @@ async function main(): Promise<void> {
   const detail = await client.data<StoreDetailQuery, StoreDetailQueryVariables>(StoreDetail, { id: storeId, from: weekBefore, to: asOf });
   const store = detail.store;
   if (store === null) throw new Error(`store ${storeId} not found`);
-  const first = store.timeline[0];
-  const last = store.timeline[store.timeline.length - 1];
+  const timeline = present(store.timeline, "timeline");
+  const storeUptime = present(store.uptime, "uptime");
+  const incidents = present(store.incidents, "incidents");
+  const first = timeline[0];
+  const last = timeline[timeline.length - 1];
   check("timeline covers [from, to)", first !== undefined && last !== undefined && Date.parse(first.start) === Date.parse(weekBefore) && Date.parse(last.end) === Date.parse(asOf));
-  check("instants are RFC 3339 UTC", store.timeline.every((s) => RFC3339.test(s.start) && RFC3339.test(s.end)), first);
-  check("uptime windows are HOUR, DAY, WEEK", store.uptime.windows.map((w) => w.kind).join(",") === "HOUR,DAY,WEEK");
-  const downMinutes = store.incidents.reduce((total, incident) => total + incident.minutesLost, 0);
-  check("incidents are in minutes", downMinutes <= (store.uptime.windows[2]?.downtimeMinutes ?? 0) + 0.01 * store.incidents.length, downMinutes);
+  check("instants are RFC 3339 UTC", timeline.every((s) => RFC3339.test(s.start) && RFC3339.test(s.end)), first);
+  check("uptime windows are HOUR, DAY, WEEK", storeUptime.windows.map((w) => w.kind).join(",") === "HOUR,DAY,WEEK");
+  const downMinutes = incidents.reduce((total, incident) => total + incident.minutesLost, 0);
+  check("incidents are in minutes", downMinutes <= (storeUptime.windows[2]?.downtimeMinutes ?? 0) + 0.01 * incidents.length, downMinutes);
 
   // Polls by cursor: every page after the last one's endCursor, in order.
-  let after: string | null = null;
-  const instants: string[] = [];
-  for (let page = 0; page < 50; page++) {
-    const polls: StorePollsQuery = await client.data<StorePollsQuery, StorePollsQueryVariables>(StorePolls, { id: storeId, after, first: 2 });
-    if (polls.store === null) throw new Error("store vanished");
-    instants.push(...polls.store.polls.nodes.map((p) => p.timestampUtc));
-    if (!polls.store.polls.pageInfo.hasNextPage) break;
-    after = polls.store.polls.pageInfo.endCursor;
-  }
+  const walk = async (order: PollOrder): Promise<{ instants: string[]; ids: string[]; totals: Set<number> }> => {
+    let after: string | null = null;
+    const instants: string[] = [];
+    const ids: string[] = [];
+    const totals = new Set<number>();
+    for (let page = 0; page < 50; page++) {
+      const answer: StorePollsQuery = await client.data<StorePollsQuery, StorePollsQueryVariables>(StorePolls, { id: storeId, after, first: 2, order });
+      if (answer.store === null) throw new Error("store vanished");
+      const polls = present(answer.store.polls, "polls");
+      totals.add(polls.totalCount);
+      instants.push(...polls.edges.map((edge) => edge.node.timestampUtc));
+      ids.push(...polls.edges.map((edge) => edge.node.id));
+      if (!polls.pageInfo.hasNextPage) break;
+      after = polls.pageInfo.endCursor;
+    }
+    return { instants, ids, totals };
+  };
+  const oldest = await walk("OLDEST_FIRST");
+  const instants = oldest.instants;
   check("polls by cursor, oldest first", instants.length > 0 && instants.every((t, i) => i === 0 || (instants[i - 1] ?? "") < t), instants.length);
+  check("polls' totalCount is the list's length", oldest.totals.size === 1 && oldest.totals.has(instants.length), [...oldest.totals]);
+  const newest = await walk("NEWEST_FIRST");
+  check("polls by cursor, newest first: the same ids reversed", newest.ids.join(",") === [...oldest.ids].reverse().join(","), newest.ids.length);
 
   // Live polls: docs/rules.md §1's status spellings in any case; a bad one is a rejection.
   const recorded = await client.data<RecordPollsMutation, RecordPollsMutationVariables>(RecordPolls, {

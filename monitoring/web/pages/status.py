@@ -4,13 +4,17 @@ chart, incidents, business and special hours."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_http_methods
 
-from monitoring.alerts.incidents import open_incidents_of
+from monitoring.alerts.incidents import actor_of, incident_acknowledge, incident_note_add, open_incidents_of
+from monitoring.alerts.models import Incident
+from monitoring.kernel.errors import Forbidden, InputError
+from monitoring.stores.access import allowed
 from monitoring.fleet.ranking import fleet_rows
 from monitoring.history import HistoryInputError, lost_revenue_of_windows, store_daily_figures, store_range_figures
 from monitoring.kernel import humanize
@@ -49,7 +53,7 @@ from monitoring.web.pages.display import (
     window_figures,
     zone_info,
 )
-from monitoring.web.pages.common import as_of_param, bad_request_page, not_found_page, page_requires, render
+from monitoring.web.pages.common import as_of_param, bad_request_page, forbidden_page, not_found_page, page_requires, render
 from monitoring.web.pages.ranges import RangeAsked, range_asked, range_bounds
 
 
@@ -179,9 +183,61 @@ def status_page_context(
     }
 
 
-@require_http_methods(["GET", "HEAD"])
-@page_requires("store.read")
+@require_http_methods(["GET", "HEAD", "POST"])
 def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
+    """The store page (GET, store_page_show); a POST acts on its open incident
+    (store_incident_act)."""
+    if request.method == "POST":
+        return store_incident_act(request, store_id)
+    return store_page_show(request, store_id)
+
+
+@page_requires("incident.acknowledge")
+def store_incident_act(request: HttpRequest, store_id: str) -> HttpResponse:
+    """POST /stores/<store_id>/ (the page's forms, Django's CSRF token, docs/rules.md §8):
+    `incident` (its id) and `action`: `acknowledge` (with an optional `note`) or `note`
+    (with `text`); then back to the page (303), which shows the outcome. Refused with 403
+    to anyone not signed in or whose role may not acknowledge; 404 for an incident
+    outside the store; 400 naming the field for bad input."""
+    if request.caller.startswith("address:"):  # the anonymous demo: nobody to name
+        return forbidden_page(request, "sign in to acknowledge incidents or add notes")
+    store = _store_of_page_request(request, store_id)
+    if store is None:
+        return not_found_page(request, f"store {values.shown(store_id_from_page_request(store_id, request.GET))}")
+    action = request.POST.get("action", "")
+    incident_id = request.POST.get("incident", "").strip()
+    try:
+        incident_id = str(uuid.UUID(incident_id))
+    except ValueError:
+        return bad_request_page(request, f"incident: not an incident id: {values.shown(incident_id)}")
+    if not Incident.objects.filter(pk=incident_id, store=store, status=Incident.Status.OPEN).exists():
+        return not_found_page(request, f"open incident {incident_id} of store {store.store_id}")
+    actor = actor_of(caller=request.caller)
+    try:
+        if action == "acknowledge":
+            incident_acknowledge(access=request.access, incident_id=incident_id, actor=actor, note=request.POST.get("note"))
+        elif action == "note":
+            incident_note_add(access=request.access, incident_id=incident_id, actor=actor, text=request.POST.get("text", ""))
+        else:
+            return bad_request_page(request, f"action: 'acknowledge' or 'note', not {values.shown(action)}")
+    except Forbidden as error:
+        return forbidden_page(request, error.reason)
+    except InputError as error:
+        return bad_request_page(request, str(error))
+    return HttpResponseRedirect(request.get_full_path() + "#open-incident", status=303)
+
+
+def _store_of_page_request(request: HttpRequest, store_id: str) -> Store | None:
+    """The visible store a store page URL names; None when there is none (or the id is refused)."""
+    try:
+        store_id = values.store_id(store_id_from_page_request(store_id, request.GET), field="store_id")
+    except values.InvalidValue:
+        return None
+    return stores_visible(access=request.access).filter(store_id=store_id).first()
+
+
+@page_requires("store.read")
+def store_page_show(request: HttpRequest, store_id: str) -> HttpResponse:
     """GET /stores/<store_id>/[?as_of=ISO8601][&from=…&to=…] (or /stores/by-id/?id=<store_id>,
     see links.store_page_url): uptime, the last 90 days, a range's figures, last week's
     timeline, incidents. The id, `as_of`, `from` and `to` go through the one grammar
@@ -215,5 +271,7 @@ def store_page(request: HttpRequest, store_id: str) -> HttpResponse:
     # The range form asks for the same page again: the same store and as_of.
     context["as_of_param"] = request.GET.get("as_of", "")
     context["id_param"] = store_id if id_in_query else ""
+    # The incident's forms: for a signed-in caller whose role may acknowledge.
+    context["may_acknowledge"] = not request.caller.startswith("address:") and allowed(request.access, "incident.acknowledge")
     status = 400 if "error" in context["range"] else None
     return render(request, "monitoring/store_status.html", context, status=status)
