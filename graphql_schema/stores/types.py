@@ -1,4 +1,5 @@
 import enum
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Annotated
 
@@ -170,6 +171,8 @@ class OutageIncident:
     # The lost revenue of the records listed with this one (one engine pass for them all).
     _record_revenue: strawberry.Private[LazyLostRevenue | None] = None
     _record_index: strawberry.Private[int] = 0
+    # Instead of the three above: finds them when `record` is asked for (the page's records in one query).
+    _record_lookup: strawberry.Private[Callable[[], tuple[Incident | None, LazyLostRevenue | None, int]] | None] = None
 
     @strawberry.field(
         description=(
@@ -178,6 +181,8 @@ class OutageIncident:
         )
     )
     def record(self) -> IncidentType | None:
+        if self._record_lookup is not None:
+            self._record, self._record_revenue, self._record_index = self._record_lookup()
         if self._record is None:
             return None
         return IncidentType.of(self._record, self._record_revenue, self._record_index)
@@ -391,11 +396,9 @@ class StoreType:
         incident = at.open_incident
         if incident is None:
             return None
-        record, record_revenue, record_index = open_incident_record(info, root)
         return OutageIncident(
             start=incident.start, end=incident.end, minutes_lost=minutes(incident.business_seconds_lost),
-            _revenue=revenue, _revenue_index=position, _record=record, _record_revenue=record_revenue,
-            _record_index=record_index,
+            _revenue=revenue, _revenue_index=position, _record_lookup=lambda: open_incident_record(info, root),
         )
 
     uptime_between: history_types.RangeUptime | None = strawberry_django.field(
