@@ -8,6 +8,9 @@ from graphql_schema.schema import schema
 from monitoring.web import pages
 from monitoring.web import rest as views
 
+# The ModelAdmins register here, with the URLs that serve them (settings: SimpleAdminConfig).
+admin.autodiscover()
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The API: curl and programs send a bearer token or nothing, so Django's CSRF check

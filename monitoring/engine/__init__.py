@@ -72,12 +72,14 @@ from monitoring.engine.types import (
     STATES,
     TIMELINE_STATES,
     Shift,
+    ShiftRows,
     SpecialShift,
     StoreSchedule,
     Polls,
     UptimeResult,
     Segment,
     Incident,
+    WeeklyShiftArrays,
 )
 from monitoring.engine.zones import from_us, to_us
 from monitoring.engine.uptime import business_intervals, compute_uptime, inside_intervals
@@ -106,9 +108,11 @@ __all__ = [
     "TIMELINE_STATES",
     "Segment",
     "Shift",
+    "ShiftRows",
     "SpecialShift",
     "StoreSchedule",
     "UptimeResult",
+    "WeeklyShiftArrays",
     "WindowFigures",
     "WINDOWS",
     "business_intervals",

@@ -12,7 +12,7 @@ from operator import attrgetter
 import numpy as np
 
 from monitoring.kernel.periods import zone_name
-from monitoring.engine.types import SpecialShift, StoreSchedule, DAY_US, I64, KEY_LIMIT
+from monitoring.engine.types import ShiftRows, SpecialShift, StoreSchedule, DAY_US, I64, KEY_LIMIT
 from monitoring.engine.zones import time_us, wall_to_utc, zone_info, zone_table
 
 
@@ -71,12 +71,17 @@ def shift_table(schedules: Sequence[StoreSchedule]) -> ShiftTable:
     for name in zone_ids:
         zone_info(name)  # unknown zone names fail here, loudly
     counts = np.fromiter((len(s.shifts) for s in schedules), I64, n)
-    flat = [sh for s in schedules for sh in s.shifts]
-    m = len(flat)
     cache = _TimeUs()
-    sh_dow = np.fromiter(map(_GET_DOW, flat), I64, m)
-    sh_start = np.fromiter(map(cache.__getitem__, map(_GET_START, flat)), I64, m)
-    sh_end = np.fromiter(map(cache.__getitem__, map(_GET_END, flat)), I64, m)
+    arrays = _shift_arrays(schedules, counts)
+    if arrays is not None:
+        sh_dow, sh_start, sh_end = arrays
+        m = len(sh_dow)
+    else:
+        flat = [sh for s in schedules for sh in s.shifts]
+        m = len(flat)
+        sh_dow = np.fromiter(map(_GET_DOW, flat), I64, m)
+        sh_start = np.fromiter(map(cache.__getitem__, map(_GET_START, flat)), I64, m)
+        sh_end = np.fromiter(map(cache.__getitem__, map(_GET_END, flat)), I64, m)
     if m and (sh_dow.min() < 0 or sh_dow.max() > 6):
         raise ValueError("day_of_week must be 0 (Monday) … 6 (Sunday)")
     sh_dur = sh_end - sh_start
@@ -107,6 +112,21 @@ def shift_table(schedules: Sequence[StoreSchedule]) -> ShiftTable:
         sh_dur=sh_dur,
         special=special,
     )
+
+
+def _shift_arrays(schedules: Sequence[StoreSchedule], counts: np.ndarray):
+    """(day_of_week, start µs, end µs) of every shift in store order, taken from the
+    arrays when every schedule's shifts are `ShiftRows` of the same arrays (or none:
+    24x7); else None."""
+    base = next((s.shifts.arrays for s in schedules if isinstance(s.shifts, ShiftRows)), None)
+    if base is None:
+        return None
+    if not all((isinstance(s.shifts, ShiftRows) and s.shifts.arrays is base) or not s.shifts for s in schedules):
+        return None
+    lo = np.fromiter((s.shifts.lo if s.shifts else 0 for s in schedules), I64, len(schedules))
+    ends = np.cumsum(counts)
+    index = np.repeat(lo - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0, dtype=I64)
+    return base.day_of_week[index], base.start_us[index], base.end_us[index]
 
 
 def _special_table(flat: list[tuple[int, SpecialShift]], n: int, store_zone: np.ndarray, cache: _TimeUs) -> _SpecialTable:

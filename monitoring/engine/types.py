@@ -3,7 +3,7 @@ incidents. Instants are int64 microseconds since the Unix epoch inside the engin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone  # date: SpecialShift.date
 from typing import NamedTuple
@@ -37,6 +37,54 @@ class Shift(NamedTuple):
     end: time  # local; end <= start => runs past midnight into the next day; end == start => 24 h
 
 
+@dataclass(frozen=True, eq=False)
+class WeeklyShiftArrays:
+    """Many stores' weekly shifts as arrays, as a selector reads them in bulk: row k is
+    a shift on `day_of_week[k]` from `start_us[k]` to `end_us[k]` (µs after local
+    midnight; the same rule as `Shift`)."""
+
+    day_of_week: np.ndarray  # int64
+    start_us: np.ndarray  # int64
+    end_us: np.ndarray  # int64
+
+
+def _time_of_us(us: int) -> time:
+    seconds, micro = divmod(us, US)
+    minutes, second = divmod(seconds, 60)
+    return time(minutes // 60, minutes % 60, second, micro)
+
+
+class ShiftRows(Sequence):
+    """One store's weekly shifts: rows [lo, hi) of a `WeeklyShiftArrays`. It reads as a
+    tuple of `Shift` (made when asked for); the engine takes the arrays as they are
+    (`schedules.shift_table`), so a fleet's schedules cost no object per shift."""
+
+    __slots__ = ("arrays", "lo", "hi")
+
+    def __init__(self, arrays: WeeklyShiftArrays, lo: int, hi: int) -> None:
+        self.arrays, self.lo, self.hi = arrays, lo, hi
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def __getitem__(self, index):
+        shifts = tuple(
+            Shift(int(self.arrays.day_of_week[k]), _time_of_us(int(self.arrays.start_us[k])),
+                  _time_of_us(int(self.arrays.end_us[k])))
+            for k in range(self.lo, self.hi)
+        )
+        return shifts[index]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
 class SpecialShift(NamedTuple):
     """One special-hours row (docs/rules.md §9).  On a local date with at least one special row, the
     store's shifts are exactly its special rows; the weekly shifts do not apply that date."""
@@ -54,7 +102,9 @@ class SpecialShift(NamedTuple):
 class StoreSchedule:
     store_id: str
     timezone_name: str | None  # None => DEFAULT_TIMEZONE
-    shifts: tuple[Shift, ...]  # empty => open 24x7 (docs/rules.md §2); a weekday with no shift is closed
+    # Empty => open 24x7 (docs/rules.md §2); a weekday with no shift is closed. A tuple, or
+    # the selector's `ShiftRows` (the same shifts, held as arrays).
+    shifts: tuple[Shift, ...] | ShiftRows
     # Special dates (docs/rules.md §9), any order.  With no weekly shifts, the other dates are open all day.
     special_shifts: tuple[SpecialShift, ...] = ()
 

@@ -28,7 +28,12 @@ from monitoring.history.revenue import LostRevenue, lost_revenue_of_range, lost_
 from monitoring.stores.access import owner_access
 from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
 from monitoring.stores.revenue import revenue_in_scope
-from monitoring.stores.selectors import default_as_of, store_pks_in_code_point_order, stores_in_scope
+from monitoring.stores.selectors import (
+    default_as_of,
+    store_pks_in_code_point_order,
+    stores_in_scope,
+    stores_in_scope_count,
+)
 from monitoring.stores.summaries import daily_totals, range_totals
 
 #: The range CSV's header, exactly (docs/rules.md §11).
@@ -244,7 +249,7 @@ def range_rows_chunked(
     chunk read and computed once the previous one is consumed; with `parallel` > 1, that
     many chunks at a time in threads); `revenue` as `range_rows`."""
     if chunk_size is None:
-        total = len(stores_in_scope(store_ids=store_ids, owner_id=owner_id))
+        total = stores_in_scope_count(store_ids=store_ids, owner_id=owner_id)
         chunk_size = balanced_chunk_size(
             total=total, size=range_chunk_size(start=start, end=end, horizon=horizon), parallel=parallel
         )

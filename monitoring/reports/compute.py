@@ -4,7 +4,7 @@ stores: the whole fleet at once (the API's rows) or chunk by chunk (a report's t
 
 import io
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Iterable, Iterator, Sequence, TextIO
 
 import numpy as np
@@ -21,6 +21,7 @@ from monitoring.stores.selectors import (
     default_as_of,
     store_pks_in_code_point_order,
     stores_in_scope,
+    stores_in_scope_count,
     weekly_hours_kept_for,
     weekly_hours_warm,
 )
@@ -199,7 +200,7 @@ def chunked_rows(
     consumed (with `parallel` > 1, that many chunks at a time in threads), so memory
     follows REPORT_CHUNK_SIZE, not the fleet."""
     if chunk_size is None:
-        total = len(stores_in_scope(store_ids=store_ids, owner_id=owner_id))
+        total = stores_in_scope_count(store_ids=store_ids, owner_id=owner_id)
         chunk_size = balanced_chunk_size(total=total, size=settings.REPORT_CHUNK_SIZE, parallel=parallel)
 
     def compute(pks: list[int]) -> list[dict]:

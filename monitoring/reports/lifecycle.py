@@ -22,14 +22,18 @@ from monitoring.worker import thread as worker_thread
 from monitoring.reports.compute import (
     CSV_HEADER,
     UNKNOWN_COLUMNS,
-    by_store_id,
     compute_rows,
     validate_report_request,
 )
 from monitoring.stores.access import owner_access
 from monitoring.stores.chunks import balanced_chunk_size
 from monitoring.stores.revenue import revenue_in_scope
-from monitoring.stores.selectors import default_as_of, store_pks_in_code_point_order, stores_in_scope
+from monitoring.stores.selectors import (
+    default_as_of,
+    store_pks_in_code_point_order,
+    stores_in_scope,
+    stores_in_scope_count,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +80,7 @@ def _plan_chunks(*, report: Report) -> None:
             start=report.range_start, end=report.as_of, horizon=timedelta(minutes=report.horizon_minutes)
         )
     size = balanced_chunk_size(
-        total=len(stores_in_scope(store_ids=report.store_ids, owner_id=report.owner_id)),
+        total=stores_in_scope_count(store_ids=report.store_ids, owner_id=report.owner_id),
         size=size, parallel=settings.Q_CLUSTER["workers"],
     )
     index = -1
