@@ -30,8 +30,7 @@ from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
 from monitoring.stores.revenue import revenue_in_scope
 from monitoring.stores.selectors import (
     default_as_of,
-    store_pks_in_code_point_order,
-    stores_in_scope,
+    stores_in_code_point_order,
     stores_in_scope_count,
 )
 from monitoring.stores.summaries import daily_totals, range_totals
@@ -254,12 +253,11 @@ def range_rows_chunked(
             total=total, size=range_chunk_size(start=start, end=end, horizon=horizon), parallel=parallel
         )
 
-    def compute(pks: list[int]) -> list[dict]:
-        stores = stores_in_scope(store_ids=None, store_pks=pks)
+    def compute(stores: list[tuple[int, str, str | None]]) -> list[dict]:
         rows = range_rows(stores=stores, start=start, end=end, horizon=horizon, revenue=revenue)
         return sorted(rows, key=lambda r: r["store_id"])
 
-    batches = store_pks_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
+    batches = stores_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
     yield from computed_in_order(batches, compute, parallel=parallel)
 
 

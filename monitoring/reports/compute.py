@@ -19,7 +19,7 @@ from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_r
 from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
 from monitoring.stores.selectors import (
     default_as_of,
-    store_pks_in_code_point_order,
+    stores_in_code_point_order,
     stores_in_scope,
     stores_in_scope_count,
     weekly_hours_kept_for,
@@ -203,11 +203,10 @@ def chunked_rows(
         total = stores_in_scope_count(store_ids=store_ids, owner_id=owner_id)
         chunk_size = balanced_chunk_size(total=total, size=settings.REPORT_CHUNK_SIZE, parallel=parallel)
 
-    def compute(pks: list[int]) -> list[dict]:
-        return by_store_id(compute_rows(stores=stores_in_scope(store_ids=None, store_pks=pks), as_of=as_of,
-                                        horizon=horizon))
+    def compute(stores: list[tuple[int, str, str | None]]) -> list[dict]:
+        return by_store_id(compute_rows(stores=stores, as_of=as_of, horizon=horizon))
 
-    batches = store_pks_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
+    batches = stores_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
     prepare = weekly_hours_warm if weekly_hours_kept_for(store_count=chunk_size) else None
     yield from computed_in_order(batches, compute, parallel=parallel, prepare=prepare)
 
