@@ -21,8 +21,10 @@ install: $(VENV)/.installed
 # each restarted by a supervisor when it exits or stops making progress), on the demo data
 # in csv_data/. The port is checked first (a busy one stops here, before anything starts);
 # Ctrl-C, `make stop` or the web server dying stops them all (monitoring/tools/processes.py).
+# The project's bytecode is compiled first: its processes and commands start from it.
 run: install
 	@$(PY) -m monitoring.tools.processes check-port $(HOST) $(PORT)
+	$(PY) -m compileall -q config monitoring graphql_schema
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_data csv_data --if-empty
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
