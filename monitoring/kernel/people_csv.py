@@ -64,19 +64,23 @@ def figures_rows(writer: PeopleCsvWriter, rows, header) -> None:
     apostrophe; any id reads back as written (a cell holding a CR or LF is quoted); the
     figures with 2 decimals."""
     columns = header[1:]
+    # One format per row: "%.2f" rounds as two_decimals does; "-0.00" is mended after.
+    cells = ",%.2f" * len(columns)
     lines: list[str] = []
     for row in rows:
         store_id = spreadsheet_safe(row[header[0]])
-        figures = [two_decimals(row[column]) for column in columns]
+        figures = cells % tuple([float(row[column]) for column in columns])
+        if "-0.00" in figures:
+            figures = "".join("," + two_decimals(float(cell)) for cell in figures[1:].split(","))
         if plain_cell(store_id):
-            lines.append(",".join((store_id, *figures)) + "\n")
+            lines.append(store_id + figures + "\n")
             if len(lines) == _LINES_PER_WRITE:
                 writer.write_plain_lines(lines)
                 lines = []
         else:  # quoting as csv.writer does, after the lines before it
             writer.write_plain_lines(lines)
             lines = []
-            writer.writerow([store_id, *figures])
+            writer.writerow([store_id, *figures[1:].split(",")])
     writer.write_plain_lines(lines)
 
 
