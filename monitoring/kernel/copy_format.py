@@ -38,19 +38,25 @@ def binary_rows(columns: list[np.ndarray]) -> bytes:
     """Binary COPY rows (no header or trailer) of non-null columns: bigint or timestamptz
     (int64; a timestamptz as µs since 2000-01-01 UTC), integer or date (int32; a date as
     days since 2000-01-01), double precision (float64), boolean."""
-    fields = [("count", ">i2")]
+    return _field_records(columns, with_count=True).tobytes()
+
+
+def _field_records(columns: Sequence[np.ndarray], *, with_count: bool) -> np.ndarray:
+    """One record per row: (the field count, when asked,) then each column's length and value."""
+    fields = [("count", ">i2")] if with_count else []
     for index, column in enumerate(columns):
         fields += [(f"length{index}", ">i4"), (f"value{index}", _WIRE[column.dtype])]
     # The field count and lengths are the same in every row: a template row, repeated
     # (much faster than filling those fields column by column).
     template = np.zeros(1, np.dtype(fields))
-    template["count"] = len(columns)
+    if with_count:
+        template["count"] = len(columns)
     for index in range(len(columns)):
         template[f"length{index}"] = template.dtype[f"value{index}"].itemsize
     records = np.tile(template, len(columns[0]))
     for index, column in enumerate(columns):
         records[f"value{index}"] = column
-    return records.tobytes()
+    return records
 
 
 #: Encoders of Python values by PostgreSQL type, for `encode_rows`.
@@ -82,17 +88,27 @@ ENCODERS = {
 _NULL = struct.pack(">i", -1)
 
 
-def encode_rows(rows: Iterable[Sequence[Any]], types: Sequence[str]) -> tuple[bytes, int]:
+def encode_rows(
+    rows: Iterable[Sequence[Any]], types: Sequence[str], *, tail: Sequence[np.ndarray] = ()
+) -> tuple[bytes, int]:
     """(a whole binary COPY stream, its row count) of Python rows whose columns have
     the given PostgreSQL types (keys of ENCODERS); None is NULL. Any text round-trips:
-    nothing is quoted or escaped."""
+    nothing is quoted or escaped. `tail`: more columns after those, non-null and of
+    fixed width (as `binary_rows` takes them), one value per row, encoded at once."""
     encoders = [ENCODERS[name] for name in types]
-    count_field = struct.pack(">h", len(types))
+    count_field = struct.pack(">h", len(types) + len(tail))
+    ends = b""
+    size = 0
+    if tail:
+        records = _field_records(tail, with_count=False)
+        ends, size = records.tobytes(), records.dtype.itemsize
     parts = [HEADER]
     count = 0
     for row in rows:
         parts.append(count_field)
         parts.extend(_NULL if value is None else encode(value) for encode, value in zip(encoders, row))
+        if size:
+            parts.append(ends[count * size : (count + 1) * size])
         count += 1
     parts.append(TRAILER)
     return b"".join(parts), count
@@ -102,8 +118,13 @@ def copy_rows_in(cursor, table: str, columns: Sequence[str], types: Sequence[str
     """COPY Python rows into a table as binary COPY; returns the row count."""
     data, count = encode_rows(rows, types)
     if count:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", io.BytesIO(data))
+        copy_in(cursor, table, columns, data)
     return count
+
+
+def copy_in(cursor, table: str, columns: Sequence[str], data: bytes) -> None:
+    """COPY a whole binary COPY stream (`encode_rows`) into these columns of a table."""
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)", io.BytesIO(data))
 
 
 #: A binary COPY row of (bigint store pk, timestamptz, boolean).

@@ -117,6 +117,10 @@ class ReportChunk(models.Model):
     # How many runs have started it (bounded by REPORT_MAX_ATTEMPTS: a chunk that kills its
     # worker each time fails the report instead of looping).
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The chunk's part of the CSV (its rows, no header) and how many rows it holds, written
+    # with its rows: the finished file is the header and the parts in order. Cleared then.
+    csv_part = models.TextField(null=True, blank=True)
+    rows_written = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["report", "index"]

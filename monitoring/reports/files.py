@@ -6,7 +6,7 @@ import io
 import logging
 import tempfile
 from decimal import Decimal
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from django.core.files import File
 from django.db.models.functions import Collate
@@ -14,6 +14,7 @@ from django.db.models.functions import Collate
 from monitoring import history
 from monitoring.models import Report
 from monitoring.reports.compute import CSV_HEADER, write_csv_header, write_csv_rows
+from monitoring.kernel.people_csv import PeopleCsvWriter
 from monitoring.kernel.storage import report_storage
 
 logger = logging.getLogger(__name__)
@@ -41,30 +42,59 @@ def _stored_rows(*, report: Report) -> Iterable[dict]:
     return rows.iterator(chunk_size=_ROWS_PER_FETCH)
 
 
+def amount_cents(amount) -> int | None:
+    """An amount as a range row stores it: whole cents (None: no estimate)."""
+    return None if amount is None else int(amount * 100)
+
+
+def _cents_amount(cents: int | None) -> Decimal | None:
+    return None if cents is None else Decimal(cents).scaleb(-2)
+
+
 def _with_amounts(row: dict) -> dict:
     """A stored range row with its lost revenue as amounts (Decimal, or None)."""
-    for column, cents in (("lost_revenue", row.pop("lost_revenue_cents")), ("revenue_at_risk", row.pop("revenue_at_risk_cents"))):
-        row[column] = None if cents is None else Decimal(cents).scaleb(-2)
+    for column in ("lost_revenue", "revenue_at_risk"):
+        row[column] = _cents_amount(row.pop(f"{column}_cents"))
     return row
 
 
-def csv_file_save(*, report: Report) -> tuple[str, int]:
+def _as_stored(row: dict) -> dict:
+    """A computed range row with its amounts as they read back once stored (whole cents)."""
+    return {**row, **{column: _cents_amount(amount_cents(row.get(column))) for column in ("lost_revenue", "revenue_at_risk")}}
+
+
+def _csv_writing(report: Report, out) -> tuple[PeopleCsvWriter, Callable]:
+    """(the writer of the report's CSV on `out`, its header written; write_rows(writer, rows))."""
+    if report.is_range:
+        revenue = report.revenue_columns
+
+        def write_rows(writer, rows):
+            history.range_csv_rows(writer, (_as_stored(row) for row in rows) if revenue else rows, revenue=revenue)
+
+        return history.range_csv_header(out, revenue=revenue), write_rows
+    return write_csv_header(out), write_csv_rows
+
+
+def csv_part(*, report: Report, rows: list[dict]) -> str:
+    """A chunk's rows (in store_id order) as its part of the report's CSV: the lines the
+    finished file holds for them, as `csv_file_save` writes them from the stored rows."""
+    out = io.StringIO()
+    _, write_rows = _csv_writing(report, io.StringIO())
+    write_rows(PeopleCsvWriter(out), rows)
+    return out.getvalue()
+
+
+def csv_file_save(*, report: Report, parts: Sequence[str] | None = None) -> tuple[str, int]:
     """Write the report's CSV (docs/rules.md §5; a range report's: §11) to the
-    storage; returns (its name, stores in it). A report completed again (never, but a
-    re-run must not leave two files) replaces it."""
+    storage: the header, then the chunks' `parts` in order when given (each `csv_part`),
+    else the stored rows; returns (its name, rows written from stored rows: 0 with parts).
+    A report completed again (never, but a re-run must not leave two files) replaces it."""
     storage = report_storage()
     name = csv_file_name(report_id=report.pk)
     count = 0
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+b") as spool:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        if report.is_range:
-            revenue = report.revenue_columns
-            writer = history.range_csv_header(text, revenue=revenue)
-
-            def write_rows(writer, rows):
-                history.range_csv_rows(writer, rows, revenue=revenue)
-        else:
-            writer, write_rows = write_csv_header(text), write_csv_rows
+        writer, write_rows = _csv_writing(report, text)
 
         def counted(rows):
             nonlocal count
@@ -72,7 +102,11 @@ def csv_file_save(*, report: Report) -> tuple[str, int]:
                 count += 1
                 yield row
 
-        write_rows(writer, counted(_stored_rows(report=report)))
+        if parts is not None:
+            for part in parts:
+                text.write(part)
+        else:
+            write_rows(writer, counted(_stored_rows(report=report)))
         text.flush()
         text.detach()  # the spool stays open for the storage to read
         spool.seek(0)
