@@ -210,7 +210,9 @@ Q_CLUSTER = {
     "timeout": int(os.environ.get("Q_TIMEOUT", "300")),
     "retry": int(os.environ.get("Q_RETRY", "360")),
     "max_attempts": int(os.environ.get("Q_MAX_ATTEMPTS", "3")),
-    "poll": 0.2,
+    # How often an idle cluster asks the ORM queue for a task: the wait a queued report
+    # (and each of its chunks) may add, against ~10 small queries a second per cluster.
+    "poll": float(os.environ.get("Q_POLL_SECONDS", "0.1")),
     # Reports keep their own state: no row per successful task (an insert, a count and
     # a delete each); failures are still kept for the admin.
     "save_limit": -1,
