@@ -45,14 +45,20 @@ def poll_table_schema() -> list:
         return cursor.fetchall()
 
 
-def stored_in_time_order() -> bool:
-    """Whether the poll table's rows, in their physical order, are in time order: within
-    each weekly partition (a ctid is a place in one partition; the BRIN index of each
-    partition needs its own rows in order), none left in the DEFAULT partition."""
+def time_order_faults() -> dict[str, int]:
+    """What keeps the poll table's rows, in their physical order, from being in time
+    order: per weekly partition (a ctid is a place in one partition; the BRIN index of
+    each partition needs its own rows in order), the rows stored after a later instant; and
+    the rows left in the DEFAULT partition. Empty when they are in time order."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT bool_and(later) AND NOT EXISTS (SELECT 1 FROM monitoring_statuspoll_default)"
-            " FROM (SELECT timestamp_utc >= lag(timestamp_utc, 1, '-infinity')"
-            " OVER (PARTITION BY tableoid ORDER BY ctid) AS later FROM monitoring_statuspoll) rows"
+            "SELECT tableoid::regclass::text, count(*) FILTER (WHERE NOT later)"
+            " FROM (SELECT tableoid, timestamp_utc >= lag(timestamp_utc, 1, '-infinity')"
+            " OVER (PARTITION BY tableoid ORDER BY ctid) AS later FROM monitoring_statuspoll) rows GROUP BY 1"
         )
-        return cursor.fetchone()[0]
+        faults = {f"{name}: rows stored after a later instant": count for name, count in cursor.fetchall() if count}
+        cursor.execute("SELECT count(*) FROM monitoring_statuspoll_default")
+        left = cursor.fetchone()[0]
+    if left:
+        faults["monitoring_statuspoll_default: rows"] = left
+    return faults

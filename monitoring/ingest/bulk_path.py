@@ -87,6 +87,7 @@ def load(cursor, bulk: BulkState, stream, timings: dict, *, tail_latest=lambda: 
     timings["read_before_copy"] = time_module.perf_counter() - t0
     t0 = time_module.perf_counter()
     _partitions_for(cursor, time_range)
+    _leaves_emptied(cursor, polls)
     timings["partitions"] = time_module.perf_counter() - t0
     t0 = time_module.perf_counter()
     cursor.copy_expert(
@@ -138,6 +139,22 @@ def rebuild(cursor, table: str, bulk: BulkState, timings: dict) -> None:
         # is created on every partition too.
         cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
         timings[f"rebuild {name}"] = time_module.perf_counter() - t0
+
+
+def _leaves_emptied(cursor, table: str) -> None:
+    """The table has no rows, but a partition that existed before may still hold pages
+    (of deleted or rolled-back rows) with free space in its free-space map: COPY fills
+    those where the map points before it appends, so the rows would not be stored in
+    the order they come in. Such partitions are truncated (new, empty files); TRUNCATE
+    of a partition fires none of the parent's statement triggers."""
+    cursor.execute(
+        "SELECT relid::regclass::text FROM pg_partition_tree(%s::regclass)"
+        " WHERE isleaf AND pg_relation_size(relid) > 0 ORDER BY 1",
+        [table],
+    )
+    leaves = [name for (name,) in cursor.fetchall()]
+    if leaves:
+        cursor.execute(f"TRUNCATE {', '.join(leaves)}")
 
 
 def _partitions_for(cursor, time_range: tuple[int, int] | None) -> None:
