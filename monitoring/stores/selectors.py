@@ -281,8 +281,9 @@ def _weekly_shifts(pks: list[int] | None) -> dict[int, ShiftRows]:
         start_us=records["start"][order].astype(np.int64) % DAY_US,
         end_us=records["end"][order].astype(np.int64) % DAY_US,
     )
-    pk_list, first = np.unique(store, return_index=True)
-    last = np.r_[first[1:], len(store)]
+    first = np.flatnonzero(np.r_[True, store[1:] != store[:-1]]) if len(store) else np.empty(0, np.int64)
+    last = np.r_[first[1:], len(store)].astype(np.int64)
+    pk_list = store[first]
     return {pk: ShiftRows(arrays, lo, hi) for pk, lo, hi in zip(pk_list.tolist(), first.tolist(), last.tolist())}
 
 
@@ -395,7 +396,11 @@ def polls_in_bands(
 
 
 def _store_time_order(store_index: np.ndarray, timestamp_us: np.ndarray) -> np.ndarray:
-    """argsort by (store, time): one int64 key when both fit (~3x faster than lexsort)."""
+    """argsort by (store, time). Rows that come in time order (as the table stores them)
+    need only a stable sort by store: a radix sort when store positions fit in 16 bits,
+    ~10x faster. Else one int64 key when both fit (~3x faster than lexsort)."""
+    if (timestamp_us[1:] >= timestamp_us[:-1]).all() and int(store_index.max()) < 1 << 16:
+        return np.argsort(store_index.astype(np.uint16), kind="stable")
     span = int(timestamp_us.max() - timestamp_us.min()) + 1
     time_bits = span.bit_length()
     if time_bits + int(store_index.max()).bit_length() <= 62:

@@ -188,7 +188,9 @@ def range_totals(
     first_of_store = np.r_[True, kept.store[1:] != kept.store[:-1]] if len(kept) else np.empty(0, bool)
     last_of_store = np.r_[kept.store[1:] != kept.store[:-1], True] if len(kept) else np.empty(0, bool)
     prev_end = np.where(first_of_store, A, np.r_[A, kept.end[:-1]]) if len(kept) else np.empty(0, np.int64)
-    bare = np.setdiff1d(np.arange(n, dtype=np.int64), kept.store)
+    has_kept = np.zeros(n, bool)
+    has_kept[kept.store] = True
+    bare = np.flatnonzero(~has_kept).astype(np.int64)
     g_store = np.concatenate((kept.store, kept.store[last_of_store], bare))
     g_start = np.concatenate((prev_end, kept.end[last_of_store], np.full(len(bare), A, np.int64)))
     g_end = np.concatenate((kept.start, np.full(int(last_of_store.sum()), Z, np.int64), np.full(len(bare), Z, np.int64)))
