@@ -67,13 +67,18 @@ class ShiftRows(Sequence):
     def __len__(self) -> int:
         return self.hi - self.lo
 
-    def __getitem__(self, index):
-        shifts = tuple(
+    def _shifts(self) -> tuple[Shift, ...]:
+        return tuple(
             Shift(int(self.arrays.day_of_week[k]), _time_of_us(int(self.arrays.start_us[k])),
                   _time_of_us(int(self.arrays.end_us[k])))
             for k in range(self.lo, self.hi)
         )
-        return shifts[index]
+
+    def __getitem__(self, index):
+        return self._shifts()[index]
+
+    def __iter__(self) -> Iterator[Shift]:
+        return iter(self._shifts())
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Sequence) and tuple(self) == tuple(other)
