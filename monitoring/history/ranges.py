@@ -30,8 +30,8 @@ from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
 from monitoring.stores.revenue import revenue_in_scope
 from monitoring.stores.selectors import (
     default_as_of,
+    in_chunks,
     stores_in_code_point_order,
-    stores_in_scope_count,
 )
 from monitoring.stores.summaries import daily_totals, range_totals
 
@@ -247,17 +247,17 @@ def range_rows_chunked(
     """The range's rows a chunk of stores at a time, in store_id code-point order (each
     chunk read and computed once the previous one is consumed; with `parallel` > 1, that
     many chunks at a time in threads); `revenue` as `range_rows`."""
+    ordered = stores_in_code_point_order(store_ids=store_ids, owner_id=owner_id)
     if chunk_size is None:
-        total = stores_in_scope_count(store_ids=store_ids, owner_id=owner_id)
         chunk_size = balanced_chunk_size(
-            total=total, size=range_chunk_size(start=start, end=end, horizon=horizon), parallel=parallel
+            total=len(ordered), size=range_chunk_size(start=start, end=end, horizon=horizon), parallel=parallel
         )
 
     def compute(stores: list[tuple[int, str, str | None]]) -> list[dict]:
         rows = range_rows(stores=stores, start=start, end=end, horizon=horizon, revenue=revenue)
         return sorted(rows, key=lambda r: r["store_id"])
 
-    batches = stores_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
+    batches = in_chunks(ordered, chunk_size)
     yield from computed_in_order(batches, compute, parallel=parallel)
 
 

@@ -19,9 +19,9 @@ from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_r
 from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
 from monitoring.stores.selectors import (
     default_as_of,
+    in_chunks,
     stores_in_code_point_order,
     stores_in_scope,
-    stores_in_scope_count,
     weekly_hours_kept_for,
     weekly_hours_warm,
 )
@@ -199,14 +199,14 @@ def chunked_rows(
     chunk's hours and polls are read and computed only when the previous chunk has been
     consumed (with `parallel` > 1, that many chunks at a time in threads), so memory
     follows REPORT_CHUNK_SIZE, not the fleet."""
+    ordered = stores_in_code_point_order(store_ids=store_ids, owner_id=owner_id)
     if chunk_size is None:
-        total = stores_in_scope_count(store_ids=store_ids, owner_id=owner_id)
-        chunk_size = balanced_chunk_size(total=total, size=settings.REPORT_CHUNK_SIZE, parallel=parallel)
+        chunk_size = balanced_chunk_size(total=len(ordered), size=settings.REPORT_CHUNK_SIZE, parallel=parallel)
 
     def compute(stores: list[tuple[int, str, str | None]]) -> list[dict]:
         return by_store_id(compute_rows(stores=stores, as_of=as_of, horizon=horizon))
 
-    batches = stores_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=chunk_size)
+    batches = in_chunks(ordered, chunk_size)
     prepare = weekly_hours_warm if weekly_hours_kept_for(store_count=chunk_size) else None
     yield from computed_in_order(batches, compute, parallel=parallel, prepare=prepare)
 

@@ -32,9 +32,9 @@ from monitoring.stores.chunks import balanced_chunk_size
 from monitoring.stores.revenue import revenue_in_scope
 from monitoring.stores.selectors import (
     default_as_of,
-    store_pks_in_code_point_order,
+    in_chunks,
+    stores_in_code_point_order,
     stores_in_scope,
-    stores_in_scope_count,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,22 +74,17 @@ def report_create(
 
 
 def _plan_chunks(*, report: Report) -> None:
-    """The report's chunks: its stores in store_id order, REPORT_CHUNK_SIZE at a time
-    (read through a server-side cursor: no list of the whole fleet in memory)."""
+    """The report's chunks: its stores in store_id order, REPORT_CHUNK_SIZE at a time."""
     size = settings.REPORT_CHUNK_SIZE
     if report.is_range:  # longer ranges read more polls per store: fewer stores per chunk
         size = history.range_chunk_size(
             start=report.range_start, end=report.as_of, horizon=timedelta(minutes=report.horizon_minutes)
         )
-    size = balanced_chunk_size(
-        total=stores_in_scope_count(store_ids=report.store_ids, owner_id=report.owner_id),
-        size=size, parallel=settings.Q_CLUSTER["workers"],
-    )
+    ordered = stores_in_code_point_order(store_ids=report.store_ids, owner_id=report.owner_id)
+    size = balanced_chunk_size(total=len(ordered), size=size, parallel=settings.Q_CLUSTER["workers"])
     index = -1
-    for index, pks in enumerate(
-        store_pks_in_code_point_order(store_ids=report.store_ids, owner_id=report.owner_id, batch=size)
-    ):
-        ReportChunk.objects.create(report=report, index=index, store_pks=pks)
+    for index, stores in enumerate(in_chunks(ordered, size)):
+        ReportChunk.objects.create(report=report, index=index, store_pks=[pk for pk, _, _ in stores])
     if index < 0:  # no store: one empty chunk completes the report (a header-only CSV)
         ReportChunk.objects.create(report=report, index=0, store_pks=[])
 

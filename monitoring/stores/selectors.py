@@ -9,7 +9,7 @@ import io
 import threading
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 from django.db import connection, connections
@@ -169,30 +169,20 @@ def stores_in_scope(
     return _plain_rows(stores.order_by("pk").values_list("pk", "store_id", "timezone_name"))
 
 
-def stores_in_scope_count(*, store_ids: Sequence[str] | None, owner_id: int | None = None) -> int:
-    """How many stores `stores_in_scope` would return."""
-    return _scoped_stores(store_ids=store_ids, owner_id=owner_id).count()
-
-
 def stores_in_code_point_order(
-    *, store_ids: Sequence[str] | None, owner_id: int | None = None, batch: int
-) -> Iterator[list[tuple[int, str, str | None]]]:
+    *, store_ids: Sequence[str] | None, owner_id: int | None = None
+) -> list[tuple[int, str, str | None]]:
     """The stores in scope as stores_in_scope gives them, in store_id code-point order
     (COLLATE "C": UTF-8 byte order is code-point order, whatever the database's
-    collation), `batch` at a time: the report's chunks, whose CSV parts then follow one
-    another in the file's order. One query: a fleet's rows are a small list."""
+    collation): a report's chunks are consecutive runs of it, so their CSV parts follow
+    one another in the file's order. One query: a fleet's rows are a small list."""
     stores = _scoped_stores(store_ids=store_ids, owner_id=owner_id)
-    rows = _plain_rows(stores.order_by(Collate("store_id", "C")).values_list("pk", "store_id", "timezone_name"))
-    for first in range(0, len(rows), batch):
-        yield rows[first : first + batch]
+    return _plain_rows(stores.order_by(Collate("store_id", "C")).values_list("pk", "store_id", "timezone_name"))
 
 
-def store_pks_in_code_point_order(
-    *, store_ids: Sequence[str] | None, owner_id: int | None = None, batch: int
-) -> Iterator[list[int]]:
-    """The pks of `stores_in_code_point_order`'s chunks (what a report's chunk rows keep)."""
-    for stores in stores_in_code_point_order(store_ids=store_ids, owner_id=owner_id, batch=batch):
-        yield [pk for pk, _, _ in stores]
+def in_chunks(items: Sequence, size: int) -> list:
+    """`items` cut into consecutive runs of `size` (the last may be shorter)."""
+    return [items[first : first + size] for first in range(0, len(items), size)]
 
 
 #: A local date's shifts reach UTC instants up to ~2.5 days after its UTC midnight and
