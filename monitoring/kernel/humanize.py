@@ -13,7 +13,6 @@ import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-import pendulum
 
 UTC = timezone.utc
 
@@ -52,6 +51,8 @@ def ago(moment: datetime | None, *, now: datetime) -> str:
     delta = (now - moment).total_seconds()
     if abs(delta) < 1:
         return "just now"
+    import pendulum  # here, not at the top: ~15 ms of every process start (commands, workers)
+
     words = pendulum.instance(moment).diff_for_humans(pendulum.instance(now), absolute=True)
     words = re.sub(r"(\d+) (second|minute|hour|day|week|month|year)s?", lambda m: f"{m[1]} {_WORDS[m[2]]}", words)
     return f"{words} ago" if delta > 0 else f"in {words}"
