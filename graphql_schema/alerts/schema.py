@@ -14,12 +14,11 @@ from graphql_schema.alerts.types import (
     CreateWebhookPayload,
     DeleteWebhookPayload,
     WebhookConnection,
-    WebhookEdge,
     WebhookType,
 )
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.permissions import permitted_access
-from graphql_schema.common.pagination import KeysetPageInfo, keyset_by_instant
+from graphql_schema.common.pagination import keyset_by_instant
 from graphql_schema.common.payloads import NULL_WHEN_REFUSED, REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.alerts.incidents import (
@@ -34,7 +33,6 @@ from graphql_schema.alerts.incidents import (
     incidents_page,
 )
 from graphql_schema.alerts.policies import EscalationPolicyType, SetEscalationPolicyPayload
-from graphql_schema.common.payloads import REFUSALS
 from monitoring.alerts.policies import escalation_policy_of, escalation_policy_set
 from monitoring.alerts.incidents import actor_of, incident_acknowledge, incident_note_add
 from monitoring.alerts.models import Delivery, Webhook
@@ -70,11 +68,7 @@ class Query:
         page, more, cursor_of = keyset_by_instant(
             _with_newest_deliveries(visible), field="created_at", first=first, after=after, newest_first=False
         )
-        return WebhookConnection(
-            edges=[WebhookEdge(cursor=cursor_of(webhook), node=WebhookType.of(webhook)) for webhook in page],
-            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
-            _webhooks=visible,
-        )
+        return WebhookConnection.of(rows=visible, page=page, more=more, cursor_of=cursor_of, node_of=WebhookType.of)
 
     @strawberry.field(
         description=(

@@ -8,7 +8,14 @@ from typing import Annotated
 import strawberry
 from django.db.models import Q, QuerySet
 
-from graphql_schema.common.pagination import KeysetPageInfo, bad_cursor, cursor_decode, cursor_encode, keyset_first
+from graphql_schema.common.pagination import (
+    KeysetPageInfo,
+    bad_cursor,
+    cursor_decode,
+    cursor_encode,
+    keyset_connection,
+    keyset_first,
+)
 from graphql_schema.common.payloads import NULL_WHEN_REFUSED, UserErrorType, user_errors_field
 from graphql_schema.common.scalars import rfc3339
 from monitoring.alerts import escalation, events
@@ -182,21 +189,10 @@ class WebhookType:
         )
 
 
-@strawberry.type(description="A webhook and its cursor.")
-class WebhookEdge:
-    cursor: str = strawberry.field(description="Pass as `after` for the webhooks after this one.")
-    node: WebhookType = strawberry.field(description="The webhook.")
-
-
-@strawberry.type(description="A keyset page of webhooks, oldest first.")
-class WebhookConnection:
-    edges: list[WebhookEdge] = strawberry.field(description="The webhooks of this page.")
-    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
-    _webhooks: strawberry.Private[QuerySet]
-
-    @strawberry.field(description="How many webhooks the whole list holds (a count, run only when asked).")
-    def total_count(self) -> int:
-        return self._webhooks.count()
+WebhookEdge, WebhookConnection = keyset_connection(
+    name="Webhook", node=WebhookType, item="A webhook", noun="webhook", plural="webhooks",
+    page="webhooks, oldest first", counted="How many webhooks the whole list holds",
+)
 
 
 @strawberry.type(description="A new webhook and its signing secret, shown this once; or why none was made.")

@@ -118,6 +118,49 @@ class KeysetPageInfo:
     has_next_page: bool = strawberry.field(description="True when items follow this page.")
 
 
+def keyset_connection(
+    *, name: str, node: type, item: str, noun: str, plural: str, page: str, counted: str
+) -> tuple[type, type]:
+    """The `<name>Edge` and `<name>Connection` types of a keyset-paged list of `node`:
+    edges (cursor, node), pageInfo, and totalCount, a count of the whole list run only
+    when asked. The descriptions are made from `item` ("A webhook"), `noun` ("webhook"),
+    `plural`, `page` (what a page holds, in what order) and `counted` ("How many webhooks
+    the whole list holds"). `Connection.of(...)` makes one page of it."""
+    edge = strawberry.type(name=f"{name}Edge", description=f"{item} and its cursor.")(
+        type(f"{name}Edge", (), {
+            "__module__": node.__module__,
+            "__annotations__": {"cursor": str, "node": node},
+            "cursor": strawberry.field(description=f"Pass as `after` for the {plural} after this one."),
+            "node": strawberry.field(description=f"The {noun}."),
+        })
+    )
+
+    def total_count(self) -> int:
+        return self._rows.count()
+
+    def of(cls, *, rows: QuerySet, page: list, more: bool, cursor_of: Callable[[Any], str],
+           node_of: Callable[[Any], Any] = lambda row: row):
+        """The page `keyset_by_instant` returned (`page`, `more`, `cursor_of`) of `rows`
+        (what totalCount counts), each row made a node by `node_of`."""
+        return cls(
+            edges=[edge(cursor=cursor_of(row), node=node_of(row)) for row in page],
+            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
+            _rows=rows,
+        )
+
+    connection = strawberry.type(name=f"{name}Connection", description=f"A keyset page of {page}.")(
+        type(f"{name}Connection", (), {
+            "__module__": node.__module__,
+            "__annotations__": {"edges": list[edge], "page_info": KeysetPageInfo, "_rows": strawberry.Private[QuerySet]},
+            "edges": strawberry.field(description=f"The {plural} of this page."),
+            "page_info": strawberry.field(description="The cursor of the next page and whether there is one."),
+            "total_count": strawberry.field(resolver=total_count, description=f"{counted} (a count, run only when asked)."),
+            "of": classmethod(of),
+        })
+    )
+    return edge, connection
+
+
 def keyset_first(first: int | None) -> int:
     """The page size of a keyset page: `first` (default 100), from 0 to the cap (500)."""
     if first is None:

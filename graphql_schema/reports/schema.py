@@ -9,10 +9,10 @@ from strawberry.types import Info
 from graphql_schema.common.arguments import as_of_argument, store_ids_argument
 from graphql_schema.common.errors import NotFound, UserError, request_access
 from graphql_schema.common.permissions import permitted_access
-from graphql_schema.common.pagination import KeysetPageInfo, Page, keyset_by_instant, offset_paginated
+from graphql_schema.common.pagination import Page, keyset_by_instant, offset_paginated
 from graphql_schema.common.payloads import NULL_WHEN_REFUSED, REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
-from graphql_schema.reports.types import ReportConnection, ReportEdge, ReportType, TriggerReportPayload
+from graphql_schema.reports.types import ReportConnection, ReportType, TriggerReportPayload
 from monitoring.history import HistoryInputError
 from monitoring.stores.access import report_store_ids, reports_visible
 from monitoring.reports import MAX_HORIZON_MINUTES, report_create
@@ -38,11 +38,7 @@ class Query:
         page, more, cursor_of = keyset_by_instant(
             visible.defer("csv"), field="created_at", first=first, after=after, newest_first=True
         )
-        return ReportConnection(
-            edges=[ReportEdge(cursor=cursor_of(report), node=report) for report in page],
-            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
-            _reports=visible,
-        )
+        return ReportConnection.of(rows=visible, page=page, more=more, cursor_of=cursor_of)
 
     @strawberry_django.field(description="One report by its id; null with a NOT_FOUND error when the caller cannot see it.")
     def report(

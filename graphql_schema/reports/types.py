@@ -15,7 +15,7 @@ from graphql_schema.common.arguments import store_id_argument, store_ids_argumen
 from graphql_schema.common.errors import request_access
 from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import ObjectField
-from graphql_schema.common.pagination import KeysetPageInfo, Page, keyset_first, offset_paginated, page_cap
+from graphql_schema.common.pagination import Page, keyset_connection, keyset_first, offset_paginated, page_cap
 from graphql_schema.common.payloads import UserErrorType, user_errors_field
 from graphql_schema.stores.uptime import UptimeWindow, uptime_window, windows_revenue
 from graphql_schema.common.units import rounded
@@ -325,18 +325,7 @@ class TriggerReportPayload:
         return None if self.report is None else ReportStatus[self.report.status]
 
 
-@strawberry.type(description="A report and its cursor.")
-class ReportEdge:
-    cursor: str = strawberry.field(description="Pass as `after` for the reports after this one.")
-    node: ReportType = strawberry.field(description="The report.")
-
-
-@strawberry.type(description="A keyset page of reports, newest first.")
-class ReportConnection:
-    edges: list[ReportEdge] = strawberry.field(description="The reports of this page.")
-    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
-    _reports: strawberry.Private[QuerySet]
-
-    @strawberry.field(description="How many reports the whole list holds (a count, run only when asked).")
-    def total_count(self) -> int:
-        return self._reports.count()
+ReportEdge, ReportConnection = keyset_connection(
+    name="Report", node=ReportType, item="A report", noun="report", plural="reports",
+    page="reports, newest first", counted="How many reports the whole list holds",
+)

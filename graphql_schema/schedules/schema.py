@@ -13,7 +13,7 @@ from graphql_schema.common.arguments import store_ids_argument
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import priced
-from graphql_schema.common.pagination import KeysetPageInfo, keyset_by_instant
+from graphql_schema.common.pagination import keyset_by_instant
 from graphql_schema.common.payloads import NULL_WHEN_REFUSED, REFUSALS, refused
 from graphql_schema.limits.rate_limits import rate_limit
 from graphql_schema.schedules.types import (
@@ -23,7 +23,6 @@ from graphql_schema.schedules.types import (
     DeleteReportSchedulePayload,
     ReportPeriod,
     ReportScheduleConnection,
-    ReportScheduleEdge,
     ReportScheduleType,
 )
 from monitoring.schedules.models import ReportSchedule, ScheduledDelivery
@@ -63,10 +62,8 @@ class Query:
         page, more, cursor_of = keyset_by_instant(
             _with_newest_deliveries(visible), field="created_at", first=first, after=after, newest_first=False
         )
-        return ReportScheduleConnection(
-            edges=[ReportScheduleEdge(cursor=cursor_of(schedule), node=ReportScheduleType.of(schedule)) for schedule in page],
-            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
-            _schedules=visible,
+        return ReportScheduleConnection.of(
+            rows=visible, page=page, more=more, cursor_of=cursor_of, node_of=ReportScheduleType.of
         )
 
 

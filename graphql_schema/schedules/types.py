@@ -7,10 +7,9 @@ from typing import Annotated
 
 import strawberry
 
-from django.db.models import QuerySet
 
 from graphql_schema.common.fields import priced
-from graphql_schema.common.pagination import KeysetPageInfo, keyset_by_instant
+from graphql_schema.common.pagination import keyset_by_instant, keyset_connection
 from graphql_schema.common.payloads import NULL_WHEN_REFUSED, UserErrorType, user_errors_field
 from graphql_schema.common.units import rounded
 from monitoring.schedules.models import ReportSchedule, ScheduledDelivery
@@ -135,10 +134,8 @@ class ReportScheduleType:
     ) -> "ScheduledReportDeliveryConnection | None":
         every = self._schedule.deliveries.all()
         page, more, cursor_of = keyset_by_instant(every, field="period_start", first=first, after=after, newest_first=True)
-        return ScheduledReportDeliveryConnection(
-            edges=[ScheduledReportDeliveryEdge(cursor=cursor_of(row), node=ScheduledReportDelivery.of(row)) for row in page],
-            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
-            _rows=every,
+        return ScheduledReportDeliveryConnection.of(
+            rows=every, page=page, more=more, cursor_of=cursor_of, node_of=ScheduledReportDelivery.of
         )
 
     @classmethod
@@ -160,38 +157,15 @@ class ReportScheduleType:
         )
 
 
-@strawberry.type(description="A period's delivery and its cursor.")
-class ScheduledReportDeliveryEdge:
-    cursor: str = strawberry.field(description="Pass as `after` for the deliveries after this one.")
-    node: ScheduledReportDelivery = strawberry.field(description="The period's delivery.")
-
-
-@strawberry.type(description="A keyset page of a schedule's deliveries, the newest period first.")
-class ScheduledReportDeliveryConnection:
-    edges: list[ScheduledReportDeliveryEdge] = strawberry.field(description="The deliveries of this page.")
-    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
-    _rows: strawberry.Private[QuerySet]
-
-    @strawberry.field(description="How many deliveries the schedule's whole log holds (a count, run only when asked).")
-    def total_count(self) -> int:
-        return self._rows.count()
-
-
-@strawberry.type(description="A schedule and its cursor.")
-class ReportScheduleEdge:
-    cursor: str = strawberry.field(description="Pass as `after` for the schedules after this one.")
-    node: ReportScheduleType = strawberry.field(description="The schedule.")
-
-
-@strawberry.type(description="A keyset page of report schedules, oldest first.")
-class ReportScheduleConnection:
-    edges: list[ReportScheduleEdge] = strawberry.field(description="The schedules of this page.")
-    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
-    _schedules: strawberry.Private[QuerySet]
-
-    @strawberry.field(description="How many schedules the whole list holds (a count, run only when asked).")
-    def total_count(self) -> int:
-        return self._schedules.count()
+ScheduledReportDeliveryEdge, ScheduledReportDeliveryConnection = keyset_connection(
+    name="ScheduledReportDelivery", node=ScheduledReportDelivery, item="A period's delivery", noun="period's delivery",
+    plural="deliveries", page="a schedule's deliveries, the newest period first",
+    counted="How many deliveries the schedule's whole log holds",
+)
+ReportScheduleEdge, ReportScheduleConnection = keyset_connection(
+    name="ReportSchedule", node=ReportScheduleType, item="A schedule", noun="schedule", plural="schedules",
+    page="report schedules, oldest first", counted="How many schedules the whole list holds",
+)
 
 
 @strawberry.type(description="A new report schedule and, for a webhook, its signing secret, shown this once.")

@@ -14,7 +14,7 @@ from graphql_schema.common.arguments import as_of_argument, store_id_argument, s
 from graphql_schema.common.errors import UserError, request_access
 from graphql_schema.common.permissions import permitted_access
 from graphql_schema.common.fields import ObjectField, priced
-from graphql_schema.common.pagination import KeysetPageInfo, Page, keyset_by_instant, offset_paginated
+from graphql_schema.common.pagination import Page, keyset_by_instant, keyset_connection, offset_paginated
 from graphql_schema.common.payloads import NULL_WHEN_REFUSED
 from graphql_schema.stores.polls import PollOrder, StatusPollConnection, StatusPollType, polls_page
 from graphql_schema.stores.now import LOOK_BACK_TEXT, last_poll_of, open_incident_record, store_at
@@ -198,21 +198,10 @@ class OutageIncident:
         return self._revenue.item(self._revenue_index) if self._revenue is not None else None
 
 
-@strawberry.type(description="A special-hours row and its cursor.")
-class SpecialHoursEdge:
-    cursor: str = strawberry.field(description="Pass as `after` for the rows after this one.")
-    node: SpecialHoursType = strawberry.field(description="The row.")
-
-
-@strawberry.type(description="A keyset page of a store's special-hours rows, by date.")
-class SpecialHoursConnection:
-    edges: list[SpecialHoursEdge] = strawberry.field(description="The rows of this page.")
-    page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
-    _rows: strawberry.Private[QuerySet]
-
-    @strawberry.field(description="How many rows the whole list holds, within from/to (a count, run only when asked).")
-    def total_count(self) -> int:
-        return self._rows.count()
+SpecialHoursEdge, SpecialHoursConnection = keyset_connection(
+    name="SpecialHours", node=SpecialHoursType, item="A special-hours row", noun="row", plural="rows",
+    page="a store's special-hours rows, by date", counted="How many rows the whole list holds, within from/to",
+)
 
 
 FromArgument = Annotated[datetime, strawberry.argument(name="from", description="Start of the range (included).")]
@@ -301,11 +290,7 @@ class StoreType:
             rows, field="date", first=first, after=after, newest_first=False,
             parse_key=lambda text: values.local_date(text, field="after"), key_text=date.isoformat,
         )
-        return SpecialHoursConnection(
-            edges=[SpecialHoursEdge(cursor=cursor_of(row), node=row) for row in page],
-            page_info=KeysetPageInfo(end_cursor=cursor_of(page[-1]) if page else None, has_next_page=more),
-            _rows=rows,
-        )
+        return SpecialHoursConnection.of(rows=rows, page=page, more=more, cursor_of=cursor_of)
 
     @offset_paginated(
         Page[StatusPollType],
