@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from monitoring.alerts.escalation import ESCALATION_EVENTS
-from monitoring.audit import audit_record
+from monitoring.audit import audit_record, audited_delete
 from monitoring.stores.access import Access, require
 from monitoring.alerts.events import ALERT_EVENTS, DEFAULT_CONFIRM_POLLS, MAX_CONFIRM_POLLS
 from monitoring.alerts.models import Webhook
@@ -283,13 +283,7 @@ def webhook_create_for_owner(
 def webhook_delete(*, access: Access, webhook_id) -> bool:
     """Deletes one of the caller's webhooks (and its delivery log); False if none."""
     require(access, "webhooks.manage")
-    with transaction.atomic():
-        webhook = webhooks_visible(access=access).select_for_update().filter(pk=webhook_id).first()
-        if webhook is None:
-            return False
-        audit_record(
-            actor=access.actor, action="webhook.delete", object_type="webhook", object_id=webhook.pk,
-            before=_audited(webhook), organization_id=webhook.owner_id,
-        )
-        webhook.delete()
-    return True
+    return audited_delete(
+        rows=webhooks_visible(access=access), pk=webhook_id, actor=access.actor, action="webhook.delete",
+        object_type="webhook", before_of=_audited,
+    )

@@ -1,6 +1,6 @@
 """The audit log (docs/rules.md §12): one append-only row per change, written in the
-transaction of the change (`audit_record`), read through `audit_entries_visible`."""
+transaction of the change (`audit_record`; `audited_delete` for a deletion), read through `audit_entries_visible`."""
 
-from monitoring.audit.services import audit_record, audit_entries_visible, snapshot
+from monitoring.audit.services import audit_entries_visible, audit_record, audited_delete, snapshot
 
-__all__ = ["audit_entries_visible", "audit_record", "snapshot"]
+__all__ = ["audit_entries_visible", "audit_record", "audited_delete", "snapshot"]

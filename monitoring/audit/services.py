@@ -3,6 +3,7 @@
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.db.models import QuerySet
 
 from monitoring.audit.models import AuditEntry
@@ -33,6 +34,22 @@ def audit_record(
         after=snapshot(after),
         organization_id=organization_id,
     )
+
+
+def audited_delete(*, rows: QuerySet, pk, actor: str, action: str, object_type: str, before_of) -> bool:
+    """Deletes the row `pk` among `rows` (the caller's visible ones), locked first, with
+    its audit entry (`before_of(row)` as it was; the row's `owner_id` its organization),
+    in one transaction; False if there is no such row."""
+    with transaction.atomic():
+        row = rows.select_for_update().filter(pk=pk).first()
+        if row is None:
+            return False
+        audit_record(
+            actor=actor, action=action, object_type=object_type, object_id=row.pk, before=before_of(row),
+            organization_id=row.owner_id,
+        )
+        row.delete()
+    return True
 
 
 def audit_entries_visible(*, organization_id: int | None, everything: bool) -> QuerySet[AuditEntry]:

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from monitoring.alerts.webhooks import webhook_url
-from monitoring.audit import audit_record
+from monitoring.audit import audit_record, audited_delete
 from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.values import InvalidValue, shown
@@ -129,13 +129,7 @@ def _audited(schedule: ReportSchedule) -> dict:
 def report_schedule_delete(*, access: Access, schedule_id) -> bool:
     """Deletes one of the caller's schedules (and its delivery log); False if none."""
     require(access, "schedules.manage")
-    with transaction.atomic():
-        schedule = report_schedules_visible(access=access).select_for_update().filter(pk=schedule_id).first()
-        if schedule is None:
-            return False
-        audit_record(
-            actor=access.actor, action="schedule.delete", object_type="report_schedule", object_id=schedule.pk,
-            before=_audited(schedule), organization_id=schedule.owner_id,
-        )
-        schedule.delete()
-    return True
+    return audited_delete(
+        rows=report_schedules_visible(access=access), pk=schedule_id, actor=access.actor, action="schedule.delete",
+        object_type="report_schedule", before_of=_audited,
+    )
