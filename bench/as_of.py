@@ -21,7 +21,7 @@ import sys
 import time
 from datetime import timedelta
 
-from harness import ROOT, database_url, fresh_database, generated, latency_summary, load_and_settle, machine
+from harness import ROOT, bench_database, latency_summary, machine
 
 DB_NAME = "bench_as_of"
 OWNERS = (("owner-10", 10), ("owner-10000", 10_000), ("quiet-10", 10))
@@ -59,14 +59,7 @@ def main() -> None:
     if args.stores < sum(count for _, count in OWNERS):
         parser.error(f"--stores must be at least {sum(count for _, count in OWNERS)}")
 
-    if args.reuse:
-        url = database_url(DB_NAME)
-    else:
-        data = generated(args.stores, args.days)
-        url = fresh_database(DB_NAME)
-        started = time.perf_counter()
-        load_and_settle(data, url)
-        print(f"loaded {data.name} in {time.perf_counter() - started:.1f} s")
+    url = bench_database(DB_NAME, reuse=args.reuse, stores=args.stores, days=args.days)
 
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-from harness import ROOT, database_url, fresh_database, generated, latency_summary, machine, manage
+from harness import ROOT, bench_database, latency_summary, machine
 
 DB_NAME = "bench_fleet_api"
 
@@ -43,14 +43,7 @@ def main() -> None:
     parser.add_argument("--profile-kind", default="fleet(first: 50), first page")
     args = parser.parse_args()
 
-    if args.reuse:
-        url = database_url(args.database)
-    else:
-        data = generated(args.stores, args.days)
-        url = fresh_database(args.database)
-        started = time.perf_counter()
-        manage(["load_data", str(data)], url, stdout=open(os.devnull, "w"))
-        print(f"loaded {data.name} with manage.py load_data in {time.perf_counter() - started:.1f} s")
+    url = bench_database(args.database, reuse=args.reuse, stores=args.stores, days=args.days)
 
     os.environ["DATABASE_URL"] = url
     os.environ["API_READ_CACHE_SECONDS"] = "0"  # every request runs its query

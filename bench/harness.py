@@ -139,6 +139,19 @@ def load_and_settle(data: Path, url: str) -> None:
     settle(url)
 
 
+def bench_database(name: str, *, reuse: bool, stores: int, days: int = 7) -> str:
+    """The URL of a bench's database: the one a previous run left (`reuse`, after
+    BENCH_KEEP=1), or `name` made afresh with the generated set loaded and settled."""
+    if reuse:
+        return database_url(name)
+    data = generated(stores, days)
+    url = fresh_database(name)
+    started = time.perf_counter()
+    load_and_settle(data, url)
+    print(f"loaded {data.name} in {time.perf_counter() - started:.1f} s", flush=True)
+    return url
+
+
 def settle(url: str) -> None:
     """VACUUM ANALYZE and CHECKPOINT: what follows does not share the machine with them."""
     import psycopg2

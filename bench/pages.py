@@ -27,7 +27,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from harness import ROOT, database_url, fresh_database, generated, latency_summary, machine, manage, start_workers, stop_workers
+from harness import ROOT, bench_database, latency_summary, machine, start_workers, stop_workers
 
 DB_NAME = "bench_pages"
 WEEK = timedelta(days=7)
@@ -44,15 +44,7 @@ def main() -> None:
     parser.add_argument("--fleet-samples", type=int, default=20)
     args = parser.parse_args()
 
-    if args.reuse:
-        url = database_url(args.database)
-        how = "reused"
-    else:
-        data = generated(args.stores, args.days)
-        url = fresh_database(args.database)
-        started = time.perf_counter()
-        manage(["load_data", str(data)], url, stdout=open(os.devnull, "w"))
-        print(f"loaded {data.name} with manage.py load_data in {time.perf_counter() - started:.1f} s")
+    url = bench_database(args.database, reuse=args.reuse, stores=args.stores, days=args.days)
 
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

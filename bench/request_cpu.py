@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 
-from harness import database_url, fresh_database, generated, load_and_settle, machine
+from harness import bench_database, machine
 
 DATABASE = "bench_request_cpu"
 STORES_PAGE = "query($offset: Int!) { stores(pagination: {offset: $offset, limit: 50}) { totalCount results { id timezone } } }"
@@ -169,11 +169,7 @@ def main() -> None:
     parser.add_argument("--pricing", action="store_true", help="measure what pricing queries adds")
     args = parser.parse_args()
 
-    if args.reuse:
-        url = database_url(args.database)
-    else:
-        url = fresh_database(args.database)
-        load_and_settle(generated(args.stores), url)
+    url = bench_database(args.database, reuse=args.reuse, stores=args.stores)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -72,8 +72,6 @@ def _timeline_us(schedule: StoreSchedule, timestamps_us, is_active, start: datet
     return bounds - off, code
 
 
-
-
 def store_timeline(
     *,
     schedule: StoreSchedule,
