@@ -6,7 +6,7 @@ import io
 import logging
 import tempfile
 from decimal import Decimal
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator
 
 from django.core.files import File
 from django.db.models.functions import Collate
@@ -84,14 +84,17 @@ def csv_part(*, report: Report, rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def csv_file_save(*, report: Report, parts: Sequence[str] | None = None) -> tuple[str, int]:
+def csv_file_save(*, report: Report) -> tuple[str, int]:
     """Write the report's CSV (docs/rules.md §5; a range report's: §11) to the
-    storage: the header, then the chunks' `parts` in order when given (each `csv_part`),
-    else the stored rows; returns (its name, rows written from stored rows: 0 with parts).
-    A report completed again (never, but a re-run must not leave two files) replaces it."""
+    storage: the header, then its chunks' parts in order (`csv_part`), or, when a chunk
+    has none (finished by an older version, or the parts already cleared), the stored
+    rows; returns (its name, the rows in it). A report completed again (never, but a
+    re-run must not leave two files) replaces it."""
     storage = report_storage()
     name = csv_file_name(report_id=report.pk)
-    count = 0
+    parts = list(report.chunks.order_by("index").values_list("csv_part", "rows_written"))
+    from_parts = bool(parts) and all(part is not None for part, _ in parts)
+    count = sum(written for _, written in parts) if from_parts else 0
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+b") as spool:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
         writer, write_rows = _csv_writing(report, text)
@@ -102,8 +105,8 @@ def csv_file_save(*, report: Report, parts: Sequence[str] | None = None) -> tupl
                 count += 1
                 yield row
 
-        if parts is not None:
-            for part in parts:
+        if from_parts:
+            for part, _ in parts:
                 text.write(part)
         else:
             write_rows(writer, counted(_stored_rows(report=report)))

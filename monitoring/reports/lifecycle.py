@@ -261,15 +261,10 @@ def _range_rows_copy_data(*, report: Report, rows: list[dict]) -> bytes:
 
 
 def _report_complete(*, report: Report) -> None:
-    """The CSV into the report storage: the chunks' parts in order, or (a chunk finished
-    without one) the stored rows streamed in store_id order."""
-    parts = list(report.chunks.order_by("index").values_list("csv_part", "rows_written"))
-    if all(part is not None for part, _ in parts):
-        name, _ = files.csv_file_save(report=report, parts=[part for part, _ in parts])
-        count = sum(written for _, written in parts)
-        report.chunks.update(csv_part=None)
-    else:
-        name, count = files.csv_file_save(report=report)
+    """The CSV into the report storage (`files.csv_file_save`); the chunks' parts are
+    not needed once it is written."""
+    name, count = files.csv_file_save(report=report)
+    report.chunks.update(csv_part=None)
     report.csv_file.name = name
     report.csv = ""
     report.store_count = count
