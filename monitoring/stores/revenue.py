@@ -24,6 +24,7 @@ from monitoring.kernel.values import InvalidValue
 from monitoring.models import Store, StoreRevenue
 from monitoring.stores.access import Access, stores_visible
 from monitoring.stores.data_version import writer_lock
+from monitoring.stores.selectors import store_scope
 
 HOURS_OF_WEEK = 7 * 24
 
@@ -58,11 +59,7 @@ def revenue_rates(*, store_pks: Sequence[int]) -> RevenueRates:
     currency: list[str | None] = [None] * len(pks)
     if not len(pks):
         return RevenueRates(has_rows=has_rows, cents=cents, currency=currency)
-    low, high = int(pks.min()), int(pks.max())
-    if len(pks) >= 1000 and high - low + 1 <= 2 * len(pks):
-        scope, params = "store_id BETWEEN %s AND %s", [low, high]  # rows of other stores are dropped below
-    else:
-        scope, params = "store_id = ANY(%s::bigint[])", [pks.tolist()]
+    scope, params = store_scope(pks)  # rows of other stores are dropped below
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
         sql = cursor.mogrify(

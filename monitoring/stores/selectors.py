@@ -257,7 +257,7 @@ def _weekly_shifts(pks: list[int] | None) -> dict[int, ShiftRows]:
     )
     params: list = []
     if pks is not None:
-        scope, params = _store_scope(pks)
+        scope, params = store_scope(pks)
         sql += f" WHERE {scope}"
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
@@ -295,23 +295,26 @@ def _weekly_shifts_kept() -> dict[int, ShiftRows] | None:
         return _kept_hours["shifts"]
 
 
-def _store_scope(pks: list[int]) -> tuple[str, list]:
-    """A WHERE condition on `store_id` selecting these stores' rows (and perhaps a few
-    more, which callers ignore): a few stores by the index; the whole fleet (a dense run
-    of pks) by one bounded scan, cheaper than a huge list; a report chunk (scattered pks,
-    in store_id order) by a constant array, which PostgreSQL hashes. So a chunk reads its
-    own stores' rows, never the fleet's (memory bounded by the chunk)."""
-    if not pks:
+def store_scope(pks: Sequence[int] | np.ndarray, *, column: str = "store_id") -> tuple[str, list]:
+    """A WHERE condition on `column` (a store pk) selecting these stores' rows (and perhaps
+    a few more, which callers drop): a few stores by the index; the whole fleet (a dense
+    run of pks) by one bounded scan, cheaper than a huge list; a report chunk (scattered
+    pks, in store_id order) by a constant array, which PostgreSQL hashes. So a chunk
+    reads its own stores' rows, never the fleet's (memory bounded by the chunk). The
+    array is sent as one text ('{1,2,3}'): adapting each pk and parsing an ARRAY[...] of
+    thousands of constants cost more than the query."""
+    pks = np.asarray(pks, dtype=np.int64)
+    if not len(pks):
         return "false", []
-    low, high = min(pks), max(pks)
+    low, high = int(pks.min()), int(pks.max())
     if len(pks) >= 1000 and high - low + 1 <= 2 * len(pks):
-        return "store_id BETWEEN %s AND %s", [low, high]
-    return "store_id = ANY(%s::bigint[])", [pks]
+        return f"{column} BETWEEN %s AND %s", [low, high]
+    return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, pks.tolist())) + "}"]
 
 
 def _special_shifts(*, pks: list[int], start: datetime | None, end: datetime | None) -> dict[int, list[SpecialShift]]:
     """{store pk: its special shifts} of the dates that matter (one query; usually few rows)."""
-    scope, params = _store_scope(pks)
+    scope, params = store_scope(pks)
     sql = f"SELECT store_id, date, start_time_local, end_time_local FROM {SpecialHours._meta.db_table} WHERE {scope}"
     if start is not None and end is not None:
         sql += " AND date BETWEEN %s AND %s"
@@ -348,16 +351,9 @@ def polls_in_bands(
         + ")"
     )
     params: list = [moment for band in bands for moment in band]
-    low, high = int(pks.min()), int(pks.max())
-    if len(pks) < 1000:  # a few stores: use the (store, time) index
-        sql += " AND store_id = ANY(%s)"
-        params.append(pks.tolist())
-    elif high - low + 1 <= 2 * len(pks):  # a dense run of pks (the whole fleet): bound the range, filter below
-        sql += " AND store_id BETWEEN %s AND %s"
-        params.extend([low, high])
-    else:  # a report chunk, in store_id order: scattered pks; PostgreSQL hashes a constant array
-        sql += " AND store_id = ANY(%s::bigint[])"
-        params.append(pks.tolist())
+    scope, scope_params = store_scope(pks)
+    sql += f" AND {scope}"
+    params.extend(scope_params)
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
         copy_sql = cursor.mogrify(sql, params).decode()

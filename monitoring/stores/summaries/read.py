@@ -27,7 +27,7 @@ from monitoring.engine.zones import td_us
 from monitoring.kernel.copy_format import PG_EPOCH_UNIX_US, decode_records
 from monitoring.kernel.periods import default_horizon
 from monitoring.models import DaySummary, Store
-from monitoring.stores.selectors import polls_in_bands, store_schedules
+from monitoring.stores.selectors import polls_in_bands, store_schedules, store_scope
 
 _TABLE = DaySummary._meta.db_table
 #: Time bands of polls read for one computation, at most (nearer ones are merged).
@@ -99,13 +99,13 @@ def _kept_rows(
         return empty
     up, down = ("day_up_seconds", "day_down_seconds") if day_alone else ("up_seconds", "down_seconds")
     within = "end_utc <= %s" if day_alone else "evidence_to <= %s"
+    scope, params = store_scope(pks)
     sql = (
         f"SELECT store_id, start_utc, end_utc, {up}, {down}, business_seconds, incidents, starts_down, ends_down"
-        f" FROM {_TABLE} WHERE store_id = ANY(%s::bigint[]) AND day BETWEEN %s AND %s AND NOT stale"
+        f" FROM {_TABLE} WHERE {scope} AND day BETWEEN %s AND %s AND NOT stale"
         f" AND horizon_us = %s AND start_utc >= %s AND {within}"
     )
-    params = [pks.tolist(), (start - timedelta(days=1)).date(), (end + timedelta(days=1)).date(), td_us(horizon),
-              start, end]
+    params += [(start - timedelta(days=1)).date(), (end + timedelta(days=1)).date(), td_us(horizon), start, end]
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
         cursor.copy_expert(f"COPY ({cursor.mogrify(sql, params).decode()}) TO STDOUT WITH (FORMAT binary)", buffer)
@@ -114,6 +114,10 @@ def _kept_rows(
         return empty
     position = np.full(int(pks.max()) + 1, -1, dtype=np.int64)
     position[pks] = np.arange(len(pks))
+    record_pks = records["store_pk"].astype(np.int64)
+    records = records[position[np.minimum(record_pks, len(position) - 1)] >= 0]  # the scope's other stores
+    if not len(records):
+        return empty
     kept = _Kept(
         store=position[records["store_pk"].astype(np.int64)],
         start=records["start"].astype(np.int64) + PG_EPOCH_UNIX_US,
@@ -141,11 +145,12 @@ def _kept_rows(
 def _pruned_before(stores: Sequence[tuple[int, str, str | None]]) -> np.ndarray | None:
     """(n,) µs: each store's poll cut (`Store.polls_pruned_before`; the far past when
     none); None when no store given has one."""
+    scope, params = store_scope([pk for pk, _, _ in stores], column="id")
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, polls_pruned_before FROM {Store._meta.db_table}"
-            f" WHERE id = ANY(%s::bigint[]) AND polls_pruned_before IS NOT NULL",
-            [[pk for pk, _, _ in stores]],
+            f" WHERE {scope} AND polls_pruned_before IS NOT NULL",
+            params,
         )
         found = dict(cursor.fetchall())
     if not found:
