@@ -146,16 +146,20 @@ class UptimeResult:
         if self.incident_counts is None:
             self.incident_counts = np.zeros((len(self.store_ids), len(WINDOWS)), I64)
 
+    def spec_figures(self) -> np.ndarray:
+        """float64 (n_stores, 9): the figures of `spec_rows` in its key order (uptime,
+        downtime, unknown; each for the hour in minutes, the day and the week in hours)."""
+        if not len(self.store_ids):
+            return np.zeros((0, len(_ROW_KEYS)))
+        return np.stack([self.seconds[:, w, s] / div for _, s, w, div in _ROW_KEYS], axis=1)
+
     def spec_rows(self) -> Iterator[dict]:
         """One dict per store, in schedule order: hour values in minutes, day and week in hours."""
+        keys = [key for key, *_ in _ROW_KEYS]
+        incident_keys = [key for key, _ in _INCIDENT_KEYS]
         # Python numbers read once (`tolist`): indexing numpy per figure cost more than the rest.
-        for store_id, sec, counts in zip(self.store_ids, self.seconds.tolist(), self.incident_counts.tolist()):
-            row = {"store_id": store_id}
-            for key, s, w, div in _ROW_KEYS:
-                row[key] = sec[w][s] / div
-            for key, w in _INCIDENT_KEYS:
-                row[key] = counts[w]
-            yield row
+        for store_id, figures, counts in zip(self.store_ids, self.spec_figures().tolist(), self.incident_counts.tolist()):
+            yield {"store_id": store_id, **dict(zip(keys, figures)), **dict(zip(incident_keys, counts))}
 
 
 @dataclass(frozen=True)

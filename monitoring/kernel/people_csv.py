@@ -64,12 +64,24 @@ def figures_rows(writer: PeopleCsvWriter, rows, header) -> None:
     apostrophe; any id reads back as written (a cell holding a CR or LF is quoted); the
     figures with 2 decimals."""
     columns = header[1:]
+    _figure_lines(writer, ((row[header[0]], tuple([float(row[column]) for column in columns])) for row in rows),
+                  len(columns))
+
+
+def figures_table(writer: PeopleCsvWriter, store_ids, figures) -> None:
+    """`figures_rows` of rows held as columns: store ids, and their figures (n, k) in
+    the header's order after the id."""
+    _figure_lines(writer, zip(store_ids, map(tuple, figures.tolist())), figures.shape[1])
+
+
+def _figure_lines(writer: PeopleCsvWriter, rows, width: int) -> None:
+    """(store id, tuple of `width` floats) rows as lines of a figures CSV."""
     # One format per row: "%.2f" rounds as two_decimals does; "-0.00" is mended after.
-    cells = ",%.2f" * len(columns)
+    cells = ",%.2f" * width
     lines: list[str] = []
-    for row in rows:
-        store_id = spreadsheet_safe(row[header[0]])
-        figures = cells % tuple([float(row[column]) for column in columns])
+    for store_id, values in rows:
+        store_id = spreadsheet_safe(store_id)
+        figures = cells % values
         if "-0.00" in figures:
             figures = "".join("," + two_decimals(float(cell)) for cell in figures[1:].split(","))
         if plain_cell(store_id):

@@ -10,7 +10,8 @@ from monitoring.reports.compute import (
     UNKNOWN_COLUMNS,
     ComputedReport,
     ReportInputError,
-    chunked_rows,
+    INCIDENT_COLUMNS,
+    chunked_tables,
     default_horizon,
     horizon_from_minutes,
     report_compute,
@@ -23,7 +24,6 @@ from monitoring.reports.compute import (
 from monitoring.reports.failover import chunks_sweep
 from monitoring.reports.queue import report_enqueue
 from monitoring.reports.lifecycle import (
-    INCIDENT_COLUMNS,
     ROW_COLUMNS,
     report_chunk_run,
     report_create,
@@ -41,7 +41,7 @@ __all__ = [
     "UNKNOWN_COLUMNS",
     "ComputedReport",
     "ReportInputError",
-    "chunked_rows",
+    "chunked_tables",
     "chunks_sweep",
     "default_horizon",
     "horizon_from_minutes",

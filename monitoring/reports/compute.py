@@ -2,6 +2,8 @@
 stores: the whole fleet at once (the API's rows) or chunk by chunk (a report's tasks and
 `report_csv_write`, whose memory depends on REPORT_CHUNK_SIZE, not on the fleet)."""
 
+from __future__ import annotations
+
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +17,7 @@ from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.periods import default_horizon
 from monitoring.models import Store
-from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows
+from monitoring.kernel.people_csv import PeopleCsvWriter, figures_csv, figures_rows, figures_table
 from monitoring.stores.chunks import balanced_chunk_size, computed_in_order
 from monitoring.stores.selectors import (
     default_as_of,
@@ -38,6 +40,9 @@ CSV_HEADER = (
     "downtime_last_week",
 )
 UNKNOWN_COLUMNS = ("unknown_last_hour", "unknown_last_day", "unknown_last_week")
+#: A report row's figures after store_id, in `ReportTable.figures`' column order.
+FIGURE_COLUMNS = (*CSV_HEADER[1:], *UNKNOWN_COLUMNS)
+INCIDENT_COLUMNS = ("incidents_last_hour", "incidents_last_day", "incidents_last_week")
 LONGEST_WINDOW = max(length for _, length in WINDOWS)
 MAX_HORIZON_MINUTES = 7 * 24 * 60
 
@@ -45,6 +50,34 @@ MAX_HORIZON_MINUTES = 7 * 24 * 60
 class ReportInputError(InputError):
     """A report request that cannot be computed as asked; `field` names the input at
     fault when one is (as_of, store_ids, store_ids[i], horizon_minutes)."""
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A report's rows as columns, in docs/rules.md §5 units: what a report's chunk stores
+    and writes, and the command writes, with no dict per store."""
+
+    store_ids: list[str]
+    figures: np.ndarray  # float64 (n, len(FIGURE_COLUMNS))
+    incidents: np.ndarray  # int64 (n, len(INCIDENT_COLUMNS))
+
+    def __len__(self) -> int:
+        return len(self.store_ids)
+
+    def rows(self) -> list[dict]:
+        """One dict per store (the API's rows): store_id, FIGURE_COLUMNS, INCIDENT_COLUMNS."""
+        return [
+            {"store_id": store_id, **dict(zip(FIGURE_COLUMNS, figures)), **dict(zip(INCIDENT_COLUMNS, counts))}
+            for store_id, figures, counts in zip(self.store_ids, self.figures.tolist(), self.incidents.tolist())
+        ]
+
+    def in_store_id_order(self) -> ReportTable:
+        """The same rows in store_id code-point order (opaque ids, whatever the database's
+        collation)."""
+        order = sorted(range(len(self.store_ids)), key=self.store_ids.__getitem__)
+        if order == list(range(len(order))):
+            return self
+        return ReportTable([self.store_ids[i] for i in order], self.figures[order], self.incidents[order])
 
 
 @dataclass(frozen=True)
@@ -97,6 +130,12 @@ def validate_report_request(
 
 def compute_rows(*, stores: Sequence[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> list[dict]:
     """docs/rules.md §5 rows (plus unknown and incident counts) of the given stores, in
+    their order (`compute_table`'s, as dicts)."""
+    return compute_table(stores=stores, as_of=as_of, horizon=horizon).rows()
+
+
+def compute_table(*, stores: Sequence[tuple[int, str, str | None]], as_of: datetime, horizon: timedelta) -> ReportTable:
+    """docs/rules.md §5 figures (plus unknown and incident counts) of the given stores, in
     their order: the week from kept days and the polls at its edges, the shorter windows
     from the polls (monitoring.stores.summaries)."""
     shorter = [length for _, length in WINDOWS if length != LONGEST_WINDOW]
@@ -109,7 +148,7 @@ def compute_rows(*, stores: Sequence[tuple[int, str, str | None]], as_of: dateti
         business_seconds=np.concatenate((totals.tail_business, totals.business[:, None]), axis=1),
         incident_counts=np.concatenate((totals.tail_incidents, totals.incidents[:, None]), axis=1),
     )
-    return list(result.spec_rows())
+    return ReportTable(store_ids=result.store_ids, figures=result.spec_figures(), incidents=result.incident_counts)
 
 
 def by_store_id(rows: Iterable[dict]) -> list[dict]:
@@ -179,6 +218,11 @@ def write_csv_rows(writer: PeopleCsvWriter, rows: Iterable[dict]) -> None:
     figures_rows(writer, rows, CSV_HEADER)
 
 
+def write_csv_table(writer: PeopleCsvWriter, table: ReportTable) -> None:
+    """`write_csv_rows` of a table's rows, in its order."""
+    figures_table(writer, table.store_ids, table.figures[:, : len(CSV_HEADER) - 1])
+
+
 def report_csv(*, rows: Iterable[dict]) -> str:
     """The CSV of docs/rules.md §5 as one text (rows in the order given)."""
     out = io.StringIO()
@@ -186,7 +230,7 @@ def report_csv(*, rows: Iterable[dict]) -> str:
     return out.getvalue()
 
 
-def chunked_rows(
+def chunked_tables(
     *,
     as_of: datetime,
     horizon: timedelta,
@@ -194,7 +238,7 @@ def chunked_rows(
     owner_id: int | None = None,
     chunk_size: int | None = None,
     parallel: int = 1,
-) -> Iterator[list[dict]]:
+) -> Iterator[ReportTable]:
     """The report's rows, a chunk of stores at a time in store_id code-point order: each
     chunk's hours and polls are read and computed only when the previous chunk has been
     consumed (with `parallel` > 1, that many chunks at a time in threads), so memory
@@ -203,8 +247,8 @@ def chunked_rows(
     if chunk_size is None:
         chunk_size = balanced_chunk_size(total=len(ordered), size=settings.REPORT_CHUNK_SIZE, parallel=parallel)
 
-    def compute(stores: list[tuple[int, str, str | None]]) -> list[dict]:
-        return by_store_id(compute_rows(stores=stores, as_of=as_of, horizon=horizon))
+    def compute(stores: list[tuple[int, str, str | None]]) -> ReportTable:
+        return compute_table(stores=stores, as_of=as_of, horizon=horizon).in_store_id_order()
 
     batches = in_chunks(ordered, chunk_size)
     prepare = weekly_hours_warm if weekly_hours_kept_for(store_count=chunk_size) else None
@@ -224,10 +268,10 @@ def report_csv_write(
     as_of = as_of or default_as_of(owner_id=owner_id)
     writer = write_csv_header(out)
     count = 0
-    for rows in chunked_rows(
+    for table in chunked_tables(
         as_of=as_of, horizon=horizon or default_horizon(), store_ids=store_ids, owner_id=owner_id,
         parallel=settings.REPORT_PROCESS_THREADS,
     ):
-        write_csv_rows(writer, rows)
-        count += len(rows)
+        write_csv_table(writer, table)
+        count += len(table)
     return as_of, count

@@ -13,7 +13,7 @@ from django.db.models.functions import Collate
 
 from monitoring import history
 from monitoring.models import Report
-from monitoring.reports.compute import CSV_HEADER, write_csv_header, write_csv_rows
+from monitoring.reports.compute import CSV_HEADER, ReportTable, write_csv_header, write_csv_rows, write_csv_table
 from monitoring.kernel.people_csv import PeopleCsvWriter
 from monitoring.kernel.storage import report_storage
 
@@ -81,6 +81,13 @@ def csv_part(*, report: Report, rows: list[dict]) -> str:
     out = io.StringIO()
     _, write_rows = _csv_writing(report, io.StringIO())
     write_rows(PeopleCsvWriter(out), rows)
+    return out.getvalue()
+
+
+def csv_table_part(*, table: ReportTable) -> str:
+    """`csv_part` of a weekly report's chunk held as a table."""
+    out = io.StringIO()
+    write_csv_table(PeopleCsvWriter(out), table)
     return out.getvalue()
 
 

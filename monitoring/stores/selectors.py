@@ -144,7 +144,7 @@ def _scoped_stores(
     if store_pks is not None:
         # One array parameter: `pk__in` with a report chunk's thousands of pks spent longer
         # building and parsing the SQL than PostgreSQL took to answer it.
-        stores = stores.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (list(store_pks),)))
+        stores = stores.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", (pk_array(store_pks),)))
     if store_ids is not None:
         stores = stores.filter(store_id__in=list(store_ids))
     return stores
@@ -300,16 +300,20 @@ def store_scope(pks: Sequence[int] | np.ndarray, *, column: str = "store_id") ->
     a few more, which callers drop): a few stores by the index; the whole fleet (a dense
     run of pks) by one bounded scan, cheaper than a huge list; a report chunk (scattered
     pks, in store_id order) by a constant array, which PostgreSQL hashes. So a chunk
-    reads its own stores' rows, never the fleet's (memory bounded by the chunk). The
-    array is sent as one text ('{1,2,3}'): adapting each pk and parsing an ARRAY[...] of
-    thousands of constants cost more than the query."""
+    reads its own stores' rows, never the fleet's (memory bounded by the chunk)."""
     pks = np.asarray(pks, dtype=np.int64)
     if not len(pks):
         return "false", []
     low, high = int(pks.min()), int(pks.max())
     if len(pks) >= 1000 and high - low + 1 <= 2 * len(pks):
         return f"{column} BETWEEN %s AND %s", [low, high]
-    return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, pks.tolist())) + "}"]
+    return f"{column} = ANY(%s::bigint[])", [pk_array(pks.tolist())]
+
+
+def pk_array(pks: Sequence[int]) -> str:
+    """Primary keys as one bigint[] parameter's text ('{1,2,3}'): adapting each pk and
+    parsing an ARRAY[...] of thousands of constants cost more than the query."""
+    return "{" + ",".join(map(str, pks)) + "}"
 
 
 def _special_shifts(*, pks: list[int], start: datetime | None, end: datetime | None) -> dict[int, list[SpecialShift]]:

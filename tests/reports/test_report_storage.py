@@ -21,7 +21,7 @@ from monitoring.reports import (
     report_run,
     reports_prune,
 )
-from monitoring.reports.compute import chunked_rows
+from monitoring.reports.compute import chunked_tables
 from monitoring.web.links import report_download_path
 
 from tests.factories import _stores_out_of_order, worked_example_store
@@ -47,7 +47,7 @@ def test_streamed_csv_equals_the_whole_report(settings):
     as_of, count = report_csv_write(out=out, as_of=noon)
     assert (as_of, count) == (noon, 9)
     assert out.getvalue() == report_csv(rows=report_compute(as_of=noon).rows)
-    sizes = [len(rows) for rows in chunked_rows(as_of=noon, horizon=timedelta(hours=2))]
+    sizes = [len(rows) for rows in chunked_tables(as_of=noon, horizon=timedelta(hours=2))]
     assert sizes == [3, 3, 3]
 
 
