@@ -11,6 +11,7 @@ import numpy as np
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone as django_timezone
 
 from monitoring import history
@@ -34,6 +35,7 @@ from monitoring.stores.revenue import revenue_in_scope
 from monitoring.stores.selectors import (
     default_as_of,
     in_chunks,
+    pk_array,
     stores_in_code_point_order,
     stores_in_scope,
 )
@@ -83,17 +85,19 @@ def _plan_chunks(*, report: Report) -> None:
         )
     ordered = stores_in_code_point_order(store_ids=report.store_ids, owner_id=report.owner_id)
     size = balanced_chunk_size(total=len(ordered), size=size, parallel=settings.Q_CLUSTER["workers"])
-    index = -1
-    for index, stores in enumerate(in_chunks(ordered, size)):
-        ReportChunk.objects.create(report=report, index=index, store_pks=[pk for pk, _, _ in stores])
-    if index < 0:  # no store: one empty chunk completes the report (a header-only CSV)
-        ReportChunk.objects.create(report=report, index=0, store_pks=[])
+    chunks = [
+        # One text parameter per chunk: a list of thousands of pks cost more to adapt and parse.
+        ReportChunk(report=report, index=index, store_pks=RawSQL("%s::bigint[]", (pk_array([pk for pk, _, _ in stores]),)))
+        for index, stores in enumerate(in_chunks(ordered, size))
+    ]
+    # No store: one empty chunk completes the report (a header-only CSV).
+    ReportChunk.objects.bulk_create(chunks or [ReportChunk(report=report, index=0, store_pks=[])])
 
 
 def report_run(*, report_id) -> Report:
     """Start or resume a queued report. The first run fixes `as_of` and splits the stores
-    into chunks; one chunk is computed right here, several are queued as tasks that any
-    number of workers run in parallel. Running this again is safe: a finished report is
+    into chunks; the first is computed right here, the others are queued as tasks that
+    any number of workers run in parallel. Running this again is safe: a finished report is
     left alone, unfinished chunks that no live run holds are queued again."""
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report_id)
@@ -125,14 +129,12 @@ def report_run(*, report_id) -> Report:
         unfinished = report.chunks.filter(finished_at__isnull=True).exclude(heartbeat_at__gte=failover.stale_cutoff())
         chunks = list(unfinished.values_list("pk", flat=True))
         unfinished.update(queued_at=now)
-        chunk_count = report.chunks.count()
 
-    if chunk_count == 1:
-        for chunk_id in chunks:
-            report_chunk_run(chunk_id=chunk_id)
-    else:
-        for chunk_id in chunks:
-            queue.chunk_enqueue(chunk_id=chunk_id, report_id=report.id)
+    # The first chunk is computed here, at once; the others wait for any worker.
+    for chunk_id in chunks[1:]:
+        queue.chunk_enqueue(chunk_id=chunk_id, report_id=report.id)
+    if chunks:
+        report_chunk_run(chunk_id=chunks[0])
     report.refresh_from_db()
     return report
 
@@ -196,6 +198,11 @@ def _chunk_compute_and_store(*, chunk: ReportChunk, report: Report) -> None:
         copy_data = _report_rows_copy_data(report=report, table=rows)
     failover.beat(chunk_id=chunk.pk)
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # A chunk can be computed again: should the server stop before this commit is
+            # on disk, the report is found unfinished and run again (reports_recover_stale),
+            # so its commit need not wait for the disk.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         # Locking the report serialises chunk completions: exactly one sees the last chunk
         # in; the chunk's state is read under that lock, in the transaction that writes its
         # rows, so a chunk computed twice commits once.

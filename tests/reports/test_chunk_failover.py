@@ -38,13 +38,17 @@ def queued(monkeypatch):
 
 
 def _chunked_report(settings, *, stores: int, size: int):
+    """A report of `size` + `stores` stores in chunks of `size`: report_run computes the
+    first chunk at once and queues the others, which are returned (none run yet)."""
     noon = None
-    for index in range(stores):
+    for index in range(size + stores):
         _, noon = worked_example_store(f"store-{index:02d}")
     settings.REPORT_CHUNK_SIZE = size
     report = report_create(as_of=noon)
     report_run(report_id=report.id)
-    return report, noon, list(ReportChunk.objects.filter(report=report).order_by("index"))
+    done, *queued = ReportChunk.objects.filter(report=report).order_by("index")
+    assert done.finished_at is not None and all(chunk.finished_at is None for chunk in queued)
+    return report, noon, queued
 
 
 @pytest.mark.django_db
@@ -67,13 +71,13 @@ def test_a_chunk_computed_twice_commits_once(settings, queued, worker_report_fil
     report_chunk_run(chunk_id=first.pk)
     first.refresh_from_db()
     assert takeovers == [first.pk] and first.attempts == 2
-    assert ReportRow.objects.filter(report=report).count() == 2  # the chunk's two stores, once
+    assert ReportRow.objects.filter(report=report).count() == 4  # the chunk's two stores, once, after the first two
 
     report_chunk_run(chunk_id=second.pk)
     report_chunk_run(chunk_id=second.pk)  # a duplicate delivery: skipped, nothing written
     report.refresh_from_db()
     assert report.status == Report.Status.COMPLETE
-    assert sorted(report.rows.values_list("store_id", flat=True)) == [f"store-{i:02d}" for i in range(4)]
+    assert sorted(report.rows.values_list("store_id", flat=True)) == [f"store-{i:02d}" for i in range(6)]
     assert report.csv == report_csv(rows=report_compute(as_of=noon).rows)
 
 
