@@ -134,7 +134,11 @@ class ReportRow(models.Model):
     """One store's figures, in docs/rules.md §5 units (hour columns in minutes, day and week
     in hours), unrounded; the CSV rounds to 2 decimals."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="rows")
+    # No foreign key in the database: its check ran once per row as a chunk's thousands of
+    # rows committed, under the report's lock, and cost more than writing them. Rows are
+    # written only under that lock, for a running report, and deleted with it (CASCADE
+    # here). The unique (report, store_id) index also serves lookups by report.
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="rows", db_constraint=False, db_index=False)
     store_id = models.TextField()
     uptime_last_hour = models.FloatField()
     uptime_last_day = models.FloatField()
@@ -161,7 +165,10 @@ class ReportRangeRow(models.Model):
     """One store's figures in a range report (docs/rules.md §11): business minutes over
     [range_start, as_of), unrounded; the CSV rounds to 2 decimals."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="range_rows")
+    # As ReportRow.report: no foreign key in the database, no index of its own.
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="range_rows", db_constraint=False, db_index=False
+    )
     store_id = models.TextField()
     uptime_minutes = models.FloatField()
     downtime_minutes = models.FloatField()

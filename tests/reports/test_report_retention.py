@@ -107,3 +107,20 @@ def test_pruning_runs_daily_on_the_workers():
     assert schedule.schedule_type == Schedule.DAILY and schedule.repeats == -1
     module, _, name = schedule.func.rpartition(".")
     assert importlib.import_module(module) is tasks and getattr(tasks, name)() == 0
+
+
+@pytest.mark.django_db
+def test_a_report_deleted_anywhere_takes_its_rows():
+    """Rows have no foreign key in the database (models.ReportRow): a report deleted
+    through the ORM (the admin, a shell) still takes its weekly and range rows."""
+    from monitoring.models import ReportRangeRow
+
+    _, noon = worked_example_store("s1")
+    weekly = report_run(report_id=report_create(as_of=noon).id)
+    ranged = report_run(report_id=report_create(range_start=noon - timedelta(days=2), as_of=noon).id)
+    kept = report_run(report_id=report_create(as_of=noon).id)
+    assert weekly.rows.count() == ranged.range_rows.count() == kept.rows.count() == 1
+    Report.objects.filter(pk__in=[weekly.pk, ranged.pk]).delete()
+    assert not ReportRow.objects.filter(report_id=weekly.pk).exists()
+    assert not ReportRangeRow.objects.filter(report_id=ranged.pk).exists()
+    assert kept.rows.count() == 1
