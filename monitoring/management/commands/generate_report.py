@@ -112,7 +112,6 @@ class Command(BaseCommand):
                 as_of_used, count = report_csv_write(out=out, as_of=as_of_time, store_ids=stores, horizon=horizon)
             self.stderr.write(f"wrote {counted(count, 'store', grouped=False)} to {output} (as of {as_of_used.isoformat()})")
 
-
     def _range(self, range_from, range_to, *, as_of, stores, output, horizon_minutes) -> None:
         """The range CSV of [--from, --to), written chunk by chunk (fewer stores per chunk
         for longer ranges: memory follows the chunk)."""
