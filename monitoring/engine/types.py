@@ -158,7 +158,8 @@ class UptimeResult:
         keys = [key for key, *_ in _ROW_KEYS]
         incident_keys = [key for key, _ in _INCIDENT_KEYS]
         # Python numbers read once (`tolist`): indexing numpy per figure cost more than the rest.
-        for store_id, figures, counts in zip(self.store_ids, self.spec_figures().tolist(), self.incident_counts.tolist()):
+        rows = zip(self.store_ids, self.spec_figures().tolist(), self.incident_counts.tolist())
+        for store_id, figures, counts in rows:
             yield {"store_id": store_id, **dict(zip(keys, figures)), **dict(zip(incident_keys, counts))}
 
 

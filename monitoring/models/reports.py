@@ -138,7 +138,9 @@ class ReportRow(models.Model):
     # rows committed, under the report's lock, and cost more than writing them. Rows are
     # written only under that lock, for a running report, and deleted with it (CASCADE
     # here). The unique (report, store_id) index also serves lookups by report.
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="rows", db_constraint=False, db_index=False)
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="rows", db_constraint=False, db_index=False
+    )
     store_id = models.TextField()
     uptime_last_hour = models.FloatField()
     uptime_last_day = models.FloatField()

@@ -85,9 +85,11 @@ def _plan_chunks(*, report: Report) -> None:
         )
     ordered = stores_in_code_point_order(store_ids=report.store_ids, owner_id=report.owner_id)
     size = balanced_chunk_size(total=len(ordered), size=size, parallel=settings.Q_CLUSTER["workers"])
+    # One text parameter per chunk: a list of thousands of pks cost more to adapt and parse.
     chunks = [
-        # One text parameter per chunk: a list of thousands of pks cost more to adapt and parse.
-        ReportChunk(report=report, index=index, store_pks=RawSQL("%s::bigint[]", (pk_array([pk for pk, _, _ in stores]),)))
+        ReportChunk(
+            report=report, index=index, store_pks=RawSQL("%s::bigint[]", (pk_array([pk for pk, _, _ in stores]),))
+        )
         for index, stores in enumerate(in_chunks(ordered, size))
     ]
     # No store: one empty chunk completes the report (a header-only CSV).
