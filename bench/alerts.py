@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from api import Client, start_servers, stop_servers
-from harness import ROOT, fresh_database, generated, machine, manage, timed_child
+from harness import ROOT, fresh_database, generated, machine, manage, percentile, timed_child
 
 RECORD = "mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { loaded rejected } }"
 CREATE = "mutation($url: String!) { createWebhook(url: $url) { webhook { id } secret } }"
@@ -50,11 +50,6 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
 def live_polls(args) -> None:

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from harness import OUT, ROOT, fresh_database, generated, machine, manage
+from harness import OUT, ROOT, free_port, fresh_database, generated, machine, manage, percentile
 
 RECORD = "mutation($polls: [PollInput!]!) { recordPolls(polls: $polls) { loaded rejected } }"
 TRIGGER = "mutation($ids: [ID!]) { triggerReport(storeIds: $ids) { id status } }"
@@ -148,19 +148,6 @@ class Api:
                     self.stats.setdefault("error samples", []).append(str(answer["errors"])[:300])
             time.sleep(0.2)
         return None
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
 class Chaos:

@@ -187,3 +187,18 @@ def latency_summary(samples_ms: list[float], *, digits: int = 1) -> str:
     width = 5 + digits
     return (f"median {statistics.median(ordered):{width}.{digits}f} ms   p95 {p95:{width}.{digits}f} ms"
             f"   max {ordered[-1]:{width}.{digits}f} ms")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile of `values` (nearest rank, from below); NaN when there are none."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server the bench starts)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -24,14 +24,13 @@ import http.client
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from harness import OUT, ROOT, database_drop, fresh_database, generated, load_and_settle, machine, start_workers, stop_workers
+from harness import OUT, ROOT, database_drop, free_port, fresh_database, generated, load_and_settle, machine, start_workers, stop_workers
 from monitoring.tools.processes import stop_process_group  # after harness: it puts the project on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -52,17 +51,11 @@ def load_average() -> str:
 # --------------------------------------------------------------------------- ours, through the API
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Api:
     """gunicorn and the worker clusters on one database; GraphQL over keep-alive HTTP."""
 
     def __init__(self, url: str):
-        self.port = _free_port()
+        self.port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "RATE_LIMIT_REPORTS": "1000000"}
         log = OUT / "history_speed"
         log.mkdir(parents=True, exist_ok=True)

@@ -19,17 +19,12 @@ import threading
 import time
 
 from api import Client, start_servers
-from harness import ROOT, fresh_database, generated, load_and_settle, machine
+from harness import ROOT, fresh_database, generated, load_and_settle, machine, percentile
 
 STORES_PAGE = "query($offset: Int!) { stores(pagination: {offset: $offset, limit: 50}) { totalCount results { id timezone } } }"
 UPTIME = "query($id: ID!) { store(id: $id) { uptime { windows { kind uptimeMinutes downtimeMinutes } } } }"
 TRIGGER = "mutation($id: ID!) { triggerReport(storeIds: [$id]) { id } }"
 STATUS = "query($id: ID!) { report(id: $id) { status } }"
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else float("nan")
 
 
 def _client_process(store_ids: list[str], seeds: list[int], stop_at: float, results) -> None:
@@ -141,7 +136,7 @@ def main() -> None:
         total = sum(len(v) for v in result["latencies"].values())
         print(f"  {total} requests, {total / args.seconds:.1f}/s, errors {result['errors']}")
         for kind, values in result["latencies"].items():
-            print(f"  {kind:<13} n={len(values):>6}  p50 {percentile(values, 0.5):7.1f} ms  p99 {percentile(values, 0.99):7.1f} ms")
+            print(f"  {kind:<13} n={len(values):>6}  p50 {percentile(values, 0.5) * 1000:7.1f} ms  p99 {percentile(values, 0.99) * 1000:7.1f} ms")
         seconds = report_burst(args.burst)
         print(f"  {args.burst} full reports triggered at once: all COMPLETE after {seconds:.1f} s")
     finally:
