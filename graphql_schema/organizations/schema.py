@@ -71,6 +71,7 @@ class Query:
             entries = entries.filter(object_id=object_id)
         if since is not None:
             entries = entries.filter(at__gte=as_of_argument(since, name="since"))
+        selected = entries
         if after is not None:
             key = cursor_decode(after)
             if not key.isdigit():
@@ -85,6 +86,7 @@ class Query:
                 end_cursor=cursor_encode(str(page[-1].pk)) if page else None, has_next_page=len(rows) > size
             ),
             edges=[AuditEntryEdge(cursor=cursor_encode(str(entry.pk)), node=node) for entry, node in zip(page, nodes)],
+            _rows=selected,
         )
 
     @strawberry.field(

@@ -5,6 +5,7 @@ import json
 from datetime import datetime
 
 import strawberry
+from django.db.models import QuerySet
 
 from graphql_schema.common.pagination import KeysetPageInfo
 from graphql_schema.common.payloads import UserErrorType, user_errors_field
@@ -142,6 +143,14 @@ class AuditEntryConnection:
     nodes: list[AuditEntryType] = strawberry.field(description="The entries of this page, newest first.")
     page_info: KeysetPageInfo = strawberry.field(description="The cursor of the next page and whether there is one.")
     edges: list["AuditEntryEdge"] = strawberry.field(description="The entries of this page with their cursors (as `nodes`).")
+    #: The entries the filters select, every page together (what totalCount counts).
+    _rows: strawberry.Private[QuerySet]
+
+    @strawberry.field(
+        description="How many entries the whole log holds with these filters, every page together (a count, run only when asked)."
+    )
+    def total_count(self) -> int:
+        return self._rows.count()
 
 
 @strawberry.type(description="An audit entry and its cursor.")

@@ -202,3 +202,28 @@ def test_a_group_callers_polls_for_its_organizations_other_stores_are_refused_as
     }
     assert StatusPoll.objects.filter(store__store_id=outside).count() == before
     assert StatusPoll.objects.filter(store__store_id=inside, timestamp_utc="2023-01-25T19:00:00Z").exists()
+
+
+def test_the_audit_logs_total_count_is_the_whole_filtered_log_on_every_page(client):
+    world = build_world()
+    north_admin = next(c for c in world["callers"] if c.organization == "north" and c.role == "ADMIN" and c.group is None and len(c.scopes) > 1)
+    for day in ("2023-01-26", "2023-01-27", "2023-01-28"):
+        graphql(
+            client, f'mutation {{ setSpecialHours(storeId: "n1", date: "{day}", shifts: []) {{ specialHours {{ date }} }} }}',
+            token=north_admin.token,
+        )
+    query = """query($after: String, $type: String) {
+      auditLog(first: 2, after: $after, objectType: $type) { totalCount nodes { objectType } pageInfo { endCursor hasNextPage } } }"""
+    north_ids = set(Store.objects.filter(owner__name="north").values_list("owner_id", flat=True))
+    everything = AuditEntry.objects.filter(organization_id__in=north_ids)
+    for object_type, expected in ((None, everything.count()), ("special_hours", everything.filter(object_type="special_hours").count())):
+        assert expected >= 3
+        seen, after = 0, None
+        while True:
+            page = graphql(client, query, {"after": after, "type": object_type}, token=north_admin.token)["data"]["auditLog"]
+            assert page["totalCount"] == expected  # the whole list, not what is left after the cursor
+            seen += len(page["nodes"])
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert seen == expected
