@@ -24,7 +24,7 @@ from monitoring.kernel.values import InvalidValue
 from monitoring.models import Store, StoreRevenue
 from monitoring.stores.access import Access, stores_visible
 from monitoring.stores.data_version import writer_lock
-from monitoring.stores.selectors import store_scope
+from monitoring.stores.selectors import store_positions, store_scope
 
 HOURS_OF_WEEK = 7 * 24
 
@@ -71,11 +71,9 @@ def revenue_rates(*, store_pks: Sequence[int]) -> RevenueRates:
     records = decode_records(buffer.getbuffer(), _RATE_ROW)
     if not len(records):
         return RevenueRates(has_rows=has_rows, cents=cents, currency=currency)
-    order = np.argsort(pks, kind="stable")
-    found = records["store_pk"].astype(np.int64)
-    at = np.minimum(np.searchsorted(pks[order], found), len(pks) - 1)
-    asked = pks[order][at] == found
-    rows = order[at[asked]]
+    positions = store_positions(pks, records["store_pk"])
+    asked = positions >= 0
+    rows = positions[asked]
     cents[rows, records["hour"][asked].astype(np.int64)] = records["cents"][asked].astype(np.int64)
     has_rows[rows] = True
     codes = np.zeros(len(pks), np.int64)

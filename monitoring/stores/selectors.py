@@ -310,6 +310,29 @@ def store_scope(pks: Sequence[int] | np.ndarray, *, column: str = "store_id") ->
     return f"{column} = ANY(%s::bigint[])", [pk_array(pks.tolist())]
 
 
+def store_positions(pks: Sequence[int] | np.ndarray, found: np.ndarray) -> np.ndarray:
+    """The position in `pks` (the stores asked for) of each store pk in `found` (the rows
+    read), -1 for a store not asked for (a `store_scope` may read a few more): through a
+    lookup table when the pks are dense enough (~2x faster), else by binary search (memory
+    bounded whatever the pks)."""
+    pks = np.asarray(pks, dtype=np.int64)
+    found = np.asarray(found, dtype=np.int64)
+    if not len(pks):
+        return np.full(len(found), -1, dtype=np.int64)
+    high = int(pks.max())
+    if high < 64 * len(pks) + 65_536:
+        table = np.full(high + 1, -1, dtype=np.int64)
+        table[pks] = np.arange(len(pks))
+        inside = (found >= 0) & (found <= high)
+        positions = np.full(len(found), -1, dtype=np.int64)
+        positions[inside] = table[found[inside]]
+        return positions
+    order = np.argsort(pks, kind="stable")
+    ordered = pks[order]
+    at = np.minimum(np.searchsorted(ordered, found), len(pks) - 1)
+    return np.where(ordered[at] == found, order[at], -1)
+
+
 def pk_array(pks: Sequence[int]) -> str:
     """Primary keys as one bigint[] parameter's text ('{1,2,3}'): adapting each pk and
     parsing an ARRAY[...] of thousands of constants cost more than the query."""
@@ -364,13 +387,7 @@ def polls_in_bands(
         cursor.copy_expert(f"COPY ({copy_sql}) TO STDOUT WITH (FORMAT binary)", buffer)
     records = decode_records(buffer.getbuffer())
 
-    # Map store pks to positions in `stores` (pks are dense enough for a lookup table).
-    position = np.full(int(pks.max()) + 1, -1, dtype=np.int64)
-    position[pks] = np.arange(len(pks))
-    record_pks = records["store_pk"].astype(np.int64)
-    in_range = record_pks <= pks.max()
-    store_index = np.full(len(records), -1, dtype=np.int64)
-    store_index[in_range] = position[record_pks[in_range]]
+    store_index = store_positions(pks, records["store_pk"])
     keep = store_index >= 0
     store_index = store_index[keep]
     timestamp_us = records["timestamp_us"][keep].astype(np.int64) + PG_EPOCH_UNIX_US

@@ -27,7 +27,7 @@ from monitoring.engine.zones import td_us
 from monitoring.kernel.copy_format import PG_EPOCH_UNIX_US, decode_records
 from monitoring.kernel.periods import default_horizon
 from monitoring.models import DaySummary, Store
-from monitoring.stores.selectors import polls_in_bands, store_schedules, store_scope
+from monitoring.stores.selectors import polls_in_bands, store_positions, store_schedules, store_scope
 
 _TABLE = DaySummary._meta.db_table
 #: Time bands of polls read for one computation, at most (nearer ones are merged).
@@ -112,14 +112,13 @@ def _kept_rows(
     records = decode_records(buffer.getbuffer(), _ROW)
     if not len(records):
         return empty
-    position = np.full(int(pks.max()) + 1, -1, dtype=np.int64)
-    position[pks] = np.arange(len(pks))
-    record_pks = records["store_pk"].astype(np.int64)
-    records = records[position[np.minimum(record_pks, len(position) - 1)] >= 0]  # the scope's other stores
+    store = store_positions(pks, records["store_pk"])
+    asked = store >= 0  # not the scope's other stores
+    records, store = records[asked], store[asked]
     if not len(records):
         return empty
     kept = _Kept(
-        store=position[records["store_pk"].astype(np.int64)],
+        store=store,
         start=records["start"].astype(np.int64) + PG_EPOCH_UNIX_US,
         end=records["end"].astype(np.int64) + PG_EPOCH_UNIX_US,
         up=records["up"].astype(float),
