@@ -27,6 +27,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("sign-in/", pages.sign_in, name="sign-in"),
     path("sign-out/", pages.sign_out, name="sign-out"),
+    path("session/role/", pages.switch_role, name="switch-role"),
     path("set-password/<str:uidb64>/<str:token>/", pages.set_password, name="set-password"),
     path("reports/", pages.report_list, name="report-list"),
     path("reports/generate/", pages.report_generate, name="report-generate"),

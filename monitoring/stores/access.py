@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Subquery
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware, RejectRequest, rotate_token
 from django.utils import timezone
@@ -156,6 +156,31 @@ def session_sign_in_member(*, request, username: str, password: str) -> Access:
     request.session[SESSION_MEMBER_HASH_KEY] = user.get_session_auth_hash()
     rotate_token(request)
     return _member_access(member)
+
+
+def member_roles(*, member_id: int) -> list[Member]:
+    """All the roles of the person holding the role `member_id`, in the order a sign-in
+    picks from (`session_sign_in_member`), with their organization and group: one query."""
+    same_person = Member.objects.filter(pk=member_id).values("user_id")
+    return list(
+        Member.objects.select_related("organization", "group").filter(user_id=Subquery(same_person))
+        .order_by(F("group_id").asc(nulls_first=True), "organization_id", "group__name", "pk")
+    )
+
+
+def session_switch_role(*, request, member_id: int) -> Access:
+    """Browser pages: a person signed in with roles in several places acts with another of
+    their own roles from now on. Another person's role is as unknown as none."""
+    session = request.session
+    if session.get(SESSION_TOKEN_KEY) or not session.get(SESSION_MEMBER_KEY):
+        raise AuthenticationFailed("sign in with your username and password first")
+    current = _session_member(session)
+    target = Member.objects.select_related("user").filter(pk=member_id, user_id=current.user_id).first()
+    if target is None:
+        raise AuthenticationFailed("no such role of yours")
+    request.session.cycle_key()  # a new reach: a new session key, as at sign-in
+    request.session[SESSION_MEMBER_KEY] = target.pk
+    return _member_access(target)
 
 
 def _session_member(session) -> Member:

@@ -77,6 +77,50 @@ def test_a_person_with_roles_in_several_places_signs_in_to_the_organization_wide
     assert [row["id"] for row in stores["data"]["stores"]["results"]] == LAYOUT["south"][0]
 
 
+def test_a_person_with_roles_in_several_places_switches_between_them_and_only_theirs():
+    build_world()
+    north, south = (Owner.objects.get(name=name) for name in ("north", "south"))
+    east = Group.objects.get(organization=north)
+    member_set(username="both", organization=north, group=east, role=ADMIN, actor="test")
+    member_set(username="both", organization=south, group=None, role=VIEWER, actor="test")
+    user = User.objects.get(username="both")
+    user.set_password("a long member password")
+    user.save()
+    browser = Client(enforce_csrf_checks=True)
+    assert _sign_in(browser, "both", "a long member password").status_code == 302
+    home = browser.get("/", headers={"Accept": "text/html"}).content.decode()
+    picker = re.search(r'<form method="post" action="/session/role/".*?</form>', home, re.S).group(0)
+    choices = dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', picker))
+    on_east = Member.objects.get(user=user, group=east).pk
+    assert set(choices.values()) == {"Viewer · south", f"Admin · north / {east.name}"}
+    assert re.search(r'<option value="\d+" selected>Viewer · south<', picker)
+
+    def stores(browser) -> list[str]:
+        csrf = browser.cookies["csrftoken"].value
+        answer = graphql(browser, "{ stores { results { id } } }", headers={"X-CSRFToken": csrf})
+        return [row["id"] for row in answer["data"]["stores"]["results"]]
+
+    def switch(browser, member, **extra):
+        return browser.post("/session/role/", {"member": member, "next": "/reports/",
+                                               "csrfmiddlewaretoken": browser.cookies["csrftoken"].value, **extra})
+
+    assert stores(browser) == LAYOUT["south"][0]
+    assert browser.post("/session/role/", {"member": on_east}).status_code == 403  # no CSRF token
+    answer = switch(browser, on_east)
+    assert answer.status_code == 302 and answer["Location"] == "/reports/"
+    assert stores(browser) == LAYOUT["north"][2]
+    # Someone else's role, or no id at all: refused, and the role stays as it was.
+    someone_else = Member.objects.exclude(user=user).first().pk
+    assert switch(browser, someone_else).status_code == 403
+    for not_an_id in ("east", "٣", "9" * 30, ""):
+        assert switch(browser, not_an_id).status_code == 400
+    assert stores(browser) == LAYOUT["north"][2]
+    # Not signed in with a password: nothing to switch.
+    stranger = Client()
+    stranger.get("/sign-in/")
+    assert switch(stranger, on_east).status_code == 403
+
+
 def test_a_removed_role_signs_the_member_out():
     build_world()
     user = User.objects.get(username="south-admin-org")

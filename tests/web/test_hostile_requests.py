@@ -33,6 +33,7 @@ ROUTES = {
     "": "/",
     "sign-in/": "/sign-in/",
     "sign-out/": "/sign-out/",
+    "session/role/": "/session/role/",
     "set-password/<str:uidb64>/<str:token>/": "/set-password/{}/a-token/",
     "reports/": "/reports/",
     "reports/generate/": "/reports/generate/",

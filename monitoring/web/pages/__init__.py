@@ -15,7 +15,7 @@ from monitoring.web.pages.status import status_page_context, store_page
 from monitoring.web.pages.fleet import home
 from monitoring.web.pages.reports import report_page, report_list, report_generate
 from monitoring.web.pages.organization import audit_log_page, members_page, tokens_page
-from monitoring.web.pages.session import set_password, sign_in, sign_out
+from monitoring.web.pages.session import set_password, sign_in, sign_out, switch_role
 
 __all__ = [
     "PX_PER_HOUR",
@@ -28,6 +28,7 @@ __all__ = [
     "set_password",
     "sign_in",
     "sign_out",
+    "switch_role",
     "status_page_context",
     "store_page",
     "tokens_page",

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render as django_render
 
 from monitoring.kernel.errors import Forbidden
-from monitoring.stores.access import SESSION_MEMBER_KEY, SESSION_TOKEN_KEY, Access, require
+from monitoring.stores.access import SESSION_MEMBER_KEY, SESSION_TOKEN_KEY, Access, member_roles, require
 from monitoring.kernel import values
 from monitoring.models import ApiToken
 
@@ -72,13 +72,25 @@ def viewer(request: HttpRequest) -> dict | None:
         name = token.owner.name if token and token.owner_id else "staff"
         return {"name": name, "session": True}
     if access.actor.startswith("user:") and hasattr(request, "session") and request.session.get(SESSION_MEMBER_KEY):
-        return {"name": access.actor.removeprefix("user:"), "session": True}
+        current = request.session[SESSION_MEMBER_KEY]
+        roles = member_roles(member_id=current)
+        return {
+            "name": access.actor.removeprefix("user:"), "session": True,
+            # A person with roles in several places picks which one the pages act with.
+            "roles": [(role.pk, role_label(role), role.pk == current) for role in roles] if len(roles) > 1 else [],
+        }
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
         return {"name": f"{user.get_username()} (admin)", "session": True}
     if request.headers.get("Authorization"):
         return {"name": "an API token", "session": False}
     return {"name": None, "demo": True, "session": False}
+
+
+def role_label(member) -> str:
+    """A role as the header's role picker names it: "Operator · North / East"."""
+    where = member.organization.name + (f" / {member.group.name}" if member.group_id else "")
+    return f"{member.role.capitalize()} · {where}"
 
 
 def render(request: HttpRequest, template: str, context: dict | None = None, status: int | None = None) -> HttpResponse:

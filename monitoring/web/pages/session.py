@@ -1,5 +1,5 @@
-"""Signing in (a member with username and password, or anyone with an API token), and
-signing out."""
+"""Signing in (a member with username and password, or anyone with an API token),
+switching between a person's roles, and signing out."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods
 
-from monitoring.stores.access import AuthenticationFailed, session_sign_in, session_sign_in_member
+from monitoring.stores.access import AuthenticationFailed, session_sign_in, session_sign_in_member, session_switch_role
 
-from monitoring.web.pages.common import render
+from monitoring.web.pages.common import bad_request_page, forbidden_page, render
 
 
 @require_http_methods(["GET", "POST"])
@@ -66,6 +66,24 @@ def _user_of_link(uidb64: str, token: str):
         return None
     user = get_user_model().objects.filter(pk=pk, is_active=True).first()
     return user if user is not None and default_token_generator.check_token(user, token) else None
+
+
+@require_http_methods(["POST"])
+def switch_role(request: HttpRequest) -> HttpResponse:
+    """POST /session/role/ (`member`: one of the signed-in person's roles; Django's CSRF
+    token, from the header's form): the pages act with that role from now on; back to
+    `next` (this site's only)."""
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/"
+    member_id = request.POST.get("member", "")
+    if not member_id.isascii() or not member_id.isdigit() or len(member_id) > 18:  # a bigint id
+        return bad_request_page(request, "member: must be the id of one of your roles")
+    try:
+        session_switch_role(request=request, member_id=int(member_id))
+    except AuthenticationFailed as failure:
+        return forbidden_page(request, f"Not switched: {failure}.")
+    return HttpResponseRedirect(next_url)
 
 
 @require_http_methods(["POST"])
