@@ -28,10 +28,10 @@ from graphql_schema.organizations.types import (
 )
 from monitoring.audit import audit_entries_visible
 from monitoring.kernel.values import InvalidValue
+from monitoring.organizations.invites import member_set_and_invited_for
 from monitoring.organizations.services import (
     invite_path,
     member_remove_for,
-    member_set_for,
     members_visible,
     token_create_for,
     token_revoke,
@@ -154,14 +154,25 @@ class Mutation:
         group: Annotated[
             str | None, strawberry.argument(description="The group the role is held on; null: the whole organization.")
         ] = None,
+        email: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The person's email address: a person without a password is emailed the one-time link."
+            ),
+        ] = None,
     ) -> SetMemberPayload:
         rate_limit(info, scope="writes")
         try:
             access = permitted_access(info, "members.manage")
-            member = member_set_for(access=access, username=username, role=role.value, group_name=group)
+            member, invited = member_set_and_invited_for(
+                access=access, username=username, role=role.value, group_name=group, email=email
+            )
         except REFUSALS as error:
             return SetMemberPayload(member=None, invite_link=None, user_errors=refused(info, error))
-        return SetMemberPayload(member=MemberType.of(member), invite_link=invite_path(member=member), user_errors=[])
+        return SetMemberPayload(
+            member=MemberType.of(member), invite_link=invite_path(member=member),
+            invite_emailed_to=email if invited else None, user_errors=[],
+        )
 
     @strawberry.mutation(description="Removes a person's role (on the organization, or on `group`) and its tokens.")
     def remove_member(

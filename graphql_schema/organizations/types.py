@@ -105,6 +105,10 @@ class SetMemberPayload:
             " null when they have a password."
         )
     )
+    invite_emailed_to: str | None = strawberry.field(
+        default=None,
+        description="The address the one-time link is being emailed to (given as `email`); null when none is sent.",
+    )
     user_errors: list[UserErrorType] = user_errors_field(description="Why the request was refused; empty when done.")
 
 

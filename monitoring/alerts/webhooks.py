@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -23,6 +21,7 @@ from monitoring.audit import audit_record, audited_delete
 from monitoring.stores.access import Access, require
 from monitoring.alerts.events import ALERT_EVENTS, DEFAULT_CONFIRM_POLLS, MAX_CONFIRM_POLLS
 from monitoring.alerts.models import Webhook
+from monitoring.kernel import values
 from monitoring.kernel.values import InvalidValue, shown
 from monitoring.models import Owner
 
@@ -157,12 +156,7 @@ def webhook_url(text: str, *, field: str = "url") -> str:
     if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in text):
         raise InvalidValue(field, "contains spaces or control characters")
     if text.lower().startswith("mailto:"):
-        address = text[len("mailto:") :]
-        try:
-            validate_email(address)
-        except ValidationError:
-            raise InvalidValue(field, f"not an email address: {address!r}") from None
-        return "mailto:" + address
+        return "mailto:" + values.email_address(text[len("mailto:") :], field=field)
     target = webhook_target(text, field=field)
     problem = host_problem(target)
     if problem:

@@ -384,6 +384,26 @@ class InvalidPoll(InvalidValue):
         self.store_id = store_id
 
 
+#: The longest address SMTP carries (RFC 5321's path limit).
+MAX_EMAIL_LENGTH = 254
+
+
+def email_address(value: object, *, field: str = "email") -> str:
+    """One email address, as given (no spaces around it, no display name)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    if not isinstance(value, str) or not value:
+        raise InvalidValue(field, "an email address is required")
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise InvalidValue(field, f"longer than {MAX_EMAIL_LENGTH} characters")
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise InvalidValue(field, f"not an email address: {shown(value)}") from None
+    return value
+
+
 def poll(
     store_id_value: object, timestamp_value: object, status_value: object, *, latest: datetime, from_csv: bool
 ) -> tuple[str, datetime, bool]:

@@ -9,8 +9,6 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -19,7 +17,7 @@ from monitoring.alerts.webhooks import webhook_url
 from monitoring.audit import audit_record, audited_delete
 from monitoring.kernel import values
 from monitoring.kernel.errors import InputError
-from monitoring.kernel.values import InvalidValue, shown
+from monitoring.kernel.values import InvalidValue
 from monitoring.reports import validate_report_request
 from monitoring.schedules.models import ReportSchedule
 from monitoring.schedules.periods import PERIODS, period_holding
@@ -28,26 +26,11 @@ from monitoring.stores.access import Access, require
 MAX_SCHEDULES_PER_OWNER = 20
 #: Most stores a schedule names (none named: every store of the owner, however many).
 MAX_SCHEDULE_STORES = 100
-#: The longest address SMTP carries (RFC 5321's path limit).
-MAX_EMAIL_LENGTH = 254
 
 
 def report_period(value: object, *, field: str = "period") -> str:
     if value not in PERIODS:
         raise InvalidValue(field, f"must be one of {', '.join(PERIODS)}")
-    return value
-
-
-def email_address(value: object, *, field: str = "email") -> str:
-    """One email address, as given (no spaces around it, no display name)."""
-    if not isinstance(value, str) or not value:
-        raise InvalidValue(field, "an email address is required")
-    if len(value) > MAX_EMAIL_LENGTH:
-        raise InvalidValue(field, f"longer than {MAX_EMAIL_LENGTH} characters")
-    try:
-        validate_email(value)
-    except ValidationError:
-        raise InvalidValue(field, f"not an email address: {shown(value)}") from None
     return value
 
 
@@ -57,7 +40,7 @@ def schedule_target(*, url: str | None, email: str | None) -> str:
     if (url is None) == (email is None):
         raise InputError("give either url (a webhook) or email (an address), one of them", field="url")
     if email is not None:
-        return "mailto:" + email_address(email)
+        return "mailto:" + values.email_address(email)
     if isinstance(url, str) and url.strip().lower().startswith("mailto:"):
         raise InvalidValue("url", "must be an http(s) URL: an email address goes in email")
     return webhook_url(url, field="url")

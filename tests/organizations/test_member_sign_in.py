@@ -164,3 +164,49 @@ def _audit_mentions(text: str) -> bool:
     from monitoring.audit.models import AuditEntry
 
     return any(text in str(entry.after) + str(entry.before) for entry in AuditEntry.objects.all())
+
+
+def test_an_invite_is_emailed_from_the_alerts_queue_and_its_link_sets_a_password(
+    client, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    from django_q.models import OrmQ
+
+    from monitoring.organizations.tasks import send_invite
+
+    settings.PUBLIC_URL = "https://uptime.example.com"
+    world = build_world()
+    admin = next(c for c in world["callers"] if c.organization == "north" and c.role == "ADMIN" and c.group is None and len(c.scopes) > 1)
+    mutation = """mutation($email: String) { setMember(username: "yann", role: OPERATOR, email: $email) {
+        inviteLink inviteEmailedTo member { username } userErrors { field code } } }"""
+    refused = graphql(client, mutation, {"email": "not an address"}, token=admin.token)["data"]["setMember"]
+    assert refused["userErrors"] == [{"field": "email", "code": "INVALID_ARGUMENT"}] and refused["member"] is None
+    assert not User.objects.filter(username="yann").exists()  # a refused address changes nothing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = graphql(client, mutation, {"email": "yann@example.com"}, token=admin.token)["data"]["setMember"]
+    assert answer["inviteEmailedTo"] == "yann@example.com" and answer["inviteLink"].startswith("/set-password/")
+    assert mailoutbox == []  # not from the request: from a worker
+    queued = [entry.task for entry in OrmQ.objects.filter(key=settings.Q_ALERT_CLUSTER)]
+    member = Member.objects.get(user__username="yann")
+    assert [(task["func"], task["args"]) for task in queued] == [("monitoring.organizations.tasks.send_invite", (member.pk,))]
+
+    assert send_invite(member.pk) is True
+    (mail,) = mailoutbox
+    assert mail.to == ["yann@example.com"] and "north" in mail.subject
+    link = re.search(r"https://uptime\.example\.com(/set-password/\S+/)", mail.body).group(1)
+    browser = Client()
+    response = browser.post(link, {"new_password1": "a long new password", "new_password2": "a long new password"})
+    assert response.status_code == 302
+    assert _sign_in(Client(), "yann", "a long new password").status_code == 302
+    assert send_invite(member.pk) is False and len(mailoutbox) == 1  # a password set: nothing more to send
+    # Someone with a password is not emailed, address or not.
+    again = graphql(client, mutation, {"email": "yann@example.com"}, token=admin.token)["data"]["setMember"]
+    assert again["inviteEmailedTo"] is None and again["inviteLink"] is None
+    # The members page: the same, from its form.
+    headers = {"Authorization": f"Bearer {admin.token}", "Accept": "text/html"}
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/organization/members/", {"username": "ines", "role": "VIEWER", "group": "", "email": "ines@example.com"}, headers=headers)
+    assert page.status_code == 200 and '<span id="invite-emailed">ines@example.com</span>' in page.content.decode()
+    assert client.post("/organization/members/", {"username": "jo", "role": "VIEWER", "email": "jo@"}, headers=headers).status_code == 400
+    assert not User.objects.filter(username="jo").exists()
+    assert send_invite(Member.objects.get(user__username="ines").pk) is True and mailoutbox[-1].to == ["ines@example.com"]

@@ -15,10 +15,10 @@ from monitoring.audit import audit_entries_visible
 from monitoring.kernel.errors import InputError
 from monitoring.kernel.values import InvalidValue
 from monitoring.organizations.roles import ROLES, SCOPES, parse_role, parse_scopes
+from monitoring.organizations.invites import member_set_and_invited_for
 from monitoring.organizations.services import (
     invite_path,
     member_remove_for,
-    member_set_for,
     members_visible,
     token_create_for,
     token_revoke,
@@ -94,7 +94,7 @@ def members_page(request: HttpRequest) -> HttpResponse:
     `role` (on `group`, empty: the organization; the invite link of a person without a
     password shown once), or with `remove` removes one."""
     access = request.access
-    invite = None
+    invite = emailed = None
     if request.method == "POST":
         group = request.POST.get("group", "").strip() or None
         try:
@@ -102,17 +102,21 @@ def members_page(request: HttpRequest) -> HttpResponse:
                 if not member_remove_for(access=access, username=request.POST["remove"], group_name=group):
                     return bad_request_page(request, f"no such member: {request.POST['remove']}")
                 return HttpResponseRedirect(reverse("organization-members"))
-            member = member_set_for(
+            member, invited = member_set_and_invited_for(
                 access=access,
                 username=request.POST.get("username", ""),
                 role=parse_role(request.POST.get("role", ""), field="role"),
                 group_name=group,
+                email=request.POST.get("email", "").strip() or None,
             )
             invite = invite_path(member=member)
+            emailed = member.user.email if invited else None
         except InputError as error:
             return bad_request_page(request, str(error))
     members = members_visible(access=access).order_by("user__username", "group__name")[:500]
-    response = render(request, "monitoring/members.html", {"members": members, "roles": ROLES, "invite": invite})
+    response = render(
+        request, "monitoring/members.html", {"members": members, "roles": ROLES, "invite": invite, "emailed": emailed}
+    )
     if invite:
         response["Cache-Control"] = "no-store"
     return response
