@@ -5,19 +5,15 @@ slow mail relay holds no web process."""
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.db import transaction
 
 from monitoring.audit import audit_record
-from monitoring.organizations.models import Member
 from monitoring.kernel import values
+from monitoring.organizations.models import Member
 from monitoring.organizations.services import invite_path, member_set_for
 from monitoring.stores.access import Access
-
-logger = logging.getLogger(__name__)
 
 TASK = "monitoring.organizations.tasks.send_invite"
 #: Seconds per SMTP step (Django's default is none).
@@ -64,8 +60,8 @@ def invite_email(*, member: Member, email: str, actor: str) -> bool:
 
 def invite_send(*, member_id: int, base_url: str) -> bool:
     """Emails the person of role `member_id` their one-time link, made now (`base_url`
-    and its path), to the address recorded; False (nothing sent) when the role is gone, the person has set a password
-    meanwhile, or has no address."""
+    and its path), to the address recorded; False (nothing sent) when the role is gone,
+    the person has set a password meanwhile, or has no address."""
     member = Member.objects.select_related("user", "organization", "group").filter(pk=member_id).first()
     path = invite_path(member=member) if member is not None else None
     if path is None or not member.user.email:

@@ -20,9 +20,7 @@ from monitoring.web.pages.common import bad_request_page, forbidden_page, render
 def sign_in(request: HttpRequest) -> HttpResponse:
     """Members open their pages in a browser by signing in with their username and
     password, or with an API token."""
-    next_url = request.POST.get("next") or request.GET.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = "/"
+    next_url = _next_url(request)
     error = ""
     if request.method == "POST":
         try:
@@ -40,6 +38,12 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         else:
             return HttpResponseRedirect(next_url)
     return render(request, "monitoring/sign_in.html", {"next": next_url, "error": error}, status=401 if error else 200)
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after signing in or switching: `next`, a path of this site only."""
+    next_url = request.POST.get("next") or request.GET.get("next") or "/"
+    return next_url if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}) else "/"
 
 
 @require_http_methods(["GET", "POST"])
@@ -73,9 +77,7 @@ def switch_role(request: HttpRequest) -> HttpResponse:
     """POST /session/role/ (`member`: one of the signed-in person's roles; Django's CSRF
     token, from the header's form): the pages act with that role from now on; back to
     `next` (this site's only)."""
-    next_url = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = "/"
+    next_url = _next_url(request)
     member_id = request.POST.get("member", "")
     if not member_id.isascii() or not member_id.isdigit() or len(member_id) > 18:  # a bigint id
         return bad_request_page(request, "member: must be the id of one of your roles")
