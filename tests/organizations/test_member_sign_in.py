@@ -61,23 +61,9 @@ def test_a_group_viewer_signs_in_and_reads_only_its_group():
     assert browser.get("/", headers={"Accept": "text/html"}).status_code == 302
 
 
-def test_a_person_with_roles_in_several_places_signs_in_to_the_organization_wide_one():
-    build_world()
-    north, south = (Owner.objects.get(name=name) for name in ("north", "south"))
-    # Made first, so first by id: a role on north's group east, then one on all of south.
-    member_set(username="both", organization=north, group=Group.objects.get(organization=north), role=ADMIN, actor="test")
-    member_set(username="both", organization=south, group=None, role=VIEWER, actor="test")
-    user = User.objects.get(username="both")
-    user.set_password("a long member password")
-    user.save()
-    browser = Client(enforce_csrf_checks=True)
-    assert _sign_in(browser, "both", "a long member password").status_code == 302
-    csrf = browser.cookies["csrftoken"].value
-    stores = graphql(browser, "{ stores { results { id } } }", headers={"X-CSRFToken": csrf})
-    assert [row["id"] for row in stores["data"]["stores"]["results"]] == LAYOUT["south"][0]
-
-
-def test_a_person_with_roles_in_several_places_switches_between_them_and_only_theirs():
+def _signed_in_with_two_roles() -> tuple[Client, User, Group]:
+    """A person "both" holding ADMIN on north's group east (made first, so first by id)
+    and VIEWER on all of south, signed in: (their browser, the person, east)."""
     build_world()
     north, south = (Owner.objects.get(name=name) for name in ("north", "south"))
     east = Group.objects.get(organization=north)
@@ -88,6 +74,18 @@ def test_a_person_with_roles_in_several_places_switches_between_them_and_only_th
     user.save()
     browser = Client(enforce_csrf_checks=True)
     assert _sign_in(browser, "both", "a long member password").status_code == 302
+    return browser, user, east
+
+
+def test_a_person_with_roles_in_several_places_signs_in_to_the_organization_wide_one():
+    browser, _, _ = _signed_in_with_two_roles()
+    csrf = browser.cookies["csrftoken"].value
+    stores = graphql(browser, "{ stores { results { id } } }", headers={"X-CSRFToken": csrf})
+    assert [row["id"] for row in stores["data"]["stores"]["results"]] == LAYOUT["south"][0]
+
+
+def test_a_person_with_roles_in_several_places_switches_between_them_and_only_theirs():
+    browser, user, east = _signed_in_with_two_roles()
     home = browser.get("/", headers={"Accept": "text/html"}).content.decode()
     picker = re.search(r'<form method="post" action="/session/role/".*?</form>', home, re.S).group(0)
     choices = dict(re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', picker))
